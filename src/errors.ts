@@ -1,0 +1,90 @@
+/**
+ * Every error the store throws on purpose is a TammaError with a stable `code`, so callers and the
+ * HTTP layer can branch on the code rather than on message text. Messages name the offending value
+ * and say what is expected.
+ */
+export class TammaError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Bad input: an event, an option or a query argument that does not fit the contract. Nothing was changed. */
+export class ValidationError extends TammaError {
+  /** Where the bad value was found, e.g. `events[3].aggregateId` or `fsync`. */
+  readonly path: string;
+
+  constructor(path: string, message: string, code = 'VALIDATION_FAILED') {
+    super(code, path ? `${path}: ${message}` : message);
+    this.path = path;
+  }
+}
+
+/** An encoded event larger than the store's `maxEventSize`. */
+export class EventTooLargeError extends ValidationError {
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(path: string, size: number, limit: number) {
+    super(path, `event is ${size} bytes encoded, over the limit of ${limit} bytes (option maxEventSize)`, 'EVENT_TOO_LARGE');
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+export type ExpectedVersion = number | 'no_stream' | 'stream_exists' | 'any';
+
+/** `appendToStream` found the stream at another version than the caller expected. */
+export class ConcurrencyError extends TammaError {
+  readonly aggregateId: string;
+  readonly expected: ExpectedVersion;
+  readonly actual: number;
+
+  constructor(aggregateId: string, expected: ExpectedVersion, actual: number) {
+    super(
+      'CONCURRENCY_CONFLICT',
+      `stream ${JSON.stringify(aggregateId)} is at version ${actual}, but expectedVersion was ${JSON.stringify(expected)}; ` +
+        're-read the stream and retry',
+    );
+    this.aggregateId = aggregateId;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Stored data failed a checksum or framing check. The store refuses to guess: run `tamma-events verify` / `repair`. */
+export class CorruptionError extends TammaError {
+  readonly file: string;
+  readonly offset: number;
+
+  constructor(file: string, offset: number, detail: string) {
+    super(
+      'CORRUPTION',
+      `corrupt data in ${file} at byte offset ${offset}: ${detail}. ` +
+        'Run `tamma-events verify --dir <dir>` for a report and `tamma-events repair --dir <dir>` to truncate the damage.',
+    );
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
+/** The store was closed, or failed (e.g. an fsync error) and refuses further writes to protect the data. */
+export class StoreClosedError extends TammaError {
+  constructor(reason = 'the event store is closed') {
+    super('STORE_CLOSED', reason);
+  }
+}
+
+/** Another process holds the store directory open. */
+export class StoreLockedError extends TammaError {
+  readonly dir: string;
+
+  constructor(dir: string, holder: string) {
+    super('STORE_LOCKED', `store directory ${dir} is already open in another process (${holder}); close it first`);
+    this.dir = dir;
+  }
+}

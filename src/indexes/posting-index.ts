@@ -1,0 +1,111 @@
+import { int32Column } from '../table/chunked-column.js';
+import { ArrayRows, NO_ROWS, RowList, type SortedRows } from './sorted-rows.js';
+
+/** A key's rows move from the per-row chain to a dense list once it has more rows than this. */
+export const PROMOTE_AT = 64;
+
+/**
+ * Maps integer keys to the ascending rows that have them, compactly.
+ *
+ * Most keys in an event store are small (an aggregate has ~10 events), a few are huge (a type has
+ * millions). Small keys cost 4 bytes a row: each row links to the previous row with the same key,
+ * and the key remembers its last row. A lookup walks at most PROMOTE_AT links. Once a key grows past
+ * that, its rows move to a dense RowList, so big keys get O(1) positional access and O(log n) seeks.
+ * Rows arrive in ascending order, so every list is sorted for free.
+ */
+export class PostingIndex {
+  /** Per row: the previous row with the same key, or -1. Only written for keys still on the chain. */
+  private readonly previous = int32Column(-1);
+  /** Per key: its last row, or -1. */
+  private lastRow = new Int32Array(16).fill(-1);
+  /** Per key: how many rows it has. */
+  private counts = new Uint32Array(16);
+  private readonly dense = new Map<number, RowList>();
+  private keyCount = 0;
+  private entryCount = 0;
+  lookups = 0;
+  hits = 0;
+
+  /** Called once when a key's list becomes dense, with the key and its rows so far. */
+  onPromote: ((key: number, rows: RowList) => void) | undefined;
+
+  get keys(): number {
+    return this.keyCount;
+  }
+
+  get entries(): number {
+    return this.entryCount;
+  }
+
+  add(key: number, row: number): void {
+    if (key >= this.counts.length) this.grow(key);
+    const count = this.counts[key] as number;
+    if (count === 0) this.keyCount++;
+    this.entryCount++;
+    this.counts[key] = count + 1;
+    const list = this.dense.get(key);
+    if (list !== undefined) {
+      list.push(row);
+    } else if (count + 1 > PROMOTE_AT) {
+      const rows = this.walk(key);
+      const promoted = new RowList();
+      for (let i = 0; i < rows.length; i++) promoted.push(rows[i] as number);
+      promoted.push(row);
+      this.dense.set(key, promoted);
+      this.onPromote?.(key, promoted);
+    } else {
+      this.previous.set(row, this.lastRow[key] as number);
+    }
+    this.lastRow[key] = row;
+  }
+
+  count(key: number): number {
+    return key < this.counts.length ? (this.counts[key] as number) : 0;
+  }
+
+  isDense(key: number): boolean {
+    return this.dense.has(key);
+  }
+
+  /** The key's rows, ascending. Counts as a lookup in the index statistics. */
+  lookup(key: number): SortedRows {
+    this.lookups++;
+    const rows = this.rows(key);
+    if (rows.length > 0) this.hits++;
+    return rows;
+  }
+
+  /** The key's rows without touching statistics (internal use). */
+  rows(key: number): SortedRows {
+    if (key < 0 || this.count(key) === 0) return NO_ROWS;
+    return this.dense.get(key) ?? new ArrayRows(this.walk(key));
+  }
+
+  private walk(key: number): Uint32Array {
+    const count = this.counts[key] as number;
+    const out = new Uint32Array(count);
+    let row = this.lastRow[key] as number;
+    for (let i = count - 1; i >= 0; i--) {
+      out[i] = row;
+      row = this.previous.get(row);
+    }
+    return out;
+  }
+
+  private grow(key: number): void {
+    let size = this.counts.length;
+    while (size <= key) size *= 2;
+    const lastRow = new Int32Array(size).fill(-1);
+    lastRow.set(this.lastRow);
+    const counts = new Uint32Array(size);
+    counts.set(this.counts);
+    this.lastRow = lastRow;
+    this.counts = counts;
+  }
+
+  get bytes(): number {
+    let total = this.previous.bytes + this.lastRow.byteLength + this.counts.byteLength;
+    for (const list of this.dense.values()) total += list.bytes + 48;
+    return total;
+  }
+}

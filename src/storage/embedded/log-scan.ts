@@ -1,0 +1,141 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { FRAME_HEADER, FRAME_MAGIC, checkFrame, type FrameInfo } from './frame.js';
+import type { SegmentFile } from './segment-files.js';
+import type { VerifyProblem } from './verify-types.js';
+
+const WINDOW = 16 * 1024 * 1024;
+
+export interface ScannedFrame extends FrameInfo {
+  /** The whole frame's bytes; valid only during the callback. */
+  bytes: Buffer;
+  /** Global log offset of the frame. */
+  offset: number;
+}
+
+export interface ScanResult {
+  /** Global offset just past the last intact frame. */
+  end: number;
+  frames: number;
+  events: number;
+  lastSequence: number;
+  /** Where reading stopped early, if it did. A `torn-tail` is a crash mid-write; anything else is damage. */
+  problem?: VerifyProblem & { globalOffset: number; segmentIndex: number };
+}
+
+/**
+ * Reads the log's frames in order from `from` (a frame boundary), checking each frame's checksum and
+ * that sequences follow on from `nextSequence`. Stops at the first bad frame and classifies it:
+ * a bad frame with no intact frame anywhere after it, in the newest segment, is a torn tail (a
+ * crash mid-write; safe to truncate); anything else is corruption, which must not be papered over.
+ */
+export function scanLog(
+  segments: readonly SegmentFile[],
+  from: number,
+  nextSequence: number,
+  onFrame: (frame: ScannedFrame) => void,
+): ScanResult {
+  const result: ScanResult = { end: from, frames: 0, events: 0, lastSequence: nextSequence - 1 };
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s] as SegmentFile;
+    const next = segments[s + 1];
+    const fd = openSync(segment.path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (next !== undefined && from >= next.base) continue;
+      let position = Math.max(0, from - segment.base);
+      let window: Buffer = Buffer.alloc(0);
+      let windowStart = position;
+      while (position < size) {
+        let local = position - windowStart;
+        if (local + FRAME_HEADER > window.length || local + FRAME_HEADER + window.readUInt32LE(local + 4) > window.length) {
+          const wanted = Math.max(WINDOW, local + FRAME_HEADER <= window.length ? FRAME_HEADER + window.readUInt32LE(local + 4) : 0);
+          window = readAt(fd, position, Math.min(wanted, size - position));
+          windowStart = position;
+          local = 0;
+        }
+        const bytes = window.subarray(local);
+        const check = checkFrame(bytes);
+        const problem =
+          'problem' in check ? check.problem : check.firstSequence !== result.lastSequence + 1 ? 'sequence' : undefined;
+        if (problem !== undefined) {
+          const last = next === undefined;
+          const torn = last && problem !== 'sequence' && !intactFrameAfter(fd, position + 1, size);
+          result.problem = {
+            file: segment.path,
+            offset: position,
+            globalOffset: segment.base + position,
+            segmentIndex: s,
+            kind: torn ? 'torn-tail' : problem === 'sequence' ? 'sequence-gap' : 'corrupt-frame',
+            detail: describeProblem(problem, check, result.lastSequence + 1),
+          };
+          return result;
+        }
+        const info = check as FrameInfo;
+        const length = FRAME_HEADER + info.bodyLength;
+        onFrame({ ...info, bytes: bytes.subarray(0, length), offset: segment.base + position });
+        result.frames++;
+        result.events += info.count;
+        result.lastSequence = info.firstSequence + info.count - 1;
+        position += length;
+        result.end = segment.base + position;
+      }
+      if (next !== undefined && segment.base + size !== next.base) {
+        result.problem = {
+          file: segment.path,
+          offset: size,
+          globalOffset: segment.base + size,
+          segmentIndex: s,
+          kind: 'corrupt-frame',
+          detail: `segment ends at log offset ${segment.base + size} but the next segment starts at ${next.base}`,
+        };
+        return result;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return result;
+}
+
+function describeProblem(problem: string, check: unknown, expected: number): string {
+  switch (problem) {
+    case 'short':
+      return 'the frame is incomplete (the file ends inside it)';
+    case 'bad-magic':
+      return 'no frame header where one was expected';
+    case 'bad-checksum':
+      return 'the frame fails its CRC-32 checksum';
+    case 'bad-records':
+      return 'the frame passes its checksum but its records do not add up';
+    default:
+      return `the frame starts at sequence ${(check as FrameInfo).firstSequence}, expected ${expected}`;
+  }
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buffer = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return buffer.subarray(0, done);
+}
+
+/** Whether any intact frame starts after `from`: tells damage in the middle from a torn end. */
+function intactFrameAfter(fd: number, from: number, size: number): boolean {
+  return from < size && intactFramesIn(readAt(fd, from, size - from), 1).length > 0;
+}
+
+/** Intact frames found anywhere in `bytes` by searching for frame headers (at most `max`): for damaged regions. */
+export function intactFramesIn(bytes: Buffer, max = Infinity): FrameInfo[] {
+  const found: FrameInfo[] = [];
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32LE(FRAME_MAGIC);
+  for (let at = bytes.indexOf(magic); at !== -1 && found.length < max; at = bytes.indexOf(magic, at + 1)) {
+    const check = checkFrame(bytes.subarray(at));
+    if (!('problem' in check)) found.push(check);
+  }
+  return found;
+}

@@ -1,0 +1,57 @@
+import type { RecordLog } from './record-log.js';
+
+const CHUNK_BYTES = 16 * 1024 * 1024;
+
+interface Chunk {
+  base: number;
+  bytes: Buffer;
+  used: number;
+}
+
+/** The log of an in-memory store: frames packed into 16 MiB Buffers, outside the JS heap. */
+export class MemoryLog implements RecordLog {
+  private readonly chunks: Chunk[] = [];
+  private total = 0;
+
+  get end(): number {
+    return this.total;
+  }
+
+  append(frame: Buffer): number {
+    let chunk = this.chunks[this.chunks.length - 1];
+    if (chunk === undefined || chunk.used + frame.length > chunk.bytes.length) {
+      chunk = { base: this.total, bytes: Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, frame.length)), used: 0 };
+      this.chunks.push(chunk);
+    }
+    const offset = this.total;
+    frame.copy(chunk.bytes, chunk.used);
+    chunk.used += frame.length;
+    this.total += frame.length;
+    return offset;
+  }
+
+  read(offset: number, length: number): Buffer {
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.chunks[mid] as Chunk).base <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const chunk = this.chunks[lo] as Chunk;
+    const local = offset - chunk.base;
+    return chunk.bytes.subarray(local, local + length);
+  }
+
+  async sync(): Promise<void> {}
+
+  get memoryBytes(): number {
+    let total = 0;
+    for (const chunk of this.chunks) total += chunk.bytes.length;
+    return total;
+  }
+
+  close(): void {
+    this.chunks.length = 0;
+  }
+}

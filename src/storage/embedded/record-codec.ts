@@ -1,0 +1,141 @@
+import { Packr } from 'msgpackr';
+import { EventTooLargeError } from '../../errors.js';
+import type { ValidEvent } from '../../events/validate.js';
+import type { Tags } from '../../events/types.js';
+
+/**
+ * One event's bytes in the log. Fixed header first, so recovery can rebuild the indexes by reading
+ * the header, the names and the tags without decoding payloads:
+ *
+ *   0  f64  timestamp (epoch ms)
+ *   8  u32  version within the aggregate
+ *  12  u16  id length        14 u16 aggregateId length    16 u16 type length
+ *  18  u32  tags length (msgpack; 0 = no tags)
+ *  22  u32  body length (msgpack of [payload, metadata])
+ *  26  id, aggregateId, type (UTF-8), tags, body
+ *
+ * msgpack over JSON: it encodes and decodes these shapes faster and smaller (see bench notes).
+ */
+export const RECORD_HEADER = 26;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export interface DecodedHeader {
+  timestamp: number;
+  version: number;
+  id: string;
+  aggregateId: string;
+  type: string;
+  tags: Tags;
+}
+
+export interface DecodedBody {
+  id: string;
+  tags: Tags;
+  payload: unknown;
+  metadata: Record<string, unknown>;
+}
+
+/** A growable scratch buffer that a whole frame is encoded into, then written with one syscall. */
+export class RecordWriter {
+  buffer = Buffer.allocUnsafe(1 << 20);
+  length = 0;
+
+  ensure(extra: number): void {
+    const needed = this.length + extra;
+    if (needed <= this.buffer.length) return;
+    let size = this.buffer.length;
+    while (size < needed) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buffer.copy(grown, 0, 0, this.length);
+    this.buffer = grown;
+  }
+
+  reset(length = 0): void {
+    this.length = length;
+  }
+
+  /** Appends one record; returns its length. Throws EventTooLargeError (naming `path`) past `maxSize`. */
+  writeRecord(event: ValidEvent, version: number, maxSize: number, path: string): number {
+    const tags = hasKeys(event.tags) ? packr.pack(event.tags) : undefined;
+    const tagsLength = tags?.length ?? 0;
+    const body = packr.pack([event.payload, event.metadata]);
+    const idBytes = Buffer.byteLength(event.id);
+    const aggregateBytes = Buffer.byteLength(event.aggregateId);
+    const typeBytes = Buffer.byteLength(event.type);
+    const size = RECORD_HEADER + idBytes + aggregateBytes + typeBytes + tagsLength + body.length;
+    if (size > maxSize) throw new EventTooLargeError(path, size, maxSize);
+    this.ensure(size);
+    const b = this.buffer;
+    let at = this.length;
+    b.writeDoubleLE(event.timestamp, at);
+    b.writeUInt32LE(version, at + 8);
+    b.writeUInt16LE(idBytes, at + 12);
+    b.writeUInt16LE(aggregateBytes, at + 14);
+    b.writeUInt16LE(typeBytes, at + 16);
+    b.writeUInt32LE(tagsLength, at + 18);
+    b.writeUInt32LE(body.length, at + 22);
+    at += RECORD_HEADER;
+    at += b.write(event.id, at, 'utf8');
+    at += b.write(event.aggregateId, at, 'utf8');
+    at += b.write(event.type, at, 'utf8');
+    if (tags !== undefined) at += tags.copy(b, at);
+    body.copy(b, at);
+    this.length += size;
+    return size;
+  }
+}
+
+function hasKeys(object: object): boolean {
+  for (const _ in object) return true;
+  return false;
+}
+
+const NO_TAGS: Tags = Object.freeze({}) as Tags;
+
+/** Reads what the indexes need (everything but payload and metadata). */
+export function decodeHeader(record: Buffer): DecodedHeader {
+  const idLength = record.readUInt16LE(12);
+  const aggregateLength = record.readUInt16LE(14);
+  const typeLength = record.readUInt16LE(16);
+  const tagsLength = record.readUInt32LE(18);
+  let at = RECORD_HEADER;
+  const id = record.toString('utf8', at, (at += idLength));
+  const aggregateId = record.toString('utf8', at, (at += aggregateLength));
+  const type = record.toString('utf8', at, (at += typeLength));
+  const tags = tagsLength === 0 ? NO_TAGS : (packr.unpack(record.subarray(at, at + tagsLength)) as Tags);
+  return { timestamp: record.readDoubleLE(0), version: record.readUInt32LE(8), id, aggregateId, type, tags };
+}
+
+/** Reads the parts a StoredEvent needs beyond the columns: id, tags, payload, metadata. */
+export function decodeBody(record: Buffer): DecodedBody {
+  const idLength = record.readUInt16LE(12);
+  const skip = record.readUInt16LE(14) + record.readUInt16LE(16);
+  const tagsLength = record.readUInt32LE(18);
+  const bodyLength = record.readUInt32LE(22);
+  let at = RECORD_HEADER;
+  const id = record.toString('utf8', at, (at += idLength));
+  at += skip;
+  const tags = tagsLength === 0 ? {} : (packr.unpack(record.subarray(at, at + tagsLength)) as Tags);
+  at += tagsLength;
+  const [payload, metadata] = packr.unpack(record.subarray(at, at + bodyLength)) as [unknown, Record<string, unknown>];
+  return { id, tags, payload, metadata };
+}
+
+/** Reads just the id: for idempotent-retry checks. */
+export function decodeId(record: Buffer): string {
+  return record.toString('utf8', RECORD_HEADER, RECORD_HEADER + record.readUInt16LE(12));
+}
+
+/** Checks a record's internal lengths add up, so verify can tell a damaged record from a good one. */
+export function recordLengthsConsistent(record: Buffer): boolean {
+  if (record.length < RECORD_HEADER) return false;
+  const total =
+    RECORD_HEADER +
+    record.readUInt16LE(12) +
+    record.readUInt16LE(14) +
+    record.readUInt16LE(16) +
+    record.readUInt32LE(18) +
+    record.readUInt32LE(22);
+  return total === record.length;
+}

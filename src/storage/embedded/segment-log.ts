@@ -1,0 +1,225 @@
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import { TammaError } from '../../errors.js';
+import { BlockCache } from './block-cache.js';
+import type { RecordLog } from './record-log.js';
+import { listSegments, segmentPath } from './segment-files.js';
+
+const BLOCK_SHIFT = 16;
+const BLOCK = 1 << BLOCK_SHIFT;
+/** Segment index in the high bits of a cache key: 2^24 blocks of 64 KiB = 1 TiB per segment. */
+const SEGMENT_KEY = 2 ** 24;
+
+interface Segment {
+  base: number;
+  path: string;
+  fd: number;
+  size: number;
+}
+
+export interface SegmentLogOptions {
+  segmentSize: number;
+  blockCacheSize: number;
+  /** fsync a segment when it is rolled over, and the directory when a segment is created. */
+  syncOnRoll: boolean;
+}
+
+/** The log of an on-disk store: numbered segment files, appended with write(), read with pread(). */
+export class SegmentLog implements RecordLog {
+  private readonly segments: Segment[] = [];
+  private readonly cache: BlockCache;
+  private syncing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly options: SegmentLogOptions,
+  ) {
+    this.cache = new BlockCache(options.blockCacheSize);
+  }
+
+  /** Opens the existing segments (recovery has already checked them) or creates the first. */
+  static open(dir: string, options: SegmentLogOptions): SegmentLog {
+    const log = new SegmentLog(dir, options);
+    const files = listSegments(dir);
+    try {
+      files.forEach((file, i) => {
+        const fd = openSync(file.path, i === files.length - 1 ? 'r+' : 'r');
+        log.segments.push({ base: file.base, path: file.path, fd, size: fstatSync(fd).size });
+      });
+      if (log.segments.length === 0) log.createSegment(0);
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+    return log;
+  }
+
+  get end(): number {
+    const last = this.active;
+    return last.base + last.size;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1] as Segment;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  get memoryBytes(): number {
+    return this.cache.bytes;
+  }
+
+  append(frame: Buffer): number {
+    if (this.active.size > 0 && this.active.size + frame.length > this.options.segmentSize) this.roll();
+    const segment = this.active;
+    const offset = segment.base + segment.size;
+    let written = 0;
+    try {
+      while (written < frame.length) {
+        written += writeSync(segment.fd, frame, written, frame.length - written, segment.size + written);
+      }
+    } catch (error) {
+      // Leave the log exactly as it was: a half-written frame would read as a torn tail on restart,
+      // but this process would otherwise append after it.
+      try {
+        ftruncateSync(segment.fd, segment.size);
+      } catch {
+        /* the original error is the one to report */
+      }
+      this.cache.clear();
+      throw new TammaError(
+        'WRITE_FAILED',
+        `could not write to ${segment.path}: ${(error as Error).message}; nothing was appended`,
+        { cause: error },
+      );
+    }
+    segment.size += frame.length;
+    return offset;
+  }
+
+  read(offset: number, length: number): Buffer {
+    const index = this.segmentIndexOf(offset);
+    const segment = this.segments[index] as Segment;
+    const local = offset - segment.base;
+    const block = Math.floor(local / BLOCK);
+    const blockStart = block * BLOCK;
+    if (this.cache.enabled && Math.floor((local + length - 1) / BLOCK) === block) {
+      const key = index * SEGMENT_KEY + block;
+      const needed = local + length - blockStart;
+      let bytes = this.cache.get(key, needed);
+      if (bytes === undefined) {
+        const fresh = Buffer.allocUnsafeSlow(BLOCK);
+        const valid = readFully(segment.fd, fresh, BLOCK, blockStart);
+        if (valid < needed) throw shortRead(segment.path, offset, length);
+        this.cache.set(key, fresh, valid);
+        bytes = fresh;
+      }
+      return bytes.subarray(local - blockStart, local - blockStart + length);
+    }
+    const out = Buffer.allocUnsafe(length);
+    if (readFully(segment.fd, out, length, local) < length) throw shortRead(segment.path, offset, length);
+    return out;
+  }
+
+  /** fsyncs the active segment. Calls made while one is running share the next one (group commit). */
+  sync(): Promise<void> {
+    const run = (): Promise<void> =>
+      new Promise((resolve, reject) => fdatasync(this.active.fd, (error) => (error ? reject(error) : resolve())));
+    const next = (this.syncing ?? Promise.resolve()).then(run, run);
+    this.syncing = next;
+    void next.finally(() => {
+      if (this.syncing === next) this.syncing = undefined;
+    }).catch(() => undefined);
+    return next;
+  }
+
+  syncNow(): void {
+    fdatasyncSync(this.active.fd);
+  }
+
+  /** Cuts the log back to `end` (a frame boundary): drops whole later segments, truncates the one holding it. */
+  truncate(end: number): void {
+    while (this.segments.length > 1 && this.active.base >= end && this.active.base > 0) {
+      const segment = this.segments.pop() as Segment;
+      closeSync(segment.fd);
+      unlinkSync(segment.path);
+    }
+    const segment = this.active;
+    if (segment.base + segment.size > end) {
+      ftruncateSync(segment.fd, end - segment.base);
+      segment.size = end - segment.base;
+      fsyncSync(segment.fd);
+    }
+    this.cache.clear();
+  }
+
+  close(): void {
+    for (const segment of this.segments) closeSync(segment.fd);
+    this.segments.length = 0;
+    this.cache.clear();
+  }
+
+  private roll(): void {
+    const previous = this.active;
+    if (this.options.syncOnRoll) fdatasyncSync(previous.fd);
+    closeSync(previous.fd);
+    previous.fd = openSync(previous.path, 'r');
+    this.createSegment(previous.base + previous.size);
+  }
+
+  private createSegment(base: number): void {
+    const path = segmentPath(this.dir, base);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, 'wx+');
+    this.segments.push({ base, path, fd, size: 0 });
+    if (this.options.syncOnRoll) syncDirectory(dirname(path));
+  }
+
+  private segmentIndexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((this.segments[mid] as Segment).base <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFully(fd: number, into: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, into, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+function shortRead(path: string, offset: number, length: number): TammaError {
+  return new TammaError('CORRUPTION', `${path} ends before the ${length}-byte record at log offset ${offset}`);
+}

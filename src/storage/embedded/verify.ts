@@ -1,0 +1,133 @@
+import { existsSync, readFileSync, statSync, truncateSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { TammaError } from '../../errors.js';
+import { openOnDisk } from '../../store/open.js';
+import { resolveOptions } from '../../store/options.js';
+import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
+import { forEachRecord } from './frame.js';
+import { acquireLock } from './lock.js';
+import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
+import { recordLengthsConsistent } from './record-codec.js';
+import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
+import type { RepairReport, VerifyProblem, VerifyReport } from './verify-types.js';
+
+function requireStore(dir: string): void {
+  if (!existsSync(join(dir, STORE_FILE))) {
+    throw new TammaError('NOT_A_STORE', `${dir} is not a Tamma Events store (it has no ${STORE_FILE})`);
+  }
+}
+
+function logSize(segments: readonly SegmentFile[]): number {
+  const last = segments[segments.length - 1];
+  return last === undefined ? 0 : last.base + statSync(last.path).size;
+}
+
+function scanAll(segments: readonly SegmentFile[]): ScanResult & { badRecords: VerifyProblem[] } {
+  const badRecords: VerifyProblem[] = [];
+  const result = scanLog(segments, 0, 1, (frame) => {
+    forEachRecord(frame.bytes, frame.count, (record, offset) => {
+      if (!recordLengthsConsistent(record)) {
+        badRecords.push({
+          file: 'log',
+          offset: frame.offset + offset,
+          kind: 'corrupt-frame',
+          detail: `a record in the frame at sequence ${frame.firstSequence} has inconsistent lengths`,
+        });
+      }
+    });
+  });
+  return { ...result, badRecords };
+}
+
+/**
+ * Reads the whole log and the checkpoint, checking every checksum, without changing anything.
+ *
+ * @example
+ * const report = await verifyStore('./events');
+ * if (!report.ok) console.error(report.problems);
+ */
+export async function verifyStore(dir: string): Promise<VerifyReport> {
+  requireStore(dir);
+  const segments = listSegments(dir);
+  const scan = scanAll(segments);
+  const problems: VerifyProblem[] = [...scan.badRecords];
+  if (scan.problem !== undefined) {
+    const { file, offset, kind, detail } = scan.problem;
+    problems.push({ file, offset, kind, detail });
+  }
+  const parsed = parseCheckpoint(dir, logSize(segments));
+  let checkpoint: VerifyReport['checkpoint'] = null;
+  if (!('unusable' in parsed)) {
+    checkpoint = { sequence: parsed.meta.rows, valid: true };
+  } else if (parsed.unusable !== 'none') {
+    checkpoint = { sequence: parsed.rows ?? 0, valid: false };
+    problems.push({
+      file: join(dir, 'checkpoint.bin'),
+      offset: 0,
+      kind: 'bad-checkpoint',
+      detail: `the checkpoint is unusable (${parsed.unusable}); opening rebuilds the indexes from the log`,
+    });
+  }
+  return {
+    dir,
+    ok: problems.every((p) => p.kind === 'torn-tail' || p.kind === 'bad-checkpoint'),
+    segments: segments.length,
+    frames: scan.frames,
+    events: scan.events,
+    lastSequence: scan.lastSequence,
+    checkpoint,
+    problems,
+  };
+}
+
+/**
+ * Cuts the log back to the last intact frame before any damage, removes later segments, discards a
+ * stale or damaged checkpoint and rebuilds it. Reports exactly what it dropped. Make a copy of the
+ * directory first if the dropped events matter: repair cannot bring them back.
+ */
+export async function repairStore(dir: string): Promise<RepairReport> {
+  requireStore(dir);
+  const lock = acquireLock(dir);
+  const report: RepairReport = { dir, truncated: [], removedFiles: [], checkpointDiscarded: false, eventsKept: 0, lastSequence: 0 };
+  try {
+    const segments = listSegments(dir);
+    const scan = scanLog(segments, 0, 1, () => undefined);
+    report.eventsKept = scan.events;
+    report.lastSequence = scan.lastSequence;
+    const problem = scan.problem;
+    if (problem !== undefined) {
+      let lastSeen = scan.lastSequence;
+      let bytesDropped = 0;
+      segments.slice(problem.segmentIndex).forEach((segment, i) => {
+        const bytes = readFileSync(segment.path);
+        const damaged = i === 0 ? bytes.subarray(problem.offset) : bytes;
+        bytesDropped += damaged.length;
+        for (const frame of intactFramesIn(damaged)) lastSeen = Math.max(lastSeen, frame.firstSequence + frame.count - 1);
+      });
+      const eventsDropped = lastSeen - scan.lastSequence;
+      truncateSync(problem.file, problem.offset);
+      for (const segment of segments.slice(problem.segmentIndex + 1)) {
+        unlinkSync(segment.path);
+        report.removedFiles.push(segment.path);
+      }
+      report.truncated.push({
+        file: problem.file,
+        offset: problem.offset,
+        bytesDropped,
+        eventsDropped,
+        firstSequenceDropped: eventsDropped > 0 ? scan.lastSequence + 1 : null,
+      });
+    }
+    const parsed = parseCheckpoint(dir, logSize(listSegments(dir)));
+    if (problem !== undefined || ('unusable' in parsed && parsed.unusable !== 'none')) {
+      report.checkpointDiscarded = discardCheckpoint(dir);
+    }
+  } finally {
+    lock.release();
+  }
+  if (report.checkpointDiscarded || report.truncated.length > 0) {
+    // Opening replays the log into fresh indexes; closing writes them as the new checkpoint.
+    await openOnDisk(resolveOptions({ dir }), dir).close();
+  }
+  return report;
+}

@@ -1,0 +1,369 @@
+import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
+import type { NewEvent, StoredEvent } from '../events/types.js';
+import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
+import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';
+import { findRows } from '../query/criteria-executor.js';
+import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
+import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
+import type { DirectoryLock } from '../storage/embedded/lock.js';
+import { RecordWriter, decodeBody, decodeId } from '../storage/embedded/record-codec.js';
+import type { RecordLog } from '../storage/embedded/record-log.js';
+import type { SegmentLog } from '../storage/embedded/segment-log.js';
+import type { EventTable } from '../table/event-table.js';
+import type {
+  AppendToStreamOptions,
+  EventStore,
+  GetEventsByTypeOptions,
+  GetEventsOptions,
+  QueryCriteria,
+  RangeOptions,
+  ReadOptions,
+  StoreStats,
+  TimeInput,
+} from './event-store.js';
+import { describe, type ResolvedOptions } from './options.js';
+
+/** What the store needs from an on-disk backing; absent for an in-memory store. */
+export interface DiskParts {
+  dir: string;
+  log: SegmentLog;
+  lock: DirectoryLock;
+  /** Rows covered by the checkpoint on disk (so close() knows whether a new one is worth writing). */
+  checkpointRows: number;
+}
+
+/** The embedded engine: a log of frames, and a table of columns and indexes over it. */
+export class EmbeddedEventStore implements EventStore {
+  private readonly writer = new RecordWriter();
+  private closed = false;
+  /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
+  private failure: Error | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private checkpointPending = false;
+  private pendingSyncs = new Set<Promise<void>>();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly table: EventTable,
+    private readonly log: RecordLog,
+    private readonly disk?: DiskParts,
+  ) {}
+
+  async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
+    this.assertWritable();
+    const list = Array.isArray(events) ? (events as readonly unknown[]) : [events];
+    const valid = validateBatch(list, this.options.clock);
+    if (valid.length === 0) return [];
+    const stored = this.commit(valid, this.nextVersions(valid));
+    await this.acknowledge();
+    return stored;
+  }
+
+  async appendToStream(
+    aggregateId: string,
+    events: readonly Omit<NewEvent, 'aggregateId'>[] | Omit<NewEvent, 'aggregateId'>,
+    options: AppendToStreamOptions = {},
+  ): Promise<StoredEvent[]> {
+    this.assertWritable();
+    if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
+      throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
+    }
+    const expected = checkExpectedVersion(requireObject(options, 'options').expectedVersion ?? 'any');
+    const list = (Array.isArray(events) ? events : [events]) as readonly Partial<NewEvent>[];
+    const inputs = list.map((event, i) => {
+      if (event !== null && typeof event === 'object' && event.aggregateId !== undefined && event.aggregateId !== aggregateId) {
+        throw new ValidationError(`events[${i}].aggregateId`, `is ${describe(event.aggregateId)} but the stream is ${describe(aggregateId)}`);
+      }
+      return event !== null && typeof event === 'object' ? { ...event, aggregateId } : event;
+    });
+    const valid = validateBatch(inputs, this.options.clock);
+    const current = this.table.streamVersion(aggregateId);
+    const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
+    if (explicitIds) {
+      const retried = this.findRetry(aggregateId, valid, expected, current);
+      if (retried !== undefined) return retried;
+    }
+    if (!versionMatches(expected, current)) throw new ConcurrencyError(aggregateId, expected, current);
+    if (valid.length === 0) return [];
+    const stored = this.commit(valid, valid.map((_, i) => current + 1 + i));
+    await this.acknowledge();
+    return stored;
+  }
+
+  /**
+   * A retried append whose events already stand, by id, where the caller meant them to go: return
+   * them instead of writing twice. Returns undefined when this is not such a retry.
+   */
+  private findRetry(aggregateId: string, events: ValidEvent[], expected: ExpectedVersion, current: number): StoredEvent[] | undefined {
+    const start = typeof expected === 'number' ? expected + 1 : expected === 'no_stream' ? 1 : current - events.length + 1;
+    if (start < 1 || start + events.length - 1 > current) return undefined;
+    const stream = this.table.aggregateRows(aggregateId);
+    const rows = events.map((_, i) => stream.at(start - 1 + i));
+    const same = rows.map((row, i) => this.readRecord(row, decodeId) === events[i]?.id);
+    if (same.every(Boolean)) return rows.map((row) => this.hydrate(row));
+    // Some of the ids stand there but not all: a different batch overlapped this one.
+    if (same.some(Boolean)) throw new ConcurrencyError(aggregateId, expected, current);
+    return undefined;
+  }
+
+  private nextVersions(events: ValidEvent[]): number[] {
+    const next = new Map<string, number>();
+    return events.map(({ aggregateId }) => {
+      const version = (next.get(aggregateId) ?? this.table.streamVersion(aggregateId)) + 1;
+      next.set(aggregateId, version);
+      return version;
+    });
+  }
+
+  /**
+   * Encodes the batch into one frame, writes it, then indexes it. Everything that can fail on bad
+   * input (encoding, size limits) happens before the write, and a failed write leaves the log as it
+   * was, so a rejected batch changes nothing. All of this runs in one synchronous step, so
+   * concurrent appends are serialised and versions are checked and taken atomically.
+   */
+  private commit(events: ValidEvent[], versions: number[]): StoredEvent[] {
+    const writer = this.writer;
+    writer.reset(FRAME_HEADER);
+    const lengths = new Array<number>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      writer.ensure(RECORD_PREFIX);
+      const prefix = writer.length;
+      writer.length += RECORD_PREFIX;
+      const length = writer.writeRecord(events[i] as ValidEvent, versions[i] as number, this.options.maxEventSize, `events[${i}]`);
+      writer.buffer.writeUInt32LE(length, prefix);
+      lengths[i] = length;
+    }
+    const firstSequence = this.table.rows + 1;
+    const frame = writer.buffer.subarray(0, writer.length);
+    sealFrame(frame, firstSequence, events.length);
+    const frameOffset = this.log.append(frame);
+
+    const stored = new Array<StoredEvent>(events.length);
+    let at = frameOffset + FRAME_HEADER;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as ValidEvent;
+      const length = lengths[i] as number;
+      at += RECORD_PREFIX;
+      this.table.addRow(event.aggregateId, event.type, event.timestamp, versions[i] as number, at, length, event.tags);
+      at += length;
+      stored[i] = {
+        sequence: firstSequence + i,
+        id: event.id,
+        aggregateId: event.aggregateId,
+        version: versions[i] as number,
+        type: event.type,
+        timestamp: new Date(event.timestamp),
+        tags: event.tags,
+        payload: event.payload,
+        metadata: event.metadata,
+      };
+    }
+    this.maybeCheckpoint();
+    return stored;
+  }
+
+  /** Waits as long as the fsync policy says an acknowledgement must. */
+  private async acknowledge(): Promise<void> {
+    if (this.disk === undefined) return;
+    if (this.options.fsync === 'always') {
+      await this.track(this.disk.log.sync());
+    } else if (this.options.fsync === 'batch' && this.syncTimer === undefined) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = undefined;
+        this.track(this.disk!.log.sync()).catch(() => undefined);
+      }, this.options.fsyncIntervalMs);
+      this.syncTimer.unref();
+    }
+  }
+
+  private track(sync: Promise<void>): Promise<void> {
+    const tracked = sync.catch((error: Error) => {
+      this.failure ??= error;
+      throw new StoreClosedError(`fsync failed (${error.message}); the store refuses writes until reopened`);
+    });
+    this.pendingSyncs.add(tracked);
+    void tracked.finally(() => this.pendingSyncs.delete(tracked)).catch(() => undefined);
+    return tracked;
+  }
+
+  private maybeCheckpoint(): void {
+    const disk = this.disk;
+    const every = this.options.checkpointEvery;
+    if (disk === undefined || every === 0 || this.checkpointPending) return;
+    if (this.table.rows - disk.checkpointRows < every) return;
+    this.checkpointPending = true;
+    setImmediate(() => {
+      this.checkpointPending = false;
+      if (!this.closed && this.failure === undefined) this.writeCheckpointNow();
+    });
+  }
+
+  private writeCheckpointNow(): void {
+    const disk = this.disk;
+    if (disk === undefined) return;
+    // The log must be durable up to the checkpoint's offset before the checkpoint claims it.
+    disk.log.syncNow();
+    writeCheckpoint(disk.dir, this.table, this.log.end);
+    disk.checkpointRows = this.table.rows;
+  }
+
+  async getEvents(aggregateId: string, options: GetEventsOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
+      throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
+    }
+    const input = requireObject(options, 'options');
+    const fromVersion = optionalInteger(input.fromVersion, 'options.fromVersion') ?? 1;
+    const toVersion = optionalInteger(input.toVersion, 'options.toVersion') ?? Infinity;
+    const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
+    const stream = this.table.aggregateRows(aggregateId);
+    // Versions are 1..n with no gaps, so version v is position v - 1 in the stream's postings.
+    const start = Math.max(fromVersion, 1) - 1;
+    const end = Math.min(stream.length, toVersion, start + limit);
+    const out: StoredEvent[] = [];
+    for (let i = start; i < end; i++) out.push(this.hydrate(stream.at(i)));
+    return out;
+  }
+
+  async getEventsByType(type: string, options: GetEventsByTypeOptions = {}): Promise<StoredEvent[]> {
+    const { afterSequence, limit } = requireObject(options, 'options') as GetEventsByTypeOptions;
+    if (typeof type !== 'string' || type.length === 0) {
+      throw new ValidationError('type', `must be a non-empty string, got ${describe(type)}`);
+    }
+    return this.queryEvents({ type, afterSequence, limit });
+  }
+
+  async getEventsInRange(start: TimeInput, end: TimeInput, options: RangeOptions = {}): Promise<StoredEvent[]> {
+    const from = toEpochMs(start, 'start');
+    const to = toEpochMs(end, 'end');
+    if (to < from) throw new ValidationError('end', `must not be before start (${describe(start)}), got ${describe(end)}`);
+    return this.queryEvents({ from, to, limit: requireObject(options, 'options').limit as number | undefined });
+  }
+
+  async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const rows = findRows(this.table, normalizeCriteria(criteria));
+    return rows.map((row) => this.hydrate(row));
+  }
+
+  async read(options: ReadOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    const input = requireObject(options, 'options');
+    const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence') ?? 1;
+    const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
+    const out: StoredEvent[] = [];
+    const end = Math.min(this.table.rows, Math.max(fromSequence, 1) - 1 + limit);
+    for (let row = Math.max(fromSequence, 1) - 1; row < end; row++) out.push(this.hydrate(row));
+    return out;
+  }
+
+  private readRecord<T>(row: number, decode: (record: Buffer) => T): T {
+    return decode(this.log.read(this.table.recordOffset.get(row), this.table.recordLength.get(row)));
+  }
+
+  private hydrate(row: number): StoredEvent {
+    const table = this.table;
+    const body = this.readRecord(row, decodeBody);
+    return {
+      sequence: row + 1,
+      id: body.id,
+      aggregateId: table.aggregates.valueOf(table.aggregateId.get(row)),
+      version: table.version.get(row),
+      type: table.types.valueOf(table.typeId.get(row)),
+      timestamp: new Date(table.timestamp.get(row)),
+      tags: body.tags,
+      payload: body.payload,
+      metadata: body.metadata,
+    };
+  }
+
+  stats(): StoreStats {
+    this.assertOpen();
+    const table = this.table;
+    const memory = process.memoryUsage();
+    const stats: StoreStats = {
+      events: table.rows,
+      aggregates: table.aggregates.size,
+      types: table.types.size,
+      lastSequence: table.rows,
+      indexes: table.indexStats(),
+      memory: {
+        rss: memory.rss,
+        heapUsed: memory.heapUsed,
+        columns: table.columnBytes,
+        indexes: table.indexBytes,
+        dictionaries: table.dictionaryBytes,
+        records: this.log.memoryBytes,
+      },
+    };
+    if (this.disk !== undefined) {
+      stats.storage = {
+        dir: this.disk.dir,
+        segments: this.disk.log.segmentCount,
+        logBytes: this.log.end,
+        fsync: this.options.fsync,
+        lastCheckpointSequence: this.disk.checkpointRows,
+      };
+    }
+    return stats;
+  }
+
+  async flush(): Promise<void> {
+    this.assertWritable();
+    if (this.disk !== undefined) await this.track(this.disk.log.sync());
+  }
+
+  async checkpoint(): Promise<void> {
+    this.assertWritable();
+    this.writeCheckpointNow();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.syncTimer);
+    await Promise.allSettled([...this.pendingSyncs]);
+    try {
+      if (this.disk !== undefined && this.failure === undefined) {
+        if (this.table.rows !== this.disk.checkpointRows) this.writeCheckpointNow();
+        else this.disk.log.syncNow();
+      }
+    } finally {
+      this.log.close();
+      this.disk?.lock.release();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private assertWritable(): void {
+    this.assertOpen();
+    if (this.failure !== undefined) {
+      throw new StoreClosedError(`an earlier fsync failed (${this.failure.message}); reopen the store to recover`);
+    }
+  }
+}
+
+function checkExpectedVersion(value: unknown): ExpectedVersion {
+  if (value === 'any' || value === 'no_stream' || value === 'stream_exists') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  throw new ValidationError(
+    'options.expectedVersion',
+    `must be a non-negative integer, 'no_stream', 'stream_exists' or 'any', got ${describe(value)}`,
+  );
+}
+
+function versionMatches(expected: ExpectedVersion, current: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return current === 0;
+    case 'stream_exists':
+      return current > 0;
+    default:
+      return current === expected;
+  }
+}

@@ -1,0 +1,124 @@
+import type { ExpectedVersion } from '../errors.js';
+import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
+
+export interface GetEventsOptions {
+  /** First version to return (inclusive). */
+  fromVersion?: number;
+  /** Last version to return (inclusive). */
+  toVersion?: number;
+  limit?: number;
+}
+
+export interface GetEventsByTypeOptions {
+  /** Only events with a larger sequence. */
+  afterSequence?: number;
+  limit?: number;
+}
+
+export interface RangeOptions {
+  limit?: number;
+}
+
+export type TimeInput = Date | number | string;
+
+/** The criteria object of `queryEvents`: every field present must match (AND). */
+export interface QueryCriteria {
+  aggregateId?: string | readonly string[];
+  type?: string | readonly string[];
+  /** Timestamp lower bound, inclusive. */
+  from?: TimeInput;
+  /** Timestamp upper bound, exclusive. */
+  to?: TimeInput;
+  /** Tag key → a value, or an array of accepted values. */
+  tags?: Record<string, TagValue | readonly TagValue[]>;
+  /** Only events with a larger sequence (with `order: 'desc'`: a smaller one). */
+  afterSequence?: number;
+  limit?: number;
+  /** By sequence; default `'asc'`. */
+  order?: 'asc' | 'desc';
+}
+
+export interface ReadOptions {
+  /** First sequence to return (inclusive); default 1. */
+  fromSequence?: number;
+  limit?: number;
+}
+
+export interface AppendToStreamOptions {
+  /** Default `'any'`. */
+  expectedVersion?: ExpectedVersion;
+}
+
+export interface IndexStats {
+  /** Distinct keys in the index. */
+  keys: number;
+  /** Row references held. */
+  entries: number;
+  bytes: number;
+  lookups: number;
+  /** Lookups that found at least one row. */
+  hits: number;
+  /** hits / lookups, or 0 before the first lookup. */
+  hitRate: number;
+}
+
+export interface MemoryStats {
+  /** Process resident set size. */
+  rss: number;
+  heapUsed: number;
+  /** Bytes held by the fixed-width event columns. */
+  columns: number;
+  /** Bytes held by all indexes. */
+  indexes: number;
+  /** Bytes held by the string dictionaries (aggregate ids, types, tag values), estimated. */
+  dictionaries: number;
+  /** Bytes of encoded records held in memory (in-memory store) or in the block cache (on disk). */
+  records: number;
+}
+
+export interface StoreStats {
+  events: number;
+  aggregates: number;
+  types: number;
+  /** Last sequence assigned; 0 when empty. */
+  lastSequence: number;
+  indexes: Record<string, IndexStats>;
+  memory: MemoryStats;
+  /** Present for on-disk stores. */
+  storage?: { dir: string; segments: number; logBytes: number; fsync: FsyncPolicy; lastCheckpointSequence: number };
+}
+
+export type FsyncPolicy = 'always' | 'batch' | 'never';
+
+/**
+ * The event store. Get one from `openEventStore`.
+ *
+ * @example
+ * const store = await openEventStore({ dir: './data' });
+ * await store.appendToStream('order-1', [{ type: 'ORDER.PLACED', payload: { total: 42 } }], { expectedVersion: 'no_stream' });
+ * const events = await store.getEvents('order-1');
+ * await store.close();
+ */
+export interface EventStore {
+  /** Appends one atomic batch (all or none) across any aggregates. */
+  append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]>;
+  /** Appends to one stream under optimistic concurrency. Events here need no `aggregateId`. */
+  appendToStream(
+    aggregateId: string,
+    events: readonly Omit<NewEvent, 'aggregateId'>[] | Omit<NewEvent, 'aggregateId'>,
+    options?: AppendToStreamOptions,
+  ): Promise<StoredEvent[]>;
+  getEvents(aggregateId: string, options?: GetEventsOptions): Promise<StoredEvent[]>;
+  getEventsByType(type: string, options?: GetEventsByTypeOptions): Promise<StoredEvent[]>;
+  /** Events with timestamp in [start, end), in sequence order. */
+  getEventsInRange(start: TimeInput, end: TimeInput, options?: RangeOptions): Promise<StoredEvent[]>;
+  queryEvents(criteria?: QueryCriteria): Promise<StoredEvent[]>;
+  /** Reads in global order. */
+  read(options?: ReadOptions): Promise<StoredEvent[]>;
+  stats(): StoreStats;
+  /** Makes every acknowledged append durable on disk now (fsync), whatever the policy. */
+  flush(): Promise<void>;
+  /** Writes an index checkpoint now, so the next open replays less log. */
+  checkpoint(): Promise<void>;
+  close(): Promise<void>;
+}

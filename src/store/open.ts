@@ -1,0 +1,65 @@
+import { mkdirSync } from 'node:fs';
+import { CorruptionError } from '../errors.js';
+import { readCheckpoint } from '../storage/embedded/checkpoint.js';
+import { forEachRecord } from '../storage/embedded/frame.js';
+import { acquireLock } from '../storage/embedded/lock.js';
+import { scanLog } from '../storage/embedded/log-scan.js';
+import { MemoryLog } from '../storage/embedded/memory-log.js';
+import { decodeHeader } from '../storage/embedded/record-codec.js';
+import { listSegments } from '../storage/embedded/segment-files.js';
+import { SegmentLog } from '../storage/embedded/segment-log.js';
+import { ensureStoreFile } from '../storage/embedded/store-file.js';
+import { EventTable } from '../table/event-table.js';
+import { EmbeddedEventStore } from './embedded-store.js';
+import type { EventStore } from './event-store.js';
+import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
+
+/**
+ * Opens an event store: durable in `dir` when given, in memory otherwise.
+ *
+ * @example
+ * const store = await openEventStore({ dir: './events', fsync: 'batch' });
+ * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
+ * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
+ */
+export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
+  const resolved = resolveOptions(options);
+  if (resolved.dir === undefined) return new EmbeddedEventStore(resolved, new EventTable(), new MemoryLog());
+  return openOnDisk(resolved, resolved.dir);
+}
+
+/**
+ * Recovery: load the checkpoint if it is intact, replay the log after it, cut off a torn last frame
+ * (a crash mid-write), and refuse to open on damage anywhere else, naming the file and offset.
+ */
+export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEventStore {
+  mkdirSync(dir, { recursive: true });
+  const lock = acquireLock(dir);
+  let log: SegmentLog | undefined;
+  try {
+    ensureStoreFile(dir);
+    log = SegmentLog.open(dir, {
+      segmentSize: options.segmentSize,
+      blockCacheSize: options.blockCacheSize,
+      syncOnRoll: options.fsync !== 'never',
+    });
+    const checkpoint = readCheckpoint(dir, log.end);
+    const table = 'table' in checkpoint ? checkpoint.table : new EventTable();
+    const checkpointRows = table.rows;
+    const scan = scanLog(listSegments(dir), 'table' in checkpoint ? checkpoint.logEnd : 0, table.rows + 1, (frame) => {
+      forEachRecord(frame.bytes, frame.count, (record, offset) => {
+        const header = decodeHeader(record);
+        table.addRow(header.aggregateId, header.type, header.timestamp, header.version, frame.offset + offset, record.length, header.tags);
+      });
+    });
+    if (scan.problem !== undefined) {
+      if (scan.problem.kind !== 'torn-tail') throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
+      log.truncate(scan.end);
+    }
+    return new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
+  } catch (error) {
+    log?.close();
+    lock.release();
+    throw error;
+  }
+}

@@ -1,0 +1,108 @@
+import { ValidationError } from '../errors.js';
+import { systemClock, type Clock } from '../events/clock.js';
+import type { FsyncPolicy } from './event-store.js';
+
+export interface OpenOptions {
+  /** A directory for a durable store; omit for an in-memory store. */
+  dir?: string;
+  /**
+   * When an append is acknowledged (default `'batch'`):
+   * - `'always'`: after its bytes are fsync'ed (concurrent appends share one fsync: group commit);
+   * - `'batch'`: after its bytes are written to the OS, which survives a crash of this process;
+   *   an fsync follows within `fsyncIntervalMs`, after which it also survives power loss;
+   * - `'never'`: like `'batch'`, but fsync only on `flush()`, `checkpoint()` and `close()`.
+   */
+  fsync?: FsyncPolicy;
+  /** Longest delay between a write and its fsync under `fsync: 'batch'`; default 10 ms. */
+  fsyncIntervalMs?: number;
+  /** Source of default event time; default the system clock. */
+  clock?: Clock;
+  /** A log segment rolls over past this many bytes; default 128 MiB. */
+  segmentSize?: number;
+  /** Largest encoded event accepted; default 1 MiB. */
+  maxEventSize?: number;
+  /** Write an index checkpoint after this many appended events (0: only on close); default 1,000,000. */
+  checkpointEvery?: number;
+  /** Bytes of log blocks cached in memory for reads (on-disk stores); default 64 MiB. */
+  blockCacheSize?: number;
+}
+
+export interface ResolvedOptions {
+  dir: string | undefined;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  clock: Clock;
+  segmentSize: number;
+  maxEventSize: number;
+  checkpointEvery: number;
+  blockCacheSize: number;
+}
+
+const MiB = 1024 * 1024;
+const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
+const KNOWN = new Set([
+  'dir',
+  'fsync',
+  'fsyncIntervalMs',
+  'clock',
+  'segmentSize',
+  'maxEventSize',
+  'checkpointEvery',
+  'blockCacheSize',
+]);
+
+function integerOption(options: OpenOptions, name: keyof OpenOptions, fallback: number, min: number, max: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(name, `must be an integer from ${min} to ${max}, got ${describe(value)}`, 'INVALID_OPTION');
+  }
+  return value;
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return String(value);
+  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()})`;
+  if (value === null || typeof value !== 'object') return String(value);
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Checks every option at the door, so a typo fails loudly instead of being ignored. */
+export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError('options', `must be an object, got ${describe(options)}`, 'INVALID_OPTION');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new ValidationError(key, `is not a known option; expected one of ${[...KNOWN].join(', ')}`, 'INVALID_OPTION');
+    }
+  }
+  const { dir, fsync = 'batch', clock = systemClock } = options;
+  if (dir !== undefined && (typeof dir !== 'string' || dir.length === 0)) {
+    throw new ValidationError('dir', `must be a non-empty path string, got ${describe(dir)}`, 'INVALID_OPTION');
+  }
+  if (!FSYNC_POLICIES.includes(fsync)) {
+    throw new ValidationError('fsync', `must be 'always', 'batch' or 'never', got ${describe(fsync)}`, 'INVALID_OPTION');
+  }
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
+    throw new ValidationError('clock', 'must be an object with a now() method returning epoch milliseconds', 'INVALID_OPTION');
+  }
+  return {
+    dir,
+    fsync,
+    clock,
+    fsyncIntervalMs: integerOption(options, 'fsyncIntervalMs', 10, 1, 60_000),
+    segmentSize: integerOption(options, 'segmentSize', 128 * MiB, 4096, 2 ** 40),
+    maxEventSize: integerOption(options, 'maxEventSize', MiB, 256, 256 * MiB),
+    checkpointEvery: integerOption(options, 'checkpointEvery', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
+    blockCacheSize: integerOption(options, 'blockCacheSize', 64 * MiB, 0, 2 ** 40),
+  };
+}

@@ -1,0 +1,244 @@
+import { TammaError } from '../errors.js';
+import type { Tags, TagValue } from '../events/types.js';
+import { PostingIndex } from '../indexes/posting-index.js';
+import { ArrayRows, NO_ROWS, type SortedRows } from '../indexes/sorted-rows.js';
+import { TimeIndex } from '../indexes/time-index.js';
+import type { IndexStats } from '../store/event-store.js';
+import { float64Column, uint32Column } from './chunked-column.js';
+import { Dictionary } from './dictionary.js';
+import { encodeTagValue } from './tag-key.js';
+
+/** Composite keys pack (aggregate id, type id) into one exact double: 2^32 aggregates × 2^21 types. */
+const TYPE_SPACE = 2 ** 21;
+
+export interface TagIndex {
+  readonly values: Dictionary;
+  readonly postings: PostingIndex;
+}
+
+/**
+ * The embedded engine's heart: one row per event (row = sequence - 1), held as fixed-width columns
+ * with strings interned in dictionaries, plus the built-in indexes over those columns. The full
+ * record (payload, metadata, tags, id) stays in the log; `recordOffset`/`recordLength` locate it.
+ */
+export class EventTable {
+  rows = 0;
+  readonly timestamp = float64Column();
+  readonly typeId = uint32Column();
+  readonly aggregateId = uint32Column();
+  readonly version = uint32Column();
+  readonly recordOffset = float64Column();
+  readonly recordLength = uint32Column();
+
+  readonly aggregates = new Dictionary();
+  readonly types = new Dictionary();
+
+  readonly byAggregate = new PostingIndex();
+  readonly byType = new PostingIndex();
+  /**
+   * Only aggregates past PostingIndex's promotion size get composite postings: a smaller stream is
+   * answered by walking its own ≤ 64 rows and checking the type column, which is as fast and costs
+   * no memory for the millions of small streams.
+   */
+  readonly byAggregateType = new PostingIndex();
+  private readonly compositeKeys = new Map<number, number>();
+  private compositeLookups = 0;
+  private compositeHits = 0;
+  readonly byTime = new TimeIndex((row) => this.timestamp.get(row));
+  readonly tags = new Map<string, TagIndex>();
+
+  constructor() {
+    this.byAggregate.onPromote = (aggregate, rows) => {
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows.at(i);
+        this.addComposite(aggregate, this.typeId.get(row), row);
+      }
+    };
+  }
+
+  /** Adds the next row; every index learns of it. Rows must come in sequence order. */
+  addRow(
+    aggregateId: string,
+    type: string,
+    timestamp: number,
+    version: number,
+    recordOffset: number,
+    recordLength: number,
+    tags: Tags,
+  ): number {
+    const row = this.rows;
+    const aggregate = this.aggregates.intern(aggregateId);
+    const typeKey = this.internType(type);
+    this.timestamp.set(row, timestamp);
+    this.typeId.set(row, typeKey);
+    this.aggregateId.set(row, aggregate);
+    this.version.set(row, version);
+    this.recordOffset.set(row, recordOffset);
+    this.recordLength.set(row, recordLength);
+    this.indexRow(row, aggregate, typeKey, timestamp);
+    for (const key in tags) this.addTag(key, encodeTagValue(tags[key] as TagValue), row);
+    this.rows = row + 1;
+    return row;
+  }
+
+  private indexRow(row: number, aggregate: number, typeKey: number, timestamp: number): void {
+    const wasDense = this.byAggregate.isDense(aggregate);
+    this.byAggregate.add(aggregate, row);
+    if (wasDense) this.addComposite(aggregate, typeKey, row);
+    this.byType.add(typeKey, row);
+    this.byTime.add(row, timestamp);
+  }
+
+  private internType(type: string): number {
+    const id = this.types.intern(type);
+    if (id >= TYPE_SPACE) throw new TammaError('TOO_MANY_TYPES', `more than ${TYPE_SPACE} distinct event types`);
+    return id;
+  }
+
+  private addComposite(aggregate: number, typeKey: number, row: number): void {
+    const composite = aggregate * TYPE_SPACE + typeKey;
+    let key = this.compositeKeys.get(composite);
+    if (key === undefined) {
+      key = this.compositeKeys.size;
+      this.compositeKeys.set(composite, key);
+    }
+    this.byAggregateType.add(key, row);
+  }
+
+  private addTag(key: string, encodedValue: string, row: number): void {
+    let index = this.tags.get(key);
+    if (index === undefined) {
+      index = { values: new Dictionary(), postings: new PostingIndex() };
+      this.tags.set(key, index);
+    }
+    index.postings.add(index.values.intern(encodedValue), row);
+  }
+
+  /** The stream's current version: its event count. */
+  streamVersion(aggregateId: string): number {
+    const id = this.aggregates.idOf(aggregateId);
+    return id === undefined ? 0 : this.byAggregate.count(id);
+  }
+
+  aggregateRows(aggregateId: string): SortedRows {
+    return this.byAggregate.lookup(this.aggregates.idOf(aggregateId) ?? -1);
+  }
+
+  typeRows(type: string): SortedRows {
+    return this.byType.lookup(this.types.idOf(type) ?? -1);
+  }
+
+  aggregateTypeRows(aggregateId: string, type: string): SortedRows {
+    this.compositeLookups++;
+    const aggregate = this.aggregates.idOf(aggregateId);
+    const typeKey = this.types.idOf(type);
+    let rows: SortedRows = NO_ROWS;
+    if (aggregate !== undefined && typeKey !== undefined) {
+      if (this.byAggregate.isDense(aggregate)) {
+        const key = this.compositeKeys.get(aggregate * TYPE_SPACE + typeKey);
+        rows = key === undefined ? NO_ROWS : this.byAggregateType.rows(key);
+      } else {
+        const stream = this.byAggregate.rows(aggregate);
+        const matching: number[] = [];
+        for (let i = 0; i < stream.length; i++) {
+          const row = stream.at(i);
+          if (this.typeId.get(row) === typeKey) matching.push(row);
+        }
+        rows = new ArrayRows(Uint32Array.from(matching));
+      }
+    }
+    if (rows.length > 0) this.compositeHits++;
+    return rows;
+  }
+
+  tagRows(key: string, value: TagValue): SortedRows {
+    const index = this.tags.get(key);
+    if (index === undefined) return NO_ROWS;
+    return index.postings.lookup(index.values.idOf(encodeTagValue(value)) ?? -1);
+  }
+
+  /** Exact number of rows with this tag value, without counting a lookup. */
+  tagCount(key: string, value: TagValue): number {
+    const index = this.tags.get(key);
+    const id = index?.values.idOf(encodeTagValue(value));
+    return index === undefined || id === undefined ? 0 : index.postings.count(id);
+  }
+
+  aggregateCount(aggregateId: string): number {
+    const id = this.aggregates.idOf(aggregateId);
+    return id === undefined ? 0 : this.byAggregate.count(id);
+  }
+
+  typeCount(type: string): number {
+    const id = this.types.idOf(type);
+    return id === undefined ? 0 : this.byType.count(id);
+  }
+
+  get columnBytes(): number {
+    return (
+      this.timestamp.bytes +
+      this.typeId.bytes +
+      this.aggregateId.bytes +
+      this.version.bytes +
+      this.recordOffset.bytes +
+      this.recordLength.bytes
+    );
+  }
+
+  get dictionaryBytes(): number {
+    let total = this.aggregates.bytes + this.types.bytes + this.compositeKeys.size * 40;
+    for (const index of this.tags.values()) total += index.values.bytes;
+    return total;
+  }
+
+  indexStats(): Record<string, IndexStats> {
+    const stats = (keys: number, entries: number, bytes: number, lookups: number, hits: number): IndexStats => ({
+      keys,
+      entries,
+      bytes,
+      lookups,
+      hits,
+      hitRate: lookups === 0 ? 0 : hits / lookups,
+    });
+    const fromPostings = (p: PostingIndex) => stats(p.keys, p.entries, p.bytes, p.lookups, p.hits);
+    const result: Record<string, IndexStats> = {
+      sequence: stats(this.rows, this.rows, this.recordOffset.bytes + this.recordLength.bytes, 0, 0),
+      aggregate: fromPostings(this.byAggregate),
+      type: fromPostings(this.byType),
+      'aggregate+type': stats(
+        this.compositeKeys.size,
+        this.byAggregateType.entries,
+        this.byAggregateType.bytes,
+        this.compositeLookups,
+        this.compositeHits,
+      ),
+      timestamp: stats(this.byTime.hours.size, this.byTime.entries, this.byTime.bytes, this.byTime.lookups, this.byTime.hits),
+    };
+    for (const [key, index] of this.tags) result[`tags.${key}`] = fromPostings(index.postings);
+    return result;
+  }
+
+  get indexBytes(): number {
+    let total = this.byAggregate.bytes + this.byType.bytes + this.byAggregateType.bytes + this.byTime.bytes;
+    for (const index of this.tags.values()) total += index.postings.bytes;
+    return total;
+  }
+
+  /** Rebuilds every built-in index from the loaded columns (after a checkpoint restore). */
+  reindexColumns(rows: number): void {
+    for (let row = 0; row < rows; row++) {
+      this.indexRow(row, this.aggregateId.get(row), this.typeId.get(row), this.timestamp.get(row));
+    }
+    this.rows = rows;
+  }
+
+  /** Restores one tag key's postings: each value's rows, ascending. */
+  restoreTag(key: string, values: readonly string[], counts: Uint32Array, rows: Uint32Array): void {
+    const index: TagIndex = { values: Dictionary.from(values), postings: new PostingIndex() };
+    let at = 0;
+    counts.forEach((count, value) => {
+      for (let i = 0; i < count; i++) index.postings.add(value, rows[at++] as number);
+    });
+    this.tags.set(key, index);
+  }
+}
