@@ -21,10 +21,25 @@ export function uuidv7(nowMs: number = Date.now()): string {
   const lo = ms % 2 ** 16;
   const h = (n: number) => HEX[n & 0xff] as string;
   return (
-    h(hi >>> 24) + h(hi >>> 16) + h(hi >>> 8) + h(hi) + '-' +
-    h(lo >>> 8) + h(lo) + '-' +
-    h(0x70 | (pool[r]! & 0x0f)) + h(pool[r + 1]!) + '-' +
-    h(0x80 | (pool[r + 2]! & 0x3f)) + h(pool[r + 3]!) + '-' +
-    h(pool[r + 4]!) + h(pool[r + 5]!) + h(pool[r + 6]!) + h(pool[r + 7]!) + h(pool[r + 8]!) + h(pool[r + 9]!)
+    h(hi >>> 24) +
+    h(hi >>> 16) +
+    h(hi >>> 8) +
+    h(hi) +
+    '-' +
+    h(lo >>> 8) +
+    h(lo) +
+    '-' +
+    h(0x70 | (pool[r]! & 0x0f)) +
+    h(pool[r + 1]!) +
+    '-' +
+    h(0x80 | (pool[r + 2]! & 0x3f)) +
+    h(pool[r + 3]!) +
+    '-' +
+    h(pool[r + 4]!) +
+    h(pool[r + 5]!) +
+    h(pool[r + 6]!) +
+    h(pool[r + 7]!) +
+    h(pool[r + 8]!) +
+    h(pool[r + 9]!)
   );
 }

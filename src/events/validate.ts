@@ -28,7 +28,10 @@ function requireName(value: unknown, path: string): string {
     throw new ValidationError(path, `must be a non-empty string, got ${describe(value)}`);
   }
   if (value.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(value) > MAX_NAME_BYTES) {
-    throw new ValidationError(path, `must be at most ${MAX_NAME_BYTES} bytes of UTF-8, got ${Buffer.byteLength(value)}`);
+    throw new ValidationError(
+      path,
+      `must be at most ${MAX_NAME_BYTES} bytes of UTF-8, got ${Buffer.byteLength(value)}`,
+    );
   }
   return value;
 }
@@ -76,11 +79,13 @@ function checkJson(value: unknown, path: string, ancestors: object[]): boolean {
   }
   if (value === null) return false;
   const object = value as object;
-  if (ancestors.includes(object)) throw new ValidationError(path, 'must be JSON-compatible, but it contains a cycle');
+  if (ancestors.includes(object))
+    throw new ValidationError(path, 'must be JSON-compatible, but it contains a cycle');
   if (Array.isArray(object)) {
     ancestors.push(object);
     let convert = false;
-    for (let i = 0; i < object.length; i++) convert = checkJson(object[i], `${path}[${i}]`, ancestors) || convert;
+    for (let i = 0; i < object.length; i++)
+      convert = checkJson(object[i], `${path}[${i}]`, ancestors) || convert;
     ancestors.pop();
     return convert;
   }
@@ -108,15 +113,26 @@ function jsonValue(value: unknown, path: string): unknown {
 function validateTags(tags: unknown, path: string): Tags {
   if (tags === undefined || tags === null) return EMPTY_TAGS;
   if (typeof tags !== 'object' || Array.isArray(tags) || !isPlainObject(tags)) {
-    throw new ValidationError(path, `must be an object of key → string | number | boolean, got ${describe(tags)}`);
+    throw new ValidationError(
+      path,
+      `must be an object of key → string | number | boolean, got ${describe(tags)}`,
+    );
   }
   const keys = Object.keys(tags);
   if (keys.length === 0) return EMPTY_TAGS;
   for (const key of keys) {
-    if (key.length === 0) throw new ValidationError(path, 'tag keys must be non-empty strings');
+    if (key.length === 0 || key === '__proto__') {
+      throw new ValidationError(
+        path,
+        `tag keys must be non-empty strings other than "__proto__", got ${describe(key)}`,
+      );
+    }
     const v = (tags as Record<string, unknown>)[key];
     if (!isTagValue(v)) {
-      throw new ValidationError(`${path}.${key}`, `must be a string, a finite number or a boolean, got ${describe(v)}`);
+      throw new ValidationError(
+        `${path}.${key}`,
+        `must be a string, a finite number or a boolean, got ${describe(v)}`,
+      );
     }
   }
   return tags as Tags;
@@ -131,17 +147,24 @@ const EVENT_FIELDS = new Set(['aggregateId', 'type', 'payload', 'tags', 'timesta
 /** Validates and normalises one event. `path` names it in errors, e.g. `events[3]`. */
 export function validateEvent(input: unknown, path: string, clock: Clock): ValidEvent {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new ValidationError(path, `must be an event object with aggregateId and type, got ${describe(input)}`);
+    throw new ValidationError(
+      path,
+      `must be an event object with aggregateId and type, got ${describe(input)}`,
+    );
   }
   const event = input as NewEvent;
   for (const key in event) {
     if (!EVENT_FIELDS.has(key)) {
-      throw new ValidationError(`${path}.${key}`, `is not an event field; expected ${[...EVENT_FIELDS].join(', ')}`);
+      throw new ValidationError(
+        `${path}.${key}`,
+        `is not an event field; expected ${[...EVENT_FIELDS].join(', ')}`,
+      );
     }
   }
   const aggregateId = requireName(event.aggregateId, `${path}.aggregateId`);
   const type = requireName(event.type, `${path}.type`);
-  const timestamp = event.timestamp === undefined ? clock.now() : toEpochMs(event.timestamp, `${path}.timestamp`);
+  const timestamp =
+    event.timestamp === undefined ? clock.now() : toEpochMs(event.timestamp, `${path}.timestamp`);
   const id = event.id === undefined ? uuidv7(timestamp) : requireName(event.id, `${path}.id`);
   const tags = validateTags(event.tags, `${path}.tags`);
   const payload = jsonValue(event.payload, `${path}.payload`);

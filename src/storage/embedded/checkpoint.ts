@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { EventTable } from '../../table/event-table.js';
@@ -103,7 +112,10 @@ interface ParsedCheckpoint {
 }
 
 /** Reads and checks the checkpoint file without building anything from it: for verify. */
-export function parseCheckpoint(dir: string, logEnd: number): ParsedCheckpoint | { unusable: string; rows?: number } {
+export function parseCheckpoint(
+  dir: string,
+  logEnd: number,
+): ParsedCheckpoint | { unusable: string; rows?: number } {
   const path = checkpointPath(dir);
   if (!existsSync(path)) return { unusable: 'none' };
   let bytes: Buffer;
@@ -125,7 +137,10 @@ export function parseCheckpoint(dir: string, logEnd: number): ParsedCheckpoint |
   }
   if (meta.format !== FORMAT) return { unusable: `format ${meta.format} is not ${FORMAT}` };
   if (meta.logEnd > logEnd) {
-    return { unusable: `it covers the log up to offset ${meta.logEnd}, but the log ends at ${logEnd}`, rows: meta.rows };
+    return {
+      unusable: `it covers the log up to offset ${meta.logEnd}, but the log ends at ${logEnd}`,
+      rows: meta.rows,
+    };
   }
   return { meta, bytes, metaEnd };
 }

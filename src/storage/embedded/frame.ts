@@ -43,7 +43,9 @@ export interface FrameInfo {
  * Checks the frame at the start of `bytes`. Returns its header, or a reason it is not a whole,
  * intact frame: 'short' when the bytes end before the frame does.
  */
-export function checkFrame(bytes: Buffer): FrameInfo | { problem: 'short' | 'bad-magic' | 'bad-checksum' | 'bad-records' } {
+export function checkFrame(
+  bytes: Buffer,
+): FrameInfo | { problem: 'short' | 'bad-magic' | 'bad-checksum' | 'bad-records' } {
   if (bytes.length < FRAME_HEADER) return { problem: 'short' };
   if (bytes.readUInt32LE(0) !== FRAME_MAGIC) return { problem: 'bad-magic' };
   const bodyLength = bytes.readUInt32LE(4);
@@ -61,7 +63,11 @@ export function checkFrame(bytes: Buffer): FrameInfo | { problem: 'short' | 'bad
 }
 
 /** Calls `visit` with each record of an intact frame and the record's offset within the frame. */
-export function forEachRecord(frame: Buffer, count: number, visit: (record: Buffer, offset: number) => void): void {
+export function forEachRecord(
+  frame: Buffer,
+  count: number,
+  visit: (record: Buffer, offset: number) => void,
+): void {
   let at = FRAME_HEADER;
   for (let i = 0; i < count; i++) {
     const length = frame.readUInt32LE(at);

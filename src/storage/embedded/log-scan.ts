@@ -47,8 +47,14 @@ export function scanLog(
       let windowStart = position;
       while (position < size) {
         let local = position - windowStart;
-        if (local + FRAME_HEADER > window.length || local + FRAME_HEADER + window.readUInt32LE(local + 4) > window.length) {
-          const wanted = Math.max(WINDOW, local + FRAME_HEADER <= window.length ? FRAME_HEADER + window.readUInt32LE(local + 4) : 0);
+        if (
+          local + FRAME_HEADER > window.length ||
+          local + FRAME_HEADER + window.readUInt32LE(local + 4) > window.length
+        ) {
+          const wanted = Math.max(
+            WINDOW,
+            local + FRAME_HEADER <= window.length ? FRAME_HEADER + window.readUInt32LE(local + 4) : 0,
+          );
           window = readAt(fd, position, Math.min(wanted, size - position));
           windowStart = position;
           local = 0;
@@ -56,7 +62,11 @@ export function scanLog(
         const bytes = window.subarray(local);
         const check = checkFrame(bytes);
         const problem =
-          'problem' in check ? check.problem : check.firstSequence !== result.lastSequence + 1 ? 'sequence' : undefined;
+          'problem' in check
+            ? check.problem
+            : check.firstSequence !== result.lastSequence + 1
+              ? 'sequence'
+              : undefined;
         if (problem !== undefined) {
           const last = next === undefined;
           const torn = last && problem !== 'sequence' && !intactFrameAfter(fd, position + 1, size);

@@ -20,7 +20,11 @@ export class MemoryLog implements RecordLog {
   append(frame: Buffer): number {
     let chunk = this.chunks[this.chunks.length - 1];
     if (chunk === undefined || chunk.used + frame.length > chunk.bytes.length) {
-      chunk = { base: this.total, bytes: Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, frame.length)), used: 0 };
+      chunk = {
+        base: this.total,
+        bytes: Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, frame.length)),
+        used: 0,
+      };
       this.chunks.push(chunk);
     }
     const offset = this.total;

@@ -2,6 +2,7 @@ import { Packr } from 'msgpackr';
 import { EventTooLargeError } from '../../errors.js';
 import type { ValidEvent } from '../../events/validate.js';
 import type { Tags } from '../../events/types.js';
+import { maxTagBytes, readTags, writeTags } from './tag-codec.js';
 
 /**
  * One event's bytes in the log. Fixed header first, so recovery can rebuild the indexes by reading
@@ -10,7 +11,7 @@ import type { Tags } from '../../events/types.js';
  *   0  f64  timestamp (epoch ms)
  *   8  u32  version within the aggregate
  *  12  u16  id length        14 u16 aggregateId length    16 u16 type length
- *  18  u32  tags length (msgpack; 0 = no tags)
+ *  18  u32  tags length (see tag-codec.ts; 0 = no tags)
  *  22  u32  body length (msgpack of [payload, metadata])
  *  26  id, aggregateId, type (UTF-8), tags, body
  *
@@ -57,38 +58,36 @@ export class RecordWriter {
 
   /** Appends one record; returns its length. Throws EventTooLargeError (naming `path`) past `maxSize`. */
   writeRecord(event: ValidEvent, version: number, maxSize: number, path: string): number {
-    const tags = hasKeys(event.tags) ? packr.pack(event.tags) : undefined;
-    const tagsLength = tags?.length ?? 0;
     const body = packr.pack([event.payload, event.metadata]);
+    const tagRoom = maxTagBytes(event.tags);
     const idBytes = Buffer.byteLength(event.id);
     const aggregateBytes = Buffer.byteLength(event.aggregateId);
     const typeBytes = Buffer.byteLength(event.type);
-    const size = RECORD_HEADER + idBytes + aggregateBytes + typeBytes + tagsLength + body.length;
-    if (size > maxSize) throw new EventTooLargeError(path, size, maxSize);
-    this.ensure(size);
+    const names = RECORD_HEADER + idBytes + aggregateBytes + typeBytes;
+    if (names + body.length > maxSize)
+      throw new EventTooLargeError(path, names + tagRoom + body.length, maxSize);
+    this.ensure(names + tagRoom + body.length);
     const b = this.buffer;
-    let at = this.length;
-    b.writeDoubleLE(event.timestamp, at);
-    b.writeUInt32LE(version, at + 8);
-    b.writeUInt16LE(idBytes, at + 12);
-    b.writeUInt16LE(aggregateBytes, at + 14);
-    b.writeUInt16LE(typeBytes, at + 16);
-    b.writeUInt32LE(tagsLength, at + 18);
-    b.writeUInt32LE(body.length, at + 22);
-    at += RECORD_HEADER;
+    const start = this.length;
+    let at = start + RECORD_HEADER;
     at += b.write(event.id, at, 'utf8');
     at += b.write(event.aggregateId, at, 'utf8');
     at += b.write(event.type, at, 'utf8');
-    if (tags !== undefined) at += tags.copy(b, at);
+    const tagsLength = writeTags(b, at, event.tags);
+    at += tagsLength;
+    const size = at - start + body.length;
+    if (size > maxSize) throw new EventTooLargeError(path, size, maxSize);
     body.copy(b, at);
+    b.writeDoubleLE(event.timestamp, start);
+    b.writeUInt32LE(version, start + 8);
+    b.writeUInt16LE(idBytes, start + 12);
+    b.writeUInt16LE(aggregateBytes, start + 14);
+    b.writeUInt16LE(typeBytes, start + 16);
+    b.writeUInt32LE(tagsLength, start + 18);
+    b.writeUInt32LE(body.length, start + 22);
     this.length += size;
     return size;
   }
-}
-
-function hasKeys(object: object): boolean {
-  for (const _ in object) return true;
-  return false;
 }
 
 const NO_TAGS: Tags = Object.freeze({}) as Tags;
@@ -103,7 +102,7 @@ export function decodeHeader(record: Buffer): DecodedHeader {
   const id = record.toString('utf8', at, (at += idLength));
   const aggregateId = record.toString('utf8', at, (at += aggregateLength));
   const type = record.toString('utf8', at, (at += typeLength));
-  const tags = tagsLength === 0 ? NO_TAGS : (packr.unpack(record.subarray(at, at + tagsLength)) as Tags);
+  const tags = tagsLength === 0 ? NO_TAGS : readTags(record, at, at + tagsLength);
   return { timestamp: record.readDoubleLE(0), version: record.readUInt32LE(8), id, aggregateId, type, tags };
 }
 
@@ -116,9 +115,12 @@ export function decodeBody(record: Buffer): DecodedBody {
   let at = RECORD_HEADER;
   const id = record.toString('utf8', at, (at += idLength));
   at += skip;
-  const tags = tagsLength === 0 ? {} : (packr.unpack(record.subarray(at, at + tagsLength)) as Tags);
+  const tags = tagsLength === 0 ? {} : readTags(record, at, at + tagsLength);
   at += tagsLength;
-  const [payload, metadata] = packr.unpack(record.subarray(at, at + bodyLength)) as [unknown, Record<string, unknown>];
+  const [payload, metadata] = packr.unpack(record.subarray(at, at + bodyLength)) as [
+    unknown,
+    Record<string, unknown>,
+  ];
   return { id, tags, payload, metadata };
 }
 

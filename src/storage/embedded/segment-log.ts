@@ -138,12 +138,16 @@ export class SegmentLog implements RecordLog {
   /** fsyncs the active segment. Calls made while one is running share the next one (group commit). */
   sync(): Promise<void> {
     const run = (): Promise<void> =>
-      new Promise((resolve, reject) => fdatasync(this.active.fd, (error) => (error ? reject(error) : resolve())));
+      new Promise((resolve, reject) =>
+        fdatasync(this.active.fd, (error) => (error ? reject(error) : resolve())),
+      );
     const next = (this.syncing ?? Promise.resolve()).then(run, run);
     this.syncing = next;
-    void next.finally(() => {
-      if (this.syncing === next) this.syncing = undefined;
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.syncing === next) this.syncing = undefined;
+      })
+      .catch(() => undefined);
     return next;
   }
 
@@ -221,5 +225,8 @@ function readFully(fd: number, into: Buffer, length: number, position: number): 
 }
 
 function shortRead(path: string, offset: number, length: number): TammaError {
-  return new TammaError('CORRUPTION', `${path} ends before the ${length}-byte record at log offset ${offset}`);
+  return new TammaError(
+    'CORRUPTION',
+    `${path} ends before the ${length}-byte record at log offset ${offset}`,
+  );
 }

@@ -19,8 +19,12 @@ export function ensureStoreFile(dir: string): void {
   } catch (error) {
     throw new TammaError('NOT_A_STORE', `${path} is not readable JSON: ${(error as Error).message}`);
   }
-  if (meta.format !== FORMAT) throw new TammaError('NOT_A_STORE', `${path} does not describe a Tamma Events store`);
+  if (meta.format !== FORMAT)
+    throw new TammaError('NOT_A_STORE', `${path} does not describe a Tamma Events store`);
   if (meta.version !== VERSION) {
-    throw new TammaError('UNSUPPORTED_FORMAT', `${path} has format version ${String(meta.version)}; this build reads version ${VERSION}`);
+    throw new TammaError(
+      'UNSUPPORTED_FORMAT',
+      `${path} has format version ${String(meta.version)}; this build reads version ${VERSION}`,
+    );
   }
 }

@@ -28,7 +28,13 @@ export interface VerifyReport {
 export interface RepairReport {
   dir: string;
   /** Each truncation: where, how many bytes and events were dropped, and their sequence range. */
-  truncated: { file: string; offset: number; bytesDropped: number; eventsDropped: number; firstSequenceDropped: number | null }[];
+  truncated: {
+    file: string;
+    offset: number;
+    bytesDropped: number;
+    eventsDropped: number;
+    firstSequenceDropped: number | null;
+  }[];
   /** Whole segment files removed because they followed the damage. */
   removedFiles: string[];
   /** The checkpoint was deleted so the next open rebuilds the indexes from the log. */

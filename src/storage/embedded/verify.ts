@@ -88,7 +88,14 @@ export async function verifyStore(dir: string): Promise<VerifyReport> {
 export async function repairStore(dir: string): Promise<RepairReport> {
   requireStore(dir);
   const lock = acquireLock(dir);
-  const report: RepairReport = { dir, truncated: [], removedFiles: [], checkpointDiscarded: false, eventsKept: 0, lastSequence: 0 };
+  const report: RepairReport = {
+    dir,
+    truncated: [],
+    removedFiles: [],
+    checkpointDiscarded: false,
+    eventsKept: 0,
+    lastSequence: 0,
+  };
   try {
     const segments = listSegments(dir);
     const scan = scanLog(segments, 0, 1, () => undefined);
@@ -102,7 +109,8 @@ export async function repairStore(dir: string): Promise<RepairReport> {
         const bytes = readFileSync(segment.path);
         const damaged = i === 0 ? bytes.subarray(problem.offset) : bytes;
         bytesDropped += damaged.length;
-        for (const frame of intactFramesIn(damaged)) lastSeen = Math.max(lastSeen, frame.firstSequence + frame.count - 1);
+        for (const frame of intactFramesIn(damaged))
+          lastSeen = Math.max(lastSeen, frame.firstSequence + frame.count - 1);
       });
       const eventsDropped = lastSeen - scan.lastSequence;
       truncateSync(problem.file, problem.offset);
