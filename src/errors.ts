@@ -30,7 +30,11 @@ export class EventTooLargeError extends ValidationError {
   readonly limit: number;
 
   constructor(path: string, size: number, limit: number) {
-    super(path, `event is ${size} bytes encoded, over the limit of ${limit} bytes (option maxEventSize)`, 'EVENT_TOO_LARGE');
+    super(
+      path,
+      `event is ${size} bytes encoded, over the limit of ${limit} bytes (option maxEventSize)`,
+      'EVENT_TOO_LARGE',
+    );
     this.size = size;
     this.limit = limit;
   }
@@ -84,7 +88,10 @@ export class StoreLockedError extends TammaError {
   readonly dir: string;
 
   constructor(dir: string, holder: string) {
-    super('STORE_LOCKED', `store directory ${dir} is already open in another process (${holder}); close it first`);
+    super(
+      'STORE_LOCKED',
+      `store directory ${dir} is already open in another process (${holder}); close it first`,
+    );
     this.dir = dir;
   }
 }

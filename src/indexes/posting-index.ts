@@ -42,7 +42,6 @@ export class PostingIndex {
     const count = this.counts[key] as number;
     if (count === 0) this.keyCount++;
     this.entryCount++;
-    this.counts[key] = count + 1;
     const list = this.dense.get(key);
     if (list !== undefined) {
       list.push(row);
@@ -56,6 +55,7 @@ export class PostingIndex {
     } else {
       this.previous.set(row, this.lastRow[key] as number);
     }
+    this.counts[key] = count + 1;
     this.lastRow[key] = row;
   }
 

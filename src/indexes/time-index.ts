@@ -113,10 +113,12 @@ export class TimeIndex {
   }
 
   private flushBuffer(): void {
-    const order = this.bufferTs.map((_, i) => i).sort((a, b) => {
-      const d = (this.bufferTs[a] as number) - (this.bufferTs[b] as number);
-      return d !== 0 ? d : (this.bufferRows[a] as number) - (this.bufferRows[b] as number);
-    });
+    const order = this.bufferTs
+      .map((_, i) => i)
+      .sort((a, b) => {
+        const d = (this.bufferTs[a] as number) - (this.bufferTs[b] as number);
+        return d !== 0 ? d : (this.bufferRows[a] as number) - (this.bufferRows[b] as number);
+      });
     let run: Run = {
       ts: Float64Array.from(order, (i) => this.bufferTs[i] as number),
       rows: Uint32Array.from(order, (i) => this.bufferRows[i] as number),

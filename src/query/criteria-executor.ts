@@ -32,19 +32,40 @@ export function findRows(table: EventTable, criteria: NormalizedCriteria): numbe
     sources.push(
       union(
         'aggregate+type',
-        pairs.map(([a, t]) => () => table.aggregateTypeRows(a, t)),
+        pairs.map(
+          ([a, t]) =>
+            () =>
+              table.aggregateTypeRows(a, t),
+        ),
         // The aggregate's size bounds the pair's: exact enough to rank, and free to compute.
         pairs.map(([a, t]) => Math.min(table.aggregateCount(a), table.typeCount(t))),
       ),
     );
   } else {
     if (aggregateIds) {
-      sources.push(union('aggregate', aggregateIds.map((a) => () => table.aggregateRows(a)), aggregateIds.map((a) => table.aggregateCount(a))));
+      sources.push(
+        union(
+          'aggregate',
+          aggregateIds.map((a) => () => table.aggregateRows(a)),
+          aggregateIds.map((a) => table.aggregateCount(a)),
+        ),
+      );
     }
-    if (types) sources.push(union('type', types.map((t) => () => table.typeRows(t)), types.map((t) => table.typeCount(t))));
+    if (types)
+      sources.push(
+        union(
+          'type',
+          types.map((t) => () => table.typeRows(t)),
+          types.map((t) => table.typeCount(t)),
+        ),
+      );
   }
   const tagSources = tags.map(([key, values]) =>
-    union(`tags.${key}`, values.map((v) => () => table.tagRows(key, v)), values.map((v) => table.tagCount(key, v))),
+    union(
+      `tags.${key}`,
+      values.map((v) => () => table.tagRows(key, v)),
+      values.map((v) => table.tagCount(key, v)),
+    ),
   );
   sources.push(...tagSources);
   const lower = from ?? -Infinity;
@@ -57,7 +78,10 @@ export function findRows(table: EventTable, criteria: NormalizedCriteria): numbe
     });
   }
 
-  const driver = sources.reduce<Source | undefined>((best, s) => (best === undefined || s.size < best.size ? s : best), undefined);
+  const driver = sources.reduce<Source | undefined>(
+    (best, s) => (best === undefined || s.size < best.size ? s : best),
+    undefined,
+  );
   const rows = driver?.rows() ?? { length: table.rows, at: (i: number) => i };
 
   const aggregateSet = aggregateIds && new Set(aggregateIds.map((a) => table.aggregates.idOf(a) ?? -1));
@@ -72,7 +96,8 @@ export function findRows(table: EventTable, criteria: NormalizedCriteria): numbe
       if (ts < lower || ts >= upper) return false;
     }
     for (const check of tagChecks) {
-      check.cursor = criteria.order === 'asc' ? gallopTo(check.rows, row, check.cursor) : lowerBound(check.rows, row);
+      check.cursor =
+        criteria.order === 'asc' ? gallopTo(check.rows, row, check.cursor) : lowerBound(check.rows, row);
       if (check.cursor >= check.rows.length || check.rows.at(check.cursor) !== row) return false;
     }
     return true;

@@ -31,10 +31,14 @@ export function optionalInteger(value: unknown, path: string): number | undefine
 
 function strings(value: unknown, path: string): string[] {
   const list = Array.isArray(value) ? (value as unknown[]) : [value];
-  if (list.length === 0) throw new ValidationError(path, 'must not be an empty array: it would match nothing');
+  if (list.length === 0)
+    throw new ValidationError(path, 'must not be an empty array: it would match nothing');
   list.forEach((item, i) => {
     if (typeof item !== 'string' || item.length === 0) {
-      throw new ValidationError(Array.isArray(value) ? `${path}[${i}]` : path, `must be a non-empty string, got ${describe(item)}`);
+      throw new ValidationError(
+        Array.isArray(value) ? `${path}[${i}]` : path,
+        `must be a non-empty string, got ${describe(item)}`,
+      );
     }
   });
   return list as string[];
@@ -51,26 +55,40 @@ export function normalizeCriteria(criteria: QueryCriteria | undefined): Normaliz
   const input = requireObject(criteria ?? {}, 'criteria');
   for (const key of Object.keys(input)) {
     if (!FIELDS.has(key)) {
-      throw new ValidationError(`criteria.${key}`, `is not a criteria field; expected one of ${[...FIELDS].join(', ')}`);
+      throw new ValidationError(
+        `criteria.${key}`,
+        `is not a criteria field; expected one of ${[...FIELDS].join(', ')}`,
+      );
     }
   }
   const result: NormalizedCriteria = { tags: [], order: 'asc' };
-  if (input.aggregateId !== undefined) result.aggregateIds = strings(input.aggregateId, 'criteria.aggregateId');
+  if (input.aggregateId !== undefined)
+    result.aggregateIds = strings(input.aggregateId, 'criteria.aggregateId');
   if (input.type !== undefined) result.types = strings(input.type, 'criteria.type');
   if (input.from !== undefined) result.from = toEpochMs(input.from, 'criteria.from');
   if (input.to !== undefined) result.to = toEpochMs(input.to, 'criteria.to');
   if (result.from !== undefined && result.to !== undefined && result.to < result.from) {
-    throw new ValidationError('criteria.to', `must not be before criteria.from (${describe(input.from)}), got ${describe(input.to)}`);
+    throw new ValidationError(
+      'criteria.to',
+      `must not be before criteria.from (${describe(input.from)}), got ${describe(input.to)}`,
+    );
   }
   if (input.tags !== undefined) {
     const tags = requireObject(input.tags, 'criteria.tags');
     for (const key of Object.keys(tags)) {
       const raw = tags[key];
       const values = Array.isArray(raw) ? (raw as unknown[]) : [raw];
-      if (values.length === 0) throw new ValidationError(`criteria.tags.${key}`, 'must not be an empty array: it would match nothing');
+      if (values.length === 0)
+        throw new ValidationError(
+          `criteria.tags.${key}`,
+          'must not be an empty array: it would match nothing',
+        );
       for (const value of values) {
         if (!isTagValue(value)) {
-          throw new ValidationError(`criteria.tags.${key}`, `must be a string, number or boolean (or an array of them), got ${describe(value)}`);
+          throw new ValidationError(
+            `criteria.tags.${key}`,
+            `must be a string, number or boolean (or an array of them), got ${describe(value)}`,
+          );
         }
       }
       result.tags.push([key, values as TagValue[]]);

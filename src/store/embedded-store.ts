@@ -71,8 +71,16 @@ export class EmbeddedEventStore implements EventStore {
     const expected = checkExpectedVersion(requireObject(options, 'options').expectedVersion ?? 'any');
     const list = (Array.isArray(events) ? events : [events]) as readonly Partial<NewEvent>[];
     const inputs = list.map((event, i) => {
-      if (event !== null && typeof event === 'object' && event.aggregateId !== undefined && event.aggregateId !== aggregateId) {
-        throw new ValidationError(`events[${i}].aggregateId`, `is ${describe(event.aggregateId)} but the stream is ${describe(aggregateId)}`);
+      if (
+        event !== null &&
+        typeof event === 'object' &&
+        event.aggregateId !== undefined &&
+        event.aggregateId !== aggregateId
+      ) {
+        throw new ValidationError(
+          `events[${i}].aggregateId`,
+          `is ${describe(event.aggregateId)} but the stream is ${describe(aggregateId)}`,
+        );
       }
       return event !== null && typeof event === 'object' ? { ...event, aggregateId } : event;
     });
@@ -85,7 +93,10 @@ export class EmbeddedEventStore implements EventStore {
     }
     if (!versionMatches(expected, current)) throw new ConcurrencyError(aggregateId, expected, current);
     if (valid.length === 0) return [];
-    const stored = this.commit(valid, valid.map((_, i) => current + 1 + i));
+    const stored = this.commit(
+      valid,
+      valid.map((_, i) => current + 1 + i),
+    );
     await this.acknowledge();
     return stored;
   }
@@ -94,8 +105,18 @@ export class EmbeddedEventStore implements EventStore {
    * A retried append whose events already stand, by id, where the caller meant them to go: return
    * them instead of writing twice. Returns undefined when this is not such a retry.
    */
-  private findRetry(aggregateId: string, events: ValidEvent[], expected: ExpectedVersion, current: number): StoredEvent[] | undefined {
-    const start = typeof expected === 'number' ? expected + 1 : expected === 'no_stream' ? 1 : current - events.length + 1;
+  private findRetry(
+    aggregateId: string,
+    events: ValidEvent[],
+    expected: ExpectedVersion,
+    current: number,
+  ): StoredEvent[] | undefined {
+    const start =
+      typeof expected === 'number'
+        ? expected + 1
+        : expected === 'no_stream'
+          ? 1
+          : current - events.length + 1;
     if (start < 1 || start + events.length - 1 > current) return undefined;
     const stream = this.table.aggregateRows(aggregateId);
     const rows = events.map((_, i) => stream.at(start - 1 + i));
@@ -129,7 +150,12 @@ export class EmbeddedEventStore implements EventStore {
       writer.ensure(RECORD_PREFIX);
       const prefix = writer.length;
       writer.length += RECORD_PREFIX;
-      const length = writer.writeRecord(events[i] as ValidEvent, versions[i] as number, this.options.maxEventSize, `events[${i}]`);
+      const length = writer.writeRecord(
+        events[i] as ValidEvent,
+        versions[i] as number,
+        this.options.maxEventSize,
+        `events[${i}]`,
+      );
       writer.buffer.writeUInt32LE(length, prefix);
       lengths[i] = length;
     }
@@ -144,7 +170,15 @@ export class EmbeddedEventStore implements EventStore {
       const event = events[i] as ValidEvent;
       const length = lengths[i] as number;
       at += RECORD_PREFIX;
-      this.table.addRow(event.aggregateId, event.type, event.timestamp, versions[i] as number, at, length, event.tags);
+      this.table.addRow(
+        event.aggregateId,
+        event.type,
+        event.timestamp,
+        versions[i] as number,
+        at,
+        length,
+        event.tags,
+      );
       at += length;
       stored[i] = {
         sequence: firstSequence + i,
@@ -233,11 +267,20 @@ export class EmbeddedEventStore implements EventStore {
     return this.queryEvents({ type, afterSequence, limit });
   }
 
-  async getEventsInRange(start: TimeInput, end: TimeInput, options: RangeOptions = {}): Promise<StoredEvent[]> {
+  async getEventsInRange(
+    start: TimeInput,
+    end: TimeInput,
+    options: RangeOptions = {},
+  ): Promise<StoredEvent[]> {
     const from = toEpochMs(start, 'start');
     const to = toEpochMs(end, 'end');
-    if (to < from) throw new ValidationError('end', `must not be before start (${describe(start)}), got ${describe(end)}`);
-    return this.queryEvents({ from, to, limit: requireObject(options, 'options').limit as number | undefined });
+    if (to < from)
+      throw new ValidationError('end', `must not be before start (${describe(start)}), got ${describe(end)}`);
+    return this.queryEvents({
+      from,
+      to,
+      limit: requireObject(options, 'options').limit as number | undefined,
+    });
   }
 
   async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
@@ -341,7 +384,9 @@ export class EmbeddedEventStore implements EventStore {
   private assertWritable(): void {
     this.assertOpen();
     if (this.failure !== undefined) {
-      throw new StoreClosedError(`an earlier fsync failed (${this.failure.message}); reopen the store to recover`);
+      throw new StoreClosedError(
+        `an earlier fsync failed (${this.failure.message}); reopen the store to recover`,
+      );
     }
   }
 }

@@ -85,7 +85,13 @@ export interface StoreStats {
   indexes: Record<string, IndexStats>;
   memory: MemoryStats;
   /** Present for on-disk stores. */
-  storage?: { dir: string; segments: number; logBytes: number; fsync: FsyncPolicy; lastCheckpointSequence: number };
+  storage?: {
+    dir: string;
+    segments: number;
+    logBytes: number;
+    fsync: FsyncPolicy;
+    lastCheckpointSequence: number;
+  };
 }
 
 export type FsyncPolicy = 'always' | 'batch' | 'never';

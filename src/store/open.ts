@@ -46,14 +46,28 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
     const checkpoint = readCheckpoint(dir, log.end);
     const table = 'table' in checkpoint ? checkpoint.table : new EventTable();
     const checkpointRows = table.rows;
-    const scan = scanLog(listSegments(dir), 'table' in checkpoint ? checkpoint.logEnd : 0, table.rows + 1, (frame) => {
-      forEachRecord(frame.bytes, frame.count, (record, offset) => {
-        const header = decodeHeader(record);
-        table.addRow(header.aggregateId, header.type, header.timestamp, header.version, frame.offset + offset, record.length, header.tags);
-      });
-    });
+    const scan = scanLog(
+      listSegments(dir),
+      'table' in checkpoint ? checkpoint.logEnd : 0,
+      table.rows + 1,
+      (frame) => {
+        forEachRecord(frame.bytes, frame.count, (record, offset) => {
+          const header = decodeHeader(record);
+          table.addRow(
+            header.aggregateId,
+            header.type,
+            header.timestamp,
+            header.version,
+            frame.offset + offset,
+            record.length,
+            header.tags,
+          );
+        });
+      },
+    );
     if (scan.problem !== undefined) {
-      if (scan.problem.kind !== 'torn-tail') throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
+      if (scan.problem.kind !== 'torn-tail')
+        throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
       log.truncate(scan.end);
     }
     return new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });

@@ -51,11 +51,21 @@ const KNOWN = new Set([
   'blockCacheSize',
 ]);
 
-function integerOption(options: OpenOptions, name: keyof OpenOptions, fallback: number, min: number, max: number): number {
+function integerOption(
+  options: OpenOptions,
+  name: keyof OpenOptions,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(name, `must be an integer from ${min} to ${max}, got ${describe(value)}`, 'INVALID_OPTION');
+    throw new ValidationError(
+      name,
+      `must be an integer from ${min} to ${max}, got ${describe(value)}`,
+      'INVALID_OPTION',
+    );
   }
   return value;
 }
@@ -65,7 +75,8 @@ export function describe(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n (a BigInt)`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return String(value);
-  if (value instanceof Date) return `Date(${Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()})`;
+  if (value instanceof Date)
+    return `Date(${Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()})`;
   if (value === null || typeof value !== 'object') return String(value);
   try {
     const text = JSON.stringify(value);
@@ -82,18 +93,34 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) {
-      throw new ValidationError(key, `is not a known option; expected one of ${[...KNOWN].join(', ')}`, 'INVALID_OPTION');
+      throw new ValidationError(
+        key,
+        `is not a known option; expected one of ${[...KNOWN].join(', ')}`,
+        'INVALID_OPTION',
+      );
     }
   }
   const { dir, fsync = 'batch', clock = systemClock } = options;
   if (dir !== undefined && (typeof dir !== 'string' || dir.length === 0)) {
-    throw new ValidationError('dir', `must be a non-empty path string, got ${describe(dir)}`, 'INVALID_OPTION');
+    throw new ValidationError(
+      'dir',
+      `must be a non-empty path string, got ${describe(dir)}`,
+      'INVALID_OPTION',
+    );
   }
   if (!FSYNC_POLICIES.includes(fsync)) {
-    throw new ValidationError('fsync', `must be 'always', 'batch' or 'never', got ${describe(fsync)}`, 'INVALID_OPTION');
+    throw new ValidationError(
+      'fsync',
+      `must be 'always', 'batch' or 'never', got ${describe(fsync)}`,
+      'INVALID_OPTION',
+    );
   }
   if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
-    throw new ValidationError('clock', 'must be an object with a now() method returning epoch milliseconds', 'INVALID_OPTION');
+    throw new ValidationError(
+      'clock',
+      'must be an object with a now() method returning epoch milliseconds',
+      'INVALID_OPTION',
+    );
   }
   return {
     dir,

@@ -72,7 +72,8 @@ export class ChunkedColumn<T extends TypedArray> {
   /** Loads `rows` values from little-endian bytes written by `toBuffers`. */
   load(bytes: Buffer, rows: number): void {
     const size = this.Type.BYTES_PER_ELEMENT;
-    if (bytes.length !== rows * size) throw new Error(`column expects ${rows * size} bytes, got ${bytes.length}`);
+    if (bytes.length !== rows * size)
+      throw new Error(`column expects ${rows * size} bytes, got ${bytes.length}`);
     this.chunks.length = 0;
     for (let start = 0; start < rows; start += CHUNK_ROWS) {
       const count = Math.min(CHUNK_ROWS, rows - start);

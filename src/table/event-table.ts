@@ -91,7 +91,8 @@ export class EventTable {
 
   private internType(type: string): number {
     const id = this.types.intern(type);
-    if (id >= TYPE_SPACE) throw new TammaError('TOO_MANY_TYPES', `more than ${TYPE_SPACE} distinct event types`);
+    if (id >= TYPE_SPACE)
+      throw new TammaError('TOO_MANY_TYPES', `more than ${TYPE_SPACE} distinct event types`);
     return id;
   }
 
@@ -192,7 +193,13 @@ export class EventTable {
   }
 
   indexStats(): Record<string, IndexStats> {
-    const stats = (keys: number, entries: number, bytes: number, lookups: number, hits: number): IndexStats => ({
+    const stats = (
+      keys: number,
+      entries: number,
+      bytes: number,
+      lookups: number,
+      hits: number,
+    ): IndexStats => ({
       keys,
       entries,
       bytes,
@@ -212,7 +219,13 @@ export class EventTable {
         this.compositeLookups,
         this.compositeHits,
       ),
-      timestamp: stats(this.byTime.hours.size, this.byTime.entries, this.byTime.bytes, this.byTime.lookups, this.byTime.hits),
+      timestamp: stats(
+        this.byTime.hours.size,
+        this.byTime.entries,
+        this.byTime.bytes,
+        this.byTime.lookups,
+        this.byTime.hits,
+      ),
     };
     for (const [key, index] of this.tags) result[`tags.${key}`] = fromPostings(index.postings);
     return result;
