@@ -1,4 +1,11 @@
-import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
+import {
+  ConcurrencyError,
+  CorruptionError,
+  StoreClosedError,
+  TammaError,
+  ValidationError,
+  type ExpectedVersion,
+} from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
 import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';
@@ -41,6 +48,8 @@ export class EmbeddedEventStore implements EventStore {
   private syncTimer: NodeJS.Timeout | undefined;
   private checkpointPending = false;
   private pendingSyncs = new Set<Promise<void>>();
+  private sequenceLookups = 0;
+  private sequenceHits = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -297,11 +306,25 @@ export class EmbeddedEventStore implements EventStore {
     const out: StoredEvent[] = [];
     const end = Math.min(this.table.rows, Math.max(fromSequence, 1) - 1 + limit);
     for (let row = Math.max(fromSequence, 1) - 1; row < end; row++) out.push(this.hydrate(row));
+    this.sequenceLookups++;
+    if (out.length > 0) this.sequenceHits++;
     return out;
   }
 
   private readRecord<T>(row: number, decode: (record: Buffer) => T): T {
-    return decode(this.log.read(this.table.recordOffset.get(row), this.table.recordLength.get(row)));
+    const offset = this.table.recordOffset.get(row);
+    try {
+      return decode(this.log.read(offset, this.table.recordLength.get(row)));
+    } catch (error) {
+      if (error instanceof TammaError) throw error;
+      // Bytes that no longer decode were damaged after the store checked them (or verifyOnOpen is off).
+      const where = this.log.locate(offset);
+      throw new CorruptionError(
+        where.file,
+        where.offset,
+        `the record of sequence ${row + 1} does not decode (${(error as Error).message})`,
+      );
+    }
   }
 
   private hydrate(row: number): StoredEvent {
@@ -329,7 +352,7 @@ export class EmbeddedEventStore implements EventStore {
       aggregates: table.aggregates.size,
       types: table.types.size,
       lastSequence: table.rows,
-      indexes: table.indexStats(),
+      indexes: table.indexStats(this.sequenceLookups, this.sequenceHits),
       memory: {
         rss: memory.rss,
         heapUsed: memory.heapUsed,

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { CorruptionError } from '../errors.js';
-import { readCheckpoint } from '../storage/embedded/checkpoint.js';
+import { checkpointPath, readCheckpoint } from '../storage/embedded/checkpoint.js';
 import { forEachRecord } from '../storage/embedded/frame.js';
 import { acquireLock } from '../storage/embedded/lock.js';
 import { scanLog } from '../storage/embedded/log-scan.js';
@@ -46,25 +46,32 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
     const checkpoint = readCheckpoint(dir, log.end);
     const table = 'table' in checkpoint ? checkpoint.table : new EventTable();
     const checkpointRows = table.rows;
-    const scan = scanLog(
-      listSegments(dir),
-      'table' in checkpoint ? checkpoint.logEnd : 0,
-      table.rows + 1,
-      (frame) => {
-        forEachRecord(frame.bytes, frame.count, (record, offset) => {
-          const header = decodeHeader(record);
-          table.addRow(
-            header.aggregateId,
-            header.type,
-            header.timestamp,
-            header.version,
-            frame.offset + offset,
-            record.length,
-            header.tags,
-          );
-        });
-      },
-    );
+    const checkpointEnd = 'table' in checkpoint ? checkpoint.logEnd : 0;
+    // With verifyOnOpen, the frames the checkpoint covers are read too, only to check their CRCs:
+    // damage anywhere in the log is found now, not by some later read.
+    const scanFrom = options.verifyOnOpen ? 0 : checkpointEnd;
+    const scan = scanLog(listSegments(dir), scanFrom, scanFrom === 0 ? 1 : table.rows + 1, (frame) => {
+      if (frame.offset < checkpointEnd) return;
+      if (frame.firstSequence !== table.rows + 1) {
+        throw new CorruptionError(
+          checkpointPath(dir),
+          0,
+          `the checkpoint ends at sequence ${table.rows} but the log continues at ${frame.firstSequence}; delete checkpoint.bin to rebuild`,
+        );
+      }
+      forEachRecord(frame.bytes, frame.count, (record, offset) => {
+        const header = decodeHeader(record);
+        table.addRow(
+          header.aggregateId,
+          header.type,
+          header.timestamp,
+          header.version,
+          frame.offset + offset,
+          record.length,
+          header.tags,
+        );
+      });
+    });
     if (scan.problem !== undefined) {
       if (scan.problem.kind !== 'torn-tail')
         throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);

@@ -192,7 +192,8 @@ export class EventTable {
     return total;
   }
 
-  indexStats(): Record<string, IndexStats> {
+  /** Per-index statistics; the sequence index is used by the store's read(), which counts its lookups. */
+  indexStats(sequenceLookups = 0, sequenceHits = 0): Record<string, IndexStats> {
     const stats = (
       keys: number,
       entries: number,
@@ -209,7 +210,13 @@ export class EventTable {
     });
     const fromPostings = (p: PostingIndex) => stats(p.keys, p.entries, p.bytes, p.lookups, p.hits);
     const result: Record<string, IndexStats> = {
-      sequence: stats(this.rows, this.rows, this.recordOffset.bytes + this.recordLength.bytes, 0, 0),
+      sequence: stats(
+        this.rows,
+        this.rows,
+        this.recordOffset.bytes + this.recordLength.bytes,
+        sequenceLookups,
+        sequenceHits,
+      ),
       aggregate: fromPostings(this.byAggregate),
       type: fromPostings(this.byType),
       'aggregate+type': stats(

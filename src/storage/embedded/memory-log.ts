@@ -47,6 +47,10 @@ export class MemoryLog implements RecordLog {
     return chunk.bytes.subarray(local, local + length);
   }
 
+  locate(offset: number): { file: string; offset: number } {
+    return { file: 'the in-memory log', offset };
+  }
+
   async sync(): Promise<void> {}
 
   get memoryBytes(): number {

@@ -9,6 +9,8 @@ export interface RecordLog {
   append(frame: Buffer): number;
   /** The bytes at [offset, offset + length). The result may be a view into a cache: copy to keep it. */
   read(offset: number, length: number): Buffer;
+  /** The file and local offset holding a global offset, for error messages. */
+  locate(offset: number): { file: string; offset: number };
   /** Makes every appended frame durable. */
   sync(): Promise<void>;
   /** Bytes this log holds in memory (chunks, or cached blocks). */

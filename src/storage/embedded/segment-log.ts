@@ -135,6 +135,11 @@ export class SegmentLog implements RecordLog {
     return out;
   }
 
+  locate(offset: number): { file: string; offset: number } {
+    const segment = this.segments[this.segmentIndexOf(offset)] as Segment;
+    return { file: segment.path, offset: offset - segment.base };
+  }
+
   /** fsyncs the active segment. Calls made while one is running share the next one (group commit). */
   sync(): Promise<void> {
     const run = (): Promise<void> =>

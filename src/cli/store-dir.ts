@@ -1,0 +1,33 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from './errors.js';
+
+/**
+ * Read-only commands must not create an empty store by accident (a typo in --dir would otherwise
+ * "succeed" with zero events), so they require the store's manifest to exist.
+ */
+export function requireExistingStore(dir: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UsageError(
+      `store directory ${dir} does not exist; create a store with \`tamma-events ingest --dir ${dir} FILE\``,
+    );
+  }
+  if (!existsSync(join(dir, 'store.json'))) {
+    throw new UsageError(`${dir} is not an event store (no store.json in it); check --dir`);
+  }
+}
+
+/**
+ * Writing commands create a store, but only where one belongs: in a new or empty directory. A
+ * mistyped `--dir .` must not turn a project folder into an event store.
+ */
+export function requireStoreOrEmptyDir(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--dir ${dir} is a file, not a directory`);
+  if (existsSync(join(dir, 'store.json'))) return;
+  if (readdirSync(dir).length > 0) {
+    throw new UsageError(
+      `${dir} is neither an event store nor empty; pass a new or empty directory to create a store`,
+    );
+  }
+}

@@ -1,0 +1,533 @@
+import {
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli/run.js';
+
+/** A Writable that keeps what was written, standing in for stdout/stderr. */
+class Capture extends Writable {
+  text = '';
+
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += chunk.toString();
+    callback();
+  }
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(argv: string[], options: { stdin?: string; isTTY?: boolean } = {}): Promise<RunResult> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const stdin = Readable.from(options.stdin === undefined ? [] : [options.stdin]);
+  const code = await runCli(argv, { stdin, stdout, stderr, isTTY: options.isTTY ?? false });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+function ndjsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function event(aggregateId: string, type: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ aggregateId, type, ...extra });
+}
+
+let root: string;
+let counter = 0;
+
+/** A fresh path under the suite's temp root; the store itself is created by the command under test. */
+function freshDir(): string {
+  return join(root, `store-${++counter}`);
+}
+
+function writeInput(lines: string[]): string {
+  const file = join(root, `input-${++counter}.ndjson`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+const GOOD = [
+  event('issue-1', 'WORKFLOW.STARTED', {
+    tags: { issueId: 1, provider: 'openai' },
+    timestamp: '2025-01-01T00:00:00Z',
+    payload: { n: 1 },
+  }),
+  event('issue-1', 'CODE.GENERATED.SUCCESS', {
+    tags: { issueId: 1, provider: 'openai' },
+    timestamp: '2025-01-01T00:05:00Z',
+  }),
+  '',
+  event('issue-2', 'WORKFLOW.STARTED', {
+    tags: { issueId: 2, provider: 'anthropic' },
+    timestamp: '2025-01-02T00:00:00Z',
+  }),
+  event('issue-2', 'WORKFLOW.COMPLETED', {
+    tags: { issueId: 2, provider: 'anthropic' },
+    timestamp: '2025-01-02T03:00:00Z',
+  }),
+  event('workflow-nightly-1', 'WORKFLOW.STARTED', {
+    tags: { provider: 'anthropic', draft: true },
+    timestamp: '2025-01-03T00:00:00Z',
+  }),
+];
+
+/** A store with GOOD ingested in batches of 2 (three frames in the log). */
+let queryDir: string;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'tamma-cli-'));
+  queryDir = freshDir();
+  const result = await cli(['ingest', '--dir', queryDir, '--batch-size', '2', writeInput(GOOD)]);
+  expect(result.code, result.stderr).toBe(0);
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('ingest', () => {
+  it('writes every event of a good file in batches and summarises on stderr', async () => {
+    const dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, '--batch-size', '2', writeInput(GOOD)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/written\s+5 events in 3 batches/);
+    expect(result.stderr).toMatch(/skipped\s+0 bad lines/);
+    expect(result.stderr).toMatch(/last seq\s+5/);
+
+    const query = await cli(['query', '--dir', dir]);
+    const events = ndjsonLines(query.stdout);
+    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5]);
+    expect(events[0]).toMatchObject({
+      aggregateId: 'issue-1',
+      version: 1,
+      type: 'WORKFLOW.STARTED',
+      timestamp: '2025-01-01T00:00:00.000Z',
+      tags: { issueId: 1, provider: 'openai' },
+      payload: { n: 1 },
+      metadata: {},
+    });
+  });
+
+  it('reads NDJSON from stdin with -', async () => {
+    const dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, '-'], { stdin: `${GOOD.join('\n')}\n` });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/written\s+5 events in 1 batch\b/);
+  });
+
+  const WITH_BAD_LINES = [
+    event('a-1', 'T.ONE'), // line 1
+    event('a-1', 'T.TWO'), // line 2
+    event('a-2', 'T.ONE'), // line 3
+    '{"aggregateId": "a-3", "type": ', // line 4: not JSON
+    event('a-3', 'T.ONE'), // line 5
+    JSON.stringify({ aggregateId: 'a-3' }), // line 6: no type
+    event('a-4', 'T.ONE'), // line 7
+    event('a-4', 'T.TWO', { tags: { nested: { no: 1 } } }), // line 8: bad tag value
+    event('a-5', 'T.ONE'), // line 9
+  ];
+
+  it('stops at the first batch with bad lines, reports all of them, and writes nothing of that batch', async () => {
+    const dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, '--batch-size', '3', writeInput(WITH_BAD_LINES)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^line 4: not valid JSON/m);
+    expect(result.stderr).toMatch(/^line 6: type: must be a non-empty string/m);
+    expect(result.stderr).not.toMatch(/^line 8:/m); // a later batch: never reached
+    expect(result.stderr).toMatch(/error: 2 bad lines in lines 4-6 .*--from-line 4.* \[INVALID_INPUT\]/);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace without --debug
+
+    const events = ndjsonLines((await cli(['query', '--dir', dir])).stdout);
+    expect(events.map((e) => e.aggregateId)).toEqual(['a-1', 'a-1', 'a-2']); // batch 1 only
+  });
+
+  it('resumes with --from-line after the bad lines are fixed', async () => {
+    const dir = freshDir();
+    await cli(['ingest', '--dir', dir, '--batch-size', '3', writeInput(WITH_BAD_LINES)]);
+    const fixed = [...WITH_BAD_LINES];
+    fixed[3] = event('a-3', 'T.ZERO');
+    fixed[5] = event('a-3', 'T.TWO');
+    fixed[7] = event('a-4', 'T.TWO');
+    const result = await cli([
+      'ingest',
+      '--dir',
+      dir,
+      '--batch-size',
+      '3',
+      '--from-line',
+      '4',
+      writeInput(fixed),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const events = ndjsonLines((await cli(['query', '--dir', dir])).stdout);
+    expect(events).toHaveLength(9);
+    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('with --skip-invalid drops and reports bad lines and writes the rest', async () => {
+    const dir = freshDir();
+    const result = await cli([
+      'ingest',
+      '--dir',
+      dir,
+      '--batch-size',
+      '3',
+      '--skip-invalid',
+      writeInput(WITH_BAD_LINES),
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^line 4: not valid JSON/m);
+    expect(result.stderr).toMatch(/^line 6: type: must be a non-empty string/m);
+    expect(result.stderr).toMatch(/^line 8: tags\.nested: must be a string, a finite number or a boolean/m);
+    expect(result.stderr).toMatch(/written\s+6 events in 3 batches/);
+    expect(result.stderr).toMatch(/skipped\s+3 bad lines/);
+    const events = ndjsonLines((await cli(['query', '--dir', dir])).stdout);
+    expect(events.map((e) => `${e.aggregateId}/${e.type}`)).toEqual([
+      'a-1/T.ONE',
+      'a-1/T.TWO',
+      'a-2/T.ONE',
+      'a-3/T.ONE',
+      'a-4/T.ONE',
+      'a-5/T.ONE',
+    ]);
+  });
+
+  it('maps a rejection only the store can see (a duplicate id in the batch) back to its line', async () => {
+    const lines = [event('d-1', 'T', { id: 'same' }), event('d-2', 'T'), event('d-3', 'T', { id: 'same' })];
+    const strict = await cli(['ingest', '--dir', freshDir(), writeInput(lines)]);
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toMatch(/^line 3: id: duplicates the id of line 1/m);
+
+    const dir = freshDir();
+    const lenient = await cli(['ingest', '--dir', dir, '--skip-invalid', writeInput(lines)]);
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(lenient.stderr).toMatch(/^line 3: id: duplicates/m);
+    expect(ndjsonLines((await cli(['query', '--dir', dir])).stdout).map((e) => e.aggregateId)).toEqual([
+      'd-1',
+      'd-2',
+    ]);
+  });
+
+  it('ingests the output of query into another store (sequence and version dropped, ids kept)', async () => {
+    const exported = await cli(['query', '--dir', queryDir, '--type', 'WORKFLOW.STARTED']);
+    const dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, '-'], { stdin: exported.stdout });
+    expect(result.code, result.stderr).toBe(0);
+    const copy = ndjsonLines((await cli(['query', '--dir', dir])).stdout);
+    const original = ndjsonLines(exported.stdout);
+    expect(copy.map((e) => e.sequence)).toEqual([1, 2, 3]);
+    expect(copy.map(({ sequence: _s, version: _v, ...rest }) => rest)).toEqual(
+      original.map(({ sequence: _s, version: _v, ...rest }) => rest),
+    );
+  });
+
+  it('draws progress when on a terminal without disturbing the result', async () => {
+    const dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, '--batch-size', '1', writeInput(GOOD)], {
+      isTTY: true,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/written\s+5 events in 5 batches/);
+  });
+
+  it('does not create a store in a directory that holds other files', async () => {
+    const dir = freshDir();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'not an event store');
+    const result = await cli(['ingest', '--dir', dir, writeInput(GOOD)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/neither an event store nor empty/);
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
+  });
+
+  it('refuses a missing input file and a bad --batch-size with exit 2', async () => {
+    const missing = await cli(['ingest', '--dir', freshDir(), join(root, 'nope.ndjson')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: cannot read .*nope\.ndjson.*\[USAGE\]/m);
+    const batch = await cli(['ingest', '--dir', freshDir(), '--batch-size', '0', writeInput(GOOD)]);
+    expect(batch.code).toBe(2);
+    expect(batch.stderr).toMatch(/--batch-size/);
+  });
+});
+
+describe('query', () => {
+  const sequences = async (args: string[]): Promise<unknown[]> => {
+    const result = await cli(['query', '--dir', queryDir, ...args]);
+    expect(result.code, result.stderr).toBe(0);
+    return ndjsonLines(result.stdout).map((e) => e.sequence);
+  };
+
+  it('filters by each flag', async () => {
+    expect(await sequences(['--aggregate-id', 'issue-2'])).toEqual([3, 4]);
+    expect(await sequences(['--aggregate-id', 'issue-1', '--aggregate-id', 'workflow-nightly-1'])).toEqual([
+      1, 2, 5,
+    ]);
+    expect(await sequences(['--type', 'WORKFLOW.STARTED'])).toEqual([1, 3, 5]);
+    expect(await sequences(['--type', 'WORKFLOW.STARTED', '--type', 'WORKFLOW.COMPLETED'])).toEqual([
+      1, 3, 4, 5,
+    ]);
+    expect(await sequences(['--from', '2025-01-02T00:00:00Z', '--to', '2025-01-03T00:00:00Z'])).toEqual([
+      3, 4,
+    ]);
+    expect(await sequences(['--from', String(Date.parse('2025-01-02T03:00:00Z'))])).toEqual([4, 5]);
+    expect(await sequences(['--after-sequence', '3'])).toEqual([4, 5]);
+    expect(await sequences(['--limit', '2'])).toEqual([1, 2]);
+    expect(await sequences(['--order', 'desc', '--limit', '2'])).toEqual([5, 4]);
+    expect(await sequences(['--order', 'desc', '--after-sequence', '3'])).toEqual([2, 1]);
+  });
+
+  it('matches tags as strings with key=value and as JSON with key:=json', async () => {
+    expect(await sequences(['--tag', 'provider=anthropic'])).toEqual([3, 4, 5]);
+    expect(await sequences(['--tag', 'provider=anthropic', '--tag', 'provider=openai'])).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
+    expect(await sequences(['--tag', 'issueId:=2'])).toEqual([3, 4]);
+    expect(await sequences(['--tag', 'issueId=2'])).toEqual([]); // the string "2" is not the number 2
+    expect(await sequences(['--tag', 'issueId:=[1,2]', '--type', 'WORKFLOW.STARTED'])).toEqual([1, 3]);
+    expect(await sequences(['--tag', 'draft:=true'])).toEqual([5]);
+  });
+
+  it('takes criteria as --json, with flags replacing its fields', async () => {
+    expect(
+      await sequences(['--json', '{"type":"WORKFLOW.STARTED","tags":{"provider":"anthropic"}}']),
+    ).toEqual([3, 5]);
+    expect(
+      await sequences(['--json', '{"type":"WORKFLOW.STARTED","limit":1}', '--type', 'WORKFLOW.COMPLETED']),
+    ).toEqual([4]);
+    expect(await sequences(['--json', '{"tags":{"provider":"anthropic"}}', '--tag', 'issueId:=2'])).toEqual([
+      3, 4,
+    ]);
+  });
+
+  it('reports bad criteria with exit 2', async () => {
+    const notJson = await cli(['query', '--dir', queryDir, '--json', '{type:']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/^error: --json must be a JSON object/m);
+    const unknownField = await cli(['query', '--dir', queryDir, '--json', '{"bogus":1}']);
+    expect(unknownField.code).toBe(2);
+    expect(unknownField.stderr).toMatch(/criteria\.bogus.*\[VALIDATION_FAILED\]/);
+    const badLimit = await cli(['query', '--dir', queryDir, '--limit', 'ten']);
+    expect(badLimit.code).toBe(2);
+    const badTag = await cli(['query', '--dir', queryDir, '--tag', 'provider']);
+    expect(badTag.code).toBe(2);
+    expect(badTag.stderr).toMatch(/key=value/);
+    const badOrder = await cli(['query', '--dir', queryDir, '--order', 'sideways']);
+    expect(badOrder.code).toBe(2);
+  });
+
+  it('refuses a directory that holds no store instead of creating one', async () => {
+    const dir = freshDir();
+    const result = await cli(['query', '--dir', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/does not exist/);
+    expect(readdirSync(root)).not.toContain(dir.split('/').at(-1));
+  });
+
+  it('pages through results larger than one page, in both orders', async () => {
+    const dir = freshDir();
+    const total = 10_050;
+    const lines = Array.from({ length: total }, (_, i) => event(`p-${i % 7}`, 'PAGE.TEST', { timestamp: i }));
+    const ingest = await cli(['ingest', '--dir', dir, '--batch-size', '5000', writeInput(lines)]);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const asc = ndjsonLines((await cli(['query', '--dir', dir])).stdout).map((e) => e.sequence as number);
+    expect(asc).toHaveLength(total);
+    expect(asc.every((s, i) => s === i + 1)).toBe(true);
+    const desc = ndjsonLines(
+      (await cli(['query', '--dir', dir, '--order', 'desc', '--limit', '10020'])).stdout,
+    );
+    expect(desc).toHaveLength(10_020);
+    expect(desc[0]?.sequence).toBe(total);
+    expect(desc.at(-1)?.sequence).toBe(31);
+  });
+});
+
+describe('stats', () => {
+  it('prints StoreStats as JSON with --json', async () => {
+    const result = await cli(['stats', '--dir', queryDir, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const stats = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(stats).toMatchObject({ events: 5, aggregates: 3, types: 3, lastSequence: 5 });
+  });
+
+  it('prints a readable summary by default', async () => {
+    const result = await cli(['stats', '--dir', queryDir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^events\s+5$/m);
+    expect(result.stdout).toMatch(/^index\s+keys\s+entries/m);
+  });
+});
+
+/** Flips one byte of the first log segment, inside the first frame. */
+function corruptFirstFrame(dir: string): void {
+  const segment = readdirSync(join(dir, 'log'))
+    .filter((name) => name.endsWith('.seg'))
+    .sort()[0];
+  if (segment === undefined) throw new Error('no segment');
+  const fd = openSync(join(dir, 'log', segment), 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, 40);
+    byte[0] = (byte[0] ?? 0) ^ 0xff;
+    writeSync(fd, byte, 0, 1, 40);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('verify and repair', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, '--batch-size', '2', writeInput(GOOD)]);
+    expect(result.code, result.stderr).toBe(0);
+  });
+
+  it('verify passes on a healthy store', async () => {
+    const result = await cli(['verify', '--dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/: OK$/m);
+    const json = await cli(['verify', '--dir', dir, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      frames: 3,
+      events: 5,
+      lastSequence: 5,
+      problems: [],
+    });
+  });
+
+  it('repair has nothing to do on a healthy store', async () => {
+    const result = await cli(['repair', '--dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/nothing to repair/);
+  });
+
+  it('verify exits 1 on a corrupted frame, and the store refuses to open', async () => {
+    corruptFirstFrame(dir);
+    const result = await cli(['verify', '--dir', dir]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/DAMAGED/);
+    expect(result.stdout).toMatch(/corrupt-frame/);
+    expect(result.stdout).toMatch(/tamma-events repair --dir/);
+    const json = JSON.parse((await cli(['verify', '--dir', dir, '--json'])).stdout) as {
+      ok: boolean;
+      problems: { kind: string }[];
+    };
+    expect(json.ok).toBe(false);
+    expect(json.problems.map((p) => p.kind)).toContain('corrupt-frame');
+
+    // Whatever the engine throws, the CLI reports a failure (1) in one line, without a stack.
+    const query = await cli(['query', '--dir', dir]);
+    expect(query.code).toBe(1);
+    expect(query.stderr).toMatch(/^error: /);
+    expect(query.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // Open checks every frame's CRC (verifyOnOpen), including those the checkpoint covers.
+  it('a read of a damaged frame reports [CORRUPTION] even when a checkpoint covers it', async () => {
+    const query = await cli(['query', '--dir', dir]);
+    expect(query.stderr).toMatch(/^error: corrupt data in .* \[CORRUPTION\]$/m);
+  });
+
+  it('a store that does not open for damage reports [CORRUPTION] with exit 1', async () => {
+    const damaged = freshDir();
+    await cli(['ingest', '--dir', damaged, '--batch-size', '2', writeInput(GOOD)]);
+    corruptFirstFrame(damaged);
+    // Without a checkpoint, opening replays the whole log and finds the damage.
+    rmSync(join(damaged, 'checkpoint.bin'));
+    const query = await cli(['query', '--dir', damaged]);
+    expect(query.code).toBe(1);
+    expect(query.stderr).toMatch(/^error: corrupt data in .*verify.*repair.* \[CORRUPTION\]$/m);
+  });
+
+  it('repair without --yes refuses when not on a terminal, and asks on one', async () => {
+    const refused = await cli(['repair', '--dir', dir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/pass --yes/);
+    const declined = await cli(['repair', '--dir', dir], { isTTY: true, stdin: 'n\n' });
+    expect(declined.code).toBe(1);
+    expect(declined.stderr).toMatch(/\[y\/N\]/);
+    expect(declined.stderr).toMatch(/nothing was changed/);
+    expect((await cli(['verify', '--dir', dir])).code).toBe(1);
+  });
+
+  it('repair --yes truncates the damage and reports what it dropped', async () => {
+    const result = await cli(['repair', '--dir', dir, '--yes']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/truncated file/);
+    expect(result.stdout).toMatch(/kept 0 events/);
+    expect((await cli(['verify', '--dir', dir])).code).toBe(0);
+    const stats = JSON.parse((await cli(['stats', '--dir', dir, '--json'])).stdout) as { events: number };
+    expect(stats.events).toBe(0);
+  });
+
+  it('verify refuses a directory that is not a store', async () => {
+    const result = await cli(['verify', '--dir', freshDir()]);
+    expect(result.code).toBe(2);
+  });
+});
+
+describe('usage', () => {
+  it.each(['ingest', 'query', 'stats', 'verify', 'repair'])(
+    '%s --help prints usage and exits 0',
+    async (command) => {
+      const result = await cli([command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: tamma-events ${command}`);
+      expect(result.stdout).toContain('--dir <path>');
+    },
+  );
+
+  it('--help and --version exit 0', async () => {
+    const help = await cli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Commands:[\s\S]*ingest[\s\S]*repair/);
+    const version = await cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('exits 2 on an unknown command, an unknown flag, a missing --dir or no arguments', async () => {
+    const unknownCommand = await cli(['frobnicate']);
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toMatch(/^error: unknown command 'frobnicate'/m);
+    const unknownFlag = await cli(['stats', '--dir', queryDir, '--bogus']);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/^error: unknown option '--bogus'/m);
+    const missingDir = await cli(['stats']);
+    expect(missingDir.code).toBe(2);
+    expect(missingDir.stderr).toMatch(/--dir/);
+    const nothing = await cli([]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/Usage: tamma-events/);
+  });
+
+  it('prints a stack trace only with --debug', async () => {
+    const dir = freshDir();
+    const plain = await cli(['query', '--dir', dir]);
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
+    const debug = await cli(['query', '--dir', dir, '--debug']);
+    expect(debug.code).toBe(2);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+});
