@@ -183,20 +183,21 @@ export function validateBatch(inputs: readonly unknown[], clock: Clock): ValidEv
   if (inputs.length === 0) return [];
   const events = new Array<ValidEvent>(inputs.length);
   for (let i = 0; i < inputs.length; i++) events[i] = validateEvent(inputs[i], `events[${i}]`, clock);
-  if (events.length > 1) {
-    const seen = new Map<string, number>();
-    for (let i = 0; i < events.length; i++) {
-      const id = events[i]!.id;
-      const first = seen.get(id);
-      if (first !== undefined) {
-        throw new ValidationError(
-          `events[${i}].id`,
-          `duplicates the id of events[${first}] (${JSON.stringify(id)}); ids must be unique within a batch`,
-          'DUPLICATE_EVENT_ID',
-        );
-      }
-      seen.set(id, i);
+  // Generated UUIDv7s are unique by construction; only caller-supplied ids need checking.
+  let seen: Map<string, number> | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    if ((inputs[i] as NewEvent).id === undefined) continue;
+    const id = (events[i] as ValidEvent).id;
+    seen ??= new Map();
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new ValidationError(
+        `events[${i}].id`,
+        `duplicates the id of events[${first}] (${JSON.stringify(id)}); ids must be unique within a batch`,
+        'DUPLICATE_EVENT_ID',
+      );
     }
+    seen.set(id, i);
   }
   return events;
 }

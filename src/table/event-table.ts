@@ -6,13 +6,13 @@ import { TimeIndex } from '../indexes/time-index.js';
 import type { IndexStats } from '../store/event-store.js';
 import { float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
-import { encodeTagValue } from './tag-key.js';
+import { TagValues } from './tag-values.js';
 
 /** Composite keys pack (aggregate id, type id) into one exact double: 2^32 aggregates × 2^21 types. */
 const TYPE_SPACE = 2 ** 21;
 
 export interface TagIndex {
-  readonly values: Dictionary;
+  readonly values: TagValues;
   readonly postings: PostingIndex;
 }
 
@@ -76,7 +76,7 @@ export class EventTable {
     this.recordOffset.set(row, recordOffset);
     this.recordLength.set(row, recordLength);
     this.indexRow(row, aggregate, typeKey, timestamp);
-    for (const key in tags) this.addTag(key, encodeTagValue(tags[key] as TagValue), row);
+    for (const key in tags) this.addTag(key, tags[key] as TagValue, row);
     this.rows = row + 1;
     return row;
   }
@@ -106,13 +106,13 @@ export class EventTable {
     this.byAggregateType.add(key, row);
   }
 
-  private addTag(key: string, encodedValue: string, row: number): void {
+  private addTag(key: string, value: TagValue, row: number): void {
     let index = this.tags.get(key);
     if (index === undefined) {
-      index = { values: new Dictionary(), postings: new PostingIndex() };
+      index = { values: new TagValues(), postings: new PostingIndex() };
       this.tags.set(key, index);
     }
-    index.postings.add(index.values.intern(encodedValue), row);
+    index.postings.add(index.values.intern(value), row);
   }
 
   /** The stream's current version: its event count. */
@@ -155,13 +155,13 @@ export class EventTable {
   tagRows(key: string, value: TagValue): SortedRows {
     const index = this.tags.get(key);
     if (index === undefined) return NO_ROWS;
-    return index.postings.lookup(index.values.idOf(encodeTagValue(value)) ?? -1);
+    return index.postings.lookup(index.values.idOf(value) ?? -1);
   }
 
   /** Exact number of rows with this tag value, without counting a lookup. */
   tagCount(key: string, value: TagValue): number {
     const index = this.tags.get(key);
-    const id = index?.values.idOf(encodeTagValue(value));
+    const id = index?.values.idOf(value);
     return index === undefined || id === undefined ? 0 : index.postings.count(id);
   }
 
@@ -253,8 +253,8 @@ export class EventTable {
   }
 
   /** Restores one tag key's postings: each value's rows, ascending. */
-  restoreTag(key: string, values: readonly string[], counts: Uint32Array, rows: Uint32Array): void {
-    const index: TagIndex = { values: Dictionary.from(values), postings: new PostingIndex() };
+  restoreTag(key: string, values: readonly TagValue[], counts: Uint32Array, rows: Uint32Array): void {
+    const index: TagIndex = { values: TagValues.from(values), postings: new PostingIndex() };
     let at = 0;
     counts.forEach((count, value) => {
       for (let i = 0; i < count; i++) index.postings.add(value, rows[at++] as number);

@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { TagValue } from '../../events/types.js';
 import { EventTable } from '../../table/event-table.js';
 import { CHECKPOINT_FILE } from './segment-files.js';
 import { syncDirectory } from './segment-log.js';
@@ -26,7 +27,7 @@ import { syncDirectory } from './segment-log.js';
  * old checkpoint or the new one, and a damaged one is detected by its CRC and ignored.
  */
 const MAGIC = 0x31504354;
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface Meta {
   format: number;
@@ -34,7 +35,7 @@ interface Meta {
   logEnd: number;
   aggregates: readonly string[];
   types: readonly string[];
-  tags: { key: string; values: readonly string[] }[];
+  tags: { key: string; values: readonly TagValue[] }[];
   /** Byte length of each section, in order. */
   sections: number[];
 }
