@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
@@ -7,6 +7,7 @@ import {
   ManualClock,
   openEventStore,
   StoreLockedError,
+  TammaError,
   type EventStore,
   type OpenOptions,
 } from '../src/index.js';
@@ -109,6 +110,41 @@ describe('embedded, on disk: specifics', () => {
       const second = await openEventStore({ dir });
       expect(await second.read()).toHaveLength(1);
       await second.close();
+    });
+  });
+
+  test('dir must be a directory, and a non-empty one must already be a store', async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, 'plain-file');
+      await writeFile(file, 'not a store');
+      expectError(await rejection(() => openEventStore({ dir: file })), TammaError, 'NOT_A_STORE', file);
+      const foreign = join(dir, 'foreign');
+      await mkdir(foreign);
+      await writeFile(join(foreign, 'notes.txt'), 'keep me');
+      expectError(
+        await rejection(() => openEventStore({ dir: foreign })),
+        TammaError,
+        'NOT_A_STORE',
+        'notes.txt',
+      );
+      expect(await readdir(foreign)).toEqual(['notes.txt']);
+    });
+  });
+
+  test("fsync 'always': concurrent appends share fsyncs (group commit) and all are acknowledged", async () => {
+    await withDir(async (dir) => {
+      const store = await openEventStore({ dir, fsync: 'always' });
+      const before = store.stats().storage!.fsyncs;
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => store.append({ aggregateId: `a-${i}`, type: 'T' })),
+      );
+      const used = store.stats().storage!.fsyncs - before;
+      expect(results.map((r) => r[0]!.sequence).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      expect(used).toBeGreaterThanOrEqual(1);
+      expect(used).toBeLessThanOrEqual(3);
+      await store.close();
     });
   });
 

@@ -368,6 +368,7 @@ export class EmbeddedEventStore implements EventStore {
         segments: this.disk.log.segmentCount,
         logBytes: this.log.end,
         fsync: this.options.fsync,
+        fsyncs: this.disk.log.fsyncCount,
         lastCheckpointSequence: this.disk.checkpointRows,
       };
     }

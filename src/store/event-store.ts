@@ -90,6 +90,8 @@ export interface StoreStats {
     segments: number;
     logBytes: number;
     fsync: FsyncPolicy;
+    /** fsyncs issued since open: with group commit, far fewer than appends. */
+    fsyncs: number;
     lastCheckpointSequence: number;
   };
 }

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { CorruptionError } from '../errors.js';
 import { checkpointPath, readCheckpoint } from '../storage/embedded/checkpoint.js';
 import { forEachRecord } from '../storage/embedded/frame.js';
@@ -8,7 +7,7 @@ import { MemoryLog } from '../storage/embedded/memory-log.js';
 import { decodeHeader } from '../storage/embedded/record-codec.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
-import { ensureStoreFile } from '../storage/embedded/store-file.js';
+import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
 import { EventTable } from '../table/event-table.js';
 import { EmbeddedEventStore } from './embedded-store.js';
 import type { EventStore } from './event-store.js';
@@ -33,7 +32,7 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
  * (a crash mid-write), and refuse to open on damage anywhere else, naming the file and offset.
  */
 export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEventStore {
-  mkdirSync(dir, { recursive: true });
+  prepareStoreDirectory(dir);
   const lock = acquireLock(dir);
   let log: SegmentLog | undefined;
   try {

@@ -27,8 +27,9 @@ export interface OpenOptions {
   blockCacheSize?: number;
   /**
    * Check the CRC of every log frame when opening, not only the frames after the checkpoint; default
-   * true. Damage anywhere then refuses the open instead of surfacing on some later read. Costs a
-   * sequential read of the log (about 1 s per GB here); turn off for the fastest reopen.
+   * true. Damage anywhere then refuses the open. Costs a sequential read of the log (about 1 s per GB
+   * here). Turned off, frames the checkpoint covers are not re-checked: a read then catches only a
+   * record that no longer decodes, and `verifyStore` is the way to check the rest.
    */
   verifyOnOpen?: boolean;
 }

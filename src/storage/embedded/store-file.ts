@@ -1,10 +1,32 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TammaError } from '../../errors.js';
 import { STORE_FILE } from './segment-files.js';
 
 const FORMAT = 'tamma-events';
 const VERSION = 1;
+
+/**
+ * Makes sure `dir` can hold a store before anything is written there: it must be a directory (it is
+ * created if missing), and a non-empty one must already be a store, so a typo in `dir` never
+ * scatters store files among someone else's.
+ */
+export function prepareStoreDirectory(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new TammaError('NOT_A_STORE', `dir: ${dir} exists and is not a directory; give a directory path`);
+  }
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(join(dir, STORE_FILE))) {
+    const others = readdirSync(dir).filter((name) => name !== 'LOCK');
+    if (others.length > 0) {
+      throw new TammaError(
+        'NOT_A_STORE',
+        `dir: ${dir} is not empty and is not a Tamma Events store (no ${STORE_FILE}; found ${others.slice(0, 3).join(', ')}); ` +
+          'give an empty or new directory',
+      );
+    }
+  }
+}
 
 /** Marks a directory as a Tamma store and records its format version, so a future format refuses old code. */
 export function ensureStoreFile(dir: string): void {
