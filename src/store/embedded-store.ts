@@ -13,7 +13,7 @@ import { findRows } from '../query/criteria-executor.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
 import type { DirectoryLock } from '../storage/embedded/lock.js';
-import { RecordWriter, decodeBody, decodeId } from '../storage/embedded/record-codec.js';
+import { RecordWriter, decodeId } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { SegmentLog } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
@@ -28,6 +28,7 @@ import type {
   StoreStats,
   TimeInput,
 } from './event-store.js';
+import { EventReader } from './event-reader.js';
 import { describe, type ResolvedOptions } from './options.js';
 
 /** What the store needs from an on-disk backing; absent for an in-memory store. */
@@ -42,6 +43,7 @@ export interface DiskParts {
 /** The embedded engine: a log of frames, and a table of columns and indexes over it. */
 export class EmbeddedEventStore implements EventStore {
   private readonly writer = new RecordWriter();
+  private readonly reader: EventReader;
   private closed = false;
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
@@ -56,7 +58,9 @@ export class EmbeddedEventStore implements EventStore {
     private readonly table: EventTable,
     private readonly log: RecordLog,
     private readonly disk?: DiskParts,
-  ) {}
+  ) {
+    this.reader = new EventReader(table, log);
+  }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
     this.assertWritable();
@@ -129,8 +133,8 @@ export class EmbeddedEventStore implements EventStore {
     if (start < 1 || start + events.length - 1 > current) return undefined;
     const stream = this.table.aggregateRows(aggregateId);
     const rows = events.map((_, i) => stream.at(start - 1 + i));
-    const same = rows.map((row, i) => this.readRecord(row, decodeId) === events[i]?.id);
-    if (same.every(Boolean)) return rows.map((row) => this.hydrate(row));
+    const same = rows.map((row, i) => this.reader.decodeRecord(row, decodeId) === events[i]?.id);
+    if (same.every(Boolean)) return this.reader.events(rows);
     // Some of the ids stand there but not all: a different batch overlapped this one.
     if (same.some(Boolean)) throw new ConcurrencyError(aggregateId, expected, current);
     return undefined;
@@ -263,9 +267,9 @@ export class EmbeddedEventStore implements EventStore {
     // Versions are 1..n with no gaps, so version v is position v - 1 in the stream's postings.
     const start = Math.max(fromVersion, 1) - 1;
     const end = Math.min(stream.length, toVersion, start + limit);
-    const out: StoredEvent[] = [];
-    for (let i = start; i < end; i++) out.push(this.hydrate(stream.at(i)));
-    return out;
+    const rows: number[] = [];
+    for (let i = start; i < end; i++) rows.push(stream.at(i));
+    return this.reader.events(rows);
   }
 
   async getEventsByType(type: string, options: GetEventsByTypeOptions = {}): Promise<StoredEvent[]> {
@@ -295,7 +299,7 @@ export class EmbeddedEventStore implements EventStore {
   async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
     this.assertOpen();
     const rows = findRows(this.table, normalizeCriteria(criteria));
-    return rows.map((row) => this.hydrate(row));
+    return this.reader.events(rows);
   }
 
   async read(options: ReadOptions = {}): Promise<StoredEvent[]> {
@@ -303,44 +307,13 @@ export class EmbeddedEventStore implements EventStore {
     const input = requireObject(options, 'options');
     const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence') ?? 1;
     const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
-    const out: StoredEvent[] = [];
+    const rows: number[] = [];
     const end = Math.min(this.table.rows, Math.max(fromSequence, 1) - 1 + limit);
-    for (let row = Math.max(fromSequence, 1) - 1; row < end; row++) out.push(this.hydrate(row));
+    for (let row = Math.max(fromSequence, 1) - 1; row < end; row++) rows.push(row);
+    const out = this.reader.events(rows);
     this.sequenceLookups++;
     if (out.length > 0) this.sequenceHits++;
     return out;
-  }
-
-  private readRecord<T>(row: number, decode: (record: Buffer) => T): T {
-    const offset = this.table.recordOffset.get(row);
-    try {
-      return decode(this.log.read(offset, this.table.recordLength.get(row)));
-    } catch (error) {
-      if (error instanceof TammaError) throw error;
-      // Bytes that no longer decode were damaged after the store checked them (or verifyOnOpen is off).
-      const where = this.log.locate(offset);
-      throw new CorruptionError(
-        where.file,
-        where.offset,
-        `the record of sequence ${row + 1} does not decode (${(error as Error).message})`,
-      );
-    }
-  }
-
-  private hydrate(row: number): StoredEvent {
-    const table = this.table;
-    const body = this.readRecord(row, decodeBody);
-    return {
-      sequence: row + 1,
-      id: body.id,
-      aggregateId: table.aggregates.valueOf(table.aggregateId.get(row)),
-      version: table.version.get(row),
-      type: table.types.valueOf(table.typeId.get(row)),
-      timestamp: new Date(table.timestamp.get(row)),
-      tags: body.tags,
-      payload: body.payload,
-      metadata: body.metadata,
-    };
   }
 
   stats(): StoreStats {

@@ -72,7 +72,7 @@ export interface MemoryStats {
   indexes: number;
   /** Bytes held by the string dictionaries (aggregate ids, types, tag values), estimated. */
   dictionaries: number;
-  /** Bytes of encoded records held in memory (in-memory store) or in the block cache (on disk). */
+  /** Bytes of encoded records held in memory: the in-memory store's log; 0 on disk, where the OS page cache holds them. */
   records: number;
 }
 

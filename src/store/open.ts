@@ -39,7 +39,6 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
     ensureStoreFile(dir);
     log = SegmentLog.open(dir, {
       segmentSize: options.segmentSize,
-      blockCacheSize: options.blockCacheSize,
       syncOnRoll: options.fsync !== 'never',
     });
     const checkpoint = readCheckpoint(dir, log.end);

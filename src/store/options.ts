@@ -23,8 +23,6 @@ export interface OpenOptions {
   maxEventSize?: number;
   /** Write an index checkpoint after this many appended events (0: only on close); default 1,000,000. */
   checkpointEvery?: number;
-  /** Bytes of log blocks cached in memory for reads (on-disk stores); default 64 MiB. */
-  blockCacheSize?: number;
   /**
    * Check the CRC of every log frame when opening, not only the frames after the checkpoint; default
    * true. Damage anywhere then refuses the open. Costs a sequential read of the log (about 1 s per GB
@@ -42,7 +40,6 @@ export interface ResolvedOptions {
   segmentSize: number;
   maxEventSize: number;
   checkpointEvery: number;
-  blockCacheSize: number;
   verifyOnOpen: boolean;
 }
 
@@ -56,7 +53,6 @@ const KNOWN = new Set([
   'segmentSize',
   'maxEventSize',
   'checkpointEvery',
-  'blockCacheSize',
   'verifyOnOpen',
 ]);
 
@@ -147,6 +143,5 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     segmentSize: integerOption(options, 'segmentSize', 128 * MiB, 4096, 2 ** 40),
     maxEventSize: integerOption(options, 'maxEventSize', MiB, 256, 256 * MiB),
     checkpointEvery: integerOption(options, 'checkpointEvery', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
-    blockCacheSize: integerOption(options, 'blockCacheSize', 64 * MiB, 0, 2 ** 40),
   };
 }

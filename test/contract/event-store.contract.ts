@@ -1102,7 +1102,7 @@ export function eventStoreContract(name: string, factory: () => Promise<Contract
         [{ maxEventSize: 'big' as unknown as number }, 'maxEventSize'],
         [{ checkpointEvery: -5 }, 'checkpointEvery'],
         [{ fsyncIntervalMs: 0 }, 'fsyncIntervalMs'],
-        [{ blockCacheSize: -1 }, 'blockCacheSize'],
+        [{ checkpointEvery: 2.5 }, 'checkpointEvery'],
         [{ clock: {} as ManualClock }, 'clock'],
         [{ dir: '' }, 'dir'],
         [{ verifyOnOpen: 'yes' as unknown as boolean }, 'verifyOnOpen'],

@@ -35,6 +35,17 @@ export class MemoryLog implements RecordLog {
   }
 
   read(offset: number, length: number): Buffer {
+    const chunk = this.chunkOf(offset);
+    const local = offset - chunk.base;
+    return chunk.bytes.subarray(local, local + length);
+  }
+
+  spanEnd(offset: number): number {
+    const chunk = this.chunkOf(offset);
+    return chunk.base + chunk.used;
+  }
+
+  private chunkOf(offset: number): Chunk {
     let lo = 0;
     let hi = this.chunks.length - 1;
     while (lo < hi) {
@@ -42,9 +53,7 @@ export class MemoryLog implements RecordLog {
       if ((this.chunks[mid] as Chunk).base <= offset) lo = mid;
       else hi = mid - 1;
     }
-    const chunk = this.chunks[lo] as Chunk;
-    const local = offset - chunk.base;
-    return chunk.bytes.subarray(local, local + length);
+    return this.chunks[lo] as Chunk;
   }
 
   locate(offset: number): { file: string; offset: number } {

@@ -7,13 +7,15 @@ export interface RecordLog {
   readonly end: number;
   /** Appends a sealed frame; returns the frame's global offset. On failure the log is unchanged. */
   append(frame: Buffer): number;
-  /** The bytes at [offset, offset + length). The result may be a view into a cache: copy to keep it. */
+  /** The bytes at [offset, offset + length), which must lie within one span (see spanEnd). */
   read(offset: number, length: number): Buffer;
+  /** End of the contiguous stretch (segment file or memory chunk) holding `offset`: one read can't cross it. */
+  spanEnd(offset: number): number;
   /** The file and local offset holding a global offset, for error messages. */
   locate(offset: number): { file: string; offset: number };
   /** Makes every appended frame durable. */
   sync(): Promise<void>;
-  /** Bytes this log holds in memory (chunks, or cached blocks). */
+  /** Bytes of records this log holds in memory (in-memory chunks; 0 on disk). */
   readonly memoryBytes: number;
   close(): void;
 }

@@ -13,14 +13,8 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { TammaError } from '../../errors.js';
-import { BlockCache } from './block-cache.js';
 import type { RecordLog } from './record-log.js';
 import { listSegments, segmentPath } from './segment-files.js';
-
-const BLOCK_SHIFT = 16;
-const BLOCK = 1 << BLOCK_SHIFT;
-/** Segment index in the high bits of a cache key: 2^24 blocks of 64 KiB = 1 TiB per segment. */
-const SEGMENT_KEY = 2 ** 24;
 
 interface Segment {
   base: number;
@@ -31,7 +25,6 @@ interface Segment {
 
 export interface SegmentLogOptions {
   segmentSize: number;
-  blockCacheSize: number;
   /** fsync a segment when it is rolled over, and the directory when a segment is created. */
   syncOnRoll: boolean;
 }
@@ -39,7 +32,6 @@ export interface SegmentLogOptions {
 /** The log of an on-disk store: numbered segment files, appended with write(), read with pread(). */
 export class SegmentLog implements RecordLog {
   private readonly segments: Segment[] = [];
-  private readonly cache: BlockCache;
   /** fsyncs issued so far: with group commit, far fewer than appends under `fsync: 'always'`. */
   fsyncCount = 0;
   /** The fsync in progress, if any. */
@@ -50,9 +42,7 @@ export class SegmentLog implements RecordLog {
   private constructor(
     private readonly dir: string,
     private readonly options: SegmentLogOptions,
-  ) {
-    this.cache = new BlockCache(options.blockCacheSize);
-  }
+  ) {}
 
   /** Opens the existing segments (recovery has already checked them) or creates the first. */
   static open(dir: string, options: SegmentLogOptions): SegmentLog {
@@ -84,8 +74,9 @@ export class SegmentLog implements RecordLog {
     return this.segments.length;
   }
 
+  /** Records are read from the files (the OS page cache keeps hot ones in memory), not held here. */
   get memoryBytes(): number {
-    return this.cache.bytes;
+    return 0;
   }
 
   append(frame: Buffer): number {
@@ -105,7 +96,6 @@ export class SegmentLog implements RecordLog {
       } catch {
         /* the original error is the one to report */
       }
-      this.cache.clear();
       throw new TammaError(
         'WRITE_FAILED',
         `could not write to ${segment.path}: ${(error as Error).message}; nothing was appended`,
@@ -117,27 +107,16 @@ export class SegmentLog implements RecordLog {
   }
 
   read(offset: number, length: number): Buffer {
-    const index = this.segmentIndexOf(offset);
-    const segment = this.segments[index] as Segment;
-    const local = offset - segment.base;
-    const block = Math.floor(local / BLOCK);
-    const blockStart = block * BLOCK;
-    if (this.cache.enabled && Math.floor((local + length - 1) / BLOCK) === block) {
-      const key = index * SEGMENT_KEY + block;
-      const needed = local + length - blockStart;
-      let bytes = this.cache.get(key, needed);
-      if (bytes === undefined) {
-        const fresh = Buffer.allocUnsafeSlow(BLOCK);
-        const valid = readFully(segment.fd, fresh, BLOCK, blockStart);
-        if (valid < needed) throw shortRead(segment.path, offset, length);
-        this.cache.set(key, fresh, valid);
-        bytes = fresh;
-      }
-      return bytes.subarray(local - blockStart, local - blockStart + length);
-    }
+    const segment = this.segments[this.segmentIndexOf(offset)] as Segment;
     const out = Buffer.allocUnsafe(length);
-    if (readFully(segment.fd, out, length, local) < length) throw shortRead(segment.path, offset, length);
+    if (readFully(segment.fd, out, length, offset - segment.base) < length)
+      throw shortRead(segment.path, offset, length);
     return out;
+  }
+
+  spanEnd(offset: number): number {
+    const segment = this.segments[this.segmentIndexOf(offset)] as Segment;
+    return segment.base + segment.size;
   }
 
   locate(offset: number): { file: string; offset: number } {
@@ -192,13 +171,11 @@ export class SegmentLog implements RecordLog {
       segment.size = end - segment.base;
       fsyncSync(segment.fd);
     }
-    this.cache.clear();
   }
 
   close(): void {
     for (const segment of this.segments) closeSync(segment.fd);
     this.segments.length = 0;
-    this.cache.clear();
   }
 
   private roll(): void {
