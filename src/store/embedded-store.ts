@@ -1,8 +1,6 @@
 import {
   ConcurrencyError,
-  CorruptionError,
   StoreClosedError,
-  TammaError,
   ValidationError,
   type ExpectedVersion,
 } from '../errors.js';
