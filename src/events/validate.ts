@@ -105,9 +105,57 @@ function checkJson(value: unknown, path: string, ancestors: object[]): boolean {
   return convert;
 }
 
+const NOT_JSON = Symbol('not JSON');
+
+/**
+ * The fast pass of checkJson: same rules, but it builds no path strings (one per value, the main
+ * cost of validating a payload). Throws NOT_JSON on the first problem; checkJson then walks again
+ * to name where it is. Returns whether the value needs a JSON round trip to normalise.
+ */
+function quickCheckJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return false;
+    case 'number':
+      if (value - value !== 0) throw NOT_JSON; // NaN or ±Infinity
+      return false;
+    case 'undefined':
+      return true;
+    case 'object':
+      break;
+    default:
+      throw NOT_JSON;
+  }
+  if (value === null) return false;
+  // Deeper than any real payload: a cycle, most likely. checkJson tells which.
+  if (depth > 64) throw NOT_JSON;
+  let convert = false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) convert = quickCheckJson(value[i], depth + 1) || convert;
+    return convert;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
+    throw NOT_JSON;
+  }
+  for (const key in value as Record<string, unknown>) {
+    convert = quickCheckJson((value as Record<string, unknown>)[key], depth + 1) || convert;
+  }
+  return convert;
+}
+
 function jsonValue(value: unknown, path: string): unknown {
   if (value === undefined) return null;
-  return checkJson(value, path, []) ? JSON.parse(JSON.stringify(value)) : value;
+  let convert: boolean;
+  try {
+    convert = quickCheckJson(value, 0);
+  } catch (error) {
+    if (error !== NOT_JSON) throw error;
+    convert = checkJson(value, path, []); // throws the precise error, or accepts a deep but acyclic value
+  }
+  return convert ? JSON.parse(JSON.stringify(value)) : value;
 }
 
 function validateTags(tags: unknown, path: string): Tags {

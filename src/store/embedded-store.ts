@@ -1,9 +1,4 @@
-import {
-  ConcurrencyError,
-  StoreClosedError,
-  ValidationError,
-  type ExpectedVersion,
-} from '../errors.js';
+import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
 import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';

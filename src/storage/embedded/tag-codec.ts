@@ -1,4 +1,5 @@
 import type { Tags } from '../../events/types.js';
+import { writeUtf8 } from './utf8.js';
 
 /**
  * Tags are small flat maps of string → string | number | boolean, read on every rebuild and every
@@ -26,13 +27,13 @@ export function maxTagBytes(tags: Tags): number {
 export function writeTags(buffer: Buffer, at: number, tags: Tags): number {
   const start = at;
   for (const key in tags) {
-    const keyBytes = buffer.write(key, at + 2, 'utf8');
+    const keyBytes = writeUtf8(buffer, key, at + 2);
     buffer.writeUInt16LE(keyBytes, at);
     at += 2 + keyBytes;
     const value = tags[key];
     if (typeof value === 'string') {
       buffer[at] = STRING;
-      const valueBytes = buffer.write(value, at + 5, 'utf8');
+      const valueBytes = writeUtf8(buffer, value, at + 5);
       buffer.writeUInt32LE(valueBytes, at + 1);
       at += 5 + valueBytes;
     } else if (typeof value === 'number') {
