@@ -42,7 +42,8 @@ export class PostingIndex {
     const count = this.counts[key] as number;
     if (count === 0) this.keyCount++;
     this.entryCount++;
-    const list = this.dense.get(key);
+    // Only keys past PROMOTE_AT can be dense: the common small key never touches the Map.
+    const list = count >= PROMOTE_AT ? this.dense.get(key) : undefined;
     if (list !== undefined) {
       list.push(row);
     } else if (count + 1 > PROMOTE_AT) {
@@ -64,7 +65,7 @@ export class PostingIndex {
   }
 
   isDense(key: number): boolean {
-    return this.dense.has(key);
+    return this.count(key) > PROMOTE_AT;
   }
 
   /** The key's rows, ascending. Counts as a lookup in the index statistics. */
@@ -77,8 +78,9 @@ export class PostingIndex {
 
   /** The key's rows without touching statistics (internal use). */
   rows(key: number): SortedRows {
-    if (key < 0 || this.count(key) === 0) return NO_ROWS;
-    return this.dense.get(key) ?? new ArrayRows(this.walk(key));
+    const count = key < 0 ? 0 : this.count(key);
+    if (count === 0) return NO_ROWS;
+    return (count > PROMOTE_AT ? this.dense.get(key) : undefined) ?? new ArrayRows(this.walk(key));
   }
 
   private walk(key: number): Uint32Array {
