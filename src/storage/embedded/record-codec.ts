@@ -2,7 +2,7 @@ import { Packr } from 'msgpackr';
 import { EventTooLargeError } from '../../errors.js';
 import type { ValidEvent } from '../../events/validate.js';
 import type { Tags } from '../../events/types.js';
-import { writeUtf8 } from './utf8.js';
+import { readString, writeUtf8 } from './utf8.js';
 import { maxTagBytes, readTags, writeTags } from './tag-codec.js';
 
 /**
@@ -14,11 +14,13 @@ import { maxTagBytes, readTags, writeTags } from './tag-codec.js';
  *  12  u16  id length        14 u16 aggregateId length    16 u16 type length
  *  18  u32  tags length (see tag-codec.ts; 0 = no tags)
  *  22  u32  body length (msgpack of [payload, metadata])
- *  26  id, aggregateId, type (UTF-8), tags, body
+ *  26  u8   flags: bit 0 = id, aggregateId and type are all ASCII (they decode faster)
+ *  27  id, aggregateId, type (UTF-8), tags, body
  *
  * msgpack over JSON: it encodes and decodes these shapes faster and smaller (see bench notes).
  */
-export const RECORD_HEADER = 26;
+export const RECORD_HEADER = 27;
+const ASCII_NAMES = 1;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -89,9 +91,15 @@ export class RecordWriter {
     b.writeUInt16LE(typeBytes, start + 16);
     b.writeUInt32LE(tagsLength, start + 18);
     b.writeUInt32LE(body.length, start + 22);
+    const ascii = idBytes === id.length && aggregateBytes === aggregateId.length && typeBytes === type.length;
+    b[start + 26] = ascii ? ASCII_NAMES : 0;
     this.length += size;
     return size;
   }
+}
+
+function asciiNames(record: Buffer): boolean {
+  return ((record[26] as number) & ASCII_NAMES) !== 0;
 }
 
 const NO_TAGS: Tags = Object.freeze({}) as Tags;
@@ -101,9 +109,10 @@ export function decodeHeader(record: Buffer): DecodedHeader {
   const aggregateLength = record.readUInt16LE(14);
   const typeLength = record.readUInt16LE(16);
   const tagsLength = record.readUInt32LE(18);
+  const ascii = asciiNames(record);
   let at = RECORD_HEADER + record.readUInt16LE(12);
-  const aggregateId = record.toString('utf8', at, (at += aggregateLength));
-  const type = record.toString('utf8', at, (at += typeLength));
+  const aggregateId = readString(record, at, (at += aggregateLength), ascii);
+  const type = readString(record, at, (at += typeLength), ascii);
   const tags = tagsLength === 0 ? NO_TAGS : readTags(record, at, at + tagsLength);
   return { timestamp: record.readDoubleLE(0), version: record.readUInt32LE(8), aggregateId, type, tags };
 }
@@ -115,7 +124,7 @@ export function decodeBody(record: Buffer): DecodedBody {
   const tagsLength = record.readUInt32LE(18);
   const bodyLength = record.readUInt32LE(22);
   let at = RECORD_HEADER;
-  const id = record.toString('utf8', at, (at += idLength));
+  const id = readString(record, at, (at += idLength), asciiNames(record));
   at += skip;
   const tags = tagsLength === 0 ? {} : readTags(record, at, at + tagsLength);
   at += tagsLength;
@@ -128,7 +137,8 @@ export function decodeBody(record: Buffer): DecodedBody {
 
 /** Reads just the id: for idempotent-retry checks. */
 export function decodeId(record: Buffer): string {
-  return record.toString('utf8', RECORD_HEADER, RECORD_HEADER + record.readUInt16LE(12));
+  const ascii = asciiNames(record);
+  return readString(record, RECORD_HEADER, RECORD_HEADER + record.readUInt16LE(12), ascii);
 }
 
 /** Checks a record's internal lengths add up, so verify can tell a damaged record from a good one. */
