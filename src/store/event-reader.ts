@@ -4,8 +4,11 @@ import { decodeBody } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { EventTable } from '../table/event-table.js';
 
-/** Records closer than this are read together: one read of the gap costs less than a second syscall. */
-const MAX_GAP = 16 * 1024;
+/**
+ * Records closer than this are read together. Copying a 4 KiB gap from the page cache costs about
+ * what a second pread does here; wider gaps made clustered queries copy 20x the bytes they used.
+ */
+const MAX_GAP = 4 * 1024;
 /** Largest single read, so a long scan never allocates more than this at once. */
 const MAX_SPAN = 1024 * 1024;
 

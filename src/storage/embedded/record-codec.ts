@@ -3,7 +3,7 @@ import { EventTooLargeError } from '../../errors.js';
 import type { ValidEvent } from '../../events/validate.js';
 import type { Tags } from '../../events/types.js';
 import { readString, writeUtf8 } from './utf8.js';
-import { maxTagBytes, readTags, writeTags } from './tag-codec.js';
+import { maxTagBytes, readTags, writeTags, type TagsWritten } from './tag-codec.js';
 
 /**
  * One event's bytes in the log. Fixed header first, so recovery can rebuild the indexes by reading
@@ -14,13 +14,15 @@ import { maxTagBytes, readTags, writeTags } from './tag-codec.js';
  *  12  u16  id length        14 u16 aggregateId length    16 u16 type length
  *  18  u32  tags length (see tag-codec.ts; 0 = no tags)
  *  22  u32  body length (msgpack of [payload, metadata])
- *  26  u8   flags: bit 0 = id, aggregateId and type are all ASCII (they decode faster)
+ *  26  u8   flags: bit 0 = id, aggregateId and type are all ASCII; bit 1 = tag strings are (ASCII
+ *           decodes as Latin-1, at half the cost of UTF-8)
  *  27  id, aggregateId, type (UTF-8), tags, body
  *
  * msgpack over JSON: it encodes and decodes these shapes faster and smaller (see bench notes).
  */
 export const RECORD_HEADER = 27;
 const ASCII_NAMES = 1;
+const ASCII_TAGS = 2;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
@@ -43,6 +45,7 @@ export interface DecodedBody {
 export class RecordWriter {
   buffer = Buffer.allocUnsafe(1 << 20);
   length = 0;
+  private readonly tagsWritten: TagsWritten = { bytes: 0, ascii: true };
 
   ensure(extra: number): void {
     const needed = this.length + extra;
@@ -79,7 +82,9 @@ export class RecordWriter {
     at += aggregateBytes;
     const typeBytes = writeUtf8(b, type, at);
     at += typeBytes;
-    const tagsLength = writeTags(b, at, event.tags);
+    const tags = this.tagsWritten;
+    writeTags(b, at, event.tags, tags);
+    const tagsLength = tags.bytes;
     at += tagsLength;
     const size = at - start + body.length;
     if (size > maxSize) throw new EventTooLargeError(path, size, maxSize);
@@ -92,7 +97,7 @@ export class RecordWriter {
     b.writeUInt32LE(tagsLength, start + 18);
     b.writeUInt32LE(body.length, start + 22);
     const ascii = idBytes === id.length && aggregateBytes === aggregateId.length && typeBytes === type.length;
-    b[start + 26] = ascii ? ASCII_NAMES : 0;
+    b[start + 26] = (ascii ? ASCII_NAMES : 0) | (tags.ascii ? ASCII_TAGS : 0);
     this.length += size;
     return size;
   }
@@ -100,6 +105,10 @@ export class RecordWriter {
 
 function asciiNames(record: Buffer): boolean {
   return ((record[26] as number) & ASCII_NAMES) !== 0;
+}
+
+function asciiTags(record: Buffer): boolean {
+  return ((record[26] as number) & ASCII_TAGS) !== 0;
 }
 
 const NO_TAGS: Tags = Object.freeze({}) as Tags;
@@ -113,7 +122,7 @@ export function decodeHeader(record: Buffer): DecodedHeader {
   let at = RECORD_HEADER + record.readUInt16LE(12);
   const aggregateId = readString(record, at, (at += aggregateLength), ascii);
   const type = readString(record, at, (at += typeLength), ascii);
-  const tags = tagsLength === 0 ? NO_TAGS : readTags(record, at, at + tagsLength);
+  const tags = tagsLength === 0 ? NO_TAGS : readTags(record, at, at + tagsLength, asciiTags(record));
   return { timestamp: record.readDoubleLE(0), version: record.readUInt32LE(8), aggregateId, type, tags };
 }
 
@@ -126,7 +135,7 @@ export function decodeBody(record: Buffer): DecodedBody {
   let at = RECORD_HEADER;
   const id = readString(record, at, (at += idLength), asciiNames(record));
   at += skip;
-  const tags = tagsLength === 0 ? {} : readTags(record, at, at + tagsLength);
+  const tags = tagsLength === 0 ? {} : readTags(record, at, at + tagsLength, asciiTags(record));
   at += tagsLength;
   const [payload, metadata] = packr.unpack(record.subarray(at, at + bodyLength)) as [
     unknown,

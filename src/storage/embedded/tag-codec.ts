@@ -1,5 +1,5 @@
 import type { Tags } from '../../events/types.js';
-import { writeUtf8 } from './utf8.js';
+import { readString, writeUtf8 } from './utf8.js';
 
 /**
  * Tags are small flat maps of string → string | number | boolean, read on every rebuild and every
@@ -23,17 +23,26 @@ export function maxTagBytes(tags: Tags): number {
   return size;
 }
 
-/** Writes the tags at `at`; returns the bytes written. The caller has reserved maxTagBytes. */
-export function writeTags(buffer: Buffer, at: number, tags: Tags): number {
+/** What writeTags wrote: its size, and whether every key and string value was ASCII. */
+export interface TagsWritten {
+  bytes: number;
+  ascii: boolean;
+}
+
+/** Writes the tags at `at` into `result` (reused, to allocate nothing). The caller has reserved maxTagBytes. */
+export function writeTags(buffer: Buffer, at: number, tags: Tags, result: TagsWritten): void {
   const start = at;
+  let ascii = true;
   for (const key in tags) {
     const keyBytes = writeUtf8(buffer, key, at + 2);
+    ascii &&= keyBytes === key.length;
     buffer.writeUInt16LE(keyBytes, at);
     at += 2 + keyBytes;
     const value = tags[key];
     if (typeof value === 'string') {
       buffer[at] = STRING;
       const valueBytes = writeUtf8(buffer, value, at + 5);
+      ascii &&= valueBytes === value.length;
       buffer.writeUInt32LE(valueBytes, at + 1);
       at += 5 + valueBytes;
     } else if (typeof value === 'number') {
@@ -44,20 +53,22 @@ export function writeTags(buffer: Buffer, at: number, tags: Tags): number {
       buffer[at++] = value ? TRUE : FALSE;
     }
   }
-  return at - start;
+  result.bytes = at - start;
+  result.ascii = ascii;
 }
 
-export function readTags(buffer: Buffer, start: number, end: number): Tags {
+/** Reads tags written by writeTags; `ascii` as it reported (Latin-1 decoding is then exact and faster). */
+export function readTags(buffer: Buffer, start: number, end: number, ascii: boolean): Tags {
   const tags: Tags = {};
   let at = start;
   while (at < end) {
     const keyLength = buffer.readUInt16LE(at);
-    const key = buffer.toString('utf8', at + 2, at + 2 + keyLength);
+    const key = readString(buffer, at + 2, at + 2 + keyLength, ascii);
     at += 2 + keyLength;
     const kind = buffer[at];
     if (kind === STRING) {
       const length = buffer.readUInt32LE(at + 1);
-      tags[key] = buffer.toString('utf8', at + 5, at + 5 + length);
+      tags[key] = readString(buffer, at + 5, at + 5 + length, ascii);
       at += 5 + length;
     } else if (kind === NUMBER) {
       tags[key] = buffer.readDoubleLE(at + 1);
