@@ -1,5 +1,15 @@
+import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import { int32Column } from '../table/chunked-column.js';
 import { ArrayRows, NO_ROWS, RowList, type SortedRows } from './sorted-rows.js';
+
+export interface PostingSnapshot {
+  keyCount: number;
+  entryCount: number;
+  lookups: number;
+  hits: number;
+  previous: number[];
+  dense: [key: number, list: ReturnType<RowList['snapshot']>][];
+}
 
 /** A key's rows move from the per-row chain to a dense list once it has more rows than this. */
 export const PROMOTE_AT = 64;
@@ -103,6 +113,34 @@ export class PostingIndex {
     counts.set(this.counts);
     this.lastRow = lastRow;
     this.counts = counts;
+  }
+
+  /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
+  snapshot(out: RawArray[]): PostingSnapshot {
+    const previous = this.previous.snapshot(out);
+    out.push(this.lastRow, this.counts);
+    const dense: PostingSnapshot['dense'] = [];
+    for (const [key, list] of this.dense) dense.push([key, list.snapshot(out)]);
+    return {
+      keyCount: this.keyCount,
+      entryCount: this.entryCount,
+      lookups: this.lookups,
+      hits: this.hits,
+      previous,
+      dense,
+    };
+  }
+
+  restore(meta: PostingSnapshot, arrays: ArrayCursor): void {
+    this.previous.restore(meta.previous, arrays);
+    this.lastRow = arrays.next(Int32Array);
+    this.counts = arrays.next(Uint32Array);
+    this.dense.clear();
+    for (const [key, list] of meta.dense) this.dense.set(key, RowList.restore(list, arrays));
+    this.keyCount = meta.keyCount;
+    this.entryCount = meta.entryCount;
+    this.lookups = meta.lookups;
+    this.hits = meta.hits;
   }
 
   get bytes(): number {

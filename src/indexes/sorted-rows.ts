@@ -1,3 +1,5 @@
+import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
+
 /**
  * An ascending list of row numbers: what every index lookup yields. Intersections, unions and
  * "rows after sequence N" are merges and binary searches over it.
@@ -63,8 +65,21 @@ const BLOCK_MASK = BLOCK - 1;
  * and nothing is ever copied twice.
  */
 export class RowList implements SortedRows {
-  private readonly blocks: Uint32Array[] = [new Uint32Array(16)];
+  private blocks: Uint32Array[] = [new Uint32Array(16)];
   length = 0;
+
+  /** Pushes the blocks onto `out` (no copy); returns the metadata `restore` needs. */
+  snapshot(out: RawArray[]): { length: number; blocks: number } {
+    out.push(...this.blocks);
+    return { length: this.length, blocks: this.blocks.length };
+  }
+
+  static restore(meta: { length: number; blocks: number }, arrays: ArrayCursor): RowList {
+    const list = new RowList();
+    list.blocks = Array.from({ length: meta.blocks }, () => arrays.next(Uint32Array));
+    list.length = meta.length;
+    return list;
+  }
 
   push(row: number): void {
     const n = this.length;

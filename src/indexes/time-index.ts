@@ -1,4 +1,18 @@
+import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import { RowList } from './sorted-rows.js';
+
+export interface TimeSnapshot {
+  /** null stands for -Infinity (an empty index), which JSON cannot hold. */
+  maxTs: number | null;
+  lateCount: number;
+  lookups: number;
+  hits: number;
+  inOrder: ReturnType<RowList['snapshot']>;
+  runs: number;
+  bufferTs: number[];
+  bufferRows: number[];
+  hours: [hour: number, count: number][];
+}
 
 const HOUR_MS = 3_600_000;
 /** Late rows gather unsorted up to this many before they are sorted into a run. */
@@ -21,7 +35,7 @@ interface Run {
  * The hour buckets survive as a histogram (`hours`): counts per hour, for statistics and estimates.
  */
 export class TimeIndex {
-  private readonly inOrder = new RowList();
+  private inOrder = new RowList();
   private maxTs = -Infinity;
   private runs: Run[] = [];
   private bufferTs: number[] = [];
@@ -130,6 +144,39 @@ export class TimeIndex {
       run = mergeRuns(this.runs.pop() as Run, run);
     }
     this.runs.push(run);
+  }
+
+  /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
+  snapshot(out: RawArray[]): TimeSnapshot {
+    const inOrder = this.inOrder.snapshot(out);
+    for (const run of this.runs) out.push(run.ts, run.rows);
+    return {
+      maxTs: this.maxTs === -Infinity ? null : this.maxTs,
+      lateCount: this.lateCount,
+      lookups: this.lookups,
+      hits: this.hits,
+      inOrder,
+      runs: this.runs.length,
+      bufferTs: this.bufferTs,
+      bufferRows: this.bufferRows,
+      hours: [...this.hours],
+    };
+  }
+
+  restore(meta: TimeSnapshot, arrays: ArrayCursor): void {
+    this.inOrder = RowList.restore(meta.inOrder, arrays);
+    this.runs = Array.from({ length: meta.runs }, () => ({
+      ts: arrays.next(Float64Array),
+      rows: arrays.next(Uint32Array),
+    }));
+    this.maxTs = meta.maxTs ?? -Infinity;
+    this.lateCount = meta.lateCount;
+    this.lookups = meta.lookups;
+    this.hits = meta.hits;
+    this.bufferTs = [...meta.bufferTs];
+    this.bufferRows = [...meta.bufferRows];
+    this.hours.clear();
+    for (const [hour, count] of meta.hours) this.hours.set(hour, count);
   }
 
   get bytes(): number {

@@ -1,3 +1,5 @@
+import type { ArrayCursor } from '../storage/embedded/snapshot.js';
+
 type TypedArray = Float64Array | Uint32Array | Int32Array;
 type TypedArrayConstructor<T extends TypedArray> = {
   new (length: number): T;
@@ -53,33 +55,24 @@ export class ChunkedColumn<T extends TypedArray> {
     return total;
   }
 
-  /** The first `rows` values as byte views (no copy), for checkpoints. */
-  toBuffers(rows: number): Buffer[] {
-    const out: Buffer[] = [];
-    const size = this.Type.BYTES_PER_ELEMENT;
-    for (let start = 0; start < rows; start += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, rows - start);
-      const chunk = this.chunks[start >>> CHUNK_SHIFT];
-      out.push(
-        chunk === undefined
-          ? Buffer.alloc(count * size)
-          : Buffer.from(chunk.buffer, chunk.byteOffset, count * size),
-      );
-    }
-    return out;
+  /** Pushes the allocated chunks onto `out` (no copy); returns which chunk indices they are. */
+  snapshot(out: TypedArray[]): number[] {
+    const present: number[] = [];
+    this.chunks.forEach((chunk, index) => {
+      if (chunk !== undefined) {
+        present.push(index);
+        out.push(chunk);
+      }
+    });
+    return present;
   }
 
-  /** Loads `rows` values from little-endian bytes written by `toBuffers`. */
-  load(bytes: Buffer, rows: number): void {
-    const size = this.Type.BYTES_PER_ELEMENT;
-    if (bytes.length !== rows * size)
-      throw new Error(`column expects ${rows * size} bytes, got ${bytes.length}`);
+  restore(present: readonly number[], arrays: ArrayCursor): void {
     this.chunks.length = 0;
-    for (let start = 0; start < rows; start += CHUNK_ROWS) {
-      const count = Math.min(CHUNK_ROWS, rows - start);
-      const chunk = new this.Type(CHUNK_ROWS);
-      const view = new Uint8Array(chunk.buffer, 0, count * size);
-      view.set(bytes.subarray(start * size, (start + count) * size));
+    for (const index of present) {
+      while (this.chunks.length < index) this.chunks.push(undefined);
+      const chunk = arrays.next(this.Type as unknown as { new (length: number): T });
+      if (chunk.length !== CHUNK_ROWS) throw new Error(`checkpoint column chunk has ${chunk.length} rows`);
       this.chunks.push(chunk);
     }
   }

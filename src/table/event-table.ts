@@ -1,8 +1,9 @@
 import { TammaError } from '../errors.js';
 import type { Tags, TagValue } from '../events/types.js';
-import { PostingIndex } from '../indexes/posting-index.js';
+import { PostingIndex, type PostingSnapshot } from '../indexes/posting-index.js';
 import { ArrayRows, NO_ROWS, type SortedRows } from '../indexes/sorted-rows.js';
-import { TimeIndex } from '../indexes/time-index.js';
+import { TimeIndex, type TimeSnapshot } from '../indexes/time-index.js';
+import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import type { IndexStats } from '../store/event-store.js';
 import { float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
@@ -244,21 +245,73 @@ export class EventTable {
     return total;
   }
 
-  /** Rebuilds every built-in index from the loaded columns (after a checkpoint restore). */
-  reindexColumns(rows: number): void {
-    for (let row = 0; row < rows; row++) {
-      this.indexRow(row, this.aggregateId.get(row), this.typeId.get(row), this.timestamp.get(row));
-    }
-    this.rows = rows;
+  /** Pushes every column and index array onto `out` (no copy); returns the metadata `restore` needs. */
+  snapshot(out: RawArray[]): TableSnapshot {
+    const columns = {} as TableSnapshot['columns'];
+    for (const name of COLUMN_NAMES) columns[name] = this[name].snapshot(out);
+    out.push(Float64Array.from(this.compositeKeys.keys()), Uint32Array.from(this.compositeKeys.values()));
+    return {
+      rows: this.rows,
+      aggregates: this.aggregates.toJSON(),
+      types: this.types.toJSON(),
+      columns,
+      byAggregate: this.byAggregate.snapshot(out),
+      byType: this.byType.snapshot(out),
+      byAggregateType: this.byAggregateType.snapshot(out),
+      compositeLookups: this.compositeLookups,
+      compositeHits: this.compositeHits,
+      byTime: this.byTime.snapshot(out),
+      tags: [...this.tags].map(([key, index]) => ({
+        key,
+        values: index.values.toJSON(),
+        postings: index.postings.snapshot(out),
+      })),
+    };
   }
 
-  /** Restores one tag key's postings: each value's rows, ascending. */
-  restoreTag(key: string, values: readonly TagValue[], counts: Uint32Array, rows: Uint32Array): void {
-    const index: TagIndex = { values: TagValues.from(values), postings: new PostingIndex() };
-    let at = 0;
-    counts.forEach((count, value) => {
-      for (let i = 0; i < count; i++) index.postings.add(value, rows[at++] as number);
-    });
-    this.tags.set(key, index);
+  static restore(meta: TableSnapshot, arrays: ArrayCursor): EventTable {
+    const table = new EventTable();
+    table.rows = meta.rows;
+    for (const value of meta.aggregates) table.aggregates.intern(value);
+    for (const value of meta.types) table.types.intern(value);
+    for (const name of COLUMN_NAMES) table[name].restore(meta.columns[name], arrays);
+    const keys = arrays.next(Float64Array);
+    const values = arrays.next(Uint32Array);
+    keys.forEach((key, i) => table.compositeKeys.set(key, values[i] as number));
+    table.byAggregate.restore(meta.byAggregate, arrays);
+    table.byType.restore(meta.byType, arrays);
+    table.byAggregateType.restore(meta.byAggregateType, arrays);
+    table.compositeLookups = meta.compositeLookups;
+    table.compositeHits = meta.compositeHits;
+    table.byTime.restore(meta.byTime, arrays);
+    for (const tag of meta.tags) {
+      const index: TagIndex = { values: TagValues.from(tag.values), postings: new PostingIndex() };
+      index.postings.restore(tag.postings, arrays);
+      table.tags.set(tag.key, index);
+    }
+    return table;
   }
+}
+
+const COLUMN_NAMES = [
+  'timestamp',
+  'typeId',
+  'aggregateId',
+  'version',
+  'recordOffset',
+  'recordLength',
+] as const;
+
+export interface TableSnapshot {
+  rows: number;
+  aggregates: readonly string[];
+  types: readonly string[];
+  columns: Record<(typeof COLUMN_NAMES)[number], number[]>;
+  byAggregate: PostingSnapshot;
+  byType: PostingSnapshot;
+  byAggregateType: PostingSnapshot;
+  compositeLookups: number;
+  compositeHits: number;
+  byTime: TimeSnapshot;
+  tags: { key: string; values: TagValue[]; postings: PostingSnapshot }[];
 }

@@ -10,37 +10,31 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { TagValue } from '../../events/types.js';
-import { EventTable } from '../../table/event-table.js';
+import { EventTable, type TableSnapshot } from '../../table/event-table.js';
 import { CHECKPOINT_FILE } from './segment-files.js';
 import { syncDirectory } from './segment-log.js';
+import { ARRAY_KINDS, ArrayCursor, kindOf, type ArrayKind, type RawArray } from './snapshot.js';
 
 /**
- * An index checkpoint: the table's columns, dictionaries and tag postings as of a log offset, so
+ * An index checkpoint: the table's columns, dictionaries and every index as of a log offset, so
  * opening a store replays only the log written after it.
  *
- *   u32 magic 'TCP1' | u32 meta length | meta JSON | sections ... | u32 CRC-32 of everything before
+ *   u32 magic 'TCP2' | u32 meta length | meta JSON | padding to 8 | arrays, each padded to 8 | u32 CRC-32
  *
- * The built-in aggregate/type/time indexes are not stored: they are rebuilt from the columns on
- * load, which is fast and keeps the file (and the code that must agree on its format) small.
+ * The arrays are the structures' own typed arrays, written raw; loading makes views into the file's
+ * bytes (hence the alignment), so reopening costs a read and a checksum, not a rebuild.
  * Written to a temporary file, fsync'ed, then renamed over the old one: a crash leaves either the
  * old checkpoint or the new one, and a damaged one is detected by its CRC and ignored.
  */
-const MAGIC = 0x31504354;
-const FORMAT = 2;
+const MAGIC = 0x32504354;
 
 interface Meta {
-  format: number;
   rows: number;
   logEnd: number;
-  aggregates: readonly string[];
-  types: readonly string[];
-  tags: { key: string; values: readonly TagValue[] }[];
-  /** Byte length of each section, in order. */
-  sections: number[];
+  table: TableSnapshot;
+  /** Kind and element count of each array, in file order. */
+  arrays: [ArrayKind, number][];
 }
-
-const COLUMNS = ['timestamp', 'typeId', 'aggregateId', 'version', 'recordOffset', 'recordLength'] as const;
 
 export interface Checkpoint {
   table: EventTable;
@@ -51,31 +45,16 @@ export function checkpointPath(dir: string): string {
   return join(dir, CHECKPOINT_FILE);
 }
 
+const align8 = (n: number) => (n + 7) & ~7;
+
 export function writeCheckpoint(dir: string, table: EventTable, logEnd: number): void {
-  const rows = table.rows;
-  const sections: Buffer[][] = COLUMNS.map((name) => table[name].toBuffers(rows));
-  const tags: Meta['tags'] = [];
-  for (const [key, index] of table.tags) {
-    const values = index.values.toJSON();
-    const counts = new Uint32Array(values.length);
-    const all = new Uint32Array(index.postings.entries);
-    let at = 0;
-    for (let value = 0; value < values.length; value++) {
-      const list = index.postings.rows(value);
-      counts[value] = list.length;
-      for (let i = 0; i < list.length; i++) all[at++] = list.at(i);
-    }
-    tags.push({ key, values });
-    sections.push([asBuffer(counts)], [asBuffer(all)]);
-  }
+  const arrays: RawArray[] = [];
+  const snapshot = table.snapshot(arrays);
   const meta: Meta = {
-    format: FORMAT,
-    rows,
+    rows: table.rows,
     logEnd,
-    aggregates: table.aggregates.toJSON(),
-    types: table.types.toJSON(),
-    tags,
-    sections: sections.map((parts) => parts.reduce((sum, part) => sum + part.length, 0)),
+    table: snapshot,
+    arrays: arrays.map((array) => [kindOf(array), array.length]),
   };
   const metaBytes = Buffer.from(JSON.stringify(meta));
   const head = Buffer.alloc(8);
@@ -87,14 +66,24 @@ export function writeCheckpoint(dir: string, table: EventTable, logEnd: number):
   const fd = openSync(temporary, 'w');
   try {
     let crc = 0;
-    const write = (bytes: Buffer) => {
+    let written = 0;
+    const write = (bytes: Uint8Array) => {
+      // zlib.crc32 returns 0, not the running value, for a view of an empty ArrayBuffer (Node 20).
+      if (bytes.length === 0) return;
       crc = crc32(bytes, crc);
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
+      written += bytes.length;
+    };
+    const pad = () => {
+      if (written % 8 !== 0) write(Buffer.alloc(8 - (written % 8)));
     };
     write(head);
     write(metaBytes);
-    for (const parts of sections) for (const part of parts) write(part);
+    pad();
+    for (const array of arrays) {
+      write(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+      pad();
+    }
     const tail = Buffer.alloc(4);
     tail.writeUInt32LE(crc >>> 0);
     writeSync(fd, tail);
@@ -109,7 +98,7 @@ export function writeCheckpoint(dir: string, table: EventTable, logEnd: number):
 interface ParsedCheckpoint {
   meta: Meta;
   bytes: Buffer;
-  metaEnd: number;
+  arraysStart: number;
 }
 
 /** Reads and checks the checkpoint file without building anything from it: for verify. */
@@ -125,7 +114,8 @@ export function parseCheckpoint(
   } catch (error) {
     return { unusable: `unreadable: ${(error as Error).message}` };
   }
-  if (bytes.length < 12 || bytes.readUInt32LE(0) !== MAGIC) return { unusable: 'not a checkpoint file' };
+  if (bytes.length < 12 || bytes.readUInt32LE(0) !== MAGIC)
+    return { unusable: 'not a checkpoint of this format' };
   if (crc32(bytes.subarray(0, bytes.length - 4)) !== bytes.readUInt32LE(bytes.length - 4)) {
     return { unusable: 'checksum mismatch' };
   }
@@ -136,14 +126,13 @@ export function parseCheckpoint(
   } catch {
     return { unusable: 'unreadable metadata' };
   }
-  if (meta.format !== FORMAT) return { unusable: `format ${meta.format} is not ${FORMAT}` };
   if (meta.logEnd > logEnd) {
     return {
       unusable: `it covers the log up to offset ${meta.logEnd}, but the log ends at ${logEnd}`,
       rows: meta.rows,
     };
   }
-  return { meta, bytes, metaEnd };
+  return { meta, bytes, arraysStart: align8(metaEnd) };
 }
 
 /**
@@ -153,25 +142,21 @@ export function parseCheckpoint(
 export function readCheckpoint(dir: string, logEnd: number): Checkpoint | { unusable: string } {
   const parsed = parseCheckpoint(dir, logEnd);
   if ('unusable' in parsed) return parsed;
-  const { meta, bytes, metaEnd } = parsed;
-  const table = new EventTable();
-  for (const value of meta.aggregates) table.aggregates.intern(value);
-  for (const value of meta.types) table.types.intern(value);
-  let at = metaEnd;
-  const section = (index: number): Buffer => {
-    const length = meta.sections[index] as number;
-    const part = bytes.subarray(at, at + length);
-    at += length;
-    return part;
-  };
-  COLUMNS.forEach((name, i) => table[name].load(section(i), meta.rows));
-  table.reindexColumns(meta.rows);
-  meta.tags.forEach((tag, i) => {
-    const counts = toUint32(section(COLUMNS.length + 2 * i));
-    const rows = toUint32(section(COLUMNS.length + 2 * i + 1));
-    table.restoreTag(tag.key, tag.values, counts, rows);
+  const { meta, arraysStart } = parsed;
+  // Typed-array views need the file's bytes 8-byte aligned in memory; copy in the rare case they are not.
+  const bytes = parsed.bytes.byteOffset % 8 === 0 ? parsed.bytes : Buffer.from(parsed.bytes);
+  let at = arraysStart;
+  const arrays = meta.arrays.map(([kind, length]) => {
+    const Type = ARRAY_KINDS[kind];
+    const array = new Type(bytes.buffer as ArrayBuffer, bytes.byteOffset + at, length);
+    at = align8(at + array.byteLength);
+    return array;
   });
-  return { table, logEnd: meta.logEnd };
+  try {
+    return { table: EventTable.restore(meta.table, new ArrayCursor(arrays)), logEnd: meta.logEnd };
+  } catch (error) {
+    return { unusable: `does not match this build (${(error as Error).message})` };
+  }
 }
 
 export function discardCheckpoint(dir: string): boolean {
@@ -179,15 +164,4 @@ export function discardCheckpoint(dir: string): boolean {
   if (!existsSync(path)) return false;
   unlinkSync(path);
   return true;
-}
-
-function asBuffer(array: Uint32Array): Buffer {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-}
-
-/** Copies into a fresh, aligned Uint32Array: a file slice is not 4-byte aligned in general. */
-function toUint32(bytes: Buffer): Uint32Array {
-  const out = new Uint32Array(bytes.length / 4);
-  new Uint8Array(out.buffer).set(bytes);
-  return out;
 }
