@@ -1,3 +1,4 @@
+import { indexByBase } from './by-base.js';
 import type { RecordLog } from './record-log.js';
 
 const CHUNK_BYTES = 16 * 1024 * 1024;
@@ -46,14 +47,7 @@ export class MemoryLog implements RecordLog {
   }
 
   private chunkOf(offset: number): Chunk {
-    let lo = 0;
-    let hi = this.chunks.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if ((this.chunks[mid] as Chunk).base <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.chunks[lo] as Chunk;
+    return this.chunks[indexByBase(this.chunks, offset)] as Chunk;
   }
 
   locate(offset: number): { file: string; offset: number } {

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { TammaError } from '../../errors.js';
+import { indexByBase } from './by-base.js';
 import type { RecordLog } from './record-log.js';
 import { listSegments, segmentPath } from './segment-files.js';
 
@@ -195,14 +196,7 @@ export class SegmentLog implements RecordLog {
   }
 
   private segmentIndexOf(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if ((this.segments[mid] as Segment).base <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return indexByBase(this.segments, offset);
   }
 }
 
