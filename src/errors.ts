@@ -95,3 +95,28 @@ export class StoreLockedError extends TammaError {
     this.dir = dir;
   }
 }
+
+/** The query was cancelled: its AbortSignal fired, or `cancelQuery(queryId)` was called. */
+export class QueryCancelledError extends TammaError {
+  readonly queryId: string;
+
+  constructor(queryId: string) {
+    super('QUERY_CANCELLED', `query ${queryId} was cancelled`);
+    this.queryId = queryId;
+  }
+}
+
+/** The query ran past its `timeout` hint. */
+export class QueryTimeoutError extends TammaError {
+  readonly queryId: string;
+  readonly timeoutMs: number;
+
+  constructor(queryId: string, timeoutMs: number) {
+    super(
+      'QUERY_TIMEOUT',
+      `query ${queryId} ran past its timeout of ${timeoutMs} ms; narrow it or raise hints.timeout`,
+    );
+    this.queryId = queryId;
+    this.timeoutMs = timeoutMs;
+  }
+}

@@ -24,7 +24,14 @@ export {
   CorruptionError,
   StoreClosedError,
   StoreLockedError,
+  QueryCancelledError,
+  QueryTimeoutError,
   type ExpectedVersion,
 } from './errors.js';
 export { verifyStore, repairStore } from './storage/embedded/verify.js';
 export type { VerifyReport, VerifyProblem, RepairReport } from './storage/embedded/verify-types.js';
+export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
+export { f, MATCH_ALL } from './query/ast.js';
+export type { EventQuery, FilterNode, OrderTerm, QueryHints, Scalar, Field } from './query/ast.js';
+export type { Explanation, ExplainNode } from './query/explain.js';
+export type { RunOptions, ResultRow } from './query/query-engine.js';

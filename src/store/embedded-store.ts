@@ -2,7 +2,11 @@ import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersi
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
 import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';
-import { findRows } from '../query/criteria-executor.js';
+import { AdvancedQueryBuilder, type QueryRunner } from '../query/advanced-query-builder.js';
+import type { EventQuery } from '../query/ast.js';
+import { criteriaToQuery } from '../query/criteria-to-query.js';
+import type { Explanation } from '../query/explain.js';
+import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
 import type { DirectoryLock } from '../storage/embedded/lock.js';
@@ -37,6 +41,7 @@ export interface DiskParts {
 export class EmbeddedEventStore implements EventStore {
   private readonly writer = new RecordWriter();
   private readonly reader: EventReader;
+  private readonly queries: QueryEngine;
   private closed = false;
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
@@ -53,6 +58,7 @@ export class EmbeddedEventStore implements EventStore {
     private readonly disk?: DiskParts,
   ) {
     this.reader = new EventReader(table, log);
+    this.queries = new QueryEngine(table, this.reader);
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
@@ -291,9 +297,41 @@ export class EmbeddedEventStore implements EventStore {
 
   async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    const rows = findRows(this.table, normalizeCriteria(criteria));
-    return this.reader.events(rows);
+    return this.queries.execute(criteriaToQuery(normalizeCriteria(criteria))) as StoredEvent[];
   }
+
+  query(): AdvancedQueryBuilder {
+    return new AdvancedQueryBuilder(this.runner);
+  }
+
+  async explain(
+    query: EventQuery | AdvancedQueryBuilder,
+    options: { analyze?: boolean } = {},
+  ): Promise<Explanation> {
+    this.assertOpen();
+    const ast = query instanceof AdvancedQueryBuilder ? query.toQuery() : query;
+    return this.queries.explain(ast, options.analyze === true);
+  }
+
+  cancelQuery(queryId: string): boolean {
+    return this.queries.cancel(queryId);
+  }
+
+  /** The builder's view of the engine: every run checks the store is open. */
+  private readonly runner: QueryRunner = {
+    execute: async (query, options) => {
+      this.assertOpen();
+      return this.queries.execute(query, options);
+    },
+    stream: (query, options) => {
+      this.assertOpen();
+      return this.queries.stream(query, options);
+    },
+    explain: async (query, options) => {
+      this.assertOpen();
+      return this.queries.explain(query, options?.analyze === true);
+    },
+  };
 
   async read(options: ReadOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();

@@ -1,5 +1,8 @@
 import type { ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
+import type { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
+import type { EventQuery } from '../query/ast.js';
+import type { Explanation } from '../query/explain.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -121,6 +124,12 @@ export interface EventStore {
   /** Events with timestamp in [start, end), in sequence order. */
   getEventsInRange(start: TimeInput, end: TimeInput, options?: RangeOptions): Promise<StoredEvent[]>;
   queryEvents(criteria?: QueryCriteria): Promise<StoredEvent[]>;
+  /** A new immutable query builder: where, select, orderBy, limit, offset, hint, execute, executeStream, explain. */
+  query(): AdvancedQueryBuilder;
+  /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */
+  explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
+  /** Cancels a running query started with that `queryId`; returns whether one was running. */
+  cancelQuery(queryId: string): boolean;
   /** Reads in global order. */
   read(options?: ReadOptions): Promise<StoredEvent[]>;
   stats(): StoreStats;

@@ -159,6 +159,13 @@ export class EventTable {
     return index.postings.lookup(index.values.idOf(value) ?? -1);
   }
 
+  /** The rows with this tag value, without counting a lookup: for checking candidates, not finding them. */
+  tagRowsQuiet(key: string, value: TagValue): SortedRows {
+    const index = this.tags.get(key);
+    const id = index?.values.idOf(value);
+    return index === undefined || id === undefined ? NO_ROWS : index.postings.rows(id);
+  }
+
   /** Exact number of rows with this tag value, without counting a lookup. */
   tagCount(key: string, value: TagValue): number {
     const index = this.tags.get(key);

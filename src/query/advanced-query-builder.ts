@@ -1,0 +1,154 @@
+import { ValidationError } from '../errors.js';
+import { describe } from '../store/options.js';
+import {
+  MATCH_ALL,
+  f,
+  type EventQuery,
+  type FilterNode,
+  type OrderTerm,
+  type QueryHints,
+  type Scalar,
+} from './ast.js';
+import type { Explanation } from './explain.js';
+import type { ResultRow, RunOptions } from './query-engine.js';
+import { validateFilter, validateQuery } from './validate-query.js';
+
+/** What a builder runs its query with: the store's query engine behind its open/closed checks. */
+export interface QueryRunner {
+  execute(query: EventQuery, options?: RunOptions): Promise<ResultRow[]>;
+  stream(query: EventQuery, options?: RunOptions): AsyncIterable<ResultRow>;
+  explain(query: EventQuery, options?: { analyze?: boolean }): Promise<Explanation>;
+}
+
+export type WhereOperator =
+  'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in' | 'between' | 'exists' | 'prefix';
+
+/** Dates become epoch milliseconds, the model's time unit; everything else is checked by validation. */
+function toScalar(value: unknown): Scalar {
+  return value instanceof Date ? value.getTime() : (value as Scalar);
+}
+
+function leaf(field: string, operator: WhereOperator, value: unknown, high: unknown): FilterNode {
+  switch (operator) {
+    case 'exists':
+      return f.exists(field);
+    case 'in':
+      if (!Array.isArray(value))
+        throw new ValidationError('where.value', `in needs an array of values, got ${describe(value)}`);
+      return f.in(field, value.map(toScalar));
+    case 'between':
+      return f.between(field, toScalar(value), toScalar(high));
+    case 'prefix':
+      return f.prefix(field, value as string);
+    case 'eq':
+    case 'ne':
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      return f[operator](field, toScalar(value));
+    default:
+      throw new ValidationError(
+        'where.operator',
+        `unknown operator ${describe(operator)}; expected eq, ne, lt, lte, gt, gte, in, between, exists or prefix`,
+      );
+  }
+}
+
+/**
+ * An immutable query builder: every method returns a new builder and leaves this one as it was, so a
+ * base query can be shared and refined. Conditions from successive `where` calls are ANDed.
+ *
+ * @example
+ * const recent = store.query().where('type', 'eq', 'WORKFLOW.COMPLETED').where('timestamp', 'gte', since);
+ * const page = await recent.orderBy('timestamp', 'desc').limit(20).execute();
+ * console.log((await recent.explain({ analyze: true })).text);
+ */
+export class AdvancedQueryBuilder {
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly state: EventQuery = Object.freeze({
+      kind: 'query',
+      filter: MATCH_ALL,
+      orderBy: [],
+      hints: {},
+    }),
+  ) {}
+
+  private with(changes: Partial<EventQuery>): AdvancedQueryBuilder {
+    return new AdvancedQueryBuilder(this.runner, Object.freeze({ ...this.state, ...changes }));
+  }
+
+  /** Returns only these fields of each event (`aggregateId`, `tags.issueId`, `payload.order.total`, ...). */
+  select(fields: readonly string[]): AdvancedQueryBuilder {
+    if (!Array.isArray(fields) || fields.length === 0) {
+      throw new ValidationError(
+        'select',
+        `must be a non-empty array of field names, got ${describe(fields)}`,
+      );
+    }
+    return this.with({ select: Object.freeze([...fields]) });
+  }
+
+  /** Adds a condition: a filter node (see `f`), or a field, an operator and its value(s). */
+  where(filter: FilterNode): AdvancedQueryBuilder;
+  where(field: string, operator: WhereOperator, value?: unknown, high?: unknown): AdvancedQueryBuilder;
+  where(
+    fieldOrFilter: string | FilterNode,
+    operator?: WhereOperator,
+    value?: unknown,
+    high?: unknown,
+  ): AdvancedQueryBuilder {
+    const node =
+      typeof fieldOrFilter === 'string'
+        ? leaf(fieldOrFilter, operator as WhereOperator, value, high)
+        : fieldOrFilter;
+    validateFilter(node, 'where');
+    const current = this.state.filter;
+    const filter =
+      current.kind === 'all'
+        ? node
+        : current.kind === 'and'
+          ? f.and(...current.filters, node)
+          : f.and(current, node);
+    return this.with({ filter });
+  }
+
+  /** Adds a sort term; ascending sequence breaks remaining ties. */
+  orderBy(field: string, direction: 'asc' | 'desc' = 'asc'): AdvancedQueryBuilder {
+    const term: OrderTerm = Object.freeze({ field, direction });
+    return this.with({ orderBy: Object.freeze([...this.state.orderBy, term]) });
+  }
+
+  limit(limit: number): AdvancedQueryBuilder {
+    return this.with({ limit });
+  }
+
+  offset(offset: number): AdvancedQueryBuilder {
+    return this.with({ offset });
+  }
+
+  /** Merges optimisation hints: useIndex, forceIndex, parallel, timeout (ms), batchSize. */
+  hint(hints: QueryHints): AdvancedQueryBuilder {
+    return this.with({ hints: Object.freeze({ ...this.state.hints, ...hints }) });
+  }
+
+  /** The query as a plain, frozen AST, checked. */
+  toQuery(): EventQuery {
+    validateQuery(this.state);
+    return this.state;
+  }
+
+  execute(options?: RunOptions): Promise<ResultRow[]> {
+    return this.runner.execute(this.state, options);
+  }
+
+  /** An async iterable with backpressure: pages are read only as the consumer asks. */
+  executeStream(options?: RunOptions): AsyncIterable<ResultRow> {
+    return this.runner.stream(this.state, options);
+  }
+
+  explain(options?: { analyze?: boolean }): Promise<Explanation> {
+    return this.runner.explain(this.state, options);
+  }
+}

@@ -1,0 +1,135 @@
+import type { StoredEvent } from '../events/types.js';
+import type { EventTable } from '../table/event-table.js';
+import type { DecodedBody } from '../storage/embedded/record-codec.js';
+import type { OrderTerm } from './ast.js';
+import { readPath, resolveField } from './fields.js';
+import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
+import type { QueryPlan } from './query-optimizer.js';
+
+/** What one execution saw: for EXPLAIN ANALYZE and the query monitor. */
+export interface ExecutionCounts {
+  /** Rows the access path produced. */
+  examined: number;
+  /** Rows that passed the filter. */
+  matched: number;
+}
+
+/**
+ * Runs a plan's row phase: candidate rows from the access path, the filter, then order, offset
+ * and limit. With the access path already in the requested (sequence) order, it stops as soon as
+ * offset + limit rows matched (top-k for free); any other order collects and sorts matching rows.
+ * Returns row numbers; hydrating them is the caller's (so a stream can hydrate page by page).
+ */
+export function selectRows(
+  plan: QueryPlan,
+  table: EventTable,
+  body: (row: number) => DecodedBody,
+  guard: QueryGuard,
+  counts: ExecutionCounts = { examined: 0, matched: 0 },
+): number[] {
+  const { query, predicate } = plan;
+  const offset = query.offset ?? 0;
+  const wanted = query.limit === undefined ? Infinity : offset + query.limit;
+  const rows = plan.access.rows();
+  const out: number[] = [];
+  if (wanted === 0) return out;
+  const visit = (row: number): boolean => {
+    if (++counts.examined % CHECK_EVERY === 0) guard.check();
+    if (!predicate(row)) return false;
+    counts.matched++;
+    out.push(row);
+    return plan.sorted && out.length >= wanted;
+  };
+  if (plan.descending) {
+    for (let i = rows.length - 1; i >= 0; i--) if (visit(rows.at(i))) break;
+  } else {
+    for (let i = 0; i < rows.length; i++) if (visit(rows.at(i))) break;
+  }
+  if (!plan.sorted) sortRows(out, query.orderBy, table, body);
+  return out.slice(offset, wanted);
+}
+
+type SortValue = string | number | boolean | null | undefined;
+
+function sortValue(
+  term: OrderTerm,
+  table: EventTable,
+  body: (row: number) => DecodedBody,
+): (row: number) => SortValue {
+  const ref = resolveField(term.field, 'orderBy.field');
+  if (ref.kind === 'tag') return (row) => body(row).tags[ref.key];
+  if (ref.kind === 'payload') {
+    return (row) => {
+      const value = readPath(body(row).payload, ref.path);
+      return value === null || typeof value !== 'object' ? (value as SortValue) : undefined;
+    };
+  }
+  switch (ref.name) {
+    case 'sequence':
+      return (row) => row;
+    case 'version':
+      return (row) => table.version.get(row);
+    case 'timestamp':
+      return (row) => table.timestamp.get(row);
+    case 'aggregateId':
+      return (row) => table.aggregates.valueOf(table.aggregateId.get(row));
+    case 'type':
+      return (row) => table.types.valueOf(table.typeId.get(row));
+    case 'id':
+      return (row) => body(row).id;
+  }
+}
+
+const TYPE_RANK: Record<string, number> = { boolean: 0, number: 1, string: 2 };
+
+/** Missing values sort last; values of different types sort boolean < number < string. */
+function compareValues(a: SortValue, b: SortValue): number {
+  if (a === b) return 0;
+  if (a === undefined || a === null) return 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a !== typeof b) return (TYPE_RANK[typeof a] as number) - (TYPE_RANK[typeof b] as number);
+  return a < b ? -1 : 1;
+}
+
+/** Sorts rows by the terms; ascending sequence breaks ties, so results are deterministic. */
+function sortRows(
+  rows: number[],
+  order: readonly OrderTerm[],
+  table: EventTable,
+  body: (row: number) => DecodedBody,
+): void {
+  const getters = order.map((term) => sortValue(term, table, body));
+  const keys = rows.map((row) => getters.map((get) => get(row)));
+  const index = rows.map((_, i) => i);
+  index.sort((x, y) => {
+    const kx = keys[x] as SortValue[];
+    const ky = keys[y] as SortValue[];
+    for (let t = 0; t < order.length; t++) {
+      const missingX = kx[t] === undefined || kx[t] === null;
+      const missingY = ky[t] === undefined || ky[t] === null;
+      let c = compareValues(kx[t], ky[t]);
+      // Missing values stay last whichever the direction.
+      if (c !== 0 && !(missingX || missingY) && order[t]?.direction === 'desc') c = -c;
+      if (c !== 0) return c;
+    }
+    return (rows[x] as number) - (rows[y] as number);
+  });
+  const sorted = index.map((i) => rows[i] as number);
+  for (let i = 0; i < rows.length; i++) rows[i] = sorted[i] as number;
+}
+
+/** Keeps only the selected fields; names are kept as given (`payload.order.total`). */
+export function project(event: StoredEvent, select: readonly string[] | undefined): Record<string, unknown> {
+  if (select === undefined) return event as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const field of select) {
+    const ref = resolveField(field, 'select');
+    out[field] =
+      ref.kind === 'core'
+        ? event[ref.name]
+        : ref.kind === 'tag'
+          ? event.tags[ref.key]
+          : readPath(event.payload, ref.path);
+  }
+  return out;
+}

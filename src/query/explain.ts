@@ -1,0 +1,105 @@
+import type { ExecutionCounts } from './executor.js';
+import type { QueryPlan } from './query-optimizer.js';
+
+/** One operator of a plan, PostgreSQL-like. `actual*` and `timeMs` only with `analyze`. */
+export interface ExplainNode {
+  operator: 'Limit' | 'Sort' | 'Filter' | 'IndexLookup' | 'Scan';
+  index?: string;
+  detail?: string;
+  estimatedRows: number;
+  actualRows?: number;
+  /** Rows the filter dropped (Filter nodes, with analyze). */
+  removedByFilter?: number;
+  timeMs?: number;
+  children: ExplainNode[];
+}
+
+export interface Explanation {
+  queryId: string;
+  plan: ExplainNode;
+  estimatedCost: number;
+  estimatedRows: number;
+  indexesUsed: string[];
+  /** Every access path the planner weighed, cheapest first. */
+  considered: { index: string; condition: string; estimatedRows: number; cost: number }[];
+  /** With analyze: wall time of the whole execution. */
+  executionTimeMs?: number;
+  /** The same tree as text, one operator a line. */
+  text: string;
+}
+
+export interface Actuals {
+  counts: ExecutionCounts;
+  returned: number;
+  timeMs: number;
+}
+
+export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals): Explanation {
+  const { access, query } = plan;
+  let node: ExplainNode = {
+    operator: access.index === 'scan' ? 'Scan' : 'IndexLookup',
+    ...(access.index === 'scan' ? {} : { index: access.index }),
+    detail: access.condition,
+    estimatedRows: access.estimatedRows,
+    ...(actual ? { actualRows: actual.counts.examined } : {}),
+    children: [],
+  };
+  if (query.filter.kind !== 'all') {
+    node = {
+      operator: 'Filter',
+      detail: 'the whole filter, compiled',
+      estimatedRows: plan.estimatedRows,
+      ...(actual
+        ? {
+            actualRows: actual.counts.matched,
+            removedByFilter: actual.counts.examined - actual.counts.matched,
+          }
+        : {}),
+      children: [node],
+    };
+  }
+  if (!plan.sorted) {
+    node = {
+      operator: 'Sort',
+      detail: query.orderBy.map((t) => `${t.field} ${t.direction}`).join(', '),
+      estimatedRows: node.estimatedRows,
+      ...(actual ? { actualRows: actual.counts.matched } : {}),
+      children: [node],
+    };
+  }
+  if (query.limit !== undefined || query.offset !== undefined) {
+    node = {
+      operator: 'Limit',
+      detail: `offset ${query.offset ?? 0}, limit ${query.limit ?? 'all'}${plan.sorted ? ' (stops early)' : ''}`,
+      estimatedRows: plan.estimatedRows,
+      ...(actual ? { actualRows: actual.returned } : {}),
+      children: [node],
+    };
+  }
+  if (actual) node.timeMs = actual.timeMs;
+  return {
+    queryId,
+    plan: node,
+    estimatedCost: plan.estimatedCost,
+    estimatedRows: plan.estimatedRows,
+    indexesUsed: access.index === 'scan' ? [] : [access.index],
+    considered: plan.considered.map(({ index, condition, estimatedRows, cost }) => ({
+      index,
+      condition,
+      estimatedRows,
+      cost,
+    })),
+    ...(actual ? { executionTimeMs: actual.timeMs } : {}),
+    text: renderTree(node, 0),
+  };
+}
+
+function renderTree(node: ExplainNode, depth: number): string {
+  const head = `${depth === 0 ? '' : `${' '.repeat(depth * 2 - 2)}-> `}${node.operator}${node.index ? ` using ${node.index}` : ''}`;
+  const facts = [`rows=${node.estimatedRows}`];
+  if (node.actualRows !== undefined) facts.push(`actual rows=${node.actualRows}`);
+  if (node.removedByFilter !== undefined) facts.push(`removed by filter=${node.removedByFilter}`);
+  if (node.timeMs !== undefined) facts.push(`time=${node.timeMs.toFixed(3)} ms`);
+  const line = `${head}  (${facts.join(' ')})${node.detail ? `\n${' '.repeat(depth * 2 + 2)}${node.detail}` : ''}`;
+  return [line, ...node.children.map((child) => renderTree(child, depth + 1))].join('\n');
+}

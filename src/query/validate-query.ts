@@ -1,0 +1,171 @@
+import { ValidationError } from '../errors.js';
+import { describe } from '../store/options.js';
+import type { EventQuery, FilterNode, QueryHints, Scalar } from './ast.js';
+import { CORE_FIELDS, resolveField, type FieldRef } from './fields.js';
+
+const RANGE_KINDS = new Set(['lt', 'lte', 'gt', 'gte']);
+
+function checkOperand(ref: FieldRef, value: unknown, where: string, ordered: boolean): void {
+  const isScalar = value === null || ['string', 'number', 'boolean'].includes(typeof value);
+  if (!isScalar || (typeof value === 'number' && !Number.isFinite(value))) {
+    throw new ValidationError(
+      where,
+      `must be a string, a finite number, a boolean or null, got ${describe(value)}`,
+      'INVALID_OPERAND',
+    );
+  }
+  if (ref.kind === 'core') {
+    const expected = CORE_FIELDS[ref.name];
+    if (typeof value !== expected) {
+      throw new ValidationError(
+        where,
+        `${ref.name} compares with a ${expected}, got ${describe(value)}`,
+        'INVALID_OPERAND',
+      );
+    }
+  } else if (ref.kind === 'tag' && value === null) {
+    throw new ValidationError(
+      where,
+      `tags hold strings, numbers and booleans, not null; use exists() to test presence`,
+      'INVALID_OPERAND',
+    );
+  }
+  if (ordered && (typeof value === 'boolean' || value === null)) {
+    throw new ValidationError(
+      where,
+      `an ordering comparison needs a number or a string, got ${describe(value)}`,
+      'INVALID_OPERAND',
+    );
+  }
+}
+
+/** Checks a filter tree; throws a ValidationError naming the bad node by its path, e.g. `filter.and[1].value`. */
+export function validateFilter(node: unknown, where = 'filter'): void {
+  if (node === null || typeof node !== 'object' || typeof (node as { kind?: unknown }).kind !== 'string') {
+    throw new ValidationError(where, `must be a filter node with a kind, got ${describe(node)}`);
+  }
+  const n = node as FilterNode;
+  switch (n.kind) {
+    case 'all':
+      return;
+    case 'and':
+    case 'or':
+      if (!Array.isArray(n.filters) || n.filters.length === 0) {
+        throw new ValidationError(`${where}.${n.kind}`, 'must hold at least one filter');
+      }
+      n.filters.forEach((child, i) => validateFilter(child, `${where}.${n.kind}[${i}]`));
+      return;
+    case 'not':
+      validateFilter(n.filter, `${where}.not`);
+      return;
+    case 'exists':
+      resolveField(n.field, `${where}.field`);
+      return;
+    case 'prefix': {
+      const ref = resolveField(n.field, `${where}.field`);
+      if (typeof n.value !== 'string') {
+        throw new ValidationError(
+          `${where}.value`,
+          `prefix needs a string, got ${describe(n.value)}`,
+          'INVALID_OPERAND',
+        );
+      }
+      if (ref.kind === 'core' && CORE_FIELDS[ref.name] !== 'string') {
+        throw new ValidationError(
+          `${where}.field`,
+          `prefix applies to text, and ${ref.name} is a number`,
+          'INVALID_OPERAND',
+        );
+      }
+      return;
+    }
+    case 'in': {
+      const ref = resolveField(n.field, `${where}.field`);
+      if (!Array.isArray(n.values) || n.values.length === 0) {
+        throw new ValidationError(
+          `${where}.values`,
+          'in needs a non-empty array of values: an empty one matches nothing',
+          'INVALID_OPERAND',
+        );
+      }
+      n.values.forEach((value, i) => checkOperand(ref, value, `${where}.values[${i}]`, false));
+      return;
+    }
+    case 'between': {
+      const ref = resolveField(n.field, `${where}.field`);
+      checkOperand(ref, n.low, `${where}.low`, true);
+      checkOperand(ref, n.high, `${where}.high`, true);
+      if (typeof n.low !== typeof n.high) {
+        throw new ValidationError(
+          where,
+          `between needs bounds of one type, got ${describe(n.low)} and ${describe(n.high)}`,
+          'INVALID_OPERAND',
+        );
+      }
+      if ((n.low as string | number) > (n.high as string | number)) {
+        throw new ValidationError(
+          where,
+          `bad range: low ${describe(n.low)} is above high ${describe(n.high)}`,
+          'INVALID_RANGE',
+        );
+      }
+      return;
+    }
+    case 'eq':
+    case 'ne':
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte': {
+      const ref = resolveField(n.field, `${where}.field`);
+      checkOperand(ref, (n as { value: Scalar }).value, `${where}.value`, RANGE_KINDS.has(n.kind));
+      return;
+    }
+    default:
+      throw new ValidationError(
+        `${where}.kind`,
+        `unknown filter kind ${describe((n as { kind: unknown }).kind)}; expected eq, ne, in, lt, lte, gt, gte, between, exists, prefix, and, or, not`,
+      );
+  }
+}
+
+function optionalCount(value: unknown, where: string, min: number): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)) {
+    throw new ValidationError(where, `must be an integer >= ${min}, got ${describe(value)}`);
+  }
+}
+
+function validateHints(hints: QueryHints): void {
+  for (const name of ['useIndex', 'forceIndex'] as const) {
+    const list = hints[name];
+    if (
+      list !== undefined &&
+      (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === ''))
+    ) {
+      throw new ValidationError(`hints.${name}`, `must be an array of index names, got ${describe(list)}`);
+    }
+  }
+  if (hints.parallel !== undefined && typeof hints.parallel !== 'boolean') {
+    throw new ValidationError('hints.parallel', `must be true or false, got ${describe(hints.parallel)}`);
+  }
+  optionalCount(hints.timeout, 'hints.timeout', 0);
+  optionalCount(hints.batchSize, 'hints.batchSize', 1);
+}
+
+/** Checks a whole query; a bad query never reaches the planner. */
+export function validateQuery(query: EventQuery): void {
+  validateFilter(query.filter);
+  query.select?.forEach((field, i) => resolveField(field, `select[${i}]`));
+  query.orderBy.forEach((term, i) => {
+    resolveField(term.field, `orderBy[${i}].field`);
+    if (term.direction !== 'asc' && term.direction !== 'desc') {
+      throw new ValidationError(
+        `orderBy[${i}].direction`,
+        `must be 'asc' or 'desc', got ${describe(term.direction)}`,
+      );
+    }
+  });
+  optionalCount(query.limit, 'limit', 0);
+  optionalCount(query.offset, 'offset', 0);
+  validateHints(query.hints);
+}
