@@ -48,7 +48,8 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
     node = {
       operator: 'Filter',
       detail: 'the whole filter, compiled',
-      estimatedRows: plan.estimatedRows,
+      // Rows before any limit; exact when the filter is the index condition itself.
+      estimatedRows: access.estimatedRows,
       ...(actual
         ? {
             actualRows: actual.counts.matched,
