@@ -23,6 +23,25 @@ export interface QueryRunner {
 export type WhereOperator =
   'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in' | 'between' | 'exists' | 'prefix';
 
+/**
+ * A frozen deep copy of a filter the caller built by hand: the builder must not share nodes (or their
+ * arrays) that the caller could change later. Unknown shapes are copied as they are, for validation
+ * to reject.
+ */
+function ownFilter(node: FilterNode): FilterNode {
+  switch (node?.kind) {
+    case 'and':
+    case 'or':
+      return f[node.kind](...(Array.isArray(node.filters) ? node.filters.map(ownFilter) : []));
+    case 'not':
+      return f.not(ownFilter(node.filter));
+    case 'in':
+      return f.in(node.field, Array.isArray(node.values) ? node.values.map(toScalar) : node.values);
+    default:
+      return node !== null && typeof node === 'object' ? Object.freeze({ ...node }) : node;
+  }
+}
+
 /** Dates become epoch milliseconds, the model's time unit; everything else is checked by validation. */
 function toScalar(value: unknown): Scalar {
   return value instanceof Date ? value.getTime() : (value as Scalar);
@@ -102,7 +121,7 @@ export class AdvancedQueryBuilder {
     const node =
       typeof fieldOrFilter === 'string'
         ? leaf(fieldOrFilter, operator as WhereOperator, value, high)
-        : fieldOrFilter;
+        : ownFilter(fieldOrFilter);
     validateFilter(node, 'where');
     const current = this.state.filter;
     const filter =
@@ -130,7 +149,12 @@ export class AdvancedQueryBuilder {
 
   /** Merges optimisation hints: useIndex, forceIndex, parallel, timeout (ms), batchSize. */
   hint(hints: QueryHints): AdvancedQueryBuilder {
-    return this.with({ hints: Object.freeze({ ...this.state.hints, ...hints }) });
+    const merged: Record<string, unknown> = { ...this.state.hints, ...hints };
+    for (const key of ['useIndex', 'forceIndex'] as const) {
+      const list = merged[key];
+      if (Array.isArray(list)) merged[key] = Object.freeze([...list]);
+    }
+    return this.with({ hints: Object.freeze(merged) as QueryHints });
   }
 
   /** The query as a plain, frozen AST, checked. */

@@ -3,7 +3,7 @@ import { lowerBound } from '../indexes/sorted-rows.js';
 import type { DecodedBody } from '../storage/embedded/record-codec.js';
 import type { EventTable } from '../table/event-table.js';
 import type { FilterNode, Scalar } from './ast.js';
-import { readPath, resolveField, type FieldRef } from './fields.js';
+import { ownTag, readPath, resolveField, type FieldRef } from './fields.js';
 
 export type RowPredicate = (row: number) => boolean;
 
@@ -13,7 +13,7 @@ export type BodyReader = (row: number) => DecodedBody;
 type Getter = (row: number) => unknown;
 
 function getter(ref: FieldRef, table: EventTable, body: BodyReader): Getter {
-  if (ref.kind === 'tag') return (row) => body(row).tags[ref.key];
+  if (ref.kind === 'tag') return (row) => ownTag(body(row).tags, ref.key);
   if (ref.kind === 'payload') return (row) => readPath(body(row).payload, ref.path);
   switch (ref.name) {
     case 'sequence':

@@ -2,7 +2,7 @@ import type { StoredEvent } from '../events/types.js';
 import type { EventTable } from '../table/event-table.js';
 import type { DecodedBody } from '../storage/embedded/record-codec.js';
 import type { OrderTerm } from './ast.js';
-import { readPath, resolveField } from './fields.js';
+import { ownTag, readPath, resolveField } from './fields.js';
 import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
 import type { QueryPlan } from './query-optimizer.js';
 
@@ -57,7 +57,7 @@ function sortValue(
   body: (row: number) => DecodedBody,
 ): (row: number) => SortValue {
   const ref = resolveField(term.field, 'orderBy.field');
-  if (ref.kind === 'tag') return (row) => body(row).tags[ref.key];
+  if (ref.kind === 'tag') return (row) => ownTag(body(row).tags, ref.key) as SortValue;
   if (ref.kind === 'payload') {
     return (row) => {
       const value = readPath(body(row).payload, ref.path);
@@ -82,11 +82,12 @@ function sortValue(
 
 const TYPE_RANK: Record<string, number> = { boolean: 0, number: 1, string: 2 };
 
-/** Missing values sort last; values of different types sort boolean < number < string. */
+/** Missing values (undefined and null alike) sort last; values of different types sort boolean < number < string. */
 function compareValues(a: SortValue, b: SortValue): number {
+  const missingA = a === undefined || a === null;
+  const missingB = b === undefined || b === null;
+  if (missingA || missingB) return missingA === missingB ? 0 : missingA ? 1 : -1;
   if (a === b) return 0;
-  if (a === undefined || a === null) return 1;
-  if (b === undefined || b === null) return -1;
   if (typeof a !== typeof b) return (TYPE_RANK[typeof a] as number) - (TYPE_RANK[typeof b] as number);
   return a < b ? -1 : 1;
 }
@@ -128,7 +129,7 @@ export function project(event: StoredEvent, select: readonly string[] | undefine
       ref.kind === 'core'
         ? event[ref.name]
         : ref.kind === 'tag'
-          ? event.tags[ref.key]
+          ? ownTag(event.tags, ref.key)
           : readPath(event.payload, ref.path);
   }
   return out;

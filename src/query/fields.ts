@@ -39,15 +39,25 @@ export function resolveField(field: unknown, where: string): FieldRef {
   throw new ValidationError(where, `unknown field ${describe(field)}; ${EXPECTED}`, 'UNKNOWN_FIELD');
 }
 
-/** Reads a payload path: objects by key, arrays by index. Undefined when any step is missing. */
+const INDEX = /^(0|[1-9]\d*)$/;
+const own = (object: object, key: string) => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * Reads a payload path: objects by their own keys, arrays by numeric index only (never `length` or
+ * inherited names). Undefined when any step is missing.
+ */
 export function readPath(value: unknown, path: readonly string[]): unknown {
   let current = value;
   for (const part of path) {
     if (current === null || typeof current !== 'object') return undefined;
-    current = Object.prototype.hasOwnProperty.call(current, part)
-      ? (current as Record<string, unknown>)[part]
-      : undefined;
+    if (Array.isArray(current) ? !INDEX.test(part) : !own(current, part)) return undefined;
+    current = (current as Record<string, unknown>)[part];
     if (current === undefined) return undefined;
   }
   return current;
+}
+
+/** A tag's value, only if the event has it: names like `constructor` must not come from Object.prototype. */
+export function ownTag(tags: Readonly<Record<string, unknown>>, key: string): unknown {
+  return own(tags, key) ? tags[key] : undefined;
 }

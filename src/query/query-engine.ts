@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import { decodeBody, type DecodedBody } from '../storage/embedded/record-codec.js';
 import type { EventReader } from '../store/event-reader.js';
@@ -51,6 +52,12 @@ export class QueryEngine {
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
     const queryId = options.queryId ?? `q${++this.sequence}`;
+    if (this.running.has(queryId)) {
+      throw new ValidationError(
+        'options.queryId',
+        `query ${JSON.stringify(queryId)} is already running; ids must be unique while running`,
+      );
+    }
     const controller = new AbortController();
     const abort = () => controller.abort();
     if (options.signal?.aborted) controller.abort();
