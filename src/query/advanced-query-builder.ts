@@ -89,8 +89,8 @@ export class AdvancedQueryBuilder {
     private readonly state: EventQuery = Object.freeze({
       kind: 'query',
       filter: MATCH_ALL,
-      orderBy: [],
-      hints: {},
+      orderBy: Object.freeze([]),
+      hints: Object.freeze({}),
     }),
   ) {}
 
