@@ -113,6 +113,18 @@ describe('embedded, on disk: specifics', () => {
     });
   });
 
+  test('checkpointEvery and the batch fsync happen inside a tight append loop that never yields to timers', async () => {
+    await withDir(async (dir) => {
+      const store = await openEventStore({ dir, fsync: 'batch', fsyncIntervalMs: 1, checkpointEvery: 500 });
+      // Awaiting already-resolved appends never lets setImmediate or setTimeout callbacks run.
+      for (let i = 0; i < 2000; i++) await store.append({ aggregateId: `a-${i % 7}`, type: 'T' });
+      const storage = store.stats().storage!;
+      expect(storage.lastCheckpointSequence).toBe(2000);
+      expect(storage.fsyncs).toBeGreaterThan(0);
+      await store.close();
+    });
+  });
+
   test('dir must be a directory, and a non-empty one must already be a store', async () => {
     await withDir(async (dir) => {
       const file = join(dir, 'plain-file');
