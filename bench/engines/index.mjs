@@ -1,0 +1,15 @@
+// Engine factory by name, so child-process tasks take plain JSON arguments.
+import { createNaive } from './naive.mjs';
+import { createSqlite } from './sqlite.mjs';
+import { createTamma } from './tamma.mjs';
+
+/**
+ * @param {'tamma' | 'sqlite' | 'naive'} kind
+ * @param {object} options tamma: { dir?, fsync?, open? }; sqlite: { dir, synchronous?, tagIndex? }
+ */
+export async function createEngine(kind, options = {}) {
+  if (kind === 'tamma') return createTamma(options);
+  if (kind === 'sqlite') return createSqlite(options);
+  if (kind === 'naive') return createNaive();
+  throw new Error(`unknown engine ${kind}`);
+}

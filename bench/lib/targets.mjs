@@ -1,0 +1,85 @@
+// The issue's performance targets, judged PASS / MISS from the results.
+import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, ratio } from './stats.mjs';
+
+const MiB = 1024 * 1024;
+const TARGET_SIZE = 10_000_000;
+const FAST_QUERIES = [
+  ['getEvents', 'getEvents'],
+  ['getEventsByType', 'getEventsByType limit 100'],
+  ['queryAggregateType', 'queryEvents aggregate+type'],
+];
+
+const judge = (ok) => (ok === undefined ? 'n/a' : ok ? 'PASS' : 'MISS');
+
+/** Returns [{ target, measured, at, status }], skipping nothing: a missing measurement is 'n/a'. */
+export function evaluateTargets(results) {
+  const out = [];
+  const add = (target, measured, at, ok) => out.push({ target, measured, at, status: judge(ok) });
+
+  const ok = (section) => (section && !section.error ? section : undefined);
+  const append = ok(results.append)?.results;
+  if (append) {
+    const tamma = append.find((r) => r.id === 'tamma-batch' && r.batchSize > 1);
+    const sqlite = append.find((r) => r.id === 'sqlite' && r.batchSize > 1);
+    const at = tamma ? `${fmtCount(tamma.events)} events` : '';
+    add(
+      'append batched, fsync batch ≥ 500,000 events/s',
+      `${fmtNum(tamma?.eventsPerSec)} events/s`,
+      at,
+      tamma && tamma.eventsPerSec >= 500_000,
+    );
+    const x = ratio(tamma?.eventsPerSec, sqlite?.eventsPerSec);
+    add('append batched, fsync batch ≥ 3× sqlite', fmtRatio(x), at, Number.isNaN(x) ? undefined : x >= 3);
+  }
+
+  const q = ok(results.queries);
+  if (q?.engines?.tamma) {
+    const s = q.sizes.length - 1;
+    const size = q.sizes[s];
+    const at = `${fmtCount(size)} events${size < TARGET_SIZE ? ' (target: 10M, full run)' : ''}`;
+    for (const [m, label] of FAST_QUERIES) {
+      const t = q.engines.tamma.bySize[s]?.methods[m];
+      const l = q.engines.sqlite?.bySize[s]?.methods[m];
+      add(`${label}: p99 ≤ 100 µs`, `${fmtUs(t?.p99)} µs`, at, t ? t.p99 <= 100 : undefined);
+      const x = ratio(l?.p50, t?.p50);
+      add(
+        `${label}: ≥ 5× faster than sqlite (p50)`,
+        `${fmtRatio(x)} (p99: ${fmtRatio(ratio(l?.p99, t?.p99))})`,
+        at,
+        Number.isNaN(x) ? undefined : x >= 5,
+      );
+    }
+  }
+
+  const mem = ok(results.memory);
+  if (mem) {
+    const o = mem.openedOnDisk;
+    const at = `${fmtCount(o.events)} events${o.events < TARGET_SIZE ? ' (target: 10M, full run)' : ''}`;
+    add(
+      'on-disk store, RSS after open ≤ 1 GiB (fresh process)',
+      `${fmtMB(o.memory.rss)} MiB`,
+      at,
+      o.memory.rss <= 1024 * MiB,
+    );
+    const m = mem.inMemoryAt1M;
+    add(
+      'in-memory store of 1M events, RSS ≤ 500 MiB (fresh process)',
+      `${fmtMB(m.rss)} MiB`,
+      `${fmtCount(m.events)} events`,
+      m.events === 1_000_000 ? m.rss <= 500 * MiB : undefined,
+    );
+  }
+
+  const r = ok(results.reopen);
+  if (r) {
+    const at = `${fmtCount(r.events)} events${r.events < TARGET_SIZE ? ' (target: 10M, full run)' : ''}`;
+    add('reopen with checkpoint ≤ 5 s', `${fmtNum(r.cleanMedianMs)} ms`, at, r.cleanMedianMs <= 5000);
+    add(
+      'rebuild from the log ≥ 1,000,000 events/s',
+      `${fmtNum(r.rebuild.eventsPerSec)} events/s`,
+      `${fmtCount(r.rebuild.events)} events`,
+      r.rebuild.eventsPerSec >= 1_000_000,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+// The benchmark runner: `node bench/run.mjs [--quick] [--only=append,queries,memory,reopen] [--keep]`.
+// Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PLANS } from './lib/plan.mjs';
+import { SUITES, markdownReport, reportHeader, sectionReport, targetsReport } from './lib/report.mjs';
+import { snapshotLibrary } from './lib/snapshot.mjs';
+import { createWorkload } from './lib/workload.mjs';
+
+const BENCH = fileURLToPath(new URL('.', import.meta.url));
+const PEERS = join(BENCH, 'peers');
+const RESULTS = join(BENCH, 'results');
+
+function usage(message) {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const args = { quick: false, only: Object.keys(SUITES), keep: false, seed: 42 };
+  for (const a of argv) {
+    if (a === '--quick') args.quick = true;
+    else if (a === '--keep') args.keep = true;
+    else if (a.startsWith('--only=')) args.only = a.slice(7).split(',');
+    else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
+    else if (a === '--help' || a === '-h') {
+      console.log(
+        'usage: node bench/run.mjs [--quick] [--only=append,queries,memory,reopen] [--seed=42] [--keep]',
+      );
+      process.exit(0);
+    } else usage(`unknown argument ${a}; try --help`);
+  }
+  for (const s of args.only)
+    if (!SUITES[s]) usage(`unknown suite ${s}; expected ${Object.keys(SUITES).join(', ')}`);
+  return args;
+}
+
+/** Installs bench/peers from its lockfile when missing, and rebuilds better-sqlite3 for this Node if needed. */
+function ensurePeers() {
+  const npm = (...args) => spawnSync('npm', args, { cwd: PEERS, stdio: ['ignore', 2, 2] }).status === 0;
+  if (!existsSync(join(PEERS, 'node_modules', 'better-sqlite3'))) {
+    console.error(
+      'bench: installing the peer engines in bench/peers (better-sqlite3 compiles from source, ~2 min)',
+    );
+    if (!npm('ci', '--no-audit', '--no-fund') && !npm('install', '--no-audit', '--no-fund')) {
+      throw new Error('could not install bench/peers: run `npm ci` there and look at its output');
+    }
+  }
+  const load = () => createRequire(join(PEERS, 'package.json'))('better-sqlite3');
+  try {
+    load();
+  } catch (error) {
+    console.error(`bench: better-sqlite3 does not load (${error.message.split('\n')[0]}); rebuilding it`);
+    if (!npm('rebuild', 'better-sqlite3'))
+      throw new Error('npm rebuild better-sqlite3 failed in bench/peers');
+  }
+}
+
+/** A fixed piece of CPU work, to compare machines (and noisy moments) across result files. */
+function yardstick() {
+  const events = createWorkload(1).batch(0, 20_000);
+  JSON.parse(JSON.stringify(events));
+  const t = process.hrtime.bigint();
+  for (let r = 0; r < 5; r++) JSON.parse(JSON.stringify(events));
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  let commit;
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: BENCH,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+  } catch {
+    commit = undefined;
+  }
+  return {
+    cpu: cpus[0]?.model ?? 'unknown CPU',
+    cores: cpus.length,
+    totalMemory: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString(),
+    commit,
+    yardstickMs: yardstick(),
+  };
+}
+
+/** Fingerprints only serve the cross-engine check; keep the JSON small. */
+function stripFingerprints(results) {
+  return JSON.parse(JSON.stringify(results, (key, value) => (key === 'fingerprints' ? undefined : value)));
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const mode = args.quick ? 'quick' : 'full';
+  const plan = PLANS[mode];
+  ensurePeers();
+  const tmp = await mkdtemp(join(os.tmpdir(), 'tamma-bench-'));
+  const started = Date.now();
+  const log = (message) =>
+    console.error(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${message}`);
+  const cleanup = async () => {
+    if (!args.keep) await rm(tmp, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  }
+  try {
+    process.env.TAMMA_BENCH_DIST = await snapshotLibrary(tmp);
+  } catch (error) {
+    await cleanup();
+    throw new Error(`the built library (dist/) does not load; run npm run build: ${error.message}`);
+  }
+  const results = { mode, machine: machine(), plan, seed: args.seed, complete: false };
+  const ctx = { mode, plan, seed: args.seed, tmp, log, stores: {} };
+  await mkdir(RESULTS, { recursive: true });
+  const stamp = results.machine.date.replace(/[:.]/g, '-');
+  const save = (name) =>
+    writeFile(join(RESULTS, name), JSON.stringify(stripFingerprints(results), null, 2) + '\n');
+  log(`${mode} run, data in ${tmp}`);
+  console.log(reportHeader(results));
+  try {
+    for (const name of args.only) {
+      try {
+        results[name] = await SUITES[name].run(ctx);
+      } catch (error) {
+        log(`${name} failed: ${error.stack ?? error}`);
+        results[name] = { error: String(error.message ?? error) };
+      }
+      console.log(sectionReport(name, results[name]));
+      await save(`${stamp}-${mode}.json`); // so an interrupted run keeps what it measured
+    }
+  } finally {
+    await cleanup();
+  }
+  results.seconds = (Date.now() - started) / 1000;
+  results.complete = true;
+  console.log(`${targetsReport(results)}\n\nTotal time ${(results.seconds / 60).toFixed(1)} min.`);
+  await save(`${stamp}-${mode}.json`);
+  if (args.only.length === Object.keys(SUITES).length) {
+    await save(`latest-${mode}.json`);
+    await writeFile(join(RESULTS, `latest-${mode}.md`), markdownReport(results));
+    log(`wrote bench/results/${stamp}-${mode}.json, latest-${mode}.json and latest-${mode}.md`);
+  } else {
+    log(`wrote bench/results/${stamp}-${mode}.json (latest-${mode}.* are left to runs of every suite)`);
+  }
+  if (Object.values(results).some((s) => s?.error)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+  console.error(error.stack ?? error);
+  process.exit(1);
+});
