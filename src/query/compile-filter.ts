@@ -12,7 +12,8 @@ export type BodyReader = (row: number) => DecodedBody;
 
 type Getter = (row: number) => unknown;
 
-function getter(ref: FieldRef, table: EventTable, body: BodyReader): Getter {
+/** Reads one field of a row: from the columns where it lives there, else from the decoded record. */
+export function fieldGetter(ref: FieldRef, table: EventTable, body: BodyReader): Getter {
   if (ref.kind === 'tag') return (row) => ownTag(body(row).tags, ref.key);
   if (ref.kind === 'payload') return (row) => readPath(body(row).payload, ref.path);
   switch (ref.name) {
@@ -90,7 +91,7 @@ export function compileFilter(node: FilterNode, table: EventTable, body: BodyRea
     }
   }
   const ref = resolveField(node.field, 'filter.field');
-  const get = getter(ref, table, body);
+  const get = fieldGetter(ref, table, body);
   switch (node.kind) {
     case 'exists':
       return (row) => get(row) !== undefined;

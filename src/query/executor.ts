@@ -2,6 +2,7 @@ import type { StoredEvent } from '../events/types.js';
 import type { EventTable } from '../table/event-table.js';
 import type { DecodedBody } from '../storage/embedded/record-codec.js';
 import type { OrderTerm } from './ast.js';
+import { fieldGetter } from './compile-filter.js';
 import { ownTag, readPath, resolveField } from './fields.js';
 import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
 import type { QueryPlan } from './query-optimizer.js';
@@ -56,28 +57,12 @@ function sortValue(
   table: EventTable,
   body: (row: number) => DecodedBody,
 ): (row: number) => SortValue {
-  const ref = resolveField(term.field, 'orderBy.field');
-  if (ref.kind === 'tag') return (row) => ownTag(body(row).tags, ref.key) as SortValue;
-  if (ref.kind === 'payload') {
-    return (row) => {
-      const value = readPath(body(row).payload, ref.path);
-      return value === null || typeof value !== 'object' ? (value as SortValue) : undefined;
-    };
-  }
-  switch (ref.name) {
-    case 'sequence':
-      return (row) => row;
-    case 'version':
-      return (row) => table.version.get(row);
-    case 'timestamp':
-      return (row) => table.timestamp.get(row);
-    case 'aggregateId':
-      return (row) => table.aggregates.valueOf(table.aggregateId.get(row));
-    case 'type':
-      return (row) => table.types.valueOf(table.typeId.get(row));
-    case 'id':
-      return (row) => body(row).id;
-  }
+  const get = fieldGetter(resolveField(term.field, 'orderBy.field'), table, body);
+  // Objects and arrays have no order: they sort as missing.
+  return (row) => {
+    const value = get(row);
+    return value === null || typeof value !== 'object' ? (value as SortValue) : undefined;
+  };
 }
 
 const TYPE_RANK: Record<string, number> = { boolean: 0, number: 1, string: 2 };
