@@ -1,14 +1,13 @@
 import { CorruptionError } from '../errors.js';
 import { checkpointPath, readCheckpoint } from '../storage/embedded/checkpoint.js';
-import { forEachRecord } from '../storage/embedded/frame.js';
 import { acquireLock } from '../storage/embedded/lock.js';
 import { scanLog } from '../storage/embedded/log-scan.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
-import { decodeHeader } from '../storage/embedded/record-codec.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
 import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
 import { EventTable } from '../table/event-table.js';
+import { TableReplay } from '../table/table-replay.js';
 import { EmbeddedEventStore } from './embedded-store.js';
 import type { EventStore } from './event-store.js';
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
@@ -47,6 +46,7 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
     const checkpointEnd = 'table' in checkpoint ? checkpoint.logEnd : 0;
     // With verifyOnOpen, the frames the checkpoint covers are read too, only to check their CRCs:
     // damage anywhere in the log is found now, not by some later read.
+    const replay = new TableReplay(table);
     const scanFrom = options.verifyOnOpen ? 0 : checkpointEnd;
     const scan = scanLog(listSegments(dir), scanFrom, scanFrom === 0 ? 1 : table.rows + 1, (frame) => {
       if (frame.offset < checkpointEnd) return;
@@ -57,18 +57,7 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
           `the checkpoint ends at sequence ${table.rows} but the log continues at ${frame.firstSequence}; delete checkpoint.bin to rebuild`,
         );
       }
-      forEachRecord(frame.bytes, frame.count, (record, offset) => {
-        const header = decodeHeader(record);
-        table.addRow(
-          header.aggregateId,
-          header.type,
-          header.timestamp,
-          header.version,
-          frame.offset + offset,
-          record.length,
-          header.tags,
-        );
-      });
+      replay.addFrame(frame.bytes, frame.count, frame.offset);
     });
     if (scan.problem !== undefined) {
       if (scan.problem.kind !== 'torn-tail')

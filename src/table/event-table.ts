@@ -67,9 +67,32 @@ export class EventTable {
     recordLength: number,
     tags: Tags,
   ): number {
+    const row = this.addRowIds(
+      this.aggregates.intern(aggregateId),
+      this.internType(type),
+      timestamp,
+      version,
+      recordOffset,
+      recordLength,
+    );
+    for (const key in tags) this.addTag(key, tags[key] as TagValue, row);
+    return row;
+  }
+
+  /**
+   * addRow without the strings, for replaying the log: `aggregate` and `typeKey` are ids from
+   * `aggregates.intern` and `internType`. Tags are the caller's to add, for the row returned, with
+   * `tagIndex(key).postings.add(tagIndex(key).values.intern(value), row)` (what addRow does).
+   */
+  addRowIds(
+    aggregate: number,
+    typeKey: number,
+    timestamp: number,
+    version: number,
+    recordOffset: number,
+    recordLength: number,
+  ): number {
     const row = this.rows;
-    const aggregate = this.aggregates.intern(aggregateId);
-    const typeKey = this.internType(type);
     this.timestamp.set(row, timestamp);
     this.typeId.set(row, typeKey);
     this.aggregateId.set(row, aggregate);
@@ -77,7 +100,6 @@ export class EventTable {
     this.recordOffset.set(row, recordOffset);
     this.recordLength.set(row, recordLength);
     this.indexRow(row, aggregate, typeKey, timestamp);
-    for (const key in tags) this.addTag(key, tags[key] as TagValue, row);
     this.rows = row + 1;
     return row;
   }
@@ -90,7 +112,8 @@ export class EventTable {
     this.byTime.add(row, timestamp);
   }
 
-  private internType(type: string): number {
+  /** The type's id, interned; throws past the composite keys' type space. */
+  internType(type: string): number {
     const id = this.types.intern(type);
     if (id >= TYPE_SPACE)
       throw new TammaError('TOO_MANY_TYPES', `more than ${TYPE_SPACE} distinct event types`);
@@ -108,12 +131,18 @@ export class EventTable {
   }
 
   private addTag(key: string, value: TagValue, row: number): void {
+    const index = this.tagIndex(key);
+    index.postings.add(index.values.intern(value), row);
+  }
+
+  /** The tag key's values and postings, created empty on first use. */
+  tagIndex(key: string): TagIndex {
     let index = this.tags.get(key);
     if (index === undefined) {
       index = { values: new TagValues(), postings: new PostingIndex() };
       this.tags.set(key, index);
     }
-    index.postings.add(index.values.intern(value), row);
+    return index;
   }
 
   /** The stream's current version: its event count. */

@@ -3,7 +3,7 @@ import { EventTooLargeError } from '../../errors.js';
 import type { ValidEvent } from '../../events/validate.js';
 import type { Tags } from '../../events/types.js';
 import { readString, writeUtf8 } from './utf8.js';
-import { maxTagBytes, readTags, writeTags, type TagsWritten } from './tag-codec.js';
+import { TAG_NUMBER, TAG_STRING, maxTagBytes, readTags, writeTags, type TagsWritten } from './tag-codec.js';
 
 /**
  * One event's bytes in the log. Fixed header first, so recovery can rebuild the indexes by reading
@@ -124,6 +124,71 @@ export function decodeHeader(record: Buffer): DecodedHeader {
   const type = readString(record, at, (at += typeLength), ascii);
   const tags = tagsLength === 0 ? NO_TAGS : readTags(record, at, at + tagsLength, asciiTags(record));
   return { timestamp: record.readDoubleLE(0), version: record.readUInt32LE(8), aggregateId, type, tags };
+}
+
+/**
+ * Where one record's index fields lie, for replay: filled in place by readReplayFields, so a rebuild
+ * allocates nothing per record and makes no string for a name it has seen before (the reader interns
+ * straight from the bytes; see table/table-replay.ts). Positions are offsets into the view read.
+ */
+export class ReplayFields {
+  timestamp = 0;
+  version = 0;
+  aggregateStart = 0;
+  aggregateEnd = 0;
+  typeStart = 0;
+  typeEnd = 0;
+  tagsStart = 0;
+  tagsEnd = 0;
+}
+
+/**
+ * Reads the header of the record at `view[start..]` into `into`. A DataView over the frame rather
+ * than the Buffer: its unaligned multi-byte reads compile to single loads.
+ */
+export function readReplayFields(view: DataView, start: number, into: ReplayFields): void {
+  into.timestamp = view.getFloat64(start, true);
+  into.version = view.getUint32(start + 8, true);
+  let at = start + RECORD_HEADER + view.getUint16(start + 12, true);
+  into.aggregateStart = at;
+  into.aggregateEnd = at += view.getUint16(start + 14, true);
+  into.typeStart = at;
+  into.typeEnd = at += view.getUint16(start + 16, true);
+  into.tagsStart = at;
+  into.tagsEnd = at + view.getUint32(start + 18, true);
+}
+
+/** One encoded tag, located by readReplayTag. */
+export class ReplayTag {
+  keyStart = 0;
+  keyEnd = 0;
+  /** TAG_STRING, TAG_NUMBER, TAG_TRUE, or anything else for false. */
+  kind = 0;
+  /** A string value's bytes. */
+  valueStart = 0;
+  valueEnd = 0;
+  /** A number's value. */
+  number = 0;
+}
+
+/**
+ * Locates the tag encoded at `view[at..]` (from ReplayFields' tagsStart, before its tagsEnd) into
+ * `into`; returns where the next one starts.
+ */
+export function readReplayTag(view: DataView, at: number, into: ReplayTag): number {
+  into.keyStart = at + 2;
+  at = into.keyEnd = at + 2 + view.getUint16(at, true);
+  const kind = view.getUint8(at);
+  into.kind = kind;
+  if (kind === TAG_STRING) {
+    into.valueStart = at + 5;
+    return (into.valueEnd = at + 5 + view.getUint32(at + 1, true));
+  }
+  if (kind === TAG_NUMBER) {
+    into.number = view.getFloat64(at + 1, true);
+    return at + 9;
+  }
+  return at + 1;
 }
 
 /** Reads the parts a StoredEvent needs beyond the columns: id, tags, payload, metadata. */

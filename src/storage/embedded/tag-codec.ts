@@ -8,10 +8,10 @@ import { readString, writeUtf8 } from './utf8.js';
  *   per tag: u16 key length, key (UTF-8), u8 kind, value
  *   kind 0: string (u32 length, UTF-8) · 1: number (f64) · 2: true · 3: false
  */
-const STRING = 0;
-const NUMBER = 1;
-const TRUE = 2;
-const FALSE = 3;
+export const TAG_STRING = 0;
+export const TAG_NUMBER = 1;
+export const TAG_TRUE = 2;
+export const TAG_FALSE = 3;
 
 /** Upper bound of the encoded size, for reserving buffer space before writing. */
 export function maxTagBytes(tags: Tags): number {
@@ -40,17 +40,17 @@ export function writeTags(buffer: Buffer, at: number, tags: Tags, result: TagsWr
     at += 2 + keyBytes;
     const value = tags[key];
     if (typeof value === 'string') {
-      buffer[at] = STRING;
+      buffer[at] = TAG_STRING;
       const valueBytes = writeUtf8(buffer, value, at + 5);
       ascii &&= valueBytes === value.length;
       buffer.writeUInt32LE(valueBytes, at + 1);
       at += 5 + valueBytes;
     } else if (typeof value === 'number') {
-      buffer[at] = NUMBER;
+      buffer[at] = TAG_NUMBER;
       buffer.writeDoubleLE(value, at + 1);
       at += 9;
     } else {
-      buffer[at++] = value ? TRUE : FALSE;
+      buffer[at++] = value ? TAG_TRUE : TAG_FALSE;
     }
   }
   result.bytes = at - start;
@@ -66,15 +66,15 @@ export function readTags(buffer: Buffer, start: number, end: number, ascii: bool
     const key = readString(buffer, at + 2, at + 2 + keyLength, ascii);
     at += 2 + keyLength;
     const kind = buffer[at];
-    if (kind === STRING) {
+    if (kind === TAG_STRING) {
       const length = buffer.readUInt32LE(at + 1);
       tags[key] = readString(buffer, at + 5, at + 5 + length, ascii);
       at += 5 + length;
-    } else if (kind === NUMBER) {
+    } else if (kind === TAG_NUMBER) {
       tags[key] = buffer.readDoubleLE(at + 1);
       at += 9;
     } else {
-      tags[key] = kind === TRUE;
+      tags[key] = kind === TAG_TRUE;
       at += 1;
     }
   }
