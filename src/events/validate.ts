@@ -23,10 +23,23 @@ const MAX_DATE_MS = 8.64e15;
 const EMPTY_TAGS: Tags = Object.freeze({}) as Tags;
 const EMPTY_METADATA: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/** A UTF-16 surrogate without its pair: it has no UTF-8 form, so it would not survive the log. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function requireWellFormed(value: string, path: string): void {
+  if (LONE_SURROGATE.test(value)) {
+    throw new ValidationError(
+      path,
+      `must be well-formed Unicode, got ${describe(value)} with a lone surrogate`,
+    );
+  }
+}
+
 function requireName(value: unknown, path: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new ValidationError(path, `must be a non-empty string, got ${describe(value)}`);
   }
+  requireWellFormed(value, path);
   if (value.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(value) > MAX_NAME_BYTES) {
     throw new ValidationError(
       path,
@@ -175,7 +188,9 @@ function validateTags(tags: unknown, path: string): Tags {
         `tag keys must be non-empty strings other than "__proto__", got ${describe(key)}`,
       );
     }
+    requireWellFormed(key, path);
     const v = (tags as Record<string, unknown>)[key];
+    if (typeof v === 'string') requireWellFormed(v, `${path}.${key}`);
     if (!isTagValue(v)) {
       throw new ValidationError(
         `${path}.${key}`,

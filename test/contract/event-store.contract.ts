@@ -891,6 +891,20 @@ export function eventStoreContract(name: string, factory: () => Promise<Contract
           fragments: ['events[0].aggregateId', '42'],
         },
         {
+          title: 'an aggregateId with a lone surrogate (no UTF-8 form)',
+          run: (s) => s.append([ok(0), { aggregateId: 'order-\ud800', type: 'T' }]),
+          type: ValidationError,
+          code: 'VALIDATION_FAILED',
+          fragments: ['events[1].aggregateId', 'lone surrogate'],
+        },
+        {
+          title: 'a tag value with a lone surrogate',
+          run: (s) => s.append({ aggregateId: 'a', type: 'T', tags: { k: '\udc00x' } }),
+          type: ValidationError,
+          code: 'VALIDATION_FAILED',
+          fragments: ['events[0].tags.k', 'lone surrogate'],
+        },
+        {
           title: 'an aggregateId over 65,535 bytes',
           run: (s) => s.append([ok(0), { aggregateId: 'é'.repeat(40_000), type: 'T' }]),
           type: ValidationError,
