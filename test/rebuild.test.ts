@@ -206,8 +206,8 @@ describe('rebuilding the indexes from the log', () => {
   });
 
   test('builds the same table, array for array, as adding each decoded record', async () => {
-    // A lone surrogate is written as U+FFFD's bytes: both paths read back the same replacement.
-    const odd: NewEvent = { aggregateId: 'lone-\ud800', type: '\udfff', tags: { '\ud800': '\udc00' } };
+    // Names from several scripts, including astral characters (surrogate pairs) and a Latin-1 one.
+    const odd: NewEvent = { aggregateId: 'ördér-𝄞', type: 'Tÿpe.🎉', tags: { ключ: 'значение' } };
     await write([events(500, 3), [odd], events(300, 5)]);
     const byRow = new EventTable();
     const replayed = new EventTable();
