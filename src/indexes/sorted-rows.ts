@@ -21,25 +21,6 @@ export function lowerBound(rows: SortedRows, row: number, from = 0): number {
   return lo;
 }
 
-/** Like lowerBound, but gallops forward from `from`: cheap when the answer is near, as in a merge. */
-export function gallopTo(rows: SortedRows, row: number, from: number): number {
-  let lo = from;
-  let hi = from;
-  let step = 1;
-  while (hi < rows.length && rows.at(hi) < row) {
-    lo = hi + 1;
-    hi = from + step;
-    step *= 2;
-  }
-  hi = Math.min(hi, rows.length);
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rows.at(mid) < row) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Wraps a typed array as SortedRows. */
 export class ArrayRows implements SortedRows {
   constructor(private readonly rows: Uint32Array) {}
@@ -101,11 +82,6 @@ export class RowList implements SortedRows {
 
   at(index: number): number {
     return (this.blocks[index >>> BLOCK_SHIFT] as Uint32Array)[index & BLOCK_MASK] as number;
-  }
-
-  /** Drops the last entries until the list holds `length` of them. */
-  truncate(length: number): void {
-    this.length = Math.min(this.length, length);
   }
 
   get bytes(): number {

@@ -1,11 +1,11 @@
-import { MATCH_ALL, f, type EventQuery, type FilterNode } from './ast.js';
+import { MATCH_ALL, f, type EventQuery, type FilterNode, type Scalar } from './ast.js';
 import type { NormalizedCriteria } from './criteria.js';
 
 /** `queryEvents(criteria)` is sugar: its criteria become the same AST the builder makes. */
 export function criteriaToQuery(criteria: NormalizedCriteria): EventQuery {
   const terms: FilterNode[] = [];
   const oneOrIn = (field: string, values: readonly (string | number | boolean)[]) =>
-    values.length === 1 ? f.eq(field, values[0] as string) : f.in(field, values);
+    values.length === 1 ? f.eq(field, values[0] as Scalar) : f.in(field, values);
   if (criteria.aggregateIds) terms.push(oneOrIn('aggregateId', criteria.aggregateIds));
   if (criteria.types) terms.push(oneOrIn('type', criteria.types));
   for (const [key, values] of criteria.tags) terms.push(oneOrIn(`tags.${key}`, values));

@@ -18,7 +18,7 @@ export interface NormalizedCriteria {
 
 const FIELDS = new Set(['aggregateId', 'type', 'from', 'to', 'tags', 'afterSequence', 'limit', 'order']);
 
-export function nonNegativeInteger(value: unknown, path: string): number {
+function nonNegativeInteger(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new ValidationError(path, `must be a non-negative integer, got ${describe(value)}`);
   }

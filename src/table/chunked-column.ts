@@ -44,11 +44,6 @@ export class ChunkedColumn<T extends TypedArray> {
     chunk[row & CHUNK_MASK] = value;
   }
 
-  /** The chunk holding `row`, for tight loops that scan a column chunk by chunk. */
-  chunk(index: number): T | undefined {
-    return this.chunks[index];
-  }
-
   get bytes(): number {
     let total = 0;
     for (const chunk of this.chunks) if (chunk !== undefined) total += chunk.byteLength;
@@ -75,11 +70,6 @@ export class ChunkedColumn<T extends TypedArray> {
       if (chunk.length !== CHUNK_ROWS) throw new Error(`checkpoint column chunk has ${chunk.length} rows`);
       this.chunks.push(chunk);
     }
-  }
-
-  /** Forgets rows from `rows` on: used when an append is rolled back or the log is truncated. */
-  truncate(rows: number): void {
-    this.chunks.length = Math.min(this.chunks.length, (rows + CHUNK_MASK) >>> CHUNK_SHIFT);
   }
 }
 

@@ -35,6 +35,9 @@ export function scanLog(
   onFrame: (frame: ScannedFrame) => void,
 ): ScanResult {
   const result: ScanResult = { end: from, frames: 0, events: 0, lastSequence: nextSequence - 1 };
+  // One window buffer for the whole scan: reopening reads the entire log, and a fresh 16 MiB
+  // allocation per window was pure garbage. It only grows for a frame larger than a window.
+  let scratch = Buffer.allocUnsafeSlow(0);
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s] as SegmentFile;
     const next = segments[s + 1];
@@ -55,7 +58,9 @@ export function scanLog(
             WINDOW,
             local + FRAME_HEADER <= window.length ? FRAME_HEADER + window.readUInt32LE(local + 4) : 0,
           );
-          window = readAt(fd, position, Math.min(wanted, size - position));
+          const length = Math.min(wanted, size - position);
+          if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, WINDOW));
+          window = readInto(fd, scratch, position, length);
           windowStart = position;
           local = 0;
         }
@@ -123,7 +128,11 @@ function describeProblem(problem: string, check: unknown, expected: number): str
 }
 
 function readAt(fd: number, position: number, length: number): Buffer {
-  const buffer = Buffer.allocUnsafe(length);
+  return readInto(fd, Buffer.allocUnsafe(length), position, length);
+}
+
+/** Reads up to `length` bytes at `position` into the start of `buffer`; returns the part filled. */
+function readInto(fd: number, buffer: Buffer, position: number, length: number): Buffer {
   let done = 0;
   while (done < length) {
     const n = readSync(fd, buffer, done, length - done, position + done);
