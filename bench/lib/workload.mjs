@@ -13,6 +13,15 @@ export const LATE_FRACTION = 0.03; // events whose timestamp is late (out of ord
 export const LATE_MAX_MS = 5 * 60_000;
 export const RANGE_WINDOW_MS = 100 * STEP_MS; // a window holding ~100 events
 
+// Fields for the indexes suite only (createWorkload(seed, { indexFields: true })). Off by default, so
+// the events every other suite stores and measures stay exactly what they were.
+export const TENANTS = 50; // tags.tenant, per aggregate: each tenant on ~2% of events
+export const CUSTOMER_BLOCK = 100_000; // tags.customer: CUSTOMERS_PER_BLOCK customers in each block of
+export const CUSTOMERS_PER_BLOCK = 2_000; // 100K events, ~50 events each (Poisson), spread over the block
+export const AMOUNT_MAX = 1_000_000; // payload.amount: an integer, uniform in [0, AMOUNT_MAX)
+export const RANGE_FRACTION = 0.001; // the amount range query selects ~0.1% of the events
+export const COMPOSITE_ROWS = 50; // the tenant + amount range query selects ~50 events at any size
+
 export const TYPES = [
   'WORKFLOW.STARTED',
   'WORKFLOW.COMPLETED',
@@ -71,7 +80,12 @@ export function createRng(seed) {
   return { next, int: (n) => Math.floor(next() * n) };
 }
 
-export function createWorkload(seed = 42) {
+/**
+ * @param {number} seed
+ * @param {{ indexFields?: boolean }} options indexFields: add tags.tenant, tags.customer and
+ *   payload.amount (see TENANTS, CUSTOMER_BLOCK, AMOUNT_MAX) for the indexes suite.
+ */
+export function createWorkload(seed = 42, { indexFields = false } = {}) {
   const aggregateOf = (i) => {
     const block = Math.floor(i / BLOCK);
     return block * ACTIVE_AGGREGATES + ((i % BLOCK) % ACTIVE_AGGREGATES);
@@ -92,6 +106,13 @@ export function createWorkload(seed = 42) {
     return unit(seed, i, 4) < LATE_FRACTION ? base - (hash32(seed, i, 5) % LATE_MAX_MS) : base;
   };
 
+  const tenant = (k) => `tenant-${k}`;
+  const tenantOf = (a) => hash32(seed, a, 11) % TENANTS;
+  const customer = (block, k) => `cust-${block}-${k}`;
+  const customerOf = (i) =>
+    customer(Math.floor(i / CUSTOMER_BLOCK), hash32(seed, i, 12) % CUSTOMERS_PER_BLOCK);
+  const amountOf = (i) => hash32(seed, i, 13) % AMOUNT_MAX;
+
   /** The i-th event (0-based) as a NewEvent; its sequence in a fresh store is i + 1. */
   function event(i) {
     const a = aggregateOf(i);
@@ -102,6 +123,7 @@ export function createWorkload(seed = 42) {
     const note = parts.join(' '); // a flat string, as JSON.parse would make it
     const items = [];
     for (let k = 0; k < (h >>> 20) % 4; k++) items.push((h >>> (k * 5)) % 997);
+    if (indexFields) return withIndexFields(i, a, h, note, items);
     return {
       aggregateId: aggregateId(a),
       type: typeOf(i),
@@ -111,6 +133,33 @@ export function createWorkload(seed = 42) {
         step: versionOf(i),
         status: STATUSES[h % STATUSES.length],
         durationMs: h % 5000,
+        note,
+        items,
+      },
+      metadata: {
+        correlationId: `c-${hash32(seed, a, 9).toString(16)}`,
+        user: `user-${hash32(seed, a, 10) % 500}`,
+      },
+    };
+  }
+
+  /** The same event with tags.tenant, tags.customer and payload.amount added. */
+  function withIndexFields(i, a, h, note, items) {
+    return {
+      aggregateId: aggregateId(a),
+      type: typeOf(i),
+      timestamp: timestampOf(i),
+      tags: {
+        issueId: issueId(issueOf(a)),
+        provider: PROVIDERS[hash32(seed, a, 8) % PROVIDERS.length],
+        tenant: tenant(tenantOf(a)),
+        customer: customerOf(i),
+      },
+      payload: {
+        step: versionOf(i),
+        status: STATUSES[h % STATUSES.length],
+        durationMs: h % 5000,
+        amount: amountOf(i),
         note,
         items,
       },
@@ -159,5 +208,40 @@ export function createWorkload(seed = 42) {
     return out;
   }
 
-  return { seed, event, batch, queryParams, aggregateId, aggregateOf, versionOf, typeOf, timestampOf };
+  /**
+   * Parameters for the indexes suite over the first n events (n a multiple of CUSTOMER_BLOCK), from a
+   * seeded PRNG as queryParams: every engine answers the same questions, each with other constants.
+   *  - customer: a customer that exists (~50 events); missing: one that does not (an empty lookup);
+   *  - composite: a tenant and an amount range holding ~COMPOSITE_ROWS of its events;
+   *  - range: an amount range holding ~RANGE_FRACTION of all events.
+   */
+  function indexQueryParams(n, count, paramSeed = seed ^ 0x1de5) {
+    const rng = createRng(paramSeed + n);
+    const blocks = Math.max(1, Math.floor(n / CUSTOMER_BLOCK));
+    const compositeWidth = Math.max(1, Math.round((AMOUNT_MAX * COMPOSITE_ROWS * TENANTS) / n));
+    const rangeWidth = Math.round(AMOUNT_MAX * RANGE_FRACTION);
+    const out = { customer: [], missing: [], composite: [], range: [] };
+    for (let q = 0; q < count; q++) {
+      out.customer.push({ customer: customer(rng.int(blocks), rng.int(CUSTOMERS_PER_BLOCK)) });
+      out.missing.push({ customer: customer(blocks + rng.int(1000), rng.int(CUSTOMERS_PER_BLOCK)) });
+      const low = rng.int(AMOUNT_MAX - compositeWidth);
+      out.composite.push({ tenant: tenant(rng.int(TENANTS)), low, high: low + compositeWidth - 1 });
+      const from = rng.int(AMOUNT_MAX - rangeWidth);
+      out.range.push({ low: from, high: from + rangeWidth - 1 });
+    }
+    return out;
+  }
+
+  return {
+    seed,
+    event,
+    batch,
+    queryParams,
+    indexQueryParams,
+    aggregateId,
+    aggregateOf,
+    versionOf,
+    typeOf,
+    timestampOf,
+  };
 }
