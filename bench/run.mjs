@@ -1,4 +1,4 @@
-// The benchmark runner: `node bench/run.mjs [--quick] [--only=append,queries,memory,reopen] [--keep]`.
+// The benchmark runner: `node bench/run.mjs [--quick] [--only=append,queries,memory,reopen,indexes] [--keep]`.
 // Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,7 +30,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick] [--only=append,queries,memory,reopen] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick] [--only=append,queries,memory,reopen,indexes] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
@@ -122,7 +122,7 @@ async function main() {
     throw new Error(`the built library (dist/) does not load; run npm run build: ${error.message}`);
   }
   const results = { mode, machine: machine(), plan, seed: args.seed, complete: false };
-  const ctx = { mode, plan, seed: args.seed, tmp, log, stores: {} };
+  const ctx = { mode, plan, seed: args.seed, tmp, log, stores: {}, keep: args.keep };
   await mkdir(RESULTS, { recursive: true });
   const stamp = results.machine.date.replace(/[:.]/g, '-');
   const save = (name) =>

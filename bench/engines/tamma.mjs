@@ -18,8 +18,21 @@ export async function loadLibrary() {
  *   dir omitted: an in-memory store.
  */
 export async function createTamma({ dir, fsync = 'batch', open = {} } = {}) {
-  const { openEventStore } = await loadLibrary();
+  const { openEventStore, f } = await loadLibrary();
   const store = await openEventStore({ ...(dir ? { dir, fsync } : {}), ...open });
+  // The indexes suite's queries, as builders; hints such as { forceIndex: ['scan'] } pick the path.
+  const customerQuery = (customer) => store.query().where('tags.customer', 'eq', customer);
+  const tenantAmountQuery = ({ tenant, low, high }, hints) => {
+    const q = store
+      .query()
+      .where('tags.tenant', 'eq', tenant)
+      .where(f.between('payload.amount', low, high));
+    return hints ? q.hint(hints) : q;
+  };
+  const amountRangeQuery = ({ low, high }, hints) => {
+    const q = store.query().where(f.between('payload.amount', low, high));
+    return hints ? q.hint(hints) : q;
+  };
   return {
     name: dir ? `tamma (fsync ${fsync})` : 'tamma (memory)',
     store,
@@ -32,6 +45,19 @@ export async function createTamma({ dir, fsync = 'batch', open = {} } = {}) {
     queryAggregateType: ({ aggregateId, type }) => store.queryEvents({ aggregateId, type }),
     queryTag: ({ key, value, afterSequence, limit }) =>
       store.queryEvents({ tags: { [key]: value }, afterSequence, limit }),
+
+    // The indexes suite. User-defined indexes need a build with store.indexes (issue 3).
+    hasUserIndexes: typeof store.indexes?.createIndex === 'function',
+    createIndex: (definition, options) => store.indexes.createIndex(definition, options),
+    dropIndex: (name) => store.indexes.dropIndex(name),
+    customer: ({ customer }) => store.queryEvents({ tags: { customer } }),
+    customerBuilder: ({ customer }) => customerQuery(customer).execute(),
+    tenantAmount: (params, hints) => tenantAmountQuery(params, hints).execute(),
+    amountRange: (params, hints) => amountRangeQuery(params, hints).execute(),
+    customerQuery,
+    tenantAmountQuery,
+    amountRangeQuery,
+    explain: (builder, options) => store.explain(builder, options),
     count: () => store.stats().events,
     flush: () => store.flush(),
     close: () => store.close(),

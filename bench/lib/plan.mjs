@@ -16,6 +16,14 @@ export const PLANS = {
     naiveHeapMB: 4096,
     memoryCurveEvents: 1_000_000,
     sqliteFull: false, // also measure sqlite with synchronous=FULL (the peer of fsync 'always')
+    indexes: {
+      sizes: [1_000_000],
+      iterations: 500, // random queries per query and variant, each with other constants
+      warmup: 50,
+      budgetMs: 1_500, // per query and variant; stops early with at least 30 samples
+      scanIterations: 10, // forced full scans: at least 3, within scanBudgetMs
+      scanBudgetMs: 3_000,
+    },
   },
   full: {
     ...common,
@@ -24,5 +32,13 @@ export const PLANS = {
     naiveHeapMB: 16_384, // ~1.2 KB of heap per naive event object
     memoryCurveEvents: 10_000_000,
     sqliteFull: true,
+    indexes: {
+      sizes: [1_000_000, 10_000_000],
+      iterations: 1000,
+      warmup: 100,
+      budgetMs: 3_000,
+      scanIterations: 10,
+      scanBudgetMs: 6_000,
+    },
   },
 };

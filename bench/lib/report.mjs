@@ -1,12 +1,13 @@
 // Puts the suites' tables together: the console report and the Markdown headline for the README.
 import * as append from '../suites/append.mjs';
+import * as indexes from '../suites/indexes.mjs';
 import * as memory from '../suites/memory.mjs';
 import * as queries from '../suites/queries.mjs';
 import * as reopen from '../suites/reopen.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen };
+export const SUITES = { append, queries, memory, reopen, indexes };
 
 export function machineLine(machine) {
   return (
@@ -21,6 +22,7 @@ const TITLES = {
   queries: 'Query latency',
   memory: 'Memory',
   reopen: 'Reopen and recovery',
+  indexes: 'Indexes and the planner (tamma vs sqlite vs DuckDB)',
 };
 
 export function reportHeader(results) {

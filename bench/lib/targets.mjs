@@ -1,4 +1,5 @@
 // The issue's performance targets, judged PASS / MISS from the results.
+import { headline } from '../suites/indexes.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, ratio } from './stats.mjs';
 
 const MiB = 1024 * 1024;
@@ -47,6 +48,43 @@ export function evaluateTargets(results) {
         `${fmtRatio(x)} (p99: ${fmtRatio(ratio(l?.p99, t?.p99))})`,
         at,
         Number.isNaN(x) ? undefined : x >= 5,
+      );
+    }
+  }
+
+  const ix = ok(results.indexes);
+  if (ix?.engines?.tamma?.bySize) {
+    const s = ix.sizes.length - 1;
+    const size = ix.sizes[s];
+    const at = `${fmtCount(size)} events${size < TARGET_SIZE ? ' (target: 10M, full run)' : ''}`;
+    const plan = headline(ix, 'tamma', 'planEq', s);
+    add(
+      'planning a tag equality (same shape, new constants) ≤ 20 µs (p50)',
+      `${fmtUs(plan?.p50)} µs (p99 ${fmtUs(plan?.p99)})`,
+      `${fmtCount(size)} events`,
+      plan ? plan.p50 <= 20 : undefined,
+    );
+    const t = headline(ix, 'tamma', 'eq', s);
+    const l = headline(ix, 'sqlite', 'eq', s);
+    add('tag equality (~50 rows): p99 ≤ 200 µs', `${fmtUs(t?.p99)} µs`, at, t ? t.p99 <= 200 : undefined);
+    const x = ratio(l?.p50, t?.p50);
+    add(
+      'tag equality: ≥ 5× faster than sqlite (p50)',
+      `${fmtRatio(x)} (p99: ${fmtRatio(ratio(l?.p99, t?.p99))})`,
+      at,
+      Number.isNaN(x) ? undefined : x >= 5,
+    );
+    const estimates = ix.engines.tamma.bySize[s]?.estimates ?? {};
+    for (const [query, label] of [
+      ['eq', 'tag equality'],
+      ['range', 'amount range'],
+    ]) {
+      const e = estimates[query];
+      add(
+        `EXPLAIN ${label}: estimated rows within 2× of actual`,
+        e ? `worst ${e.max.toFixed(2)}×, median ${e.median.toFixed(2)}× (${e.n} queries)` : '—',
+        `${fmtCount(size)} events`,
+        e ? e.max <= 2 : undefined,
       );
     }
   }
