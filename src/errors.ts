@@ -120,3 +120,41 @@ export class QueryTimeoutError extends TammaError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/** An append would give a unique index a key it already holds; nothing of the batch was written. */
+export class UniqueViolationError extends TammaError {
+  readonly index: string;
+  readonly key: readonly unknown[];
+  /** Position of the offending event in the batch. */
+  readonly eventIndex: number;
+
+  constructor(
+    index: string,
+    fields: readonly string[],
+    key: readonly unknown[],
+    eventIndex: number,
+    where: string,
+  ) {
+    const shown = fields.map((field, i) => `${field} = ${JSON.stringify(key[i])}`).join(', ');
+    super(
+      'UNIQUE_VIOLATION',
+      `events[${eventIndex}]: ${shown} is already in unique index "${index}" (${where}); nothing was written`,
+    );
+    this.index = index;
+    this.key = key;
+    this.eventIndex = eventIndex;
+  }
+}
+
+/** No index of that name, or one is still being built where a ready one is needed. */
+export class IndexNotFoundError extends TammaError {
+  readonly index: string;
+
+  constructor(index: string, known: readonly string[]) {
+    super(
+      'INDEX_NOT_FOUND',
+      `no index named ${JSON.stringify(index)}; user-defined indexes: ${known.length === 0 ? 'none' : known.join(', ')}`,
+    );
+    this.index = index;
+  }
+}

@@ -26,6 +26,8 @@ export {
   StoreLockedError,
   QueryCancelledError,
   QueryTimeoutError,
+  UniqueViolationError,
+  IndexNotFoundError,
   type ExpectedVersion,
 } from './errors.js';
 export { verifyStore, repairStore } from './storage/embedded/verify.js';
@@ -35,3 +37,13 @@ export { f, MATCH_ALL } from './query/ast.js';
 export type { EventQuery, FilterNode, OrderTerm, QueryHints, Scalar, Field } from './query/ast.js';
 export type { Explanation, ExplainNode } from './query/explain.js';
 export type { RunOptions, ResultRow } from './query/query-engine.js';
+export type { IndexManager } from './indexes/index-manager.js';
+export type { IndexDefinition } from './indexes/index-definition.js';
+export type {
+  IndexInfo,
+  IndexAnalysis,
+  IndexUsage,
+  IndexSize,
+  CreateIndexOptions,
+} from './indexes/index-types.js';
+export type { IndexKey, KeyPart } from './indexes/index-keys.js';

@@ -56,6 +56,12 @@ function leaf(field: string, operator: WhereOperator, value: unknown, high: unkn
         throw new ValidationError('where.value', `in needs an array of values, got ${describe(value)}`);
       return f.in(field, value.map(toScalar));
     case 'between':
+      // Both where(field, 'between', low, high) and where(field, 'between', [low, high]).
+      if (Array.isArray(value) && high === undefined) {
+        if (value.length !== 2)
+          throw new ValidationError('where.value', `between needs [low, high], got ${describe(value)}`);
+        return f.between(field, toScalar(value[0]), toScalar(value[1]));
+      }
       return f.between(field, toScalar(value), toScalar(high));
     case 'prefix':
       return f.prefix(field, value as string);

@@ -68,58 +68,64 @@ function tagMembership(
 
 const sameType = (a: unknown, b: unknown) => typeof a === typeof b && a !== null && b !== null;
 
+/** Where a compiled filter reads fields from: table rows, or events not yet in the table. */
+export interface FieldSource<T> {
+  getter(ref: FieldRef): (item: T) => unknown;
+  /** A faster test for `field in values`, when the source has one (dictionary ids, postings). */
+  membership?(ref: FieldRef, values: readonly Scalar[]): ((item: T) => boolean) | undefined;
+}
+
 /**
- * Compiles a filter to a row predicate once per plan, so execution calls closures instead of
+ * Compiles a filter to a predicate once per plan, so execution calls closures instead of
  * interpreting the tree per row. Comparisons only match values of the operand's type (a tag holding
  * "5" is not greater than 4); `ne` and `in` match only where the field exists; `not` negates whole.
+ * The same compiler serves rows and pending events, so both agree on what matches.
  */
-export function compileFilter(node: FilterNode, table: EventTable, body: BodyReader): RowPredicate {
+export function compilePredicate<T>(node: FilterNode, source: FieldSource<T>): (item: T) => boolean {
   switch (node.kind) {
     case 'all':
       return () => true;
     case 'and': {
-      const parts = node.filters.map((child) => compileFilter(child, table, body));
-      return (row) => parts.every((part) => part(row));
+      // Cheap terms first: a row that fails a column test never has its record decoded.
+      const cheapFirst = [...node.filters].sort((a, b) => Number(needsRecord(a)) - Number(needsRecord(b)));
+      const parts = cheapFirst.map((child) => compilePredicate(child, source));
+      return (item) => parts.every((part) => part(item));
     }
     case 'or': {
-      const parts = node.filters.map((child) => compileFilter(child, table, body));
-      return (row) => parts.some((part) => part(row));
+      const parts = node.filters.map((child) => compilePredicate(child, source));
+      return (item) => parts.some((part) => part(item));
     }
     case 'not': {
-      const inner = compileFilter(node.filter, table, body);
-      return (row) => !inner(row);
+      const inner = compilePredicate(node.filter, source);
+      return (item) => !inner(item);
     }
   }
   const ref = resolveField(node.field, 'filter.field');
-  const get = fieldGetter(ref, table, body);
+  const get = source.getter(ref);
   switch (node.kind) {
     case 'exists':
-      return (row) => get(row) !== undefined;
+      return (item) => get(item) !== undefined;
     case 'prefix':
-      return (row) => {
-        const value = get(row);
+      return (item) => {
+        const value = get(item);
         return typeof value === 'string' && value.startsWith(node.value);
       };
     case 'eq':
-      return (
-        interned(ref, table, [node.value]) ??
-        tagMembership(ref, table, [node.value]) ??
-        ((row) => get(row) === node.value)
-      );
+      return source.membership?.(ref, [node.value]) ?? ((item) => get(item) === node.value);
     case 'in': {
-      const fast = interned(ref, table, node.values) ?? tagMembership(ref, table, node.values);
+      const fast = source.membership?.(ref, node.values);
       if (fast) return fast;
       const values = new Set(node.values);
-      return (row) => values.has(get(row) as Scalar);
+      return (item) => values.has(get(item) as Scalar);
     }
     case 'ne':
-      return (row) => {
-        const value = get(row);
+      return (item) => {
+        const value = get(item);
         return value !== undefined && value !== node.value;
       };
     case 'between':
-      return (row) => {
-        const value = get(row);
+      return (item) => {
+        const value = get(item);
         return (
           sameType(value, node.low) &&
           (value as number) >= (node.low as number) &&
@@ -136,12 +142,20 @@ export function compileFilter(node: FilterNode, table: EventTable, body: BodyRea
             : node.kind === 'gt'
               ? (v: number) => v > operand
               : (v: number) => v >= operand;
-      return (row) => {
-        const value = get(row);
+      return (item) => {
+        const value = get(item);
         return sameType(value, operand) && test(value as number);
       };
     }
   }
+}
+
+/** Compiles a filter over table rows: columns where they hold the field, else the decoded record. */
+export function compileFilter(node: FilterNode, table: EventTable, body: BodyReader): RowPredicate {
+  return compilePredicate<number>(node, {
+    getter: (ref) => fieldGetter(ref, table, body),
+    membership: (ref, values) => interned(ref, table, values) ?? tagMembership(ref, table, values),
+  });
 }
 
 /** Whether evaluating the filter needs the decoded record (tags, payload or id), or only columns. */

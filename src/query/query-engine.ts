@@ -3,6 +3,7 @@ import type { StoredEvent } from '../events/types.js';
 import { decodeBody, type DecodedBody } from '../storage/embedded/record-codec.js';
 import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
+import type { IndexManager } from '../indexes/index-manager.js';
 import type { EventQuery } from './ast.js';
 import { project, selectRows, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
@@ -29,6 +30,7 @@ export class QueryEngine {
   constructor(
     private readonly table: EventTable,
     private readonly reader: EventReader,
+    private readonly indexes: IndexManager,
   ) {}
 
   /** A record reader that decodes each row at most once in a row, however many predicates ask. */
@@ -47,7 +49,12 @@ export class QueryEngine {
   plan(query: EventQuery): { plan: QueryPlan; body: (row: number) => DecodedBody } {
     validateQuery(query);
     const body = this.bodyReader();
-    return { plan: createExecutionPlan(this.table, query, body), body };
+    return { plan: createExecutionPlan(this.table, query, body, this.indexes.usable()), body };
+  }
+
+  /** Usage statistics (and the index advisor) count plans that run, not ones only explained. */
+  private noteUse(plan: QueryPlan): void {
+    if (plan.access.index !== 'scan') this.indexes.recordUse(plan.access.index);
   }
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
@@ -77,6 +84,7 @@ export class QueryEngine {
   execute(query: EventQuery, options: RunOptions = {}): ResultRow[] {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
+    this.noteUse(plan);
     try {
       const rows = selectRows(plan, this.table, body, guard);
       return this.hydrate(rows, query);
@@ -94,6 +102,7 @@ export class QueryEngine {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
+    this.noteUse(plan);
     try {
       if (!plan.sorted) {
         const rows = selectRows(plan, this.table, body, guard);
@@ -143,6 +152,7 @@ export class QueryEngine {
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);
+      this.noteUse(plan);
       const counts: ExecutionCounts = { examined: 0, matched: 0 };
       const started = performance.now();
       const rows = selectRows(plan, this.table, body, guard, counts);

@@ -1,21 +1,14 @@
 import { ValidationError } from '../errors.js';
 import { ArrayRows, NO_ROWS, lowerBound, type SortedRows } from '../indexes/sorted-rows.js';
+import { unionOf } from '../indexes/union.js';
+import type { UserIndex } from '../indexes/user-index.js';
+import { COLUMN_CHECK, RECORD_DECODE, lookupPath, type AccessPath } from './access-path.js';
 import type { EventTable } from '../table/event-table.js';
 import type { EventQuery, FilterNode, Scalar } from './ast.js';
 import { compileFilter, needsRecord, type BodyReader, type RowPredicate } from './compile-filter.js';
 import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
-
-/** One way to find candidate rows: an index lookup (exact size known up front) or the scan. */
-export interface AccessPath {
-  /** `scan`, `sequence`, `aggregate`, `type`, `aggregate+type`, `timestamp` or `tags.<key>`. */
-  readonly index: string;
-  /** What the lookup is for, for EXPLAIN: `type = "A"`, `timestamp in [x, y)`. */
-  readonly condition: string;
-  readonly estimatedRows: number;
-  readonly cost: number;
-  rows(): SortedRows;
-}
+import { userIndexPaths } from './user-index-paths.js';
 
 export interface QueryPlan {
   readonly query: EventQuery;
@@ -31,19 +24,23 @@ export interface QueryPlan {
   readonly estimatedCost: number;
 }
 
-/** Relative cost of checking one row from columns alone, and of decoding its record. */
-const COLUMN_CHECK = 0.05;
-const RECORD_DECODE = 1;
-
-function conjuncts(node: FilterNode): FilterNode[] {
+export function conjuncts(node: FilterNode): FilterNode[] {
   return node.kind === 'and' ? node.filters.flatMap(conjuncts) : [node];
 }
 
 const quote = (value: Scalar) => JSON.stringify(value);
 
 /** Candidate paths from the top-level AND terms of the filter; the predicate re-checks them all. */
-function candidatePaths(table: EventTable, filter: FilterNode, perRow: number): AccessPath[] {
-  const paths = indexPaths(table, filter, perRow);
+function candidatePaths(
+  table: EventTable,
+  filter: FilterNode,
+  perRow: number,
+  userIndexes: readonly UserIndex[],
+): AccessPath[] {
+  const paths = [
+    ...indexPaths(table, filter, perRow),
+    ...userIndexPaths(userIndexes, conjuncts(filter), perRow),
+  ];
   const bounds = paths.find((path) => path.index === 'sequence');
   if (bounds === undefined) return paths;
   // Predicate pushdown: a sequence bound seeks into every posting list instead of filtering it.
@@ -71,7 +68,7 @@ function clip(path: AccessPath, first: number, end: number, perRow: number): Acc
 function indexPaths(table: EventTable, filter: FilterNode, perRow: number): AccessPath[] {
   const paths: AccessPath[] = [];
   const add = (index: string, condition: string, size: number, rows: () => SortedRows) =>
-    paths.push({ index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, rows });
+    paths.push(lookupPath(index, condition, size, rows, perRow));
   let time: Interval | undefined;
   let sequence: Interval | undefined;
   let aggregateEq: string | undefined;
@@ -162,11 +159,17 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
  * estimate for an index path is exact; the cost model weighs a path's rows by what checking each
  * costs (columns only, or decoding the record), and a scan by all rows. Hints narrow the choice.
  */
-export function createExecutionPlan(table: EventTable, query: EventQuery, body: BodyReader): QueryPlan {
+export function createExecutionPlan(
+  table: EventTable,
+  query: EventQuery,
+  body: BodyReader,
+  userIndexes: readonly UserIndex[] = [],
+): QueryPlan {
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
-  let considered = [...candidatePaths(table, query.filter, perRow), scanPath(table, perRow)].sort(
-    (a, b) => a.cost - b.cost,
-  );
+  let considered = [
+    ...candidatePaths(table, query.filter, perRow, userIndexes),
+    scanPath(table, perRow),
+  ].sort((a, b) => a.cost - b.cost);
   const { forceIndex, useIndex } = query.hints;
   if (forceIndex !== undefined) {
     const forced = considered.filter((path) => forceIndex.includes(path.index));
@@ -199,17 +202,4 @@ export function createExecutionPlan(table: EventTable, query: EventQuery, body: 
     ),
     estimatedCost: access.cost,
   };
-}
-
-/** Rows in any of the lists, ascending, without duplicates. */
-export function unionOf(lists: SortedRows[]): SortedRows {
-  const nonEmpty = lists.filter((list) => list.length > 0);
-  if (nonEmpty.length <= 1) return nonEmpty[0] ?? NO_ROWS;
-  const all = new Uint32Array(nonEmpty.reduce((sum, list) => sum + list.length, 0));
-  let at = 0;
-  for (const list of nonEmpty) for (let i = 0; i < list.length; i++) all[at++] = list.at(i);
-  all.sort();
-  let unique = 0;
-  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) all[unique++] = all[i] as number;
-  return new ArrayRows(all.subarray(0, unique));
 }

@@ -6,6 +6,8 @@ import { AdvancedQueryBuilder, type QueryRunner } from '../query/advanced-query-
 import type { EventQuery } from '../query/ast.js';
 import { criteriaToQuery } from '../query/criteria-to-query.js';
 import type { Explanation } from '../query/explain.js';
+import { IndexManager } from '../indexes/index-manager.js';
+import type { EventView } from '../query/event-view.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
@@ -42,6 +44,8 @@ export class EmbeddedEventStore implements EventStore {
   private readonly writer = new RecordWriter();
   private readonly reader: EventReader;
   private readonly queries: QueryEngine;
+  /** User-defined indexes: create, drop, list, analyze, rebuild, usage, size. */
+  readonly indexes: IndexManager;
   private closed = false;
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
@@ -59,7 +63,8 @@ export class EmbeddedEventStore implements EventStore {
     private readonly disk?: DiskParts,
   ) {
     this.reader = new EventReader(table, log);
-    this.queries = new QueryEngine(table, this.reader);
+    this.indexes = new IndexManager(table, this.reader, options.clock, disk?.dir);
+    this.queries = new QueryEngine(table, this.reader, this.indexes);
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
@@ -173,6 +178,16 @@ export class EmbeddedEventStore implements EventStore {
       lengths[i] = length;
     }
     const firstSequence = this.table.rows + 1;
+    // Unique indexes check keys now: a violation must leave nothing written.
+    const keys = this.indexes.active
+      ? this.indexes.prepareBatch(
+          events.map((event, i): EventView => ({
+            ...event,
+            sequence: firstSequence + i,
+            version: versions[i] as number,
+          })),
+        )
+      : undefined;
     const frame = writer.buffer.subarray(0, writer.length);
     sealFrame(frame, firstSequence, events.length);
     const frameOffset = this.log.append(frame);
@@ -205,6 +220,7 @@ export class EmbeddedEventStore implements EventStore {
         metadata: event.metadata,
       };
     }
+    this.indexes.commitBatch(firstSequence - 1, keys);
     return stored;
   }
 
@@ -265,7 +281,7 @@ export class EmbeddedEventStore implements EventStore {
     if (disk === undefined) return;
     // The log must be durable up to the checkpoint's offset before the checkpoint claims it.
     disk.log.syncNow();
-    writeCheckpoint(disk.dir, this.table, this.log.end);
+    writeCheckpoint(disk.dir, this.table, this.log.end, this.indexes.snapshotSources());
     disk.checkpointRows = this.table.rows;
   }
 
@@ -408,6 +424,7 @@ export class EmbeddedEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.indexes.close();
     clearTimeout(this.syncTimer);
     await Promise.allSettled([...this.pendingSyncs]);
     try {

@@ -1,3 +1,4 @@
+import type { IndexManager } from '../indexes/index-manager.js';
 import type { ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
 import type { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
@@ -130,6 +131,8 @@ export interface EventStore {
   explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */
   cancelQuery(queryId: string): boolean;
+  /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */
+  readonly indexes: IndexManager;
   /** Reads in global order. */
   read(options?: ReadOptions): Promise<StoredEvent[]>;
   stats(): StoreStats;

@@ -64,7 +64,9 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
         throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
       log.truncate(scan.end);
     }
-    return new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
+    const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
+    store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
+    return store;
   } catch (error) {
     log?.close();
     lock.release();

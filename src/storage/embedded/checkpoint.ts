@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { UserIndex, type UserIndexSnapshot } from '../../indexes/user-index.js';
 import { EventTable, type TableSnapshot } from '../../table/event-table.js';
 import { CHECKPOINT_FILE } from './segment-files.js';
 import { syncDirectory } from './segment-log.js';
@@ -32,6 +33,8 @@ interface Meta {
   rows: number;
   logEnd: number;
   table: TableSnapshot;
+  /** User-defined indexes, each caught up with the table (their definitions live in indexes.json). */
+  userIndexes?: UserIndexSnapshot[];
   /** Kind and element count of each array, in file order. */
   arrays: [ArrayKind, number][];
 }
@@ -39,6 +42,7 @@ interface Meta {
 export interface Checkpoint {
   table: EventTable;
   logEnd: number;
+  userIndexes: UserIndex[];
 }
 
 export function checkpointPath(dir: string): string {
@@ -47,13 +51,19 @@ export function checkpointPath(dir: string): string {
 
 const align8 = (n: number) => (n + 7) & ~7;
 
-export function writeCheckpoint(dir: string, table: EventTable, logEnd: number): void {
+export function writeCheckpoint(
+  dir: string,
+  table: EventTable,
+  logEnd: number,
+  userIndexes: readonly UserIndex[] = [],
+): void {
   const arrays: RawArray[] = [];
   const snapshot = table.snapshot(arrays);
   const meta: Meta = {
     rows: table.rows,
     logEnd,
     table: snapshot,
+    userIndexes: userIndexes.map((index) => index.snapshot(arrays)),
     arrays: arrays.map((array) => [kindOf(array), array.length]),
   };
   const metaBytes = Buffer.from(JSON.stringify(meta));
@@ -153,7 +163,10 @@ export function readCheckpoint(dir: string, logEnd: number): Checkpoint | { unus
     return array;
   });
   try {
-    return { table: EventTable.restore(meta.table, new ArrayCursor(arrays)), logEnd: meta.logEnd };
+    const cursor = new ArrayCursor(arrays);
+    const table = EventTable.restore(meta.table, cursor);
+    const userIndexes = (meta.userIndexes ?? []).map((index) => UserIndex.restore(index, cursor));
+    return { table, logEnd: meta.logEnd, userIndexes };
   } catch (error) {
     return { unusable: `does not match this build (${(error as Error).message})` };
   }

@@ -6,6 +6,8 @@ export const LOG_DIR = 'log';
 export const CHECKPOINT_FILE = 'checkpoint.bin';
 export const STORE_FILE = 'store.json';
 export const LOCK_FILE = 'LOCK';
+/** Definitions of user-defined indexes; their contents live in the checkpoint. */
+export const INDEX_CATALOG_FILE = 'indexes.json';
 
 const SEGMENT_NAME = /^(\d{20})\.seg$/;
 

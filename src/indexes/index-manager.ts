@@ -1,0 +1,318 @@
+import { IndexNotFoundError, TammaError, UniqueViolationError, ValidationError } from '../errors.js';
+import type { Clock } from '../events/clock.js';
+import type { EventView } from '../query/event-view.js';
+import type { EventReader } from '../store/event-reader.js';
+import type { EventTable } from '../table/event-table.js';
+import { readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
+import { resolveIndexDefinition, sameShape, type IndexDefinition } from './index-definition.js';
+import { encodeKey, type IndexKey } from './index-keys.js';
+import type { CreateIndexOptions, IndexAnalysis, IndexInfo, IndexSize, IndexUsage } from './index-types.js';
+import { describeBuiltIns } from './built-in-indexes.js';
+import { analyzeUserIndex } from './analyze-index.js';
+import { UserIndex } from './user-index.js';
+
+/** Rows an online build indexes between two yields to the event loop: a few ms of work. */
+const SLICE_ROWS = 8192;
+
+/** Keys an append's events give each caught-up index, computed before the batch is written. */
+export type PreparedKeys = { index: UserIndex; keys: (IndexKey | undefined)[] }[];
+
+interface Build {
+  index: UserIndex;
+  dropped: boolean;
+}
+
+/**
+ * `store.indexes`: user-defined indexes (the seed's IIndexManager). Definitions persist in
+ * `indexes.json`, contents in the checkpoint; an index is built online, slice by slice, while
+ * appends and queries go on, and is maintained by every append once it has caught up.
+ */
+export class IndexManager {
+  private readonly ready = new Map<string, UserIndex>();
+  private readonly builds = new Map<string, Build>();
+  private readonly builtInUse = new Map<string, { uses: number; lastUsed: number }>();
+  /** Bumped whenever the set of usable indexes changes: cached plans made before are stale. */
+  generation = 0;
+  private closed = false;
+
+  constructor(
+    private readonly table: EventTable,
+    private readonly reader: EventReader,
+    private readonly clock: Clock,
+    private readonly dir: string | undefined,
+  ) {}
+
+  /**
+   * Restores the indexes `indexes.json` defines: from the checkpoint's snapshot when it matches the
+   * definition, then catching up with the log replayed after it (or built whole without one).
+   */
+  openFrom(snapshots: readonly UserIndex[]): void {
+    if (this.dir === undefined) return;
+    for (const entry of readIndexCatalog(this.dir)) {
+      const saved = snapshots.find(
+        (index) =>
+          index.name === entry.name &&
+          sameShape(index.definition, entry) &&
+          index.indexedRows <= this.table.rows,
+      );
+      const index = saved ?? new UserIndex(entry, entry.createdAt);
+      this.indexUpTo(index, this.table.rows);
+      this.ready.set(index.name, index);
+    }
+  }
+
+  /** Ready indexes: the ones the planner may use. */
+  usable(): UserIndex[] {
+    return [...this.ready.values()];
+  }
+
+  /**
+   * Creates an index and builds it online over the existing events; resolves once it is ready and
+   * its definition is durable. Appends and queries go on during the build.
+   *
+   * @example
+   * await store.indexes.createIndex(
+   *   { name: 'by_tenant_total', fields: ['tags.tenant', 'payload.total'] },
+   *   { onProgress: ({ indexed, total }) => console.log(`${indexed}/${total}`) },
+   * );
+   */
+  async createIndex(definition: IndexDefinition, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+    const resolved = resolveIndexDefinition(definition);
+    if (this.ready.has(resolved.name) || this.builds.has(resolved.name)) {
+      throw new TammaError(
+        'INDEX_EXISTS',
+        `an index named ${JSON.stringify(resolved.name)} already exists; drop it first or pick another name`,
+      );
+    }
+    const index = new UserIndex(resolved, this.clock.now());
+    await this.buildOnline(index, options);
+    this.ready.set(index.name, index);
+    this.persist();
+    return this.info(index, 'ready');
+  }
+
+  /** Drops an index (a build in progress stops and its createIndex rejects). */
+  async dropIndex(name: string): Promise<void> {
+    const build = this.builds.get(name);
+    if (build !== undefined) {
+      build.dropped = true;
+      this.builds.delete(name);
+    }
+    if (!this.ready.delete(name) && build === undefined) throw this.notFound(name);
+    this.persist();
+  }
+
+  /** Rebuilds an index from the events; the old one keeps serving queries until the new one is ready. */
+  async rebuildIndex(name: string, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+    const old = this.ready.get(name);
+    if (old === undefined) throw this.notFound(name);
+    const index = new UserIndex(old.definition, old.createdAt);
+    index.uses = old.uses;
+    index.lastUsed = old.lastUsed;
+    await this.buildOnline(index, options);
+    if (this.ready.get(name) !== old)
+      throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
+    this.ready.set(name, index);
+    this.generation++;
+    return this.info(index, 'ready');
+  }
+
+  async listIndexes(): Promise<IndexInfo[]> {
+    return [
+      ...describeBuiltIns(this.table),
+      ...[...this.ready.values()].map((index) => this.info(index, 'ready')),
+      ...[...this.builds.values()].map((build) => this.info(build.index, 'building')),
+    ];
+  }
+
+  async analyzeIndex(name: string): Promise<IndexAnalysis> {
+    const index = this.ready.get(name);
+    if (index === undefined) throw this.notFound(name);
+    return analyzeUserIndex(index, this.table.rows);
+  }
+
+  async getIndexUsage(): Promise<IndexUsage[]> {
+    const builtIn = describeBuiltIns(this.table).map(({ name }) => {
+      const use = this.builtInUse.get(name);
+      return { name, builtIn: true, uses: use?.uses ?? 0, lastUsed: use ? new Date(use.lastUsed) : null };
+    });
+    const user = [...this.ready.values()].map((index) => ({
+      name: index.name,
+      builtIn: false,
+      uses: index.uses,
+      lastUsed: index.lastUsed === undefined ? null : new Date(index.lastUsed),
+    }));
+    return [...builtIn, ...user];
+  }
+
+  async getIndexSize(): Promise<{ totalBytes: number; indexes: IndexSize[] }> {
+    const indexes = (await this.listIndexes()).map(({ name, entries, bytes }) => ({ name, entries, bytes }));
+    return { totalBytes: indexes.reduce((sum, index) => sum + index.bytes, 0), indexes };
+  }
+
+  /** The planner chose this index (or built-in access path) for a query. */
+  recordUse(name: string): void {
+    const now = this.clock.now();
+    const index = this.ready.get(name);
+    if (index !== undefined) {
+      index.recordUse(now);
+      return;
+    }
+    const use = this.builtInUse.get(name) ?? { uses: 0, lastUsed: now };
+    use.uses++;
+    use.lastUsed = now;
+    this.builtInUse.set(name, use);
+  }
+
+  /** Whether appends have index keys to compute: false keeps the append path free of this work. */
+  get active(): boolean {
+    return this.ready.size > 0 || this.builds.size > 0;
+  }
+
+  /**
+   * The keys a batch's events give each index that is caught up, checked against unique indexes:
+   * throws UniqueViolationError before the batch is written, so a rejected batch writes nothing.
+   */
+  prepareBatch(views: readonly EventView[]): PreparedKeys {
+    const prepared: PreparedKeys = [];
+    for (const index of [...this.ready.values(), ...[...this.builds.values()].map((b) => b.index)]) {
+      if (index.indexedRows !== this.table.rows) continue;
+      const keys = views.map((view) => index.keyOf(view));
+      if (index.definition.unique) this.checkUnique(index, keys);
+      prepared.push({ index, keys });
+    }
+    return prepared;
+  }
+
+  private checkUnique(index: UserIndex, keys: readonly (IndexKey | undefined)[]): void {
+    const seen = new Map<string, number>();
+    keys.forEach((key, i) => {
+      if (key === undefined) return;
+      const held = index.firstRowOf(key);
+      const fields = index.definition.fields;
+      if (held !== undefined)
+        throw new UniqueViolationError(index.name, fields, key, i, `held by sequence ${held + 1}`);
+      const text = encodeKey(key);
+      const earlier = seen.get(text);
+      if (earlier !== undefined)
+        throw new UniqueViolationError(
+          index.name,
+          fields,
+          key,
+          i,
+          `also given by events[${earlier}] of this batch`,
+        );
+      seen.set(text, i);
+    });
+  }
+
+  /** Adds a written batch's rows, starting at `firstRow`, to the indexes prepareBatch computed keys for. */
+  commitBatch(firstRow: number, prepared: PreparedKeys | undefined): void {
+    if (prepared === undefined) return;
+    for (const { index, keys } of prepared) {
+      for (let i = 0; i < keys.length; i++) index.add(firstRow + i, keys[i]);
+    }
+  }
+
+  /** Ready indexes, for the checkpoint: each is caught up with the table. */
+  snapshotSources(): UserIndex[] {
+    return [...this.ready.values()].filter((index) => index.indexedRows === this.table.rows);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async buildOnline(index: UserIndex, options: CreateIndexOptions): Promise<void> {
+    const build: Build = { index, dropped: false };
+    this.builds.set(index.name, build);
+    try {
+      for (;;) {
+        this.indexUpTo(index, Math.min(this.table.rows, index.indexedRows + SLICE_ROWS));
+        options.onProgress?.({ indexed: index.indexedRows, total: this.table.rows });
+        if (index.indexedRows >= this.table.rows) break;
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed)
+          throw new TammaError('STORE_CLOSED', `the store closed while building index ${index.name}`);
+        if (build.dropped)
+          throw new TammaError('INDEX_DROPPED', `index ${index.name} was dropped while building`);
+      }
+    } finally {
+      if (this.builds.get(index.name) === build) this.builds.delete(index.name);
+    }
+    this.generation++;
+  }
+
+  /** Indexes rows [index.indexedRows, end): events read from columns, or decoded when the index needs records. */
+  private indexUpTo(index: UserIndex, end: number): void {
+    while (index.indexedRows < end) {
+      const start = index.indexedRows;
+      const stop = Math.min(end, start + SLICE_ROWS);
+      const views = this.viewsOf(start, stop, index.needsRecord);
+      for (let i = 0; i < views.length; i++) {
+        const key = index.keyOf(views[i] as EventView);
+        if (key !== undefined && index.definition.unique) {
+          const held = index.firstRowOf(key);
+          if (held !== undefined) {
+            throw new TammaError(
+              'UNIQUE_VIOLATION',
+              `cannot build unique index ${index.name}: sequences ${held + 1} and ${start + i + 1} both have ` +
+                `${index.definition.fields.map((field, k) => `${field} = ${JSON.stringify(key[k])}`).join(', ')}`,
+            );
+          }
+        }
+        index.add(start + i, key);
+      }
+    }
+  }
+
+  private viewsOf(start: number, stop: number, needsRecord: boolean): EventView[] {
+    const rows = Array.from({ length: stop - start }, (_, i) => start + i);
+    if (needsRecord) {
+      return this.reader.events(rows).map((event) => ({ ...event, timestamp: event.timestamp.getTime() }));
+    }
+    const { table } = this;
+    return rows.map((row) => ({
+      sequence: row + 1,
+      id: '',
+      aggregateId: table.aggregates.valueOf(table.aggregateId.get(row)),
+      version: table.version.get(row),
+      type: table.types.valueOf(table.typeId.get(row)),
+      timestamp: table.timestamp.get(row),
+      tags: {},
+      payload: null,
+    }));
+  }
+
+  private persist(): void {
+    this.generation++;
+    if (this.dir === undefined) return;
+    writeIndexCatalog(
+      this.dir,
+      [...this.ready.values()].map((index) => ({ ...index.definition, createdAt: index.createdAt })),
+    );
+  }
+
+  private info(index: UserIndex, state: 'ready' | 'building'): IndexInfo {
+    const { name, fields, type, unique, where } = index.definition;
+    return {
+      name,
+      fields: [...fields],
+      type,
+      unique,
+      ...(where ? { where } : {}),
+      builtIn: false,
+      state,
+      entries: index.entries,
+      distinctKeys: index.distinctKeys,
+      bytes: index.bytes,
+      createdAt: new Date(index.createdAt),
+    };
+  }
+
+  private notFound(name: unknown): Error {
+    if (typeof name !== 'string')
+      return new ValidationError('name', `must be an index name, got ${typeof name}`);
+    return new IndexNotFoundError(name, [...this.ready.keys(), ...this.builds.keys()]);
+  }
+}

@@ -1,0 +1,27 @@
+import type { SortedRows } from '../indexes/sorted-rows.js';
+
+/** One way to find candidate rows: an index lookup (exact size known up front) or the scan. */
+export interface AccessPath {
+  /** `scan`, `sequence`, `aggregate`, `type`, `aggregate+type`, `timestamp`, `tags.<key>` or a user index's name. */
+  readonly index: string;
+  /** What the lookup is for, for EXPLAIN: `type = "A"`, `timestamp in [x, y)`. */
+  readonly condition: string;
+  readonly estimatedRows: number;
+  readonly cost: number;
+  rows(): SortedRows;
+}
+
+/** Relative cost of checking one row from columns alone, and of decoding its record. */
+export const COLUMN_CHECK = 0.05;
+export const RECORD_DECODE = 1;
+
+/** An index lookup yielding `size` rows, each then checked against the whole filter. */
+export function lookupPath(
+  index: string,
+  condition: string,
+  size: number,
+  rows: () => SortedRows,
+  perRow: number,
+): AccessPath {
+  return { index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, rows };
+}
