@@ -87,6 +87,27 @@ export function markdownReport(results) {
       ),
     );
   }
+  const ix = results.indexes;
+  if (ix && !ix.error) {
+    const size = ix.sizes[ix.sizes.length - 1];
+    out.push('', `### Indexes and the planner at ${fmtCount(size)} events (µs)`, '');
+    out.push(
+      markdownTable(
+        [
+          'query',
+          'tamma p50',
+          'tamma p99',
+          'sqlite p50',
+          'sqlite p99',
+          'duckdb p50',
+          'sqlite ÷ tamma (p50)',
+          'tamma index',
+        ],
+        indexes.markdownRows(ix),
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+      ),
+    );
+  }
   const a = results.append;
   if (a && !a.error) {
     out.push('', '### Append throughput (events/s)', '');

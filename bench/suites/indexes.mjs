@@ -17,7 +17,6 @@ export const ENGINES = ['tamma', 'sqlite', 'duckdb'];
 const LOAD_BATCH = 5000; // loading is not what this suite measures
 const ESTIMATE_QUERIES = 20; // EXPLAIN ANALYZE runs per query kind for estimated vs actual rows,
 const ESTIMATE_BUDGET_MS = 5_000; // fewer (at least one) when they run slowly (full scans)
-const SCAN_SAMPLES_UP_TO = 1_000_000; // full scans above this size: one run (tens of seconds each)
 
 /** The user-defined indexes of the tamma store (sqlite and DuckDB get the matching ones). */
 export const TAMMA_INDEXES = [
@@ -210,19 +209,18 @@ export const tasks = {
         for (const [variant, fn, options = {}] of list) {
           // A forced path that is the planner's own choice measures nothing new.
           if (options.hints && explained && plans[query] === options.hints.forceIndex.join('+')) continue;
-          // Full scans (forced, or the planner's choice when no index serves) read every record:
-          // a few runs, and above SCAN_SAMPLES_UP_TO events a single cold one.
+          // Full scans (forced, or the planner's choice when no index serves) read and decode every
+          // record, seconds each at 1M: no warm-up, as many runs as fit in scanBudgetMs, at least one.
           const scan = options.scan || (explained && !options.hints && plans[query] === 'scan');
-          const big = size > SCAN_SAMPLES_UP_TO;
           ctx.progress(
             `${engine.name} @ ${fmtCount(size)}: ${query} ${variant}${scan ? ' (full scan)' : ''}`,
           );
           try {
             const r = await measureQueries(fn, params[spec.params], warm[spec.params], {
               iterations: scan ? args.scanIterations : iterations,
-              warmup: scan ? (big ? 0 : 1) : warmup,
+              warmup: scan ? 0 : warmup,
               budgetMs: scan ? args.scanBudgetMs : budgetMs,
-              minSamples: scan ? (big ? 1 : 3) : 30,
+              minSamples: scan ? 1 : 30,
             });
             measured[query].push({ variant, ...r });
           } catch (error) {
@@ -305,9 +303,35 @@ function compareAnswers(engines, sizes) {
   return mismatches;
 }
 
+/** sqlite's EXPLAIN QUERY PLAN, shortened for a table cell. */
+const shortPlan = (plan) =>
+  (plan ?? '')
+    .replace(/SEARCH events USING INDEX /g, 'index ')
+    .replace(/SCAN events/g, 'scan')
+    .replace(/<expr>/g, 'x')
+    .replace(/; USE TEMP B-TREE FOR ORDER BY/g, ' + sort');
+
 /** The row of the engine's first variant of a query (the one compared across engines). */
 export function headline(section, kind, query, s) {
   return section.engines[kind]?.bySize?.[s]?.measured[query]?.find((v) => !v.error);
+}
+
+/** Rows of the Markdown headline: each query at the largest size, the engines' first variants. */
+export function markdownRows(section) {
+  const s = section.sizes.length - 1;
+  return QUERIES.map((q) => {
+    const [t, l, d] = ENGINES.map((k) => headline(section, k, q.id, s));
+    return [
+      q.label,
+      fmtUs(t?.p50),
+      fmtUs(t?.p99),
+      fmtUs(l?.p50),
+      fmtUs(l?.p99),
+      fmtUs(d?.p50),
+      fmtRatio(ratio(l?.p50, t?.p50)),
+      q.plan ? '' : (section.engines.tamma?.bySize?.[s]?.plans?.[q.id] ?? ''),
+    ];
+  });
 }
 
 export function report(section) {
@@ -333,7 +357,7 @@ export function report(section) {
             fmtRatio(ratio(base?.p99, v.p99)),
             q.plan ? '' : fmtNum(v.rows, 1),
             fmtNum(v.n),
-            v.variant.startsWith('forceIndex') || q.plan ? '' : (plan ?? ''),
+            v.variant.startsWith('forceIndex') || q.plan ? '' : shortPlan(plan),
           ]);
         }
       }
