@@ -76,8 +76,8 @@ function variants(kind, engine) {
   };
 }
 
-/** q-error: how many times off an estimate is, either way (1 = exact). */
-const qError = (estimated, actual) => Math.max(estimated, 1) / Math.max(actual, 1) || 1;
+/** How many times off an estimate is (1 = exact); NaN when one is missing, which then fails the target. */
+const qError = (estimated, actual) => Math.max(estimated, 1) / Math.max(actual, 1);
 const qErrors = (pairs) => {
   const q = pairs.map(({ estimated, actual }) =>
     Math.max(qError(estimated, actual), qError(actual, estimated)),
