@@ -36,6 +36,7 @@ export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query
 export { f, MATCH_ALL } from './query/ast.js';
 export type { EventQuery, FilterNode, OrderTerm, QueryHints, Scalar, Field } from './query/ast.js';
 export type { Explanation, ExplainNode } from './query/explain.js';
+export type { PlanCacheStats } from './query/plan-cache.js';
 export type { RunOptions, ResultRow } from './query/query-engine.js';
 export type { IndexManager } from './indexes/index-manager.js';
 export type { IndexDefinition } from './indexes/index-definition.js';

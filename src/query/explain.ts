@@ -22,6 +22,10 @@ export interface Explanation {
   indexesUsed: string[];
   /** Every access path the planner weighed, cheapest first. */
   considered: { index: string; condition: string; estimatedRows: number; cost: number }[];
+  /** The query without its constants: queries sharing it share a cached plan. */
+  fingerprint?: string;
+  /** Whether the plan cache held a choice for this fingerprint (EXPLAIN itself always weighs every path). */
+  planCache?: 'hit' | 'miss';
   /** With analyze: wall time of the whole execution. */
   executionTimeMs?: number;
   /** The same tree as text, one operator a line. */
@@ -90,6 +94,8 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
       estimatedRows,
       cost,
     })),
+    ...(plan.fingerprint === undefined ? {} : { fingerprint: plan.fingerprint }),
+    ...(plan.planCache === undefined ? {} : { planCache: plan.planCache }),
     ...(actual ? { executionTimeMs: actual.timeMs } : {}),
     text: renderTree(node, 0),
   };

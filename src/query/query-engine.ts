@@ -10,6 +10,8 @@ import { explainPlan, type Explanation } from './explain.js';
 import { CHECK_EVERY, QueryGuard } from './query-guard.js';
 import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
 import { validateQuery } from './validate-query.js';
+import { fingerprint } from './fingerprint.js';
+import { PlanCache, type PlanCacheStats } from './plan-cache.js';
 
 export interface RunOptions {
   /** Cancels the query when it fires: QueryCancelledError. */
@@ -25,6 +27,7 @@ const DEFAULT_BATCH = 1000;
 /** Runs EventQuery ASTs against the embedded table: plan, guard, execute, hydrate. */
 export class QueryEngine {
   private readonly running = new Map<string, AbortController>();
+  private readonly cache = new PlanCache();
   private sequence = 0;
 
   constructor(
@@ -46,10 +49,37 @@ export class QueryEngine {
     };
   }
 
-  plan(query: EventQuery): { plan: QueryPlan; body: (row: number) => DecodedBody } {
+  /**
+   * Plans a query: through the plan cache, which remembers the access path chosen for each query
+   * fingerprint; EXPLAIN (`fresh`) always weighs every alternative, so it can show them.
+   */
+  plan(query: EventQuery, fresh = false): { plan: QueryPlan; body: (row: number) => DecodedBody } {
     validateQuery(query);
     const body = this.bodyReader();
-    return { plan: createExecutionPlan(this.table, query, body, this.indexes.usable()), body };
+    const key = fingerprint(query);
+    const { generation } = this.indexes;
+    const rows = this.table.rows;
+    const cached = this.cache.lookup(key, generation, rows);
+    const usable = this.indexes.usable();
+    if (cached !== undefined && !fresh) {
+      const plan = createExecutionPlan(this.table, query, body, usable, cached.index);
+      if (plan.access.index === cached.index && !this.cache.surprised(cached, plan.access.estimatedRows)) {
+        return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
+      }
+      this.cache.reject(key);
+    }
+    const plan = createExecutionPlan(this.table, query, body, usable);
+    this.cache.store(key, {
+      index: plan.access.index,
+      estimatedRows: plan.access.estimatedRows,
+      generation,
+      rows,
+    });
+    return { plan: { ...plan, fingerprint: key, planCache: cached === undefined ? 'miss' : 'hit' }, body };
+  }
+
+  planCacheStats(): PlanCacheStats {
+    return this.cache.stats();
   }
 
   /** Usage statistics (and the index advisor) count plans that run, not ones only explained. */
@@ -148,7 +178,7 @@ export class QueryEngine {
   }
 
   explain(query: EventQuery, analyze: boolean): Explanation {
-    const { plan, body } = this.plan(query);
+    const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);

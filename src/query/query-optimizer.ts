@@ -22,6 +22,10 @@ export interface QueryPlan {
   readonly descending: boolean;
   readonly estimatedRows: number;
   readonly estimatedCost: number;
+  /** The query without its constants: the plan cache's key. */
+  readonly fingerprint?: string;
+  /** Whether the plan cache already held a choice for this fingerprint. */
+  readonly planCache?: 'hit' | 'miss';
 }
 
 export function conjuncts(node: FilterNode): FilterNode[] {
@@ -36,10 +40,12 @@ function candidatePaths(
   filter: FilterNode,
   perRow: number,
   userIndexes: readonly UserIndex[],
+  only: string | undefined,
 ): AccessPath[] {
+  const indexes = only === undefined ? userIndexes : userIndexes.filter((index) => index.name === only);
   const paths = [
-    ...indexPaths(table, filter, perRow),
-    ...userIndexPaths(userIndexes, conjuncts(filter), perRow),
+    ...indexPaths(table, filter, perRow, only),
+    ...userIndexPaths(indexes, conjuncts(filter), perRow),
   ];
   const bounds = paths.find((path) => path.index === 'sequence');
   if (bounds === undefined) return paths;
@@ -65,10 +71,26 @@ function clip(path: AccessPath, first: number, end: number, perRow: number): Acc
   };
 }
 
-function indexPaths(table: EventTable, filter: FilterNode, perRow: number): AccessPath[] {
+/** Built-in index paths; with `only`, just that one (and the sequence bounds every path is clipped to). */
+function indexPaths(
+  table: EventTable,
+  filter: FilterNode,
+  perRow: number,
+  only: string | undefined,
+): AccessPath[] {
   const paths: AccessPath[] = [];
-  const add = (index: string, condition: string, size: number, rows: () => SortedRows) =>
-    paths.push(lookupPath(index, condition, size, rows, perRow));
+  const wanted = (index: string) => only === undefined || index === only || index === 'sequence';
+  const add = (
+    index: string,
+    condition: () => string,
+    size: () => number,
+    rows: () => SortedRows,
+    weight = 1,
+  ) => {
+    if (!wanted(index)) return;
+    const path = lookupPath(index, condition(), size(), rows, perRow);
+    paths.push(weight === 1 ? path : { ...path, cost: path.cost * weight });
+  };
   let time: Interval | undefined;
   let sequence: Interval | undefined;
   let aggregateEq: string | undefined;
@@ -85,8 +107,8 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
       const lookup = (v: string) => (isAggregate ? table.aggregateRows(v) : table.typeRows(v));
       add(
         isAggregate ? 'aggregate' : 'type',
-        `${ref.name} in (${strings.map(quote).join(', ')})`,
-        strings.reduce((sum, v) => sum + count(v), 0),
+        () => `${ref.name} in (${strings.map(quote).join(', ')})`,
+        () => strings.reduce((sum, v) => sum + count(v), 0),
         () => unionOf(strings.map(lookup)),
       );
       if (term.kind === 'eq') {
@@ -96,8 +118,8 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
     } else if (ref.kind === 'tag' && values) {
       add(
         `tags.${ref.key}`,
-        `tags.${ref.key} in (${values.map(quote).join(', ')})`,
-        values.reduce<number>((sum, v) => sum + (v === null ? 0 : table.tagCount(ref.key, v)), 0),
+        () => `tags.${ref.key} in (${values.map(quote).join(', ')})`,
+        () => values.reduce<number>((sum, v) => sum + (v === null ? 0 : table.tagCount(ref.key, v)), 0),
         () => unionOf(values.filter((v) => v !== null).map((v) => table.tagRows(ref.key, v as string))),
       );
     } else if (ref.kind === 'core' && (ref.name === 'timestamp' || ref.name === 'sequence')) {
@@ -113,21 +135,23 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
   }
   if (aggregateEq !== undefined && typeEq !== undefined) {
     const [a, t] = [aggregateEq, typeEq];
+    // Its size is an upper bound (the smaller of the two) and it yields only rows matching both:
+    // on a tie with the aggregate or type path, it is the better one (weight 0.9).
     add(
       'aggregate+type',
-      `aggregateId = ${quote(a)} and type = ${quote(t)}`,
-      Math.min(table.aggregateCount(a), table.typeCount(t)),
+      () => `aggregateId = ${quote(a)} and type = ${quote(t)}`,
+      () => Math.min(table.aggregateCount(a), table.typeCount(t)),
       () => table.aggregateTypeRows(a, t),
+      0.9,
     );
-    // Its size is an upper bound (the smaller of the two) and it yields only rows matching both:
-    // on a tie with the aggregate or type path, it is the better one.
-    const composite = paths[paths.length - 1] as AccessPath;
-    paths[paths.length - 1] = { ...composite, cost: composite.cost * 0.9 };
   }
   if (time !== undefined) {
     const { from, to } = time;
-    add('timestamp', `timestamp in [${from}, ${to})`, to > from ? table.byTime.count(from, to) : 0, () =>
-      to > from ? new ArrayRows(table.byTime.range(from, to)) : NO_ROWS,
+    add(
+      'timestamp',
+      () => `timestamp in [${from}, ${to})`,
+      () => (to > from ? table.byTime.count(from, to) : 0),
+      () => (to > from ? new ArrayRows(table.byTime.range(from, to)) : NO_ROWS),
     );
   }
   if (sequence !== undefined) {
@@ -135,10 +159,15 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
     const first = Math.max(0, Math.ceil(sequence.from) - 1);
     const end = Math.min(table.rows, Math.ceil(sequence.to) - 1);
     const size = Math.max(0, end - first);
-    add('sequence', `sequence in [${first + 1}, ${end + 1})`, size, () => ({
-      length: size,
-      at: (i: number) => first + i,
-    }));
+    add(
+      'sequence',
+      () => `sequence in [${first + 1}, ${end + 1})`,
+      () => size,
+      () => ({
+        length: size,
+        at: (i: number) => first + i,
+      }),
+    );
   }
   return paths;
 }
@@ -164,10 +193,12 @@ export function createExecutionPlan(
   query: EventQuery,
   body: BodyReader,
   userIndexes: readonly UserIndex[] = [],
+  /** From the plan cache: build only this path (and the scan), not every alternative. */
+  only?: string,
 ): QueryPlan {
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   let considered = [
-    ...candidatePaths(table, query.filter, perRow, userIndexes),
+    ...candidatePaths(table, query.filter, perRow, userIndexes, only),
     scanPath(table, perRow),
   ].sort((a, b) => a.cost - b.cost);
   const { forceIndex, useIndex } = query.hints;

@@ -389,6 +389,7 @@ export class EmbeddedEventStore implements EventStore {
       types: table.types.size,
       lastSequence: table.rows,
       indexes: table.indexStats(this.sequenceLookups, this.sequenceHits),
+      planCache: this.queries.planCacheStats(),
       memory: {
         rss: memory.rss,
         heapUsed: memory.heapUsed,
