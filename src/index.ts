@@ -48,3 +48,4 @@ export type {
   CreateIndexOptions,
 } from './indexes/index-types.js';
 export type { IndexKey, KeyPart } from './indexes/index-keys.js';
+export type { FieldAnalysis } from './indexes/statistics.js';

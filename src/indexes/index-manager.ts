@@ -1,6 +1,6 @@
 import { IndexNotFoundError, TammaError, UniqueViolationError, ValidationError } from '../errors.js';
 import type { Clock } from '../events/clock.js';
-import type { EventView } from '../query/event-view.js';
+import { toView, type EventView } from '../query/event-view.js';
 import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
 import { readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
@@ -10,6 +10,7 @@ import type { CreateIndexOptions, IndexAnalysis, IndexInfo, IndexSize, IndexUsag
 import { describeBuiltIns } from './built-in-indexes.js';
 import { analyzeUserIndex } from './analyze-index.js';
 import { UserIndex } from './user-index.js';
+import type { FieldAnalysis, Statistics } from './statistics.js';
 
 /** Rows an online build indexes between two yields to the event loop: a few ms of work. */
 const SLICE_ROWS = 8192;
@@ -40,6 +41,7 @@ export class IndexManager {
     private readonly reader: EventReader,
     private readonly clock: Clock,
     private readonly dir: string | undefined,
+    private readonly statistics: Statistics,
   ) {}
 
   /**
@@ -129,6 +131,14 @@ export class IndexManager {
     const index = this.ready.get(name);
     if (index === undefined) throw this.notFound(name);
     return analyzeUserIndex(index, this.table.rows);
+  }
+
+  /**
+   * What the planner knows of a field (any field, indexed or not): share of events that have it,
+   * distinct values and a histogram, from an even sample of events (all of them in a small store).
+   */
+  async analyzeField(field: string): Promise<FieldAnalysis> {
+    return this.statistics.analyzeField(field);
   }
 
   async getIndexUsage(): Promise<IndexUsage[]> {
@@ -269,7 +279,7 @@ export class IndexManager {
   private viewsOf(start: number, stop: number, needsRecord: boolean): EventView[] {
     const rows = Array.from({ length: stop - start }, (_, i) => start + i);
     if (needsRecord) {
-      return this.reader.events(rows).map((event) => ({ ...event, timestamp: event.timestamp.getTime() }));
+      return this.reader.events(rows).map(toView);
     }
     const { table } = this;
     return rows.map((row) => ({

@@ -8,6 +8,10 @@ export interface AccessPath {
   readonly condition: string;
   readonly estimatedRows: number;
   readonly cost: number;
+  /** The query fields whose terms the lookup answers: the planner estimates only the rest. */
+  readonly fields: readonly string[];
+  /** An intersection's two lookups. */
+  readonly parts?: readonly AccessPath[];
   rows(): SortedRows;
 }
 
@@ -22,6 +26,7 @@ export function lookupPath(
   size: number,
   rows: () => SortedRows,
   perRow: number,
+  fields: readonly string[],
 ): AccessPath {
-  return { index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, rows };
+  return { index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, fields, rows };
 }

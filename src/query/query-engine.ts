@@ -4,6 +4,7 @@ import { decodeBody, type DecodedBody } from '../storage/embedded/record-codec.j
 import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
 import type { IndexManager } from '../indexes/index-manager.js';
+import type { Statistics } from '../indexes/statistics.js';
 import type { EventQuery } from './ast.js';
 import { project, selectRows, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
@@ -34,6 +35,7 @@ export class QueryEngine {
     private readonly table: EventTable,
     private readonly reader: EventReader,
     private readonly indexes: IndexManager,
+    private readonly statistics: Statistics,
   ) {}
 
   /** A record reader that decodes each row at most once in a row, however many predicates ask. */
@@ -62,13 +64,20 @@ export class QueryEngine {
     const cached = this.cache.lookup(key, generation, rows);
     const usable = this.indexes.usable();
     if (cached !== undefined && !fresh) {
-      const plan = createExecutionPlan(this.table, query, body, usable, cached.index);
+      const plan = createExecutionPlan(this.table, query, body, {
+        userIndexes: usable,
+        only: cached.index,
+        statistics: this.statistics,
+      });
       if (plan.access.index === cached.index && !this.cache.surprised(cached, plan.access.estimatedRows)) {
         return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
       }
       this.cache.reject(key);
     }
-    const plan = createExecutionPlan(this.table, query, body, usable);
+    const plan = createExecutionPlan(this.table, query, body, {
+      userIndexes: usable,
+      statistics: this.statistics,
+    });
     this.cache.store(key, {
       index: plan.access.index,
       estimatedRows: plan.access.estimatedRows,

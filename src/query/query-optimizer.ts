@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { ArrayRows, NO_ROWS, lowerBound, type SortedRows } from '../indexes/sorted-rows.js';
 import { unionOf } from '../indexes/union.js';
+import type { Statistics } from '../indexes/statistics.js';
 import type { UserIndex } from '../indexes/user-index.js';
 import { COLUMN_CHECK, RECORD_DECODE, lookupPath, type AccessPath } from './access-path.js';
 import type { EventTable } from '../table/event-table.js';
@@ -9,6 +10,7 @@ import { compileFilter, needsRecord, type BodyReader, type RowPredicate } from '
 import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
 import { userIndexPaths } from './user-index-paths.js';
+import { INTERSECT, intersectionPath } from './intersection.js';
 
 export interface QueryPlan {
   readonly query: EventQuery;
@@ -20,6 +22,9 @@ export interface QueryPlan {
   /** Rows come out of the access path in sequence order, so order and limit need no sort. */
   readonly sorted: boolean;
   readonly descending: boolean;
+  /** Rows expected to pass the filter, before offset and limit. */
+  readonly matchedRows: number;
+  /** Rows expected out: matchedRows cut by offset and limit. */
   readonly estimatedRows: number;
   readonly estimatedCost: number;
   /** The query without its constants: the plan cache's key. */
@@ -34,6 +39,15 @@ export function conjuncts(node: FilterNode): FilterNode[] {
 
 const quote = (value: Scalar) => JSON.stringify(value);
 
+/** The query fields each built-in path answers; a tag's path is named after its field. */
+const BUILT_IN_FIELDS: Record<string, readonly string[]> = {
+  aggregate: ['aggregateId'],
+  type: ['type'],
+  'aggregate+type': ['aggregateId', 'type'],
+  timestamp: ['timestamp'],
+  sequence: ['sequence'],
+};
+
 /** Candidate paths from the top-level AND terms of the filter; the predicate re-checks them all. */
 function candidatePaths(
   table: EventTable,
@@ -42,11 +56,15 @@ function candidatePaths(
   userIndexes: readonly UserIndex[],
   only: string | undefined,
 ): AccessPath[] {
-  const indexes = only === undefined ? userIndexes : userIndexes.filter((index) => index.name === only);
+  const names = only?.split(INTERSECT);
+  const indexes =
+    names === undefined ? userIndexes : userIndexes.filter((index) => names.includes(index.name));
   const paths = [
-    ...indexPaths(table, filter, perRow, only),
+    ...indexPaths(table, filter, perRow, names),
     ...userIndexPaths(indexes, conjuncts(filter), perRow),
   ];
+  const both = intersectionPath(paths, table.rows, perRow);
+  if (both !== undefined) paths.push(both);
   const bounds = paths.find((path) => path.index === 'sequence');
   if (bounds === undefined) return paths;
   // Predicate pushdown: a sequence bound seeks into every posting list instead of filtering it.
@@ -60,6 +78,7 @@ function clip(path: AccessPath, first: number, end: number, perRow: number): Acc
   return {
     ...path,
     condition: `${path.condition}, rows [${first}, ${end})`,
+    fields: [...path.fields, 'sequence'],
     estimatedRows,
     cost: estimatedRows * (perRow + COLUMN_CHECK) + 1,
     rows: () => {
@@ -76,10 +95,10 @@ function indexPaths(
   table: EventTable,
   filter: FilterNode,
   perRow: number,
-  only: string | undefined,
+  only: readonly string[] | undefined,
 ): AccessPath[] {
   const paths: AccessPath[] = [];
-  const wanted = (index: string) => only === undefined || index === only || index === 'sequence';
+  const wanted = (index: string) => only === undefined || only.includes(index) || index === 'sequence';
   const add = (
     index: string,
     condition: () => string,
@@ -88,7 +107,7 @@ function indexPaths(
     weight = 1,
   ) => {
     if (!wanted(index)) return;
-    const path = lookupPath(index, condition(), size(), rows, perRow);
+    const path = lookupPath(index, condition(), size(), rows, perRow, BUILT_IN_FIELDS[index] ?? [index]);
     paths.push(weight === 1 ? path : { ...path, cost: path.cost * weight });
   };
   let time: Interval | undefined;
@@ -179,6 +198,7 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
     condition: 'all rows',
     estimatedRows: rows,
     cost: rows * perRow + 1,
+    fields: [],
     rows: () => ({ length: rows, at: (i: number) => i }),
   };
 }
@@ -188,14 +208,33 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
  * estimate for an index path is exact; the cost model weighs a path's rows by what checking each
  * costs (columns only, or decoding the record), and a scan by all rows. Hints narrow the choice.
  */
+export interface PlannerContext {
+  /** Ready user-defined indexes. */
+  userIndexes?: readonly UserIndex[];
+  /** From the plan cache: build only this path (and the scan), not every alternative. */
+  only?: string;
+  /** For estimating the terms the access path does not answer; without it they count as keeping every row. */
+  statistics?: Statistics;
+}
+
+/** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
+function matchEstimate(access: AccessPath, filter: FilterNode, statistics: Statistics | undefined): number {
+  if (statistics === undefined) return access.estimatedRows;
+  let estimate = access.estimatedRows;
+  for (const term of conjuncts(filter)) {
+    if ('field' in term && access.fields.includes(term.field)) continue;
+    estimate *= statistics.selectivity(term);
+  }
+  return Math.min(access.estimatedRows, Math.round(estimate));
+}
+
 export function createExecutionPlan(
   table: EventTable,
   query: EventQuery,
   body: BodyReader,
-  userIndexes: readonly UserIndex[] = [],
-  /** From the plan cache: build only this path (and the scan), not every alternative. */
-  only?: string,
+  context: PlannerContext = {},
 ): QueryPlan {
+  const { userIndexes = [], only, statistics } = context;
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   let considered = [
     ...candidatePaths(table, query.filter, perRow, userIndexes, only),
@@ -227,8 +266,9 @@ export function createExecutionPlan(
     predicate: compileFilter(query.filter, table, body),
     sorted,
     descending: sorted && order[0]?.direction === 'desc',
+    matchedRows: matchEstimate(access, query.filter, statistics),
     estimatedRows: Math.min(
-      access.estimatedRows,
+      matchEstimate(access, query.filter, statistics),
       query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0),
     ),
     estimatedCost: access.cost,

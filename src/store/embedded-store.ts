@@ -7,7 +7,8 @@ import type { EventQuery } from '../query/ast.js';
 import { criteriaToQuery } from '../query/criteria-to-query.js';
 import type { Explanation } from '../query/explain.js';
 import { IndexManager } from '../indexes/index-manager.js';
-import type { EventView } from '../query/event-view.js';
+import { toView, type EventView } from '../query/event-view.js';
+import { Statistics } from '../indexes/statistics.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
@@ -63,8 +64,10 @@ export class EmbeddedEventStore implements EventStore {
     private readonly disk?: DiskParts,
   ) {
     this.reader = new EventReader(table, log);
-    this.indexes = new IndexManager(table, this.reader, options.clock, disk?.dir);
-    this.queries = new QueryEngine(table, this.reader, this.indexes);
+    const reader = this.reader;
+    const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
+    this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
+    this.queries = new QueryEngine(table, reader, this.indexes, statistics);
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
