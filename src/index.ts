@@ -49,3 +49,5 @@ export type {
 } from './indexes/index-types.js';
 export type { IndexKey, KeyPart } from './indexes/index-keys.js';
 export type { FieldAnalysis } from './indexes/statistics.js';
+export type { IndexRecommendation, IndexOptimizationResult } from './indexes/index-advisor.js';
+export type { AutoIndexSettings, AutoIndexAction } from './indexes/auto-index.js';

@@ -55,6 +55,11 @@ export class PlanCache {
     return choice;
   }
 
+  /** Whether a choice is cached for the fingerprint, without counting a lookup: for EXPLAIN. */
+  holds(fingerprint: string): boolean {
+    return this.entries.has(fingerprint);
+  }
+
   /** Whether a path built from a cached choice yields so many more rows that the choice is suspect. */
   surprised(choice: CachedChoice, estimatedRows: number): boolean {
     return estimatedRows > choice.estimatedRows * SURPRISE + 1000;

@@ -13,6 +13,7 @@ import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
 import { validateQuery } from './validate-query.js';
 import { fingerprint } from './fingerprint.js';
 import { PlanCache, type PlanCacheStats } from './plan-cache.js';
+import { QueryMonitor } from './query-monitor.js';
 
 export interface RunOptions {
   /** Cancels the query when it fires: QueryCancelledError. */
@@ -29,6 +30,9 @@ const DEFAULT_BATCH = 1000;
 export class QueryEngine {
   private readonly running = new Map<string, AbortController>();
   private readonly cache = new PlanCache();
+  readonly monitor = new QueryMonitor();
+  /** Called after every executed query: the advisor's auto mode hooks in here. */
+  onQuery: (() => void) | undefined;
   private sequence = 0;
 
   constructor(
@@ -61,39 +65,28 @@ export class QueryEngine {
     const key = fingerprint(query);
     const { generation } = this.indexes;
     const rows = this.table.rows;
-    const cached = this.cache.lookup(key, generation, rows);
     const usable = this.indexes.usable();
-    if (cached !== undefined && !fresh) {
-      const plan = createExecutionPlan(this.table, query, body, {
-        userIndexes: usable,
-        only: cached.index,
-        statistics: this.statistics,
-      });
+    const context = { userIndexes: usable, statistics: this.statistics };
+    if (fresh) {
+      const plan = createExecutionPlan(this.table, query, body, context);
+      return { plan: { ...plan, fingerprint: key, planCache: this.cache.holds(key) ? 'hit' : 'miss' }, body };
+    }
+    const cached = this.cache.lookup(key, generation, rows);
+    if (cached !== undefined) {
+      const plan = createExecutionPlan(this.table, query, body, { ...context, only: cached.index });
       if (plan.access.index === cached.index && !this.cache.surprised(cached, plan.access.estimatedRows)) {
         return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
       }
       this.cache.reject(key);
     }
-    const plan = createExecutionPlan(this.table, query, body, {
-      userIndexes: usable,
-      statistics: this.statistics,
-    });
-    this.cache.store(key, {
-      index: plan.access.index,
-      estimatedRows: plan.access.estimatedRows,
-      generation,
-      rows,
-    });
-    return { plan: { ...plan, fingerprint: key, planCache: cached === undefined ? 'miss' : 'hit' }, body };
+    const plan = createExecutionPlan(this.table, query, body, context);
+    const choice = { index: plan.access.index, estimatedRows: plan.access.estimatedRows, generation, rows };
+    this.cache.store(key, choice);
+    return { plan: { ...plan, fingerprint: key, planCache: 'miss' }, body };
   }
 
   planCacheStats(): PlanCacheStats {
     return this.cache.stats();
-  }
-
-  /** Usage statistics (and the index advisor) count plans that run, not ones only explained. */
-  private noteUse(plan: QueryPlan): void {
-    if (plan.access.index !== 'scan') this.indexes.recordUse(plan.access.index);
   }
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
@@ -123,13 +116,32 @@ export class QueryEngine {
   execute(query: EventQuery, options: RunOptions = {}): ResultRow[] {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
-    this.noteUse(plan);
+    const counts: ExecutionCounts = { examined: 0, matched: 0 };
+    const started = performance.now();
     try {
-      const rows = selectRows(plan, this.table, body, guard);
-      return this.hydrate(rows, query);
+      const rows = selectRows(plan, this.table, body, guard, counts);
+      const out = this.hydrate(rows, query);
+      this.finished(plan, started, counts.examined, out.length);
+      return out;
     } finally {
       end();
     }
+  }
+
+  /** Counts a run plan: index usage, and the query statistics the advisor reads. */
+  private finished(plan: QueryPlan, started: number, examined: number, returned: number): void {
+    if (plan.access.index !== 'scan') {
+      for (const part of plan.access.parts ?? [plan.access]) this.indexes.recordUse(part.index);
+    }
+    this.monitor.record(
+      plan.fingerprint ?? '',
+      plan.query,
+      plan.access.index,
+      performance.now() - started,
+      examined,
+      returned,
+    );
+    this.onQuery?.();
   }
 
   /**
@@ -141,12 +153,15 @@ export class QueryEngine {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
-    this.noteUse(plan);
+    const started = performance.now();
+    const counts: ExecutionCounts = { examined: 0, matched: 0 };
+    let returned = 0;
     try {
       if (!plan.sorted) {
-        const rows = selectRows(plan, this.table, body, guard);
+        const rows = selectRows(plan, this.table, body, guard, counts);
         for (let i = 0; i < rows.length; i += batch) {
           guard.check();
+          returned += Math.min(batch, rows.length - i);
           yield* this.hydrate(rows.slice(i, i + batch), query);
           await yieldToEventLoop();
         }
@@ -156,15 +171,14 @@ export class QueryEngine {
       const offset = query.offset ?? 0;
       const limit = query.limit ?? Infinity;
       let skipped = 0;
-      let emitted = 0;
       let page: number[] = [];
       const step = plan.descending ? -1 : 1;
       for (
-        let i = plan.descending ? source.length - 1 : 0, n = 0;
-        i >= 0 && i < source.length && emitted < limit;
+        let i = plan.descending ? source.length - 1 : 0;
+        i >= 0 && i < source.length && returned + page.length < limit;
         i += step
       ) {
-        if (++n % CHECK_EVERY === 0) guard.check();
+        if (++counts.examined % CHECK_EVERY === 0) guard.check();
         const row = source.at(i);
         if (!plan.predicate(row)) continue;
         if (skipped < offset) {
@@ -172,17 +186,20 @@ export class QueryEngine {
           continue;
         }
         page.push(row);
-        emitted++;
         if (page.length >= batch) {
+          returned += page.length;
           yield* this.hydrate(page, query);
           page = [];
           await yieldToEventLoop();
           guard.check();
         }
       }
+      returned += page.length;
       if (page.length > 0) yield* this.hydrate(page, query);
     } finally {
       end();
+      // Time includes the consumer's: a stream's pace is set by whoever reads it.
+      this.finished(plan, started, counts.examined, returned);
     }
   }
 
@@ -191,7 +208,6 @@ export class QueryEngine {
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);
-      this.noteUse(plan);
       const counts: ExecutionCounts = { examined: 0, matched: 0 };
       const started = performance.now();
       const rows = selectRows(plan, this.table, body, guard, counts);

@@ -9,6 +9,7 @@ import type { Explanation } from '../query/explain.js';
 import { IndexManager } from '../indexes/index-manager.js';
 import { toView, type EventView } from '../query/event-view.js';
 import { Statistics } from '../indexes/statistics.js';
+import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
@@ -68,6 +69,17 @@ export class EmbeddedEventStore implements EventStore {
     const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
     this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
     this.queries = new QueryEngine(table, reader, this.indexes, statistics);
+    const queries = this.queries;
+    this.indexes.attachAdvisor(
+      new IndexAdvisor(
+        queries.monitor,
+        (query) => queries.plan(query, true).plan,
+        statistics,
+        table,
+        () => this.indexes.usable(),
+      ),
+    );
+    queries.onQuery = () => this.indexes.afterQuery();
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
