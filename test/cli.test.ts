@@ -376,6 +376,145 @@ describe('stats', () => {
   });
 });
 
+/**
+ * 200 events for the planner: WORKFLOW.FAILED is 1 event in 20 (an index is cheaper than a scan),
+ * WORKFLOW.STEP the other 19 (a scan is cheaper); payload.tokens is unique, tags.tenant has 4 values.
+ */
+const PLANNER_EVENTS = Array.from({ length: 200 }, (_, i) =>
+  event(`issue-${i % 20}`, i % 20 === 0 ? 'WORKFLOW.FAILED' : 'WORKFLOW.STEP', {
+    timestamp: Date.UTC(2025, 0, 1) + i * 60_000,
+    tags: { provider: i % 2 === 0 ? 'openai' : 'anthropic', tenant: `t${i % 4}` },
+    payload: { tokens: i * 10 },
+  }),
+);
+
+async function plannerStore(): Promise<string> {
+  const dir = freshDir();
+  const result = await cli(['ingest', '--dir', dir, writeInput(PLANNER_EVENTS)]);
+  expect(result.code, result.stderr).toBe(0);
+  return dir;
+}
+
+describe('explain', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await plannerStore();
+  });
+
+  const explain = async (args: string[]): Promise<RunResult> => {
+    const result = await cli(['explain', '--dir', dir, ...args]);
+    expect(result.code, result.stderr).toBe(0);
+    return result;
+  };
+
+  it('uses the type index for a selective query and a scan for an unselective one', async () => {
+    const selective = await explain(['--type', 'WORKFLOW.FAILED']);
+    expect(selective.stdout).toMatch(/^-> IndexLookup using type {2}\(rows=10\)$/m);
+    expect(selective.stdout).toMatch(/^indexes used\s+type$/m);
+    expect(selective.stdout).toMatch(/^estimated cost\s+2\.00$/m);
+    expect(selective.stdout).toMatch(/^ {2}\* {2}type\s+type in \("WORKFLOW\.FAILED"\)\s+10\s+2\.00$/m);
+    expect(selective.stdout).toMatch(/^ {5}scan\s+all rows\s+200\s+11\.00$/m);
+
+    const unselective = await explain(['--type', 'WORKFLOW.STEP']);
+    expect(unselective.stdout).toMatch(/^-> Scan {2}\(rows=200\)$/m);
+    expect(unselective.stdout).toMatch(/^indexes used\s+none \(full scan\)$/m);
+    expect(unselective.stdout).toMatch(/^ {5}type\s+type in \("WORKFLOW\.STEP"\)\s+190\s+20\.00$/m);
+  });
+
+  it('prints the Explanation as JSON with --json', async () => {
+    const result = await explain(['--type', 'WORKFLOW.FAILED', '--limit', '3', '--json']);
+    const explanation = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(explanation).toMatchObject({
+      estimatedCost: 2,
+      estimatedRows: 3,
+      indexesUsed: ['type'],
+      plan: { operator: 'Limit', children: [{ operator: 'Filter' }] },
+      considered: [
+        { index: 'type', condition: 'type in ("WORKFLOW.FAILED")', estimatedRows: 10, cost: 2 },
+        { index: 'scan', estimatedRows: 200 },
+      ],
+    });
+    expect(explanation.executionTimeMs).toBeUndefined();
+    expect(explanation.text).toMatch(/^Limit/);
+  });
+
+  it('runs the query with --analyze and reports actual rows', async () => {
+    const text = await explain(['--type', 'WORKFLOW.STEP', '--tag', 'tenant=t1', '--analyze']);
+    // tenant t1 is every 4th event, none of them failed ones (those are every 20th from 0).
+    expect(text.stdout).toMatch(/^Filter {2}\(rows=50 actual rows=50 removed by filter=0 time=[\d.]+ ms\)$/m);
+    expect(text.stdout).toMatch(/^execution time\s+\S+/m);
+    const json = JSON.parse((await explain(['--aggregate-id', 'issue-3', '--analyze', '--json'])).stdout) as {
+      plan: { actualRows: number };
+      executionTimeMs: number;
+    };
+    expect(json.plan.actualRows).toBe(10);
+    expect(json.executionTimeMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('takes a query AST or a filter with --query, ANDed with the criteria flags', async () => {
+    const filter = await explain([
+      '--query',
+      '{"kind":"gte","field":"payload.tokens","value":1500}',
+      '--analyze',
+      '--json',
+    ]);
+    expect(JSON.parse(filter.stdout)).toMatchObject({ plan: { operator: 'Filter', actualRows: 50 } });
+
+    const query = JSON.stringify({
+      kind: 'query',
+      filter: { kind: 'eq', field: 'tags.provider', value: 'openai' },
+      orderBy: [{ field: 'timestamp', direction: 'desc' }],
+      limit: 100,
+    });
+    const merged = JSON.parse(
+      (await explain(['--query', query, '--type', 'WORKFLOW.FAILED', '--limit', '2', '--analyze', '--json']))
+        .stdout,
+    ) as { plan: Record<string, unknown>; indexesUsed: string[] };
+    expect(merged.indexesUsed).toEqual(['type']);
+    expect(merged.plan).toMatchObject({
+      operator: 'Limit',
+      detail: 'offset 0, limit 2',
+      actualRows: 2,
+      children: [{ operator: 'Sort', detail: 'timestamp desc', actualRows: 10 }],
+    });
+
+    const criteria = await explain(['--criteria', '{"type":"WORKFLOW.FAILED"}', '--json']);
+    expect(JSON.parse(criteria.stdout)).toMatchObject({ indexesUsed: ['type'] });
+  });
+
+  it('reports a bad query with exit 2, naming the bad value', async () => {
+    const bad = async (args: string[], message: RegExp): Promise<void> => {
+      const result = await cli(['explain', '--dir', dir, ...args]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(message);
+    };
+    await bad(['--query', '{"kind":'], /^error: --query must be JSON: .*\[USAGE\]$/m);
+    await bad(['--query', '[1]'], /^error: --query must be a JSON object.*got \[1\]/m);
+    await bad(
+      ['--query', '{"kind":"eq","field":"bogus","value":1}'],
+      /^error: filter\.field: unknown field "bogus".*\[UNKNOWN_FIELD\]$/m,
+    );
+    await bad(
+      ['--query', '{"kind":"and","filters":[{"kind":"all"},{"kind":"lt","field":"sequence","value":"x"}]}'],
+      /^error: filter\.and\[1\]\.value: sequence compares with a number, got "x" \[INVALID_OPERAND\]$/m,
+    );
+    await bad(['--query', '{"kind":"almost"}'], /filter\.kind: unknown filter kind "almost"/);
+    await bad(
+      ['--query', '{"kind":"query","filter":{"kind":"all"},"limt":3}'],
+      /^error: limt: is not an EventQuery field/m,
+    );
+    await bad(['--query', '{"filter":{"kind":"all"}}'], /needs "kind":"query"/);
+    await bad(['--criteria', '{"bogus":1}'], /^error: criteria\.bogus: is not a criteria field/m);
+    await bad(['--criteria', 'nope'], /^error: --criteria must be a JSON object of query criteria/m);
+    await bad(['--limit', 'x'], /--limit/);
+    const missing = await cli(['explain', '--dir', freshDir(), '--type', 'X']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+});
+
 /** Flips one byte of the first log segment, inside the first frame. */
 function corruptFirstFrame(dir: string): void {
   const segment = readdirSync(join(dir, 'log'))
@@ -488,7 +627,7 @@ describe('verify and repair', () => {
 });
 
 describe('usage', () => {
-  it.each(['ingest', 'query', 'stats', 'verify', 'repair'])(
+  it.each(['ingest', 'query', 'explain', 'stats', 'verify', 'repair'])(
     '%s --help prints usage and exits 0',
     async (command) => {
       const result = await cli([command, '--help']);
