@@ -443,7 +443,12 @@ describe('explain', () => {
   it('runs the query with --analyze and reports actual rows', async () => {
     const text = await explain(['--type', 'WORKFLOW.STEP', '--tag', 'tenant=t1', '--analyze']);
     // tenant t1 is every 4th event, none of them failed ones (those are every 20th from 0).
-    expect(text.stdout).toMatch(/^Filter {2}\(rows=50 actual rows=50 removed by filter=0 time=[\d.]+ ms\)$/m);
+    const filter = /^Filter {2}\(rows=(\d+) actual rows=50 removed by filter=0 time=[\d.]+ ms\)$/m.exec(
+      text.stdout,
+    );
+    // The estimate assumes the type and the tag independent: within 2x of the actual 50.
+    expect(Number(filter?.[1])).toBeGreaterThanOrEqual(25);
+    expect(Number(filter?.[1])).toBeLessThanOrEqual(100);
     expect(text.stdout).toMatch(/^execution time\s+\S+/m);
     const json = JSON.parse((await explain(['--aggregate-id', 'issue-3', '--analyze', '--json'])).stdout) as {
       plan: { actualRows: number };
