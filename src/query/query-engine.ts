@@ -212,11 +212,10 @@ export class QueryEngine {
       const started = performance.now();
       const rows = selectRows(plan, this.table, body, guard, counts);
       this.hydrate(rows, query);
-      return explainPlan(guard.queryId, plan, {
-        counts,
-        returned: rows.length,
-        timeMs: performance.now() - started,
-      });
+      const timeMs = performance.now() - started;
+      // It ran: it counts for index usage and the advisor like any executed query.
+      this.finished(plan, started, counts.examined, rows.length);
+      return explainPlan(guard.queryId, plan, { counts, returned: rows.length, timeMs });
     } finally {
       end();
     }
