@@ -34,10 +34,18 @@ export { verifyStore, repairStore } from './storage/embedded/verify.js';
 export type { VerifyReport, VerifyProblem, RepairReport } from './storage/embedded/verify-types.js';
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
-export type { EventQuery, FilterNode, OrderTerm, QueryHints, Scalar, Field } from './query/ast.js';
+export type {
+  EventQuery,
+  FilterNode,
+  OrderTerm,
+  QueryHints,
+  Scalar,
+  Field,
+  PageCursor,
+} from './query/ast.js';
 export type { Explanation, ExplainNode } from './query/explain.js';
 export type { PlanCacheStats } from './query/plan-cache.js';
-export type { RunOptions, ResultRow } from './query/query-engine.js';
+export type { RunOptions, ResultRow, ResultPage } from './query/query-engine.js';
 export type { IndexManager } from './indexes/index-manager.js';
 export type { IndexDefinition } from './indexes/index-definition.js';
 export type {

@@ -6,11 +6,13 @@ import type { EventTable } from '../table/event-table.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { Statistics } from '../indexes/statistics.js';
 import type { EventQuery } from './ast.js';
-import { project, selectRows, type ExecutionCounts } from './executor.js';
+import { project, selectRows, sortKeyOf, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
 import { CHECK_EVERY, QueryGuard } from './query-guard.js';
 import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
-import { validateQuery } from './validate-query.js';
+import { inSequenceOrder, validateQuery } from './validate-query.js';
+import { encodeCursor } from './cursor.js';
+import { f } from './ast.js';
 import { fingerprint } from './fingerprint.js';
 import { PlanCache, type PlanCacheStats } from './plan-cache.js';
 import { QueryMonitor } from './query-monitor.js';
@@ -23,6 +25,26 @@ export interface RunOptions {
 }
 
 export type ResultRow = StoredEvent | Record<string, unknown>;
+
+export interface ResultPage {
+  rows: ResultRow[];
+  /** Pass to `after()` for the next page; absent when this page is the last. */
+  cursor?: string;
+}
+
+/**
+ * In sequence order a cursor is a sequence bound, so it becomes one more filter term: the planner
+ * then seeks past it in every index instead of filtering rows. Other orders filter while sorting.
+ */
+function seekPastCursor(query: EventQuery): EventQuery {
+  const after = query.after;
+  if (after === undefined || !inSequenceOrder(query.orderBy)) return query;
+  const bound =
+    query.orderBy[0]?.direction === 'desc'
+      ? f.lt('sequence', after.sequence)
+      : f.gt('sequence', after.sequence);
+  return { ...query, filter: query.filter.kind === 'all' ? bound : f.and(query.filter, bound) };
+}
 
 const DEFAULT_BATCH = 1000;
 
@@ -59,8 +81,9 @@ export class QueryEngine {
    * Plans a query: through the plan cache, which remembers the access path chosen for each query
    * fingerprint; EXPLAIN (`fresh`) always weighs every alternative, so it can show them.
    */
-  plan(query: EventQuery, fresh = false): { plan: QueryPlan; body: (row: number) => DecodedBody } {
-    validateQuery(query);
+  plan(original: EventQuery, fresh = false): { plan: QueryPlan; body: (row: number) => DecodedBody } {
+    validateQuery(original);
+    const query = seekPastCursor(original);
     const body = this.bodyReader();
     const key = fingerprint(query);
     const { generation } = this.indexes;
@@ -114,14 +137,47 @@ export class QueryEngine {
   }
 
   execute(query: EventQuery, options: RunOptions = {}): ResultRow[] {
+    return this.run(query, options, (rows) => this.hydrate(rows, query));
+  }
+
+  /**
+   * One page of results and a cursor for the next (undefined once there is none): keyset
+   * pagination, so page 1,000 costs what page 1 does. Pass the cursor back with `after`.
+   */
+  page(query: EventQuery, options: RunOptions = {}): ResultPage {
+    return this.run(query, options, (rows, body) => {
+      const last = rows[rows.length - 1];
+      const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
+      const order = query.orderBy;
+      const cursor = more
+        ? encodeCursor(
+            {
+              sequence: last + 1,
+              ...(inSequenceOrder(order) ? {} : { keys: sortKeyOf(order, this.table, body, last) }),
+            },
+            order,
+          )
+        : undefined;
+      return { rows: this.hydrate(rows, query), ...(cursor === undefined ? {} : { cursor }) };
+    });
+  }
+
+  private run<T>(
+    query: EventQuery,
+    options: RunOptions,
+    finish: (
+      rows: number[],
+      body: (row: number) => DecodedBody,
+    ) => T & ({ length: number } | { rows: unknown[] }),
+  ): T {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const counts: ExecutionCounts = { examined: 0, matched: 0 };
     const started = performance.now();
     try {
       const rows = selectRows(plan, this.table, body, guard, counts);
-      const out = this.hydrate(rows, query);
-      this.finished(plan, started, counts.examined, out.length);
+      const out = finish(rows, body);
+      this.finished(plan, started, counts.examined, rows.length);
       return out;
     } finally {
       end();

@@ -370,6 +370,10 @@ export class EmbeddedEventStore implements EventStore {
       this.assertOpen();
       return this.queries.execute(query, options);
     },
+    page: async (query, options) => {
+      this.assertOpen();
+      return this.queries.page(query, options);
+    },
     stream: (query, options) => {
       this.assertOpen();
       return this.queries.stream(query, options);
