@@ -17,7 +17,7 @@ const eventArb = fc.record({
 });
 
 const orderArb: fc.Arbitrary<OrderTerm[]> = fc.oneof(
-  fc.constant([]),
+  fc.constant<OrderTerm[]>([]),
   fc.constantFrom<OrderTerm[]>([{ field: 'sequence', direction: 'desc' }]),
   fc.array(
     fc.record({
