@@ -57,8 +57,16 @@ function candidateFields(query: EventQuery): string[] {
   return fields;
 }
 
-/** Built-in postings already answer equality on one of these fields, and time ranges. */
+/**
+ * Built-in postings already answer equality on one of these fields, time ranges, and equality on
+ * both aggregateId and type (the aggregate+type postings, exact where the planner's estimate of
+ * them is only the smaller list's size, which made [aggregateId, type] look worth building).
+ */
 function builtInCovers(fields: readonly string[], query: EventQuery): boolean {
+  if (fields.length === 2 && fields.includes('aggregateId') && fields.includes('type')) {
+    const terms = conjuncts(query.filter);
+    return fields.every((field) => terms.some((term) => term.kind === 'eq' && term.field === field));
+  }
   if (fields.length !== 1) return false;
   const [field] = fields as [string];
   if (field === 'aggregateId' || field === 'type' || field === 'timestamp') return true;
