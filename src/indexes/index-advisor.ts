@@ -188,5 +188,6 @@ function makesRedundant(keep: UserIndex, drop: UserIndex): boolean {
     return keep.createdAt < drop.createdAt || (keep.createdAt === drop.createdAt && keep.name < drop.name);
   if (b.unique || a.type !== 'btree' || canonicalJson(a.where ?? null) !== canonicalJson(b.where ?? null))
     return false;
-  return b.fields.length < a.fields.length && b.fields.every((field, i) => a.fields[i] === field);
+  // Same fields with another type or uniqueness: the btree serves every lookup the other does.
+  return b.fields.length <= a.fields.length && b.fields.every((field, i) => a.fields[i] === field);
 }
