@@ -233,7 +233,7 @@ describe('plan cache', () => {
     const timestampUses = (await usage(store)).timestamp ?? 0;
     const rows = seqs(await hinted[0]!.execute());
     expect((await usage(store)).timestamp).toBe(timestampUses + 1);
-    expect(rows).toEqual(where((e) => e.type === 'T5' && e.timestamp < T0 + 4500 * SECOND));
+    expect(rows).toEqual(where((e) => e.type === 'T5' && (e.timestamp as number) < T0 + 4500 * SECOND));
     for (const q of hinted) expect(seqs(await q.execute())).toEqual(rows);
   });
 
