@@ -57,8 +57,16 @@ function candidateFields(query: EventQuery): string[] {
   return fields;
 }
 
-/** Built-in postings already answer equality on one of these fields, and time ranges. */
+/**
+ * Built-in postings already answer equality on one of these fields, time ranges, and equality on
+ * both aggregateId and type (the aggregate+type postings, exact where the planner's estimate of
+ * them is only the smaller list's size, which made [aggregateId, type] look worth building).
+ */
 function builtInCovers(fields: readonly string[], query: EventQuery): boolean {
+  if (fields.length === 2 && fields.includes('aggregateId') && fields.includes('type')) {
+    const terms = conjuncts(query.filter);
+    return fields.every((field) => terms.some((term) => term.kind === 'eq' && term.field === field));
+  }
   if (fields.length !== 1) return false;
   const [field] = fields as [string];
   if (field === 'aggregateId' || field === 'type' || field === 'timestamp') return true;
@@ -180,5 +188,6 @@ function makesRedundant(keep: UserIndex, drop: UserIndex): boolean {
     return keep.createdAt < drop.createdAt || (keep.createdAt === drop.createdAt && keep.name < drop.name);
   if (b.unique || a.type !== 'btree' || canonicalJson(a.where ?? null) !== canonicalJson(b.where ?? null))
     return false;
-  return b.fields.length < a.fields.length && b.fields.every((field, i) => a.fields[i] === field);
+  // Same fields with another type or uniqueness: the btree serves every lookup the other does.
+  return b.fields.length <= a.fields.length && b.fields.every((field, i) => a.fields[i] === field);
 }

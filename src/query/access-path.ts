@@ -7,6 +7,11 @@ export interface AccessPath {
   /** What the lookup is for, for EXPLAIN: `type = "A"`, `timestamp in [x, y)`. */
   readonly condition: string;
   readonly estimatedRows: number;
+  /**
+   * Rows the path is expected to yield when `estimatedRows` is only an upper bound (a lookup cut
+   * to a sequence range): what the Filter estimate starts from. Absent, it is `estimatedRows`.
+   */
+  readonly expectedRows?: number;
   readonly cost: number;
   /** The query fields whose terms the lookup answers: the planner estimates only the rest. */
   readonly fields: readonly string[];

@@ -70,16 +70,25 @@ function candidatePaths(
   // Predicate pushdown: a sequence bound seeks into every posting list instead of filtering it.
   const first = bounds.rows().at(0);
   const end = first + bounds.estimatedRows;
-  return paths.map((path) => (path === bounds ? path : clip(path, first, end, perRow)));
+  return paths.map((path) => (path === bounds ? path : clip(path, first, end, perRow, table.rows)));
 }
 
-function clip(path: AccessPath, first: number, end: number, perRow: number): AccessPath {
+/**
+ * A path cut to the rows [first, end). Its size stays an upper bound (EXPLAIN's lookup estimates
+ * are exact or an upper bound); the rows expected are its share of that run, the fields assumed
+ * independent as everywhere else. Starting the Filter estimate from the bound overestimated
+ * `type = x and sequence <= n` by up to rows / n times.
+ */
+function clip(path: AccessPath, first: number, end: number, perRow: number, rows: number): AccessPath {
   const estimatedRows = Math.min(path.estimatedRows, end - first);
+  const share = rows === 0 ? 0 : (end - first) / rows;
+  const expected = Math.ceil((path.expectedRows ?? path.estimatedRows) * share);
   return {
     ...path,
     condition: `${path.condition}, rows [${first}, ${end})`,
     fields: [...path.fields, 'sequence'],
     estimatedRows,
+    expectedRows: Math.min(estimatedRows, expected),
     cost: estimatedRows * (perRow + COLUMN_CHECK) + 1,
     rows: () => {
       const rows = path.rows();
@@ -220,7 +229,7 @@ export interface PlannerContext {
 /** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
 function matchEstimate(access: AccessPath, filter: FilterNode, statistics: Statistics | undefined): number {
   if (statistics === undefined) return access.estimatedRows;
-  let estimate = access.estimatedRows;
+  let estimate = access.expectedRows ?? access.estimatedRows;
   for (const term of conjuncts(filter)) {
     if ('field' in term && access.fields.includes(term.field)) continue;
     estimate *= statistics.selectivity(term);
