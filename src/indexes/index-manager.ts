@@ -14,6 +14,8 @@ import type { FieldAnalysis, Statistics } from './statistics.js';
 import type { IndexAdvisor, IndexOptimizationResult, IndexRecommendation } from './index-advisor.js';
 import { resolveAutoIndex, type AutoIndexAction, type AutoIndexSettings } from './auto-index.js';
 
+const AUTO_ACTIONS_KEPT = 100;
+
 /** Rows an online build indexes between two yields to the event loop: a few ms of work. */
 const SLICE_ROWS = 8192;
 
@@ -223,7 +225,10 @@ export class IndexManager {
     const used = this.usable().reduce((sum, index) => sum + index.bytes, 0);
     const at = new Date(this.clock.now());
     if (used + best.estimatedBytes > auto.memoryBudget) {
-      this.autoActions.push({
+      // Say so once per recommendation, not every checkEvery queries.
+      const last = this.autoActions[this.autoActions.length - 1];
+      if (last?.action === 'skipped' && last.recommendation.definition.name === best.definition.name) return;
+      this.recordAuto({
         at,
         action: 'skipped',
         recommendation: best,
@@ -232,12 +237,17 @@ export class IndexManager {
       return;
     }
     this.autoBuild = this.createIndex(best.definition)
-      .then(() => void this.autoActions.push({ at, action: 'created', recommendation: best }))
-      .catch(
-        (error: Error) =>
-          void this.autoActions.push({ at, action: 'failed', recommendation: best, reason: error.message }),
+      .then(() => this.recordAuto({ at, action: 'created', recommendation: best }))
+      .catch((error: Error) =>
+        this.recordAuto({ at, action: 'failed', recommendation: best, reason: error.message }),
       )
       .finally(() => (this.autoBuild = undefined));
+  }
+
+  /** Keeps the last AUTO_ACTIONS_KEPT actions: a long-running process must not grow this forever. */
+  private recordAuto(action: AutoIndexAction): void {
+    this.autoActions.push(action);
+    if (this.autoActions.length > AUTO_ACTIONS_KEPT) this.autoActions.shift();
   }
 
   private requireAdvisor(): IndexAdvisor {

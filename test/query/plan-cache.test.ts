@@ -156,6 +156,22 @@ describe('plan cache', () => {
     for (const type of ['rare', 'common', 'T3', 'nope']) await sameAsScan(byType(type).select(['sequence']));
   });
 
+  it('weighs a cached scan afresh, so a selective constant later gets its index', async () => {
+    // All but 'rare' is 5,000 of 5,001 events: with a payload term a scan beats the type postings.
+    const query = (types: string[]) => store.query().where('type', 'in', types).where('payload.n', 'gte', 0);
+    const broad = ['common', ...Array.from({ length: 10 }, (_, i) => `T${i}`)];
+    expect((await store.explain(query(broad))).indexesUsed).toEqual([]);
+    await query(broad).execute();
+    const delta = await cacheDelta(store, async () => {
+      expect(seqs(await query(['rare']).execute())).toEqual(where((e) => e.type === 'rare'));
+    });
+    // The cached scan was weighed again, lost to the type lookup, and the lookup cached in its place.
+    expect(delta).toMatchObject({ hits: 0, misses: 1, invalidations: 1 });
+    expect((await store.explain(query(['T3']))).indexesUsed).toEqual(['type']);
+    expect(await cacheDelta(store, () => query(['T3']).execute())).toMatchObject({ hits: 1, misses: 0 });
+    expect(await sameAsScan(query(['T3']))).toEqual(where((e) => e.type === 'T3'));
+  });
+
   it('re-plans once the table has grown 2x (plus 100 rows) since the choice was made', async () => {
     const small = await openEventStore({ clock: new ManualClock(T0) });
     try {
