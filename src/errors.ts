@@ -122,7 +122,7 @@ export class QueryTimeoutError extends TammaError {
 }
 
 /** An append would give a unique index a key it already holds; nothing of the batch was written. */
-export class UniqueViolationError extends TammaError {
+export class UniqueViolationError extends ValidationError {
   readonly index: string;
   readonly key: readonly unknown[];
   /** Position of the offending event in the batch. */
@@ -137,8 +137,9 @@ export class UniqueViolationError extends TammaError {
   ) {
     const shown = fields.map((field, i) => `${field} = ${JSON.stringify(key[i])}`).join(', ');
     super(
+      `events[${eventIndex}]`,
+      `${shown} is already in unique index "${index}" (${where}); nothing was written`,
       'UNIQUE_VIOLATION',
-      `events[${eventIndex}]: ${shown} is already in unique index "${index}" (${where}); nothing was written`,
     );
     this.index = index;
     this.key = key;

@@ -34,9 +34,18 @@ export { verifyStore, repairStore } from './storage/embedded/verify.js';
 export type { VerifyReport, VerifyProblem, RepairReport } from './storage/embedded/verify-types.js';
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
-export type { EventQuery, FilterNode, OrderTerm, QueryHints, Scalar, Field } from './query/ast.js';
+export type {
+  EventQuery,
+  FilterNode,
+  OrderTerm,
+  QueryHints,
+  Scalar,
+  Field,
+  PageCursor,
+} from './query/ast.js';
 export type { Explanation, ExplainNode } from './query/explain.js';
-export type { RunOptions, ResultRow } from './query/query-engine.js';
+export type { PlanCacheStats } from './query/plan-cache.js';
+export type { RunOptions, ResultRow, ResultPage } from './query/query-engine.js';
 export type { IndexManager } from './indexes/index-manager.js';
 export type { IndexDefinition } from './indexes/index-definition.js';
 export type {
@@ -47,3 +56,6 @@ export type {
   CreateIndexOptions,
 } from './indexes/index-types.js';
 export type { IndexKey, KeyPart } from './indexes/index-keys.js';
+export type { FieldAnalysis } from './indexes/statistics.js';
+export type { IndexRecommendation, IndexOptimizationResult } from './indexes/index-advisor.js';
+export type { AutoIndexSettings, AutoIndexAction } from './indexes/auto-index.js';

@@ -3,6 +3,7 @@ import {
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   rmSync,
   writeFileSync,
@@ -376,6 +377,380 @@ describe('stats', () => {
   });
 });
 
+/**
+ * 200 events for the planner: WORKFLOW.FAILED is 1 event in 20 (an index is cheaper than a scan),
+ * WORKFLOW.STEP the other 19 (a scan is cheaper); payload.tokens is unique, tags.tenant has 4 values.
+ */
+const PLANNER_EVENTS = Array.from({ length: 200 }, (_, i) =>
+  event(`issue-${i % 20}`, i % 20 === 0 ? 'WORKFLOW.FAILED' : 'WORKFLOW.STEP', {
+    timestamp: Date.UTC(2025, 0, 1) + i * 60_000,
+    tags: { provider: i % 2 === 0 ? 'openai' : 'anthropic', tenant: `t${i % 4}` },
+    payload: { tokens: i * 10 },
+  }),
+);
+
+async function plannerStore(): Promise<string> {
+  const dir = freshDir();
+  const result = await cli(['ingest', '--dir', dir, writeInput(PLANNER_EVENTS)]);
+  expect(result.code, result.stderr).toBe(0);
+  return dir;
+}
+
+describe('explain', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await plannerStore();
+  });
+
+  const explain = async (args: string[]): Promise<RunResult> => {
+    const result = await cli(['explain', '--dir', dir, ...args]);
+    expect(result.code, result.stderr).toBe(0);
+    return result;
+  };
+
+  it('uses the type index for a selective query and a scan for an unselective one', async () => {
+    const selective = await explain(['--type', 'WORKFLOW.FAILED']);
+    expect(selective.stdout).toMatch(/^-> IndexLookup using type {2}\(rows=10\)$/m);
+    expect(selective.stdout).toMatch(/^indexes used\s+type$/m);
+    expect(selective.stdout).toMatch(/^estimated cost\s+2\.00$/m);
+    expect(selective.stdout).toMatch(/^ {2}\* {2}type\s+type in \("WORKFLOW\.FAILED"\)\s+10\s+2\.00$/m);
+    expect(selective.stdout).toMatch(/^ {5}scan\s+all rows\s+200\s+11\.00$/m);
+
+    const unselective = await explain(['--type', 'WORKFLOW.STEP']);
+    expect(unselective.stdout).toMatch(/^-> Scan {2}\(rows=200\)$/m);
+    expect(unselective.stdout).toMatch(/^indexes used\s+none \(full scan\)$/m);
+    expect(unselective.stdout).toMatch(/^ {5}type\s+type in \("WORKFLOW\.STEP"\)\s+190\s+20\.00$/m);
+  });
+
+  it('prints the Explanation as JSON with --json', async () => {
+    const result = await explain(['--type', 'WORKFLOW.FAILED', '--limit', '3', '--json']);
+    const explanation = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(explanation).toMatchObject({
+      estimatedCost: 2,
+      estimatedRows: 3,
+      indexesUsed: ['type'],
+      plan: { operator: 'Limit', children: [{ operator: 'Filter' }] },
+      considered: [
+        { index: 'type', condition: 'type in ("WORKFLOW.FAILED")', estimatedRows: 10, cost: 2 },
+        { index: 'scan', estimatedRows: 200 },
+      ],
+    });
+    expect(explanation.executionTimeMs).toBeUndefined();
+    expect(explanation.text).toMatch(/^Limit/);
+  });
+
+  it('runs the query with --analyze and reports actual rows', async () => {
+    const text = await explain(['--type', 'WORKFLOW.STEP', '--tag', 'tenant=t1', '--analyze']);
+    // tenant t1 is every 4th event, none of them failed ones (those are every 20th from 0).
+    const filter = /^Filter {2}\(rows=(\d+) actual rows=50 removed by filter=0 time=[\d.]+ ms\)$/m.exec(
+      text.stdout,
+    );
+    // The estimate assumes the type and the tag independent: within 2x of the actual 50.
+    expect(Number(filter?.[1])).toBeGreaterThanOrEqual(25);
+    expect(Number(filter?.[1])).toBeLessThanOrEqual(100);
+    expect(text.stdout).toMatch(/^execution time\s+\S+/m);
+    const json = JSON.parse((await explain(['--aggregate-id', 'issue-3', '--analyze', '--json'])).stdout) as {
+      plan: { actualRows: number };
+      executionTimeMs: number;
+    };
+    expect(json.plan.actualRows).toBe(10);
+    expect(json.executionTimeMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('takes a query AST or a filter with --query, ANDed with the criteria flags', async () => {
+    const filter = await explain([
+      '--query',
+      '{"kind":"gte","field":"payload.tokens","value":1500}',
+      '--analyze',
+      '--json',
+    ]);
+    expect(JSON.parse(filter.stdout)).toMatchObject({ plan: { operator: 'Filter', actualRows: 50 } });
+
+    const query = JSON.stringify({
+      kind: 'query',
+      filter: { kind: 'eq', field: 'tags.provider', value: 'openai' },
+      orderBy: [{ field: 'timestamp', direction: 'desc' }],
+      limit: 100,
+    });
+    const merged = JSON.parse(
+      (await explain(['--query', query, '--type', 'WORKFLOW.FAILED', '--limit', '2', '--analyze', '--json']))
+        .stdout,
+    ) as { plan: Record<string, unknown>; indexesUsed: string[] };
+    expect(merged.indexesUsed).toEqual(['type']);
+    expect(merged.plan).toMatchObject({
+      operator: 'Limit',
+      detail: 'offset 0, limit 2',
+      actualRows: 2,
+      children: [{ operator: 'Sort', detail: 'timestamp desc', actualRows: 10 }],
+    });
+
+    const criteria = await explain(['--criteria', '{"type":"WORKFLOW.FAILED"}', '--json']);
+    expect(JSON.parse(criteria.stdout)).toMatchObject({ indexesUsed: ['type'] });
+  });
+
+  it('reports a bad query with exit 2, naming the bad value', async () => {
+    const bad = async (args: string[], message: RegExp): Promise<void> => {
+      const result = await cli(['explain', '--dir', dir, ...args]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(message);
+    };
+    await bad(['--query', '{"kind":'], /^error: --query must be JSON: .*\[USAGE\]$/m);
+    await bad(['--query', '[1]'], /^error: --query must be a JSON object.*got \[1\]/m);
+    await bad(
+      ['--query', '{"kind":"eq","field":"bogus","value":1}'],
+      /^error: filter\.field: unknown field "bogus".*\[UNKNOWN_FIELD\]$/m,
+    );
+    await bad(
+      ['--query', '{"kind":"and","filters":[{"kind":"all"},{"kind":"lt","field":"sequence","value":"x"}]}'],
+      /^error: filter\.and\[1\]\.value: sequence compares with a number, got "x" \[INVALID_OPERAND\]$/m,
+    );
+    await bad(['--query', '{"kind":"almost"}'], /filter\.kind: unknown filter kind "almost"/);
+    await bad(
+      ['--query', '{"kind":"query","filter":{"kind":"all"},"limt":3}'],
+      /^error: limt: is not an EventQuery field/m,
+    );
+    await bad(['--query', '{"filter":{"kind":"all"}}'], /needs "kind":"query"/);
+    await bad(['--criteria', '{"bogus":1}'], /^error: criteria\.bogus: is not a criteria field/m);
+    await bad(['--criteria', 'nope'], /^error: --criteria must be a JSON object of query criteria/m);
+    await bad(['--limit', 'x'], /--limit/);
+    const missing = await cli(['explain', '--dir', freshDir(), '--type', 'X']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/does not exist/);
+  });
+});
+
+describe('index', () => {
+  const ok = async (args: string[], options: { isTTY?: boolean } = {}): Promise<RunResult> => {
+    const result = await cli(['index', ...args], options);
+    expect(result.code, result.stderr).toBe(0);
+    return result;
+  };
+
+  it('create, list, analyze, explain and drop round-trip across invocations', async () => {
+    const dir = await plannerStore();
+    const created = await ok(['create', '--dir', dir, '--name', 'by_tokens', '--fields', 'payload.tokens']);
+    expect(created.stdout).toMatch(/^created index by_tokens: btree on payload\.tokens$/m);
+    expect(created.stdout).toMatch(/^ {2}entries\s+200 \(100\.0% of events\)$/m);
+    expect(created.stdout).toMatch(/^ {2}distinct keys\s+200$/m);
+
+    const list = await ok(['list', '--dir', dir]);
+    expect(list.stdout).toMatch(
+      /^index\s+kind\s+type\s+fields\s+unique\s+state\s+entries\s+keys\s+bytes\s+where$/m,
+    );
+    expect(list.stdout).toMatch(/^type\s+built-in\s+postings\s+type\s+no\s+ready\s+200\s+2\s/m);
+    expect(list.stdout).toMatch(/^by_tokens\s+user\s+btree\s+payload\.tokens\s+no\s+ready\s+200\s+200\s/m);
+    expect(list.stdout).toMatch(/^\d+ indexes \(1 user-defined\), .+ in all$/m);
+
+    const analyze = await ok(['analyze', '--dir', dir, '--name', 'by_tokens']);
+    expect(analyze.stdout).toMatch(/^index by_tokens: btree on payload\.tokens$/m);
+    expect(analyze.stdout).toMatch(/^ {2}entries\s+200$/m);
+    expect(analyze.stdout).toMatch(/^ {2}distinct keys\s+200$/m);
+    expect(analyze.stdout).toMatch(/^ {2}bytes\s+[\d.]+ (B|KiB|MiB)$/m);
+    expect(analyze.stdout).toMatch(/^ {2}coverage\s+100\.0% of events/m);
+    expect(analyze.stdout).toMatch(/^ {2}selectivity\s+0\.500% of events per key/m);
+    expect(analyze.stdout).toMatch(/^top keys \(10 keys with the most events\):$/m);
+    expect(analyze.stdout).toMatch(/^histogram /m);
+    expect(analyze.stdout).toMatch(/^ {2}0\s+190\s+20\s+20$/m); // first bucket: tokens 0..190, 20 events
+    const json = JSON.parse(
+      (await ok(['analyze', '--dir', dir, '--name', 'by_tokens', '--json'])).stdout,
+    ) as {
+      histogram: unknown[];
+      topKeys: { key: unknown[]; rows: number }[];
+    };
+    expect(json).toMatchObject({
+      name: 'by_tokens',
+      rows: 200,
+      entries: 200,
+      distinctKeys: 200,
+      coverage: 1,
+    });
+    expect(json.histogram).toHaveLength(10);
+    expect(json.topKeys[0]).toEqual({ key: [0], rows: 1 });
+
+    const range = ['--query', '{"kind":"between","field":"payload.tokens","low":100,"high":200}'];
+    const explained = await cli(['explain', '--dir', dir, ...range, '--analyze']);
+    expect(explained.stdout).toMatch(/^-> IndexLookup using by_tokens {2}\(rows=11 actual rows=11\)$/m);
+
+    // Appends after the build are indexed too, and the index outlives the process that made it.
+    expect((await cli(['ingest', '--dir', dir, writeInput(PLANNER_EVENTS.slice(0, 5))])).code).toBe(0);
+    const grown = JSON.parse(
+      (await ok(['analyze', '--dir', dir, '--name', 'by_tokens', '--json'])).stdout,
+    ) as {
+      entries: number;
+    };
+    expect(grown.entries).toBe(205);
+
+    const dropped = await ok(['drop', '--dir', dir, '--name', 'by_tokens']);
+    expect(dropped.stdout).toBe('dropped index by_tokens\n');
+    expect((await ok(['list', '--dir', dir])).stdout).not.toMatch(/by_tokens/);
+    const fallback = await cli(['explain', '--dir', dir, ...range]);
+    expect(fallback.stdout).toMatch(/^-> Scan /m);
+  });
+
+  it('creates hash, partial and unique indexes and prints them as JSON', async () => {
+    const dir = await plannerStore();
+    const where = '{"kind":"eq","field":"type","value":"WORKFLOW.STEP"}';
+    const hash = await ok([
+      'create',
+      '--dir',
+      dir,
+      '--name',
+      'steps_by_tenant',
+      '--fields',
+      'tags.tenant, tags.provider',
+      '--type',
+      'hash',
+      '--where',
+      where,
+      '--json',
+    ]);
+    expect(JSON.parse(hash.stdout)).toMatchObject({
+      name: 'steps_by_tenant',
+      fields: ['tags.tenant', 'tags.provider'],
+      type: 'hash',
+      unique: false,
+      where: { kind: 'eq', field: 'type', value: 'WORKFLOW.STEP' },
+      entries: 190,
+      distinctKeys: 4,
+    });
+    const unique = await ok([
+      'create',
+      '--dir',
+      dir,
+      '--name',
+      'by_tokens',
+      '--fields',
+      'payload.tokens',
+      '--unique',
+    ]);
+    expect(unique.stdout).toMatch(/^created index by_tokens: btree on payload\.tokens, unique$/m);
+
+    const list = await ok(['list', '--dir', dir]);
+    expect(list.stdout).toMatch(
+      /^steps_by_tenant\s+user\s+hash\s+tags\.tenant, tags\.provider\s+no\s+ready\s+190\s+4\s+.+\s+type = "WORKFLOW\.STEP"$/m,
+    );
+    expect(list.stdout).toMatch(/^by_tokens\s+user\s+btree\s+payload\.tokens\s+yes\s/m);
+    const listed = JSON.parse((await ok(['list', '--dir', dir, '--json'])).stdout) as {
+      indexes: { name: string; builtIn: boolean }[];
+      totalBytes: number;
+    };
+    expect(listed.indexes.filter((index) => !index.builtIn).map((index) => index.name)).toEqual([
+      'steps_by_tenant',
+      'by_tokens',
+    ]);
+    expect(listed.totalBytes).toBeGreaterThan(0);
+
+    const analyze = await ok(['analyze', '--dir', dir, '--name', 'steps_by_tenant']);
+    expect(analyze.stdout).toMatch(/^ {2}coverage\s+95\.0% of events/m);
+    expect(analyze.stdout).toMatch(/^ {2}\("t1", "anthropic"\)\s+50$/m);
+    expect(analyze.stdout).not.toMatch(/histogram/); // hash indexes keep no key order
+
+    // The unique index now guards appends: a batch repeating a key is refused whole.
+    const duplicate = await cli(['ingest', '--dir', dir, writeInput([PLANNER_EVENTS[7] as string])]);
+    expect(duplicate.code).not.toBe(0);
+    expect(duplicate.stderr).toMatch(/by_tokens/);
+
+    const usage = await ok(['usage', '--dir', dir]);
+    expect(usage.stdout).toMatch(/^index\s+kind\s+uses\s+last used$/m);
+    expect(usage.stdout).toMatch(/^steps_by_tenant\s+user\s+0\s+never$/m);
+    expect(usage.stdout).toMatch(/^type\s+built-in\s+0\s+never$/m);
+    const usageJson = JSON.parse((await ok(['usage', '--dir', dir, '--json'])).stdout) as { name: string }[];
+    expect(usageJson.map((use) => use.name)).toContain('by_tokens');
+  });
+
+  it('draws progress on a terminal without disturbing the result', async () => {
+    const dir = await plannerStore();
+    const result = await ok(['create', '--dir', dir, '--name', 'by_time', '--fields', 'timestamp'], {
+      isTTY: true,
+    });
+    expect(result.stdout).toMatch(/^created index by_time/m);
+  });
+
+  it('reports bad input with a clear error and a non-zero exit, and changes nothing', async () => {
+    const dir = await plannerStore();
+    await ok(['create', '--dir', dir, '--name', 'by_tokens', '--fields', 'payload.tokens']);
+    const catalog = readFileSync(join(dir, 'indexes.json'), 'utf8');
+    const fails = async (args: string[], code: number, message: RegExp): Promise<void> => {
+      const result = await cli(['index', ...args]);
+      expect(result.code, result.stderr).toBe(code);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    };
+    const create = ['create', '--dir', dir, '--name'];
+    await fails(
+      [...create, 'x', '--fields', 'bogus'],
+      2,
+      /^error: definition\.fields\[0\]: unknown field "bogus".*\[UNKNOWN_FIELD\]$/m,
+    );
+    await fails([...create, 'x', '--fields', 'type,type'], 2, /definition\.fields: names a field twice/);
+    await fails(
+      [...create, 'x', '--fields', 'type,,tags.a'],
+      2,
+      /'--fields <fields>' argument 'type,,tags\.a' is invalid/,
+    );
+    await fails([...create, '9x', '--fields', 'type'], 2, /^error: definition\.name: .*got "9x"/m);
+    await fails([...create, 'type', '--fields', 'type'], 2, /"type" is a built-in index name/);
+    await fails(
+      [...create, 'by_tokens', '--fields', 'type'],
+      2,
+      /^error: an index named "by_tokens" already exists.*\[INDEX_EXISTS\]$/m,
+    );
+    await fails(
+      [...create, 'x', '--fields', 'type', '--type', 'tree'],
+      2,
+      /'--type <type>' argument 'tree' is invalid/,
+    );
+    await fails(
+      [...create, 'x', '--fields', 'type', '--where', '{"kind":'],
+      2,
+      /^error: --where must be a JSON filter node: .*\[USAGE\]$/m,
+    );
+    await fails(
+      [...create, 'x', '--fields', 'type', '--where', '"type"'],
+      2,
+      /^error: --where must be a JSON filter node, e\.g\..*got "type"/m,
+    );
+    await fails(
+      [...create, 'x', '--fields', 'type', '--where', '{"kind":"eq","field":"tags.a","value":null}'],
+      2,
+      /^error: definition\.where\.value: tags hold strings.*\[INVALID_OPERAND\]$/m,
+    );
+    await fails(
+      [...create, 'x', '--fields', 'aggregateId', '--unique'],
+      1,
+      /^error: cannot build unique index x: sequences 1 and 21 both have aggregateId = "issue-0" \[UNIQUE_VIOLATION\]$/m,
+    );
+    await fails(
+      ['drop', '--dir', dir, '--name', 'nope'],
+      2,
+      /^error: no index named "nope"; user-defined indexes: by_tokens \[INDEX_NOT_FOUND\]$/m,
+    );
+    await fails(
+      ['drop', '--dir', dir, '--name', 'type'],
+      2,
+      /^error: "type" is a built-in index; only user-defined indexes can be dropped/m,
+    );
+    await fails(['analyze', '--dir', dir, '--name', 'nope'], 2, /no index named "nope"/);
+    await fails(['analyze', '--dir', dir, '--name', 'tags.tenant'], 2, /"tags\.tenant" is a built-in index/);
+    await fails(['drop', '--dir', dir], 2, /required option '--name <name>'/);
+    await fails(['create', '--dir', freshDir(), '--name', 'x', '--fields', 'type'], 2, /does not exist/);
+
+    expect(readFileSync(join(dir, 'indexes.json'), 'utf8')).toBe(catalog);
+    const list = await ok(['list', '--dir', dir, '--json']);
+    const names = (JSON.parse(list.stdout) as { indexes: { name: string; builtIn: boolean }[] }).indexes
+      .filter((index) => !index.builtIn)
+      .map((index) => index.name);
+    expect(names).toEqual(['by_tokens']);
+
+    const bare = await cli(['index']);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/Usage: tamma-events index/);
+  });
+});
+
 /** Flips one byte of the first log segment, inside the first frame. */
 function corruptFirstFrame(dir: string): void {
   const segment = readdirSync(join(dir, 'log'))
@@ -488,12 +863,22 @@ describe('verify and repair', () => {
 });
 
 describe('usage', () => {
-  it.each(['ingest', 'query', 'stats', 'verify', 'repair'])(
+  it.each(['ingest', 'query', 'explain', 'stats', 'verify', 'repair'])(
     '%s --help prints usage and exits 0',
     async (command) => {
       const result = await cli([command, '--help']);
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Usage: tamma-events ${command}`);
+      expect(result.stdout).toContain('--dir <path>');
+    },
+  );
+
+  it.each(['create', 'list', 'drop', 'analyze', 'usage'])(
+    'index %s --help prints usage and exits 0',
+    async (command) => {
+      const result = await cli(['index', command, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: tamma-events index ${command}`);
       expect(result.stdout).toContain('--dir <path>');
     },
   );

@@ -663,6 +663,7 @@ describe('explain', () => {
     const explanation = await store.explain(query);
     expect(explanation.considered.map((c) => c.index).sort()).toEqual([
       'aggregate',
+      'aggregate & type',
       'aggregate+type',
       'scan',
       'type',

@@ -27,6 +27,9 @@ export class OutputClosedError extends TammaError {
   }
 }
 
+/** Store errors that name something the command line got wrong: a mistyped or already taken index name. */
+const USAGE_CODES = new Set(['INDEX_NOT_FOUND', 'INDEX_EXISTS']);
+
 /** Maps an error to the exit status: bad input is the caller's to fix (2), anything else is 1. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof OutputClosedError) return EXIT_OK;
@@ -34,6 +37,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof ValidationError || error instanceof UsageError || error instanceof InputError) {
     return EXIT_USAGE;
   }
+  if (error instanceof TammaError && USAGE_CODES.has(error.code)) return EXIT_USAGE;
   return EXIT_FAILURE;
 }
 

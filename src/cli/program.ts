@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerExplain } from './commands/explain.js';
+import { registerIndex } from './commands/indexes.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerRepair } from './commands/repair.js';
@@ -20,7 +22,7 @@ export function buildProgram(ctx: CliContext): Command {
   const { io } = ctx;
   const program = new Command('tamma-events')
     .description(
-      'Tamma Events: an embedded event store. Ingest, query, inspect, verify and repair a store directory.',
+      'Tamma Events: an embedded event store. Ingest, query, explain, index, inspect, verify and repair a store directory.',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
@@ -42,6 +44,8 @@ export function buildProgram(ctx: CliContext): Command {
     );
   registerIngest(program, ctx);
   registerQuery(program, ctx);
+  registerExplain(program, ctx);
+  registerIndex(program, ctx);
   registerStats(program, ctx);
   registerVerify(program, ctx);
   registerRepair(program, ctx);

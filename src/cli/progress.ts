@@ -27,11 +27,7 @@ export function createProgress(io: CliIo, label: string, totalBytes: number | un
   const format = known
     ? `${label} [{bar}] {percentage}% | {read}/{size} MiB | {events} events | {rate} events/s | ETA {eta_formatted}`
     : `${label} {read} MiB | {events} events | {rate} events/s`;
-  // A MultiBar with one bar, because only MultiBar can log lines above the bar.
-  const multi = new MultiBar(
-    { stream: io.stderr, format, hideCursor: true, clearOnComplete: true, etaBuffer: 50, noTTYOutput: true },
-    Presets.shades_classic,
-  );
+  const multi = multiBar(io, format);
   const started = performance.now();
   const payload = (bytes: number, events: number): Record<string, string> => {
     const seconds = (performance.now() - started) / 1000;
@@ -46,6 +42,47 @@ export function createProgress(io: CliIo, label: string, totalBytes: number | un
   return {
     update: (bytes, events) => bar.update(known ? Math.min(bytes, totalBytes) : 0, payload(bytes, events)),
     log: (line) => multi.log(`${line}\n`),
+    stop: () => multi.stop(),
+  };
+}
+
+/** A MultiBar with one bar, because only MultiBar can log lines above the bar. */
+function multiBar(io: CliIo, format: string): MultiBar {
+  return new MultiBar(
+    { stream: io.stderr, format, hideCursor: true, clearOnComplete: true, etaBuffer: 50, noTTYOutput: true },
+    Presets.shades_classic,
+  );
+}
+
+/** Progress counted in items of a total that is known once work starts (rows an index build covers). */
+export interface CountProgress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/** Like createProgress, for counted work: a bar on an interactive terminal, nothing otherwise. */
+export function createCountProgress(io: CliIo, label: string, unit: string): CountProgress {
+  if (!io.isTTY) return { update: () => {}, stop: () => {} };
+  const multi = multiBar(
+    io,
+    `${label} [{bar}] {percentage}% | {done}/{all} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+  );
+  const started = performance.now();
+  const payload = (done: number, total: number): Record<string, string> => {
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      done: formatInt(done),
+      all: formatInt(total),
+      rate: formatInt(seconds > 0 ? done / seconds : 0),
+    };
+  };
+  const bar = multi.create(1, 0, payload(0, 0));
+  return {
+    update: (done, total) => {
+      // An empty store is done at once: a bar of 0/0 would divide by zero.
+      bar.setTotal(Math.max(1, total));
+      bar.update(total === 0 ? 1 : Math.min(done, total), payload(done, total));
+    },
     stop: () => multi.stop(),
   };
 }

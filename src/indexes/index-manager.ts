@@ -1,6 +1,6 @@
 import { IndexNotFoundError, TammaError, UniqueViolationError, ValidationError } from '../errors.js';
 import type { Clock } from '../events/clock.js';
-import type { EventView } from '../query/event-view.js';
+import { toView, type EventView } from '../query/event-view.js';
 import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
 import { readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
@@ -10,6 +10,11 @@ import type { CreateIndexOptions, IndexAnalysis, IndexInfo, IndexSize, IndexUsag
 import { describeBuiltIns } from './built-in-indexes.js';
 import { analyzeUserIndex } from './analyze-index.js';
 import { UserIndex } from './user-index.js';
+import type { FieldAnalysis, Statistics } from './statistics.js';
+import type { IndexAdvisor, IndexOptimizationResult, IndexRecommendation } from './index-advisor.js';
+import { resolveAutoIndex, type AutoIndexAction, type AutoIndexSettings } from './auto-index.js';
+
+const AUTO_ACTIONS_KEPT = 100;
 
 /** Rows an online build indexes between two yields to the event loop: a few ms of work. */
 const SLICE_ROWS = 8192;
@@ -34,12 +39,18 @@ export class IndexManager {
   /** Bumped whenever the set of usable indexes changes: cached plans made before are stale. */
   generation = 0;
   private closed = false;
+  private advisor: IndexAdvisor | undefined;
+  private auto: Required<AutoIndexSettings> | undefined;
+  private autoBuild: Promise<void> | undefined;
+  private queriesSinceAuto = 0;
+  private usageChanged = false;
 
   constructor(
     private readonly table: EventTable,
     private readonly reader: EventReader,
     private readonly clock: Clock,
     private readonly dir: string | undefined,
+    private readonly statistics: Statistics,
   ) {}
 
   /**
@@ -48,7 +59,11 @@ export class IndexManager {
    */
   openFrom(snapshots: readonly UserIndex[]): void {
     if (this.dir === undefined) return;
-    for (const entry of readIndexCatalog(this.dir)) {
+    const catalog = readIndexCatalog(this.dir);
+    for (const [name, use] of Object.entries(catalog.builtInUse)) {
+      if (use.lastUsed !== null) this.builtInUse.set(name, { uses: use.uses, lastUsed: use.lastUsed });
+    }
+    for (const entry of catalog.indexes) {
       const saved = snapshots.find(
         (index) =>
           index.name === entry.name &&
@@ -56,6 +71,9 @@ export class IndexManager {
           index.indexedRows <= this.table.rows,
       );
       const index = saved ?? new UserIndex(entry, entry.createdAt);
+      // The catalog's counts are the newest: close() saves them even when no checkpoint is written.
+      index.uses = Math.max(index.uses, entry.uses ?? 0);
+      index.lastUsed = entry.lastUsed ?? index.lastUsed;
       this.indexUpTo(index, this.table.rows);
       this.ready.set(index.name, index);
     }
@@ -131,6 +149,14 @@ export class IndexManager {
     return analyzeUserIndex(index, this.table.rows);
   }
 
+  /**
+   * What the planner knows of a field (any field, indexed or not): share of events that have it,
+   * distinct values and a histogram, from an even sample of events (all of them in a small store).
+   */
+  async analyzeField(field: string): Promise<FieldAnalysis> {
+    return this.statistics.analyzeField(field);
+  }
+
   async getIndexUsage(): Promise<IndexUsage[]> {
     const builtIn = describeBuiltIns(this.table).map(({ name }) => {
       const use = this.builtInUse.get(name);
@@ -150,8 +176,88 @@ export class IndexManager {
     return { totalBytes: indexes.reduce((sum, index) => sum + index.bytes, 0), indexes };
   }
 
+  /**
+   * Indexes that would pay for the queries this store has run: per query shape (fingerprint) the
+   * calls, time, and rows examined vs returned; a candidate is proposed only when the planner
+   * expects it to cut the cost of those queries by half or more, and never when an existing index
+   * already leads with its fields.
+   */
+  async recommendIndexes(): Promise<IndexRecommendation[]> {
+    return this.requireAdvisor().recommend();
+  }
+
+  /** User-defined indexes no executed query has used, and ones another index makes redundant. */
+  async optimizeIndexes(): Promise<IndexOptimizationResult> {
+    return this.requireAdvisor().optimize();
+  }
+
+  /**
+   * Opt-in auto mode: every `checkEvery` executed queries, the advisor's best recommendation (seen in
+   * at least `minCalls` queries) is built in the background, if all user-defined indexes would
+   * still fit in `memoryBudget` bytes. Pass false to turn it off. `autoActions` says what it did.
+   */
+  setAutoIndex(settings: AutoIndexSettings | false): void {
+    this.auto = settings === false ? undefined : resolveAutoIndex(settings);
+  }
+
+  /** What auto mode did, newest last: indexes created, or recommendations it declined and why. */
+  readonly autoActions: AutoIndexAction[] = [];
+
+  /** Resolves once no auto-mode build is running (for tests and orderly shutdown). */
+  async whenIdle(): Promise<void> {
+    await this.autoBuild;
+  }
+
+  attachAdvisor(advisor: IndexAdvisor): void {
+    this.advisor = advisor;
+  }
+
+  /** Called after every executed query. */
+  afterQuery(): void {
+    const auto = this.auto;
+    if (auto === undefined || this.autoBuild !== undefined || this.closed) return;
+    if (++this.queriesSinceAuto < auto.checkEvery) return;
+    this.queriesSinceAuto = 0;
+    const best = this.requireAdvisor()
+      .recommend()
+      .find((candidate) => candidate.calls >= auto.minCalls);
+    if (best === undefined) return;
+    const used = this.usable().reduce((sum, index) => sum + index.bytes, 0);
+    const at = new Date(this.clock.now());
+    if (used + best.estimatedBytes > auto.memoryBudget) {
+      // Say so once per recommendation, not every checkEvery queries.
+      const last = this.autoActions[this.autoActions.length - 1];
+      if (last?.action === 'skipped' && last.recommendation.definition.name === best.definition.name) return;
+      this.recordAuto({
+        at,
+        action: 'skipped',
+        recommendation: best,
+        reason: `over the memory budget of ${auto.memoryBudget} bytes (indexes use ${used}, this one needs ~${best.estimatedBytes})`,
+      });
+      return;
+    }
+    this.autoBuild = this.createIndex(best.definition)
+      .then(() => this.recordAuto({ at, action: 'created', recommendation: best }))
+      .catch((error: Error) =>
+        this.recordAuto({ at, action: 'failed', recommendation: best, reason: error.message }),
+      )
+      .finally(() => (this.autoBuild = undefined));
+  }
+
+  /** Keeps the last AUTO_ACTIONS_KEPT actions: a long-running process must not grow this forever. */
+  private recordAuto(action: AutoIndexAction): void {
+    this.autoActions.push(action);
+    if (this.autoActions.length > AUTO_ACTIONS_KEPT) this.autoActions.shift();
+  }
+
+  private requireAdvisor(): IndexAdvisor {
+    if (this.advisor === undefined) throw new Error('the index advisor is not attached');
+    return this.advisor;
+  }
+
   /** The planner chose this index (or built-in access path) for a query. */
   recordUse(name: string): void {
+    this.usageChanged = true;
     const now = this.clock.now();
     const index = this.ready.get(name);
     if (index !== undefined) {
@@ -219,8 +325,10 @@ export class IndexManager {
     return [...this.ready.values()].filter((index) => index.indexedRows === this.table.rows);
   }
 
+  /** Saves usage counts if queries used any index since the catalog was last written. */
   close(): void {
     this.closed = true;
+    if (this.usageChanged) this.persist();
   }
 
   private async buildOnline(index: UserIndex, options: CreateIndexOptions): Promise<void> {
@@ -269,7 +377,7 @@ export class IndexManager {
   private viewsOf(start: number, stop: number, needsRecord: boolean): EventView[] {
     const rows = Array.from({ length: stop - start }, (_, i) => start + i);
     if (needsRecord) {
-      return this.reader.events(rows).map((event) => ({ ...event, timestamp: event.timestamp.getTime() }));
+      return this.reader.events(rows).map(toView);
     }
     const { table } = this;
     return rows.map((row) => ({
@@ -287,10 +395,16 @@ export class IndexManager {
   private persist(): void {
     this.generation++;
     if (this.dir === undefined) return;
-    writeIndexCatalog(
-      this.dir,
-      [...this.ready.values()].map((index) => ({ ...index.definition, createdAt: index.createdAt })),
-    );
+    this.usageChanged = false;
+    writeIndexCatalog(this.dir, {
+      indexes: [...this.ready.values()].map((index) => ({
+        ...index.definition,
+        createdAt: index.createdAt,
+        uses: index.uses,
+        lastUsed: index.lastUsed ?? null,
+      })),
+      builtInUse: Object.fromEntries(this.builtInUse),
+    });
   }
 
   private info(index: UserIndex, state: 'ready' | 'building'): IndexInfo {

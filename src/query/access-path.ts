@@ -7,7 +7,16 @@ export interface AccessPath {
   /** What the lookup is for, for EXPLAIN: `type = "A"`, `timestamp in [x, y)`. */
   readonly condition: string;
   readonly estimatedRows: number;
+  /**
+   * Rows the path is expected to yield when `estimatedRows` is only an upper bound (a lookup cut
+   * to a sequence range): what the Filter estimate starts from. Absent, it is `estimatedRows`.
+   */
+  readonly expectedRows?: number;
   readonly cost: number;
+  /** The query fields whose terms the lookup answers: the planner estimates only the rest. */
+  readonly fields: readonly string[];
+  /** An intersection's two lookups. */
+  readonly parts?: readonly AccessPath[];
   rows(): SortedRows;
 }
 
@@ -22,6 +31,7 @@ export function lookupPath(
   size: number,
   rows: () => SortedRows,
   perRow: number,
+  fields: readonly string[],
 ): AccessPath {
-  return { index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, rows };
+  return { index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, fields, rows };
 }

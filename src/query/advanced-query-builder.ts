@@ -10,12 +10,14 @@ import {
   type Scalar,
 } from './ast.js';
 import type { Explanation } from './explain.js';
-import type { ResultRow, RunOptions } from './query-engine.js';
+import type { ResultPage, ResultRow, RunOptions } from './query-engine.js';
+import { decodeCursor } from './cursor.js';
 import { validateFilter, validateQuery } from './validate-query.js';
 
 /** What a builder runs its query with: the store's query engine behind its open/closed checks. */
 export interface QueryRunner {
   execute(query: EventQuery, options?: RunOptions): Promise<ResultRow[]>;
+  page(query: EventQuery, options?: RunOptions): Promise<ResultPage>;
   stream(query: EventQuery, options?: RunOptions): AsyncIterable<ResultRow>;
   explain(query: EventQuery, options?: { analyze?: boolean }): Promise<Explanation>;
 }
@@ -153,6 +155,27 @@ export class AdvancedQueryBuilder {
     return this.with({ offset });
   }
 
+  /**
+   * Starts after a page cursor: the `cursor` a previous `executePage()` returned (an opaque string),
+   * or `{ sequence }` in sequence order. Set the order first: a cursor only fits the order it came from.
+   *
+   * @example
+   * const query = store.query().where('type', 'eq', 'ORDER.PLACED').orderBy('payload.total', 'desc').limit(100);
+   * let page = await query.executePage();
+   * while (page.cursor) page = await query.after(page.cursor).executePage();
+   */
+  after(cursor: string | { sequence: number }): AdvancedQueryBuilder {
+    if (typeof cursor === 'string') return this.with({ after: decodeCursor(cursor, this.state.orderBy) });
+    const sequence = (cursor as { sequence?: unknown } | null)?.sequence;
+    if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
+      throw new ValidationError(
+        'after',
+        `must be a cursor string from executePage() or { sequence: n }, got ${describe(cursor)}`,
+      );
+    }
+    return this.with({ after: Object.freeze({ sequence }) });
+  }
+
   /** Merges optimisation hints: useIndex, forceIndex, parallel, timeout (ms), batchSize. */
   hint(hints: QueryHints): AdvancedQueryBuilder {
     const merged: Record<string, unknown> = { ...this.state.hints, ...hints };
@@ -171,6 +194,11 @@ export class AdvancedQueryBuilder {
 
   execute(options?: RunOptions): Promise<ResultRow[]> {
     return this.runner.execute(this.state, options);
+  }
+
+  /** One page (the `limit`) and the cursor for the next, absent on the last page. */
+  executePage(options?: RunOptions): Promise<ResultPage> {
+    return this.runner.page(this.state, options);
   }
 
   /** An async iterable with backpressure: pages are read only as the consumer asks. */

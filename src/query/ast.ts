@@ -45,6 +45,15 @@ export interface QueryHints {
   readonly batchSize?: number;
 }
 
+/**
+ * Where the previous page ended: its last row's sequence and, for orders other than sequence, its
+ * sort key values (null for missing). The next page starts strictly after it in the query's order.
+ */
+export interface PageCursor {
+  readonly sequence: number;
+  readonly keys?: readonly Scalar[];
+}
+
 export interface EventQuery {
   readonly kind: 'query';
   readonly filter: FilterNode;
@@ -54,6 +63,8 @@ export interface EventQuery {
   readonly orderBy: readonly OrderTerm[];
   readonly limit?: number;
   readonly offset?: number;
+  /** Keyset pagination: only rows after this cursor (see executePage). */
+  readonly after?: PageCursor;
   readonly hints: QueryHints;
 }
 

@@ -1,4 +1,4 @@
-import type { Tags } from '../events/types.js';
+import type { StoredEvent, Tags } from '../events/types.js';
 import type { FieldSource } from './compile-filter.js';
 import { ownTag, readPath, type FieldRef } from './fields.js';
 
@@ -26,3 +26,7 @@ export function viewGetter(ref: FieldRef): (view: EventView) => unknown {
 }
 
 export const VIEW_SOURCE: FieldSource<EventView> = { getter: viewGetter };
+
+export function toView(event: StoredEvent): EventView {
+  return { ...event, timestamp: event.timestamp.getTime() };
+}

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../events/types.js';
 import type { EventTable } from '../table/event-table.js';
 import type { DecodedBody } from '../storage/embedded/record-codec.js';
-import type { OrderTerm } from './ast.js';
+import type { OrderTerm, PageCursor, Scalar } from './ast.js';
 import { fieldGetter } from './compile-filter.js';
 import { ownTag, readPath, resolveField } from './fields.js';
 import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
@@ -34,20 +34,21 @@ export function selectRows(
   const rows = plan.access.rows();
   const out: number[] = [];
   if (wanted === 0) return out;
+  const order = plan.sorted ? undefined : new RowOrder(query.orderBy, table, body, query.after);
   const visit = (row: number): boolean => {
     if (++counts.examined % CHECK_EVERY === 0) guard.check();
     if (!predicate(row)) return false;
     counts.matched++;
+    if (order !== undefined) return (order.offer(row, wanted), false);
     out.push(row);
-    return plan.sorted && out.length >= wanted;
+    return out.length >= wanted;
   };
   if (plan.descending) {
     for (let i = rows.length - 1; i >= 0; i--) if (visit(rows.at(i))) break;
   } else {
     for (let i = 0; i < rows.length; i++) if (visit(rows.at(i))) break;
   }
-  if (!plan.sorted) sortRows(out, query.orderBy, table, body);
-  return out.slice(offset, wanted);
+  return (order?.sorted(wanted) ?? out).slice(offset, wanted);
 }
 
 type SortValue = string | number | boolean | null | undefined;
@@ -77,32 +78,83 @@ function compareValues(a: SortValue, b: SortValue): number {
   return a < b ? -1 : 1;
 }
 
-/** Sorts rows by the terms; ascending sequence breaks ties, so results are deterministic. */
-function sortRows(
-  rows: number[],
-  order: readonly OrderTerm[],
-  table: EventTable,
-  body: (row: number) => DecodedBody,
-): void {
-  const getters = order.map((term) => sortValue(term, table, body));
-  const keys = rows.map((row) => getters.map((get) => get(row)));
-  const index = rows.map((_, i) => i);
-  index.sort((x, y) => {
-    const kx = keys[x] as SortValue[];
-    const ky = keys[y] as SortValue[];
-    for (let t = 0; t < order.length; t++) {
+/** Buffered rows past this many times the rows wanted are cut back to the best `wanted`: top-k. */
+const TOP_K_SLACK = 2;
+
+/**
+ * Orders matching rows by the query's terms, ascending sequence breaking ties, so results are
+ * deterministic. With a limit it keeps only the best offset + limit rows seen so far (sorting and
+ * cutting whenever twice that many are buffered), so memory stays O(limit) however many match.
+ * With a cursor, only rows strictly after it are kept.
+ */
+class RowOrder {
+  private readonly getters: ((row: number) => SortValue)[];
+  private rows: number[] = [];
+  private keys: SortValue[][] = [];
+
+  constructor(
+    private readonly order: readonly OrderTerm[],
+    table: EventTable,
+    body: (row: number) => DecodedBody,
+    private readonly after: PageCursor | undefined,
+  ) {
+    this.getters = order.map((term) => sortValue(term, table, body));
+  }
+
+  /** The row's sort key: what a cursor after it holds (missing as null). */
+  static keyOf(
+    order: readonly OrderTerm[],
+    table: EventTable,
+    body: (row: number) => DecodedBody,
+    row: number,
+  ): Scalar[] {
+    return order.map((term) => sortValue(term, table, body)(row) ?? null);
+  }
+
+  private compare(kx: readonly SortValue[], rx: number, ky: readonly SortValue[], ry: number): number {
+    for (let t = 0; t < this.order.length; t++) {
       const missingX = kx[t] === undefined || kx[t] === null;
       const missingY = ky[t] === undefined || ky[t] === null;
       let c = compareValues(kx[t], ky[t]);
       // Missing values stay last whichever the direction.
-      if (c !== 0 && !(missingX || missingY) && order[t]?.direction === 'desc') c = -c;
+      if (c !== 0 && !(missingX || missingY) && this.order[t]?.direction === 'desc') c = -c;
       if (c !== 0) return c;
     }
-    return (rows[x] as number) - (rows[y] as number);
-  });
-  const sorted = index.map((i) => rows[i] as number);
-  for (let i = 0; i < rows.length; i++) rows[i] = sorted[i] as number;
+    return rx - ry;
+  }
+
+  offer(row: number, wanted: number): void {
+    const key = this.getters.map((get) => get(row));
+    const after = this.after;
+    if (after !== undefined && this.compare(key, row, after.keys ?? [], after.sequence - 1) <= 0) return;
+    this.rows.push(row);
+    this.keys.push(key);
+    if (this.rows.length >= Math.max(1024, wanted * TOP_K_SLACK)) this.cut(wanted);
+  }
+
+  private cut(wanted: number): void {
+    const index = this.rows.map((_, i) => i);
+    index.sort((x, y) =>
+      this.compare(
+        this.keys[x] as SortValue[],
+        this.rows[x] as number,
+        this.keys[y] as SortValue[],
+        this.rows[y] as number,
+      ),
+    );
+    const keep = index.slice(0, wanted === Infinity ? index.length : wanted);
+    this.rows = keep.map((i) => this.rows[i] as number);
+    this.keys = keep.map((i) => this.keys[i] as SortValue[]);
+  }
+
+  sorted(wanted: number): number[] {
+    this.cut(wanted);
+    return this.rows;
+  }
 }
+
+/** The sort key of a row under the query's order, for a page cursor. */
+export const sortKeyOf = RowOrder.keyOf;
 
 /** Keeps only the selected fields; names are kept as given (`payload.order.total`). */
 export function project(event: StoredEvent, select: readonly string[] | undefined): Record<string, unknown> {

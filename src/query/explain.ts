@@ -1,9 +1,10 @@
 import type { ExecutionCounts } from './executor.js';
+import type { AccessPath } from './access-path.js';
 import type { QueryPlan } from './query-optimizer.js';
 
 /** One operator of a plan, PostgreSQL-like. `actual*` and `timeMs` only with `analyze`. */
 export interface ExplainNode {
-  operator: 'Limit' | 'Sort' | 'Filter' | 'IndexLookup' | 'Scan';
+  operator: 'Limit' | 'Sort' | 'Filter' | 'Intersect' | 'IndexLookup' | 'Scan';
   index?: string;
   detail?: string;
   estimatedRows: number;
@@ -22,6 +23,10 @@ export interface Explanation {
   indexesUsed: string[];
   /** Every access path the planner weighed, cheapest first. */
   considered: { index: string; condition: string; estimatedRows: number; cost: number }[];
+  /** The query without its constants: queries sharing it share a cached plan. */
+  fingerprint?: string;
+  /** Whether the plan cache held a choice for this fingerprint (EXPLAIN itself always weighs every path). */
+  planCache?: 'hit' | 'miss';
   /** With analyze: wall time of the whole execution. */
   executionTimeMs?: number;
   /** The same tree as text, one operator a line. */
@@ -36,20 +41,30 @@ export interface Actuals {
 
 export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals): Explanation {
   const { access, query } = plan;
-  let node: ExplainNode = {
-    operator: access.index === 'scan' ? 'Scan' : 'IndexLookup',
-    ...(access.index === 'scan' ? {} : { index: access.index }),
-    detail: access.condition,
-    estimatedRows: access.estimatedRows,
-    ...(actual ? { actualRows: actual.counts.examined } : {}),
+  const lookup = (path: AccessPath): ExplainNode => ({
+    operator: path.index === 'scan' ? 'Scan' : 'IndexLookup',
+    ...(path.index === 'scan' ? {} : { index: path.index }),
+    detail: path.condition,
+    estimatedRows: path.estimatedRows,
     children: [],
-  };
+  });
+  let node: ExplainNode =
+    access.parts === undefined
+      ? lookup(access)
+      : {
+          operator: 'Intersect',
+          detail: 'rows in both lookups',
+          estimatedRows: access.estimatedRows,
+          children: access.parts.map(lookup),
+        };
+  if (actual) node.actualRows = actual.counts.examined;
   if (query.filter.kind !== 'all') {
     node = {
       operator: 'Filter',
       detail: 'the whole filter, compiled',
-      // Rows before any limit; exact when the filter is the index condition itself.
-      estimatedRows: access.estimatedRows,
+      // Rows before any limit: exact when the filter is the index condition itself, else the
+      // path's rows times the statistics' selectivity of the other terms.
+      estimatedRows: plan.matchedRows,
       ...(actual
         ? {
             actualRows: actual.counts.matched,
@@ -83,13 +98,15 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
     plan: node,
     estimatedCost: plan.estimatedCost,
     estimatedRows: plan.estimatedRows,
-    indexesUsed: access.index === 'scan' ? [] : [access.index],
+    indexesUsed: (access.parts ?? [access]).filter((path) => path.index !== 'scan').map((path) => path.index),
     considered: plan.considered.map(({ index, condition, estimatedRows, cost }) => ({
       index,
       condition,
       estimatedRows,
       cost,
     })),
+    ...(plan.fingerprint === undefined ? {} : { fingerprint: plan.fingerprint }),
+    ...(plan.planCache === undefined ? {} : { planCache: plan.planCache }),
     ...(actual ? { executionTimeMs: actual.timeMs } : {}),
     text: renderTree(node, 0),
   };

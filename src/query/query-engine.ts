@@ -4,12 +4,18 @@ import { decodeBody, type DecodedBody } from '../storage/embedded/record-codec.j
 import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
 import type { IndexManager } from '../indexes/index-manager.js';
+import type { Statistics } from '../indexes/statistics.js';
 import type { EventQuery } from './ast.js';
-import { project, selectRows, type ExecutionCounts } from './executor.js';
+import { project, selectRows, sortKeyOf, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
 import { CHECK_EVERY, QueryGuard } from './query-guard.js';
 import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
-import { validateQuery } from './validate-query.js';
+import { inSequenceOrder, validateQuery } from './validate-query.js';
+import { encodeCursor } from './cursor.js';
+import { f } from './ast.js';
+import { fingerprint } from './fingerprint.js';
+import { PlanCache, type PlanCacheStats } from './plan-cache.js';
+import { QueryMonitor } from './query-monitor.js';
 
 export interface RunOptions {
   /** Cancels the query when it fires: QueryCancelledError. */
@@ -20,17 +26,42 @@ export interface RunOptions {
 
 export type ResultRow = StoredEvent | Record<string, unknown>;
 
+export interface ResultPage {
+  rows: ResultRow[];
+  /** Pass to `after()` for the next page; absent when this page is the last. */
+  cursor?: string;
+}
+
+/**
+ * In sequence order a cursor is a sequence bound, so it becomes one more filter term: the planner
+ * then seeks past it in every index instead of filtering rows. Other orders filter while sorting.
+ */
+function seekPastCursor(query: EventQuery): EventQuery {
+  const after = query.after;
+  if (after === undefined || !inSequenceOrder(query.orderBy)) return query;
+  const bound =
+    query.orderBy[0]?.direction === 'desc'
+      ? f.lt('sequence', after.sequence)
+      : f.gt('sequence', after.sequence);
+  return { ...query, filter: query.filter.kind === 'all' ? bound : f.and(query.filter, bound) };
+}
+
 const DEFAULT_BATCH = 1000;
 
 /** Runs EventQuery ASTs against the embedded table: plan, guard, execute, hydrate. */
 export class QueryEngine {
   private readonly running = new Map<string, AbortController>();
+  private readonly cache = new PlanCache();
+  readonly monitor = new QueryMonitor();
+  /** Called after every executed query: the advisor's auto mode hooks in here. */
+  onQuery: (() => void) | undefined;
   private sequence = 0;
 
   constructor(
     private readonly table: EventTable,
     private readonly reader: EventReader,
     private readonly indexes: IndexManager,
+    private readonly statistics: Statistics,
   ) {}
 
   /** A record reader that decodes each row at most once in a row, however many predicates ask. */
@@ -46,15 +77,54 @@ export class QueryEngine {
     };
   }
 
-  plan(query: EventQuery): { plan: QueryPlan; body: (row: number) => DecodedBody } {
-    validateQuery(query);
+  /**
+   * Plans a query: through the plan cache, which remembers the access path chosen for each query
+   * fingerprint; EXPLAIN (`fresh`) always weighs every alternative, so it can show them.
+   */
+  plan(original: EventQuery, fresh = false): { plan: QueryPlan; body: (row: number) => DecodedBody } {
+    validateQuery(original);
+    const query = seekPastCursor(original);
     const body = this.bodyReader();
-    return { plan: createExecutionPlan(this.table, query, body, this.indexes.usable()), body };
+    const key = fingerprint(query);
+    const { generation } = this.indexes;
+    const rows = this.table.rows;
+    const usable = this.indexes.usable();
+    const context = { userIndexes: usable, statistics: this.statistics };
+    if (fresh) {
+      const plan = createExecutionPlan(this.table, query, body, context);
+      return { plan: { ...plan, fingerprint: key, planCache: this.cache.holds(key) ? 'hit' : 'miss' }, body };
+    }
+    const cached = this.cache.lookup(key, generation, rows);
+    // A cached scan is weighed afresh: new constants may make an index worth it, and next to a scan
+    // the planning costs nothing. The choice stands (a hit) while the scan still wins.
+    if (cached?.index === 'scan') {
+      const plan = createExecutionPlan(this.table, query, body, context);
+      if (plan.access.index === 'scan')
+        return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
+      this.cache.reject(key);
+      this.cache.store(key, {
+        index: plan.access.index,
+        estimatedRows: plan.access.estimatedRows,
+        generation,
+        rows,
+      });
+      return { plan: { ...plan, fingerprint: key, planCache: 'miss' }, body };
+    }
+    if (cached !== undefined) {
+      const plan = createExecutionPlan(this.table, query, body, { ...context, only: cached.index });
+      if (plan.access.index === cached.index && !this.cache.surprised(cached, plan.access.estimatedRows)) {
+        return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
+      }
+      this.cache.reject(key);
+    }
+    const plan = createExecutionPlan(this.table, query, body, context);
+    const choice = { index: plan.access.index, estimatedRows: plan.access.estimatedRows, generation, rows };
+    this.cache.store(key, choice);
+    return { plan: { ...plan, fingerprint: key, planCache: 'miss' }, body };
   }
 
-  /** Usage statistics (and the index advisor) count plans that run, not ones only explained. */
-  private noteUse(plan: QueryPlan): void {
-    if (plan.access.index !== 'scan') this.indexes.recordUse(plan.access.index);
+  planCacheStats(): PlanCacheStats {
+    return this.cache.stats();
   }
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
@@ -82,15 +152,67 @@ export class QueryEngine {
   }
 
   execute(query: EventQuery, options: RunOptions = {}): ResultRow[] {
+    return this.run(query, options, (rows) => this.hydrate(rows, query));
+  }
+
+  /**
+   * One page of results and a cursor for the next (undefined once there is none): keyset
+   * pagination, so page 1,000 costs what page 1 does. Pass the cursor back with `after`.
+   */
+  page(query: EventQuery, options: RunOptions = {}): ResultPage {
+    return this.run(query, options, (rows, body) => {
+      const last = rows[rows.length - 1];
+      const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
+      const order = query.orderBy;
+      const cursor = more
+        ? encodeCursor(
+            {
+              sequence: last + 1,
+              ...(inSequenceOrder(order) ? {} : { keys: sortKeyOf(order, this.table, body, last) }),
+            },
+            order,
+          )
+        : undefined;
+      return { rows: this.hydrate(rows, query), ...(cursor === undefined ? {} : { cursor }) };
+    });
+  }
+
+  private run<T>(
+    query: EventQuery,
+    options: RunOptions,
+    finish: (
+      rows: number[],
+      body: (row: number) => DecodedBody,
+    ) => T & ({ length: number } | { rows: unknown[] }),
+  ): T {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
-    this.noteUse(plan);
+    const counts: ExecutionCounts = { examined: 0, matched: 0 };
+    const started = performance.now();
     try {
-      const rows = selectRows(plan, this.table, body, guard);
-      return this.hydrate(rows, query);
+      const rows = selectRows(plan, this.table, body, guard, counts);
+      const out = finish(rows, body);
+      this.finished(plan, started, counts.examined, rows.length);
+      return out;
     } finally {
       end();
     }
+  }
+
+  /** Counts a run plan: index usage, and the query statistics the advisor reads. */
+  private finished(plan: QueryPlan, started: number, examined: number, returned: number): void {
+    if (plan.access.index !== 'scan') {
+      for (const part of plan.access.parts ?? [plan.access]) this.indexes.recordUse(part.index);
+    }
+    this.monitor.record(
+      plan.fingerprint ?? '',
+      plan.query,
+      plan.access.index,
+      performance.now() - started,
+      examined,
+      returned,
+    );
+    this.onQuery?.();
   }
 
   /**
@@ -102,12 +224,15 @@ export class QueryEngine {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
-    this.noteUse(plan);
+    const started = performance.now();
+    const counts: ExecutionCounts = { examined: 0, matched: 0 };
+    let returned = 0;
     try {
       if (!plan.sorted) {
-        const rows = selectRows(plan, this.table, body, guard);
+        const rows = selectRows(plan, this.table, body, guard, counts);
         for (let i = 0; i < rows.length; i += batch) {
           guard.check();
+          returned += Math.min(batch, rows.length - i);
           yield* this.hydrate(rows.slice(i, i + batch), query);
           await yieldToEventLoop();
         }
@@ -117,15 +242,14 @@ export class QueryEngine {
       const offset = query.offset ?? 0;
       const limit = query.limit ?? Infinity;
       let skipped = 0;
-      let emitted = 0;
       let page: number[] = [];
       const step = plan.descending ? -1 : 1;
       for (
-        let i = plan.descending ? source.length - 1 : 0, n = 0;
-        i >= 0 && i < source.length && emitted < limit;
+        let i = plan.descending ? source.length - 1 : 0;
+        i >= 0 && i < source.length && returned + page.length < limit;
         i += step
       ) {
-        if (++n % CHECK_EVERY === 0) guard.check();
+        if (++counts.examined % CHECK_EVERY === 0) guard.check();
         const row = source.at(i);
         if (!plan.predicate(row)) continue;
         if (skipped < offset) {
@@ -133,35 +257,36 @@ export class QueryEngine {
           continue;
         }
         page.push(row);
-        emitted++;
         if (page.length >= batch) {
+          returned += page.length;
           yield* this.hydrate(page, query);
           page = [];
           await yieldToEventLoop();
           guard.check();
         }
       }
+      returned += page.length;
       if (page.length > 0) yield* this.hydrate(page, query);
     } finally {
       end();
+      // Time includes the consumer's: a stream's pace is set by whoever reads it.
+      this.finished(plan, started, counts.examined, returned);
     }
   }
 
   explain(query: EventQuery, analyze: boolean): Explanation {
-    const { plan, body } = this.plan(query);
+    const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);
-      this.noteUse(plan);
       const counts: ExecutionCounts = { examined: 0, matched: 0 };
       const started = performance.now();
       const rows = selectRows(plan, this.table, body, guard, counts);
       this.hydrate(rows, query);
-      return explainPlan(guard.queryId, plan, {
-        counts,
-        returned: rows.length,
-        timeMs: performance.now() - started,
-      });
+      const timeMs = performance.now() - started;
+      // It ran: it counts for index usage and the advisor like any executed query.
+      this.finished(plan, started, counts.examined, rows.length);
+      return explainPlan(guard.queryId, plan, { counts, returned: rows.length, timeMs });
     } finally {
       end();
     }

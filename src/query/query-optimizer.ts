@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { ArrayRows, NO_ROWS, lowerBound, type SortedRows } from '../indexes/sorted-rows.js';
 import { unionOf } from '../indexes/union.js';
+import type { Statistics } from '../indexes/statistics.js';
 import type { UserIndex } from '../indexes/user-index.js';
 import { COLUMN_CHECK, RECORD_DECODE, lookupPath, type AccessPath } from './access-path.js';
 import type { EventTable } from '../table/event-table.js';
@@ -9,6 +10,7 @@ import { compileFilter, needsRecord, type BodyReader, type RowPredicate } from '
 import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
 import { userIndexPaths } from './user-index-paths.js';
+import { INTERSECT, intersectionPath } from './intersection.js';
 
 export interface QueryPlan {
   readonly query: EventQuery;
@@ -20,8 +22,15 @@ export interface QueryPlan {
   /** Rows come out of the access path in sequence order, so order and limit need no sort. */
   readonly sorted: boolean;
   readonly descending: boolean;
+  /** Rows expected to pass the filter, before offset and limit. */
+  readonly matchedRows: number;
+  /** Rows expected out: matchedRows cut by offset and limit. */
   readonly estimatedRows: number;
   readonly estimatedCost: number;
+  /** The query without its constants: the plan cache's key. */
+  readonly fingerprint?: string;
+  /** Whether the plan cache already held a choice for this fingerprint. */
+  readonly planCache?: 'hit' | 'miss';
 }
 
 export function conjuncts(node: FilterNode): FilterNode[] {
@@ -30,31 +39,56 @@ export function conjuncts(node: FilterNode): FilterNode[] {
 
 const quote = (value: Scalar) => JSON.stringify(value);
 
+/** The query fields each built-in path answers; a tag's path is named after its field. */
+const BUILT_IN_FIELDS: Record<string, readonly string[]> = {
+  aggregate: ['aggregateId'],
+  type: ['type'],
+  'aggregate+type': ['aggregateId', 'type'],
+  timestamp: ['timestamp'],
+  sequence: ['sequence'],
+};
+
 /** Candidate paths from the top-level AND terms of the filter; the predicate re-checks them all. */
 function candidatePaths(
   table: EventTable,
   filter: FilterNode,
   perRow: number,
   userIndexes: readonly UserIndex[],
+  only: string | undefined,
 ): AccessPath[] {
+  const names = only?.split(INTERSECT);
+  const indexes =
+    names === undefined ? userIndexes : userIndexes.filter((index) => names.includes(index.name));
   const paths = [
-    ...indexPaths(table, filter, perRow),
-    ...userIndexPaths(userIndexes, conjuncts(filter), perRow),
+    ...indexPaths(table, filter, perRow, names),
+    ...userIndexPaths(indexes, conjuncts(filter), perRow),
   ];
+  const both = intersectionPath(paths, table.rows, perRow);
+  if (both !== undefined) paths.push(both);
   const bounds = paths.find((path) => path.index === 'sequence');
   if (bounds === undefined) return paths;
   // Predicate pushdown: a sequence bound seeks into every posting list instead of filtering it.
   const first = bounds.rows().at(0);
   const end = first + bounds.estimatedRows;
-  return paths.map((path) => (path === bounds ? path : clip(path, first, end, perRow)));
+  return paths.map((path) => (path === bounds ? path : clip(path, first, end, perRow, table.rows)));
 }
 
-function clip(path: AccessPath, first: number, end: number, perRow: number): AccessPath {
+/**
+ * A path cut to the rows [first, end). Its size stays an upper bound (EXPLAIN's lookup estimates
+ * are exact or an upper bound); the rows expected are its share of that run, the fields assumed
+ * independent as everywhere else. Starting the Filter estimate from the bound overestimated
+ * `type = x and sequence <= n` by up to rows / n times.
+ */
+function clip(path: AccessPath, first: number, end: number, perRow: number, rows: number): AccessPath {
   const estimatedRows = Math.min(path.estimatedRows, end - first);
+  const share = rows === 0 ? 0 : (end - first) / rows;
+  const expected = Math.ceil((path.expectedRows ?? path.estimatedRows) * share);
   return {
     ...path,
     condition: `${path.condition}, rows [${first}, ${end})`,
+    fields: [...path.fields, 'sequence'],
     estimatedRows,
+    expectedRows: Math.min(estimatedRows, expected),
     cost: estimatedRows * (perRow + COLUMN_CHECK) + 1,
     rows: () => {
       const rows = path.rows();
@@ -65,10 +99,26 @@ function clip(path: AccessPath, first: number, end: number, perRow: number): Acc
   };
 }
 
-function indexPaths(table: EventTable, filter: FilterNode, perRow: number): AccessPath[] {
+/** Built-in index paths; with `only`, just that one (and the sequence bounds every path is clipped to). */
+function indexPaths(
+  table: EventTable,
+  filter: FilterNode,
+  perRow: number,
+  only: readonly string[] | undefined,
+): AccessPath[] {
   const paths: AccessPath[] = [];
-  const add = (index: string, condition: string, size: number, rows: () => SortedRows) =>
-    paths.push(lookupPath(index, condition, size, rows, perRow));
+  const wanted = (index: string) => only === undefined || only.includes(index) || index === 'sequence';
+  const add = (
+    index: string,
+    condition: () => string,
+    size: () => number,
+    rows: () => SortedRows,
+    weight = 1,
+  ) => {
+    if (!wanted(index)) return;
+    const path = lookupPath(index, condition(), size(), rows, perRow, BUILT_IN_FIELDS[index] ?? [index]);
+    paths.push(weight === 1 ? path : { ...path, cost: path.cost * weight });
+  };
   let time: Interval | undefined;
   let sequence: Interval | undefined;
   let aggregateEq: string | undefined;
@@ -85,8 +135,8 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
       const lookup = (v: string) => (isAggregate ? table.aggregateRows(v) : table.typeRows(v));
       add(
         isAggregate ? 'aggregate' : 'type',
-        `${ref.name} in (${strings.map(quote).join(', ')})`,
-        strings.reduce((sum, v) => sum + count(v), 0),
+        () => `${ref.name} in (${strings.map(quote).join(', ')})`,
+        () => strings.reduce((sum, v) => sum + count(v), 0),
         () => unionOf(strings.map(lookup)),
       );
       if (term.kind === 'eq') {
@@ -96,8 +146,8 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
     } else if (ref.kind === 'tag' && values) {
       add(
         `tags.${ref.key}`,
-        `tags.${ref.key} in (${values.map(quote).join(', ')})`,
-        values.reduce<number>((sum, v) => sum + (v === null ? 0 : table.tagCount(ref.key, v)), 0),
+        () => `tags.${ref.key} in (${values.map(quote).join(', ')})`,
+        () => values.reduce<number>((sum, v) => sum + (v === null ? 0 : table.tagCount(ref.key, v)), 0),
         () => unionOf(values.filter((v) => v !== null).map((v) => table.tagRows(ref.key, v as string))),
       );
     } else if (ref.kind === 'core' && (ref.name === 'timestamp' || ref.name === 'sequence')) {
@@ -113,21 +163,23 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
   }
   if (aggregateEq !== undefined && typeEq !== undefined) {
     const [a, t] = [aggregateEq, typeEq];
+    // Its size is an upper bound (the smaller of the two) and it yields only rows matching both:
+    // on a tie with the aggregate or type path, it is the better one (weight 0.9).
     add(
       'aggregate+type',
-      `aggregateId = ${quote(a)} and type = ${quote(t)}`,
-      Math.min(table.aggregateCount(a), table.typeCount(t)),
+      () => `aggregateId = ${quote(a)} and type = ${quote(t)}`,
+      () => Math.min(table.aggregateCount(a), table.typeCount(t)),
       () => table.aggregateTypeRows(a, t),
+      0.9,
     );
-    // Its size is an upper bound (the smaller of the two) and it yields only rows matching both:
-    // on a tie with the aggregate or type path, it is the better one.
-    const composite = paths[paths.length - 1] as AccessPath;
-    paths[paths.length - 1] = { ...composite, cost: composite.cost * 0.9 };
   }
   if (time !== undefined) {
     const { from, to } = time;
-    add('timestamp', `timestamp in [${from}, ${to})`, to > from ? table.byTime.count(from, to) : 0, () =>
-      to > from ? new ArrayRows(table.byTime.range(from, to)) : NO_ROWS,
+    add(
+      'timestamp',
+      () => `timestamp in [${from}, ${to})`,
+      () => (to > from ? table.byTime.count(from, to) : 0),
+      () => (to > from ? new ArrayRows(table.byTime.range(from, to)) : NO_ROWS),
     );
   }
   if (sequence !== undefined) {
@@ -135,10 +187,15 @@ function indexPaths(table: EventTable, filter: FilterNode, perRow: number): Acce
     const first = Math.max(0, Math.ceil(sequence.from) - 1);
     const end = Math.min(table.rows, Math.ceil(sequence.to) - 1);
     const size = Math.max(0, end - first);
-    add('sequence', `sequence in [${first + 1}, ${end + 1})`, size, () => ({
-      length: size,
-      at: (i: number) => first + i,
-    }));
+    add(
+      'sequence',
+      () => `sequence in [${first + 1}, ${end + 1})`,
+      () => size,
+      () => ({
+        length: size,
+        at: (i: number) => first + i,
+      }),
+    );
   }
   return paths;
 }
@@ -150,6 +207,7 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
     condition: 'all rows',
     estimatedRows: rows,
     cost: rows * perRow + 1,
+    fields: [],
     rows: () => ({ length: rows, at: (i: number) => i }),
   };
 }
@@ -159,15 +217,36 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
  * estimate for an index path is exact; the cost model weighs a path's rows by what checking each
  * costs (columns only, or decoding the record), and a scan by all rows. Hints narrow the choice.
  */
+export interface PlannerContext {
+  /** Ready user-defined indexes. */
+  userIndexes?: readonly UserIndex[];
+  /** From the plan cache: build only this path (and the scan), not every alternative. */
+  only?: string;
+  /** For estimating the terms the access path does not answer; without it they count as keeping every row. */
+  statistics?: Statistics;
+}
+
+/** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
+function matchEstimate(access: AccessPath, filter: FilterNode, statistics: Statistics | undefined): number {
+  if (statistics === undefined) return access.estimatedRows;
+  let estimate = access.expectedRows ?? access.estimatedRows;
+  for (const term of conjuncts(filter)) {
+    if ('field' in term && access.fields.includes(term.field)) continue;
+    estimate *= statistics.selectivity(term);
+  }
+  return Math.min(access.estimatedRows, Math.round(estimate));
+}
+
 export function createExecutionPlan(
   table: EventTable,
   query: EventQuery,
   body: BodyReader,
-  userIndexes: readonly UserIndex[] = [],
+  context: PlannerContext = {},
 ): QueryPlan {
+  const { userIndexes = [], only, statistics } = context;
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   let considered = [
-    ...candidatePaths(table, query.filter, perRow, userIndexes),
+    ...candidatePaths(table, query.filter, perRow, userIndexes, only),
     scanPath(table, perRow),
   ].sort((a, b) => a.cost - b.cost);
   const { forceIndex, useIndex } = query.hints;
@@ -196,8 +275,9 @@ export function createExecutionPlan(
     predicate: compileFilter(query.filter, table, body),
     sorted,
     descending: sorted && order[0]?.direction === 'desc',
+    matchedRows: matchEstimate(access, query.filter, statistics),
     estimatedRows: Math.min(
-      access.estimatedRows,
+      matchEstimate(access, query.filter, statistics),
       query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0),
     ),
     estimatedCost: access.cost,

@@ -154,6 +154,7 @@ function pathFor(
     index.countOf(ids),
     () => index.rowsOf(ids),
     perRow,
+    fields.slice(0, conditions.length),
   );
 }
 

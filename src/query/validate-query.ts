@@ -167,5 +167,28 @@ export function validateQuery(query: EventQuery): void {
   });
   optionalCount(query.limit, 'limit', 0);
   optionalCount(query.offset, 'offset', 0);
+  if (query.after !== undefined) validateCursor(query);
   validateHints(query.hints);
+}
+
+/** Whether rows come in sequence order: no orderBy, or sequence alone. */
+export function inSequenceOrder(order: EventQuery['orderBy']): boolean {
+  return order.length === 0 || (order.length === 1 && order[0]?.field === 'sequence');
+}
+
+function validateCursor(query: EventQuery): void {
+  const after = query.after as NonNullable<EventQuery['after']>;
+  optionalCount(after.sequence, 'after.sequence', 0);
+  if (inSequenceOrder(query.orderBy)) return;
+  const keys = after.keys;
+  if (!Array.isArray(keys) || keys.length !== query.orderBy.length) {
+    throw new ValidationError(
+      'after.keys',
+      `must hold one value per orderBy term (${query.orderBy.length}), got ${describe(keys)}`,
+    );
+  }
+  keys.forEach((key, i) => {
+    if (key !== null && !['string', 'number', 'boolean'].includes(typeof key))
+      throw new ValidationError(`after.keys[${i}]`, `must be a scalar or null, got ${describe(key)}`);
+  });
 }

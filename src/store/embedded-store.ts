@@ -7,7 +7,9 @@ import type { EventQuery } from '../query/ast.js';
 import { criteriaToQuery } from '../query/criteria-to-query.js';
 import type { Explanation } from '../query/explain.js';
 import { IndexManager } from '../indexes/index-manager.js';
-import type { EventView } from '../query/event-view.js';
+import { toView, type EventView } from '../query/event-view.js';
+import { Statistics } from '../indexes/statistics.js';
+import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
@@ -63,8 +65,21 @@ export class EmbeddedEventStore implements EventStore {
     private readonly disk?: DiskParts,
   ) {
     this.reader = new EventReader(table, log);
-    this.indexes = new IndexManager(table, this.reader, options.clock, disk?.dir);
-    this.queries = new QueryEngine(table, this.reader, this.indexes);
+    const reader = this.reader;
+    const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
+    this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
+    this.queries = new QueryEngine(table, reader, this.indexes, statistics);
+    const queries = this.queries;
+    this.indexes.attachAdvisor(
+      new IndexAdvisor(
+        queries.monitor,
+        (query) => queries.plan(query, true).plan,
+        statistics,
+        table,
+        () => this.indexes.usable(),
+      ),
+    );
+    queries.onQuery = () => this.indexes.afterQuery();
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
@@ -355,6 +370,10 @@ export class EmbeddedEventStore implements EventStore {
       this.assertOpen();
       return this.queries.execute(query, options);
     },
+    page: async (query, options) => {
+      this.assertOpen();
+      return this.queries.page(query, options);
+    },
     stream: (query, options) => {
       this.assertOpen();
       return this.queries.stream(query, options);
@@ -389,6 +408,7 @@ export class EmbeddedEventStore implements EventStore {
       types: table.types.size,
       lastSequence: table.rows,
       indexes: table.indexStats(this.sequenceLookups, this.sequenceHits),
+      planCache: this.queries.planCacheStats(),
       memory: {
         rss: memory.rss,
         heapUsed: memory.heapUsed,

@@ -1,3 +1,4 @@
+import type { PlanCacheStats } from '../query/plan-cache.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
@@ -87,6 +88,8 @@ export interface StoreStats {
   /** Last sequence assigned; 0 when empty. */
   lastSequence: number;
   indexes: Record<string, IndexStats>;
+  /** The planner's cache of access-path choices by query fingerprint. */
+  planCache: PlanCacheStats;
   memory: MemoryStats;
   /** Present for on-disk stores. */
   storage?: {

@@ -3,10 +3,8 @@ import { openEventStore, type EventStore, type QueryCriteria } from '../../index
 import type { CliContext } from '../context.js';
 import { eventToJsonLine } from '../event-json.js';
 import { writeWithBackpressure } from '../io.js';
-import { choiceArg, collect, integerArg, timeArg } from '../option-parsers.js';
-import { buildCriteria, type QueryFlags } from '../query-criteria.js';
+import { addCriteriaOptions, buildCriteria, type QueryFlags } from '../query-criteria.js';
 import { requireExistingStore } from '../store-dir.js';
-import { tagArg } from '../tag-arg.js';
 
 interface QueryOptions extends QueryFlags {
   dir: string;
@@ -16,7 +14,7 @@ interface QueryOptions extends QueryFlags {
 const PAGE_SIZE = 10_000;
 
 export function registerQuery(program: Command, ctx: CliContext): void {
-  program
+  const command = program
     .command('query')
     .summary('print matching events as NDJSON')
     .description(
@@ -24,19 +22,8 @@ export function registerQuery(program: Command, ctx: CliContext): void {
         'line with the timestamp as an ISO-8601 string. Repeating --aggregate-id, --type or a --tag key ' +
         'accepts any of the values (OR).',
     )
-    .requiredOption('--dir <path>', 'store directory')
-    .option('--aggregate-id <id>', 'events of this aggregate (repeatable)', collect)
-    .option('--type <type>', 'events of this type (repeatable)', collect)
-    .option('--from <time>', 'timestamp at or after this time (ISO-8601 or epoch ms)', timeArg)
-    .option('--to <time>', 'timestamp before this time (ISO-8601 or epoch ms)', timeArg)
-    .option(
-      '--tag <key=value>',
-      'tag equals a string; key:=json for a number, boolean or array (repeatable)',
-      tagArg,
-    )
-    .option('--after-sequence <n>', 'events after this sequence (before it with --order desc)', integerArg(0))
-    .option('--limit <n>', 'at most this many events', integerArg(0))
-    .option('--order <order>', 'by sequence: asc or desc', choiceArg(['asc', 'desc'] as const))
+    .requiredOption('--dir <path>', 'store directory');
+  addCriteriaOptions(command)
     .option('--json <criteria>', 'a QueryCriteria object as JSON; flags override its fields')
     .addHelpText(
       'after',

@@ -1,12 +1,22 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { FRAME_HEADER, FRAME_MAGIC, checkFrame, type FrameInfo } from './frame.js';
+import {
+  FRAME_HEADER,
+  FRAME_MAGIC,
+  checkFrame,
+  frameBodyLength,
+  frameCount,
+  frameProblemAt,
+  frameSequence,
+  type FrameInfo,
+} from './frame.js';
 import type { SegmentFile } from './segment-files.js';
 import type { VerifyProblem } from './verify-types.js';
 
 const WINDOW = 16 * 1024 * 1024;
 
+/** One frame as the scan passes it to its callback: the same object each time, valid only during the call. */
 export interface ScannedFrame extends FrameInfo {
-  /** The whole frame's bytes; valid only during the callback. */
+  /** The whole frame's bytes. */
   bytes: Buffer;
   /** Global log offset of the frame. */
   offset: number;
@@ -38,6 +48,7 @@ export function scanLog(
   // One window buffer for the whole scan: reopening reads the entire log, and a fresh 16 MiB
   // allocation per window was pure garbage. It only grows for a frame larger than a window.
   let scratch = Buffer.allocUnsafeSlow(0);
+  const frame: ScannedFrame = { firstSequence: 0, count: 0, bodyLength: 0, bytes: scratch, offset: 0 };
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s] as SegmentFile;
     const next = segments[s + 1];
@@ -64,14 +75,9 @@ export function scanLog(
           windowStart = position;
           local = 0;
         }
-        const bytes = window.subarray(local);
-        const check = checkFrame(bytes);
         const problem =
-          'problem' in check
-            ? check.problem
-            : check.firstSequence !== result.lastSequence + 1
-              ? 'sequence'
-              : undefined;
+          frameProblemAt(window, local) ??
+          (frameSequence(window, local) !== result.lastSequence + 1 ? 'sequence' : undefined);
         if (problem !== undefined) {
           const last = next === undefined;
           const torn = last && problem !== 'sequence' && !intactFrameAfter(fd, position + 1, size);
@@ -81,16 +87,21 @@ export function scanLog(
             globalOffset: segment.base + position,
             segmentIndex: s,
             kind: torn ? 'torn-tail' : problem === 'sequence' ? 'sequence-gap' : 'corrupt-frame',
-            detail: describeProblem(problem, check, result.lastSequence + 1),
+            detail: describeProblem(problem, checkFrame(window.subarray(local)), result.lastSequence + 1),
           };
           return result;
         }
-        const info = check as FrameInfo;
-        const length = FRAME_HEADER + info.bodyLength;
-        onFrame({ ...info, bytes: bytes.subarray(0, length), offset: segment.base + position });
+        // One frame object for the whole scan: the callback must not keep it (nor its bytes).
+        const length = FRAME_HEADER + frameBodyLength(window, local);
+        frame.firstSequence = frameSequence(window, local);
+        frame.count = frameCount(window, local);
+        frame.bodyLength = length - FRAME_HEADER;
+        frame.bytes = window.subarray(local, local + length);
+        frame.offset = segment.base + position;
+        onFrame(frame);
         result.frames++;
-        result.events += info.count;
-        result.lastSequence = info.firstSequence + info.count - 1;
+        result.events += frame.count;
+        result.lastSequence = frame.firstSequence + frame.count - 1;
         position += length;
         result.end = segment.base + position;
       }

@@ -1,0 +1,128 @@
+import type { FilterNode, Scalar } from '../query/ast.js';
+import { compilePredicate } from '../query/compile-filter.js';
+import { VIEW_SOURCE, viewGetter, type EventView } from '../query/event-view.js';
+import { resolveField } from '../query/fields.js';
+import type { EventTable } from '../table/event-table.js';
+
+/** Events sampled for fields no index counts exactly: enough for ±3% on a selectivity. */
+const SAMPLE_SIZE = 1024;
+/** The sample is re-drawn once the table has grown or shrunk by this factor. */
+const DRIFT = 2;
+
+export interface FieldAnalysis {
+  field: string;
+  /** Events the figures come from: all of them when an index counts exactly, else a sample. */
+  sampledRows: number;
+  exact: boolean;
+  /** Share of events that have a scalar value for the field. */
+  present: number;
+  distinctValues: number;
+  /** Values sorted (booleans, numbers, strings) in up to 10 buckets of about equal events. */
+  histogram: { from: Scalar; to: Scalar; share: number }[];
+}
+
+/**
+ * The planner's statistics: exact counts where an index has them (types, aggregates, tag values,
+ * time ranges), and for everything else (payload fields, tag ranges, versions) a sample of events
+ * spread evenly over the table, re-drawn as the table drifts. Selectivities multiply under an
+ * independence assumption, as in most cost-based planners.
+ */
+export class Statistics {
+  private sample: EventView[] = [];
+  private sampledAt = -1;
+
+  constructor(
+    private readonly table: EventTable,
+    private readonly read: (rows: number[]) => EventView[],
+  ) {}
+
+  /** Share of all events matching the filter, in [0, 1]. */
+  selectivity(node: FilterNode): number {
+    const rows = this.table.rows;
+    if (rows === 0) return 0;
+    switch (node.kind) {
+      case 'all':
+        return 1;
+      case 'and':
+        return node.filters.reduce((product, child) => product * this.selectivity(child), 1);
+      case 'or':
+        return 1 - node.filters.reduce((product, child) => product * (1 - this.selectivity(child)), 1);
+      case 'not':
+        return 1 - this.selectivity(node.filter);
+    }
+    const exact = this.exactCount(node);
+    if (exact !== undefined) return Math.min(1, exact / rows);
+    const sample = this.events();
+    if (sample.length === 0) return 0;
+    const matches = compilePredicate(node, VIEW_SOURCE);
+    let hits = 0;
+    for (const view of sample) if (matches(view)) hits++;
+    // A value the sample missed is rare, not absent: assume half an event of the sample.
+    return Math.max(hits, 0.5) / sample.length;
+  }
+
+  /** Exact matching rows from the engine's own postings, where it has them. */
+  private exactCount(node: FilterNode): number | undefined {
+    if (!('field' in node)) return undefined;
+    const ref = resolveField(node.field, 'filter.field');
+    const values = node.kind === 'eq' ? [node.value] : node.kind === 'in' ? node.values : undefined;
+    const table = this.table;
+    if (values !== undefined && ref.kind === 'core' && (ref.name === 'aggregateId' || ref.name === 'type')) {
+      const count = ref.name === 'type' ? table.typeCount.bind(table) : table.aggregateCount.bind(table);
+      return new Set(values).size === values.length
+        ? values.reduce<number>((sum, v) => sum + (typeof v === 'string' ? count(v) : 0), 0)
+        : undefined;
+    }
+    if (values !== undefined && ref.kind === 'tag') {
+      return [...new Set(values)].reduce<number>(
+        (sum, v) => sum + (v === null ? 0 : table.tagCount(ref.key, v)),
+        0,
+      );
+    }
+    return undefined;
+  }
+
+  analyzeField(field: string): FieldAnalysis {
+    const get = viewGetter(resolveField(field, 'field'));
+    const sample = this.events();
+    const values = sample
+      .map(get)
+      .filter((v): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v));
+    const rank = (v: Scalar) => (typeof v === 'boolean' ? 0 : typeof v === 'number' ? 1 : 2);
+    values.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const histogram: FieldAnalysis['histogram'] = [];
+    const per = Math.max(1, Math.ceil(values.length / 10));
+    for (let i = 0; i < values.length; i += per) {
+      const bucket = values.slice(i, i + per);
+      histogram.push({
+        from: bucket[0] as Scalar,
+        to: bucket[bucket.length - 1] as Scalar,
+        share: bucket.length / Math.max(1, sample.length),
+      });
+    }
+    return {
+      field,
+      sampledRows: sample.length,
+      exact: sample.length === this.table.rows,
+      present: sample.length === 0 ? 0 : values.length / sample.length,
+      distinctValues: new Set(values).size,
+      histogram,
+    };
+  }
+
+  private events(): EventView[] {
+    const rows = this.table.rows;
+    // Small tables are sampled whole, so re-drawn on any growth past a quarter; big ones on drift.
+    const stale =
+      this.sampledAt < 0 ||
+      rows > Math.min(this.sampledAt * DRIFT, this.sampledAt * 1.25 + 16) ||
+      rows * DRIFT < this.sampledAt;
+    if (stale) {
+      const size = Math.min(rows, SAMPLE_SIZE);
+      const step = rows / Math.max(1, size);
+      this.sample = this.read(Array.from({ length: size }, (_, i) => Math.floor(i * step)));
+      this.sampledAt = rows;
+    }
+    return this.sample;
+  }
+}
