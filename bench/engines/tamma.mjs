@@ -58,6 +58,8 @@ export async function createTamma({ dir, fsync = 'batch', open = {} } = {}) {
     tenantAmountQuery,
     amountRangeQuery,
     explain: (builder, options) => store.explain(builder, options),
+    /** { hits, misses, ... } of the plan cache, or undefined in a build without one. */
+    planCache: () => store.stats().planCache,
     count: () => store.stats().events,
     flush: () => store.flush(),
     close: () => store.close(),

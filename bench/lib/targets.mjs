@@ -57,12 +57,15 @@ export function evaluateTargets(results) {
     const s = ix.sizes.length - 1;
     const size = ix.sizes[s];
     const at = `${fmtCount(size)} events${size < TARGET_SIZE ? ' (target: 10M, full run)' : ''}`;
-    const plan = headline(ix, 'tamma', 'planEq', s);
+    // Planning on a plan-cache hit happens only inside execute: an empty lookup (nothing to read)
+    // bounds it from above. EXPLAIN plans afresh, so its time is shown beside it, not judged.
+    const empty = headline(ix, 'tamma', 'empty', s);
+    const fresh = headline(ix, 'tamma', 'planEq', s);
     add(
-      'planning a tag equality (same shape, new constants) ≤ 20 µs (p50)',
-      `${fmtUs(plan?.p50)} µs (p99 ${fmtUs(plan?.p99)})`,
+      'plan-cache hit, same shape, new constants ≤ 20 µs (p50 of a whole empty tag lookup)',
+      `${fmtUs(empty?.p50)} µs (p99 ${fmtUs(empty?.p99)}; EXPLAIN, planned afresh: ${fmtUs(fresh?.p50)})`,
       `${fmtCount(size)} events`,
-      plan ? plan.p50 <= 20 : undefined,
+      empty ? empty.p50 <= 20 : undefined,
     );
     const t = headline(ix, 'tamma', 'eq', s);
     const l = headline(ix, 'sqlite', 'eq', s);

@@ -213,6 +213,7 @@ export function createWorkload(seed = 42, { indexFields = false } = {}) {
    * seeded PRNG as queryParams: every engine answers the same questions, each with other constants.
    *  - customer: a customer that exists (~50 events); missing: one that does not (an empty lookup);
    *  - composite: a tenant and an amount range holding ~COMPOSITE_ROWS of its events;
+   *  - missingTenant: the same shape with a tenant that does not exist (an empty lookup);
    *  - range: an amount range holding ~RANGE_FRACTION of all events.
    */
   function indexQueryParams(n, count, paramSeed = seed ^ 0x1de5) {
@@ -220,7 +221,7 @@ export function createWorkload(seed = 42, { indexFields = false } = {}) {
     const blocks = Math.max(1, Math.floor(n / CUSTOMER_BLOCK));
     const compositeWidth = Math.max(1, Math.round((AMOUNT_MAX * COMPOSITE_ROWS * TENANTS) / n));
     const rangeWidth = Math.round(AMOUNT_MAX * RANGE_FRACTION);
-    const out = { customer: [], missing: [], composite: [], range: [] };
+    const out = { customer: [], missing: [], composite: [], range: [], missingTenant: [] };
     for (let q = 0; q < count; q++) {
       out.customer.push({ customer: customer(rng.int(blocks), rng.int(CUSTOMERS_PER_BLOCK)) });
       out.missing.push({ customer: customer(blocks + rng.int(1000), rng.int(CUSTOMERS_PER_BLOCK)) });
@@ -228,6 +229,12 @@ export function createWorkload(seed = 42, { indexFields = false } = {}) {
       out.composite.push({ tenant: tenant(rng.int(TENANTS)), low, high: low + compositeWidth - 1 });
       const from = rng.int(AMOUNT_MAX - rangeWidth);
       out.range.push({ low: from, high: from + rangeWidth - 1 });
+      const other = rng.int(AMOUNT_MAX - compositeWidth);
+      out.missingTenant.push({
+        tenant: tenant(TENANTS + rng.int(1000)),
+        low: other,
+        high: other + compositeWidth - 1,
+      });
     }
     return out;
   }
