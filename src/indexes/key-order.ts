@@ -27,19 +27,31 @@ export class KeyOrder {
    * Ids of keys with `from <= key < to` (to undefined: no upper bound) that `accept` lets through
    * (how exclusive bounds on a field with more fields after it leave out their keys).
    */
-  between(from: string, to: string | undefined, accept: (key: string) => boolean): number[] {
+  between(
+    from: string,
+    to: string | undefined,
+    accept: (key: string) => boolean,
+    /** Called with each id found; returning true stops the search (the caller has seen enough). */
+    enough: (id: number) => boolean = () => false,
+  ): number[] {
     const out: number[] = [];
     const text = (id: number) => this.keys.valueOf(id);
     for (const run of this.runs) {
       for (let i = this.search(run, from); i < run.length; i++) {
         const key = text(run[i] as number);
         if (to !== undefined && key >= to) break;
-        if (accept(key)) out.push(run[i] as number);
+        if (accept(key)) {
+          out.push(run[i] as number);
+          if (enough(run[i] as number)) return out;
+        }
       }
     }
     for (const id of this.pending) {
       const key = text(id);
-      if (key >= from && (to === undefined || key < to) && accept(key)) out.push(id);
+      if (key >= from && (to === undefined || key < to) && accept(key)) {
+        out.push(id);
+        if (enough(id)) return out;
+      }
     }
     return out;
   }

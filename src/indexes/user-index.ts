@@ -94,9 +94,14 @@ export class UserIndex {
   }
 
   /** Ids of keys from `from` (inclusive) to `to` (exclusive) in key order that `accept` lets through. */
-  idsBetween(from: string, to: string | undefined, accept: (key: string) => boolean): number[] {
+  idsBetween(
+    from: string,
+    to: string | undefined,
+    accept: (key: string) => boolean,
+    enough?: (id: number) => boolean,
+  ): number[] {
     if (this.order === undefined) throw new Error(`index ${this.name} is a hash index: it has no order`);
-    return this.order.between(from, to, accept);
+    return this.order.between(from, to, accept, enough);
   }
 
   countOf(ids: readonly number[]): number {

@@ -128,7 +128,15 @@ export class QueryEngine {
   }
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
+    const named = options.queryId !== undefined;
     const queryId = options.queryId ?? `q${++this.sequence}`;
+    // Only a named query can be cancelled by cancelQuery(); an unnamed one without a signal skips
+    // the AbortController and the registry, a measurable share of a microsecond lookup.
+    if (!named && options.signal === undefined) {
+      const guard = new QueryGuard(queryId, undefined, query.hints.timeout);
+      guard.check();
+      return { guard, end: () => undefined };
+    }
     if (this.running.has(queryId)) {
       throw new ValidationError(
         'options.queryId',
@@ -139,14 +147,14 @@ export class QueryEngine {
     const abort = () => controller.abort();
     if (options.signal?.aborted) controller.abort();
     options.signal?.addEventListener('abort', abort, { once: true });
-    this.running.set(queryId, controller);
+    if (named) this.running.set(queryId, controller);
     const guard = new QueryGuard(queryId, controller.signal, query.hints.timeout);
     guard.check();
     return {
       guard,
       end: () => {
         options.signal?.removeEventListener('abort', abort);
-        this.running.delete(queryId);
+        if (named) this.running.delete(queryId);
       },
     };
   }

@@ -59,10 +59,9 @@ function candidatePaths(
   const names = only?.split(INTERSECT);
   const indexes =
     names === undefined ? userIndexes : userIndexes.filter((index) => names.includes(index.name));
-  const paths = [
-    ...indexPaths(table, filter, perRow, names),
-    ...userIndexPaths(indexes, conjuncts(filter), perRow),
-  ];
+  const builtIn = indexPaths(table, filter, perRow, names);
+  const bound = builtIn.reduce((least, path) => Math.min(least, path.estimatedRows), table.rows);
+  const paths = [...builtIn, ...userIndexPaths(indexes, conjuncts(filter), perRow, bound)];
   const both = intersectionPath(paths, table.rows, perRow);
   if (both !== undefined) paths.push(both);
   const bounds = paths.find((path) => path.index === 'sequence');

@@ -98,11 +98,16 @@ function describeRange(field: string, range: Range): string {
 }
 
 /** Key ids of a btree: keys starting with `prefix`, whose next field (when ranged) is in range. */
-function seek(index: UserIndex, prefix: IndexKey, range: Range | undefined): number[] {
+function seek(
+  index: UserIndex,
+  prefix: IndexKey,
+  range: Range | undefined,
+  enough?: (id: number) => boolean,
+): number[] {
   const head = encodeKey(prefix);
   // Keys that continue past an encoded prefix go on with a field tag (\u0001-\u0003): \u0004 ends them all.
   const after = (encoded: string) => `${encoded}\u0004`;
-  if (range === undefined) return index.idsBetween(head, after(head), () => true);
+  if (range === undefined) return index.idsBetween(head, after(head), () => true, enough);
   const tag = typeTag(range.type);
   const from = head + (range.low === undefined ? tag : encodePart(range.low));
   const excluded = range.low !== undefined && !range.lowInclusive ? head + encodePart(range.low) : undefined;
@@ -112,7 +117,12 @@ function seek(index: UserIndex, prefix: IndexKey, range: Range | undefined): num
       : range.highInclusive
         ? after(head + encodePart(range.high))
         : head + encodePart(range.high);
-  return index.idsBetween(from, to, excluded === undefined ? () => true : (key) => !key.startsWith(excluded));
+  return index.idsBetween(
+    from,
+    to,
+    excluded === undefined ? () => true : (key) => !key.startsWith(excluded),
+    enough,
+  );
 }
 
 /** The access path a user-defined index offers this query, if it can serve it. */
@@ -121,6 +131,8 @@ function pathFor(
   terms: readonly FilterNode[],
   byField: Map<string, Constraint>,
   perRow: number,
+  /** Rows of the best path so far: past it, counting this one's rows stops (it cannot win). */
+  bound: number,
 ): AccessPath | undefined {
   const { definition } = index;
   if (!implies(terms, definition.where)) return undefined;
@@ -145,8 +157,23 @@ function pathFor(
     if (prefix === 0 && range === undefined) return undefined;
     const prefixes = combinations(lists);
     if (prefixes === undefined) return undefined;
-    ids = [...new Set(prefixes.flatMap((keyPrefix) => seek(index, keyPrefix, range)))];
+    const idsFor = (enough?: (id: number) => boolean) => [
+      ...new Set(prefixes.flatMap((keyPrefix) => seek(index, keyPrefix, range, enough))),
+    ];
+    let counted = 0;
+    ids = idsFor((id) => (counted += index.countOf([id])) > bound);
     if (range !== undefined) conditions.push(describeRange(fields[prefix] as string, range));
+    if (counted > bound) {
+      // Stopped early: its size is only known to exceed the best path's, so it is costed at that.
+      return lookupPath(
+        index.name,
+        `${conditions.join(' and ')} (over ${bound} rows: not counted further)`,
+        counted,
+        () => index.rowsOf(idsFor()),
+        perRow,
+        fields.slice(0, conditions.length),
+      );
+    }
   }
   return lookupPath(
     index.name,
@@ -163,13 +190,22 @@ export function userIndexPaths(
   indexes: readonly UserIndex[],
   terms: readonly FilterNode[],
   perRow: number,
+  /** Rows of the best path found so far (the built-in ones): indexes that cannot beat it stop counting. */
+  bound = Infinity,
 ): AccessPath[] {
   if (indexes.length === 0) return [];
   const byField = constraints(terms);
+  // The indexes constraining the most fields first: they set a low bound for the rest.
+  const constrained = (index: UserIndex) =>
+    index.definition.fields.filter((field) => byField.has(field)).length;
+  const ordered = [...indexes].sort((a, b) => constrained(b) - constrained(a));
   const paths: AccessPath[] = [];
-  for (const index of indexes) {
-    const path = pathFor(index, terms, byField, perRow);
-    if (path !== undefined) paths.push(path);
+  let best = bound;
+  for (const index of ordered) {
+    const path = pathFor(index, terms, byField, perRow, best);
+    if (path === undefined) continue;
+    paths.push(path);
+    best = Math.min(best, path.estimatedRows);
   }
   return paths;
 }
