@@ -85,9 +85,10 @@ export class IndexManager {
       );
     }
     const index = new UserIndex(resolved, this.clock.now());
-    await this.buildOnline(index, options);
-    this.ready.set(index.name, index);
-    this.persist();
+    await this.buildOnline(index, options, () => {
+      this.ready.set(index.name, index);
+      this.persist();
+    });
     return this.info(index, 'ready');
   }
 
@@ -109,11 +110,11 @@ export class IndexManager {
     const index = new UserIndex(old.definition, old.createdAt);
     index.uses = old.uses;
     index.lastUsed = old.lastUsed;
-    await this.buildOnline(index, options);
-    if (this.ready.get(name) !== old)
-      throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
-    this.ready.set(name, index);
-    this.generation++;
+    await this.buildOnline(index, options, () => {
+      if (this.ready.get(name) !== old)
+        throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
+      this.ready.set(name, index);
+    });
     return this.info(index, 'ready');
   }
 
@@ -223,20 +224,34 @@ export class IndexManager {
     this.closed = true;
   }
 
-  private async buildOnline(index: UserIndex, options: CreateIndexOptions): Promise<void> {
+  /**
+   * Builds `index` slice by slice, then calls `install` in the same synchronous step as the slice
+   * that caught up: an append made any later (even a microtask later, before the caller's `await`
+   * resumes) must find the index among the ready ones, or it would never be indexed.
+   */
+  private async buildOnline(
+    index: UserIndex,
+    options: CreateIndexOptions,
+    install: () => void,
+  ): Promise<void> {
     const build: Build = { index, dropped: false };
     this.builds.set(index.name, build);
+    const check = () => {
+      if (this.closed)
+        throw new TammaError('STORE_CLOSED', `the store closed while building index ${index.name}`);
+      if (build.dropped)
+        throw new TammaError('INDEX_DROPPED', `index ${index.name} was dropped while building`);
+    };
     try {
       for (;;) {
         this.indexUpTo(index, Math.min(this.table.rows, index.indexedRows + SLICE_ROWS));
         options.onProgress?.({ indexed: index.indexedRows, total: this.table.rows });
         if (index.indexedRows >= this.table.rows) break;
         await new Promise((resolve) => setImmediate(resolve));
-        if (this.closed)
-          throw new TammaError('STORE_CLOSED', `the store closed while building index ${index.name}`);
-        if (build.dropped)
-          throw new TammaError('INDEX_DROPPED', `index ${index.name} was dropped while building`);
+        check();
       }
+      check(); // onProgress may have dropped the index or closed the store
+      install();
     } finally {
       if (this.builds.get(index.name) === build) this.builds.delete(index.name);
     }

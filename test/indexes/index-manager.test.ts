@@ -503,6 +503,73 @@ for (const backend of BACKENDS) {
         expect(last.total).toBe(rows - 1);
       });
 
+      test('an append issued before the createIndex promise settles is indexed', async () => {
+        await ctx.store.append(orders(0, 10));
+        // A small build finishes in one slice, but its promise settles a microtask later: an append
+        // made meanwhile must reach the index, which would otherwise fall behind for good.
+        const building = ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
+        await ctx.store.append({ aggregateId: 'late', type: 'Late', payload: { amount: 500 } });
+        await building;
+        await ctx.store.append({ aggregateId: 'late', type: 'Late', payload: { amount: 501 } });
+        const late = ctx.store.query().where('payload.amount', 'gte', 500);
+        expect(await byScan(late)).toEqual([11, 12]);
+        expect(await byIndex(late, 'by_amount')).toEqual([11, 12]);
+        expect((await ctx.store.indexes.analyzeIndex('by_amount')).entries).toBe(12);
+        if (ctx.reopen) {
+          const store = await ctx.reopen();
+          await store.append({ aggregateId: 'late', type: 'Late', payload: { amount: 502 } });
+          expect(await byIndex(store.query().where('payload.amount', 'gte', 500), 'by_amount')).toEqual([
+            11, 12, 13,
+          ]);
+        }
+      });
+
+      test('an append made as a multi-slice build finishes is indexed', async () => {
+        await ctx.store.append(orders(0, SLICE_ROWS + 10));
+        const store = ctx.store;
+        let appended: Promise<unknown> | undefined;
+        const building = store.indexes.createIndex(
+          { name: 'by_amount', fields: ['payload.amount'] },
+          {
+            onProgress: ({ indexed, total }) => {
+              // Queued as the last slice ends: runs before createIndex's own continuation.
+              if (indexed === total && appended === undefined)
+                queueMicrotask(() => {
+                  appended = store.append({ aggregateId: 'late', type: 'Late', payload: { amount: 500 } });
+                });
+            },
+          },
+        );
+        await building;
+        await appended;
+        const late = store.query().where('payload.amount', 'eq', 500);
+        expect(await byScan(late)).toEqual([SLICE_ROWS + 11]);
+        expect(await byIndex(late, 'by_amount')).toEqual([SLICE_ROWS + 11]);
+      });
+
+      test('an append issued before the rebuildIndex promise settles is in the rebuilt index', async () => {
+        await ctx.store.append(orders(0, 10));
+        await ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
+        const rebuilding = ctx.store.indexes.rebuildIndex('by_amount');
+        await ctx.store.append({ aggregateId: 'late', type: 'Late', payload: { amount: 500 } });
+        await rebuilding;
+        const late = ctx.store.query().where('payload.amount', 'eq', 500);
+        expect(await byIndex(late, 'by_amount')).toEqual([11]);
+      });
+
+      test('two concurrent createIndex calls with one name: the second fails with INDEX_EXISTS', async () => {
+        await ctx.store.append(orders(0, 10));
+        const [first, second] = await Promise.allSettled([
+          ctx.store.indexes.createIndex({ name: 'dup', fields: ['payload.amount'] }),
+          ctx.store.indexes.createIndex({ name: 'dup', fields: ['payload.status'] }),
+        ]);
+        expect(first.status).toBe('fulfilled');
+        expect(second.status).toBe('rejected');
+        expectError((second as PromiseRejectedResult).reason, TammaError, 'INDEX_EXISTS', '"dup"');
+        const list = (await ctx.store.indexes.listIndexes()).filter((index) => index.name === 'dup');
+        expect(list.map((index) => index.fields)).toEqual([['payload.amount']]);
+      });
+
       test('a build over an empty store reports 0 of 0 and is ready at once', async () => {
         const progress: { indexed: number; total: number }[] = [];
         const info = await ctx.store.indexes.createIndex(
