@@ -36,7 +36,8 @@ function constraints(terms: readonly FilterNode[]): Map<string, Constraint> {
     const constraint = of(term.field);
     // Several terms on one field: any one of them bounds the rows; the filter re-checks them all.
     if (term.kind === 'eq' && isKeyPart(term.value)) constraint.values ??= [term.value];
-    else if (term.kind === 'in') constraint.values ??= term.values.filter(isKeyPart);
+    // `in` with a null matches null values, which no index holds: such a term cannot bound the rows.
+    else if (term.kind === 'in' && term.values.every(isKeyPart)) constraint.values ??= [...term.values];
     else if (term.kind === 'between') {
       constraint.range ??= {
         type: typeof term.low as Range['type'],

@@ -827,6 +827,39 @@ for (const backend of BACKENDS) {
         }
       });
 
+      test('in with a null matches null values, which no index holds: no index serves it', async () => {
+        await ctx.store.append([
+          { aggregateId: 'n', type: 'Null', payload: { amount: null, status: 'paid' } },
+          { aggregateId: 'n', type: 'Null', payload: { amount: 7, status: null } },
+        ]);
+        await ctx.store.indexes.createIndex({ name: 'amount', fields: ['payload.amount'] });
+        await ctx.store.indexes.createIndex({
+          name: 'status_amount',
+          fields: ['payload.status', 'payload.amount'],
+          type: 'hash',
+        });
+        const queries = [
+          ctx.store.query().where('payload.amount', 'in', [null, 7]),
+          ctx.store.query().where('payload.amount', 'in', [null]),
+          ctx.store
+            .query()
+            .where('payload.status', 'in', ['paid', null])
+            .where('payload.amount', 'in', [7, null]),
+        ];
+        for (const q of queries) {
+          const expected = await byScan(q);
+          expect(expected).toContain(301);
+          expect(sequences((await q.execute()) as StoredEvent[])).toEqual(expected);
+          const paths = await considered(ctx.store, q);
+          expect(paths).not.toContain('amount');
+          expect(paths).not.toContain('status_amount');
+        }
+        // Without the null, the indexes serve the same query.
+        const plain = ctx.store.query().where('payload.amount', 'in', [7, 8]);
+        expect(await considered(ctx.store, plain)).toContain('amount');
+        expect(await byIndex(plain, 'amount')).toEqual(await byScan(plain));
+      });
+
       test('values of the wrong type, nulls and missing fields are left out and never match', async () => {
         await ctx.store.append([
           { aggregateId: 'm', type: 'Mixed', payload: { amount: '7' } },
