@@ -1,4 +1,10 @@
-import { IndexNotFoundError, TammaError, UniqueViolationError, ValidationError } from '../errors.js';
+import {
+  IndexNotFoundError,
+  StoreClosedError,
+  TammaError,
+  UniqueViolationError,
+  ValidationError,
+} from '../errors.js';
 import type { Clock } from '../events/clock.js';
 import type { EventView } from '../query/event-view.js';
 import type { EventReader } from '../store/event-reader.js';
@@ -77,6 +83,7 @@ export class IndexManager {
    * );
    */
   async createIndex(definition: IndexDefinition, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+    this.assertOpen();
     const resolved = resolveIndexDefinition(definition);
     if (this.ready.has(resolved.name) || this.builds.has(resolved.name)) {
       throw new TammaError(
@@ -94,6 +101,7 @@ export class IndexManager {
 
   /** Drops an index (a build in progress stops and its createIndex rejects). */
   async dropIndex(name: string): Promise<void> {
+    this.assertOpen();
     const build = this.builds.get(name);
     if (build !== undefined) {
       build.dropped = true;
@@ -105,6 +113,7 @@ export class IndexManager {
 
   /** Rebuilds an index from the events; the old one keeps serving queries until the new one is ready. */
   async rebuildIndex(name: string, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+    this.assertOpen();
     const old = this.ready.get(name);
     if (old === undefined) throw this.notFound(name);
     const index = new UserIndex(old.definition, old.createdAt);
@@ -119,6 +128,7 @@ export class IndexManager {
   }
 
   async listIndexes(): Promise<IndexInfo[]> {
+    this.assertOpen();
     return [
       ...describeBuiltIns(this.table),
       ...[...this.ready.values()].map((index) => this.info(index, 'ready')),
@@ -127,12 +137,14 @@ export class IndexManager {
   }
 
   async analyzeIndex(name: string): Promise<IndexAnalysis> {
+    this.assertOpen();
     const index = this.ready.get(name);
     if (index === undefined) throw this.notFound(name);
     return analyzeUserIndex(index, this.table.rows);
   }
 
   async getIndexUsage(): Promise<IndexUsage[]> {
+    this.assertOpen();
     const builtIn = describeBuiltIns(this.table).map(({ name }) => {
       const use = this.builtInUse.get(name);
       return { name, builtIn: true, uses: use?.uses ?? 0, lastUsed: use ? new Date(use.lastUsed) : null };
@@ -147,6 +159,7 @@ export class IndexManager {
   }
 
   async getIndexSize(): Promise<{ totalBytes: number; indexes: IndexSize[] }> {
+    this.assertOpen();
     const indexes = (await this.listIndexes()).map(({ name, entries, bytes }) => ({ name, entries, bytes }));
     return { totalBytes: indexes.reduce((sum, index) => sum + index.bytes, 0), indexes };
   }
@@ -224,6 +237,11 @@ export class IndexManager {
     this.closed = true;
   }
 
+  /** A closed store has released its directory: reading is pointless and writing indexes.json unsafe. */
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
   /**
    * Builds `index` slice by slice, then calls `install` in the same synchronous step as the slice
    * that caught up: an append made any later (even a microtask later, before the caller's `await`
@@ -237,8 +255,7 @@ export class IndexManager {
     const build: Build = { index, dropped: false };
     this.builds.set(index.name, build);
     const check = () => {
-      if (this.closed)
-        throw new TammaError('STORE_CLOSED', `the store closed while building index ${index.name}`);
+      if (this.closed) throw new StoreClosedError(`the store closed while building index ${index.name}`);
       if (build.dropped)
         throw new TammaError('INDEX_DROPPED', `index ${index.name} was dropped while building`);
     };

@@ -12,6 +12,7 @@ import {
   IndexNotFoundError,
   ManualClock,
   openEventStore,
+  StoreClosedError,
   TammaError,
   UniqueViolationError,
   ValidationError,
@@ -620,6 +621,46 @@ for (const backend of BACKENDS) {
         await rebuilding;
         await ctx.store.append(order(142));
         expect(await byIndex(q, 'by_amount')).toEqual(await byScan(q));
+      });
+    });
+
+    describe('after close', () => {
+      test('every store.indexes call rejects with STORE_CLOSED and nothing is written', async () => {
+        await ctx.store.append(orders(0, 5));
+        await ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
+        await ctx.store.close();
+        const calls: (() => Promise<unknown>)[] = [
+          () => ctx.store.indexes.createIndex({ name: 'by_type', fields: ['type'] }),
+          () => ctx.store.indexes.dropIndex('by_amount'),
+          () => ctx.store.indexes.rebuildIndex('by_amount'),
+          () => ctx.store.indexes.listIndexes(),
+          () => ctx.store.indexes.analyzeIndex('by_amount'),
+          () => ctx.store.indexes.getIndexUsage(),
+          () => ctx.store.indexes.getIndexSize(),
+        ];
+        for (const call of calls) expectError(await rejection(call), StoreClosedError, 'STORE_CLOSED');
+        if (ctx.dir) {
+          // The directory's lock is released: a closed store must not write its index catalog.
+          expect(catalogNames(ctx.dir)).toEqual(['by_amount']);
+          const store = await ctx.reopen!();
+          expect(
+            (await store.indexes.listIndexes()).filter((index) => !index.builtIn).map((i) => i.name),
+          ).toEqual(['by_amount']);
+        }
+      });
+
+      test('closing the store during a build rejects the createIndex with STORE_CLOSED', async () => {
+        await ctx.store.append(orders(0, SLICE_ROWS + 10));
+        const building = ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
+        const outcome = rejection(() => building);
+        await ctx.store.close();
+        expectError(await outcome, StoreClosedError, 'STORE_CLOSED', 'by_amount');
+        if (ctx.dir) {
+          expect(catalogNames(ctx.dir)).toEqual([]);
+          const store = await ctx.reopen!();
+          expect((await store.indexes.listIndexes()).some((index) => index.name === 'by_amount')).toBe(false);
+          expect(store.stats().events).toBe(SLICE_ROWS + 10);
+        }
       });
     });
 
