@@ -50,7 +50,11 @@ const KEYS = new Set(['name', 'fields', 'type', 'unique', 'where']);
 /** Checks a definition at the door; every message names the bad value and what is expected. */
 export function resolveIndexDefinition(input: unknown): ResolvedIndexDefinition {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new ValidationError('definition', `must be an object with name and fields, got ${describe(input)}`);
+    throw new ValidationError(
+      'definition',
+      `must be an object with name and fields, got ${describe(input)}`,
+      'INVALID_OPTION',
+    );
   }
   const definition = input as Record<string, unknown>;
   for (const key of Object.keys(definition)) {
@@ -58,6 +62,7 @@ export function resolveIndexDefinition(input: unknown): ResolvedIndexDefinition 
       throw new ValidationError(
         `definition.${key}`,
         'unknown option; expected name, fields, type, unique, where',
+        'INVALID_OPTION',
       );
   }
   const { name, fields, type = 'btree', unique = false, where } = definition;

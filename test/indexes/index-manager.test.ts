@@ -942,6 +942,16 @@ describe('store.indexes: validation', () => {
 
   const valid = { name: 'ok', fields: ['payload.amount'] };
   const cases: [label: string, definition: unknown, code: string, fragments: string[]][] = [
+    ['not an object', 'by_amount', 'INVALID_OPTION', ['definition', '"by_amount"']],
+    ['null', null, 'INVALID_OPTION', ['definition', 'null']],
+    ['an array', [valid], 'INVALID_OPTION', ['definition', '"ok"']],
+    [
+      'an unknown option',
+      { ...valid, partial: true },
+      'INVALID_OPTION',
+      ['definition.partial', 'unknown option'],
+    ],
+    ['a misspelt option', { ...valid, uniq: true }, 'INVALID_OPTION', ['definition.uniq', 'unique']],
     ['missing name', { fields: ['type'] }, 'INVALID_OPTION', ['definition.name', 'undefined']],
     ['empty name', { ...valid, name: '' }, 'INVALID_OPTION', ['definition.name', '""']],
     [
