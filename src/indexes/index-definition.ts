@@ -115,8 +115,20 @@ export function resolveIndexDefinition(input: unknown): ResolvedIndexDefinition 
     fields: Object.freeze([...(fields as string[])]),
     type,
     unique,
-    ...(where === undefined || (where as FilterNode).kind === 'all' ? {} : { where: where as FilterNode }),
+    // A copy: the caller may reuse or change its filter object, and the index must keep its own.
+    ...(where === undefined || (where as FilterNode).kind === 'all'
+      ? {}
+      : { where: frozenCopy(where as FilterNode) }),
   });
+}
+
+/** A deep, frozen copy of a plain JSON-like value (a filter tree). */
+function frozenCopy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  const copy = Array.isArray(value)
+    ? value.map(frozenCopy)
+    : Object.fromEntries(Object.entries(value).map(([key, item]) => [key, frozenCopy(item)]));
+  return Object.freeze(copy) as T;
 }
 
 /** Whether two definitions build the same index (names aside): for duplicates and for reuse on open. */

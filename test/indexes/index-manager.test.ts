@@ -712,6 +712,39 @@ for (const backend of BACKENDS) {
         expect(await considered(ctx.store, implied)).not.toContain('t1_cancelled');
       });
 
+      test("the definition is the index's own: changing the caller's objects later changes nothing", async () => {
+        const where = { kind: 'eq', field: 'type', value: 'OrderCancelled' };
+        const fields = ['payload.amount'];
+        await ctx.store.indexes.createIndex({ name: 'cancelled_amount', fields, where } as IndexDefinition);
+        where.value = 'OrderPlaced';
+        fields[0] = 'payload.status';
+        const placed = ctx.store.query().where('type', 'eq', 'OrderPlaced').where('payload.amount', 'lt', 20);
+        expect(await considered(ctx.store, placed)).not.toContain('cancelled_amount');
+        expect(sequences((await placed.execute()) as StoredEvent[])).toEqual(await byScan(placed));
+        const info = (await ctx.store.indexes.listIndexes()).find(
+          (index) => index.name === 'cancelled_amount',
+        );
+        expect(info).toMatchObject({ fields: ['payload.amount'], where: f.eq('type', 'OrderCancelled') });
+        // Nor through what listIndexes returns.
+        try {
+          (info!.where as { value: unknown }).value = 'OrderPlaced';
+        } catch {
+          // frozen
+        }
+        expect(await considered(ctx.store, placed)).not.toContain('cancelled_amount');
+        if (ctx.reopen) {
+          await ctx.store.indexes.createIndex({ name: 'other', fields: ['payload.status'] });
+          const store = await ctx.reopen();
+          const reopened = store.query().where('type', 'eq', 'OrderPlaced').where('payload.amount', 'lt', 20);
+          expect(await considered(store, reopened)).not.toContain('cancelled_amount');
+          const cancelled = store
+            .query()
+            .where('type', 'eq', 'OrderCancelled')
+            .where('payload.amount', 'lt', 20);
+          expect(await byIndex(cancelled, 'cancelled_amount')).toEqual(await byScan(cancelled));
+        }
+      });
+
       test('a hash index serves equality (eq or in) on all its fields, nothing else', async () => {
         await ctx.store.indexes.createIndex({
           name: 'h',
