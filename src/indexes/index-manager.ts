@@ -16,6 +16,7 @@ import type { CreateIndexOptions, IndexAnalysis, IndexInfo, IndexSize, IndexUsag
 import { describeBuiltIns } from './built-in-indexes.js';
 import { analyzeUserIndex } from './analyze-index.js';
 import { UserIndex } from './user-index.js';
+import { describe } from '../store/options.js';
 
 /** Rows an online build indexes between two yields to the event loop: a few ms of work. */
 const SLICE_ROWS = 8192;
@@ -344,7 +345,7 @@ export class IndexManager {
 
   private notFound(name: unknown): Error {
     if (typeof name !== 'string')
-      return new ValidationError('name', `must be an index name, got ${typeof name}`);
+      return new ValidationError('name', `must be an index name (a string), got ${describe(name)}`);
     return new IndexNotFoundError(name, [...this.ready.keys(), ...this.builds.keys()]);
   }
 }

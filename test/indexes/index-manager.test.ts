@@ -1087,6 +1087,19 @@ describe('store.indexes: validation', () => {
     expect((await store.indexes.listIndexes()).filter((index) => index.name === 'ok')).toHaveLength(1);
   });
 
+  test('dropIndex, analyzeIndex and rebuildIndex reject a name that is not a string, naming it', async () => {
+    for (const name of [42, null, { name: 'ok' }] as unknown[]) {
+      for (const call of [
+        () => store.indexes.dropIndex(name as string),
+        () => store.indexes.analyzeIndex(name as string),
+        () => store.indexes.rebuildIndex(name as string),
+      ]) {
+        const error = await rejection(call);
+        expectError(error, ValidationError, 'VALIDATION_FAILED', 'name', JSON.stringify(name));
+      }
+    }
+  });
+
   test('dropIndex, analyzeIndex and rebuildIndex reject an unknown name, naming it and the known ones', async () => {
     await store.indexes.createIndex(valid);
     for (const call of [
