@@ -11,18 +11,18 @@ import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
 import { readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
 import { resolveIndexDefinition, sameShape, type IndexDefinition } from './index-definition.js';
-import { encodeKey, type IndexKey } from './index-keys.js';
+import { encodeKey } from './index-keys.js';
 import type { CreateIndexOptions, IndexAnalysis, IndexInfo, IndexSize, IndexUsage } from './index-types.js';
 import { describeBuiltIns } from './built-in-indexes.js';
 import { analyzeUserIndex } from './analyze-index.js';
-import { UserIndex } from './user-index.js';
+import { UserIndex, type RowKey } from './user-index.js';
 import { describe } from '../store/options.js';
 
 /** Rows an online build indexes between two yields to the event loop: a few ms of work. */
 const SLICE_ROWS = 8192;
 
 /** Keys an append's events give each caught-up index, computed before the batch is written. */
-export type PreparedKeys = { index: UserIndex; keys: (IndexKey | undefined)[] }[];
+export type PreparedKeys = { index: UserIndex; keys: RowKey[] }[];
 
 interface Build {
   index: UserIndex;
@@ -60,6 +60,7 @@ export class IndexManager {
         (index) =>
           index.name === entry.name &&
           sameShape(index.definition, entry) &&
+          !index.gapsUnknown &&
           index.indexedRows <= this.table.rows,
       );
       const index = saved ?? new UserIndex(entry, entry.createdAt);
@@ -199,10 +200,10 @@ export class IndexManager {
     return prepared;
   }
 
-  private checkUnique(index: UserIndex, keys: readonly (IndexKey | undefined)[]): void {
+  private checkUnique(index: UserIndex, keys: readonly RowKey[]): void {
     const seen = new Map<string, number>();
     keys.forEach((key, i) => {
-      if (key === undefined) return;
+      if (typeof key !== 'object') return; // not in the index: no key to clash
       const held = index.firstRowOf(key);
       const fields = index.definition.fields;
       if (held !== undefined)
@@ -284,7 +285,7 @@ export class IndexManager {
       const views = this.viewsOf(start, stop, index.needsRecord);
       for (let i = 0; i < views.length; i++) {
         const key = index.keyOf(views[i] as EventView);
-        if (key !== undefined && index.definition.unique) {
+        if (typeof key === 'object' && index.definition.unique) {
           const held = index.firstRowOf(key);
           if (held !== undefined) {
             throw new TammaError(

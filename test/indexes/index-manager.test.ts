@@ -840,6 +840,72 @@ for (const backend of BACKENDS) {
         for (const q of unusable) expect(await considered(ctx.store, q)).not.toContain('b');
       });
 
+      test('a composite btree serves a prefix only while no event it covers lacks a later field', async () => {
+        await ctx.store.indexes.createIndex({
+          name: 'b',
+          fields: ['tags.tenant', 'payload.amount', 'payload.status'],
+        });
+        const t1 = ctx.store.query().where('tags.tenant', 'eq', 't1');
+        expect(await considered(ctx.store, t1)).toContain('b');
+
+        // Events the index leaves out (a later field has no scalar value) that a prefix query matches.
+        await ctx.store.append([
+          { aggregateId: 'gap', type: 'Gap', tags: { tenant: 't1' }, payload: { status: 'new' } },
+          { aggregateId: 'gap', type: 'Gap', tags: { tenant: 't1' }, payload: { amount: 5, status: null } },
+          {
+            aggregateId: 'gap',
+            type: 'Gap',
+            tags: { tenant: 't1' },
+            payload: { amount: 5, status: { s: 1 } },
+          },
+          {
+            aggregateId: 'gap',
+            type: 'Gap',
+            tags: { tenant: 't1' },
+            payload: { amount: '5', status: 'new' },
+          },
+        ]);
+        const check = async (store: EventStore) => {
+          const q = (...terms: [string, Parameters<AdvancedQueryBuilder['where']>[1], unknown][]) =>
+            terms.reduce((b, [field, op, value]) => b.where(field, op, value), store.query());
+          const unservable = [
+            q(['tags.tenant', 'eq', 't1']),
+            q(['tags.tenant', 'in', ['t1', 't2']]),
+            q(['tags.tenant', 'gte', 't1']),
+            q(['tags.tenant', 'eq', 't1'], ['payload.amount', 'eq', 5]),
+            q(['tags.tenant', 'eq', 't1'], ['payload.amount', 'lt', 10]),
+            q(
+              ['tags.tenant', 'eq', 't1'],
+              ['payload.amount', 'lt', 10],
+              ['payload.status', 'exists', undefined],
+            ),
+            q(['tags.tenant', 'eq', 't1'], ['payload.amount', 'lt', 10], ['payload.status', 'ne', 'x']),
+          ];
+          for (const query of unservable) {
+            const expected = await byScan(query);
+            expect(expected.some((sequence) => sequence > 300)).toBe(true);
+            expect(sequences((await query.execute()) as StoredEvent[])).toEqual(expected);
+            expect(await considered(store, query)).not.toContain('b');
+          }
+          // A term that needs a scalar in each later field excludes those events: the index serves it.
+          const servable = [
+            q(['tags.tenant', 'eq', 't1'], ['payload.amount', 'gte', 0], ['payload.status', 'gte', '']),
+            q(['tags.tenant', 'eq', 't1'], ['payload.amount', 'eq', 5], ['payload.status', 'eq', 'new']),
+            q(
+              ['tags.tenant', 'eq', 't1'],
+              ['payload.status', 'prefix', 'n'],
+              ['payload.amount', 'in', [5, 6]],
+            ),
+          ];
+          for (const query of servable) {
+            expect(await considered(store, query)).toContain('b');
+            expect(await byIndex(query, 'b')).toEqual(await byScan(query));
+          }
+        };
+        await check(ctx.store);
+        if (ctx.reopen) await check(await ctx.reopen());
+      });
+
       test('EXPLAIN shows the user index for a selective predicate and a scan for an unselective one', async () => {
         await ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
         const selective = await ctx.store.explain(ctx.store.query().where('payload.amount', 'eq', 17));
