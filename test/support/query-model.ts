@@ -146,20 +146,22 @@ export function toNewEvent(spec: EventSpec, index: number): NewEvent {
   return event;
 }
 
-/** Appends in the scenario's batches; the oracle works on what the appends returned. */
+/**
+ * Appends in the scenario's batches; the oracle works on what the appends returned. With `from` and
+ * `to`, appends only events [from, to) of the scenario (into a store holding the first `from`).
+ */
 export async function appendScenario(
   store: EventStore,
   clock: ManualClock,
   scenario: Scenario,
+  from = 0,
+  to = scenario.events.length,
 ): Promise<StoredEvent[]> {
   const all: StoredEvent[] = [];
   let batch = 0;
-  while (all.length < scenario.events.length) {
-    const start = all.length;
-    const size = Math.min(
-      scenario.batchSizes[batch % scenario.batchSizes.length]!,
-      scenario.events.length - start,
-    );
+  while (from + all.length < to) {
+    const start = from + all.length;
+    const size = Math.min(scenario.batchSizes[batch % scenario.batchSizes.length]!, to - start);
     clock.set(T0 + scenario.batchClock[batch % scenario.batchClock.length]! * MINUTE);
     const specs = scenario.events.slice(start, start + size);
     const stored = await store.append(specs.map((spec, i) => toNewEvent(spec, start + i)));
