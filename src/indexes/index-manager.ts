@@ -84,9 +84,10 @@ export class IndexManager {
    *   { onProgress: ({ indexed, total }) => console.log(`${indexed}/${total}`) },
    * );
    */
-  async createIndex(definition: IndexDefinition, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+  async createIndex(definition: IndexDefinition, options?: CreateIndexOptions): Promise<IndexInfo> {
     this.assertOpen();
     const resolved = resolveIndexDefinition(definition);
+    const build = buildOptions(options);
     if (this.ready.has(resolved.name) || this.builds.has(resolved.name)) {
       throw new TammaError(
         'INDEX_EXISTS',
@@ -94,7 +95,7 @@ export class IndexManager {
       );
     }
     const index = new UserIndex(resolved, this.clock.now());
-    await this.buildOnline(index, options, () => {
+    await this.buildOnline(index, build, () => {
       this.ready.set(index.name, index);
       this.persist();
     });
@@ -114,14 +115,15 @@ export class IndexManager {
   }
 
   /** Rebuilds an index from the events; the old one keeps serving queries until the new one is ready. */
-  async rebuildIndex(name: string, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+  async rebuildIndex(name: string, options?: CreateIndexOptions): Promise<IndexInfo> {
     this.assertOpen();
+    const build = buildOptions(options);
     const old = this.ready.get(name);
     if (old === undefined) throw this.notFound(name);
     const index = new UserIndex(old.definition, old.createdAt);
     index.uses = old.uses;
     index.lastUsed = old.lastUsed;
-    await this.buildOnline(index, options, () => {
+    await this.buildOnline(index, build, () => {
       if (this.ready.get(name) !== old)
         throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
       this.ready.set(name, index);
@@ -349,4 +351,25 @@ export class IndexManager {
       return new ValidationError('name', `must be an index name (a string), got ${describe(name)}`);
     return new IndexNotFoundError(name, [...this.ready.keys(), ...this.builds.keys()]);
   }
+}
+
+/** Checks createIndex's and rebuildIndex's options at the door, as the definition is. */
+function buildOptions(options: unknown): CreateIndexOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError('options', `must be an object, got ${describe(options)}`, 'INVALID_OPTION');
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'onProgress')
+      throw new ValidationError(`options.${key}`, 'unknown option; expected onProgress', 'INVALID_OPTION');
+  }
+  const { onProgress } = options as CreateIndexOptions;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new ValidationError(
+      'options.onProgress',
+      `must be a function, got ${describe(onProgress)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return options as CreateIndexOptions;
 }

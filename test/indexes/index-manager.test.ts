@@ -1144,6 +1144,29 @@ describe('store.indexes: validation', () => {
     expect(await store.indexes.listIndexes()).toEqual(before);
   });
 
+  const badOptions: [label: string, options: unknown, fragments: string[]][] = [
+    ['null', null, ['options', 'null']],
+    ['a function', () => undefined, ['options', 'a function']],
+    ['an unknown option', { onprogress: () => undefined }, ['options.onprogress', 'onProgress']],
+    ['onProgress not a function', { onProgress: 'log' }, ['options.onProgress', '"log"']],
+  ];
+
+  test.each(badOptions)(
+    'createIndex and rebuildIndex reject build options: %s',
+    async (_label, options, fragments) => {
+      await store.indexes.createIndex(valid);
+      const before = await store.indexes.listIndexes();
+      for (const call of [
+        () => store.indexes.createIndex({ ...valid, name: 'other' }, options as never),
+        () => store.indexes.rebuildIndex('ok', options as never),
+      ]) {
+        const error = await rejection(call);
+        expectError(error, ValidationError, 'INVALID_OPTION', ...fragments);
+      }
+      expect(await store.indexes.listIndexes()).toEqual(before);
+    },
+  );
+
   test('createIndex rejects a name already in use', async () => {
     await store.indexes.createIndex(valid);
     for (const definition of [valid, { ...valid, fields: ['type'], type: 'hash' as const }]) {
