@@ -50,7 +50,11 @@ const KEYS = new Set(['name', 'fields', 'type', 'unique', 'where']);
 /** Checks a definition at the door; every message names the bad value and what is expected. */
 export function resolveIndexDefinition(input: unknown): ResolvedIndexDefinition {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new ValidationError('definition', `must be an object with name and fields, got ${describe(input)}`);
+    throw new ValidationError(
+      'definition',
+      `must be an object with name and fields, got ${describe(input)}`,
+      'INVALID_OPTION',
+    );
   }
   const definition = input as Record<string, unknown>;
   for (const key of Object.keys(definition)) {
@@ -58,6 +62,7 @@ export function resolveIndexDefinition(input: unknown): ResolvedIndexDefinition 
       throw new ValidationError(
         `definition.${key}`,
         'unknown option; expected name, fields, type, unique, where',
+        'INVALID_OPTION',
       );
   }
   const { name, fields, type = 'btree', unique = false, where } = definition;
@@ -110,8 +115,20 @@ export function resolveIndexDefinition(input: unknown): ResolvedIndexDefinition 
     fields: Object.freeze([...(fields as string[])]),
     type,
     unique,
-    ...(where === undefined || (where as FilterNode).kind === 'all' ? {} : { where: where as FilterNode }),
+    // A copy: the caller may reuse or change its filter object, and the index must keep its own.
+    ...(where === undefined || (where as FilterNode).kind === 'all'
+      ? {}
+      : { where: frozenCopy(where as FilterNode) }),
   });
+}
+
+/** A deep, frozen copy of a plain JSON-like value (a filter tree). */
+function frozenCopy<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  const copy = Array.isArray(value)
+    ? value.map(frozenCopy)
+    : Object.fromEntries(Object.entries(value).map(([key, item]) => [key, frozenCopy(item)]));
+  return Object.freeze(copy) as T;
 }
 
 /** Whether two definitions build the same index (names aside): for duplicates and for reuse on open. */

@@ -20,13 +20,15 @@ const NUMBER = '\u0002';
 const STRING = '\u0003';
 const END = '\u0000\u0000';
 
+/** Whether a field's value can be part of a key. */
+export function isKeyPart(value: unknown): value is KeyPart {
+  const type = typeof value;
+  return type === 'string' || type === 'number' || type === 'boolean';
+}
+
 /** The key from field values, or undefined when the event has no key for this index. */
 export function toKey(values: readonly unknown[]): IndexKey | undefined {
-  for (const value of values) {
-    const type = typeof value;
-    if (type !== 'string' && type !== 'number' && type !== 'boolean') return undefined;
-  }
-  return values as IndexKey;
+  return values.every(isKeyPart) ? (values as IndexKey) : undefined;
 }
 
 const scratch = new DataView(new ArrayBuffer(8));

@@ -1,15 +1,22 @@
-import { IndexNotFoundError, TammaError, UniqueViolationError, ValidationError } from '../errors.js';
+import {
+  IndexNotFoundError,
+  StoreClosedError,
+  TammaError,
+  UniqueViolationError,
+  ValidationError,
+} from '../errors.js';
 import type { Clock } from '../events/clock.js';
 import { toView, type EventView } from '../query/event-view.js';
 import type { EventReader } from '../store/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
 import { readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
 import { resolveIndexDefinition, sameShape, type IndexDefinition } from './index-definition.js';
-import { encodeKey, type IndexKey } from './index-keys.js';
+import { encodeKey } from './index-keys.js';
 import type { CreateIndexOptions, IndexAnalysis, IndexInfo, IndexSize, IndexUsage } from './index-types.js';
 import { describeBuiltIns } from './built-in-indexes.js';
 import { analyzeUserIndex } from './analyze-index.js';
-import { UserIndex } from './user-index.js';
+import { UserIndex, type RowKey } from './user-index.js';
+import { describe } from '../store/options.js';
 import type { FieldAnalysis, Statistics } from './statistics.js';
 import type { IndexAdvisor, IndexOptimizationResult, IndexRecommendation } from './index-advisor.js';
 import { resolveAutoIndex, type AutoIndexAction, type AutoIndexSettings } from './auto-index.js';
@@ -20,7 +27,7 @@ const AUTO_ACTIONS_KEPT = 100;
 const SLICE_ROWS = 8192;
 
 /** Keys an append's events give each caught-up index, computed before the batch is written. */
-export type PreparedKeys = { index: UserIndex; keys: (IndexKey | undefined)[] }[];
+export type PreparedKeys = { index: UserIndex; keys: RowKey[] }[];
 
 interface Build {
   index: UserIndex;
@@ -68,6 +75,7 @@ export class IndexManager {
         (index) =>
           index.name === entry.name &&
           sameShape(index.definition, entry) &&
+          !index.gapsUnknown &&
           index.indexedRows <= this.table.rows,
       );
       const index = saved ?? new UserIndex(entry, entry.createdAt);
@@ -94,8 +102,10 @@ export class IndexManager {
    *   { onProgress: ({ indexed, total }) => console.log(`${indexed}/${total}`) },
    * );
    */
-  async createIndex(definition: IndexDefinition, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+  async createIndex(definition: IndexDefinition, options?: CreateIndexOptions): Promise<IndexInfo> {
+    this.assertOpen();
     const resolved = resolveIndexDefinition(definition);
+    const build = buildOptions(options);
     if (this.ready.has(resolved.name) || this.builds.has(resolved.name)) {
       throw new TammaError(
         'INDEX_EXISTS',
@@ -103,14 +113,16 @@ export class IndexManager {
       );
     }
     const index = new UserIndex(resolved, this.clock.now());
-    await this.buildOnline(index, options);
-    this.ready.set(index.name, index);
-    this.persist();
+    await this.buildOnline(index, build, () => {
+      this.ready.set(index.name, index);
+      this.persist();
+    });
     return this.info(index, 'ready');
   }
 
   /** Drops an index (a build in progress stops and its createIndex rejects). */
   async dropIndex(name: string): Promise<void> {
+    this.assertOpen();
     const build = this.builds.get(name);
     if (build !== undefined) {
       build.dropped = true;
@@ -121,21 +133,24 @@ export class IndexManager {
   }
 
   /** Rebuilds an index from the events; the old one keeps serving queries until the new one is ready. */
-  async rebuildIndex(name: string, options: CreateIndexOptions = {}): Promise<IndexInfo> {
+  async rebuildIndex(name: string, options?: CreateIndexOptions): Promise<IndexInfo> {
+    this.assertOpen();
+    const build = buildOptions(options);
     const old = this.ready.get(name);
     if (old === undefined) throw this.notFound(name);
     const index = new UserIndex(old.definition, old.createdAt);
     index.uses = old.uses;
     index.lastUsed = old.lastUsed;
-    await this.buildOnline(index, options);
-    if (this.ready.get(name) !== old)
-      throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
-    this.ready.set(name, index);
-    this.generation++;
+    await this.buildOnline(index, build, () => {
+      if (this.ready.get(name) !== old)
+        throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
+      this.ready.set(name, index);
+    });
     return this.info(index, 'ready');
   }
 
   async listIndexes(): Promise<IndexInfo[]> {
+    this.assertOpen();
     return [
       ...describeBuiltIns(this.table),
       ...[...this.ready.values()].map((index) => this.info(index, 'ready')),
@@ -144,6 +159,7 @@ export class IndexManager {
   }
 
   async analyzeIndex(name: string): Promise<IndexAnalysis> {
+    this.assertOpen();
     const index = this.ready.get(name);
     if (index === undefined) throw this.notFound(name);
     return analyzeUserIndex(index, this.table.rows);
@@ -158,6 +174,7 @@ export class IndexManager {
   }
 
   async getIndexUsage(): Promise<IndexUsage[]> {
+    this.assertOpen();
     const builtIn = describeBuiltIns(this.table).map(({ name }) => {
       const use = this.builtInUse.get(name);
       return { name, builtIn: true, uses: use?.uses ?? 0, lastUsed: use ? new Date(use.lastUsed) : null };
@@ -172,6 +189,7 @@ export class IndexManager {
   }
 
   async getIndexSize(): Promise<{ totalBytes: number; indexes: IndexSize[] }> {
+    this.assertOpen();
     const indexes = (await this.listIndexes()).map(({ name, entries, bytes }) => ({ name, entries, bytes }));
     return { totalBytes: indexes.reduce((sum, index) => sum + index.bytes, 0), indexes };
   }
@@ -290,10 +308,10 @@ export class IndexManager {
     return prepared;
   }
 
-  private checkUnique(index: UserIndex, keys: readonly (IndexKey | undefined)[]): void {
+  private checkUnique(index: UserIndex, keys: readonly RowKey[]): void {
     const seen = new Map<string, number>();
     keys.forEach((key, i) => {
-      if (key === undefined) return;
+      if (typeof key !== 'object') return; // not in the index: no key to clash
       const held = index.firstRowOf(key);
       const fields = index.definition.fields;
       if (held !== undefined)
@@ -331,20 +349,38 @@ export class IndexManager {
     if (this.usageChanged) this.persist();
   }
 
-  private async buildOnline(index: UserIndex, options: CreateIndexOptions): Promise<void> {
+  /** A closed store has released its directory: reading is pointless and writing indexes.json unsafe. */
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  /**
+   * Builds `index` slice by slice, then calls `install` in the same synchronous step as the slice
+   * that caught up: an append made any later (even a microtask later, before the caller's `await`
+   * resumes) must find the index among the ready ones, or it would never be indexed.
+   */
+  private async buildOnline(
+    index: UserIndex,
+    options: CreateIndexOptions,
+    install: () => void,
+  ): Promise<void> {
     const build: Build = { index, dropped: false };
     this.builds.set(index.name, build);
+    const check = () => {
+      if (this.closed) throw new StoreClosedError(`the store closed while building index ${index.name}`);
+      if (build.dropped)
+        throw new TammaError('INDEX_DROPPED', `index ${index.name} was dropped while building`);
+    };
     try {
       for (;;) {
         this.indexUpTo(index, Math.min(this.table.rows, index.indexedRows + SLICE_ROWS));
         options.onProgress?.({ indexed: index.indexedRows, total: this.table.rows });
         if (index.indexedRows >= this.table.rows) break;
         await new Promise((resolve) => setImmediate(resolve));
-        if (this.closed)
-          throw new TammaError('STORE_CLOSED', `the store closed while building index ${index.name}`);
-        if (build.dropped)
-          throw new TammaError('INDEX_DROPPED', `index ${index.name} was dropped while building`);
+        check();
       }
+      check(); // onProgress may have dropped the index or closed the store
+      install();
     } finally {
       if (this.builds.get(index.name) === build) this.builds.delete(index.name);
     }
@@ -359,7 +395,7 @@ export class IndexManager {
       const views = this.viewsOf(start, stop, index.needsRecord);
       for (let i = 0; i < views.length; i++) {
         const key = index.keyOf(views[i] as EventView);
-        if (key !== undefined && index.definition.unique) {
+        if (typeof key === 'object' && index.definition.unique) {
           const held = index.firstRowOf(key);
           if (held !== undefined) {
             throw new TammaError(
@@ -426,7 +462,28 @@ export class IndexManager {
 
   private notFound(name: unknown): Error {
     if (typeof name !== 'string')
-      return new ValidationError('name', `must be an index name, got ${typeof name}`);
+      return new ValidationError('name', `must be an index name (a string), got ${describe(name)}`);
     return new IndexNotFoundError(name, [...this.ready.keys(), ...this.builds.keys()]);
   }
+}
+
+/** Checks createIndex's and rebuildIndex's options at the door, as the definition is. */
+function buildOptions(options: unknown): CreateIndexOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError('options', `must be an object, got ${describe(options)}`, 'INVALID_OPTION');
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'onProgress')
+      throw new ValidationError(`options.${key}`, 'unknown option; expected onProgress', 'INVALID_OPTION');
+  }
+  const { onProgress } = options as CreateIndexOptions;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new ValidationError(
+      'options.onProgress',
+      `must be a function, got ${describe(onProgress)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return options as CreateIndexOptions;
 }

@@ -4,15 +4,24 @@ import { resolveField } from '../query/fields.js';
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import { Dictionary } from '../table/dictionary.js';
 import type { ResolvedIndexDefinition } from './index-definition.js';
-import { decodeKey, encodeKey, toKey, type IndexKey } from './index-keys.js';
+import { decodeKey, encodeKey, isKeyPart, type IndexKey } from './index-keys.js';
 import { KeyOrder } from './key-order.js';
 import { PostingIndex, type PostingSnapshot } from './posting-index.js';
 import { NO_ROWS, type SortedRows } from './sorted-rows.js';
 import { unionOf } from './union.js';
 
+/**
+ * What one event gives an index: its key; or, when the first field has a scalar value but a later
+ * one does not, the position of that field (the event is left out, but a query constraining only
+ * the fields before it could match it); or undefined when the index leaves it out for good.
+ */
+export type RowKey = IndexKey | number | undefined;
+
 export interface UserIndexSnapshot {
   definition: ResolvedIndexDefinition;
   indexedRows: number;
+  /** Per field position, the events left out for lacking a scalar there (see RowKey); absent before. */
+  gaps?: number[];
   keys: string[];
   postings: PostingSnapshot;
   order?: ReturnType<KeyOrder['snapshot']>;
@@ -32,6 +41,10 @@ export class UserIndex {
   private readonly order: KeyOrder | undefined;
   private readonly fieldsOf: ((view: EventView) => unknown)[];
   private readonly covers: (view: EventView) => boolean;
+  /** gaps[j]: covered events whose first field without a scalar value is field j (j >= 1). */
+  private gaps: number[];
+  /** Restored from a snapshot that did not count gaps: must be built again before use. */
+  gapsUnknown = false;
   indexedRows = 0;
   uses = 0;
   lastUsed: number | undefined;
@@ -43,6 +56,7 @@ export class UserIndex {
     this.order = definition.type === 'btree' ? new KeyOrder(this.keys) : undefined;
     this.fieldsOf = definition.fields.map((field) => viewGetter(resolveField(field, 'fields')));
     this.covers = definition.where ? compilePredicate(definition.where, VIEW_SOURCE) : () => true;
+    this.gaps = definition.fields.map(() => 0);
   }
 
   get name(): string {
@@ -58,17 +72,31 @@ export class UserIndex {
     });
   }
 
-  /** The event's key, or undefined when the index leaves it out. */
-  keyOf(view: EventView): IndexKey | undefined {
+  /** The event's key, or why the index leaves it out (see RowKey). */
+  keyOf(view: EventView): RowKey {
     if (!this.covers(view)) return undefined;
-    return toKey(this.fieldsOf.map((get) => get(view)));
+    const values = this.fieldsOf.map((get) => get(view));
+    const gap = values.findIndex((value) => !isKeyPart(value));
+    if (gap === -1) return values as IndexKey;
+    return gap === 0 ? undefined : gap;
+  }
+
+  /**
+   * Covered events left out because field `position` (not the first) has no scalar value while the
+   * fields before it do. A query that constrains only the fields before it could match them, so
+   * the planner may use the index for such a query only when this is 0.
+   */
+  gapsAt(position: number): number {
+    return this.gaps[position] ?? 0;
   }
 
   /** Considers the next row; `key` is keyOf its event. */
-  add(row: number, key: IndexKey | undefined): void {
+  add(row: number, key: RowKey): void {
     if (row !== this.indexedRows)
       throw new Error(`index ${this.name} expected row ${this.indexedRows}, got ${row}`);
-    if (key !== undefined) {
+    if (typeof key === 'number') {
+      this.gaps[key] = (this.gaps[key] ?? 0) + 1;
+    } else if (key !== undefined) {
       const known = this.keys.size;
       const id = this.keys.intern(encodeKey(key));
       if (id === known) this.order?.add(id);
@@ -146,6 +174,7 @@ export class UserIndex {
     return {
       definition: this.definition,
       indexedRows: this.indexedRows,
+      gaps: [...this.gaps],
       keys: this.keys.toJSON(),
       postings: this.postings.snapshot(out),
       ...(this.order ? { order: this.order.snapshot(out) } : {}),
@@ -161,6 +190,8 @@ export class UserIndex {
     index.postings.restore(meta.postings, arrays);
     if (meta.order) index.order?.restore(meta.order, arrays);
     index.indexedRows = meta.indexedRows;
+    if (meta.gaps === undefined) index.gapsUnknown = true;
+    else index.gaps = [...meta.gaps];
     index.uses = meta.uses;
     index.lastUsed = meta.lastUsed ?? undefined;
     return index;

@@ -55,12 +55,16 @@ function candidatePaths(
   perRow: number,
   userIndexes: readonly UserIndex[],
   only: string | undefined,
+  exact: boolean,
 ): AccessPath[] {
   const names = only?.split(INTERSECT);
   const indexes =
     names === undefined ? userIndexes : userIndexes.filter((index) => names.includes(index.name));
   const builtIn = indexPaths(table, filter, perRow, names);
-  const bound = builtIn.reduce((least, path) => Math.min(least, path.estimatedRows), table.rows);
+  // With hints naming indexes, every path is counted exactly: the caller wants those, whatever they cost.
+  const bound = exact
+    ? Infinity
+    : builtIn.reduce((least, path) => Math.min(least, path.estimatedRows), table.rows);
   const paths = [...builtIn, ...userIndexPaths(indexes, conjuncts(filter), perRow, bound)];
   const both = intersectionPath(paths, table.rows, perRow);
   if (both !== undefined) paths.push(both);
@@ -244,11 +248,12 @@ export function createExecutionPlan(
 ): QueryPlan {
   const { userIndexes = [], only, statistics } = context;
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
+  const { forceIndex, useIndex } = query.hints;
+  const named = forceIndex !== undefined || useIndex !== undefined;
   let considered = [
-    ...candidatePaths(table, query.filter, perRow, userIndexes, only),
+    ...candidatePaths(table, query.filter, perRow, userIndexes, only, named),
     scanPath(table, perRow),
   ].sort((a, b) => a.cost - b.cost);
-  const { forceIndex, useIndex } = query.hints;
   if (forceIndex !== undefined) {
     const forced = considered.filter((path) => forceIndex.includes(path.index));
     if (forced.length === 0) {

@@ -3,6 +3,7 @@ import type { UserIndex } from '../indexes/user-index.js';
 import { lookupPath, type AccessPath } from './access-path.js';
 import type { FilterNode, Scalar } from './ast.js';
 import { canonicalJson } from './canonical.js';
+import { resolveField } from './fields.js';
 
 /** Most key combinations an `in` list (or several) may expand to before an index is not worth it. */
 const MAX_COMBINATIONS = 4096;
@@ -20,6 +21,8 @@ interface Constraint {
   /** Equality (eq, in): the field is one of these. */
   values?: KeyPart[];
   range?: Range;
+  /** Some term matches only events whose field holds a scalar (so it has a key part there). */
+  scalar?: boolean;
 }
 
 const isKeyPart = (value: Scalar): value is KeyPart => value !== null;
@@ -34,9 +37,11 @@ function constraints(terms: readonly FilterNode[]): Map<string, Constraint> {
   for (const term of terms) {
     if (!('field' in term)) continue;
     const constraint = of(term.field);
+    if (requiresScalar(term)) constraint.scalar = true;
     // Several terms on one field: any one of them bounds the rows; the filter re-checks them all.
     if (term.kind === 'eq' && isKeyPart(term.value)) constraint.values ??= [term.value];
-    else if (term.kind === 'in') constraint.values ??= term.values.filter(isKeyPart);
+    // `in` with a null matches null values, which no index holds: such a term cannot bound the rows.
+    else if (term.kind === 'in' && term.values.every(isKeyPart)) constraint.values ??= [...term.values];
     else if (term.kind === 'between') {
       constraint.range ??= {
         type: typeof term.low as Range['type'],
@@ -66,6 +71,34 @@ function constraints(terms: readonly FilterNode[]): Map<string, Constraint> {
     }
   }
   return out;
+}
+
+/**
+ * Whether a term matches only events whose field holds a string, number or boolean: a comparison
+ * with a non-null operand, `in` without null, `prefix`; on a tag (tags hold only scalars), any
+ * term that needs the tag present. Core fields always hold one.
+ */
+function requiresScalar(term: FilterNode & { field: string }): boolean {
+  const ref = resolveField(term.field, 'filter.field');
+  if (ref.kind === 'core') return true;
+  switch (term.kind) {
+    case 'eq':
+      return term.value !== null;
+    case 'in':
+      return term.values.every(isKeyPart);
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+    case 'between':
+    case 'prefix':
+      return true;
+    case 'ne':
+    case 'exists':
+      return ref.kind === 'tag';
+    default:
+      return false;
+  }
 }
 
 /** Whether the query's terms include every term of the partial index's `where`. */
@@ -146,6 +179,12 @@ function pathFor(
       ? `${field} = ${show(values[0] as KeyPart)}`
       : `${field} in (${values.map(show).join(', ')})`;
   });
+  const range = prefix < fields.length ? byField.get(fields[prefix] as string)?.range : undefined;
+  // An event with no scalar in a field after those the seek bounds is not in the index, yet the
+  // query may match it: unless the index holds none such, a term must rule each of them out.
+  for (let j = prefix + (range === undefined ? 0 : 1); j < fields.length; j++) {
+    if (index.gapsAt(j) > 0 && byField.get(fields[j] as string)?.scalar !== true) return undefined;
+  }
   let ids: number[];
   if (definition.type === 'hash' || prefix === fields.length) {
     if (prefix < fields.length) return undefined;
@@ -153,7 +192,6 @@ function pathFor(
     if (keys === undefined) return undefined;
     ids = index.idsOf(keys);
   } else {
-    const range = byField.get(fields[prefix] as string)?.range;
     if (prefix === 0 && range === undefined) return undefined;
     const prefixes = combinations(lists);
     if (prefixes === undefined) return undefined;
