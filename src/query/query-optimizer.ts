@@ -231,7 +231,7 @@ export interface PlannerContext {
 
 /** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
 function matchEstimate(access: AccessPath, filter: FilterNode, statistics: Statistics | undefined): number {
-  if (statistics === undefined) return access.estimatedRows;
+  if (statistics === undefined || access.estimatedRows === 0) return access.estimatedRows;
   let estimate = access.expectedRows ?? access.estimatedRows;
   for (const term of conjuncts(filter)) {
     if ('field' in term && access.fields.includes(term.field)) continue;
