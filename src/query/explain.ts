@@ -3,9 +3,11 @@ import type { QueryPlan } from './query-optimizer.js';
 
 /** One operator of a plan, PostgreSQL-like. `actual*` and `timeMs` only with `analyze`. */
 export interface ExplainNode {
-  operator: 'Limit' | 'Sort' | 'Filter' | 'IndexLookup' | 'Scan';
+  operator: 'Limit' | 'Sort' | 'Filter' | 'IndexLookup' | 'Scan' | 'ParallelScan';
   index?: string;
   detail?: string;
+  /** Worker threads a ParallelScan is split across. */
+  workers?: number;
   estimatedRows: number;
   actualRows?: number;
   /** Rows the filter dropped (Filter nodes, with analyze). */
@@ -35,11 +37,13 @@ export interface Actuals {
 }
 
 export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals): Explanation {
-  const { access, query } = plan;
+  const { access, query, vectorized } = plan;
+  const workers = vectorized?.workers ?? 0;
   let node: ExplainNode = {
-    operator: access.index === 'scan' ? 'Scan' : 'IndexLookup',
+    operator: access.index !== 'scan' ? 'IndexLookup' : workers > 0 ? 'ParallelScan' : 'Scan',
     ...(access.index === 'scan' ? {} : { index: access.index }),
-    detail: access.condition,
+    ...(workers > 0 ? { workers } : {}),
+    detail: workers > 0 ? `${access.condition}, ${workers} workers` : access.condition,
     estimatedRows: access.estimatedRows,
     ...(actual ? { actualRows: actual.counts.examined } : {}),
     children: [],
@@ -47,7 +51,12 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
   if (query.filter.kind !== 'all') {
     node = {
       operator: 'Filter',
-      detail: 'the whole filter, compiled',
+      detail:
+        vectorized === undefined
+          ? 'the whole filter, compiled'
+          : vectorized.rest === undefined
+            ? 'vectorized over column chunks'
+            : 'column terms vectorized over column chunks, the rest compiled',
       // Rows before any limit; exact when the filter is the index condition itself.
       estimatedRows: access.estimatedRows,
       ...(actual
@@ -98,6 +107,7 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
 function renderTree(node: ExplainNode, depth: number): string {
   const head = `${depth === 0 ? '' : `${' '.repeat(depth * 2 - 2)}-> `}${node.operator}${node.index ? ` using ${node.index}` : ''}`;
   const facts = [`rows=${node.estimatedRows}`];
+  if (node.workers !== undefined) facts.push(`workers=${node.workers}`);
   if (node.actualRows !== undefined) facts.push(`actual rows=${node.actualRows}`);
   if (node.removedByFilter !== undefined) facts.push(`removed by filter=${node.removedByFilter}`);
   if (node.timeMs !== undefined) facts.push(`time=${node.timeMs.toFixed(3)} ms`);

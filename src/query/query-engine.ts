@@ -6,6 +6,7 @@ import type { EventTable } from '../table/event-table.js';
 import type { EventQuery } from './ast.js';
 import { project, selectRows, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
+import { ParallelScanPool } from './parallel-scan.js';
 import { CHECK_EVERY, QueryGuard } from './query-guard.js';
 import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
 import { validateQuery } from './validate-query.js';
@@ -25,11 +26,14 @@ const DEFAULT_BATCH = 1000;
 export class QueryEngine {
   private readonly running = new Map<string, AbortController>();
   private sequence = 0;
+  private readonly pool: ParallelScanPool;
 
   constructor(
     private readonly table: EventTable,
     private readonly reader: EventReader,
-  ) {}
+  ) {
+    this.pool = new ParallelScanPool(table);
+  }
 
   /** A record reader that decodes each row at most once in a row, however many predicates ask. */
   private bodyReader(): (row: number) => DecodedBody {
@@ -47,7 +51,7 @@ export class QueryEngine {
   plan(query: EventQuery): { plan: QueryPlan; body: (row: number) => DecodedBody } {
     validateQuery(query);
     const body = this.bodyReader();
-    return { plan: createExecutionPlan(this.table, query, body), body };
+    return { plan: createExecutionPlan(this.table, query, body, this.pool.size), body };
   }
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
@@ -74,11 +78,11 @@ export class QueryEngine {
     };
   }
 
-  execute(query: EventQuery, options: RunOptions = {}): ResultRow[] {
+  async execute(query: EventQuery, options: RunOptions = {}): Promise<ResultRow[]> {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     try {
-      const rows = selectRows(plan, this.table, body, guard);
+      const rows = await selectRows(plan, this.table, body, guard, this.pool);
       return this.hydrate(rows, query);
     } finally {
       end();
@@ -96,7 +100,7 @@ export class QueryEngine {
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
     try {
       if (!plan.sorted) {
-        const rows = selectRows(plan, this.table, body, guard);
+        const rows = await selectRows(plan, this.table, body, guard, this.pool);
         for (let i = 0; i < rows.length; i += batch) {
           guard.check();
           yield* this.hydrate(rows.slice(i, i + batch), query);
@@ -138,14 +142,14 @@ export class QueryEngine {
     }
   }
 
-  explain(query: EventQuery, analyze: boolean): Explanation {
+  async explain(query: EventQuery, analyze: boolean): Promise<Explanation> {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);
       const counts: ExecutionCounts = { examined: 0, matched: 0 };
       const started = performance.now();
-      const rows = selectRows(plan, this.table, body, guard, counts);
+      const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
       this.hydrate(rows, query);
       return explainPlan(guard.queryId, plan, {
         counts,
@@ -155,6 +159,11 @@ export class QueryEngine {
     } finally {
       end();
     }
+  }
+
+  /** Ends the scan workers, if any were started. */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   /** Cancels a running query by id; returns whether one was running. */

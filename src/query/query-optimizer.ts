@@ -5,6 +5,7 @@ import type { EventQuery, FilterNode, Scalar } from './ast.js';
 import { compileFilter, needsRecord, type BodyReader, type RowPredicate } from './compile-filter.js';
 import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
+import { vectorize, type VectorizedFilter } from './vectorize.js';
 
 /** One way to find candidate rows: an index lookup (exact size known up front) or the scan. */
 export interface AccessPath {
@@ -29,6 +30,8 @@ export interface QueryPlan {
   readonly descending: boolean;
   readonly estimatedRows: number;
   readonly estimatedCost: number;
+  /** Set when the filter's column terms are checked vectorized, a window of rows at a time. */
+  readonly vectorized?: VectorizedFilter;
 }
 
 /** Relative cost of checking one row from columns alone, and of decoding its record. */
@@ -161,8 +164,14 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
  * The query optimizer: picks how to find the rows. Every posting list knows its exact size, so the
  * estimate for an index path is exact; the cost model weighs a path's rows by what checking each
  * costs (columns only, or decoding the record), and a scan by all rows. Hints narrow the choice.
+ * `workers` is the size of the pool a large scan may be split across (0: none).
  */
-export function createExecutionPlan(table: EventTable, query: EventQuery, body: BodyReader): QueryPlan {
+export function createExecutionPlan(
+  table: EventTable,
+  query: EventQuery,
+  body: BodyReader,
+  workers = 0,
+): QueryPlan {
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   let considered = [...candidatePaths(table, query.filter, perRow), scanPath(table, perRow)].sort(
     (a, b) => a.cost - b.cost,
@@ -186,6 +195,7 @@ export function createExecutionPlan(table: EventTable, query: EventQuery, body: 
   const access = considered[0] as AccessPath;
   const order = query.orderBy;
   const sorted = order.length === 0 || (order.length === 1 && order[0]?.field === 'sequence');
+  const vectorized = vectorize(table, query, access, sorted, body, workers);
   return {
     query,
     access,
@@ -198,6 +208,7 @@ export function createExecutionPlan(table: EventTable, query: EventQuery, body: 
       query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0),
     ),
     estimatedCost: access.cost,
+    vectorized,
   };
 }
 
