@@ -1,34 +1,39 @@
 import { CHUNK_ROWS, CHUNK_SHIFT } from '../table/chunked-column.js';
 import type { EventTable } from '../table/event-table.js';
-import type { ColumnFilter, IdColumn, NumberColumn } from './column-filter.js';
+import type { ColumnFilter } from './column-filter.js';
 import {
-  difference,
   idDense,
   idSetDense,
   idSetSparse,
   idSparse,
-  pointsDense,
-  pointsSparse,
-  rangeDense,
-  rangeSparse,
+  mark,
+  markedDense,
+  markedSparse,
+  pointsF64Dense,
+  pointsF64Sparse,
+  pointsU32Dense,
+  pointsU32Sparse,
+  rangeF64Dense,
+  rangeF64Sparse,
+  rangeU32Dense,
+  rangeU32Sparse,
   slotRangeDense,
   slotRangeSparse,
-  type NumberArray,
 } from './column-kernels.js';
 
 const CHUNK_MASK = CHUNK_ROWS - 1;
 
 /** Where a scan finds the chunk of a column: the table's own, or in a worker the ones it was sent. */
 export interface ChunkSource {
-  numbers(column: NumberColumn, chunk: number): NumberArray;
-  ids(column: IdColumn, chunk: number): Uint32Array;
+  timestamps(chunk: number): Float64Array;
+  uint32(column: 'version' | 'typeId' | 'aggregateId', chunk: number): Uint32Array;
 }
 
 /** The table's columns as a ChunkSource. Rows below `table.rows` were all written, so their chunks exist. */
 export function tableChunks(table: EventTable): ChunkSource {
   return {
-    numbers: (column, chunk) => table[column].chunk(chunk) as NumberArray,
-    ids: (column, chunk) => table[column].chunk(chunk) as Uint32Array,
+    timestamps: (chunk) => table.timestamp.chunk(chunk) as Float64Array,
+    uint32: (column, chunk) => table[column].chunk(chunk) as Uint32Array,
   };
 }
 
@@ -141,20 +146,32 @@ export class ColumnScan {
           ? slotRangeDense(from, to, start, end, out)
           : slotRangeSparse(from, to, slots, start, end, out);
       }
-      case 'range': {
-        const values = this.source.numbers(node.column, chunk);
-        return slots === undefined
-          ? rangeDense(values, node.from, node.to, start, end, out)
-          : rangeSparse(values, node.from, node.to, slots, start, end, out);
-      }
-      case 'points': {
-        const values = this.source.numbers(node.column, chunk);
-        return slots === undefined
-          ? pointsDense(values, node.values, start, end, out)
-          : pointsSparse(values, node.values, slots, start, end, out);
-      }
+      case 'range':
+        if (node.column === 'timestamp') {
+          const values = this.source.timestamps(chunk);
+          return slots === undefined
+            ? rangeF64Dense(values, node.from, node.to, start, end, out)
+            : rangeF64Sparse(values, node.from, node.to, slots, start, end, out);
+        } else {
+          const values = this.source.uint32(node.column, chunk);
+          return slots === undefined
+            ? rangeU32Dense(values, node.from, node.to, start, end, out)
+            : rangeU32Sparse(values, node.from, node.to, slots, start, end, out);
+        }
+      case 'points':
+        if (node.column === 'timestamp') {
+          const values = this.source.timestamps(chunk);
+          return slots === undefined
+            ? pointsF64Dense(values, node.values, start, end, out)
+            : pointsF64Sparse(values, node.values, slots, start, end, out);
+        } else {
+          const values = this.source.uint32(node.column, chunk);
+          return slots === undefined
+            ? pointsU32Dense(values, node.values, start, end, out)
+            : pointsU32Sparse(values, node.values, slots, start, end, out);
+        }
       case 'ids': {
-        const ids = this.source.ids(node.column, chunk);
+        const ids = this.source.uint32(node.column, chunk);
         if (node.ids.length === 1) {
           const id = node.ids[0] as number;
           return slots === undefined
@@ -174,50 +191,30 @@ export class ColumnScan {
         return count;
       }
       case 'or':
-        return this.selectAny(node.filters, chunk, slots, start, end, out);
       case 'not': {
-        const inner = this.take();
-        const count = this.select(node.filter, chunk, slots, start, end, inner);
-        const kept = difference(slots, start, end, inner, count, out);
-        this.give(inner);
-        return kept;
+        // Marks what the terms pass, then keeps the input slots marked (OR) or unmarked (NOT).
+        const passed = this.take();
+        const marks = this.spareMarks.pop() ?? new Uint8Array(CHUNK_ROWS);
+        for (const filter of 'filters' in node ? node.filters : [node.filter]) {
+          mark(marks, passed, this.select(filter, chunk, slots, start, end, passed));
+        }
+        const keep = node.kind === 'or' ? 1 : 0;
+        const count =
+          slots === undefined
+            ? markedDense(marks, keep, start, end, out)
+            : markedSparse(marks, keep, slots, start, end, out);
+        this.give(passed);
+        this.spareMarks.push(marks);
+        return count;
       }
     }
   }
 
-  /** OR: marks the slots each term passes, then keeps the marked input slots in order (clearing the marks). */
-  private selectAny(
-    filters: readonly ColumnFilter[],
-    chunk: number,
-    slots: Uint16Array | undefined,
-    start: number,
-    end: number,
-    out: Uint16Array,
-  ): number {
-    const passed = this.take();
-    const marks = this.spareMarks.pop() ?? new Uint8Array(CHUNK_ROWS);
-    for (const filter of filters) {
-      const count = this.select(filter, chunk, slots, start, end, passed);
-      for (let k = 0; k < count; k++) marks[passed[k] as number] = 1;
-    }
-    let n = 0;
-    for (let k = start; k < end; k++) {
-      const slot = slots === undefined ? k : (slots[k] as number);
-      if (marks[slot] === 1) {
-        marks[slot] = 0;
-        out[n++] = slot;
-      }
-    }
-    this.give(passed);
-    this.spareMarks.push(marks);
-    return n;
-  }
-
-  /** The membership table of an `ids` filter: built once, indexed by id. */
+  /** The membership table of an `ids` filter, indexed by id over every id the rows can hold: built once. */
   private member(node: Extract<ColumnFilter, { kind: 'ids' }>): Uint8Array {
     let member = this.members.get(node);
     if (member === undefined) {
-      member = new Uint8Array((node.ids[node.ids.length - 1] as number) + 1);
+      member = new Uint8Array(Math.max(node.universe, (node.ids[node.ids.length - 1] as number) + 1));
       for (const id of node.ids) member[id] = 1;
       this.members.set(node, member);
     }

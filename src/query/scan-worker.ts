@@ -15,8 +15,8 @@ const chunks = new Map<ScanColumn, (Float64Array | Uint32Array)[]>();
 const chunkOf = (column: ScanColumn, index: number) =>
   chunks.get(column)?.[index] as Float64Array | Uint32Array;
 const source: ChunkSource = {
-  numbers: chunkOf,
-  ids: (column, index) => chunkOf(column, index) as Uint32Array,
+  timestamps: (index) => chunkOf('timestamp', index) as Float64Array,
+  uint32: (column, index) => chunkOf(column, index) as Uint32Array,
 };
 const scans = new Map<number, { scan: ColumnScan; stopped: () => boolean }>();
 

@@ -5,6 +5,7 @@ import type { ExecutionCounts } from './executor.js';
 import type { ParallelScanPool } from './parallel-scan.js';
 import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
 import type { QueryPlan } from './query-optimizer.js';
+import type { RowPredicate } from './compile-filter.js';
 import type { VectorizedFilter } from './vectorize.js';
 
 /**
@@ -29,9 +30,15 @@ function* windows(n: number, descending: boolean): Generator<[number, number]> {
   }
 }
 
-/** Takes the column scan's rows in the plan's direction, checks the other terms, stops at `limit`. */
+/**
+ * Takes the column scan's rows window by window in the plan's direction, checks the other terms
+ * on them, and stops at `limit`. Keeps each window's rows as they came (typed arrays) and makes
+ * the row list once at the end: pushing hundreds of thousands of rows one by one onto a growing
+ * array costs more than scanning them.
+ */
 class Collector {
-  readonly out: number[] = [];
+  private readonly pieces: Uint32Array[] = [];
+  private total = 0;
   private checked = 0;
 
   constructor(
@@ -42,22 +49,50 @@ class Collector {
     private readonly limit: number,
   ) {}
 
-  /** Takes one window's matching rows (ascending) out of `examined` scanned; returns true once enough matched. */
+  /**
+   * Takes one window's matching rows (ascending; the array is the collector's to keep and
+   * overwrite) out of `examined` scanned; returns true once `limit` rows are in.
+   */
   take(rows: Uint32Array, examined: number): boolean {
     this.counts.examined += examined;
-    const descending = this.plan.descending;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[descending ? rows.length - 1 - i : i] as number;
-      if (this.filter.rest !== undefined) {
-        // The other terms may read records: a few microseconds a row, so the guard is checked between.
-        if (++this.checked % CHECK_EVERY === 0) this.guard.check();
-        if (!this.filter.rest(row)) continue;
-      }
-      this.counts.matched++;
-      this.out.push(row);
-      if (this.out.length >= this.limit) return true;
+    const wanted = this.limit - this.total;
+    const kept = this.filter.rest === undefined ? this.first(rows, wanted) : this.check(rows, wanted);
+    this.pieces.push(kept);
+    this.total += kept.length;
+    this.counts.matched += kept.length;
+    return this.total >= this.limit;
+  }
+
+  /** The first `wanted` rows in the plan's direction. */
+  private first(rows: Uint32Array, wanted: number): Uint32Array {
+    if (rows.length <= wanted) return rows;
+    return this.plan.descending ? rows.subarray(rows.length - wanted) : rows.subarray(0, wanted);
+  }
+
+  /** The rows that pass the other terms, checked in the plan's direction until `wanted` passed. */
+  private check(rows: Uint32Array, wanted: number): Uint32Array {
+    const rest = this.filter.rest as RowPredicate;
+    let kept = 0;
+    // Kept rows are compacted in place, towards the end the rows are read from.
+    for (let i = 0; i < rows.length && kept < wanted; i++) {
+      const at = this.plan.descending ? rows.length - 1 - i : i;
+      const row = rows[at] as number;
+      // The other terms may read records, a few microseconds a row: check the guard between.
+      if (++this.checked % CHECK_EVERY === 0) this.guard.check();
+      if (rest(row)) rows[this.plan.descending ? rows.length - 1 - kept++ : kept++] = row;
     }
-    return false;
+    return this.plan.descending ? rows.subarray(rows.length - kept) : rows.subarray(0, kept);
+  }
+
+  /** The rows taken, in the plan's direction. */
+  result(): number[] {
+    const out = new Array<number>(this.total);
+    let at = 0;
+    for (const piece of this.pieces) {
+      if (this.plan.descending) for (let i = piece.length - 1; i >= 0; i--) out[at++] = piece[i] as number;
+      else for (let i = 0; i < piece.length; i++) out[at++] = piece[i] as number;
+    }
+    return out;
   }
 }
 
@@ -81,7 +116,7 @@ export function collectVectorized(
       guard.check();
       if (collector.take(scan.range(from, to), to - from)) break;
     }
-    return collector.out;
+    return collector.result();
   }
   const source: SortedRows = plan.access.rows();
   const candidates = new Uint32Array(Math.min(source.length, LAST_WINDOW));
@@ -90,7 +125,7 @@ export function collectVectorized(
     for (let i = from; i < to; i++) candidates[i - from] = source.at(i);
     if (collector.take(scan.filterRows(candidates.subarray(0, to - from)), to - from)) break;
   }
-  return collector.out;
+  return collector.result();
 }
 
 /**
@@ -139,5 +174,5 @@ export async function collectParallel(
     dispose();
     scan.close();
   }
-  return collector.out;
+  return collector.result();
 }

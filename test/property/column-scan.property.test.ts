@@ -296,12 +296,14 @@ describe('the vectorized column scan matches a linear scan', () => {
       kind: 'ids',
       column: 'aggregateId',
       ids: Uint32Array.from([0, 1]),
+      universe: 2,
     });
     // Equality needs no walk, whatever the budget.
     expect(compileColumnFilter(f.eq('aggregateId', AGGREGATES[1]), table, 0)).toEqual({
       kind: 'ids',
       column: 'aggregateId',
       ids: Uint32Array.from([1]),
+      universe: 2,
     });
   });
 
