@@ -6,6 +6,7 @@ const common = {
   iterations: 2000, // random queries per method and size, after the warm-up
   warmup: 200,
   killAfterEvents: 1_500_000, // SIGKILL after this many acknowledged events (a checkpoint is at 1M)
+  scanIterations: 31, // timed full scans per variant and filter, after 5 warm-up runs
 };
 
 export const PLANS = {
@@ -16,6 +17,7 @@ export const PLANS = {
     naiveHeapMB: 4096,
     memoryCurveEvents: 1_000_000,
     sqliteFull: false, // also measure sqlite with synchronous=FULL (the peer of fsync 'always')
+    scanRows: 1_000_000,
   },
   full: {
     ...common,
@@ -24,5 +26,6 @@ export const PLANS = {
     naiveHeapMB: 16_384, // ~1.2 KB of heap per naive event object
     memoryCurveEvents: 10_000_000,
     sqliteFull: true,
+    scanRows: 10_000_000,
   },
 };

@@ -3,10 +3,11 @@ import * as append from '../suites/append.mjs';
 import * as memory from '../suites/memory.mjs';
 import * as queries from '../suites/queries.mjs';
 import * as reopen from '../suites/reopen.mjs';
+import * as scan from '../suites/scan.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen };
+export const SUITES = { append, queries, memory, reopen, scan };
 
 export function machineLine(machine) {
   return (
@@ -21,6 +22,7 @@ const TITLES = {
   queries: 'Query latency',
   memory: 'Memory',
   reopen: 'Reopen and recovery',
+  scan: 'Filtered full scan',
 };
 
 export function reportHeader(results) {
