@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -6,5 +7,14 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    poolOptions: {
+      forks: {
+        // Worker threads inherit these flags: the scan workers load src/query/scan-worker.ts with them.
+        execArgv: [
+          '--import',
+          fileURLToPath(new URL('./test/support/register-typescript.mjs', import.meta.url)),
+        ],
+      },
+    },
   },
 });

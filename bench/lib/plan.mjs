@@ -6,6 +6,7 @@ const common = {
   iterations: 2000, // random queries per method and size, after the warm-up
   warmup: 200,
   killAfterEvents: 1_500_000, // SIGKILL after this many acknowledged events (a checkpoint is at 1M)
+  scanIterations: 31, // timed full scans per variant and filter, after 5 warm-up runs
 };
 
 export const PLANS = {
@@ -25,6 +26,7 @@ export const PLANS = {
       scanBudgetMs: 3_000,
       scanMaxEvents: 1_000_000, // and none above this size (one takes about 10 s at 1M)
     },
+    scanRows: 1_000_000,
   },
   full: {
     ...common,
@@ -42,5 +44,6 @@ export const PLANS = {
       scanBudgetMs: 6_000,
       scanMaxEvents: 1_000_000, // a full scan of 10M events: about 2 minutes each
     },
+    scanRows: 10_000_000,
   },
 };

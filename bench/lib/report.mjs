@@ -4,10 +4,11 @@ import * as indexes from '../suites/indexes.mjs';
 import * as memory from '../suites/memory.mjs';
 import * as queries from '../suites/queries.mjs';
 import * as reopen from '../suites/reopen.mjs';
+import * as scan from '../suites/scan.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen, indexes };
+export const SUITES = { append, queries, memory, reopen, indexes, scan };
 
 export function machineLine(machine) {
   return (
@@ -23,6 +24,7 @@ const TITLES = {
   memory: 'Memory',
   reopen: 'Reopen and recovery',
   indexes: 'Indexes and the planner (tamma vs sqlite vs DuckDB)',
+  scan: 'Filtered full scan',
 };
 
 export function reportHeader(results) {

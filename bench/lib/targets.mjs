@@ -1,5 +1,6 @@
 // The issue's performance targets, judged PASS / MISS from the results.
 import { headline } from '../suites/indexes.mjs';
+import { rowsPerSecond } from '../suites/scan.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, ratio } from './stats.mjs';
 
 const MiB = 1024 * 1024;
@@ -120,6 +121,23 @@ export function evaluateTargets(results) {
       `${fmtNum(r.rebuild.eventsPerSec)} events/s`,
       `${fmtCount(r.rebuild.events)} events`,
       r.rebuild.eventsPerSec >= 1_000_000,
+    );
+  }
+
+  const scan = ok(results.scan);
+  if (scan) {
+    // Judged on the slowest filter: every filter must reach the target.
+    const at = `${fmtCount(scan.rows)} rows, ${scan.results.length} filters (worst)`;
+    const serial = Math.min(...scan.results.map((r) => rowsPerSecond(scan, r.variants.serial)));
+    add('filtered full scan, 1 core ≥ 100M rows/s', `${fmtNum(serial / 1e6)}M rows/s`, at, serial >= 100e6);
+    const speedup = Math.min(
+      ...scan.results.map((r) => ratio(r.variants.serial.p50, r.variants.parallel.p50)),
+    );
+    add(
+      'filtered full scan, 2 workers ≥ 1.7× 1 core',
+      `${fmtRatio(speedup)} (${scan.workers} workers)`,
+      at,
+      scan.workers >= 2 ? speedup >= 1.7 : undefined,
     );
   }
   return out;

@@ -38,6 +38,10 @@ export interface QueryHints {
   readonly useIndex?: readonly string[];
   /** Use exactly these indexes (or `scan`), whatever the cost model says. */
   readonly forceIndex?: readonly string[];
+  /**
+   * Split a full scan across worker threads: true forces it (when the filter has terms on columns),
+   * false forbids it; absent, the planner does it for scans of a million rows or more.
+   */
   readonly parallel?: boolean;
   /** Milliseconds before the query fails with QueryTimeoutError. */
   readonly timeout?: number;

@@ -4,8 +4,10 @@ import type { DecodedBody } from '../storage/embedded/record-codec.js';
 import type { OrderTerm, PageCursor, Scalar } from './ast.js';
 import { fieldGetter } from './compile-filter.js';
 import { ownTag, readPath, resolveField } from './fields.js';
+import type { ParallelScanPool } from './parallel-scan.js';
 import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
 import type { QueryPlan } from './query-optimizer.js';
+import { collectParallel, collectVectorized } from './vectorized-select.js';
 
 /** What one execution saw: for EXPLAIN ANALYZE and the query monitor. */
 export interface ExecutionCounts {
@@ -19,36 +21,54 @@ export interface ExecutionCounts {
  * Runs a plan's row phase: candidate rows from the access path, the filter, then order, offset
  * and limit. With the access path already in the requested (sequence) order, it stops as soon as
  * offset + limit rows matched (top-k for free); any other order collects and sorts matching rows.
- * Returns row numbers; hydrating them is the caller's (so a stream can hydrate page by page).
+ * A vectorized plan checks its column terms a window of rows at a time (vectorized-select.ts), on
+ * the pool's workers when the plan is parallel. Returns row numbers; hydrating them is the caller's
+ * (so a stream can hydrate page by page).
  */
-export function selectRows(
+export async function selectRows(
   plan: QueryPlan,
   table: EventTable,
   body: (row: number) => DecodedBody,
   guard: QueryGuard,
+  pool: ParallelScanPool,
   counts: ExecutionCounts = { examined: 0, matched: 0 },
-): number[] {
-  const { query, predicate } = plan;
+): Promise<number[]> {
+  const { query, vectorized } = plan;
   const offset = query.offset ?? 0;
   const wanted = query.limit === undefined ? Infinity : offset + query.limit;
+  if (wanted === 0) return [];
+  const limit = plan.sorted ? wanted : Infinity;
+  const out =
+    vectorized === undefined
+      ? collectPerRow(plan, guard, counts, limit)
+      : vectorized.workers > 0
+        ? await collectParallel(plan, vectorized, pool, guard, counts, limit)
+        : collectVectorized(plan, vectorized, table, guard, counts, limit);
+  if (plan.sorted) return out.slice(offset, wanted);
+  // Other orders: the best offset + limit rows after the cursor (top-k), then the page.
+  const order = new RowOrder(query.orderBy, table, body, query.after);
+  for (const row of out) order.offer(row, wanted);
+  return order.sorted(wanted).slice(offset, wanted);
+}
+
+/** The access path's rows that pass the whole filter, one predicate call a row, up to `limit`. */
+function collectPerRow(plan: QueryPlan, guard: QueryGuard, counts: ExecutionCounts, limit: number): number[] {
+  const { predicate } = plan;
   const rows = plan.access.rows();
   const out: number[] = [];
-  if (wanted === 0) return out;
-  const order = plan.sorted ? undefined : new RowOrder(query.orderBy, table, body, query.after);
   const visit = (row: number): boolean => {
     if (++counts.examined % CHECK_EVERY === 0) guard.check();
     if (!predicate(row)) return false;
     counts.matched++;
-    if (order !== undefined) return (order.offer(row, wanted), false);
     out.push(row);
-    return out.length >= wanted;
+    return out.length >= limit;
   };
   if (plan.descending) {
     for (let i = rows.length - 1; i >= 0; i--) if (visit(rows.at(i))) break;
   } else {
     for (let i = 0; i < rows.length; i++) if (visit(rows.at(i))) break;
   }
-  return (order?.sorted(wanted) ?? out).slice(offset, wanted);
+  return out;
 }
 
 type SortValue = string | number | boolean | null | undefined;

@@ -4,9 +4,11 @@ import type { QueryPlan } from './query-optimizer.js';
 
 /** One operator of a plan, PostgreSQL-like. `actual*` and `timeMs` only with `analyze`. */
 export interface ExplainNode {
-  operator: 'Limit' | 'Sort' | 'Filter' | 'Intersect' | 'IndexLookup' | 'Scan';
+  operator: 'Limit' | 'Sort' | 'Filter' | 'Intersect' | 'IndexLookup' | 'Scan' | 'ParallelScan';
   index?: string;
   detail?: string;
+  /** Worker threads a ParallelScan is split across. */
+  workers?: number;
   estimatedRows: number;
   actualRows?: number;
   /** Rows the filter dropped (Filter nodes, with analyze). */
@@ -40,11 +42,13 @@ export interface Actuals {
 }
 
 export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals): Explanation {
-  const { access, query } = plan;
+  const { access, query, vectorized } = plan;
+  const workers = vectorized?.workers ?? 0;
   const lookup = (path: AccessPath): ExplainNode => ({
-    operator: path.index === 'scan' ? 'Scan' : 'IndexLookup',
+    operator: path.index !== 'scan' ? 'IndexLookup' : workers > 0 ? 'ParallelScan' : 'Scan',
     ...(path.index === 'scan' ? {} : { index: path.index }),
-    detail: path.condition,
+    ...(path.index === 'scan' && workers > 0 ? { workers } : {}),
+    detail: path.index === 'scan' && workers > 0 ? `${path.condition}, ${workers} workers` : path.condition,
     estimatedRows: path.estimatedRows,
     children: [],
   });
@@ -61,7 +65,12 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
   if (query.filter.kind !== 'all') {
     node = {
       operator: 'Filter',
-      detail: 'the whole filter, compiled',
+      detail:
+        vectorized === undefined
+          ? 'the whole filter, compiled'
+          : vectorized.rest === undefined
+            ? 'vectorized over column chunks'
+            : 'column terms vectorized over column chunks, the rest compiled',
       // Rows before any limit: exact when the filter is the index condition itself, else the
       // path's rows times the statistics' selectivity of the other terms.
       estimatedRows: plan.matchedRows,
@@ -115,6 +124,7 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
 function renderTree(node: ExplainNode, depth: number): string {
   const head = `${depth === 0 ? '' : `${' '.repeat(depth * 2 - 2)}-> `}${node.operator}${node.index ? ` using ${node.index}` : ''}`;
   const facts = [`rows=${node.estimatedRows}`];
+  if (node.workers !== undefined) facts.push(`workers=${node.workers}`);
   if (node.actualRows !== undefined) facts.push(`actual rows=${node.actualRows}`);
   if (node.removedByFilter !== undefined) facts.push(`removed by filter=${node.removedByFilter}`);
   if (node.timeMs !== undefined) facts.push(`time=${node.timeMs.toFixed(3)} ms`);

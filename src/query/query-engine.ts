@@ -8,6 +8,7 @@ import type { Statistics } from '../indexes/statistics.js';
 import type { EventQuery } from './ast.js';
 import { project, selectRows, sortKeyOf, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
+import { ParallelScanPool } from './parallel-scan.js';
 import { CHECK_EVERY, QueryGuard } from './query-guard.js';
 import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
 import { inSequenceOrder, validateQuery } from './validate-query.js';
@@ -56,13 +57,16 @@ export class QueryEngine {
   /** Called after every executed query: the advisor's auto mode hooks in here. */
   onQuery: (() => void) | undefined;
   private sequence = 0;
+  private readonly pool: ParallelScanPool;
 
   constructor(
     private readonly table: EventTable,
     private readonly reader: EventReader,
     private readonly indexes: IndexManager,
     private readonly statistics: Statistics,
-  ) {}
+  ) {
+    this.pool = new ParallelScanPool(table);
+  }
 
   /** A record reader that decodes each row at most once in a row, however many predicates ask. */
   private bodyReader(): (row: number) => DecodedBody {
@@ -89,7 +93,7 @@ export class QueryEngine {
     const { generation } = this.indexes;
     const rows = this.table.rows;
     const usable = this.indexes.usable();
-    const context = { userIndexes: usable, statistics: this.statistics };
+    const context = { userIndexes: usable, statistics: this.statistics, workers: this.pool.size };
     if (fresh) {
       const plan = createExecutionPlan(this.table, query, body, context);
       return { plan: { ...plan, fingerprint: key, planCache: this.cache.holds(key) ? 'hit' : 'miss' }, body };
@@ -159,7 +163,7 @@ export class QueryEngine {
     };
   }
 
-  execute(query: EventQuery, options: RunOptions = {}): ResultRow[] {
+  execute(query: EventQuery, options: RunOptions = {}): Promise<ResultRow[]> {
     return this.run(query, options, (rows) => this.hydrate(rows, query));
   }
 
@@ -167,7 +171,7 @@ export class QueryEngine {
    * One page of results and a cursor for the next (undefined once there is none): keyset
    * pagination, so page 1,000 costs what page 1 does. Pass the cursor back with `after`.
    */
-  page(query: EventQuery, options: RunOptions = {}): ResultPage {
+  page(query: EventQuery, options: RunOptions = {}): Promise<ResultPage> {
     return this.run(query, options, (rows, body) => {
       const last = rows[rows.length - 1];
       const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
@@ -185,20 +189,17 @@ export class QueryEngine {
     });
   }
 
-  private run<T>(
+  private async run<T>(
     query: EventQuery,
     options: RunOptions,
-    finish: (
-      rows: number[],
-      body: (row: number) => DecodedBody,
-    ) => T & ({ length: number } | { rows: unknown[] }),
-  ): T {
+    finish: (rows: number[], body: (row: number) => DecodedBody) => T,
+  ): Promise<T> {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const counts: ExecutionCounts = { examined: 0, matched: 0 };
     const started = performance.now();
     try {
-      const rows = selectRows(plan, this.table, body, guard, counts);
+      const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
       const out = finish(rows, body);
       this.finished(plan, started, counts.examined, rows.length);
       return out;
@@ -237,7 +238,7 @@ export class QueryEngine {
     let returned = 0;
     try {
       if (!plan.sorted) {
-        const rows = selectRows(plan, this.table, body, guard, counts);
+        const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
         for (let i = 0; i < rows.length; i += batch) {
           guard.check();
           returned += Math.min(batch, rows.length - i);
@@ -282,14 +283,14 @@ export class QueryEngine {
     }
   }
 
-  explain(query: EventQuery, analyze: boolean): Explanation {
+  async explain(query: EventQuery, analyze: boolean): Promise<Explanation> {
     const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);
       const counts: ExecutionCounts = { examined: 0, matched: 0 };
       const started = performance.now();
-      const rows = selectRows(plan, this.table, body, guard, counts);
+      const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
       this.hydrate(rows, query);
       const timeMs = performance.now() - started;
       // It ran: it counts for index usage and the advisor like any executed query.
@@ -298,6 +299,11 @@ export class QueryEngine {
     } finally {
       end();
     }
+  }
+
+  /** Ends the scan workers, if any were started. */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   /** Cancels a running query by id; returns whether one was running. */

@@ -25,4 +25,36 @@ export class QueryGuard {
       throw new QueryTimeoutError(this.queryId, this.timeoutMs as number);
     }
   }
+
+  /**
+   * For a query waiting on other threads, where no loop is there to call check(): `stopped` rejects
+   * with check()'s error as soon as the signal aborts or the deadline passes. Call `dispose` when the
+   * wait is over.
+   */
+  watch(): { stopped: Promise<never>; dispose: () => void } {
+    let timer: NodeJS.Timeout | undefined;
+    let fire = () => {};
+    const stopped = new Promise<never>((_, reject) => {
+      fire = () => {
+        try {
+          this.check();
+          // Timers may fire a little before the deadline by this clock: look again shortly.
+          if (this.deadline !== Infinity) timer = setTimeout(fire, Math.max(1, this.deadline - this.now()));
+        } catch (error) {
+          reject(error);
+        }
+      };
+    });
+    // Nobody may be awaiting at the moment it rejects; the waiter that races it sees the error.
+    stopped.catch(() => undefined);
+    this.signal?.addEventListener('abort', fire, { once: true });
+    if (this.deadline !== Infinity) timer = setTimeout(fire, Math.max(0, this.deadline - this.now()));
+    return {
+      stopped,
+      dispose: () => {
+        this.signal?.removeEventListener('abort', fire);
+        clearTimeout(timer);
+      },
+    };
+  }
 }

@@ -11,6 +11,7 @@ import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
 import { userIndexPaths } from './user-index-paths.js';
 import { INTERSECT, intersectionPath } from './intersection.js';
+import { vectorize, type VectorizedFilter } from './vectorize.js';
 
 export interface QueryPlan {
   readonly query: EventQuery;
@@ -31,6 +32,8 @@ export interface QueryPlan {
   readonly fingerprint?: string;
   /** Whether the plan cache already held a choice for this fingerprint. */
   readonly planCache?: 'hit' | 'miss';
+  /** Set when the filter's column terms are checked vectorized, a window of rows at a time. */
+  readonly vectorized?: VectorizedFilter;
 }
 
 export function conjuncts(node: FilterNode): FilterNode[] {
@@ -215,11 +218,6 @@ function scanPath(table: EventTable, perRow: number): AccessPath {
   };
 }
 
-/**
- * The query optimizer: picks how to find the rows. Every posting list knows its exact size, so the
- * estimate for an index path is exact; the cost model weighs a path's rows by what checking each
- * costs (columns only, or decoding the record), and a scan by all rows. Hints narrow the choice.
- */
 export interface PlannerContext {
   /** Ready user-defined indexes. */
   userIndexes?: readonly UserIndex[];
@@ -227,6 +225,8 @@ export interface PlannerContext {
   only?: string;
   /** For estimating the terms the access path does not answer; without it they count as keeping every row. */
   statistics?: Statistics;
+  /** The size of the worker pool a large scan may be split across (0: none). */
+  workers?: number;
 }
 
 /** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
@@ -240,13 +240,18 @@ function matchEstimate(access: AccessPath, filter: FilterNode, statistics: Stati
   return Math.min(access.estimatedRows, Math.round(estimate));
 }
 
+/**
+ * The query optimizer: picks how to find the rows. Every posting list knows its exact size, so the
+ * estimate for an index path is exact; the cost model weighs a path's rows by what checking each
+ * costs (columns only, or decoding the record), and a scan by all rows. Hints narrow the choice.
+ */
 export function createExecutionPlan(
   table: EventTable,
   query: EventQuery,
   body: BodyReader,
   context: PlannerContext = {},
 ): QueryPlan {
-  const { userIndexes = [], only, statistics } = context;
+  const { userIndexes = [], only, statistics, workers = 0 } = context;
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   const { forceIndex, useIndex } = query.hints;
   const named = forceIndex !== undefined || useIndex !== undefined;
@@ -272,6 +277,8 @@ export function createExecutionPlan(
   const access = considered[0] as AccessPath;
   const order = query.orderBy;
   const sorted = order.length === 0 || (order.length === 1 && order[0]?.field === 'sequence');
+  const vectorized = vectorize(table, query, access, sorted, body, workers);
+  const matchedRows = matchEstimate(access, query.filter, statistics);
   return {
     query,
     access,
@@ -279,11 +286,12 @@ export function createExecutionPlan(
     predicate: compileFilter(query.filter, table, body),
     sorted,
     descending: sorted && order[0]?.direction === 'desc',
-    matchedRows: matchEstimate(access, query.filter, statistics),
+    matchedRows,
     estimatedRows: Math.min(
-      matchEstimate(access, query.filter, statistics),
+      matchedRows,
       query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0),
     ),
     estimatedCost: access.cost,
+    vectorized,
   };
 }

@@ -344,7 +344,7 @@ export class EmbeddedEventStore implements EventStore {
 
   async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    return this.queries.execute(criteriaToQuery(normalizeCriteria(criteria))) as StoredEvent[];
+    return (await this.queries.execute(criteriaToQuery(normalizeCriteria(criteria)))) as StoredEvent[];
   }
 
   query(): AdvancedQueryBuilder {
@@ -455,6 +455,7 @@ export class EmbeddedEventStore implements EventStore {
     } finally {
       this.log.close();
       this.disk?.lock.release();
+      await this.queries.close();
     }
   }
 

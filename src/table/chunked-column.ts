@@ -2,7 +2,7 @@ import type { ArrayCursor } from '../storage/embedded/snapshot.js';
 
 type TypedArray = Float64Array | Uint32Array | Int32Array;
 type TypedArrayConstructor<T extends TypedArray> = {
-  new (length: number): T;
+  new (buffer: SharedArrayBuffer): T;
   readonly BYTES_PER_ELEMENT: number;
 };
 
@@ -17,6 +17,10 @@ const CHUNK_MASK = CHUNK_ROWS - 1;
  * Why chunks rather than one doubling array: growing never copies, never overshoots by 2x, and a
  * 10M-row column never needs one huge contiguous allocation. Chunks are allocated on first write,
  * so a column that only a few rows use (a link array of a rare tag) stays small.
+ *
+ * Chunks live in SharedArrayBuffers so that worker threads can scan them in place (parallel scans):
+ * posting a chunk to a worker shares its memory instead of copying it, and rows below a snapshot's
+ * row count never change, so a worker may read them while this thread appends after them.
  */
 export class ChunkedColumn<T extends TypedArray> {
   private readonly chunks: (T | undefined)[] = [];
@@ -36,12 +40,17 @@ export class ChunkedColumn<T extends TypedArray> {
     const index = row >>> CHUNK_SHIFT;
     let chunk = this.chunks[index];
     if (chunk === undefined) {
-      chunk = new this.Type(CHUNK_ROWS);
+      chunk = new this.Type(new SharedArrayBuffer(CHUNK_ROWS * this.Type.BYTES_PER_ELEMENT));
       if (this.fill !== 0) chunk.fill(this.fill);
       while (this.chunks.length < index) this.chunks.push(undefined);
       this.chunks[index] = chunk;
     }
     chunk[row & CHUNK_MASK] = value;
+  }
+
+  /** The typed array holding rows [index << CHUNK_SHIFT, (index + 1) << CHUNK_SHIFT), if any was written. */
+  chunk(index: number): T | undefined {
+    return this.chunks[index];
   }
 
   get bytes(): number {

@@ -1,9 +1,10 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   openSync,
-  readFileSync,
+  readSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -23,7 +24,9 @@ import { ARRAY_KINDS, ArrayCursor, kindOf, type ArrayKind, type RawArray } from 
  *   u32 magic 'TCP2' | u32 meta length | meta JSON | padding to 8 | arrays, each padded to 8 | u32 CRC-32
  *
  * The arrays are the structures' own typed arrays, written raw; loading makes views into the file's
- * bytes (hence the alignment), so reopening costs a read and a checksum, not a rebuild.
+ * bytes (hence the alignment), so reopening costs a read and a checksum, not a rebuild. The file is
+ * read into a SharedArrayBuffer, so those views stay shareable with scan workers, like the chunks a
+ * live table allocates.
  * Written to a temporary file, fsync'ed, then renamed over the old one: a crash leaves either the
  * old checkpoint or the new one, and a damaged one is detected by its CRC and ignored.
  */
@@ -105,6 +108,24 @@ export function writeCheckpoint(
   syncDirectory(dir);
 }
 
+/** Reads a whole file into shared memory (8-byte aligned, as SharedArrayBuffers always start). */
+function readShared(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const bytes = Buffer.from(new SharedArrayBuffer(size));
+    let done = 0;
+    while (done < size) {
+      const read = readSync(fd, bytes, done, size - done, done);
+      if (read === 0) break;
+      done += read;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 interface ParsedCheckpoint {
   meta: Meta;
   bytes: Buffer;
@@ -120,7 +141,7 @@ export function parseCheckpoint(
   if (!existsSync(path)) return { unusable: 'none' };
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readShared(path);
   } catch (error) {
     return { unusable: `unreadable: ${(error as Error).message}` };
   }
@@ -152,13 +173,12 @@ export function parseCheckpoint(
 export function readCheckpoint(dir: string, logEnd: number): Checkpoint | { unusable: string } {
   const parsed = parseCheckpoint(dir, logEnd);
   if ('unusable' in parsed) return parsed;
-  const { meta, arraysStart } = parsed;
-  // Typed-array views need the file's bytes 8-byte aligned in memory; copy in the rare case they are not.
-  const bytes = parsed.bytes.byteOffset % 8 === 0 ? parsed.bytes : Buffer.from(parsed.bytes);
+  const { meta, bytes, arraysStart } = parsed;
   let at = arraysStart;
   const arrays = meta.arrays.map(([kind, length]) => {
-    const Type = ARRAY_KINDS[kind];
-    const array = new Type(bytes.buffer as ArrayBuffer, bytes.byteOffset + at, length);
+    const Type: new (buffer: SharedArrayBuffer, offset: number, length: number) => RawArray =
+      ARRAY_KINDS[kind];
+    const array = new Type(bytes.buffer as SharedArrayBuffer, bytes.byteOffset + at, length);
     at = align8(at + array.byteLength);
     return array;
   });

@@ -1,0 +1,204 @@
+// Filtered full-scan throughput (rows/s): the vectorized column scan on one core and split across
+// the worker pool, the per-row compiled filter it replaced, and sqlite counting the same filter.
+// Every variant runs the query engine's row phase (plan, then selectRows: the matching row numbers,
+// nothing hydrated), so this is a COUNT(*) on each side.
+import { mkdtemp } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createSqlite } from '../engines/sqlite.mjs';
+import { DIST, loadLibrary } from '../engines/tamma.mjs';
+import { runTask } from '../lib/child.mjs';
+import { loadEvents } from '../lib/load.mjs';
+import { fmtCount, fmtNum, fmtRatio, ratio, summarize, textTable } from '../lib/stats.mjs';
+import { STEP_MS, T0, createWorkload } from '../lib/workload.mjs';
+
+const SELF = import.meta.url;
+const WARMUP = 5;
+
+/**
+ * The filters, over the columns of the workload: as query-model nodes (built with the library's
+ * `f`) and as SQL. Timestamps cover the middle half of the store.
+ */
+function filters(f, rows) {
+  const from = T0 + Math.floor(rows / 4) * STEP_MS;
+  const to = T0 + Math.floor((rows * 3) / 4) * STEP_MS;
+  return [
+    {
+      id: 'selective',
+      label: 'type in (2 rare types) and timestamp in the middle half',
+      node: f.and(
+        f.in('type', ['BUILD.FAILED', 'DEPLOY.FINISHED']),
+        f.gte('timestamp', from),
+        f.lt('timestamp', to),
+      ),
+      sql: [
+        'type IN (?, ?) AND timestamp >= ? AND timestamp < ?',
+        'BUILD.FAILED',
+        'DEPLOY.FINISHED',
+        from,
+        to,
+      ],
+    },
+    {
+      id: 'wide',
+      label: 'version <= 5 and type <> commonest',
+      node: f.and(f.lte('version', 5), f.ne('type', 'WORKFLOW.STARTED')),
+      sql: ['version <= ? AND type <> ?', 5, 'WORKFLOW.STARTED'],
+    },
+  ];
+}
+
+/** Times `fn` `iterations` times after a warm-up; returns a summary (µs) and what it returned. */
+async function timeRuns(variants, iterations) {
+  const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  const counts = {};
+  for (let k = -WARMUP; k < iterations; k++) {
+    // Interleaved, so that the machine's noisy moments fall on every variant alike.
+    for (const [name, fn] of Object.entries(variants)) {
+      const t = process.hrtime.bigint();
+      const count = await fn();
+      const ns = Number(process.hrtime.bigint() - t);
+      if (k >= 0) samples[name].push(ns);
+      counts[name] = count;
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, ns]) => [name, { ...summarize(ns), matched: counts[name] }]),
+  );
+}
+
+const internal = (path) => import(pathToFileURL(join(dirname(DIST), path)).href);
+
+export const tasks = {
+  /** Builds a table of `rows` workload events in memory and times each scan variant over it. */
+  async tamma({ rows, seed, iterations }, ctx) {
+    const { f } = await loadLibrary();
+    const { EventTable } = await internal('table/event-table.js');
+    const { createExecutionPlan } = await internal('query/query-optimizer.js');
+    const { selectRows } = await internal('query/executor.js');
+    const { QueryGuard } = await internal('query/query-guard.js');
+    const { ParallelScanPool } = await internal('query/parallel-scan.js');
+
+    const workload = createWorkload(seed);
+    const table = new EventTable();
+    for (let i = 0; i < rows; i++) {
+      const aggregate = workload.aggregateId(workload.aggregateOf(i));
+      table.addRow(aggregate, workload.typeOf(i), workload.timestampOf(i), workload.versionOf(i), 0, 0, {});
+      if ((i + 1) % 1_000_000 === 0) ctx.progress(`scan: table of ${fmtCount(i + 1)} rows`);
+    }
+    const pool = new ParallelScanPool(table);
+    const noRecords = () => {
+      throw new Error('a column filter reads no record');
+    };
+    const plan = (node, parallel) =>
+      createExecutionPlan(
+        table,
+        { kind: 'query', filter: node, orderBy: [], hints: { forceIndex: ['scan'], parallel } },
+        noRecords,
+        pool.size,
+      );
+    const results = [];
+    for (const filter of filters(f, rows)) {
+      ctx.progress(`scan: ${filter.id}, ${fmtCount(rows)} rows`);
+      const serial = plan(filter.node, false);
+      const parallel = plan(filter.node, true);
+      const perRow = { ...serial, vectorized: undefined };
+      const select = async (p) =>
+        (await selectRows(p, table, noRecords, new QueryGuard('bench', undefined, undefined), pool)).length;
+      const variants = await timeRuns(
+        { serial: () => select(serial), parallel: () => select(parallel), perRow: () => select(perRow) },
+        iterations,
+      );
+      results.push({ id: filter.id, label: filter.label, variants });
+    }
+    await pool.close();
+    return { rows, workers: pool.size, results };
+  },
+
+  /** Opens (or loads) a sqlite store of `rows` workload events and times COUNT(*) of each filter. */
+  async sqlite({ rows, seed, iterations, dir, load }, ctx) {
+    const { f } = await loadLibrary();
+    const engine = createSqlite({ dir });
+    if (load) await loadEvents(engine, createWorkload(seed), 0, rows, { progress: ctx.progress });
+    const count = engine.count();
+    if (count !== rows) throw new Error(`sqlite holds ${count} events, expected ${rows}`);
+    const results = [];
+    for (const filter of filters(f, rows)) {
+      ctx.progress(`scan: sqlite ${filter.id}`);
+      const [where, ...params] = filter.sql;
+      const sql = `SELECT count(*) n FROM events WHERE ${where}`;
+      const statement = engine.db.prepare(sql);
+      const plan = engine.db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...params)
+        .map((step) => step.detail)
+        .join('; ');
+      const variants = await timeRuns({ sqlite: () => statement.get(...params).n }, iterations);
+      results.push({ id: filter.id, plan, variants });
+    }
+    await engine.close();
+    return { results };
+  },
+};
+
+export async function run(ctx) {
+  const { scanRows: rows, scanIterations: iterations } = ctx.plan;
+  ctx.log(`scan: tamma, ${fmtCount(rows)} rows, ${iterations} runs of each variant`);
+  const tamma = await runTask(SELF, 'tamma', { rows, seed: ctx.seed, iterations }, { onProgress: ctx.log });
+  // The queries suite's sqlite store holds the same workload, when it ran and reached this size.
+  const existing = ctx.stores.sqlite?.events === rows ? ctx.stores.sqlite.dir : undefined;
+  const dir = existing ?? (await mkdtemp(join(ctx.tmp, 'scan-sqlite-')));
+  ctx.log(`scan: sqlite, ${existing ? 'the queries suite store' : `loading ${fmtCount(rows)} events`}`);
+  const sqlite = await runTask(
+    SELF,
+    'sqlite',
+    { rows, seed: ctx.seed, iterations, dir, load: existing === undefined },
+    { onProgress: ctx.log },
+  );
+  const results = tamma.results.map((r) => {
+    const other = sqlite.results.find((s) => s.id === r.id);
+    return { ...r, sqlitePlan: other?.plan, variants: { ...r.variants, ...other?.variants } };
+  });
+  const mismatches = results.flatMap((r) => {
+    const counts = new Set(Object.values(r.variants).map((v) => v.matched));
+    return counts.size === 1 ? [] : [`${r.id}: ${JSON.stringify(r.variants, ['matched'])}`];
+  });
+  return { rows, workers: tamma.workers, results, mismatches };
+}
+
+const VARIANTS = [
+  ['serial', 'tamma vectorized, 1 core'],
+  ['parallel', 'tamma vectorized, worker pool'],
+  ['perRow', 'tamma per-row closure (before)'],
+  ['sqlite', 'sqlite COUNT(*)'],
+];
+
+/** Rows scanned per second at the median run. */
+export const rowsPerSecond = (section, variant) => section.rows / (variant.p50 / 1e6);
+
+export function report(section) {
+  const lines = [];
+  for (const r of section.results) {
+    const serial = r.variants.serial;
+    lines.push(`${r.label} (${r.id}): ${fmtNum(serial.matched)} of ${fmtCount(section.rows)} rows match`);
+    lines.push(
+      textTable(
+        ['variant', 'p50 ms', 'p99 ms', 'rows/s (p50)', 'vs 1 core (p50)'],
+        VARIANTS.filter(([id]) => r.variants[id]).map(([id, label]) => {
+          const v = r.variants[id];
+          return [
+            id === 'parallel' ? `${label} (${section.workers} workers)` : label,
+            fmtNum(v.p50 / 1000, 2),
+            fmtNum(v.p99 / 1000, 2),
+            fmtNum(rowsPerSecond(section, v)),
+            fmtRatio(ratio(serial.p50, v.p50)),
+          ];
+        }),
+      ),
+    );
+    if (r.sqlitePlan) lines.push(`sqlite plan: ${r.sqlitePlan}`);
+    lines.push('');
+  }
+  for (const m of section.mismatches) lines.push(`COUNT MISMATCH ${m}`);
+  return lines.join('\n');
+}

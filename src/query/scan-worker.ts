@@ -1,0 +1,56 @@
+/**
+ * A scan worker's entry (started by parallel-scan.ts): keeps the column chunks it was sent, the
+ * filters of running queries, and answers each scan task with the matching rows of its range,
+ * transferring (not copying) the result.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { ScanColumn } from './column-filter.js';
+import { ColumnScan, type ChunkSource } from './column-scan.js';
+import type { FromWorker, ToWorker } from './parallel-scan.js';
+
+const port = parentPort;
+if (port === null) throw new Error('scan-worker.js runs as a worker thread of the parallel scan pool');
+
+const chunks = new Map<ScanColumn, (Float64Array | Uint32Array)[]>();
+const chunkOf = (column: ScanColumn, index: number) =>
+  chunks.get(column)?.[index] as Float64Array | Uint32Array;
+const source: ChunkSource = {
+  timestamps: (index) => chunkOf('timestamp', index) as Float64Array,
+  uint32: (column, index) => chunkOf(column, index) as Uint32Array,
+};
+const scans = new Map<number, { scan: ColumnScan; stopped: () => boolean }>();
+
+port.on('message', (message: ToWorker) => {
+  switch (message.kind) {
+    case 'chunk': {
+      let arrays = chunks.get(message.column);
+      if (arrays === undefined) chunks.set(message.column, (arrays = []));
+      arrays[message.index] = message.array;
+      return;
+    }
+    case 'filter': {
+      const stop = message.stop;
+      scans.set(message.id, {
+        scan: new ColumnScan(message.filter, source),
+        stopped: () => Atomics.load(stop, 0) !== 0,
+      });
+      return;
+    }
+    case 'forget':
+      scans.delete(message.id);
+      return;
+    case 'scan': {
+      const { task, from, to } = message;
+      const running = scans.get(message.filter);
+      let reply: FromWorker;
+      try {
+        // A forgotten filter's query is over: whatever is answered is ignored.
+        reply = { task, rows: running?.scan.range(from, to, running.stopped) ?? new Uint32Array(0) };
+      } catch (error) {
+        reply = { task, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+      }
+      port.postMessage(reply, 'rows' in reply ? [reply.rows.buffer] : []);
+      return;
+    }
+  }
+});

@@ -1,0 +1,64 @@
+import type { EventTable } from '../table/event-table.js';
+import type { EventQuery } from './ast.js';
+import { splitColumnTerms, type ColumnFilter } from './column-filter.js';
+import { compileFilter, type BodyReader, type RowPredicate } from './compile-filter.js';
+
+/** How a plan checks its column terms vectorized (column-scan.ts) instead of row by row. */
+export interface VectorizedFilter {
+  /** The top-level AND terms on columns, compiled. */
+  readonly columns: ColumnFilter;
+  /** The other terms, checked per row on the rows the columns kept; undefined when there are none. */
+  readonly rest: RowPredicate | undefined;
+  /** Worker threads the scan is split across; 0 runs it on this thread. */
+  readonly workers: number;
+}
+
+/**
+ * Below this many rows an index path is checked row by row as before: a few thousand closure calls
+ * cost tens of microseconds, about what setting up a vectorized pass costs (scratch selection
+ * vectors, grouping rows by chunk).
+ */
+export const VECTORIZE_MIN_ROWS = 4096;
+
+/**
+ * From this many rows the planner splits a scan across the worker pool. A vectorized scan runs at
+ * hundreds of millions of rows a second, so 1M rows take a few milliseconds on one core; below
+ * that, posting ranges to workers and waking them (tens to hundreds of microseconds each on a busy
+ * machine) eats most of what a second core saves.
+ */
+export const PARALLEL_MIN_ROWS = 1_000_000;
+
+/**
+ * Decides whether the plan's access path gets its column terms vectorized, and whether a scan runs
+ * on the worker pool (`workers` threads, 0 when there is none): hints.parallel true forces it, false
+ * forbids it, absent leaves it to the row count. Undefined when no term of the filter is on columns.
+ */
+export function vectorize(
+  table: EventTable,
+  query: EventQuery,
+  access: { readonly index: string; readonly estimatedRows: number },
+  sorted: boolean,
+  body: BodyReader,
+  workers: number,
+): VectorizedFilter | undefined {
+  const scan = access.index === 'scan';
+  if (!scan && access.estimatedRows < VECTORIZE_MIN_ROWS) return undefined;
+  // A dictionary walk (a prefix on aggregateId) pays only when it has fewer entries than the rows it spares.
+  const split = splitColumnTerms(query.filter, table, access.estimatedRows);
+  // A filter that keeps every row leaves nothing to vectorize.
+  if (split === undefined || split.columns.kind === 'all') return undefined;
+  return {
+    columns: split.columns,
+    rest: split.rest === undefined ? undefined : compileFilter(split.rest, table, body),
+    workers: scan ? parallelWorkers(query, access.estimatedRows, sorted, workers) : 0,
+  };
+}
+
+function parallelWorkers(query: EventQuery, rows: number, sorted: boolean, workers: number): number {
+  const { parallel } = query.hints;
+  if (parallel !== undefined) return parallel ? workers : 0;
+  // In sequence order a limit stops a scan at its first matches, usually within its first window;
+  // workers would scan ranges far past them.
+  if (sorted && query.limit !== undefined) return 0;
+  return workers >= 2 && rows >= PARALLEL_MIN_ROWS ? workers : 0;
+}
