@@ -48,22 +48,36 @@ function filters(f, rows) {
   ];
 }
 
-/** Times `fn` `iterations` times after a warm-up; returns a summary (µs) and what it returned. */
+/**
+ * Times each variant `iterations` times after a warm-up, interleaved so that the machine's noisy
+ * moments fall on every variant alike. Returns per variant a latency summary (µs), what it returned,
+ * and the cores it kept busy (this process's CPU time over wall time, worker threads included): on
+ * a shared machine the workers get a second core only when nobody else is using it.
+ */
 async function timeRuns(variants, iterations) {
   const samples = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  const busy = Object.fromEntries(Object.keys(variants).map((name) => [name, { cpu: 0, wall: 0 }]));
   const counts = {};
   for (let k = -WARMUP; k < iterations; k++) {
-    // Interleaved, so that the machine's noisy moments fall on every variant alike.
     for (const [name, fn] of Object.entries(variants)) {
+      const cpu = process.cpuUsage();
       const t = process.hrtime.bigint();
       const count = await fn();
       const ns = Number(process.hrtime.bigint() - t);
-      if (k >= 0) samples[name].push(ns);
+      const used = process.cpuUsage(cpu);
+      if (k >= 0) {
+        samples[name].push(ns);
+        busy[name].cpu += (used.user + used.system) * 1000;
+        busy[name].wall += ns;
+      }
       counts[name] = count;
     }
   }
   return Object.fromEntries(
-    Object.entries(samples).map(([name, ns]) => [name, { ...summarize(ns), matched: counts[name] }]),
+    Object.entries(samples).map(([name, ns]) => [
+      name,
+      { ...summarize(ns), matched: counts[name], cores: busy[name].cpu / busy[name].wall },
+    ]),
   );
 }
 
@@ -183,7 +197,7 @@ export function report(section) {
     lines.push(`${r.label} (${r.id}): ${fmtNum(serial.matched)} of ${fmtCount(section.rows)} rows match`);
     lines.push(
       textTable(
-        ['variant', 'p50 ms', 'p99 ms', 'rows/s (p50)', 'vs 1 core (p50)'],
+        ['variant', 'p50 ms', 'p99 ms', 'rows/s (p50)', 'vs 1 core (p50)', 'cores used'],
         VARIANTS.filter(([id]) => r.variants[id]).map(([id, label]) => {
           const v = r.variants[id];
           return [
@@ -192,6 +206,7 @@ export function report(section) {
             fmtNum(v.p99 / 1000, 2),
             fmtNum(rowsPerSecond(section, v)),
             fmtRatio(ratio(serial.p50, v.p50)),
+            fmtNum(v.cores, 2),
           ];
         }),
       ),

@@ -40,7 +40,7 @@ export interface QueryHints {
   readonly forceIndex?: readonly string[];
   /**
    * Split a full scan across worker threads: true forces it (when the filter has terms on columns),
-   * false forbids it; absent, the planner does it for scans of a million rows or more.
+   * false forbids it; absent, the planner does it for scans of 4M rows or more.
    */
   readonly parallel?: boolean;
   /** Milliseconds before the query fails with QueryTimeoutError. */

@@ -66,8 +66,9 @@ class RowBuffer {
 /**
  * Evaluates a ColumnFilter vectorized: chunk by chunk, each condition a tight loop over one column's
  * typed array producing a selection vector (the passing slots of the chunk). An AND refines the
- * selection in place term by term, so later terms only look at rows earlier ones kept; an OR marks
- * what each term passes; a NOT subtracts. No closure is called per row.
+ * selection in place term by term, so later terms only look at rows earlier ones kept; an OR or a
+ * NOT marks what its terms pass and keeps the input rows marked (OR) or unmarked (NOT). No closure
+ * is called per row.
  *
  * One instance per thread and filter: it keeps its scratch buffers between calls.
  */

@@ -21,12 +21,14 @@ export interface VectorizedFilter {
 export const VECTORIZE_MIN_ROWS = 4096;
 
 /**
- * From this many rows the planner splits a scan across the worker pool. A vectorized scan runs at
- * hundreds of millions of rows a second, so 1M rows take a few milliseconds on one core; below
- * that, posting ranges to workers and waking them (tens to hundreds of microseconds each on a busy
- * machine) eats most of what a second core saves.
+ * From this many rows the planner splits a scan across the worker pool. The vectorized scan runs at
+ * 250-300M rows/s on one core of the CI machine, so 1M rows take 3-4 ms, and waking idle workers
+ * and taking their answers back costs from 0.2 to a few ms there (a round trip to a worker idle for
+ * 40 ms: 170-230 µs; first answers picked up 1-4 ms late after the main thread had been busy). That
+ * ate the whole gain at 1M rows (0.6x in bench/suites/scan.mjs); at 10M rows the pool was 1.04-1.4x
+ * faster. So the split is left to scans of several million rows.
  */
-export const PARALLEL_MIN_ROWS = 1_000_000;
+export const PARALLEL_MIN_ROWS = 4_000_000;
 
 /**
  * Decides whether the plan's access path gets its column terms vectorized, and whether a scan runs
