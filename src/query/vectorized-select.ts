@@ -129,10 +129,12 @@ export function collectVectorized(
 }
 
 /**
- * The rows of a parallel scan: [0, rows) split into ranges handed to the pool's workers, a few in
- * flight, their answers taken in range order (so the result is what the serial scan gives). The
- * guard is checked as each range comes back and, while waiting, stops the query the moment it is
- * cancelled or times out; outstanding ranges are then dropped by the workers at their next chunk.
+ * The rows of a parallel scan: [0, rows) split into ranges handed to the pool's workers, a few per
+ * worker outstanding at any time (a range is handed out as soon as any finishes, so a worker that
+ * started late does not hold the others up), their answers taken in range order (so the result is
+ * what the serial scan gives). The guard is checked as each range is taken and, while waiting,
+ * stops the query the moment it is cancelled or times out; outstanding ranges are then dropped by
+ * the workers at their next chunk.
  */
 export async function collectParallel(
   plan: QueryPlan,
@@ -151,26 +153,38 @@ export async function collectParallel(
   const collector = new Collector(plan, filter, guard, counts, limit);
   const scan = pool.open(filter.columns);
   const { stopped, dispose } = guard.watch();
-  const inFlight: Promise<Uint32Array>[] = [];
+  const answers: (Promise<Uint32Array> | undefined)[] = [];
   let next = 0;
-  const dispatch = () => {
-    for (; next < ranges.length && inFlight.length < 2 * filter.workers; next++) {
+  let outstanding = 0;
+  let over = false;
+  const dispatch = (): void => {
+    for (; !over && next < ranges.length && outstanding < 2 * filter.workers; next++) {
       const [from, to] = ranges[next] as [number, number];
-      const result = scan.range(from, to);
-      // Answers of ranges no longer wanted are never awaited; their failures are of no interest.
-      result.catch(() => undefined);
-      inFlight.push(result);
+      const answer = scan.range(from, to);
+      outstanding++;
+      // Answers no longer wanted are never awaited; their failures are of no interest.
+      answer.then(
+        () => {
+          outstanding--;
+          dispatch();
+        },
+        () => outstanding--,
+      );
+      answers[next] = answer;
     }
   };
   try {
     dispatch();
-    for (const [from, to] of ranges) {
-      const matching = await Promise.race([inFlight.shift() as Promise<Uint32Array>, stopped]);
+    for (let i = 0; i < ranges.length; i++) {
+      // Handed out already: each answer hands out the next range before anyone awaits it.
+      const matching = await Promise.race([answers[i] as Promise<Uint32Array>, stopped]);
+      answers[i] = undefined;
       guard.check();
+      const [from, to] = ranges[i] as [number, number];
       if (collector.take(matching, to - from)) break;
-      dispatch();
     }
   } finally {
+    over = true;
     dispose();
     scan.close();
   }
