@@ -18,7 +18,7 @@ export interface VectorizedFilter {
  * cost tens of microseconds, about what setting up a vectorized pass costs (scratch selection
  * vectors, grouping rows by chunk).
  */
-export const VECTORIZE_MIN_ROWS = 4096;
+const VECTORIZE_MIN_ROWS = 4096;
 
 /**
  * From this many rows the planner splits a scan across the worker pool. The vectorized scan runs at
@@ -28,7 +28,7 @@ export const VECTORIZE_MIN_ROWS = 4096;
  * ate the whole gain at 1M rows (0.6x in bench/suites/scan.mjs); at 10M rows the pool was 1.04-1.4x
  * faster. So the split is left to scans of several million rows.
  */
-export const PARALLEL_MIN_ROWS = 4_000_000;
+const PARALLEL_MIN_ROWS = 4_000_000;
 
 /**
  * Decides whether the plan's access path gets its column terms vectorized, and whether a scan runs
