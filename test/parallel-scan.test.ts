@@ -35,6 +35,7 @@ import { ParallelScanPool } from '../src/query/parallel-scan.js';
 import { CHUNK_ROWS } from '../src/table/chunked-column.js';
 import { EventTable } from '../src/table/event-table.js';
 import { expectError, rejection, removeDir, tempDir } from './support/helpers.js';
+import { matchesBy } from './support/query-model.js';
 import { randomInt, seededRandom } from './support/random.js';
 
 const T0 = Date.UTC(2024, 5, 1);
@@ -188,46 +189,8 @@ function valueOf(spec: Spec, field: string): unknown {
   return spec[field as keyof Spec];
 }
 
-function compareSameType(value: unknown, operand: Scalar): number | undefined {
-  if (operand === null || typeof value !== typeof operand) return undefined;
-  const [a, b] = [value as number | string, operand as number | string];
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function matches(node: FilterNode, spec: Spec): boolean {
-  switch (node.kind) {
-    case 'all':
-      return true;
-    case 'and':
-      return node.filters.every((child) => matches(child, spec));
-    case 'or':
-      return node.filters.some((child) => matches(child, spec));
-    case 'not':
-      return !matches(node.filter, spec);
-  }
-  const value = valueOf(spec, node.field);
-  switch (node.kind) {
-    case 'exists':
-      return value !== undefined;
-    case 'eq':
-      return value === node.value;
-    case 'ne':
-      return value !== node.value;
-    case 'in':
-      return node.values.some((v) => v === value);
-    case 'prefix':
-      return typeof value === 'string' && value.startsWith(node.value);
-    case 'between': {
-      const low = compareSameType(value, node.low);
-      const high = compareSameType(value, node.high);
-      return low !== undefined && high !== undefined && low >= 0 && high <= 0;
-    }
-    default: {
-      const c = compareSameType(value, node.value);
-      if (c === undefined) return false;
-      return node.kind === 'lt' ? c < 0 : node.kind === 'lte' ? c <= 0 : node.kind === 'gt' ? c > 0 : c >= 0;
-    }
-  }
+  return matchesBy(node, (field) => valueOf(spec, field));
 }
 
 function oracle(specs: readonly Spec[], q: Query): number[] {

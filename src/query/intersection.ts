@@ -38,7 +38,17 @@ export function intersectionPath(
     (path) => small !== undefined && !path.fields.some((f) => small.fields.includes(f)),
   );
   if (small === undefined || large === undefined || rows === 0) return undefined;
-  const estimatedRows = Math.round((small.estimatedRows * large.estimatedRows) / rows);
+  return intersectionOf(small, large, rows, perRow);
+}
+
+/** Two lookups as one path yielding the rows in both (what `forceIndex: ['a & b']` names). */
+export function intersectionOf(
+  small: AccessPath,
+  large: AccessPath,
+  rows: number,
+  perRow: number,
+): AccessPath {
+  const estimatedRows = rows === 0 ? 0 : Math.round((small.estimatedRows * large.estimatedRows) / rows);
   const probes = small.estimatedRows * PROBE_STEP * Math.log2(large.estimatedRows + 2);
   return {
     index: `${small.index}${INTERSECT}${large.index}`,

@@ -10,7 +10,7 @@ import { compileFilter, needsRecord, type BodyReader, type RowPredicate } from '
 import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
 import { userIndexPaths } from './user-index-paths.js';
-import { INTERSECT, intersectionPath } from './intersection.js';
+import { INTERSECT, intersectionOf, intersectionPath } from './intersection.js';
 import { vectorize, type VectorizedFilter } from './vectorize.js';
 
 export interface QueryPlan {
@@ -260,6 +260,14 @@ export function createExecutionPlan(
     scanPath(table, perRow),
   ].sort((a, b) => a.cost - b.cost);
   if (forceIndex !== undefined) {
+    // A named intersection the planner did not pair itself is built from its two lookups.
+    for (const name of forceIndex) {
+      const [a, b, ...more] = name.split(INTERSECT);
+      if (b === undefined || more.length > 0 || considered.some((path) => path.index === name)) continue;
+      const small = considered.find((path) => path.index === a && path.parts === undefined);
+      const large = considered.find((path) => path.index === b && path.parts === undefined);
+      if (small && large) considered.push(intersectionOf(small, large, table.rows, perRow));
+    }
     const forced = considered.filter((path) => forceIndex.includes(path.index));
     if (forced.length === 0) {
       throw new ValidationError(

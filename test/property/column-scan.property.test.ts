@@ -18,6 +18,7 @@ import { ColumnScan, tableChunks } from '../../src/query/column-scan.js';
 import { compileFilter } from '../../src/query/compile-filter.js';
 import { CHUNK_ROWS } from '../../src/table/chunked-column.js';
 import { EventTable } from '../../src/table/event-table.js';
+import { matchesBy } from '../support/query-model.js';
 import { randomInt, seededRandom } from '../support/random.js';
 
 const RUNS = Number(process.env.COLUMN_SCAN_RUNS ?? 300);
@@ -142,47 +143,8 @@ function valueOf(row: Row, index: number, field: string): string | number {
   return field === 'sequence' ? index + 1 : row[field as keyof Row];
 }
 
-/** Ordering comparisons only hold between a value and an operand of the same JS type. */
-function compareSameType(value: unknown, operand: Scalar): number | undefined {
-  if (operand === null || typeof value !== typeof operand) return undefined;
-  const [a, b] = [value as number | string, operand as number | string];
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function matches(node: FilterNode, row: Row, index: number): boolean {
-  switch (node.kind) {
-    case 'all':
-      return true;
-    case 'and':
-      return node.filters.every((child) => matches(child, row, index));
-    case 'or':
-      return node.filters.some((child) => matches(child, row, index));
-    case 'not':
-      return !matches(node.filter, row, index);
-  }
-  const value = valueOf(row, index, node.field);
-  switch (node.kind) {
-    case 'exists':
-      return true;
-    case 'eq':
-      return value === node.value;
-    case 'ne':
-      return value !== node.value;
-    case 'in':
-      return node.values.some((v) => v === value);
-    case 'prefix':
-      return typeof value === 'string' && value.startsWith(node.value);
-    case 'between': {
-      const low = compareSameType(value, node.low);
-      const high = compareSameType(value, node.high);
-      return low !== undefined && high !== undefined && low >= 0 && high <= 0;
-    }
-    default: {
-      const c = compareSameType(value, node.value);
-      if (c === undefined) return false;
-      return node.kind === 'lt' ? c < 0 : node.kind === 'lte' ? c <= 0 : node.kind === 'gt' ? c > 0 : c >= 0;
-    }
-  }
+  return matchesBy(node, (field) => valueOf(row, index, field));
 }
 
 function oracle(rows: readonly Row[], filter: FilterNode, candidates: Iterable<number>): number[] {

@@ -463,18 +463,22 @@ export function compareSameType(value: unknown, operand: Scalar): number | undef
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function matches(node: FilterNode, event: StoredEvent): boolean {
+/**
+ * The oracle's filter semantics over any source of field values: comparisons only between values of
+ * the operand's type; `eq`, `ne` and `in` only where the field exists.
+ */
+export function matchesBy(node: FilterNode, valueOf: (field: string) => unknown): boolean {
   switch (node.kind) {
     case 'all':
       return true;
     case 'and':
-      return node.filters.every((child) => matches(child, event));
+      return node.filters.every((child) => matchesBy(child, valueOf));
     case 'or':
-      return node.filters.some((child) => matches(child, event));
+      return node.filters.some((child) => matchesBy(child, valueOf));
     case 'not':
-      return !matches(node.filter, event);
+      return !matchesBy(node.filter, valueOf);
   }
-  const value = valueOf(event, node.field);
+  const value = valueOf(node.field);
   switch (node.kind) {
     case 'exists':
       return value !== undefined;
@@ -497,6 +501,10 @@ export function matches(node: FilterNode, event: StoredEvent): boolean {
       return node.kind === 'lt' ? c < 0 : node.kind === 'lte' ? c <= 0 : node.kind === 'gt' ? c > 0 : c >= 0;
     }
   }
+}
+
+export function matches(node: FilterNode, event: StoredEvent): boolean {
+  return matchesBy(node, (field) => valueOf(event, field));
 }
 
 /** A sort key: objects and arrays have no order and count as missing, like undefined and null. */
