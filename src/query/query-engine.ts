@@ -64,6 +64,8 @@ export class QueryEngine {
     private readonly reader: EventReader,
     private readonly indexes: IndexManager,
     private readonly statistics: Statistics,
+    /** The rows of deleted streams, while there are any. */
+    private readonly deleted: () => ((row: number) => boolean) | undefined = () => undefined,
   ) {
     this.pool = new ParallelScanPool(table);
   }
@@ -93,7 +95,12 @@ export class QueryEngine {
     const { generation } = this.indexes;
     const rows = this.table.rows;
     const usable = this.indexes.usable();
-    const context = { userIndexes: usable, statistics: this.statistics, workers: this.pool.size };
+    const context = {
+      userIndexes: usable,
+      statistics: this.statistics,
+      workers: this.pool.size,
+      isDeleted: this.deleted(),
+    };
     if (fresh) {
       const plan = createExecutionPlan(this.table, query, body, context);
       return { plan: { ...plan, fingerprint: key, planCache: this.cache.holds(key) ? 'hit' : 'miss' }, body };

@@ -9,6 +9,7 @@ import type { Explanation } from '../query/explain.js';
 import { IndexManager } from '../indexes/index-manager.js';
 import { toView, type EventView } from '../query/event-view.js';
 import { Statistics } from '../indexes/statistics.js';
+import { Tombstones } from '../retention/tombstones.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
@@ -46,6 +47,7 @@ export class EmbeddedEventStore implements EventStore {
   private readonly writer = new RecordWriter();
   private readonly reader: EventReader;
   private readonly queries: QueryEngine;
+  private readonly tombstones: Tombstones;
   /** User-defined indexes: create, drop, list, analyze, rebuild, usage, size. */
   readonly indexes: IndexManager;
   private closed = false;
@@ -68,7 +70,11 @@ export class EmbeddedEventStore implements EventStore {
     const reader = this.reader;
     const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
     this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
-    this.queries = new QueryEngine(table, reader, this.indexes, statistics);
+    this.tombstones = new Tombstones(table, disk?.dir);
+    const tombstones = this.tombstones;
+    this.queries = new QueryEngine(table, reader, this.indexes, statistics, () =>
+      tombstones.active ? tombstones.isDeleted : undefined,
+    );
     const queries = this.queries;
     this.indexes.attachAdvisor(
       new IndexAdvisor(
@@ -100,6 +106,13 @@ export class EmbeddedEventStore implements EventStore {
     this.assertWritable();
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
+    }
+    if (this.tombstones.isAggregateDeleted(aggregateId)) {
+      throw new ValidationError(
+        'aggregateId',
+        `stream ${JSON.stringify(aggregateId)} was deleted (deleteAggregate) and takes no more events; nothing was written`,
+        'AGGREGATE_DELETED',
+      );
     }
     const expected = checkExpectedVersion(requireObject(options, 'options').expectedVersion ?? 'any');
     const list = (Array.isArray(events) ? events : [events]) as readonly Partial<NewEvent>[];
@@ -191,6 +204,17 @@ export class EmbeddedEventStore implements EventStore {
       );
       writer.buffer.writeUInt32LE(length, prefix);
       lengths[i] = length;
+    }
+    if (this.tombstones.active) {
+      events.forEach((event, i) => {
+        if (this.tombstones.isAggregateDeleted(event.aggregateId)) {
+          throw new ValidationError(
+            `events[${i}].aggregateId`,
+            `stream ${JSON.stringify(event.aggregateId)} was deleted (deleteAggregate) and takes no more events; nothing was written`,
+            'AGGREGATE_DELETED',
+          );
+        }
+      });
     }
     const firstSequence = this.table.rows + 1;
     // Unique indexes check keys now: a violation must leave nothing written.
@@ -309,6 +333,7 @@ export class EmbeddedEventStore implements EventStore {
     const fromVersion = optionalInteger(input.fromVersion, 'options.fromVersion') ?? 1;
     const toVersion = optionalInteger(input.toVersion, 'options.toVersion') ?? Infinity;
     const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
+    if (this.tombstones.isAggregateDeleted(aggregateId)) return [];
     const stream = this.table.aggregateRows(aggregateId);
     // Versions are 1..n with no gaps, so version v is position v - 1 in the stream's postings.
     const start = Math.max(fromVersion, 1) - 1;
@@ -360,6 +385,19 @@ export class EmbeddedEventStore implements EventStore {
     return this.queries.explain(ast, options.analyze === true);
   }
 
+  /**
+   * Deletes a stream (erasure): its events disappear at once from every read, query and count, and
+   * appending to it again is refused. Durable (fsync'ed) when this resolves; survives restart.
+   * Resolves false when the stream was deleted already.
+   */
+  async deleteAggregate(aggregateId: string): Promise<boolean> {
+    this.assertWritable();
+    if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
+      throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
+    }
+    return this.tombstones.delete(aggregateId);
+  }
+
   cancelQuery(queryId: string): boolean {
     return this.queries.cancel(queryId);
   }
@@ -390,8 +428,10 @@ export class EmbeddedEventStore implements EventStore {
     const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence') ?? 1;
     const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
     const rows: number[] = [];
-    const end = Math.min(this.table.rows, Math.max(fromSequence, 1) - 1 + limit);
-    for (let row = Math.max(fromSequence, 1) - 1; row < end; row++) rows.push(row);
+    const deleted = this.tombstones.active ? this.tombstones.isDeleted : undefined;
+    for (let row = Math.max(fromSequence, 1) - 1; row < this.table.rows && rows.length < limit; row++) {
+      if (deleted === undefined || !deleted(row)) rows.push(row);
+    }
     const out = this.reader.events(rows);
     this.sequenceLookups++;
     if (out.length > 0) this.sequenceHits++;
@@ -403,8 +443,9 @@ export class EmbeddedEventStore implements EventStore {
     const table = this.table;
     const memory = process.memoryUsage();
     const stats: StoreStats = {
-      events: table.rows,
-      aggregates: table.aggregates.size,
+      events: table.rows - this.tombstones.deletedEvents,
+      aggregates: table.aggregates.size - this.tombstones.deletedAggregates,
+      deletedAggregates: this.tombstones.deletedAggregates,
       types: table.types.size,
       lastSequence: table.rows,
       indexes: table.indexStats(this.sequenceLookups, this.sequenceHits),

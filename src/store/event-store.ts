@@ -82,8 +82,11 @@ export interface MemoryStats {
 }
 
 export interface StoreStats {
+  /** Live events: deleted streams' events are not counted. */
   events: number;
   aggregates: number;
+  /** Streams deleted with deleteAggregate. */
+  deletedAggregates: number;
   types: number;
   /** Last sequence assigned; 0 when empty. */
   lastSequence: number;
@@ -132,6 +135,8 @@ export interface EventStore {
   query(): AdvancedQueryBuilder;
   /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */
   explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
+  /** Deletes a stream (erasure): hidden at once from every read, further appends refused; survives restart. */
+  deleteAggregate(aggregateId: string): Promise<boolean>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */
   cancelQuery(queryId: string): boolean;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */

@@ -1,0 +1,92 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptionError } from '../errors.js';
+import { syncDirectory } from '../storage/embedded/segment-log.js';
+import type { EventTable } from '../table/event-table.js';
+
+export const TOMBSTONE_FILE = 'tombstones.log';
+
+/**
+ * Streams deleted with `deleteAggregate` (erasure): their events disappear at once from every read,
+ * query and count, and the stream takes no more appends. Physical removal is cleanup's job.
+ *
+ * On disk each deletion is one JSON line appended to `tombstones.log` and fsync'ed before
+ * `deleteAggregate` resolves, so an acknowledged deletion survives a crash. A torn last line (a
+ * crash mid-write of a deletion never acknowledged) is ignored on open; damage before it is refused.
+ */
+export class Tombstones {
+  /** Aggregate dictionary ids of deleted streams. */
+  private readonly aggregates = new Set<number>();
+  private events = 0;
+
+  constructor(
+    private readonly table: EventTable,
+    private readonly dir: string | undefined,
+  ) {
+    if (dir === undefined) return;
+    const path = join(dir, TOMBSTONE_FILE);
+    if (!existsSync(path)) return;
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      if (line === '') return;
+      let aggregateId: unknown;
+      try {
+        aggregateId = (JSON.parse(line) as { aggregateId?: unknown }).aggregateId;
+      } catch {
+        if (i === lines.length - 1) return; // torn tail: that deletion was never acknowledged
+        throw new CorruptionError(path, 0, `line ${i + 1} is not a tombstone`);
+      }
+      if (typeof aggregateId !== 'string')
+        throw new CorruptionError(path, 0, `line ${i + 1} names no aggregateId`);
+      this.mark(aggregateId);
+    });
+  }
+
+  /** Whether anything is deleted: when not, reads skip the check entirely. */
+  get active(): boolean {
+    return this.aggregates.size > 0;
+  }
+
+  /** Events hidden by deletions. */
+  get deletedEvents(): number {
+    return this.events;
+  }
+
+  get deletedAggregates(): number {
+    return this.aggregates.size;
+  }
+
+  isAggregateDeleted(aggregateId: string): boolean {
+    const id = this.table.aggregates.idOf(aggregateId);
+    return id !== undefined && this.aggregates.has(id);
+  }
+
+  /** Whether the row's event is deleted. */
+  readonly isDeleted = (row: number): boolean => this.aggregates.has(this.table.aggregateId.get(row));
+
+  /** Deletes a stream, durably; returns false when it was deleted already. */
+  delete(aggregateId: string): boolean {
+    if (this.isAggregateDeleted(aggregateId)) return false;
+    if (this.dir !== undefined) {
+      const path = join(this.dir, TOMBSTONE_FILE);
+      const created = !existsSync(path);
+      const fd = openSync(path, 'a');
+      try {
+        writeSync(fd, `${JSON.stringify({ aggregateId })}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (created) syncDirectory(this.dir);
+    }
+    this.mark(aggregateId);
+    return true;
+  }
+
+  private mark(aggregateId: string): void {
+    const id = this.table.aggregates.intern(aggregateId);
+    if (this.aggregates.has(id)) return;
+    this.aggregates.add(id);
+    this.events += this.table.byAggregate.count(id);
+  }
+}
