@@ -64,8 +64,8 @@ export class QueryEngine {
     private readonly reader: EventReader,
     private readonly indexes: IndexManager,
     private readonly statistics: Statistics,
-    /** The rows of deleted streams, while there are any. */
-    private readonly deleted: () => ((row: number) => boolean) | undefined = () => undefined,
+    /** Rows reads must not see (deleted streams, expired events), made per query; undefined when none. */
+    private readonly hidden: () => ((row: number) => boolean) | undefined = () => undefined,
   ) {
     this.pool = new ParallelScanPool(table);
   }
@@ -99,7 +99,7 @@ export class QueryEngine {
       userIndexes: usable,
       statistics: this.statistics,
       workers: this.pool.size,
-      isDeleted: this.deleted(),
+      isHidden: this.hidden(),
     };
     if (fresh) {
       const plan = createExecutionPlan(this.table, query, body, context);

@@ -227,8 +227,8 @@ export interface PlannerContext {
   statistics?: Statistics;
   /** The size of the worker pool a large scan may be split across (0: none). */
   workers?: number;
-  /** Rows of deleted streams (tombstones), when there are any: no plan returns them. */
-  isDeleted?: (row: number) => boolean;
+  /** Rows reads must not see (deleted streams, expired events), when there are any: no plan returns them. */
+  isHidden?: (row: number) => boolean;
 }
 
 /** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
@@ -253,7 +253,7 @@ export function createExecutionPlan(
   body: BodyReader,
   context: PlannerContext = {},
 ): QueryPlan {
-  const { userIndexes = [], only, statistics, workers = 0, isDeleted } = context;
+  const { userIndexes = [], only, statistics, workers = 0, isHidden } = context;
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   const { forceIndex, useIndex } = query.hints;
   const named = forceIndex !== undefined || useIndex !== undefined;
@@ -287,15 +287,15 @@ export function createExecutionPlan(
   const access = considered[0] as AccessPath;
   const order = query.orderBy;
   const sorted = order.length === 0 || (order.length === 1 && order[0]?.field === 'sequence');
-  // With tombstones every row is checked by the predicate, which leaves deleted streams out.
-  const vectorized = isDeleted ? undefined : vectorize(table, query, access, sorted, body, workers);
+  // With hidden rows every row is checked by the predicate, which leaves them out.
+  const vectorized = isHidden ? undefined : vectorize(table, query, access, sorted, body, workers);
   const filter = compileFilter(query.filter, table, body);
   const matchedRows = matchEstimate(access, query.filter, statistics);
   return {
     query,
     access,
     considered,
-    predicate: isDeleted === undefined ? filter : (row) => !isDeleted(row) && filter(row),
+    predicate: isHidden === undefined ? filter : (row) => !isHidden(row) && filter(row),
     sorted,
     descending: sorted && order[0]?.direction === 'desc',
     matchedRows,

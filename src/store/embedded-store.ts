@@ -10,6 +10,8 @@ import { IndexManager } from '../indexes/index-manager.js';
 import { toView, type EventView } from '../query/event-view.js';
 import { Statistics } from '../indexes/statistics.js';
 import { Tombstones } from '../retention/tombstones.js';
+import { Visibility } from '../retention/visibility.js';
+import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
@@ -48,6 +50,7 @@ export class EmbeddedEventStore implements EventStore {
   private readonly reader: EventReader;
   private readonly queries: QueryEngine;
   private readonly tombstones: Tombstones;
+  private readonly visibility: Visibility;
   /** User-defined indexes: create, drop, list, analyze, rebuild, usage, size. */
   readonly indexes: IndexManager;
   private closed = false;
@@ -71,10 +74,9 @@ export class EmbeddedEventStore implements EventStore {
     const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
     this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
     this.tombstones = new Tombstones(table, disk?.dir);
-    const tombstones = this.tombstones;
-    this.queries = new QueryEngine(table, reader, this.indexes, statistics, () =>
-      tombstones.active ? tombstones.isDeleted : undefined,
-    );
+    const visibility = new Visibility(table, this.tombstones, options.clock, options.retention);
+    this.visibility = visibility;
+    this.queries = new QueryEngine(table, reader, this.indexes, statistics, () => visibility.hidden());
     const queries = this.queries;
     this.indexes.attachAdvisor(
       new IndexAdvisor(
@@ -335,11 +337,15 @@ export class EmbeddedEventStore implements EventStore {
     const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
     if (this.tombstones.isAggregateDeleted(aggregateId)) return [];
     const stream = this.table.aggregateRows(aggregateId);
+    const hidden = this.visibility.hidden();
     // Versions are 1..n with no gaps, so version v is position v - 1 in the stream's postings.
     const start = Math.max(fromVersion, 1) - 1;
-    const end = Math.min(stream.length, toVersion, start + limit);
+    const end = Math.min(stream.length, toVersion);
     const rows: number[] = [];
-    for (let i = start; i < end; i++) rows.push(stream.at(i));
+    for (let i = start; i < end && rows.length < limit; i++) {
+      const row = stream.at(i);
+      if (hidden === undefined || !hidden(row)) rows.push(row);
+    }
     return this.reader.events(rows);
   }
 
@@ -386,6 +392,16 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /**
+   * Replaces the retention policy at run time; events it expires disappear from reads at once.
+   * `undefined` keeps everything. A bad policy throws a ValidationError naming the value, and the
+   * old policy stays.
+   */
+  setRetention(retention: RetentionOptions | undefined): void {
+    this.assertOpen();
+    this.visibility.policy = RetentionPolicy.from(retention);
+  }
+
+  /**
    * Deletes a stream (erasure): its events disappear at once from every read, query and count, and
    * appending to it again is refused. Durable (fsync'ed) when this resolves; survives restart.
    * Resolves false when the stream was deleted already.
@@ -428,9 +444,9 @@ export class EmbeddedEventStore implements EventStore {
     const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence') ?? 1;
     const limit = optionalInteger(input.limit, 'options.limit') ?? Infinity;
     const rows: number[] = [];
-    const deleted = this.tombstones.active ? this.tombstones.isDeleted : undefined;
+    const hidden = this.visibility.hidden();
     for (let row = Math.max(fromSequence, 1) - 1; row < this.table.rows && rows.length < limit; row++) {
-      if (deleted === undefined || !deleted(row)) rows.push(row);
+      if (hidden === undefined || !hidden(row)) rows.push(row);
     }
     const out = this.reader.events(rows);
     this.sequenceLookups++;
@@ -443,9 +459,10 @@ export class EmbeddedEventStore implements EventStore {
     const table = this.table;
     const memory = process.memoryUsage();
     const stats: StoreStats = {
-      events: table.rows - this.tombstones.deletedEvents,
+      events: this.visibility.liveEvents(),
       aggregates: table.aggregates.size - this.tombstones.deletedAggregates,
       deletedAggregates: this.tombstones.deletedAggregates,
+      retention: this.visibility.policy.describe(),
       types: table.types.size,
       lastSequence: table.rows,
       indexes: table.indexStats(this.sequenceLookups, this.sequenceHits),

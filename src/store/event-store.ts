@@ -1,3 +1,4 @@
+import type { RetentionOptions } from '../retention/policy.js';
 import type { PlanCacheStats } from '../query/plan-cache.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { ExpectedVersion } from '../errors.js';
@@ -87,6 +88,8 @@ export interface StoreStats {
   aggregates: number;
   /** Streams deleted with deleteAggregate. */
   deletedAggregates: number;
+  /** The retention policy in force: `maxAge` and per-type ages as durations ('forever' when none). */
+  retention: { maxAge: string; types: Record<string, string>; maxEvents: number | null };
   types: number;
   /** Last sequence assigned; 0 when empty. */
   lastSequence: number;
@@ -135,6 +138,8 @@ export interface EventStore {
   query(): AdvancedQueryBuilder;
   /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */
   explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
+  /** Replaces the retention policy; events it expires disappear from reads at once. */
+  setRetention(retention: RetentionOptions | undefined): void;
   /** Deletes a stream (erasure): hidden at once from every read, further appends refused; survives restart. */
   deleteAggregate(aggregateId: string): Promise<boolean>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */

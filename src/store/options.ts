@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { systemClock, type Clock } from '../events/clock.js';
 import type { FsyncPolicy } from './event-store.js';
+import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 
 export interface OpenOptions {
   /** A directory for a durable store; omit for an in-memory store. */
@@ -30,6 +31,11 @@ export interface OpenOptions {
    * record that no longer decodes, and `verifyStore` is the way to check the rest.
    */
   verifyOnOpen?: boolean;
+  /**
+   * How long events stay visible, by event time: `{ maxAge: '30d', types: { 'DEBUG.*': '7d' },
+   * maxEvents }`. Default: none, nothing expires. Changeable with `store.setRetention()`.
+   */
+  retention?: RetentionOptions;
 }
 
 export interface ResolvedOptions {
@@ -41,6 +47,7 @@ export interface ResolvedOptions {
   maxEventSize: number;
   checkpointEvery: number;
   verifyOnOpen: boolean;
+  retention: RetentionPolicy;
 }
 
 const MiB = 1024 * 1024;
@@ -54,6 +61,7 @@ const KNOWN = new Set([
   'maxEventSize',
   'checkpointEvery',
   'verifyOnOpen',
+  'retention',
 ]);
 
 function integerOption(
@@ -139,6 +147,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     fsync,
     clock,
     verifyOnOpen,
+    retention: RetentionPolicy.from(options.retention),
     fsyncIntervalMs: integerOption(options, 'fsyncIntervalMs', 10, 1, 60_000),
     segmentSize: integerOption(options, 'segmentSize', 128 * MiB, 4096, 2 ** 40),
     maxEventSize: integerOption(options, 'maxEventSize', MiB, 256, 256 * MiB),

@@ -1,0 +1,47 @@
+import type { Clock } from '../events/clock.js';
+import type { EventTable } from '../table/event-table.js';
+import type { RetentionPolicy } from './policy.js';
+import type { Tombstones } from './tombstones.js';
+
+/**
+ * Which rows reads may see: none of a deleted stream, and none the retention policy has expired, by
+ * event time against the store's clock (or past `maxEvents`, oldest sequence first). Expiry needs no
+ * write: an event disappears from every read, query and count the moment the clock passes its
+ * deadline; physical removal (cleanup) comes later and changes nothing visible.
+ */
+export class Visibility {
+  constructor(
+    private readonly table: EventTable,
+    private readonly tombstones: Tombstones,
+    private readonly clock: Clock,
+    public policy: RetentionPolicy,
+  ) {}
+
+  /**
+   * A test for hidden rows as of now, or undefined when nothing can be hidden (the common case,
+   * which keeps reads free of the check). Made per query: the deadlines move with the clock.
+   */
+  hidden(): ((row: number) => boolean) | undefined {
+    const deleted = this.tombstones.active ? this.tombstones.isDeleted : undefined;
+    if (!this.policy.active) return deleted;
+    const { table, policy } = this;
+    const now = this.clock.now();
+    const cutoff = new Float64Array(table.types.size);
+    for (let id = 0; id < cutoff.length; id++) cutoff[id] = now - policy.maxAgeOf(table.types.valueOf(id));
+    const firstKept = policy.maxEvents === Infinity ? 0 : Math.max(0, table.rows - policy.maxEvents);
+    return (row) =>
+      row < firstKept ||
+      table.timestamp.get(row) < (cutoff[table.typeId.get(row)] as number) ||
+      (deleted !== undefined && deleted(row));
+  }
+
+  /** Events reads can see: O(1) with tombstones alone, one pass over two columns with a policy. */
+  liveEvents(): number {
+    const hidden = this.hidden();
+    if (hidden === undefined) return this.table.rows;
+    if (!this.policy.active) return this.table.rows - this.tombstones.deletedEvents;
+    let live = 0;
+    for (let row = 0; row < this.table.rows; row++) if (!hidden(row)) live++;
+    return live;
+  }
+}

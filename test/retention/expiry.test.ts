@@ -1,0 +1,146 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ManualClock, ValidationError, openEventStore, type StoredEvent } from '../../src/index.js';
+import { expectError, rejection } from '../support/helpers.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const seqs = (rows: readonly unknown[]) => (rows as StoredEvent[]).map((event) => event.sequence);
+
+describe('retention: expired events disappear at once', () => {
+  it('hides events past maxAge, per-type overrides first, as the clock moves', async () => {
+    const clock = new ManualClock(T0);
+    const store = await openEventStore({
+      clock,
+      retention: { maxAge: '30d', types: { 'DEBUG.*': '1d', 'AUDIT.*': 'forever' } },
+    });
+    // One event of each type per day, 40 days back to now.
+    const types = ['ORDER.PLACED', 'DEBUG.TRACE', 'AUDIT.LOGIN'];
+    await store.append(
+      Array.from({ length: 120 }, (_, i) => ({
+        aggregateId: `s${i % 4}`,
+        type: types[i % 3] as string,
+        timestamp: T0 - (40 - Math.floor(i / 3)) * DAY,
+      })),
+    );
+    const visible = (now: number) =>
+      Array.from({ length: 120 }, (_, i) => i).filter((i) => {
+        const age = now - (T0 - (40 - Math.floor(i / 3)) * DAY);
+        const type = types[i % 3] as string;
+        return type === 'AUDIT.LOGIN' || age <= (type === 'DEBUG.TRACE' ? DAY : 30 * DAY);
+      });
+    for (const now of [T0, T0 + 5 * DAY, T0 + 45 * DAY]) {
+      clock.set(now);
+      const expected = visible(now).map((i) => i + 1);
+      expect(seqs(await store.read())).toEqual(expected);
+      expect(seqs(await store.queryEvents({}))).toEqual(expected);
+      expect(seqs(await store.getEventsByType('DEBUG.TRACE'))).toEqual(
+        expected.filter((s) => (s - 1) % 3 === 1),
+      );
+      expect(seqs(await store.getEvents('s1'))).toEqual(expected.filter((s) => (s - 1) % 4 === 1));
+      expect(seqs(await store.query().orderBy('timestamp', 'desc').limit(5).execute())).toEqual(
+        // Newest day first; events of one day tie on time and keep sequence order.
+        [...expected].sort((a, b) => Math.floor((b - 1) / 3) - Math.floor((a - 1) / 3) || a - b).slice(0, 5),
+      );
+      expect(store.stats().events).toBe(expected.length);
+    }
+    expect(store.stats().retention).toEqual({
+      maxAge: '30d',
+      types: { 'DEBUG.*': '1d', 'AUDIT.*': 'forever' },
+      maxEvents: null,
+    });
+    await store.close();
+  });
+
+  it('changes policy at run time; a bad policy names the value and keeps the old one', async () => {
+    const clock = new ManualClock(T0);
+    const store = await openEventStore({ clock });
+    await store.append(
+      Array.from({ length: 10 }, (_, i) => ({ aggregateId: 'a', type: 'T', timestamp: T0 - i * DAY })),
+    );
+    expect(store.stats().events).toBe(10);
+    store.setRetention({ maxAge: '3d' });
+    expect(seqs(await store.getEvents('a'))).toEqual([1, 2, 3, 4]);
+    expect(() => store.setRetention({ maxAge: 'soon' })).toThrow(/^retention\.maxAge: must be a duration/);
+    expect(store.stats().events).toBe(4);
+    store.setRetention({ maxEvents: 2 });
+    expect(seqs(await store.read())).toEqual([9, 10]);
+    store.setRetention(undefined);
+    expect(store.stats().events).toBe(10);
+    await store.close();
+  });
+
+  it('rejects a bad retention option at open, naming it', async () => {
+    expectError(
+      await rejection(() => openEventStore({ retention: { types: { 'X.*': '7 days' } } })),
+      ValidationError,
+      'INVALID_OPTION',
+      'retention.types["X.*"]',
+    );
+  });
+
+  it('every query equals an oracle over the visible events, whatever the clock and policy', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            agg: fc.integer({ min: 0, max: 3 }),
+            type: fc.constantFrom('A', 'B.x', 'B.y'),
+            ageH: fc.integer({ min: 0, max: 100 }),
+          }),
+          { maxLength: 40 },
+        ),
+        fc.record({
+          maxAgeH: fc.integer({ min: 1, max: 120 }),
+          bH: fc.option(fc.integer({ min: 1, max: 120 })),
+          maxEvents: fc.option(fc.integer({ min: 1, max: 50 })),
+        }),
+        fc.integer({ min: 0, max: 48 }),
+        fc.option(fc.integer({ min: 0, max: 3 })),
+        async (events, policy, laterH, deleted) => {
+          const clock = new ManualClock(T0);
+          const store = await openEventStore({ clock });
+          await store.append(
+            events.map((e) => ({ aggregateId: `a${e.agg}`, type: e.type, timestamp: T0 - e.ageH * HOUR })),
+          );
+          if (deleted !== null) await store.deleteAggregate(`a${deleted}`);
+          store.setRetention({
+            maxAge: policy.maxAgeH * HOUR,
+            ...(policy.bH === null ? {} : { types: { 'B.*': policy.bH * HOUR } }),
+            ...(policy.maxEvents === null ? {} : { maxEvents: policy.maxEvents }),
+          });
+          clock.advance(laterH * HOUR);
+          const now = T0 + laterH * HOUR;
+          const firstKept = policy.maxEvents === null ? 0 : Math.max(0, events.length - policy.maxEvents);
+          const visible = events
+            .map((e, i) => ({ ...e, sequence: i + 1 }))
+            .filter((e, i) => {
+              const maxAge =
+                (e.type.startsWith('B.') && policy.bH !== null ? policy.bH : policy.maxAgeH) * HOUR;
+              return i >= firstKept && now - (T0 - e.ageH * HOUR) <= maxAge && e.agg !== deleted;
+            });
+          expect(seqs(await store.read())).toEqual(visible.map((e) => e.sequence));
+          expect(seqs(await store.getEventsByType('A'))).toEqual(
+            visible.filter((e) => e.type === 'A').map((e) => e.sequence),
+          );
+          expect(
+            seqs(
+              await store
+                .query()
+                .where('type', 'prefix', 'B.')
+                .hint({ forceIndex: ['scan'] })
+                .execute(),
+            ),
+          ).toEqual(visible.filter((e) => e.type.startsWith('B.')).map((e) => e.sequence));
+          expect(seqs(await store.getEvents('a1'))).toEqual(
+            visible.filter((e) => e.agg === 1).map((e) => e.sequence),
+          );
+          expect(store.stats().events).toBe(visible.length);
+          await store.close();
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
