@@ -228,7 +228,10 @@ export function userIndexPaths(
   indexes: readonly UserIndex[],
   terms: readonly FilterNode[],
   perRow: number,
-  /** Rows of the best path found so far (the built-in ones): indexes that cannot beat it stop counting. */
+  /**
+   * Rows of the best path found so far (the built-in ones): indexes that cannot beat it stop
+   * counting. Infinity counts every path exactly.
+   */
   bound = Infinity,
 ): AccessPath[] {
   if (indexes.length === 0) return [];
@@ -243,7 +246,8 @@ export function userIndexPaths(
     const path = pathFor(index, terms, byField, perRow, best);
     if (path === undefined) continue;
     paths.push(path);
-    best = Math.min(best, path.estimatedRows);
+    // An infinite bound asks for exact counts (hints name indexes): nothing tightens it then.
+    if (bound !== Infinity) best = Math.min(best, path.estimatedRows);
   }
   return paths;
 }
