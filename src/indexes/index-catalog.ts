@@ -1,8 +1,8 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError } from '../errors.js';
 import { INDEX_CATALOG_FILE } from '../storage/embedded/segment-files.js';
-import { syncDirectory } from '../storage/embedded/segment-log.js';
+import { writeFileDurably } from '../storage/embedded/durable-file.js';
 import { resolveIndexDefinition, type ResolvedIndexDefinition } from './index-definition.js';
 
 /** How often the planner used an index, kept across restarts for getIndexUsage and the advisor. */
@@ -57,16 +57,6 @@ export function readIndexCatalog(dir: string): IndexCatalog {
 }
 
 export function writeIndexCatalog(dir: string, contents: IndexCatalog): void {
-  const path = join(dir, INDEX_CATALOG_FILE);
-  const temporary = `${path}.tmp`;
   const catalog: Catalog = { version: 1, indexes: contents.indexes, builtInUse: contents.builtInUse };
-  const fd = openSync(temporary, 'w');
-  try {
-    writeSync(fd, `${JSON.stringify(catalog, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  syncDirectory(dir);
+  writeFileDurably(join(dir, INDEX_CATALOG_FILE), `${JSON.stringify(catalog, null, 2)}\n`);
 }

@@ -26,6 +26,16 @@ export function isKeyPart(value: unknown): value is KeyPart {
   return type === 'string' || type === 'number' || type === 'boolean';
 }
 
+const RANK: Record<string, number> = { boolean: 0, number: 1, string: 2 };
+
+/** Booleans, then numbers, then strings, each by value: the order keys, results and statistics share. */
+export function compareKeyParts(a: KeyPart, b: KeyPart): number {
+  const ta = typeof a;
+  const tb = typeof b;
+  if (ta !== tb) return (RANK[ta] as number) - (RANK[tb] as number);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** The key from field values, or undefined when the event has no key for this index. */
 export function toKey(values: readonly unknown[]): IndexKey | undefined {
   return values.every(isKeyPart) ? (values as IndexKey) : undefined;

@@ -3,6 +3,7 @@ import { compilePredicate } from '../query/compile-filter.js';
 import { VIEW_SOURCE, viewGetter, type EventView } from '../query/event-view.js';
 import { resolveField } from '../query/fields.js';
 import type { EventTable } from '../table/event-table.js';
+import { compareKeyParts, isKeyPart, type KeyPart } from './index-keys.js';
 
 /** Events sampled for fields no index counts exactly: enough for ±3% on a selectivity. */
 const SAMPLE_SIZE = 1024;
@@ -99,7 +100,7 @@ export class Statistics {
     let values = this.sorted.get(field);
     if (values === undefined) {
       const get = viewGetter(resolveField(field, 'field'));
-      values = sample.map(get).filter(isKeyPart).sort(compareParts);
+      values = sample.map(get).filter(isKeyPart).sort(compareKeyParts);
       this.sorted.set(field, values);
     }
     return values;
@@ -172,21 +173,6 @@ export class Statistics {
   }
 }
 
-type KeyPart = string | number | boolean;
-
-const isKeyPart = (value: unknown): value is KeyPart =>
-  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
-
-const RANK: Record<string, number> = { boolean: 0, number: 1, string: 2 };
-
-/** Booleans, then numbers, then strings, each by value: the order results and index keys use. */
-function compareParts(a: KeyPart, b: KeyPart): number {
-  const ta = typeof a;
-  const tb = typeof b;
-  if (ta !== tb) return (RANK[ta] as number) - (RANK[tb] as number);
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The lowest and highest values of an operand's type: open ends of a one-sided range. */
 const typeFloor = (value: Scalar): Scalar => (typeof value === 'number' ? -Infinity : '');
 const typeCeiling = (value: Scalar): Scalar =>
@@ -198,7 +184,7 @@ function search(values: readonly KeyPart[], value: KeyPart, after: boolean): num
   let hi = values.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const c = compareParts(values[mid] as KeyPart, value);
+    const c = compareKeyParts(values[mid] as KeyPart, value);
     if (c < 0 || (after && c === 0)) lo = mid + 1;
     else hi = mid;
   }

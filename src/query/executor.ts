@@ -2,6 +2,7 @@ import type { StoredEvent } from '../events/types.js';
 import type { EventTable } from '../table/event-table.js';
 import type { DecodedBody } from '../storage/embedded/record-codec.js';
 import type { OrderTerm, PageCursor, Scalar } from './ast.js';
+import { compareKeyParts } from '../indexes/index-keys.js';
 import { fieldGetter } from './compile-filter.js';
 import { ownTag, readPath, resolveField } from './fields.js';
 import type { ParallelScanPool } from './parallel-scan.js';
@@ -86,16 +87,12 @@ function sortValue(
   };
 }
 
-const TYPE_RANK: Record<string, number> = { boolean: 0, number: 1, string: 2 };
-
 /** Missing values (undefined and null alike) sort last; values of different types sort boolean < number < string. */
 function compareValues(a: SortValue, b: SortValue): number {
   const missingA = a === undefined || a === null;
   const missingB = b === undefined || b === null;
   if (missingA || missingB) return missingA === missingB ? 0 : missingA ? 1 : -1;
-  if (a === b) return 0;
-  if (typeof a !== typeof b) return (TYPE_RANK[typeof a] as number) - (TYPE_RANK[typeof b] as number);
-  return a < b ? -1 : 1;
+  return compareKeyParts(a, b);
 }
 
 /** Buffered rows past this many times the rows wanted are cut back to the best `wanted`: top-k. */

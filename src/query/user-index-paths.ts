@@ -1,7 +1,14 @@
-import { encodeKey, encodePart, typeTag, type IndexKey, type KeyPart } from '../indexes/index-keys.js';
+import {
+  encodeKey,
+  encodePart,
+  isKeyPart,
+  typeTag,
+  type IndexKey,
+  type KeyPart,
+} from '../indexes/index-keys.js';
 import type { UserIndex } from '../indexes/user-index.js';
 import { lookupPath, type AccessPath } from './access-path.js';
-import type { FilterNode, Scalar } from './ast.js';
+import type { FilterNode } from './ast.js';
 import { canonicalJson } from './canonical.js';
 import { resolveField } from './fields.js';
 
@@ -24,8 +31,6 @@ interface Constraint {
   /** Some term matches only events whose field holds a scalar (so it has a key part there). */
   scalar?: boolean;
 }
-
-const isKeyPart = (value: Scalar): value is KeyPart => value !== null;
 
 function constraints(terms: readonly FilterNode[]): Map<string, Constraint> {
   const out = new Map<string, Constraint>();

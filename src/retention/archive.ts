@@ -1,13 +1,4 @@
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import { CorruptionError } from '../errors.js';
@@ -18,7 +9,7 @@ import {
   frameProblemAt,
   frameSequence,
 } from '../storage/embedded/frame.js';
-import { syncDirectory } from '../storage/embedded/segment-log.js';
+import { writeFileDurably } from '../storage/embedded/durable-file.js';
 
 /**
  * Cold storage for events leaving the live store: a directory of compressed files and a manifest.
@@ -70,18 +61,6 @@ export function readManifest(dir: string): ArchiveEntry[] {
   return manifest.files;
 }
 
-function writeDurably(path: string, bytes: Uint8Array): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-}
-
 /** What the caller knows of the frames it archives (the time range needs the records' headers). */
 export interface FramesInfo {
   minTimestamp: number;
@@ -115,11 +94,9 @@ export function archiveFrames(dir: string, frames: Buffer, info: FramesInfo): Ar
     bytes: compressed.length,
     crc32: crc32(compressed),
   };
-  writeDurably(join(dir, entry.file), compressed);
-  syncDirectory(dir);
+  writeFileDurably(join(dir, entry.file), compressed);
   const manifest: Manifest = { format: 'tamma-archive', version: 1, files: [...files, entry] };
-  writeDurably(join(dir, MANIFEST), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
-  syncDirectory(dir);
+  writeFileDurably(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return entry;
 }
 
