@@ -106,31 +106,30 @@ export class QueryEngine {
       return { plan: { ...plan, fingerprint: key, planCache: this.cache.holds(key) ? 'hit' : 'miss' }, body };
     }
     const cached = this.cache.lookup(key, generation, rows);
-    // A cached scan is weighed afresh: new constants may make an index worth it, and next to a scan
-    // the planning costs nothing. The choice stands (a hit) while the scan still wins.
-    if (cached?.index === 'scan') {
-      const plan = createExecutionPlan(this.table, query, body, context);
-      if (plan.access.index === 'scan')
-        return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
-      this.cache.reject(key);
-      this.cache.store(key, {
-        index: plan.access.index,
-        estimatedRows: plan.access.estimatedRows,
-        generation,
-        rows,
-      });
-      return { plan: { ...plan, fingerprint: key, planCache: 'miss' }, body };
-    }
+    let plan: QueryPlan | undefined;
     if (cached !== undefined) {
-      const plan = createExecutionPlan(this.table, query, body, { ...context, only: cached.index });
+      // A hit builds only the cached path. A cached scan is weighed afresh instead: new constants
+      // may make an index worth it, and next to a scan the planning costs nothing.
+      const scan = cached.index === 'scan';
+      plan = createExecutionPlan(
+        this.table,
+        query,
+        body,
+        scan ? context : { ...context, only: cached.index },
+      );
       if (plan.access.index === cached.index && !this.cache.surprised(cached, plan.access.estimatedRows)) {
         return { plan: { ...plan, fingerprint: key, planCache: 'hit' }, body };
       }
       this.cache.reject(key);
+      if (!scan) plan = undefined;
     }
-    const plan = createExecutionPlan(this.table, query, body, context);
-    const choice = { index: plan.access.index, estimatedRows: plan.access.estimatedRows, generation, rows };
-    this.cache.store(key, choice);
+    plan ??= createExecutionPlan(this.table, query, body, context);
+    this.cache.store(key, {
+      index: plan.access.index,
+      estimatedRows: plan.access.estimatedRows,
+      generation,
+      rows,
+    });
     return { plan: { ...plan, fingerprint: key, planCache: 'miss' }, body };
   }
 
