@@ -389,31 +389,47 @@ export class IndexManager {
 
   /** Indexes rows [index.indexedRows, end): events read from columns, or decoded when the index needs records. */
   private indexUpTo(index: UserIndex, end: number): void {
+    const { table } = this;
     while (index.indexedRows < end) {
       const start = index.indexedRows;
       const stop = Math.min(end, start + SLICE_ROWS);
-      const views = this.viewsOf(start, stop, index.needsRecord);
-      for (let i = 0; i < views.length; i++) {
-        const key = index.keyOf(views[i] as EventView);
+      // Rows cleanup removed hold no event: they are passed over, with no key.
+      const rows: number[] = [];
+      for (let row = start; row < stop; row++) if (!table.isRemoved(row)) rows.push(row);
+      const views = this.viewsOf(rows, index.needsRecord);
+      let next = 0;
+      for (let row = start; row < stop; row++) {
+        if (rows[next] !== row) {
+          index.add(row, undefined);
+          continue;
+        }
+        const key = index.keyOf(views[next++] as EventView);
         if (typeof key === 'object' && index.definition.unique) {
           const held = index.firstRowOf(key);
           if (held !== undefined) {
             throw new TammaError(
               'UNIQUE_VIOLATION',
-              `cannot build unique index ${index.name}: sequences ${held + 1} and ${start + i + 1} both have ` +
+              `cannot build unique index ${index.name}: sequences ${held + 1} and ${row + 1} both have ` +
                 `${index.definition.fields.map((field, k) => `${field} = ${JSON.stringify(key[k])}`).join(', ')}`,
             );
           }
         }
-        index.add(start + i, key);
+        index.add(row, key);
       }
     }
   }
 
-  private viewsOf(start: number, stop: number, needsRecord: boolean): EventView[] {
-    const rows = Array.from({ length: stop - start }, (_, i) => start + i);
+  /** After cleanup removed rows from the table: every index, ready or building, forgets them. */
+  removeRows(): void {
+    const removed = (row: number) => this.table.isRemoved(row);
+    for (const index of this.ready.values()) index.removeRows(removed);
+    for (const build of this.builds.values()) build.index.removeRows(removed);
+    this.generation++;
+  }
+
+  private viewsOf(rows: readonly number[], needsRecord: boolean): EventView[] {
     if (needsRecord) {
-      return this.reader.events(rows).map(toView);
+      return this.reader.events(rows as number[]).map(toView);
     }
     const { table } = this;
     return rows.map((row) => ({

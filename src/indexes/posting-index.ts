@@ -74,6 +74,11 @@ export class PostingIndex {
     return key < this.counts.length ? (this.counts[key] as number) : 0;
   }
 
+  /** The key's last (highest) row, or -1 when it has none. */
+  last(key: number): number {
+    return key >= 0 && key < this.lastRow.length ? (this.lastRow[key] as number) : -1;
+  }
+
   isDense(key: number): boolean {
     return this.count(key) > PROMOTE_AT;
   }

@@ -31,6 +31,7 @@ export interface FieldAnalysis {
 export class Statistics {
   private sample: EventView[] = [];
   private sampledAt = -1;
+  private sampledGeneration = 0;
 
   constructor(
     private readonly table: EventTable,
@@ -39,7 +40,7 @@ export class Statistics {
 
   /** Share of all events matching the filter, in [0, 1]. */
   selectivity(node: FilterNode): number {
-    const rows = this.table.rows;
+    const rows = this.table.present;
     if (rows === 0) return 0;
     switch (node.kind) {
       case 'all':
@@ -148,7 +149,7 @@ export class Statistics {
     return {
       field,
       sampledRows: sample.length,
-      exact: sample.length === this.table.rows,
+      exact: sample.length === this.table.present,
       present: sample.length === 0 ? 0 : values.length / sample.length,
       distinctValues: new Set(values).size,
       histogram,
@@ -156,17 +157,19 @@ export class Statistics {
   }
 
   private events(): EventView[] {
-    const rows = this.table.rows;
-    // Small tables are sampled whole, so re-drawn on any growth past a quarter; big ones on drift.
+    const { table } = this;
+    const rows = table.present;
+    // Small tables are sampled whole, so re-drawn on any growth past a quarter; big ones on drift,
+    // and whenever cleanup has swapped in a compacted table.
     const stale =
       this.sampledAt < 0 ||
+      this.sampledGeneration !== table.generation ||
       rows > Math.min(this.sampledAt * DRIFT, this.sampledAt * 1.25 + 16) ||
       rows * DRIFT < this.sampledAt;
     if (stale) {
-      const size = Math.min(rows, SAMPLE_SIZE);
-      const step = rows / Math.max(1, size);
-      this.sample = this.read(Array.from({ length: size }, (_, i) => Math.floor(i * step)));
+      this.sample = this.read(sampleRows(table, Math.min(rows, SAMPLE_SIZE)));
       this.sampledAt = rows;
+      this.sampledGeneration = table.generation;
       this.sorted.clear();
     }
     return this.sample;
@@ -201,4 +204,22 @@ function countBetween(
 ): number {
   if (!isKeyPart(low) || !isKeyPart(high) || typeof low !== typeof high) return 0;
   return Math.max(0, search(values, high, highIn) - search(values, low, !lowIn));
+}
+
+/**
+ * `size` rows spread evenly over the table, stepping over removed rows to the next present one, so
+ * a table with holes is sampled as one without. Every row when `size` is all of them.
+ */
+function sampleRows(table: EventTable, size: number): number[] {
+  const span = table.rows - table.firstRow;
+  const step = span / Math.max(1, size);
+  const out: number[] = [];
+  let row = table.firstRow;
+  for (let i = 0; i < size; i++) {
+    row = Math.max(row, table.firstRow + Math.floor(i * step));
+    while (row < table.rows && table.isRemoved(row)) row++;
+    if (row >= table.rows) break;
+    out.push(row++);
+  }
+  return out;
 }

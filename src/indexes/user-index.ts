@@ -36,9 +36,9 @@ export interface UserIndexSnapshot {
  * index's `where`, or without a scalar value for every field, is considered and left out.
  */
 export class UserIndex {
-  private readonly keys = new Dictionary();
-  private readonly postings = new PostingIndex();
-  private readonly order: KeyOrder | undefined;
+  private keys = new Dictionary();
+  private postings = new PostingIndex();
+  private order: KeyOrder | undefined;
   private readonly fieldsOf: ((view: EventView) => unknown)[];
   private readonly covers: (view: EventView) => boolean;
   /** gaps[j]: covered events whose first field without a scalar value is field j (j >= 1). */
@@ -141,6 +141,32 @@ export class UserIndex {
   rowsOf(ids: readonly number[]): SortedRows {
     if (ids.length === 0) return NO_ROWS;
     return unionOf(ids.map((id) => this.postings.rows(id)));
+  }
+
+  /**
+   * Leaves out the rows cleanup removed: keys and postings are rebuilt from the rows that stay, so
+   * keys no event holds any more are gone (a unique key is free again) and memory shrinks with them.
+   * Runs in one synchronous step, in time proportional to the index's entries.
+   */
+  removeRows(removed: (row: number) => boolean): void {
+    const keys = new Dictionary();
+    const postings = new PostingIndex();
+    for (let id = 0; id < this.keys.size; id++) {
+      const rows = this.postings.rows(id);
+      let kept = -1;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows.at(i);
+        if (removed(row)) continue;
+        if (kept < 0) kept = keys.intern(this.keys.valueOf(id));
+        postings.add(kept, row);
+      }
+    }
+    this.keys = keys;
+    this.postings = postings;
+    if (this.order !== undefined) {
+      this.order = new KeyOrder(keys);
+      for (let id = 0; id < keys.size; id++) this.order.add(id);
+    }
   }
 
   recordUse(now: number): void {

@@ -16,7 +16,9 @@ export const TOMBSTONE_FILE = 'tombstones.log';
  */
 export class Tombstones {
   /** Aggregate dictionary ids of deleted streams. */
-  private readonly aggregates = new Set<number>();
+  private aggregates = new Set<number>();
+  /** Their names: dictionary ids change when cleanup compacts the table (see remap). */
+  private readonly names: string[] = [];
   private events = 0;
 
   constructor(
@@ -87,6 +89,21 @@ export class Tombstones {
     const id = this.table.aggregates.intern(aggregateId);
     if (this.aggregates.has(id)) return;
     this.aggregates.add(id);
+    this.names.push(aggregateId);
     this.events += this.table.byAggregate.count(id);
+  }
+
+  /**
+   * After cleanup swapped in a compacted table: its dictionary has new ids, and the deleted
+   * streams' events are gone. The names stay, interned again, so appends to them are still refused.
+   */
+  remap(): void {
+    this.aggregates = new Set();
+    this.events = 0;
+    for (const name of this.names) {
+      const id = this.table.aggregates.intern(name);
+      this.aggregates.add(id);
+      this.events += this.table.byAggregate.count(id);
+    }
   }
 }

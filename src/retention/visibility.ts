@@ -22,9 +22,16 @@ export class Visibility {
    * which keeps reads free of the check). Made per query: the deadlines move with the clock.
    */
   hidden(): ((row: number) => boolean) | undefined {
-    const deleted = this.tombstones.active ? this.tombstones.isDeleted : undefined;
-    if (!this.policy.active) return deleted;
     const { table, policy } = this;
+    const tombstoned = this.tombstones.active ? this.tombstones.isDeleted : undefined;
+    // Rows cleanup removed hold no event: readers must step over them.
+    const deleted =
+      table.hasHoles && tombstoned !== undefined
+        ? (row: number) => table.isRemoved(row) || tombstoned(row)
+        : table.hasHoles
+          ? (row: number) => table.isRemoved(row)
+          : tombstoned;
+    if (!policy.active) return deleted;
     const now = this.clock.now();
     const cutoff = new Float64Array(table.types.size);
     for (let id = 0; id < cutoff.length; id++) cutoff[id] = now - policy.maxAgeOf(table.types.valueOf(id));
@@ -37,11 +44,11 @@ export class Visibility {
 
   /** Events reads can see: O(1) with tombstones alone, one pass over two columns with a policy. */
   liveEvents(): number {
-    const hidden = this.hidden();
-    if (hidden === undefined) return this.table.rows;
-    if (!this.policy.active) return this.table.rows - this.tombstones.deletedEvents;
+    const { table } = this;
+    if (!this.policy.active) return table.present - this.tombstones.deletedEvents;
+    const hidden = this.hidden() as (row: number) => boolean;
     let live = 0;
-    for (let row = 0; row < this.table.rows; row++) if (!hidden(row)) live++;
+    for (let row = table.firstRow; row < table.rows; row++) if (!hidden(row)) live++;
     return live;
   }
 }

@@ -21,6 +21,7 @@ import { RecordWriter, decodeId } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { SegmentLog } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
+import type { SortedRows } from '../indexes/sorted-rows.js';
 import type {
   AppendToStreamOptions,
   EventStore,
@@ -167,9 +168,15 @@ export class EmbeddedEventStore implements EventStore {
           : current - events.length + 1;
     if (start < 1 || start + events.length - 1 > current) return undefined;
     const stream = this.table.aggregateRows(aggregateId);
-    const rows = events.map((_, i) => stream.at(start - 1 + i));
-    const same = rows.map((row, i) => this.reader.decodeRecord(row, decodeId) === events[i]?.id);
-    if (same.every(Boolean)) return this.reader.events(rows);
+    const first = this.positionOfVersion(stream, start);
+    const rows = events.map((_, i) => (first + i < stream.length ? stream.at(first + i) : undefined));
+    const same = rows.map(
+      (row, i) =>
+        row !== undefined &&
+        this.table.version.get(row) === start + i &&
+        this.reader.decodeRecord(row, decodeId) === events[i]?.id,
+    );
+    if (same.every(Boolean)) return this.reader.events(rows as number[]);
     // Some of the ids stand there but not all: a different batch overlapped this one.
     if (same.some(Boolean)) throw new ConcurrencyError(aggregateId, expected, current);
     return undefined;
@@ -338,15 +345,28 @@ export class EmbeddedEventStore implements EventStore {
     if (this.tombstones.isAggregateDeleted(aggregateId)) return [];
     const stream = this.table.aggregateRows(aggregateId);
     const hidden = this.visibility.hidden();
-    // Versions are 1..n with no gaps, so version v is position v - 1 in the stream's postings.
-    const start = Math.max(fromVersion, 1) - 1;
-    const end = Math.min(stream.length, toVersion);
     const rows: number[] = [];
-    for (let i = start; i < end && rows.length < limit; i++) {
+    for (let i = this.positionOfVersion(stream, fromVersion); i < stream.length && rows.length < limit; i++) {
       const row = stream.at(i);
+      if (this.table.version.get(row) > toVersion) break;
       if (hidden === undefined || !hidden(row)) rows.push(row);
     }
     return this.reader.events(rows);
+  }
+
+  /**
+   * Where version `version` (or the first after it) stands in a stream's rows. Versions ascend
+   * along the stream; they start past 1 once cleanup has removed a stream's oldest events.
+   */
+  private positionOfVersion(stream: SortedRows, version: number): number {
+    let lo = 0;
+    let hi = stream.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.table.version.get(stream.at(mid)) < version) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   async getEventsByType(type: string, options: GetEventsByTypeOptions = {}): Promise<StoredEvent[]> {

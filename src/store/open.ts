@@ -3,6 +3,7 @@ import { checkpointPath, readCheckpoint } from '../storage/embedded/checkpoint.j
 import { acquireLock } from '../storage/embedded/lock.js';
 import { scanLog } from '../storage/embedded/log-scan.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
+import { dropLeftoverSegments, readLogStart } from '../storage/embedded/log-start.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
 import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
@@ -36,6 +37,8 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
   let log: SegmentLog | undefined;
   try {
     ensureStoreFile(dir);
+    const logStart = readLogStart(dir);
+    dropLeftoverSegments(dir, logStart);
     log = SegmentLog.open(dir, {
       segmentSize: options.segmentSize,
       syncOnRoll: options.fsync !== 'never',
@@ -48,7 +51,9 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
     // damage anywhere in the log is found now, not by some later read.
     const replay = new TableReplay(table);
     const scanFrom = options.verifyOnOpen ? 0 : checkpointEnd;
-    const scan = scanLog(listSegments(dir), scanFrom, scanFrom === 0 ? 1 : table.rows + 1, (frame) => {
+    // Cleanup may have dropped the log's front: its first frame is then at the recorded start.
+    if (checkpointEnd === 0) table.skipTo(logStart - 1);
+    const scan = scanLog(listSegments(dir), scanFrom, scanFrom === 0 ? logStart : table.rows + 1, (frame) => {
       if (frame.offset < checkpointEnd) return;
       if (frame.firstSequence !== table.rows + 1) {
         throw new CorruptionError(
@@ -58,6 +63,7 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
         );
       }
       replay.addFrame(frame.bytes, frame.count, frame.offset);
+      table.skipTo(frame.firstSequence - 1 + frame.span);
     });
     if (scan.problem !== undefined) {
       if (scan.problem.kind !== 'torn-tail')

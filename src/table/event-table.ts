@@ -23,7 +23,19 @@ export interface TagIndex {
  * record (payload, metadata, tags, id) stays in the log; `recordOffset`/`recordLength` locate it.
  */
 export class EventTable {
+  /** One past the highest row: the last sequence. Rows below it may be absent (removed by cleanup). */
   rows = 0;
+  /** Rows that hold an event: `rows` less the ones cleanup removed. */
+  present = 0;
+  /** The lowest row that may hold an event: scans start here (cleanup removes old rows first). */
+  firstRow = 0;
+  /** Bumped each time cleanup swaps in compacted contents: caches keyed by row or id are stale. */
+  generation = 0;
+  /**
+   * While set, addRow records each row's tags here: cleanup rebuilds the table in slices, and rows
+   * appended meanwhile are copied at the end, tags included (postings cannot say a row's tags).
+   */
+  tagJournal: { row: number; tags: Tags }[] | undefined;
   readonly timestamp = float64Column();
   readonly typeId = uint32Column();
   readonly aggregateId = uint32Column();
@@ -32,7 +44,7 @@ export class EventTable {
   readonly recordLength = uint32Column();
 
   readonly aggregates = new Dictionary();
-  readonly types = new Dictionary();
+  readonly types: Dictionary;
 
   readonly byAggregate = new PostingIndex();
   readonly byType = new PostingIndex();
@@ -48,7 +60,9 @@ export class EventTable {
   readonly byTime = new TimeIndex((row) => this.timestamp.get(row));
   readonly tags = new Map<string, TagIndex>();
 
-  constructor() {
+  /** `types` may be shared with the table being compacted, so type ids stay the same. */
+  constructor(types = new Dictionary()) {
+    this.types = types;
     this.byAggregate.onPromote = (aggregate, rows) => {
       for (let i = 0; i < rows.length; i++) {
         const row = rows.at(i);
@@ -76,13 +90,43 @@ export class EventTable {
       recordLength,
     );
     for (const key in tags) this.addTag(key, tags[key] as TagValue, row);
+    this.tagJournal?.push({ row, tags });
     return row;
+  }
+
+  /** Whether the row holds no event: removed by cleanup, or a sequence the log skips. */
+  isRemoved(row: number): boolean {
+    return this.recordLength.get(row) === 0;
+  }
+
+  /** Whether some rows below `rows` hold no event, so readers must check isRemoved. */
+  get hasHoles(): boolean {
+    return this.present < this.rows;
+  }
+
+  /** Moves `rows` up to `rows` without adding events: the log skips those sequences (see frame.ts holes). */
+  skipTo(rows: number): void {
+    if (rows <= this.rows) return;
+    if (this.present === 0) this.firstRow = rows;
+    this.rows = rows;
+  }
+
+  /**
+   * Takes over `compacted`'s contents (cleanup built it from the rows that stay, at the same row
+   * numbers). Every component holds this object, so the swap reaches them all in one step.
+   */
+  adopt(compacted: EventTable): void {
+    const generation = this.generation + 1;
+    Object.assign(this, compacted);
+    this.generation = generation;
+    this.tagJournal = undefined;
   }
 
   /**
    * addRow without the strings, for replaying the log: `aggregate` and `typeKey` are ids from
    * `aggregates.intern` and `internType`. Tags are the caller's to add, for the row returned, with
    * `tagIndex(key).postings.add(tagIndex(key).values.intern(value), row)` (what addRow does).
+   * `row` may skip ahead of `rows` (compaction leaves removed rows out); never back.
    */
   addRowIds(
     aggregate: number,
@@ -91,8 +135,11 @@ export class EventTable {
     version: number,
     recordOffset: number,
     recordLength: number,
+    row = this.rows,
   ): number {
-    const row = this.rows;
+    if (row < this.rows) throw new RangeError(`row ${row} is below the table's ${this.rows} rows`);
+    if (this.present === 0) this.firstRow = row;
+    this.present++;
     this.timestamp.set(row, timestamp);
     this.typeId.set(row, typeKey);
     this.aggregateId.set(row, aggregate);
@@ -145,10 +192,14 @@ export class EventTable {
     return index;
   }
 
-  /** The stream's current version: its event count. */
+  /**
+   * The stream's current version: its last event's. Not its event count, since cleanup may have
+   * removed older events; a stream whose every event was removed is forgotten (version 0).
+   */
   streamVersion(aggregateId: string): number {
     const id = this.aggregates.idOf(aggregateId);
-    return id === undefined ? 0 : this.byAggregate.count(id);
+    const last = id === undefined || this.byAggregate.count(id) === 0 ? -1 : this.byAggregate.last(id);
+    return last < 0 ? 0 : this.version.get(last);
   }
 
   aggregateRows(aggregateId: string): SortedRows {
@@ -248,8 +299,8 @@ export class EventTable {
     const fromPostings = (p: PostingIndex) => stats(p.keys, p.entries, p.bytes, p.lookups, p.hits);
     const result: Record<string, IndexStats> = {
       sequence: stats(
-        this.rows,
-        this.rows,
+        this.present,
+        this.present,
         this.recordOffset.bytes + this.recordLength.bytes,
         sequenceLookups,
         sequenceHits,
@@ -288,6 +339,8 @@ export class EventTable {
     out.push(Float64Array.from(this.compositeKeys.keys()), Uint32Array.from(this.compositeKeys.values()));
     return {
       rows: this.rows,
+      present: this.present,
+      firstRow: this.firstRow,
       aggregates: this.aggregates.toJSON(),
       types: this.types.toJSON(),
       columns,
@@ -308,6 +361,8 @@ export class EventTable {
   static restore(meta: TableSnapshot, arrays: ArrayCursor): EventTable {
     const table = new EventTable();
     table.rows = meta.rows;
+    table.present = meta.present ?? meta.rows;
+    table.firstRow = meta.firstRow ?? 0;
     for (const value of meta.aggregates) table.aggregates.intern(value);
     for (const value of meta.types) table.types.intern(value);
     for (const name of COLUMN_NAMES) table[name].restore(meta.columns[name], arrays);
@@ -340,6 +395,9 @@ const COLUMN_NAMES = [
 
 export interface TableSnapshot {
   rows: number;
+  /** Absent in checkpoints written before cleanup existed: then every row is present. */
+  present?: number;
+  firstRow?: number;
   aggregates: readonly string[];
   types: readonly string[];
   columns: Record<(typeof COLUMN_NAMES)[number], number[]>;

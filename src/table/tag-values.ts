@@ -37,6 +37,12 @@ export class TagValues {
     return id;
   }
 
+  valueOf(id: number): TagValue {
+    const value = this.values[id];
+    if (value === undefined) throw new RangeError(`no tag value ${id}`);
+    return value;
+  }
+
   /** Estimated heap bytes: string data plus roughly 40 bytes of Map entry and array slot per value. */
   get bytes(): number {
     return this.stringBytes + this.values.length * 40;

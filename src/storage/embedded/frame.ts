@@ -11,6 +11,10 @@ import { crc32 } from 'node:zlib';
  *  20  u32  record count
  *  24  records, each: u32 length, then the record (see record-codec.ts)
  *
+ * A hole is a frame with no records (count 0) whose 8-byte body is an f64: how many sequences from
+ * its first one the log leaves out. Cleanup writes holes where it removed events, so sequences
+ * still follow on frame by frame and a lost frame is still told from a removed one.
+ *
  * CRC-32 (zlib, native and hardware-assisted in Node) rather than CRC-32C: Node has no built-in
  * CRC-32C, and a JavaScript one would cost more than the rest of the append path.
  */
@@ -68,6 +72,7 @@ export function frameProblemAt(bytes: Buffer, at: number, end = bytes.length): F
   if (end < frameEnd) return 'short';
   if (frameChecksum(bytes, bodyLength, at) !== bytes.readUInt32LE(at + 8)) return 'bad-checksum';
   const count = bytes.readUInt32LE(at + 20);
+  if (count === 0) return bodyLength === HOLE_BODY && bytes.readDoubleLE(at + FRAME_HEADER) >= 1 ? undefined : 'bad-records';
   let record = at + FRAME_HEADER;
   for (let i = 0; i < count; i++) {
     if (record + RECORD_PREFIX > frameEnd) return 'bad-records';
@@ -79,6 +84,22 @@ export function frameProblemAt(bytes: Buffer, at: number, end = bytes.length): F
 export const frameBodyLength = (bytes: Buffer, at: number): number => bytes.readUInt32LE(at + 4);
 export const frameSequence = (bytes: Buffer, at: number): number => bytes.readDoubleLE(at + 12);
 export const frameCount = (bytes: Buffer, at: number): number => bytes.readUInt32LE(at + 20);
+
+const HOLE_BODY = 8;
+
+/** Sequences an intact frame covers: its records, or the length of a hole. */
+export const frameSpan = (bytes: Buffer, at: number): number => {
+  const count = frameCount(bytes, at);
+  return count > 0 ? count : bytes.readDoubleLE(at + FRAME_HEADER);
+};
+
+/** A hole frame: sequences [firstSequence, firstSequence + length) are left out of the log. */
+export function holeFrame(firstSequence: number, length: number): Buffer {
+  const frame = Buffer.alloc(FRAME_HEADER + HOLE_BODY);
+  frame.writeDoubleLE(length, FRAME_HEADER);
+  sealFrame(frame, firstSequence, 0);
+  return frame;
+}
 
 /**
  * Checks the frame at the start of `bytes`. Returns its header, or a reason it is not a whole,

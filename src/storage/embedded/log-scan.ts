@@ -7,6 +7,7 @@ import {
   frameCount,
   frameProblemAt,
   frameSequence,
+  frameSpan,
   type FrameInfo,
 } from './frame.js';
 import type { SegmentFile } from './segment-files.js';
@@ -20,6 +21,8 @@ export interface ScannedFrame extends FrameInfo {
   bytes: Buffer;
   /** Global log offset of the frame. */
   offset: number;
+  /** Sequences it covers: `count`, or a hole's length (then count is 0). */
+  span: number;
 }
 
 export interface ScanResult {
@@ -48,7 +51,14 @@ export function scanLog(
   // One window buffer for the whole scan: reopening reads the entire log, and a fresh 16 MiB
   // allocation per window was pure garbage. It only grows for a frame larger than a window.
   let scratch = Buffer.allocUnsafeSlow(0);
-  const frame: ScannedFrame = { firstSequence: 0, count: 0, bodyLength: 0, bytes: scratch, offset: 0 };
+  const frame: ScannedFrame = {
+    firstSequence: 0,
+    count: 0,
+    bodyLength: 0,
+    bytes: scratch,
+    offset: 0,
+    span: 0,
+  };
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s] as SegmentFile;
     const next = segments[s + 1];
@@ -98,21 +108,23 @@ export function scanLog(
         frame.bodyLength = length - FRAME_HEADER;
         frame.bytes = window.subarray(local, local + length);
         frame.offset = segment.base + position;
+        frame.span = frameSpan(window, local);
         onFrame(frame);
         result.frames++;
         result.events += frame.count;
-        result.lastSequence = frame.firstSequence + frame.count - 1;
+        result.lastSequence = frame.firstSequence + frame.span - 1;
         position += length;
         result.end = segment.base + position;
       }
-      if (next !== undefined && segment.base + size !== next.base) {
+      // Cleanup rewrites a segment shorter in place, so the next may start past its end; never inside.
+      if (next !== undefined && segment.base + size > next.base) {
         result.problem = {
           file: segment.path,
           offset: size,
           globalOffset: segment.base + size,
           segmentIndex: s,
           kind: 'corrupt-frame',
-          detail: `segment ends at log offset ${segment.base + size} but the next segment starts at ${next.base}`,
+          detail: `segment ends at log offset ${segment.base + size}, past the start of the next segment at ${next.base}`,
         };
         return result;
       }

@@ -6,6 +6,7 @@ import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { forEachRecord } from './frame.js';
 import { acquireLock } from './lock.js';
+import { readLogStart } from './log-start.js';
 import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
@@ -22,9 +23,9 @@ function logSize(segments: readonly SegmentFile[]): number {
   return last === undefined ? 0 : last.base + statSync(last.path).size;
 }
 
-function scanAll(segments: readonly SegmentFile[]): ScanResult & { badRecords: VerifyProblem[] } {
+function scanAll(dir: string, segments: readonly SegmentFile[]): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
-  const result = scanLog(segments, 0, 1, (frame) => {
+  const result = scanLog(segments, 0, readLogStart(dir), (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset) => {
       if (!recordLengthsConsistent(record)) {
         badRecords.push({
@@ -49,7 +50,7 @@ function scanAll(segments: readonly SegmentFile[]): ScanResult & { badRecords: V
 export async function verifyStore(dir: string): Promise<VerifyReport> {
   requireStore(dir);
   const segments = listSegments(dir);
-  const scan = scanAll(segments);
+  const scan = scanAll(dir, segments);
   const problems: VerifyProblem[] = [...scan.badRecords];
   if (scan.problem !== undefined) {
     const { file, offset, kind, detail } = scan.problem;
@@ -98,7 +99,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
   };
   try {
     const segments = listSegments(dir);
-    const scan = scanLog(segments, 0, 1, () => undefined);
+    const scan = scanLog(segments, 0, readLogStart(dir), () => undefined);
     report.eventsKept = scan.events;
     report.lastSequence = scan.lastSequence;
     const problem = scan.problem;

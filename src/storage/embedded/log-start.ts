@@ -1,0 +1,64 @@
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptionError } from '../../errors.js';
+import { writeFileDurably } from './durable-file.js';
+import { FRAME_HEADER, FRAME_MAGIC, frameSequence } from './frame.js';
+import { LOG_DIR, listSegments, type SegmentFile } from './segment-files.js';
+
+/**
+ * Where the log begins once cleanup has dropped whole segments from its front: the first sequence
+ * the oldest remaining segment holds. Recorded so that a missing first segment is still told from a
+ * dropped one: reading the log from a sequence later than this is damage, not cleanup.
+ *
+ * Cleanup writes this file (durably) before it unlinks the segments, so after a crash between the
+ * two, segments wholly before the start are leftovers that open deletes (`isLeftover`).
+ */
+const START_FILE = 'start.json';
+
+export function readLogStart(dir: string): number {
+  const path = join(dir, LOG_DIR, START_FILE);
+  if (!existsSync(path)) return 1;
+  let sequence: unknown;
+  try {
+    sequence = (JSON.parse(readFileSync(path, 'utf8')) as { firstSequence?: unknown }).firstSequence;
+  } catch (error) {
+    throw new CorruptionError(path, 0, `the log start record is unreadable (${(error as Error).message})`);
+  }
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1)
+    throw new CorruptionError(path, 0, `the log start record names no first sequence`);
+  return sequence;
+}
+
+export function writeLogStart(dir: string, firstSequence: number): void {
+  writeFileDurably(join(dir, LOG_DIR, START_FILE), `${JSON.stringify({ firstSequence })}\n`);
+}
+
+/**
+ * Deletes segments a crash left behind while cleanup dropped the log's front: those wholly before
+ * the recorded start (the next segment starts at or before it). Also deletes half-written segment
+ * rewrites (`*.tmp`), which nothing refers to.
+ */
+export function dropLeftoverSegments(dir: string, firstSequence: number): void {
+  const logDir = join(dir, LOG_DIR);
+  if (!existsSync(logDir)) return;
+  for (const name of readdirSync(logDir)) if (name.endsWith('.seg.tmp')) unlinkSync(join(logDir, name));
+  if (firstSequence === 1) return;
+  const segments = listSegments(dir);
+  const starts = segments.map((segment) => firstFrameSequence(segment.path));
+  for (let i = 0; i + 1 < segments.length; i++) {
+    const next = starts[i + 1];
+    if (next !== undefined && next <= firstSequence) unlinkSync((segments[i] as SegmentFile).path);
+  }
+}
+
+/** The first sequence of a segment's first frame, or undefined when it has none intact. */
+function firstFrameSequence(path: string): number | undefined {
+  const fd = openSync(path, 'r');
+  try {
+    const header = Buffer.alloc(FRAME_HEADER);
+    if (readSync(fd, header, 0, FRAME_HEADER, 0) < FRAME_HEADER) return undefined;
+    return header.readUInt32LE(0) === FRAME_MAGIC ? frameSequence(header, 0) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
