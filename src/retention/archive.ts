@@ -68,24 +68,20 @@ export interface FramesInfo {
 }
 
 /**
- * Archives whole log frames (consecutive, in sequence order, directly after what the archive already
- * holds) and returns their manifest entry once file and manifest are durable.
+ * Archives whole log frames (in ascending sequence order, gaps allowed) and returns their manifest
+ * entry once file and manifest are durable.
+ *
+ * Files' sequence ranges may interleave: a cleanup archives what has expired by then, and with a
+ * shorter maxAge for some types, a later cleanup archives older sequences of the other types. The
+ * sets never overlap (an event leaves the live store once), so the name carries the run's ordinal.
  */
 export function archiveFrames(dir: string, frames: Buffer, info: FramesInfo): ArchiveEntry {
   const { firstSequence, lastSequence, events } = checkFrames(frames, 'frames to archive');
   const files = readManifest(dir);
-  const last = files[files.length - 1];
-  if (last !== undefined && firstSequence !== last.lastSequence + 1) {
-    throw new CorruptionError(
-      join(dir, MANIFEST),
-      0,
-      `the archive ends at sequence ${last.lastSequence}; frames starting at ${firstSequence} would leave a gap or overlap`,
-    );
-  }
   mkdirSync(dir, { recursive: true });
   const compressed = gzipSync(frames);
   const entry: ArchiveEntry = {
-    file: `${pad(firstSequence)}-${pad(lastSequence)}.tzf`,
+    file: `${String(files.length + 1).padStart(8, '0')}-${pad(firstSequence)}-${pad(lastSequence)}.tzf`,
     firstSequence,
     lastSequence,
     events,
@@ -135,19 +131,11 @@ export interface ArchiveReport {
   problems: { file: string; detail: string }[];
 }
 
-/** Reads every file the manifest names, checking sizes, CRCs, frames and that sequences follow on. */
+/** Reads every file the manifest names, checking sizes, CRCs and every frame. */
 export function verifyArchive(dir: string): ArchiveReport {
   const report: ArchiveReport = { ok: true, files: 0, events: 0, problems: [] };
-  let expected: number | undefined;
   for (const entry of readManifest(dir)) {
     report.files++;
-    if (expected !== undefined && entry.firstSequence !== expected) {
-      report.problems.push({
-        file: entry.file,
-        detail: `starts at sequence ${entry.firstSequence}, expected ${expected}`,
-      });
-    }
-    expected = entry.lastSequence + 1;
     if (!existsSync(join(dir, entry.file))) {
       report.problems.push({ file: entry.file, detail: 'missing' });
       continue;
@@ -163,7 +151,7 @@ export function verifyArchive(dir: string): ArchiveReport {
   return report;
 }
 
-/** Sequence range and event count of consecutive intact frames; throws on anything else. */
+/** Sequence range and event count of intact frames in ascending sequence order; throws on anything else. */
 function checkFrames(
   frames: Buffer,
   where: string,
@@ -177,8 +165,12 @@ function checkFrames(
     if (problem !== undefined) throw new CorruptionError(where, at, `bad frame (${problem})`);
     const sequence = frameSequence(frames, at);
     if (firstSequence < 0) firstSequence = sequence;
-    else if (sequence !== next)
-      throw new CorruptionError(where, at, `frame at sequence ${sequence}, expected ${next}`);
+    else if (sequence < next)
+      throw new CorruptionError(
+        where,
+        at,
+        `frame at sequence ${sequence}, after sequences up to ${next - 1}`,
+      );
     const count = frameCount(frames, at);
     next = sequence + count;
     events += count;

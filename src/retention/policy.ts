@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../store/options.js';
 import { formatDuration, parseDuration, type Duration } from './duration.js';
+import { isCronExpression } from './cleanup-schedule.js';
 
 /**
  * Retention: how long events stay live. With no policy nothing ever expires.
@@ -13,9 +14,21 @@ export interface RetentionOptions {
   maxAge?: Duration;
   /** Per-type overrides: exact types or patterns with `*` (`'DEBUG.*'`); `'forever'` keeps them. */
   types?: Record<string, Duration | 'forever'>;
-  /** Keep at most this many live events: the oldest (by sequence) expire first. */
+  /**
+   * Keep at most this many sequence numbers: events older than the newest `maxEvents` sequences
+   * expire (a deleted or already removed event still counts as its sequence).
+   */
   maxEvents?: number;
+  /** Archive events to this directory before cleanup removes them (see archive.ts for the layout). */
+  archive?: { dir: string };
+  /**
+   * When cleanup runs: a cron expression (croner syntax, e.g. `'*\/15 * * * *'`), or `false` for
+   * only when `store.cleanup()` is called. Default: hourly (`'0 * * * *'`).
+   */
+  schedule?: string | false;
 }
+
+export const DEFAULT_SCHEDULE = '0 * * * *';
 
 interface TypeRule {
   pattern: string;
@@ -26,7 +39,7 @@ interface TypeRule {
   rank: number;
 }
 
-const KEYS = new Set(['maxAge', 'types', 'maxEvents']);
+const KEYS = new Set(['maxAge', 'types', 'maxEvents', 'archive', 'schedule']);
 
 function globTest(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
@@ -44,6 +57,10 @@ export class RetentionPolicy {
     readonly maxAge: number,
     rules: TypeRule[],
     readonly maxEvents: number,
+    /** Where cleanup archives events before removing them; undefined: it removes them outright. */
+    readonly archiveDir: string | undefined = undefined,
+    /** Cron expression for scheduled cleanup, or false for manual only. */
+    readonly schedule: string | false = DEFAULT_SCHEDULE,
   ) {
     this.rules = rules.sort((a, b) => b.rank - a.rank);
   }
@@ -67,7 +84,7 @@ export class RetentionPolicy {
       if (!KEYS.has(key)) {
         throw new ValidationError(
           `${path}.${key}`,
-          'unknown option; expected maxAge, types, maxEvents',
+          'unknown option; expected maxAge, types, maxEvents, archive, schedule',
           'INVALID_OPTION',
         );
       }
@@ -103,7 +120,13 @@ export class RetentionPolicy {
         'INVALID_OPTION',
       );
     }
-    return new RetentionPolicy(maxAge, rules, maxEvents ?? Infinity);
+    return new RetentionPolicy(
+      maxAge,
+      rules,
+      maxEvents ?? Infinity,
+      archiveDirOf(options.archive, `${path}.archive`),
+      scheduleOf(options.schedule, `${path}.schedule`),
+    );
   }
 
   /** Whether anything can ever expire under this policy. */
@@ -126,12 +149,48 @@ export class RetentionPolicy {
   }
 
   /** The policy as plain data, for stats() and the CLI. */
-  describe(): { maxAge: string; types: Record<string, string>; maxEvents: number | null } {
+  describe(): PolicyDescription {
     const show = (ms: number) => (ms === Infinity ? 'forever' : formatDuration(ms));
     return {
       maxAge: show(this.maxAge),
       types: Object.fromEntries(this.rules.map((rule) => [rule.pattern, show(rule.maxAge)])),
       maxEvents: this.maxEvents === Infinity ? null : this.maxEvents,
+      archive: this.archiveDir === undefined ? null : { dir: this.archiveDir },
+      schedule: this.schedule,
     };
   }
+}
+
+export interface PolicyDescription {
+  maxAge: string;
+  types: Record<string, string>;
+  maxEvents: number | null;
+  archive: { dir: string } | null;
+  schedule: string | false;
+}
+
+function archiveDirOf(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  const dir = (value as { dir?: unknown } | null)?.dir;
+  if (value === null || typeof value !== 'object' || typeof dir !== 'string' || dir.length === 0) {
+    throw new ValidationError(
+      path,
+      `must be { dir: 'path/to/archive' }, got ${describe(value)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return dir;
+}
+
+function scheduleOf(value: unknown, path: string): string | false {
+  if (value === undefined) return DEFAULT_SCHEDULE;
+  if (value === false) return false;
+  if (typeof value !== 'string' || !isCronExpression(value)) {
+    throw new ValidationError(
+      path,
+      `must be a cron expression like '0 * * * *' (hourly) or false, got ${describe(value)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return value;
 }

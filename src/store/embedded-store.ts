@@ -13,6 +13,11 @@ import { Tombstones } from '../retention/tombstones.js';
 import { Visibility } from '../retention/visibility.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
+import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
+import type { CleanupReport } from '../retention/cleanup-report.js';
+import { CleanupSchedule } from '../retention/cleanup-schedule.js';
+import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
+import { syncDirectory } from '../storage/embedded/segment-log.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
@@ -63,6 +68,10 @@ export class EmbeddedEventStore implements EventStore {
   private pendingSyncs = new Set<Promise<void>>();
   private sequenceLookups = 0;
   private sequenceHits = 0;
+  private readonly cleaner: Cleanup;
+  private readonly schedule: CleanupSchedule;
+  private lastCleanupError: string | null = null;
+  private readonly openedCpu = process.cpuUsage();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -89,6 +98,59 @@ export class EmbeddedEventStore implements EventStore {
       ),
     );
     queries.onQuery = () => this.indexes.afterQuery();
+    this.cleaner = new Cleanup(this.cleanupHost());
+    this.schedule = new CleanupSchedule(() => this.scheduledCleanup());
+    this.schedule.set(options.retention.schedule);
+  }
+
+  /** What cleanup needs from the store (see retention/cleanup.ts for the order of operations). */
+  private cleanupHost(): ConstructorParameters<typeof Cleanup>[0] {
+    const store = this;
+    return {
+      table: this.table,
+      log: this.log,
+      dir: this.disk?.dir,
+      now: () => this.options.clock.now(),
+      archiveDir: () => this.visibility.policy.archiveDir,
+      hidden: () => this.visibility.hidden(),
+      tombstoned: (row) => this.tombstones.active && this.tombstones.isDeleted(row),
+      afterCompaction: () => {
+        this.tombstones.remap();
+        this.indexes.removeRows();
+      },
+      writeCheckpoint: () => this.writeCheckpointNow(),
+      discardCheckpoint: () => {
+        const dir = this.disk?.dir;
+        if (dir !== undefined && discardCheckpoint(dir)) syncDirectory(dir);
+      },
+      get closing() {
+        return store.closed || store.failure !== undefined;
+      },
+    };
+  }
+
+  private async scheduledCleanup(): Promise<void> {
+    if (this.closed || this.failure !== undefined) return;
+    try {
+      await this.cleaner.run();
+      this.lastCleanupError = null;
+    } catch (error) {
+      this.lastCleanupError = (error as Error).message;
+    }
+  }
+
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.assertWritable();
+    const input = requireObject(options, 'options');
+    const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
+    if (sliceRows !== undefined && sliceRows < 1)
+      throw new ValidationError('options.sliceRows', `must be a positive integer, got ${sliceRows}`);
+    return this.cleaner.run(sliceRows === undefined ? {} : { sliceRows });
+  }
+
+  /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
+  async finishInterruptedCleanup(rows: readonly number[]): Promise<void> {
+    await this.cleaner.removeArchived(rows);
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
@@ -418,7 +480,9 @@ export class EmbeddedEventStore implements EventStore {
    */
   setRetention(retention: RetentionOptions | undefined): void {
     this.assertOpen();
-    this.visibility.policy = RetentionPolicy.from(retention);
+    const policy = RetentionPolicy.from(retention);
+    this.visibility.policy = policy;
+    this.schedule.set(policy.schedule);
   }
 
   /**
@@ -483,6 +547,7 @@ export class EmbeddedEventStore implements EventStore {
       aggregates: table.aggregates.size - this.tombstones.deletedAggregates,
       deletedAggregates: this.tombstones.deletedAggregates,
       retention: this.visibility.policy.describe(),
+      cleanup: this.cleanupStats(),
       types: table.types.size,
       lastSequence: table.rows,
       indexes: table.indexStats(this.sequenceLookups, this.sequenceHits),
@@ -509,6 +574,22 @@ export class EmbeddedEventStore implements EventStore {
     return stats;
   }
 
+  private cleanupStats(): StoreStats['cleanup'] {
+    const stats = this.cleaner.stats;
+    const process_ = process.cpuUsage(this.openedCpu);
+    const processMs = (process_.user + process_.system) / 1000;
+    const next = this.schedule.nextRun;
+    return {
+      ...stats,
+      totals: { ...stats.totals },
+      running: this.cleaner.isRunning,
+      nextRunAt: next === null ? null : next.toISOString(),
+      cpuShare: processMs === 0 ? 0 : stats.totals.cpuMs / processMs,
+      pendingTombstoned: this.tombstones.deletedEvents,
+      lastError: this.lastCleanupError,
+    };
+  }
+
   async flush(): Promise<void> {
     this.assertWritable();
     if (this.disk !== undefined) await this.track(this.disk.log.sync());
@@ -522,6 +603,8 @@ export class EmbeddedEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.schedule.stop();
+    await this.cleaner.settle();
     this.indexes.close();
     clearTimeout(this.syncTimer);
     await Promise.allSettled([...this.pendingSyncs]);

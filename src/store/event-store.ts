@@ -1,4 +1,6 @@
-import type { RetentionOptions } from '../retention/policy.js';
+import type { PolicyDescription, RetentionOptions } from '../retention/policy.js';
+import type { CleanupOptions } from '../retention/cleanup.js';
+import type { CleanupReport, CleanupStats } from '../retention/cleanup-report.js';
 import type { PlanCacheStats } from '../query/plan-cache.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { ExpectedVersion } from '../errors.js';
@@ -89,7 +91,19 @@ export interface StoreStats {
   /** Streams deleted with deleteAggregate. */
   deletedAggregates: number;
   /** The retention policy in force: `maxAge` and per-type ages as durations ('forever' when none). */
-  retention: { maxAge: string; types: Record<string, string>; maxEvents: number | null };
+  retention: PolicyDescription;
+  /** Cleanup runs: the last one, totals since open, and the schedule. */
+  cleanup: CleanupStats & {
+    running: boolean;
+    /** When the schedule runs cleanup next; null with `schedule: false`. */
+    nextRunAt: string | null;
+    /** Cleanup's CPU time as a share of the process's since the store opened. */
+    cpuShare: number;
+    /** Events of deleted streams still waiting for cleanup to remove them. */
+    pendingTombstoned: number;
+    /** The last scheduled run's error, if it failed. */
+    lastError: string | null;
+  };
   types: number;
   /** Last sequence assigned; 0 when empty. */
   lastSequence: number;
@@ -142,6 +156,12 @@ export interface EventStore {
   setRetention(retention: RetentionOptions | undefined): void;
   /** Deletes a stream (erasure): hidden at once from every read, further appends refused; survives restart. */
   deleteAggregate(aggregateId: string): Promise<boolean>;
+  /**
+   * Removes what reads already leave out (expired events, deleted streams), archiving it first when
+   * the policy names an archive; runs in slices while appends and queries go on. Also scheduled
+   * (hourly by default; `retention.schedule`).
+   */
+  cleanup(options?: CleanupOptions): Promise<CleanupReport>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */
   cancelQuery(queryId: string): boolean;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */

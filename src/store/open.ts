@@ -10,6 +10,7 @@ import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/stor
 import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
 import { EmbeddedEventStore } from './embedded-store.js';
+import { cleanupInterrupted, pendingArchivedRows } from '../retention/cleanup.js';
 import type { EventStore } from './event-store.js';
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
 
@@ -31,10 +32,11 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
  * Recovery: load the checkpoint if it is intact, replay the log after it, cut off a torn last frame
  * (a crash mid-write), and refuse to open on damage anywhere else, naming the file and offset.
  */
-export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEventStore {
+export async function openOnDisk(options: ResolvedOptions, dir: string): Promise<EmbeddedEventStore> {
   prepareStoreDirectory(dir);
   const lock = acquireLock(dir);
   let log: SegmentLog | undefined;
+  let opened: { store: EmbeddedEventStore; table: EventTable; interrupted: boolean };
   try {
     ensureStoreFile(dir);
     const logStart = readLogStart(dir);
@@ -43,7 +45,10 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
       segmentSize: options.segmentSize,
       syncOnRoll: options.fsync !== 'never',
     });
-    const checkpoint = readCheckpoint(dir, log.end);
+    // A cleanup interrupted after archiving: replay the whole log, so every event it had archived
+    // that is still there is found and removed (retention/cleanup.ts, step 3).
+    const interrupted = cleanupInterrupted(dir);
+    const checkpoint = interrupted ? { unusable: 'cleanup interrupted' } : readCheckpoint(dir, log.end);
     const table = 'table' in checkpoint ? checkpoint.table : new EventTable();
     const checkpointRows = table.rows;
     const checkpointEnd = 'table' in checkpoint ? checkpoint.logEnd : 0;
@@ -72,10 +77,19 @@ export function openOnDisk(options: ResolvedOptions, dir: string): EmbeddedEvent
     }
     const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
     store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
-    return store;
+    opened = { store, table, interrupted };
   } catch (error) {
     log?.close();
     lock.release();
     throw error;
   }
+  if (opened.interrupted) {
+    try {
+      await opened.store.finishInterruptedCleanup(pendingArchivedRows(dir, opened.table));
+    } catch (error) {
+      await opened.store.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  return opened.store;
 }

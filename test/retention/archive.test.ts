@@ -54,25 +54,30 @@ describe('the archive', () => {
       maxTimestamp: 20,
     });
     expect(second).toMatchObject({ firstSequence: 6, lastSequence: 9, events: 4 });
-    expect(first.file).toBe('00000000000000000001-00000000000000000005.tzf');
+    expect(first.file).toBe('00000001-00000000000000000001-00000000000000000005.tzf');
     expect(readManifest(archive)).toEqual([first, second]);
     expect(readArchiveFile(archive, first)).toEqual(Buffer.concat(frames.slice(0, 2)));
     expect(readArchiveFile(archive, second)).toEqual(frames[2]);
     expect(verifyArchive(archive)).toEqual({ ok: true, files: 2, events: 9, problems: [] });
   });
 
-  it('refuses frames that would leave a gap or overlap, and writes nothing then', () => {
+  it('takes runs that leave gaps, and runs before earlier ones (a later cleanup of longer-kept types)', () => {
+    const later = archiveFrames(archive, frames[2] as Buffer, { minTimestamp: 0, maxTimestamp: 0 });
+    const earlier = archiveFrames(archive, frames[0] as Buffer, { minTimestamp: 0, maxTimestamp: 0 });
+    expect([later.firstSequence, earlier.firstSequence]).toEqual([6, 1]);
+    expect(verifyArchive(archive)).toEqual({ ok: true, files: 2, events: 7, problems: [] });
+  });
+
+  it('refuses frames out of sequence order, and writes nothing then', () => {
     archiveFrames(archive, frames[0] as Buffer, { minTimestamp: 0, maxTimestamp: 0 });
     const manifest = readFileSync(join(archive, 'manifest.json'), 'utf8');
-    expect(() => archiveFrames(archive, frames[2] as Buffer, { minTimestamp: 0, maxTimestamp: 0 })).toThrow(
-      /ends at sequence 3; frames starting at 6 would leave a gap or overlap/,
-    );
-    expect(() => archiveFrames(archive, frames[0] as Buffer, { minTimestamp: 0, maxTimestamp: 0 })).toThrow(
-      CorruptionError,
+    const backwards = Buffer.concat([frames[2] as Buffer, frames[1] as Buffer]);
+    expect(() => archiveFrames(archive, backwards, { minTimestamp: 0, maxTimestamp: 0 })).toThrow(
+      /frame at sequence 4, after sequences up to 9/,
     );
     expect(readFileSync(join(archive, 'manifest.json'), 'utf8')).toBe(manifest);
     expect(readdirSync(archive).sort()).toEqual([
-      '00000000000000000001-00000000000000000003.tzf',
+      '00000001-00000000000000000001-00000000000000000003.tzf',
       'manifest.json',
     ]);
   });

@@ -72,7 +72,8 @@ export function frameProblemAt(bytes: Buffer, at: number, end = bytes.length): F
   if (end < frameEnd) return 'short';
   if (frameChecksum(bytes, bodyLength, at) !== bytes.readUInt32LE(at + 8)) return 'bad-checksum';
   const count = bytes.readUInt32LE(at + 20);
-  if (count === 0) return bodyLength === HOLE_BODY && bytes.readDoubleLE(at + FRAME_HEADER) >= 1 ? undefined : 'bad-records';
+  if (count === 0)
+    return bodyLength === HOLE_BODY && bytes.readDoubleLE(at + FRAME_HEADER) >= 1 ? undefined : 'bad-records';
   let record = at + FRAME_HEADER;
   for (let i = 0; i < count; i++) {
     if (record + RECORD_PREFIX > frameEnd) return 'bad-records';

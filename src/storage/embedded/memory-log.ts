@@ -13,6 +13,8 @@ interface Chunk {
 export class MemoryLog implements RecordLog {
   private readonly chunks: Chunk[] = [];
   private total = 0;
+  /** Chunks before this index take no more appends (sealed for cleanup). */
+  private sealedCount = 0;
 
   get end(): number {
     return this.total;
@@ -20,7 +22,11 @@ export class MemoryLog implements RecordLog {
 
   append(frame: Buffer): number {
     let chunk = this.chunks[this.chunks.length - 1];
-    if (chunk === undefined || chunk.used + frame.length > chunk.bytes.length) {
+    if (
+      chunk === undefined ||
+      this.sealedCount === this.chunks.length ||
+      chunk.used + frame.length > chunk.bytes.length
+    ) {
       chunk = {
         base: this.total,
         bytes: Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, frame.length)),
@@ -64,5 +70,38 @@ export class MemoryLog implements RecordLog {
 
   close(): void {
     this.chunks.length = 0;
+  }
+
+  sealedSpans(): { base: number; end: number }[] {
+    const count = Math.max(this.sealedCount, this.chunks.length - 1);
+    return this.chunks.slice(0, count).map((chunk) => ({ base: chunk.base, end: chunk.base + chunk.used }));
+  }
+
+  get activeSpan(): { base: number; empty: boolean } {
+    const last = this.chunks[this.chunks.length - 1];
+    return last === undefined || this.sealedCount === this.chunks.length
+      ? { base: this.total, empty: true }
+      : { base: last.base, empty: last.used === 0 };
+  }
+
+  seal(): void {
+    this.sealedCount = this.chunks.length;
+  }
+
+  rewriteSpan(base: number, fill: (write: (frame: Buffer) => void) => void): void {
+    const chunk = this.chunks.find((c) => c.base === base);
+    if (chunk === undefined) throw new RangeError(`no memory chunk at ${base}`);
+    const frames: Buffer[] = [];
+    fill((frame) => frames.push(Buffer.from(frame)));
+    // An exact-size chunk: the rest of the 16 MiB is what cleanup gives back.
+    chunk.bytes = Buffer.concat(frames);
+    chunk.used = chunk.bytes.length;
+  }
+
+  dropSpans(bases: readonly number[]): void {
+    const dropped = new Set(bases);
+    const kept = this.chunks.filter((chunk) => !dropped.has(chunk.base));
+    this.sealedCount -= this.chunks.length - kept.length;
+    this.chunks.splice(0, this.chunks.length, ...kept);
   }
 }

@@ -18,4 +18,20 @@ export interface RecordLog {
   /** Bytes of records this log holds in memory (in-memory chunks; 0 on disk). */
   readonly memoryBytes: number;
   close(): void;
+
+  // Cleanup (see retention/log-compaction.ts). A span is a segment file, or a memory chunk.
+  /** The spans no longer appended to, in log order: [base, end). */
+  sealedSpans(): { base: number; end: number }[];
+  /** Base of the span appends go to, and whether it holds anything yet. */
+  readonly activeSpan: { base: number; empty: boolean };
+  /** Seals the span appends go to, so cleanup may rewrite it; later appends start a new one. */
+  seal(): void;
+  /**
+   * Rewrites a sealed span at the same base: `write` is handed each new frame in order, and the
+   * new contents replace the old atomically (on disk: a temporary file, fsync, rename) once `fill`
+   * returns. Offsets in the span change; the caller re-points what refers to them.
+   */
+  rewriteSpan(base: number, fill: (write: (frame: Buffer) => void) => void): void;
+  /** Deletes whole sealed spans from the front of the log. */
+  dropSpans(bases: readonly number[]): void;
 }

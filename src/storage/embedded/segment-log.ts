@@ -8,6 +8,7 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  renameSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -175,6 +176,58 @@ export class SegmentLog implements RecordLog {
   close(): void {
     for (const segment of this.segments) closeSync(segment.fd);
     this.segments.length = 0;
+  }
+
+  sealedSpans(): { base: number; end: number }[] {
+    return this.segments.slice(0, -1).map((s) => ({ base: s.base, end: s.base + s.size }));
+  }
+
+  get activeSpan(): { base: number; empty: boolean } {
+    return { base: this.active.base, empty: this.active.size === 0 };
+  }
+
+  seal(): void {
+    if (this.active.size > 0) this.roll();
+  }
+
+  rewriteSpan(base: number, fill: (write: (frame: Buffer) => void) => void): void {
+    const segment = this.segments[this.segmentIndexOf(base)] as Segment;
+    if (segment.base !== base || segment === this.active)
+      throw new RangeError(`no sealed segment at log offset ${base}`);
+    const temporary = `${segment.path}.tmp`;
+    const fd = openSync(temporary, 'w');
+    let size = 0;
+    try {
+      fill((frame) => {
+        for (let done = 0; done < frame.length;)
+          done += writeSync(fd, frame, done, frame.length - done, size + done);
+        size += frame.length;
+      });
+      fdatasyncSync(fd);
+    } catch (error) {
+      closeSync(fd);
+      unlinkSync(temporary);
+      throw error;
+    }
+    closeSync(fd);
+    renameSync(temporary, segment.path);
+    syncDirectory(dirname(segment.path));
+    // Reads so far went to the old file through the old descriptor; from here on, the new one.
+    closeSync(segment.fd);
+    segment.fd = openSync(segment.path, 'r');
+    segment.size = size;
+  }
+
+  dropSpans(bases: readonly number[]): void {
+    for (const base of bases) {
+      const index = this.segments.findIndex((s) => s.base === base);
+      const segment = this.segments[index];
+      if (segment === undefined || segment === this.active) continue;
+      closeSync(segment.fd);
+      unlinkSync(segment.path);
+      this.segments.splice(index, 1);
+    }
+    if (bases.length > 0) syncDirectory(dirname(this.active.path));
   }
 
   private roll(): void {

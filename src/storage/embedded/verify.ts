@@ -23,7 +23,10 @@ function logSize(segments: readonly SegmentFile[]): number {
   return last === undefined ? 0 : last.base + statSync(last.path).size;
 }
 
-function scanAll(dir: string, segments: readonly SegmentFile[]): ScanResult & { badRecords: VerifyProblem[] } {
+function scanAll(
+  dir: string,
+  segments: readonly SegmentFile[],
+): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
   const result = scanLog(segments, 0, readLogStart(dir), (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset) => {
@@ -136,7 +139,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
   }
   if (report.checkpointDiscarded || report.truncated.length > 0) {
     // Opening replays the log into fresh indexes; closing writes them as the new checkpoint.
-    await openOnDisk(resolveOptions({ dir }), dir).close();
+    await (await openOnDisk(resolveOptions({ dir }), dir)).close();
   }
   return report;
 }

@@ -1,0 +1,361 @@
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptionError } from '../errors.js';
+import { writeFileDurably } from '../storage/embedded/durable-file.js';
+import { FRAME_HEADER, frameCount, frameSequence } from '../storage/embedded/frame.js';
+import { writeLogStart } from '../storage/embedded/log-start.js';
+import type { RecordLog } from '../storage/embedded/record-log.js';
+import { syncDirectory } from '../storage/embedded/segment-log.js';
+import type { EventTable } from '../table/event-table.js';
+import { archiveFrames, readArchiveFile, readManifest, type ArchiveEntry } from './archive.js';
+import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
+import { firstSequenceAt, forEachRunFrame, rewriteSpan } from './log-compaction.js';
+import { TableCompaction } from './table-compaction.js';
+
+/**
+ * Batch cleanup: turns events that reads already leave out (expired by the retention policy, or of
+ * a deleted stream) into events that are gone, archiving them first when an archive is configured.
+ *
+ * Order of operations, and why a SIGKILL at any point loses nothing and duplicates nothing:
+ *
+ *  1. Decide: the rows hidden now. Nothing is written; a crash here changes nothing.
+ *  2. Intent (when archiving): write `cleanup.json`, durably, saying how many files the archive
+ *     manifest lists before this run. Nothing else has changed yet.
+ *  3. Archive: write the rows' frames to an archive file, fsync, rename, then add it to the archive
+ *     manifest (archive.ts). From the moment the manifest names it, its events count as archived.
+ *     Opening a store whose intent file survives (a crash in steps 2-6) looks at the manifest: the
+ *     entries past the count the intent recorded are this run's, and their events still in the
+ *     table are removed before the store is returned (`pendingArchivedRows`), so live + archived
+ *     never counts an event twice. With no such entry (a crash before the manifest named the file)
+ *     nothing was archived, the events are still live, and the intent is simply cleared.
+ *  4. Compact the table in memory, slice by slice, and swap it in (table-compaction.ts).
+ *  5. Rewrite each sealed log span that held removed events (log-compaction.ts), each by temporary
+ *     file, fsync and rename. The checkpoint is deleted before the first rename, since its record
+ *     offsets describe the old files; a crash from here on reopens by replaying the log, which
+ *     holds each surviving event once and hole frames for the rest. Whole spans at the front of the
+ *     log that hold nothing any more are deleted after the log's new start is recorded (log-start.ts).
+ *  6. Write a new checkpoint, then delete the intent file.
+ *
+ * Without an archive, a crash before step 5 finishes leaves removed events in the log; they are
+ * still hidden (their deadline has passed, or their stream is deleted) and the next cleanup takes them.
+ */
+export interface CleanupHost {
+  readonly table: EventTable;
+  readonly log: RecordLog;
+  /** The store directory; undefined for an in-memory store. */
+  readonly dir: string | undefined;
+  archiveDir(): string | undefined;
+  /** The store's clock, for the report. */
+  now(): number;
+  /** The rows reads leave out as of now, or undefined when none can be. */
+  hidden(): ((row: number) => boolean) | undefined;
+  /** Whether the row's stream is deleted (for the report). */
+  tombstoned(row: number): boolean;
+  /** After the table swap: the store re-points what held dictionary ids or rows. */
+  afterCompaction(): void;
+  writeCheckpoint(): void;
+  discardCheckpoint(): void;
+  /** Whether the store is closing: cleanup stops at the next slice. */
+  readonly closing: boolean;
+}
+
+export interface CleanupOptions {
+  /** Rows decided, copied or checked per slice; the event loop runs between slices. */
+  sliceRows?: number;
+}
+
+const INTENT_FILE = 'cleanup.json';
+const DEFAULT_SLICE = 16_384;
+
+export class Cleanup {
+  readonly stats: CleanupStats = emptyCleanupStats();
+  private running: Promise<CleanupReport> | undefined;
+
+  constructor(private readonly host: CleanupHost) {}
+
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** Runs a cleanup, or joins the one already running. */
+  run(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.running ??= this.execute(options.sliceRows ?? DEFAULT_SLICE).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /**
+   * Removes rows an interrupted cleanup had already archived (found by `pendingArchivedRows`), then
+   * clears its intent: no archiving again, the rows are in the archive.
+   */
+  async removeArchived(rows: readonly number[]): Promise<void> {
+    const report = newReport(this.host.now());
+    const started = performance.now();
+    if (rows.length > 0) await this.remove(rows, DEFAULT_SLICE, new CpuMeter(report), report);
+    if (this.host.dir !== undefined) clearIntent(this.host.dir);
+    this.finish(report, started);
+  }
+
+  /** Waits for a running cleanup to stop (it stops at its next slice once the store is closing). */
+  async settle(): Promise<void> {
+    await this.running?.catch(() => undefined);
+  }
+
+  private async execute(slice: number): Promise<CleanupReport> {
+    const report = newReport(this.host.now());
+    const started = performance.now();
+    const meter = new CpuMeter(report);
+    const { host } = this;
+    const hidden = host.hidden();
+    const doomed: number[] = [];
+    if (hidden !== undefined) {
+      const { table } = host;
+      for (let from = table.firstRow; from < table.rows; from += slice) {
+        meter.slice(() => {
+          const to = Math.min(table.rows, from + slice);
+          for (let row = from; row < to; row++) {
+            if (table.isRemoved(row)) continue;
+            report.examined++;
+            if (hidden(row)) {
+              doomed.push(row);
+              if (host.tombstoned(row)) report.tombstoned++;
+            }
+          }
+        });
+        if (!(await this.yieldSlice())) return this.finish(report, started);
+      }
+    }
+    if (doomed.length > 0) {
+      const archiveDir = host.archiveDir();
+      if (archiveDir !== undefined) meter.slice(() => this.archive(archiveDir, doomed, report));
+      await this.remove(doomed, slice, meter, report);
+    }
+    return this.finish(report, started);
+  }
+
+  /** Steps 2-3: archive the rows and record the intent. */
+  private archive(dir: string, rows: readonly number[], report: CleanupReport): void {
+    const { table, log } = this.host;
+    const frames: Buffer[] = [];
+    let minTimestamp = Infinity;
+    let maxTimestamp = -Infinity;
+    for (const row of rows) {
+      const ts = table.timestamp.get(row);
+      if (ts < minTimestamp) minTimestamp = ts;
+      if (ts > maxTimestamp) maxTimestamp = ts;
+    }
+    forEachRunFrame(table, log, rows, (frame) => frames.push(frame));
+    if (this.host.dir !== undefined) writeIntent(this.host.dir, dir, readManifest(dir).length);
+    const entry = archiveFrames(dir, Buffer.concat(frames), { minTimestamp, maxTimestamp });
+    report.archived += entry.events;
+    report.archiveFile = entry.file;
+  }
+
+  /** Steps 4-6: compact the table, rewrite the log spans that held the rows, checkpoint. */
+  private async remove(
+    rows: readonly number[],
+    slice: number,
+    meter: CpuMeter,
+    report: CleanupReport,
+  ): Promise<void> {
+    const { host } = this;
+    const { table, log } = host;
+    const touched = spansHolding(
+      log,
+      rows.map((row) => table.recordOffset.get(row)),
+    );
+    let next = 0;
+    const compaction = new TableCompaction(table, (row) => {
+      while (next < rows.length && (rows[next] as number) < row) next++;
+      return rows[next] === row;
+    });
+    for (;;) {
+      const done = meter.slice(() => compaction.step(slice));
+      if (done) break;
+      if (!(await this.yieldSlice())) {
+        compaction.abort();
+        return;
+      }
+    }
+    meter.slice(() => {
+      compaction.finish();
+      host.afterCompaction();
+    });
+    report.removed += compaction.removed;
+    // The rows are gone from every read now; what follows gives back their disk or memory space.
+    if (touched.has(log.activeSpan.base)) log.seal();
+    if (host.dir !== undefined) host.discardCheckpoint();
+    for (const span of log.sealedSpans()) {
+      if (!touched.has(span.base)) continue;
+      meter.slice(() => {
+        const rewrite = rewriteSpan(table, log, span, sequenceAfter(host, span.end));
+        report.bytesFreed += rewrite.before - rewrite.after;
+        report.spansRewritten++;
+      });
+      if (!(await this.yieldSlice())) break;
+    }
+    meter.slice(() => {
+      this.dropEmptyFront(report);
+      if (host.dir !== undefined) {
+        host.writeCheckpoint();
+        clearIntent(host.dir);
+      }
+    });
+  }
+
+  /** Deletes the spans at the log's front that hold nothing but a hole, after recording the new start. */
+  private dropEmptyFront(report: CleanupReport): void {
+    const { log, dir } = this.host;
+    const sealed = log.sealedSpans();
+    const empty: number[] = [];
+    for (const span of sealed) {
+      if (!holdsOnlyHole(log, span)) break;
+      empty.push(span.base);
+    }
+    if (empty.length === 0) return;
+    const firstKept = sealed[empty.length] ?? log.activeSpan;
+    const start =
+      'end' in firstKept || !log.activeSpan.empty
+        ? firstSequenceAt(log, firstKept.base)
+        : this.host.table.rows + 1;
+    if (dir !== undefined) writeLogStart(dir, start);
+    for (const base of empty) {
+      const span = sealed.find((s) => s.base === base) as { base: number; end: number };
+      report.bytesFreed += span.end - span.base;
+    }
+    log.dropSpans(empty);
+    report.spansDropped += empty.length;
+  }
+
+  /** Lets appends and queries run; false when the store is closing and cleanup must stop. */
+  private async yieldSlice(): Promise<boolean> {
+    await new Promise((resolve) => setImmediate(resolve));
+    return !this.host.closing;
+  }
+
+  private finish(report: CleanupReport, started: number): CleanupReport {
+    report.durationMs = performance.now() - started;
+    const stats = this.stats;
+    stats.runs++;
+    stats.lastRun = report;
+    stats.totals.removed += report.removed;
+    stats.totals.archived += report.archived;
+    stats.totals.tombstoned += report.tombstoned;
+    stats.totals.bytesFreed += report.bytesFreed;
+    stats.totals.cpuMs += report.cpuMs;
+    return report;
+  }
+}
+
+/**
+ * Step 3 at open: a cleanup that died after writing its intent file. Its archive files' events
+ * are archived; the ones still in the table go now. Returns the rows to remove.
+ */
+export function pendingArchivedRows(dir: string, table: EventTable): number[] {
+  const intent = readIntent(dir);
+  if (intent === undefined) return [];
+  const entries = readManifest(intent.archiveDir).slice(intent.filesBefore);
+  const rows: number[] = [];
+  for (const entry of entries) {
+    forEachArchivedSequence(intent.archiveDir, entry, (sequence) => {
+      const row = sequence - 1;
+      if (row < table.rows && !table.isRemoved(row)) rows.push(row);
+    });
+  }
+  return rows.sort((a, b) => a - b);
+}
+
+/** Whether an archiving cleanup was interrupted (its intent file is still there). */
+export function cleanupInterrupted(dir: string): boolean {
+  return existsSync(join(dir, INTENT_FILE));
+}
+
+/** Removes a finished roll-forward's intent file. */
+export function clearIntent(dir: string): void {
+  const path = join(dir, INTENT_FILE);
+  if (!existsSync(path)) return;
+  unlinkSync(path);
+  syncDirectory(dir);
+}
+
+function forEachArchivedSequence(dir: string, entry: ArchiveEntry, visit: (sequence: number) => void): void {
+  const frames = readArchiveFile(dir, entry);
+  for (let at = 0; at < frames.length; at += FRAME_HEADER + frames.readUInt32LE(at + 4)) {
+    const first = frameSequence(frames, at);
+    const count = frameCount(frames, at);
+    for (let i = 0; i < count; i++) visit(first + i);
+  }
+}
+
+function writeIntent(dir: string, archiveDir: string, filesBefore: number): void {
+  writeFileDurably(join(dir, INTENT_FILE), `${JSON.stringify({ archiveDir, filesBefore })}\n`);
+}
+
+function readIntent(dir: string): { archiveDir: string; filesBefore: number } | undefined {
+  const path = join(dir, INTENT_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const intent = JSON.parse(readFileSync(path, 'utf8')) as { archiveDir?: unknown; filesBefore?: unknown };
+    if (typeof intent.archiveDir === 'string' && typeof intent.filesBefore === 'number')
+      return { archiveDir: intent.archiveDir, filesBefore: intent.filesBefore };
+  } catch {
+    // fall through: the intent is written durably (temp file + rename), so this is damage
+  }
+  throw new CorruptionError(path, 0, 'the cleanup intent file is unreadable');
+}
+
+/** Bases of the spans holding these offsets. */
+function spansHolding(log: RecordLog, offsets: readonly number[]): Set<number> {
+  const spans = [...log.sealedSpans(), { base: log.activeSpan.base, end: Infinity }];
+  const bases = new Set<number>();
+  let s = 0;
+  for (const offset of [...offsets].sort((a, b) => a - b)) {
+    while (s + 1 < spans.length && (spans[s + 1] as { base: number }).base <= offset) s++;
+    bases.add((spans[s] as { base: number }).base);
+  }
+  return bases;
+}
+
+/** The first sequence after the span ending at `end`: the next span's first, or the table's next. */
+function sequenceAfter(host: CleanupHost, end: number): number {
+  const { log, table } = host;
+  const next = log.sealedSpans().find((span) => span.base >= end);
+  if (next !== undefined) return firstSequenceAt(log, next.base);
+  return log.activeSpan.empty ? table.rows + 1 : firstSequenceAt(log, log.activeSpan.base);
+}
+
+function holdsOnlyHole(log: RecordLog, span: { base: number; end: number }): boolean {
+  if (span.end - span.base !== FRAME_HEADER + 8) return false;
+  return frameCount(log.read(span.base, FRAME_HEADER), 0) === 0;
+}
+
+function newReport(now: number): CleanupReport {
+  return {
+    startedAt: new Date(now).toISOString(),
+    durationMs: 0,
+    cpuMs: 0,
+    examined: 0,
+    removed: 0,
+    archived: 0,
+    tombstoned: 0,
+    bytesFreed: 0,
+    spansRewritten: 0,
+    spansDropped: 0,
+  };
+}
+
+/** CPU time spent in cleanup's own slices (not in the appends and queries that run between them). */
+class CpuMeter {
+  constructor(private readonly report: CleanupReport) {}
+
+  slice<T>(work: () => T): T {
+    const before = process.cpuUsage();
+    try {
+      return work();
+    } finally {
+      const used = process.cpuUsage(before);
+      this.report.cpuMs += (used.user + used.system) / 1000;
+    }
+  }
+}
