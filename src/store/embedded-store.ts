@@ -105,7 +105,7 @@ export class EmbeddedEventStore implements EventStore {
 
   /** What cleanup needs from the store (see retention/cleanup.ts for the order of operations). */
   private cleanupHost(): ConstructorParameters<typeof Cleanup>[0] {
-    const store = this;
+    const isClosing = () => this.closed || this.failure !== undefined;
     return {
       table: this.table,
       log: this.log,
@@ -124,7 +124,7 @@ export class EmbeddedEventStore implements EventStore {
         if (dir !== undefined && discardCheckpoint(dir)) syncDirectory(dir);
       },
       get closing() {
-        return store.closed || store.failure !== undefined;
+        return isClosing();
       },
     };
   }
