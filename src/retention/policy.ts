@@ -15,6 +15,14 @@ export interface RetentionOptions {
   types?: Record<string, Duration | 'forever'>;
   /** Keep at most this many live events: the oldest (by sequence) expire first. */
   maxEvents?: number;
+  /** Cold storage for events leaving the live store. */
+  archive?: { dir: string };
+  /**
+   * An appended event already past its type's `maxAge` (by event time, against the store's clock):
+   * `'reject'` (default) refuses the whole batch with a ValidationError `EVENT_EXPIRED`; `'archive'`
+   * sends it to `archive.dir` instead, and needs `archive` set.
+   */
+  onExpired?: 'reject' | 'archive';
 }
 
 interface TypeRule {
@@ -26,13 +34,33 @@ interface TypeRule {
   rank: number;
 }
 
-const KEYS = new Set(['maxAge', 'types', 'maxEvents']);
+const KEYS = new Set(['maxAge', 'types', 'maxEvents', 'archive', 'onExpired']);
 
 function globTest(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*');
   const regex = new RegExp(`^${escaped}$`);
   return (type) => regex.test(type);
+}
+
+function archiveDirOf(input: unknown, path: string): string | undefined {
+  if (input === undefined) return undefined;
+  const dir = (input as { dir?: unknown } | null)?.dir;
+  if (
+    input === null ||
+    typeof input !== 'object' ||
+    Array.isArray(input) ||
+    Object.keys(input).some((key) => key !== 'dir') ||
+    typeof dir !== 'string' ||
+    dir.length === 0
+  ) {
+    throw new ValidationError(
+      path,
+      `must be { dir: '<directory>' } with a non-empty path, got ${describe(input)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return dir;
 }
 
 /** A checked retention policy: answers "how long does an event of this type live". */
@@ -44,6 +72,9 @@ export class RetentionPolicy {
     readonly maxAge: number,
     rules: TypeRule[],
     readonly maxEvents: number,
+    /** Where events leaving the live store go; undefined without an `archive` option. */
+    readonly archiveDir: string | undefined = undefined,
+    readonly onExpired: 'reject' | 'archive' = 'reject',
   ) {
     this.rules = rules.sort((a, b) => b.rank - a.rank);
   }
@@ -67,7 +98,7 @@ export class RetentionPolicy {
       if (!KEYS.has(key)) {
         throw new ValidationError(
           `${path}.${key}`,
-          'unknown option; expected maxAge, types, maxEvents',
+          `unknown option; expected ${[...KEYS].join(', ')}`,
           'INVALID_OPTION',
         );
       }
@@ -103,7 +134,23 @@ export class RetentionPolicy {
         'INVALID_OPTION',
       );
     }
-    return new RetentionPolicy(maxAge, rules, maxEvents ?? Infinity);
+    const archiveDir = archiveDirOf(options.archive, `${path}.archive`);
+    const onExpired = options.onExpired ?? 'reject';
+    if (onExpired !== 'reject' && onExpired !== 'archive') {
+      throw new ValidationError(
+        `${path}.onExpired`,
+        `must be 'reject' or 'archive', got ${describe(onExpired)}`,
+        'INVALID_OPTION',
+      );
+    }
+    if (onExpired === 'archive' && archiveDir === undefined) {
+      throw new ValidationError(
+        `${path}.onExpired`,
+        `'archive' needs somewhere to archive to: set ${path}.archive to { dir: './archive' }`,
+        'INVALID_OPTION',
+      );
+    }
+    return new RetentionPolicy(maxAge, rules, maxEvents ?? Infinity, archiveDir, onExpired);
   }
 
   /** Whether anything can ever expire under this policy. */
