@@ -11,6 +11,7 @@ import { toView, type EventView } from '../query/event-view.js';
 import { Statistics } from '../indexes/statistics.js';
 import { Tombstones } from '../retention/tombstones.js';
 import { Visibility } from '../retention/visibility.js';
+import { refuseExpired } from '../retention/admission.js';
 import { checkClockSkew } from '../events/clock-skew.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
@@ -154,13 +155,15 @@ export class EmbeddedEventStore implements EventStore {
 
   /**
    * Event time checks that need the store's clock: too far in the future (refused or clamped, per
-   * `futureTolerance` / `onFutureEvent`). Before anything is written, so a refusal changes nothing.
+   * `futureTolerance` / `onFutureEvent`) or already past retention (refused). Before anything is
+   * written, so a refusal changes nothing.
    */
   private admit(events: ValidEvent[], inputs: readonly unknown[]): void {
     const now = this.options.clock.now();
     const { futureTolerance, onFutureEvent } = this.options;
     const callerId = (i: number) => (inputs[i] as Partial<NewEvent>).id !== undefined;
     checkClockSkew(events, callerId, now, futureTolerance, onFutureEvent);
+    refuseExpired(events, now, this.visibility.policy);
   }
 
   /**
