@@ -28,6 +28,23 @@ export function resolveFutureTolerance(value: unknown): number {
 }
 
 /**
+ * How far ahead an event is, for the error: exact when short or round ("300.001s", "6m"), rounded
+ * when long ("about 3.1y"), where the milliseconds would only hide the size of the skew.
+ */
+function describeGap(ms: number): string {
+  const exact = formatDuration(ms);
+  if (!exact.endsWith('ms') || ms < 1000) return exact;
+  if (ms < 3_600_000) return `${ms / 1000}s`;
+  const [unit, size] =
+    ms >= 365 * 86_400_000
+      ? ['y', 365 * 86_400_000]
+      : ms >= 86_400_000
+        ? ['d', 86_400_000]
+        : ['h', 3_600_000];
+  return `about ${(ms / size).toFixed(1)}${unit}`;
+}
+
+/**
  * Refuses, or clamps to `now`, events timestamped more than `tolerance` ms ahead of the store's
  * clock. A producer with a fast clock would otherwise write events that sort after everything
  * appended later and that outlive their retention. Runs before anything is written, so a refusal
@@ -54,7 +71,7 @@ export function checkClockSkew(
     }
     throw new ValidationError(
       `events[${i}].timestamp`,
-      `${new Date(event.timestamp).toISOString()} is ${formatDuration(event.timestamp - now)} ahead of ` +
+      `${new Date(event.timestamp).toISOString()} is ${describeGap(event.timestamp - now)} ahead of ` +
         `the store's clock (${new Date(now).toISOString()}), beyond futureTolerance ${formatDuration(tolerance)}; ` +
         `nothing of the batch was written. Fix the producer's clock, raise futureTolerance, ` +
         `or open the store with onFutureEvent: 'clamp'`,
