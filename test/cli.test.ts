@@ -260,6 +260,26 @@ describe('ingest', () => {
     expect(readdirSync(dir)).toEqual(['notes.txt']);
   });
 
+  it('refuses lines from the future like bad lines; --future-tolerance lets them in', async () => {
+    // Ingest runs on the system clock: two days ahead of it is in the future whenever this runs.
+    const ahead = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const lines = [event('f-1', 'T'), event('f-2', 'T', { timestamp: ahead })];
+    const strict = await cli(['ingest', '--dir', freshDir(), writeInput(lines)]);
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toMatch(/^line 2: timestamp: .* ahead of the store's clock .*futureTolerance 5m/m);
+
+    const dir = freshDir();
+    const raised = await cli(['ingest', '--dir', dir, '--future-tolerance', '3d', writeInput(lines)]);
+    expect(raised.code, raised.stderr).toBe(0);
+    const off = await cli(['ingest', '--dir', dir, '--future-tolerance', 'off', writeInput(lines)]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(ndjsonLines((await cli(['query', '--dir', dir])).stdout).map((e) => e.timestamp)).toContain(ahead);
+
+    const bad = await cli(['ingest', '--dir', freshDir(), '--future-tolerance', 'soon', writeInput(lines)]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--future-tolerance.*'soon' is invalid/);
+  });
+
   it('refuses a missing input file and a bad --batch-size with exit 2', async () => {
     const missing = await cli(['ingest', '--dir', freshDir(), join(root, 'nope.ndjson')]);
     expect(missing.code).toBe(2);

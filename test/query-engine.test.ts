@@ -74,7 +74,8 @@ let store: EventStore;
 let all: StoredEvent[];
 
 beforeAll(async () => {
-  store = await openEventStore({ clock: new ManualClock(T0) });
+  // The clock stands after the last event time: events may not be from the store's future.
+  store = await openEventStore({ clock: new ManualClock(T0 + N * SECOND) });
   all = [];
   for (let i = 0; i < N; i += 250) {
     all.push(...(await store.append(Array.from({ length: 250 }, (_, j) => fixtureEvent(i + j)))));
@@ -713,7 +714,7 @@ describe('cancellation and timeouts', () => {
   let big: EventStore;
 
   beforeAll(async () => {
-    big = await openEventStore({ clock: new ManualClock(T0) });
+    big = await openEventStore({ clock: new ManualClock(T0 + BIG * SECOND) });
     for (let i = 0; i < BIG; i += 10_000) {
       await big.append(
         Array.from({ length: 10_000 }, (_, j) => ({

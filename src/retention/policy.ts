@@ -26,6 +26,12 @@ export interface RetentionOptions {
    * only when `store.cleanup()` is called. Default: hourly (`'0 * * * *'`).
    */
   schedule?: string | false;
+  /**
+   * An appended event already past its type's `maxAge` (by event time, against the store's clock):
+   * `'reject'` (default) refuses the whole batch with a ValidationError `EVENT_EXPIRED`; `'archive'`
+   * sends it to `archive.dir` instead, and needs `archive` set.
+   */
+  onExpired?: 'reject' | 'archive';
 }
 
 export const DEFAULT_SCHEDULE = '0 * * * *';
@@ -39,13 +45,33 @@ interface TypeRule {
   rank: number;
 }
 
-const KEYS = new Set(['maxAge', 'types', 'maxEvents', 'archive', 'schedule']);
+const KEYS = new Set(['maxAge', 'types', 'maxEvents', 'archive', 'schedule', 'onExpired']);
 
 function globTest(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
   const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*');
   const regex = new RegExp(`^${escaped}$`);
   return (type) => regex.test(type);
+}
+
+function archiveDirOf(input: unknown, path: string): string | undefined {
+  if (input === undefined) return undefined;
+  const dir = (input as { dir?: unknown } | null)?.dir;
+  if (
+    input === null ||
+    typeof input !== 'object' ||
+    Array.isArray(input) ||
+    Object.keys(input).some((key) => key !== 'dir') ||
+    typeof dir !== 'string' ||
+    dir.length === 0
+  ) {
+    throw new ValidationError(
+      path,
+      `must be { dir: '<directory>' } with a non-empty path, got ${describe(input)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return dir;
 }
 
 /** A checked retention policy: answers "how long does an event of this type live". */
@@ -61,6 +87,7 @@ export class RetentionPolicy {
     readonly archiveDir: string | undefined = undefined,
     /** Cron expression for scheduled cleanup, or false for manual only. */
     readonly schedule: string | false = DEFAULT_SCHEDULE,
+    readonly onExpired: 'reject' | 'archive' = 'reject',
   ) {
     this.rules = rules.sort((a, b) => b.rank - a.rank);
   }
@@ -84,7 +111,7 @@ export class RetentionPolicy {
       if (!KEYS.has(key)) {
         throw new ValidationError(
           `${path}.${key}`,
-          'unknown option; expected maxAge, types, maxEvents, archive, schedule',
+          `unknown option; expected ${[...KEYS].join(', ')}`,
           'INVALID_OPTION',
         );
       }
@@ -120,12 +147,29 @@ export class RetentionPolicy {
         'INVALID_OPTION',
       );
     }
+    const archiveDir = archiveDirOf(options.archive, `${path}.archive`);
+    const onExpired = options.onExpired ?? 'reject';
+    if (onExpired !== 'reject' && onExpired !== 'archive') {
+      throw new ValidationError(
+        `${path}.onExpired`,
+        `must be 'reject' or 'archive', got ${describe(onExpired)}`,
+        'INVALID_OPTION',
+      );
+    }
+    if (onExpired === 'archive' && archiveDir === undefined) {
+      throw new ValidationError(
+        `${path}.onExpired`,
+        `'archive' needs somewhere to archive to: set ${path}.archive to { dir: './archive' }`,
+        'INVALID_OPTION',
+      );
+    }
     return new RetentionPolicy(
       maxAge,
       rules,
       maxEvents ?? Infinity,
-      archiveDirOf(options.archive, `${path}.archive`),
+      archiveDir,
       scheduleOf(options.schedule, `${path}.schedule`),
+      onExpired,
     );
   }
 
@@ -157,6 +201,7 @@ export class RetentionPolicy {
       maxEvents: this.maxEvents === Infinity ? null : this.maxEvents,
       archive: this.archiveDir === undefined ? null : { dir: this.archiveDir },
       schedule: this.schedule,
+      onExpired: this.onExpired,
     };
   }
 }
@@ -167,19 +212,7 @@ export interface PolicyDescription {
   maxEvents: number | null;
   archive: { dir: string } | null;
   schedule: string | false;
-}
-
-function archiveDirOf(value: unknown, path: string): string | undefined {
-  if (value === undefined) return undefined;
-  const dir = (value as { dir?: unknown } | null)?.dir;
-  if (value === null || typeof value !== 'object' || typeof dir !== 'string' || dir.length === 0) {
-    throw new ValidationError(
-      path,
-      `must be { dir: 'path/to/archive' }, got ${describe(value)}`,
-      'INVALID_OPTION',
-    );
-  }
-  return dir;
+  onExpired: 'reject' | 'archive';
 }
 
 function scheduleOf(value: unknown, path: string): string | false {

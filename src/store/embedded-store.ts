@@ -11,6 +11,8 @@ import { toView, type EventView } from '../query/event-view.js';
 import { Statistics } from '../indexes/statistics.js';
 import { Tombstones } from '../retention/tombstones.js';
 import { Visibility } from '../retention/visibility.js';
+import { refuseExpired } from '../retention/admission.js';
+import { checkClockSkew } from '../events/clock-skew.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
@@ -157,6 +159,7 @@ export class EmbeddedEventStore implements EventStore {
     this.assertWritable();
     const list = Array.isArray(events) ? (events as readonly unknown[]) : [events];
     const valid = validateBatch(list, this.options.clock);
+    this.admit(valid, list);
     if (valid.length === 0) return [];
     const stored = this.commit(valid, this.nextVersions(valid));
     await this.acknowledge();
@@ -196,6 +199,7 @@ export class EmbeddedEventStore implements EventStore {
       return event !== null && typeof event === 'object' ? { ...event, aggregateId } : event;
     });
     const valid = validateBatch(inputs, this.options.clock);
+    this.admit(valid, list);
     const current = this.table.streamVersion(aggregateId);
     const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
     if (explicitIds) {
@@ -210,6 +214,19 @@ export class EmbeddedEventStore implements EventStore {
     );
     await this.acknowledge();
     return stored;
+  }
+
+  /**
+   * Event time checks that need the store's clock: too far in the future (refused or clamped, per
+   * `futureTolerance` / `onFutureEvent`) or already past retention (refused). Before anything is
+   * written, so a refusal changes nothing.
+   */
+  private admit(events: ValidEvent[], inputs: readonly unknown[]): void {
+    const now = this.options.clock.now();
+    const { futureTolerance, onFutureEvent } = this.options;
+    const callerId = (i: number) => (inputs[i] as Partial<NewEvent>).id !== undefined;
+    checkClockSkew(events, callerId, now, futureTolerance, onFutureEvent);
+    refuseExpired(events, now, this.visibility.policy);
   }
 
   /**

@@ -2,6 +2,8 @@ import { ValidationError } from '../errors.js';
 import { systemClock, type Clock } from '../events/clock.js';
 import type { FsyncPolicy } from './event-store.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
+import { resolveFutureTolerance, type OnFutureEvent } from '../events/clock-skew.js';
+import type { Duration } from '../retention/duration.js';
 
 export interface OpenOptions {
   /** A directory for a durable store; omit for an in-memory store. */
@@ -36,6 +38,21 @@ export interface OpenOptions {
    * maxEvents }`. Default: none, nothing expires. Changeable with `store.setRetention()`.
    */
   retention?: RetentionOptions;
+  /**
+   * How far ahead of `clock` an event's timestamp may be: a duration (`'5m'`, `'30s'`, milliseconds;
+   * `0` allows none), or `false` to turn the check off. Default 5 minutes. A producer with a fast
+   * clock would otherwise write events that sort after everything appended later and that outlive
+   * their retention. See `onFutureEvent`.
+   */
+  futureTolerance?: Duration | false;
+  /**
+   * What to do with an event further ahead than `futureTolerance` (default `'reject'`):
+   * - `'reject'`: the whole batch is refused with a ValidationError `EVENT_IN_FUTURE`;
+   * - `'clamp'`: the event is stored with the store's time (`clock.now()`) instead, and a generated
+   *   id is generated again from that time. Its original timestamp is not kept, and the clamping is
+   *   recorded nowhere else: put the producer's time in `metadata` if you need it.
+   */
+  onFutureEvent?: OnFutureEvent;
 }
 
 export interface ResolvedOptions {
@@ -48,6 +65,9 @@ export interface ResolvedOptions {
   checkpointEvery: number;
   verifyOnOpen: boolean;
   retention: RetentionPolicy;
+  /** Milliseconds; Infinity when the check is off. */
+  futureTolerance: number;
+  onFutureEvent: OnFutureEvent;
 }
 
 const MiB = 1024 * 1024;
@@ -62,6 +82,8 @@ const KNOWN = new Set([
   'checkpointEvery',
   'verifyOnOpen',
   'retention',
+  'futureTolerance',
+  'onFutureEvent',
 ]);
 
 function integerOption(
@@ -113,7 +135,13 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
       );
     }
   }
-  const { dir, fsync = 'batch', clock = systemClock, verifyOnOpen = true } = options;
+  const {
+    dir,
+    fsync = 'batch',
+    clock = systemClock,
+    verifyOnOpen = true,
+    onFutureEvent = 'reject',
+  } = options;
   if (typeof verifyOnOpen !== 'boolean') {
     throw new ValidationError(
       'verifyOnOpen',
@@ -142,11 +170,20 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
       'INVALID_OPTION',
     );
   }
+  if (onFutureEvent !== 'reject' && onFutureEvent !== 'clamp') {
+    throw new ValidationError(
+      'onFutureEvent',
+      `must be 'reject' or 'clamp', got ${describe(onFutureEvent)}`,
+      'INVALID_OPTION',
+    );
+  }
   return {
     dir,
     fsync,
     clock,
     verifyOnOpen,
+    futureTolerance: resolveFutureTolerance(options.futureTolerance),
+    onFutureEvent,
     retention: RetentionPolicy.from(options.retention),
     fsyncIntervalMs: integerOption(options, 'fsyncIntervalMs', 10, 1, 60_000),
     segmentSize: integerOption(options, 'segmentSize', 128 * MiB, 4096, 2 ** 40),

@@ -35,7 +35,8 @@ const MINUTE = 60_000;
 const T0 = Date.UTC(2024, 5, 1);
 const SEGMENT_SIZE = 4096;
 
-const clock = new ManualClock(T0);
+// After every event time (minutes 0 to 49): events may not be from the store's future.
+const clock = new ManualClock(T0 + 50 * MINUTE);
 const batchSize = (b: number): number => 1 + ((b * 7) % 6);
 
 function batchEvents(b: number) {

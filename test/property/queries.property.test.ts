@@ -216,9 +216,15 @@ async function appendScenario(
       scenario.batchSizes[batch % scenario.batchSizes.length]!,
       scenario.events.length - index,
     );
-    const now = T0 + scenario.batchClock[batch % scenario.batchClock.length]! * MINUTE;
-    clock.set(now);
     const specs = scenario.events.slice(index, index + size);
+    // Event times are drawn independently of the clock; the store refuses any more than
+    // futureTolerance (5 minutes) ahead, so the clock is moved up to that, exactly, when needed.
+    const latest = Math.max(...specs.map((spec) => spec.time?.ms ?? -Infinity));
+    const now = Math.max(
+      T0 + scenario.batchClock[batch % scenario.batchClock.length]! * MINUTE,
+      latest - 5 * MINUTE,
+    );
+    clock.set(now);
     const result = await store.append(specs.map((spec, i) => toNewEvent(spec, index + i)));
     expect(result).toHaveLength(size);
     const oracle = specs.map((spec, i): StoredEvent => {

@@ -17,6 +17,8 @@ import { seededRandom } from '../support/random.js';
 import { T0, SECOND, fill, sameAsScan, usage } from './support.js';
 
 const N = 5000;
+/** The stores' clock starts after the last event time: events may not be from the store's future. */
+const NOW = T0 + N * SECOND;
 const random = seededRandom(7);
 const amounts = Array.from({ length: N }, () => Math.floor(random() * 1000));
 
@@ -40,7 +42,7 @@ afterEach(async () => {
 });
 
 async function makeStore(): Promise<{ store: EventStore; clock: ManualClock }> {
-  const clock = new ManualClock(T0);
+  const clock = new ManualClock(NOW);
   const store = await openEventStore({ clock });
   stores.push(store);
   await fill(store, N, event);
@@ -176,7 +178,7 @@ describe('optimizeIndexes', () => {
       'by_customer_amount',
       'by_status',
     ]);
-    expect(result.unused.find((u) => u.name === 'by_amount')!.createdAt).toEqual(new Date(T0 + SECOND));
+    expect(result.unused.find((u) => u.name === 'by_amount')!.createdAt).toEqual(new Date(NOW + SECOND));
 
     // Queries that use two of them.
     const q1 = store.query().where('payload.customer', 'eq', 'c1').where('payload.amount', 'lt', 500);
@@ -327,7 +329,7 @@ describe('index usage', () => {
   it('counts uses per index and keeps them across close and reopen, even without appends', async () => {
     const dir = await tempDir('tamma-usage-');
     dirs.push(dir);
-    const clock = new ManualClock(T0);
+    const clock = new ManualClock(NOW);
     const open = async () => {
       const store = await openEventStore({ dir, clock });
       stores.push(store);
@@ -339,7 +341,7 @@ describe('index usage', () => {
     await store.indexes.createIndex({ name: 'never', fields: ['payload.status', 'payload.amount'] });
     const byType = (type: string) => store.query().where('type', 'eq', type);
 
-    clock.set(T0 + 60_000);
+    clock.set(NOW + 60_000);
     for (const type of ['T1', 'T2', 'T3']) await byType(type).execute();
     await byCustomer(store)(1).execute();
     await byCustomer(store)(2).execute();
@@ -354,7 +356,7 @@ describe('index usage', () => {
       Object.fromEntries(
         (await store.indexes.getIndexUsage()).map((u) => [u.name, u.lastUsed?.getTime() ?? null]),
       );
-    expect(await lastUsed()).toMatchObject({ type: T0 + 60_000, by_customer: T0 + 60_000, never: null });
+    expect(await lastUsed()).toMatchObject({ type: NOW + 60_000, by_customer: NOW + 60_000, never: null });
     const builtIn = (await store.indexes.getIndexUsage()).filter((u) => u.builtIn).map((u) => u.name);
     expect(builtIn).toContain('type');
     await store.close();
@@ -362,17 +364,17 @@ describe('index usage', () => {
     // Reopened (a checkpoint was written on close: it had new events).
     store = await open();
     expect(await usage(store)).toEqual(first);
-    expect(await lastUsed()).toMatchObject({ type: T0 + 60_000, by_customer: T0 + 60_000, never: null });
+    expect(await lastUsed()).toMatchObject({ type: NOW + 60_000, by_customer: NOW + 60_000, never: null });
 
     // Queries only, no appends: close writes no checkpoint, the counts must still be saved.
-    clock.set(T0 + 120_000);
+    clock.set(NOW + 120_000);
     await byType('T4').execute();
     await byCustomer(store)(3).execute();
     await store.close();
 
     store = await open();
     expect(await usage(store)).toEqual({ ...first, type: 4, by_customer: 3 });
-    expect(await lastUsed()).toMatchObject({ type: T0 + 120_000, by_customer: T0 + 120_000, never: null });
+    expect(await lastUsed()).toMatchObject({ type: NOW + 120_000, by_customer: NOW + 120_000, never: null });
     // And the advisor reads them: the unused index is reported after a restart too.
     expect((await store.indexes.optimizeIndexes()).unused.map((u) => u.name)).toEqual(['never']);
 

@@ -15,15 +15,19 @@ describe('retention: expired events disappear at once', () => {
       clock,
       retention: { maxAge: '30d', types: { 'DEBUG.*': '1d', 'AUDIT.*': 'forever' } },
     });
-    // One event of each type per day, 40 days back to now.
+    // One event of each type per day, 40 days back to now, each day's appended on that day: an
+    // event already past retention when it arrives is refused.
     const types = ['ORDER.PLACED', 'DEBUG.TRACE', 'AUDIT.LOGIN'];
-    await store.append(
-      Array.from({ length: 120 }, (_, i) => ({
-        aggregateId: `s${i % 4}`,
-        type: types[i % 3] as string,
-        timestamp: T0 - (40 - Math.floor(i / 3)) * DAY,
-      })),
-    );
+    for (let day = 0; day < 40; day++) {
+      clock.set(T0 - (40 - day) * DAY);
+      await store.append(
+        Array.from({ length: 3 }, (_, k) => ({
+          aggregateId: `s${(day * 3 + k) % 4}`,
+          type: types[k] as string,
+          timestamp: T0 - (40 - day) * DAY,
+        })),
+      );
+    }
     const visible = (now: number) =>
       Array.from({ length: 120 }, (_, i) => i).filter((i) => {
         const age = now - (T0 - (40 - Math.floor(i / 3)) * DAY);
@@ -49,6 +53,9 @@ describe('retention: expired events disappear at once', () => {
       maxAge: '30d',
       types: { 'DEBUG.*': '1d', 'AUDIT.*': 'forever' },
       maxEvents: null,
+      archive: null,
+      schedule: '0 * * * *',
+      onExpired: 'reject',
     });
     await store.close();
   });

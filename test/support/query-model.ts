@@ -162,8 +162,11 @@ export async function appendScenario(
   while (from + all.length < to) {
     const start = from + all.length;
     const size = Math.min(scenario.batchSizes[batch % scenario.batchSizes.length]!, to - start);
-    clock.set(T0 + scenario.batchClock[batch % scenario.batchClock.length]! * MINUTE);
     const specs = scenario.events.slice(start, start + size);
+    // Event times are drawn independently of the clock; the store refuses any more than
+    // futureTolerance (5 minutes) ahead, so the clock is moved up to that, exactly, when needed.
+    const latest = Math.max(...specs.map((spec) => spec.minute ?? -Infinity));
+    clock.set(T0 + Math.max(scenario.batchClock[batch % scenario.batchClock.length]!, latest - 5) * MINUTE);
     const stored = await store.append(specs.map((spec, i) => toNewEvent(spec, start + i)));
     expect(stored.map((e) => e.sequence)).toEqual(specs.map((_, i) => start + i + 1));
     all.push(...stored);

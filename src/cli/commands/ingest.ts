@@ -1,7 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { Command } from 'commander';
-import { openEventStore, type EventStore, type FsyncPolicy } from '../../index.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { openEventStore, type EventStore, type FsyncPolicy, type OpenOptions } from '../../index.js';
+import { resolveFutureTolerance } from '../../events/clock-skew.js';
 import { formatBadLine, type BadLine } from '../bad-line.js';
 import type { CliContext } from '../context.js';
 import { InputError, UsageError } from '../errors.js';
@@ -20,6 +21,7 @@ interface IngestOptions {
   skipInvalid?: boolean;
   fsync?: FsyncPolicy;
   fromLine: number;
+  futureTolerance?: string | number | false;
 }
 
 /** Beyond this many, bad lines are counted but not printed: a wrong file should not flood the terminal. */
@@ -50,6 +52,22 @@ function openInput(file: string, ctx: CliContext): Input {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
   return { stream: createReadStream(file), size, owned: true };
+}
+
+/**
+ * `--future-tolerance`: a duration the store takes (`5m`, `2h`, milliseconds) or `off`. Checked here,
+ * so a typo is a usage error before any line is read.
+ */
+function futureToleranceArg(value: string): string | number | false {
+  const trimmed = value.trim();
+  if (trimmed === 'off') return false;
+  const tolerance = /^\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+  try {
+    resolveFutureTolerance(tolerance);
+  } catch {
+    throw new InvalidArgumentError('expected a duration like 5m, 2h or 7d, milliseconds, or off.');
+  }
+  return tolerance;
 }
 
 function emptyBatch(): PendingBatch {
@@ -98,6 +116,11 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       choiceArg(['always', 'batch', 'never'] as const),
     )
     .option('--from-line <n>', 'first input line to read (resume after a rejected batch)', integerArg(1), 1)
+    .option(
+      '--future-tolerance <duration>',
+      "how far ahead of this machine's clock an event's timestamp may be (default 5m), or off",
+      futureToleranceArg,
+    )
     .addHelpText(
       'after',
       [
@@ -111,6 +134,9 @@ export function registerIngest(program: Command, ctx: CliContext): void {
         '  {"aggregateId":"issue-42","type":"WORKFLOW.STARTED","tags":{"provider":"anthropic"},"payload":{"step":1}}',
         'Lines printed by `query` are accepted too: their sequence and version are dropped, and the store',
         'assigns new ones.',
+        '',
+        "A line timestamped more than 5 minutes ahead of this machine's clock is refused like any bad line",
+        "(the producer's clock is likely wrong); --future-tolerance 2h or --future-tolerance off lets it in.",
       ].join('\n'),
     )
     .action(async (file: string, options: IngestOptions) => {
@@ -124,9 +150,10 @@ async function ingest(file: string, options: IngestOptions, ctx: CliContext): Pr
   const input = openInput(file, ctx);
   let store: EventStore;
   try {
-    store = await openEventStore(
-      options.fsync ? { dir: options.dir, fsync: options.fsync } : { dir: options.dir },
-    );
+    const open: OpenOptions = { dir: options.dir };
+    if (options.fsync) open.fsync = options.fsync;
+    if (options.futureTolerance !== undefined) open.futureTolerance = options.futureTolerance;
+    store = await openEventStore(open);
   } catch (error) {
     if (input.owned) input.stream.destroy();
     throw error;
