@@ -10,6 +10,7 @@ import {
   frameSequence,
 } from '../storage/embedded/frame.js';
 import { writeFileDurably } from '../storage/embedded/durable-file.js';
+import { failpoint } from './failpoint.js';
 
 /**
  * Cold storage for events leaving the live store: a directory of compressed files and a manifest.
@@ -91,6 +92,7 @@ export function archiveFrames(dir: string, frames: Buffer, info: FramesInfo): Ar
     crc32: crc32(compressed),
   };
   writeFileDurably(join(dir, entry.file), compressed);
+  failpoint('cleanup:archive-file-written');
   const manifest: Manifest = { format: 'tamma-archive', version: 1, files: [...files, entry] };
   writeFileDurably(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   return entry;

@@ -10,6 +10,7 @@ import type { EventTable } from '../table/event-table.js';
 import { archiveFrames, readArchiveFile, readManifest, type ArchiveEntry } from './archive.js';
 import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
 import { firstSequenceAt, forEachRunFrame, rewriteSpan } from './log-compaction.js';
+import { failpoint } from './failpoint.js';
 import { TableCompaction } from './table-compaction.js';
 
 /**
@@ -147,7 +148,9 @@ export class Cleanup {
     }
     forEachRunFrame(table, log, rows, (frame) => frames.push(frame));
     if (this.host.dir !== undefined) writeIntent(this.host.dir, dir, readManifest(dir).length);
+    failpoint('cleanup:intent-written');
     const entry = archiveFrames(dir, Buffer.concat(frames), { minTimestamp, maxTimestamp });
+    failpoint('cleanup:archived');
     report.archived += entry.events;
     report.archiveFile = entry.file;
   }
@@ -183,9 +186,11 @@ export class Cleanup {
       host.afterCompaction();
     });
     report.removed += compaction.removed;
+    failpoint('cleanup:table-compacted');
     // The rows are gone from every read now; what follows gives back their disk or memory space.
     if (touched.has(log.activeSpan.base)) log.seal();
     if (host.dir !== undefined) host.discardCheckpoint();
+    failpoint('cleanup:checkpoint-discarded');
     for (const span of log.sealedSpans()) {
       if (!touched.has(span.base)) continue;
       meter.slice(() => {
@@ -193,12 +198,15 @@ export class Cleanup {
         report.bytesFreed += rewrite.before - rewrite.after;
         report.spansRewritten++;
       });
-      if (!(await this.yieldSlice())) break;
+      failpoint('cleanup:span-rewritten');
+      if (!(await this.yieldSlice())) return;
     }
     meter.slice(() => {
       this.dropEmptyFront(report);
+      failpoint('cleanup:front-dropped');
       if (host.dir !== undefined) {
         host.writeCheckpoint();
+        failpoint('cleanup:checkpointed');
         clearIntent(host.dir);
       }
     });
@@ -220,6 +228,7 @@ export class Cleanup {
         ? firstSequenceAt(log, firstKept.base)
         : this.host.table.rows + 1;
     if (dir !== undefined) writeLogStart(dir, start);
+    failpoint('cleanup:log-start-written');
     for (const base of empty) {
       const span = sealed.find((s) => s.base === base) as { base: number; end: number };
       report.bytesFreed += span.end - span.base;

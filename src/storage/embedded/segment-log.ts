@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { TammaError } from '../../errors.js';
+import { failpoint } from '../../retention/failpoint.js';
 import { indexByBase } from './by-base.js';
 import type { RecordLog } from './record-log.js';
 import { listSegments, segmentPath } from './segment-files.js';
@@ -210,6 +211,7 @@ export class SegmentLog implements RecordLog {
       throw error;
     }
     closeSync(fd);
+    failpoint('cleanup:span-written');
     renameSync(temporary, segment.path);
     syncDirectory(dirname(segment.path));
     // Reads so far went to the old file through the old descriptor; from here on, the new one.
