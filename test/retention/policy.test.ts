@@ -65,10 +65,15 @@ describe('retention policies', () => {
       maxAge: '30d',
       types: { 'DEBUG.KEEP': 'forever', 'DEBUG.TRACE.*': '1d', 'AUDIT.*': '1y', 'DEBUG.*': '1w' },
       maxEvents: null,
+      archive: null,
+      schedule: '0 * * * *',
+      onExpired: 'reject',
     });
   });
 
   it.each([
+    [{ schedule: 'every hour' }, 'retention.schedule'],
+    [{ schedule: true }, 'retention.schedule'],
     [{ maxAge: '30' }, 'retention.maxAge'],
     [{ types: { 'DEBUG.*': 'soon' } }, 'retention.types["DEBUG.*"]'],
     [{ types: { '': '1d' } }, 'retention.types[""]'],
