@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCleanup } from './commands/cleanup.js';
 import { registerExplain } from './commands/explain.js';
 import { registerIndex } from './commands/indexes.js';
 import { registerIngest } from './commands/ingest.js';
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExplain(program, ctx);
   registerIndex(program, ctx);
   registerStats(program, ctx);
+  registerCleanup(program, ctx);
   registerVerify(program, ctx);
   registerRepair(program, ctx);
   return program;

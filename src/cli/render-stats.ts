@@ -24,6 +24,23 @@ export function renderStats(stats: StoreStats, indent = ''): string {
       ],
     );
   }
+  const r = stats.retention;
+  const ages = Object.entries(r.types).map(([type, age]) => `${type} ${age}`);
+  pairs.push([
+    'retention',
+    `maxAge ${r.maxAge}${ages.length > 0 ? ` (${ages.join(', ')})` : ''}` +
+      `${r.maxEvents === null ? '' : `, maxEvents ${formatInt(r.maxEvents)}`}` +
+      `${r.archive === null ? '' : `, archive ${r.archive.dir}`}`,
+  ]);
+  const c = stats.cleanup;
+  pairs.push([
+    'cleanup',
+    c.lastRun === null
+      ? `not run yet${c.pendingTombstoned > 0 ? `; ${formatInt(c.pendingTombstoned)} deleted events waiting` : ''}`
+      : `${formatInt(c.runs)} run${c.runs === 1 ? '' : 's'}, last at ${c.lastRun.startedAt}: ` +
+        `removed ${formatInt(c.lastRun.removed)}, archived ${formatInt(c.lastRun.archived)}, ` +
+        `freed ${formatBytes(c.lastRun.bytesFreed)}`,
+  ]);
   const m = stats.memory;
   pairs.push(
     ['memory', `rss ${formatBytes(m.rss)}, heap ${formatBytes(m.heapUsed)}`],

@@ -63,6 +63,14 @@ export interface CleanupHost {
 export interface CleanupOptions {
   /** Rows decided, copied or checked per slice; the event loop runs between slices. */
   sliceRows?: number;
+  /** Called after each slice: which phase, and how far through it. */
+  onProgress?: (progress: CleanupProgress) => void;
+}
+
+export interface CleanupProgress {
+  phase: 'deciding' | 'compacting' | 'rewriting';
+  done: number;
+  total: number;
 }
 
 const INTENT_FILE = 'cleanup.json';
@@ -71,6 +79,7 @@ const DEFAULT_SLICE = 16_384;
 export class Cleanup {
   readonly stats: CleanupStats = emptyCleanupStats();
   private running: Promise<CleanupReport> | undefined;
+  private progress: (progress: CleanupProgress) => void = () => undefined;
 
   constructor(private readonly host: CleanupHost) {}
 
@@ -80,6 +89,7 @@ export class Cleanup {
 
   /** Runs a cleanup, or joins the one already running. */
   run(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.progress = options.onProgress ?? (() => undefined);
     this.running ??= this.execute(options.sliceRows ?? DEFAULT_SLICE).finally(() => {
       this.running = undefined;
     });
@@ -123,6 +133,11 @@ export class Cleanup {
               if (host.tombstoned(row)) report.tombstoned++;
             }
           }
+        });
+        this.progress({
+          phase: 'deciding',
+          done: Math.min(table.rows, from + slice) - table.firstRow,
+          total: table.rows - table.firstRow,
         });
         if (!(await this.yieldSlice())) return this.finish(report, started);
       }
@@ -173,9 +188,12 @@ export class Cleanup {
       while (next < rows.length && (rows[next] as number) < row) next++;
       return rows[next] === row;
     });
-    for (;;) {
-      const done = meter.slice(() => compaction.step(slice));
-      if (done) break;
+    const total = table.rows - table.firstRow;
+    for (let done = 0; ;) {
+      const finished = meter.slice(() => compaction.step(slice));
+      done = Math.min(total, done + slice);
+      this.progress({ phase: 'compacting', done: finished ? total : done, total });
+      if (finished) break;
       if (!(await this.yieldSlice())) {
         compaction.abort();
         return;
@@ -191,14 +209,15 @@ export class Cleanup {
     if (touched.has(log.activeSpan.base)) log.seal();
     if (host.dir !== undefined) host.discardCheckpoint();
     failpoint('cleanup:checkpoint-discarded');
-    for (const span of log.sealedSpans()) {
-      if (!touched.has(span.base)) continue;
+    const spans = log.sealedSpans().filter((span) => touched.has(span.base));
+    for (const [i, span] of spans.entries()) {
       meter.slice(() => {
         const rewrite = rewriteSpan(table, log, span, sequenceAfter(host, span.end));
         report.bytesFreed += rewrite.before - rewrite.after;
         report.spansRewritten++;
       });
       failpoint('cleanup:span-rewritten');
+      this.progress({ phase: 'rewriting', done: i + 1, total: spans.length });
       if (!(await this.yieldSlice())) return;
     }
     meter.slice(() => {

@@ -88,6 +88,8 @@ export class RetentionPolicy {
     /** Cron expression for scheduled cleanup, or false for manual only. */
     readonly schedule: string | false = DEFAULT_SCHEDULE,
     readonly onExpired: 'reject' | 'archive' = 'reject',
+    /** The options it was made from, as given (recorded for tools: policy-file.ts). */
+    readonly source: RetentionOptions | undefined = undefined,
   ) {
     this.rules = rules.sort((a, b) => b.rank - a.rank);
   }
@@ -170,6 +172,7 @@ export class RetentionPolicy {
       archiveDir,
       scheduleOf(options.schedule, `${path}.schedule`),
       onExpired,
+      structuredClone(options) as RetentionOptions,
     );
   }
 

@@ -18,6 +18,7 @@ import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
 import type { CleanupReport } from '../retention/cleanup-report.js';
 import { CleanupSchedule } from '../retention/cleanup-schedule.js';
+import { writePolicyFile } from '../retention/policy-file.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
 import { QueryEngine } from '../query/query-engine.js';
@@ -103,6 +104,8 @@ export class EmbeddedEventStore implements EventStore {
     this.cleaner = new Cleanup(this.cleanupHost());
     this.schedule = new CleanupSchedule(() => this.scheduledCleanup());
     this.schedule.set(options.retention.schedule);
+    if (disk !== undefined && options.retention.source !== undefined)
+      writePolicyFile(disk.dir, options.retention.source);
   }
 
   /** What cleanup needs from the store (see retention/cleanup.ts for the order of operations). */
@@ -147,7 +150,13 @@ export class EmbeddedEventStore implements EventStore {
     const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
     if (sliceRows !== undefined && sliceRows < 1)
       throw new ValidationError('options.sliceRows', `must be a positive integer, got ${sliceRows}`);
-    return this.cleaner.run(sliceRows === undefined ? {} : { sliceRows });
+    const onProgress = input.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function')
+      throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
+    return this.cleaner.run({
+      ...(sliceRows === undefined ? {} : { sliceRows }),
+      ...(onProgress === undefined ? {} : { onProgress: onProgress as CleanupOptions['onProgress'] }),
+    });
   }
 
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
@@ -500,6 +509,7 @@ export class EmbeddedEventStore implements EventStore {
     const policy = RetentionPolicy.from(retention);
     this.visibility.policy = policy;
     this.schedule.set(policy.schedule);
+    if (this.disk !== undefined) writePolicyFile(this.disk.dir, policy.source);
   }
 
   /**
@@ -582,7 +592,7 @@ export class EmbeddedEventStore implements EventStore {
       stats.storage = {
         dir: this.disk.dir,
         segments: this.disk.log.segmentCount,
-        logBytes: this.log.end,
+        logBytes: this.disk.log.bytes,
         fsync: this.options.fsync,
         fsyncs: this.disk.log.fsyncCount,
         lastCheckpointSequence: this.disk.checkpointRows,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { openEventStore, type StoreStats } from '../../index.js';
+import { readPolicyFile } from '../../retention/policy-file.js';
 import type { CliContext } from '../context.js';
 import { writeWithBackpressure } from '../io.js';
 import { renderStats } from '../render-stats.js';
@@ -19,7 +20,11 @@ export function registerStats(program: Command, ctx: CliContext): void {
     .option('--json', 'print the StoreStats object as JSON')
     .action(async (options: StatsOptions) => {
       requireExistingStore(options.dir);
-      const store = await openEventStore({ dir: options.dir });
+      const retention = readPolicyFile(options.dir);
+      const store = await openEventStore({
+        dir: options.dir,
+        ...(retention === undefined ? {} : { retention: { ...retention, schedule: false } }),
+      });
       let stats: StoreStats;
       try {
         stats = store.stats();

@@ -73,6 +73,11 @@ export class SegmentLog implements RecordLog {
     return this.segments[this.segments.length - 1] as Segment;
   }
 
+  /** Bytes the segment files hold (less than `end` once cleanup has rewritten or dropped some). */
+  get bytes(): number {
+    return this.segments.reduce((total, segment) => total + segment.size, 0);
+  }
+
   get segmentCount(): number {
     return this.segments.length;
   }

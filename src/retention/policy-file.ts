@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CorruptionError } from '../errors.js';
+import { writeFileDurably } from '../storage/embedded/durable-file.js';
+import type { RetentionOptions } from './policy.js';
+
+/**
+ * The retention policy an application last set on an on-disk store, recorded so that tools (CLI
+ * `stats` and `cleanup`) act on the same policy. The application still passes its policy at each
+ * open: opening without one means no policy, whatever this file says, so expiry never starts from
+ * a file the application did not mean to apply.
+ */
+const POLICY_FILE = 'retention.json';
+
+export function writePolicyFile(dir: string, options: RetentionOptions | undefined): void {
+  writeFileDurably(join(dir, POLICY_FILE), `${JSON.stringify({ retention: options ?? null }, null, 2)}\n`);
+}
+
+export function readPolicyFile(dir: string): RetentionOptions | undefined {
+  const path = join(dir, POLICY_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const { retention } = JSON.parse(readFileSync(path, 'utf8')) as { retention?: RetentionOptions | null };
+    return retention ?? undefined;
+  } catch (error) {
+    throw new CorruptionError(path, 0, `the recorded retention policy is unreadable (${(error as Error).message})`);
+  }
+}
