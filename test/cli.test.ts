@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
+import { ManualClock, openEventStore } from '../src/index.js';
 
 /** A Writable that keeps what was written, standing in for stdout/stderr. */
 class Capture extends Writable {
@@ -394,6 +395,49 @@ describe('stats', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^events\s+5$/m);
     expect(result.stdout).toMatch(/^index\s+keys\s+entries/m);
+  });
+});
+
+describe('cleanup', () => {
+  it('runs under the policy the application last set, archives, and stats shows policy and result', async () => {
+    const dir = freshDir();
+    const archive = join(root, `archive-${++counter}`);
+    const ingest = await cli(['ingest', '--dir', dir, writeInput(GOOD)]);
+    expect(ingest.code, ingest.stderr).toBe(0);
+    // The application sets its policy: everything before 2025-01-02 is past a 1-day maxAge.
+    const clock = new ManualClock(Date.parse('2025-01-03T00:00:00Z'));
+    const store = await openEventStore({
+      dir,
+      clock,
+      retention: { maxAge: '1d', archive: { dir: archive }, schedule: false },
+    });
+    await store.close();
+
+    const before = await cli(['stats', '--dir', dir]);
+    expect(before.stdout).toMatch(/^retention\s+maxAge 1d, archive .*archive-/m);
+    const cleanup = await cli(['cleanup', '--dir', dir, '--json']);
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    // The CLI runs on the system clock: every GOOD event (2025) is past a day old by now.
+    expect(JSON.parse(cleanup.stdout)).toMatchObject({ examined: 5, removed: 5, archived: 5 });
+    const after = await cli(['stats', '--dir', dir, '--json']);
+    expect(JSON.parse(after.stdout)).toMatchObject({ events: 0, lastSequence: 5 });
+    const verify = await cli(['verify', '--dir', dir]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+
+  it('with no recorded policy removes nothing and says so', async () => {
+    const dir = freshDir();
+    expect((await cli(['ingest', '--dir', dir, writeInput(GOOD)])).code).toBe(0);
+    const result = await cli(['cleanup', '--dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^policy\s+none recorded: nothing expires$/m);
+    expect(result.stdout).toMatch(/^removed\s+0$/m);
+  });
+
+  it('refuses a directory that holds no store', async () => {
+    const result = await cli(['cleanup', '--dir', join(root, 'no-store-here')]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/no-store-here/);
   });
 });
 
