@@ -15,6 +15,11 @@ export interface RetentionOptions {
   types?: Record<string, Duration | 'forever'>;
   /** Keep at most this many live events: the oldest (by sequence) expire first. */
   maxEvents?: number;
+  /**
+   * Cold storage for events that leave the store: a directory (see src/retention/archive.ts).
+   * `queryEvents(criteria, { includeArchived: true })` reads it.
+   */
+  archive?: { dir: string };
 }
 
 interface TypeRule {
@@ -26,7 +31,7 @@ interface TypeRule {
   rank: number;
 }
 
-const KEYS = new Set(['maxAge', 'types', 'maxEvents']);
+const KEYS = new Set(['maxAge', 'types', 'maxEvents', 'archive']);
 
 function globTest(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
@@ -44,12 +49,14 @@ export class RetentionPolicy {
     readonly maxAge: number,
     rules: TypeRule[],
     readonly maxEvents: number,
+    /** Where archived events live, when an archive is configured. */
+    readonly archiveDir: string | undefined,
   ) {
     this.rules = rules.sort((a, b) => b.rank - a.rank);
   }
 
   static none(): RetentionPolicy {
-    return new RetentionPolicy(Infinity, [], Infinity);
+    return new RetentionPolicy(Infinity, [], Infinity, undefined);
   }
 
   /** Checks a policy at the door; every message names the bad value (`retention.types["DEBUG.*"]`). */
@@ -67,7 +74,7 @@ export class RetentionPolicy {
       if (!KEYS.has(key)) {
         throw new ValidationError(
           `${path}.${key}`,
-          'unknown option; expected maxAge, types, maxEvents',
+          'unknown option; expected maxAge, types, maxEvents, archive',
           'INVALID_OPTION',
         );
       }
@@ -103,7 +110,7 @@ export class RetentionPolicy {
         'INVALID_OPTION',
       );
     }
-    return new RetentionPolicy(maxAge, rules, maxEvents ?? Infinity);
+    return new RetentionPolicy(maxAge, rules, maxEvents ?? Infinity, archiveDirOf(options.archive, path));
   }
 
   /** Whether anything can ever expire under this policy. */
@@ -134,4 +141,29 @@ export class RetentionPolicy {
       maxEvents: this.maxEvents === Infinity ? null : this.maxEvents,
     };
   }
+}
+
+function archiveDirOf(archive: unknown, path: string): string | undefined {
+  if (archive === undefined) return undefined;
+  if (archive === null || typeof archive !== 'object' || Array.isArray(archive)) {
+    throw new ValidationError(
+      `${path}.archive`,
+      `must be an object like { dir: './archive' }, got ${describe(archive)}`,
+      'INVALID_OPTION',
+    );
+  }
+  for (const key of Object.keys(archive)) {
+    if (key !== 'dir') {
+      throw new ValidationError(`${path}.archive.${key}`, 'unknown option; expected dir', 'INVALID_OPTION');
+    }
+  }
+  const dir = (archive as { dir?: unknown }).dir;
+  if (typeof dir !== 'string' || dir.trim() === '') {
+    throw new ValidationError(
+      `${path}.archive.dir`,
+      `must be a directory path, got ${describe(dir)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return dir;
 }
