@@ -12,6 +12,7 @@ import { Statistics } from '../indexes/statistics.js';
 import { Tombstones } from '../retention/tombstones.js';
 import { Visibility } from '../retention/visibility.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
+import { archiveToQuery, mergeBySequence, queryArchived } from '../retention/archive-query.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
@@ -27,6 +28,7 @@ import type {
   GetEventsByTypeOptions,
   GetEventsOptions,
   QueryCriteria,
+  QueryEventsOptions,
   RangeOptions,
   ReadOptions,
   StoreStats,
@@ -373,9 +375,13 @@ export class EmbeddedEventStore implements EventStore {
     });
   }
 
-  async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
+  async queryEvents(criteria: QueryCriteria = {}, options: QueryEventsOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    return (await this.queries.execute(criteriaToQuery(normalizeCriteria(criteria)))) as StoredEvent[];
+    const normalized = normalizeCriteria(criteria);
+    const archiveDir = archiveToQuery(options, this.visibility.policy);
+    const live = (await this.queries.execute(criteriaToQuery(normalized))) as StoredEvent[];
+    if (archiveDir === undefined) return live;
+    return mergeBySequence(queryArchived(archiveDir, normalized), live, normalized);
   }
 
   query(): AdvancedQueryBuilder {
