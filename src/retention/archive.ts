@@ -188,11 +188,18 @@ export function readArchiveFile(dir: string, entry: ArchiveEntry): Buffer {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     throw corrupt(path, 0, 'the manifest names this file but it does not exist');
   }
-  if (compressed.length !== entry.bytes || crc32(compressed) !== entry.crc32) {
+  if (compressed.length !== entry.bytes) {
     throw corrupt(
       path,
       0,
-      `the archive file does not match its manifest entry (${compressed.length} bytes, the manifest says ${entry.bytes}; or a different CRC-32)`,
+      `the archive file does not match its manifest entry: it is ${compressed.length} bytes, the entry says ${entry.bytes}`,
+    );
+  }
+  if (crc32(compressed) !== entry.crc32) {
+    throw corrupt(
+      path,
+      0,
+      'the archive file does not match its manifest entry: its CRC-32 differs (bytes changed after archiving)',
     );
   }
   let frames: Buffer;
