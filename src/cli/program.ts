@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerArchive } from './commands/archive.js';
 import { registerExplain } from './commands/explain.js';
 import { registerIndex } from './commands/indexes.js';
 import { registerIngest } from './commands/ingest.js';
@@ -22,7 +23,7 @@ export function buildProgram(ctx: CliContext): Command {
   const { io } = ctx;
   const program = new Command('tamma-events')
     .description(
-      'Tamma Events: an embedded event store. Ingest, query, explain, index, inspect, verify and repair a store directory.',
+      'Tamma Events: an embedded event store. Ingest, query, explain, index, inspect, verify and repair a store directory; list, verify and restore an archive.',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
@@ -49,5 +50,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerStats(program, ctx);
   registerVerify(program, ctx);
   registerRepair(program, ctx);
+  registerArchive(program, ctx);
   return program;
 }
