@@ -64,15 +64,20 @@ export class ConcurrencyError extends TammaError {
 export class CorruptionError extends TammaError {
   readonly file: string;
   readonly offset: number;
+  /** What is wrong, without the file, offset and advice: for reports that list problems by file. */
+  readonly detail: string;
 
-  constructor(file: string, offset: number, detail: string) {
-    super(
-      'CORRUPTION',
-      `corrupt data in ${file} at byte offset ${offset}: ${detail}. ` +
-        'Run `tamma-events verify --dir <dir>` for a report and `tamma-events repair --dir <dir>` to truncate the damage.',
-    );
+  /** `advice` says what to run; the default fits a store directory (archives have their own). */
+  constructor(
+    file: string,
+    offset: number,
+    detail: string,
+    advice = 'Run `tamma-events verify --dir <dir>` for a report and `tamma-events repair --dir <dir>` to truncate the damage.',
+  ) {
+    super('CORRUPTION', `corrupt data in ${file} at byte offset ${offset}: ${detail}. ${advice}`);
     this.file = file;
     this.offset = offset;
+    this.detail = detail;
   }
 }
 

@@ -6,6 +6,7 @@ export type {
   GetEventsByTypeOptions,
   RangeOptions,
   QueryCriteria,
+  QueryEventsOptions,
   ReadOptions,
   AppendToStreamOptions,
   StoreStats,

@@ -16,6 +16,8 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/run.js';
 import { ManualClock, openEventStore } from '../src/index.js';
+import { archiveFrames, type ArchiveEntry } from '../src/retention/archive.js';
+import { flipFileByte, framesOf } from './support/archive.js';
 
 /** A Writable that keeps what was written, standing in for stdout/stderr. */
 class Capture extends Writable {
@@ -926,6 +928,198 @@ describe('verify and repair', () => {
   });
 });
 
+describe('archive', () => {
+  /** queryDir's frames (sequences 1-2, 3-4, 5) archived with a gap: 1-2 in one file, 5 in another. */
+  let archive: string;
+  let entries: ArchiveEntry[];
+  /** What `query` prints for every event of queryDir, by sequence. */
+  let queried: Map<number, string>;
+
+  /** A fresh archive of queryDir's frames, one file per group of frame numbers. */
+  function archiveOf(...groups: number[][]): { dir: string; entries: ArchiveEntry[] } {
+    const dir = join(root, `archive-${++counter}`);
+    const frames = framesOf(queryDir);
+    return {
+      dir,
+      entries: groups.map((group) => archiveFrames(dir, Buffer.concat(group.map((i) => frames[i]!)))),
+    };
+  }
+
+  const linesOf = (text: string): string[] => text.split('\n').filter((line) => line !== '');
+  const expectedLines = (...sequences: number[]): string[] => sequences.map((s) => queried.get(s)!);
+
+  beforeAll(async () => {
+    ({ dir: archive, entries } = archiveOf([0], [2]));
+    const query = await cli(['query', '--dir', queryDir]);
+    queried = new Map(
+      linesOf(query.stdout).map((line) => [(JSON.parse(line) as { sequence: number }).sequence, line]),
+    );
+    expect(queried.size).toBe(5);
+  });
+
+  it('list prints the files with sequences, events, time range and bytes', async () => {
+    const result = await cli(['archive', 'list', archive]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^archive ${archive}: 2 files, 3 events, \\d+ B$`, 'm'));
+    expect(result.stdout).toMatch(/file\s+sequences\s+events\s+time range\s+bytes/);
+    expect(result.stdout).toMatch(
+      /00000001-00000000000000000001-00000000000000000002\.tzf\s+1-2\s+2\s+2025-01-01T00:00:00\.000Z \.\. 2025-01-01T00:05:00\.000Z\s+\d+ B/,
+    );
+    expect(result.stdout).toMatch(
+      /00000002-00000000000000000005-00000000000000000005\.tzf\s+5-5\s+1\s+2025-01-03T00:00:00\.000Z \.\. 2025-01-03T00:00:00\.000Z/,
+    );
+    const json = await cli(['archive', 'list', archive, '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({
+      dir: archive,
+      files: entries,
+      events: 3,
+      bytes: entries[0]!.bytes + entries[1]!.bytes,
+    });
+  });
+
+  it('verify passes on an intact archive', async () => {
+    const result = await cli(['archive', 'verify', archive]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^verify .*: OK$/m);
+    expect(result.stdout).toMatch(/files\s+2/);
+    expect(result.stdout).toMatch(/events\s+3/);
+    const json = await cli(['archive', 'verify', archive, '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, files: 2, events: 3, problems: [] });
+  });
+
+  it('verify exits 1 naming each damaged or missing file and its problem', async () => {
+    const {
+      dir,
+      entries: [first, second, third],
+    } = archiveOf([0], [1], [2]);
+    flipFileByte(join(dir, first!.file), 25);
+    rmSync(join(dir, third!.file));
+    const result = await cli(['archive', 'verify', dir]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/: DAMAGED$/m);
+    expect(result.stdout).toMatch(/events\s+2 \(in the intact files\)/);
+    expect(result.stdout).toMatch(
+      new RegExp(`${first!.file}\\s+the archive file does not match its manifest entry`),
+    );
+    expect(result.stdout).toMatch(new RegExp(`${third!.file}\\s+missing`));
+    expect(result.stdout).not.toContain(second!.file);
+    const json = JSON.parse((await cli(['archive', 'verify', dir, '--json'])).stdout) as {
+      problems: unknown[];
+    };
+    expect(json.problems).toHaveLength(2);
+
+    writeFileSync(join(dir, 'manifest.json'), '{ torn');
+    const manifest = await cli(['archive', 'verify', dir]);
+    expect(manifest.code).toBe(1);
+    expect(manifest.stdout).toMatch(/manifest\.json\s+the archive manifest is unreadable/);
+  });
+
+  it('restore writes the events as NDJSON in the shape query prints', async () => {
+    const result = await cli(['archive', 'restore', archive, '--ndjson', '-']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(linesOf(result.stdout)).toEqual(expectedLines(1, 2, 5));
+    expect(result.stderr).toMatch(/restored\s+3 events from 2 files \(of 2\)/);
+    expect(result.stderr).toMatch(/written to\s+stdout/);
+
+    const file = join(root, `restored-${++counter}.ndjson`);
+    const toFile = await cli(['archive', 'restore', archive, '--ndjson', file]);
+    expect(toFile.code, toFile.stderr).toBe(0);
+    expect(toFile.stdout).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe(result.stdout);
+    // Never over an existing file.
+    const again = await cli(['archive', 'restore', archive, '--ndjson', file]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists; restore does not overwrite/);
+    expect(readFileSync(file, 'utf8')).toBe(result.stdout);
+  });
+
+  it('restore keeps to sequence and time bounds, reading only the files that can hold them', async () => {
+    const {
+      dir,
+      entries: [, middle],
+    } = archiveOf([0], [1], [2]);
+    const restore = async (...flags: string[]) => {
+      const result = await cli(['archive', 'restore', dir, '--ndjson', '-', ...flags]);
+      expect(result.code, result.stderr).toBe(0);
+      return linesOf(result.stdout);
+    };
+    expect(await restore('--from-sequence', '2', '--to-sequence', '4')).toEqual(expectedLines(2, 3, 4));
+    expect(await restore('--from', '2025-01-02', '--to', '2025-01-03')).toEqual(expectedLines(3, 4));
+    expect(await restore('--from', String(Date.UTC(2025, 0, 1, 0, 5)))).toEqual(expectedLines(2, 3, 4, 5));
+    expect(await restore('--from-sequence', '6')).toEqual([]);
+    flipFileByte(join(dir, middle!.file), 25);
+    expect(await restore('--to-sequence', '2')).toEqual(expectedLines(1, 2));
+    const summary = await cli(['archive', 'restore', dir, '--ndjson', '-', '--from-sequence', '5']);
+    expect(summary.stderr).toMatch(/restored\s+1 event from 1 file \(of 3\)/);
+  });
+
+  it('restore stops at a damaged file with [CORRUPTION] naming it, and removes its partial output', async () => {
+    const {
+      dir,
+      entries: [, second],
+    } = archiveOf([0], [1], [2]);
+    flipFileByte(join(dir, second!.file), 25);
+    const stdout = await cli(['archive', 'restore', dir, '--ndjson', '-']);
+    expect(stdout.code).toBe(1);
+    expect(stdout.stderr).toMatch(
+      new RegExp(`^error: corrupt data in .*${second!.file}.*archive verify.*\\[CORRUPTION\\]$`, 'm'),
+    );
+    // What came before the damage was written: stdout cannot be taken back.
+    expect(linesOf(stdout.stdout)).toEqual(expectedLines(1, 2));
+
+    const file = join(root, `partial-${++counter}.ndjson`);
+    const toFile = await cli(['archive', 'restore', dir, '--ndjson', file]);
+    expect(toFile.code).toBe(1);
+    expect(toFile.stderr).toMatch(/removed the partial output/);
+    expect(readdirSync(root)).not.toContain(file.split('/').at(-1));
+  });
+
+  it('restored events ingest into another store with their ids', async () => {
+    const restored = await cli(['archive', 'restore', archive, '--ndjson', '-']);
+    const copy = freshDir();
+    const ingest = await cli(['ingest', '--dir', copy, '-'], { stdin: restored.stdout });
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const events = ndjsonLines((await cli(['query', '--dir', copy])).stdout);
+    expect(events.map((e) => e.id)).toEqual(ndjsonLines(restored.stdout).map((e) => e.id));
+  });
+
+  it('draws progress on a terminal without disturbing the output', async () => {
+    const result = await cli(['archive', 'restore', archive, '--ndjson', '-'], { isTTY: true });
+    expect(result.code, result.stderr).toBe(0);
+    expect(linesOf(result.stdout)).toEqual(expectedLines(1, 2, 5));
+  });
+
+  it('reports bad usage with exit 2', async () => {
+    const missing = await cli(['archive', 'list', join(root, 'no-such-archive')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/archive directory .*no-such-archive does not exist/);
+    const notArchive = await cli(['archive', 'verify', queryDir]);
+    expect(notArchive.code).toBe(2);
+    expect(notArchive.stderr).toMatch(/is not an archive \(no manifest\.json in it\)/);
+    const noOutput = await cli(['archive', 'restore', archive]);
+    expect(noOutput.code).toBe(2);
+    expect(noOutput.stderr).toMatch(/--ndjson/);
+    const reversed = await cli([
+      'archive',
+      'restore',
+      archive,
+      '--ndjson',
+      '-',
+      '--from-sequence',
+      '5',
+      '--to-sequence',
+      '2',
+    ]);
+    expect(reversed.code).toBe(2);
+    expect(reversed.stderr).toMatch(/--to-sequence 2 is below --from-sequence 5/);
+    const badTime = await cli(['archive', 'restore', archive, '--ndjson', '-', '--from', 'yesterday']);
+    expect(badTime.code).toBe(2);
+    const badSequence = await cli(['archive', 'restore', archive, '--ndjson', '-', '--from-sequence', '-1']);
+    expect(badSequence.code).toBe(2);
+    expect(badSequence.stdout).toBe('');
+  });
+});
+
 describe('usage', () => {
   it.each(['ingest', 'query', 'explain', 'stats', 'verify', 'repair'])(
     '%s --help prints usage and exits 0',
@@ -946,6 +1140,12 @@ describe('usage', () => {
       expect(result.stdout).toContain('--dir <path>');
     },
   );
+
+  it.each(['list', 'verify', 'restore'])('archive %s --help prints usage and exits 0', async (command) => {
+    const result = await cli(['archive', command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: tamma-events archive ${command} [options] <archiveDir>`);
+  });
 
   it('--help and --version exit 0', async () => {
     const help = await cli(['--help']);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerArchive } from './commands/archive.js';
 import { registerExplain } from './commands/explain.js';
 import { registerIndex } from './commands/indexes.js';
 import { registerIngest } from './commands/ingest.js';
@@ -23,7 +24,7 @@ export function buildProgram(ctx: CliContext): Command {
   const { io } = ctx;
   const program = new Command('tamma-events')
     .description(
-      'Tamma Events: an embedded event store. Ingest, query, explain, index, inspect, verify and repair a store directory.',
+      'Tamma Events: an embedded event store. Ingest, query, explain, index, inspect, verify and repair a store directory; list, verify and restore an archive.',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
@@ -51,5 +52,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerCleanup(program, ctx);
   registerVerify(program, ctx);
   registerRepair(program, ctx);
+  registerArchive(program, ctx);
   return program;
 }

@@ -1,22 +1,31 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
-import { CorruptionError } from '../errors.js';
+import { CorruptionError, ValidationError } from '../errors.js';
 import {
   FRAME_HEADER,
+  RECORD_PREFIX,
   frameBodyLength,
   frameCount,
   frameProblemAt,
   frameSequence,
 } from '../storage/embedded/frame.js';
 import { writeFileDurably } from '../storage/embedded/durable-file.js';
+import { recordLengthsConsistent } from '../storage/embedded/record-codec.js';
 import { failpoint } from './failpoint.js';
 
 /**
  * Cold storage for events leaving the live store: a directory of compressed files and a manifest.
  *
- *   <archive>/manifest.json                           the files, in sequence order (the source of truth)
- *   <archive>/<first seq, 20 digits>-<last seq>.tzf    gzip of whole log frames, each with its own CRC
+ *   <archive>/manifest.json                                   the files, in the order written (the source of truth)
+ *   <archive>/<run, 8 digits>-<first seq, 20 digits>-<last seq>.tzf   gzip of whole log frames, each with its own CRC
+ *
+ * Within a file, sequences only increase from frame to frame; they need not follow on (the events
+ * archived together may be scattered through the log: a deleted stream's), so there may be gaps
+ * between frames, never inside one. Files' ranges may interleave: a cleanup archives what has
+ * expired by then, and with a shorter maxAge for some types, a later cleanup archives older
+ * sequences of the other types. No event is ever in two files (it leaves the live store once), so
+ * readers merge the files they open by sequence.
  *
  * Order of operations, and why it loses nothing: a file is written under a temporary name, fsync'ed,
  * renamed and its directory fsync'ed; only then is it added to the manifest (itself by temp file,
@@ -44,9 +53,33 @@ interface Manifest {
   files: ArchiveEntry[];
 }
 
-const MANIFEST = 'manifest.json';
+export const MANIFEST = 'manifest.json';
 const pad = (n: number) => String(n).padStart(20, '0');
+/** A plain file name inside the archive directory: a manifest must not point anywhere else. */
+const FILE_NAME = /^[\w.-]+\.tzf$/;
+const NUMERIC_FIELDS = [
+  'firstSequence',
+  'lastSequence',
+  'events',
+  'minTimestamp',
+  'maxTimestamp',
+  'bytes',
+  'crc32',
+] as const;
 
+/** What to run about a damaged archive: the store's verify and repair do not look at archives. */
+export const ARCHIVE_ADVICE = 'Run `tamma-events archive verify <archive dir>` for a report of every file.';
+
+function corrupt(file: string, offset: number, detail: string): CorruptionError {
+  return new CorruptionError(file, offset, detail, ARCHIVE_ADVICE);
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * The manifest's entries, checked: each well formed. An archive not yet written has no manifest,
+ * and no entries.
+ */
 export function readManifest(dir: string): ArchiveEntry[] {
   const path = join(dir, MANIFEST);
   if (!existsSync(path)) return [];
@@ -54,40 +87,78 @@ export function readManifest(dir: string): ArchiveEntry[] {
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
   } catch (error) {
-    throw new CorruptionError(path, 0, `the archive manifest is unreadable (${(error as Error).message})`);
+    throw corrupt(path, 0, `the archive manifest is unreadable (${(error as Error).message})`);
   }
-  if (manifest.format !== 'tamma-archive' || !Array.isArray(manifest.files)) {
-    throw new CorruptionError(path, 0, 'not a Tamma Events archive manifest');
+  if (
+    manifest === null ||
+    typeof manifest !== 'object' ||
+    manifest.format !== 'tamma-archive' ||
+    !Array.isArray(manifest.files)
+  ) {
+    throw corrupt(path, 0, 'not a Tamma Events archive manifest');
   }
+  const names = new Set<string>();
+  manifest.files.forEach((entry: unknown, i) => {
+    const problem = entryProblem(entry, names);
+    if (problem !== undefined) throw corrupt(path, 0, `files[${i}] ${problem}`);
+    names.add((entry as ArchiveEntry).file);
+  });
   return manifest.files;
 }
 
-/** What the caller knows of the frames it archives (the time range needs the records' headers). */
+function entryProblem(value: unknown, names: ReadonlySet<string>): string | undefined {
+  if (value === null || typeof value !== 'object') return 'is not an object';
+  const entry = value as Record<string, unknown>;
+  if (typeof entry.file !== 'string' || !FILE_NAME.test(entry.file)) {
+    return `has a bad file name ${JSON.stringify(entry.file)}; expected <run>-<first>-<last>.tzf`;
+  }
+  const bad = NUMERIC_FIELDS.find((key) => typeof entry[key] !== 'number' || !Number.isFinite(entry[key]));
+  if (bad !== undefined) return `(${entry.file}) has no valid ${bad}`;
+  const e = value as ArchiveEntry;
+  if (e.firstSequence > e.lastSequence || e.events < 1 || e.events > e.lastSequence - e.firstSequence + 1) {
+    return `(${e.file}) claims ${e.events} events in sequences ${e.firstSequence}-${e.lastSequence}`;
+  }
+  if (e.minTimestamp > e.maxTimestamp) return `(${e.file}) has a time range that ends before it starts`;
+  if (names.has(e.file)) return `(${e.file}) is listed twice`;
+  return undefined;
+}
+
+/**
+ * A time range the caller already knows for the frames it archives. Optional: without it the range
+ * is read from the records; with it, it must cover them (a range that misses events would make
+ * time-bounded reads skip the file).
+ */
 export interface FramesInfo {
   minTimestamp: number;
   maxTimestamp: number;
 }
 
 /**
- * Archives whole log frames (in ascending sequence order, gaps allowed) and returns their manifest
- * entry once file and manifest are durable.
- *
- * Files' sequence ranges may interleave: a cleanup archives what has expired by then, and with a
- * shorter maxAge for some types, a later cleanup archives older sequences of the other types. The
- * sets never overlap (an event leaves the live store once), so the name carries the run's ordinal.
+ * Archives whole log frames (in increasing sequence order, gaps allowed) as the archive's next run,
+ * and returns their manifest entry once file and manifest are durable.
  */
-export function archiveFrames(dir: string, frames: Buffer, info: FramesInfo): ArchiveEntry {
-  const { firstSequence, lastSequence, events } = checkFrames(frames, 'frames to archive');
+export function archiveFrames(dir: string, frames: Buffer, info?: FramesInfo): ArchiveEntry {
+  const found = checkFrames(frames, 'frames to archive');
+  if (
+    info !== undefined &&
+    !(info.minTimestamp <= found.minTimestamp && info.maxTimestamp >= found.maxTimestamp)
+  ) {
+    throw new ValidationError(
+      'info',
+      `the frames hold events from ${iso(found.minTimestamp)} to ${iso(found.maxTimestamp)}, which the given ` +
+        `range ${info.minTimestamp}-${info.maxTimestamp} does not cover; pass their range or none`,
+    );
+  }
   const files = readManifest(dir);
   mkdirSync(dir, { recursive: true });
   const compressed = gzipSync(frames);
   const entry: ArchiveEntry = {
-    file: `${String(files.length + 1).padStart(8, '0')}-${pad(firstSequence)}-${pad(lastSequence)}.tzf`,
-    firstSequence,
-    lastSequence,
-    events,
-    minTimestamp: info.minTimestamp,
-    maxTimestamp: info.maxTimestamp,
+    file: `${String(files.length + 1).padStart(8, '0')}-${pad(found.firstSequence)}-${pad(found.lastSequence)}.tzf`,
+    firstSequence: found.firstSequence,
+    lastSequence: found.lastSequence,
+    events: found.events,
+    minTimestamp: info?.minTimestamp ?? found.minTimestamp,
+    maxTimestamp: info?.maxTimestamp ?? found.maxTimestamp,
     bytes: compressed.length,
     crc32: crc32(compressed),
   };
@@ -98,18 +169,38 @@ export function archiveFrames(dir: string, frames: Buffer, info: FramesInfo): Ar
   return entry;
 }
 
-/** The frames of one archive file, after checking its size, CRC and every frame inside. */
+/**
+ * The frames of one archive file, after checking everything its manifest entry claims: size and
+ * CRC-32 of the file, every frame's CRC, sequences, event count and time range.
+ */
 export function readArchiveFile(dir: string, entry: ArchiveEntry): Buffer {
   const path = join(dir, entry.file);
-  const compressed = readFileSync(path);
-  if (compressed.length !== entry.bytes || crc32(compressed) !== entry.crc32) {
-    throw new CorruptionError(path, 0, `the archive file does not match its manifest entry (size or CRC-32)`);
+  let compressed: Buffer;
+  try {
+    compressed = readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw corrupt(path, 0, 'the manifest names this file but it does not exist');
+  }
+  if (compressed.length !== entry.bytes) {
+    throw corrupt(
+      path,
+      0,
+      `the archive file does not match its manifest entry: it is ${compressed.length} bytes, the entry says ${entry.bytes}`,
+    );
+  }
+  if (crc32(compressed) !== entry.crc32) {
+    throw corrupt(
+      path,
+      0,
+      'the archive file does not match its manifest entry: its CRC-32 differs (bytes changed after archiving)',
+    );
   }
   let frames: Buffer;
   try {
     frames = gunzipSync(compressed);
   } catch (error) {
-    throw new CorruptionError(path, 0, `the archive file does not decompress (${(error as Error).message})`);
+    throw corrupt(path, 0, `the archive file does not decompress (${(error as Error).message})`);
   }
   const found = checkFrames(frames, path);
   if (
@@ -117,10 +208,17 @@ export function readArchiveFile(dir: string, entry: ArchiveEntry): Buffer {
     found.lastSequence !== entry.lastSequence ||
     found.events !== entry.events
   ) {
-    throw new CorruptionError(
+    throw corrupt(
       path,
       0,
-      `the archive file holds sequences ${found.firstSequence}-${found.lastSequence}, its manifest entry says ${entry.firstSequence}-${entry.lastSequence}`,
+      `the archive file holds ${found.events} events in sequences ${found.firstSequence}-${found.lastSequence}, its manifest entry says ${entry.events} in ${entry.firstSequence}-${entry.lastSequence}`,
+    );
+  }
+  if (found.minTimestamp < entry.minTimestamp || found.maxTimestamp > entry.maxTimestamp) {
+    throw corrupt(
+      path,
+      0,
+      `the archive file holds events from ${iso(found.minTimestamp)} to ${iso(found.maxTimestamp)}, outside its manifest entry's time range`,
     );
   }
   return frames;
@@ -133,10 +231,19 @@ export interface ArchiveReport {
   problems: { file: string; detail: string }[];
 }
 
-/** Reads every file the manifest names, checking sizes, CRCs and every frame. */
+/** Reads every file the manifest names and checks it against its entry (see readArchiveFile). */
 export function verifyArchive(dir: string): ArchiveReport {
   const report: ArchiveReport = { ok: true, files: 0, events: 0, problems: [] };
-  for (const entry of readManifest(dir)) {
+  let entries: ArchiveEntry[];
+  try {
+    entries = readManifest(dir);
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    report.problems.push({ file: MANIFEST, detail: error.detail });
+    report.ok = false;
+    return report;
+  }
+  for (const entry of entries) {
     report.files++;
     if (!existsSync(join(dir, entry.file))) {
       report.problems.push({ file: entry.file, detail: 'missing' });
@@ -146,38 +253,68 @@ export function verifyArchive(dir: string): ArchiveReport {
       readArchiveFile(dir, entry);
       report.events += entry.events;
     } catch (error) {
-      report.problems.push({ file: entry.file, detail: (error as Error).message });
+      const detail = error instanceof CorruptionError ? error.detail : (error as Error).message;
+      report.problems.push({ file: entry.file, detail });
     }
   }
   report.ok = report.problems.length === 0;
   return report;
 }
 
-/** Sequence range and event count of intact frames in ascending sequence order; throws on anything else. */
-function checkFrames(
-  frames: Buffer,
-  where: string,
-): { firstSequence: number; lastSequence: number; events: number } {
+interface FramesSummary {
+  firstSequence: number;
+  lastSequence: number;
+  events: number;
+  minTimestamp: number;
+  maxTimestamp: number;
+}
+
+/**
+ * Sequence range, event count and time range of intact frames in increasing sequence order (gaps
+ * between frames allowed); throws on anything else. Offsets in errors are into the uncompressed
+ * frames.
+ */
+function checkFrames(frames: Buffer, where: string): FramesSummary {
+  const summary: FramesSummary = {
+    firstSequence: -1,
+    lastSequence: -1,
+    events: 0,
+    minTimestamp: Infinity,
+    maxTimestamp: -Infinity,
+  };
   let at = 0;
-  let firstSequence = -1;
-  let next = -1;
-  let events = 0;
   while (at < frames.length) {
     const problem = frameProblemAt(frames, at);
-    if (problem !== undefined) throw new CorruptionError(where, at, `bad frame (${problem})`);
+    if (problem !== undefined) throw corrupt(where, at, `bad frame (${problem})`);
     const sequence = frameSequence(frames, at);
-    if (firstSequence < 0) firstSequence = sequence;
-    else if (sequence < next)
-      throw new CorruptionError(
+    const count = frameCount(frames, at);
+    if (!Number.isSafeInteger(sequence) || sequence < 1 || count === 0) {
+      throw corrupt(where, at, `bad frame (sequence ${sequence}, ${count} events)`);
+    }
+    if (sequence <= summary.lastSequence) {
+      throw corrupt(
         where,
         at,
-        `frame at sequence ${sequence}, after sequences up to ${next - 1}`,
+        `frame at sequence ${sequence} overlaps or precedes the previous one, which ends at ${summary.lastSequence}`,
       );
-    const count = frameCount(frames, at);
-    next = sequence + count;
-    events += count;
+    }
+    let record = at + FRAME_HEADER;
+    for (let i = 0; i < count; i++) {
+      const length = frames.readUInt32LE(record);
+      const bytes = frames.subarray(record + RECORD_PREFIX, record + RECORD_PREFIX + length);
+      if (!recordLengthsConsistent(bytes)) {
+        throw corrupt(where, record, `the record of sequence ${sequence + i} is malformed`);
+      }
+      const timestamp = bytes.readDoubleLE(0);
+      if (timestamp < summary.minTimestamp) summary.minTimestamp = timestamp;
+      if (timestamp > summary.maxTimestamp) summary.maxTimestamp = timestamp;
+      record += RECORD_PREFIX + length;
+    }
+    if (summary.firstSequence < 0) summary.firstSequence = sequence;
+    summary.lastSequence = sequence + count - 1;
+    summary.events += count;
     at += FRAME_HEADER + frameBodyLength(frames, at);
   }
-  if (firstSequence < 0) throw new CorruptionError(where, 0, 'no frames');
-  return { firstSequence, lastSequence: next - 1, events };
+  if (summary.firstSequence < 0) throw corrupt(where, 0, 'no frames');
+  return summary;
 }

@@ -23,6 +23,10 @@ export function readPolicyFile(dir: string): RetentionOptions | undefined {
     const { retention } = JSON.parse(readFileSync(path, 'utf8')) as { retention?: RetentionOptions | null };
     return retention ?? undefined;
   } catch (error) {
-    throw new CorruptionError(path, 0, `the recorded retention policy is unreadable (${(error as Error).message})`);
+    throw new CorruptionError(
+      path,
+      0,
+      `the recorded retention policy is unreadable (${(error as Error).message})`,
+    );
   }
 }

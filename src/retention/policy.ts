@@ -54,20 +54,25 @@ function globTest(pattern: string): (type: string) => boolean {
   return (type) => regex.test(type);
 }
 
-function archiveDirOf(input: unknown, path: string): string | undefined {
-  if (input === undefined) return undefined;
-  const dir = (input as { dir?: unknown } | null)?.dir;
-  if (
-    input === null ||
-    typeof input !== 'object' ||
-    Array.isArray(input) ||
-    Object.keys(input).some((key) => key !== 'dir') ||
-    typeof dir !== 'string' ||
-    dir.length === 0
-  ) {
+function archiveDirOf(archive: unknown, path: string): string | undefined {
+  if (archive === undefined) return undefined;
+  if (archive === null || typeof archive !== 'object' || Array.isArray(archive)) {
     throw new ValidationError(
-      path,
-      `must be { dir: '<directory>' } with a non-empty path, got ${describe(input)}`,
+      `${path}.archive`,
+      `must be an object like { dir: './archive' }, got ${describe(archive)}`,
+      'INVALID_OPTION',
+    );
+  }
+  for (const key of Object.keys(archive)) {
+    if (key !== 'dir') {
+      throw new ValidationError(`${path}.archive.${key}`, 'unknown option; expected dir', 'INVALID_OPTION');
+    }
+  }
+  const dir = (archive as { dir?: unknown }).dir;
+  if (typeof dir !== 'string' || dir.trim() === '') {
+    throw new ValidationError(
+      `${path}.archive.dir`,
+      `must be a directory path, got ${describe(dir)}`,
       'INVALID_OPTION',
     );
   }
@@ -95,7 +100,7 @@ export class RetentionPolicy {
   }
 
   static none(): RetentionPolicy {
-    return new RetentionPolicy(Infinity, [], Infinity);
+    return new RetentionPolicy(Infinity, [], Infinity, undefined);
   }
 
   /** Checks a policy at the door; every message names the bad value (`retention.types["DEBUG.*"]`). */
@@ -149,7 +154,7 @@ export class RetentionPolicy {
         'INVALID_OPTION',
       );
     }
-    const archiveDir = archiveDirOf(options.archive, `${path}.archive`);
+    const archiveDir = archiveDirOf(options.archive, path);
     const onExpired = options.onExpired ?? 'reject';
     if (onExpired !== 'reject' && onExpired !== 'archive') {
       throw new ValidationError(

@@ -14,6 +14,7 @@ import { Visibility } from '../retention/visibility.js';
 import { refuseExpired } from '../retention/admission.js';
 import { checkClockSkew } from '../events/clock-skew.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
+import { archiveToQuery, mergeBySequence, queryArchived } from '../retention/archive-query.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
 import type { CleanupReport } from '../retention/cleanup-report.js';
@@ -36,6 +37,7 @@ import type {
   GetEventsByTypeOptions,
   GetEventsOptions,
   QueryCriteria,
+  QueryEventsOptions,
   RangeOptions,
   ReadOptions,
   StoreStats,
@@ -481,9 +483,13 @@ export class EmbeddedEventStore implements EventStore {
     });
   }
 
-  async queryEvents(criteria: QueryCriteria = {}): Promise<StoredEvent[]> {
+  async queryEvents(criteria: QueryCriteria = {}, options: QueryEventsOptions = {}): Promise<StoredEvent[]> {
     this.assertOpen();
-    return (await this.queries.execute(criteriaToQuery(normalizeCriteria(criteria)))) as StoredEvent[];
+    const normalized = normalizeCriteria(criteria);
+    const archiveDir = archiveToQuery(options, this.visibility.policy);
+    const live = (await this.queries.execute(criteriaToQuery(normalized))) as StoredEvent[];
+    if (archiveDir === undefined) return live;
+    return mergeBySequence(queryArchived(archiveDir, normalized), live, normalized);
   }
 
   query(): AdvancedQueryBuilder {

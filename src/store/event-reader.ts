@@ -1,8 +1,50 @@
 import { CorruptionError, TammaError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
-import { decodeBody } from '../storage/embedded/record-codec.js';
+import { decodeBody, decodeHeader, type DecodedBody } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { EventTable } from '../table/event-table.js';
+
+/**
+ * A StoredEvent from what the columns (or a record's header) and the record's body hold: the one
+ * place that shapes it, whether the event is live or archived. Positional, so the hot read path
+ * allocates nothing beyond the event.
+ */
+export function toStoredEvent(
+  sequence: number,
+  aggregateId: string,
+  version: number,
+  type: string,
+  timestamp: number,
+  body: DecodedBody,
+): StoredEvent {
+  return {
+    sequence,
+    id: body.id,
+    aggregateId,
+    version,
+    type,
+    timestamp: new Date(timestamp),
+    tags: body.tags,
+    payload: body.payload,
+    metadata: body.metadata,
+  };
+}
+
+/**
+ * A StoredEvent from its record alone, for records that have no row in the table (archived ones).
+ * Throws what the codec throws on bytes that do not decode; the caller knows where they came from.
+ */
+export function decodeStoredEvent(sequence: number, record: Buffer): StoredEvent {
+  const header = decodeHeader(record);
+  return toStoredEvent(
+    sequence,
+    header.aggregateId,
+    header.version,
+    header.type,
+    header.timestamp,
+    decodeBody(record),
+  );
+}
 
 /**
  * Records closer than this are read together. Copying a 4 KiB gap from the page cache costs about
@@ -73,18 +115,14 @@ export class EventReader {
   private decode(row: number, bytes: () => Buffer): StoredEvent {
     const table = this.table;
     try {
-      const body = decodeBody(bytes());
-      return {
-        sequence: row + 1,
-        id: body.id,
-        aggregateId: table.aggregates.valueOf(table.aggregateId.get(row)),
-        version: table.version.get(row),
-        type: table.types.valueOf(table.typeId.get(row)),
-        timestamp: new Date(table.timestamp.get(row)),
-        tags: body.tags,
-        payload: body.payload,
-        metadata: body.metadata,
-      };
+      return toStoredEvent(
+        row + 1,
+        table.aggregates.valueOf(table.aggregateId.get(row)),
+        table.version.get(row),
+        table.types.valueOf(table.typeId.get(row)),
+        table.timestamp.get(row),
+        decodeBody(bytes()),
+      );
     } catch (error) {
       throw this.corruption(row, error);
     }

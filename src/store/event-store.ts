@@ -46,6 +46,16 @@ export interface QueryCriteria {
   order?: 'asc' | 'desc';
 }
 
+/** `queryEvents`' options beyond the criteria. */
+export interface QueryEventsOptions {
+  /**
+   * Also return matching events from the archive (`retention.archive.dir`), merged with the live
+   * ones by sequence; `limit` and `afterSequence` apply to the merged result. Without an archive
+   * configured this throws a ValidationError.
+   */
+  includeArchived?: boolean;
+}
+
 export interface ReadOptions {
   /** First sequence to return (inclusive); default 1. */
   fromSequence?: number;
@@ -147,7 +157,14 @@ export interface EventStore {
   getEventsByType(type: string, options?: GetEventsByTypeOptions): Promise<StoredEvent[]>;
   /** Events with timestamp in [start, end), in sequence order. */
   getEventsInRange(start: TimeInput, end: TimeInput, options?: RangeOptions): Promise<StoredEvent[]>;
-  queryEvents(criteria?: QueryCriteria): Promise<StoredEvent[]>;
+  /**
+   * Events matching every criterion, by sequence. With `includeArchived`, also the archived ones
+   * (from `retention.archive.dir`), merged by sequence before `limit` applies.
+   *
+   * @example
+   * await store.queryEvents({ type: 'ORDER.PLACED', from: '2023-01-01' }, { includeArchived: true });
+   */
+  queryEvents(criteria?: QueryCriteria, options?: QueryEventsOptions): Promise<StoredEvent[]>;
   /** A new immutable query builder: where, select, orderBy, limit, offset, hint, execute, executeStream, explain. */
   query(): AdvancedQueryBuilder;
   /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */

@@ -293,9 +293,9 @@ describe('options are checked at the door', () => {
     [{ onFutureEvent: 'drop' }, 'onFutureEvent', '"drop"'],
     [{ retention: { onExpired: 'drop' } }, 'retention.onExpired', '"drop"'],
     [{ retention: { onExpired: 'archive' } }, 'retention.onExpired', 'retention.archive'],
-    [{ retention: { archive: { dir: '' } } }, 'retention.archive', '{"dir":""}'],
+    [{ retention: { archive: { dir: '' } } }, 'retention.archive.dir', 'must be a directory path'],
     [{ retention: { archive: './archive' } }, 'retention.archive', '"./archive"'],
-    [{ retention: { archive: { dir: 'a', keep: 1 } } }, 'retention.archive', 'keep'],
+    [{ retention: { archive: { dir: 'a', keep: 1 } } }, 'retention.archive.keep', 'unknown option'],
   ])('%j names %s and the value', async (options, path, value) => {
     const error = await rejection(() => openEventStore(options as OpenOptions));
     expectError(error, ValidationError, 'INVALID_OPTION', value);

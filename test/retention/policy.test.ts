@@ -71,6 +71,14 @@ describe('retention policies', () => {
     });
   });
 
+  it('knows its archive directory, if one is set; an archive alone expires nothing', () => {
+    expect(RetentionPolicy.none().archiveDir).toBeUndefined();
+    expect(RetentionPolicy.from({ maxAge: '1d' }).archiveDir).toBeUndefined();
+    const policy = RetentionPolicy.from({ archive: { dir: './cold' } });
+    expect(policy.archiveDir).toBe('./cold');
+    expect(policy.active).toBe(false);
+  });
+
   it.each([
     [{ schedule: 'every hour' }, 'retention.schedule'],
     [{ schedule: true }, 'retention.schedule'],
@@ -81,6 +89,10 @@ describe('retention policies', () => {
     [{ maxEvents: 0 }, 'retention.maxEvents'],
     [{ maxEvents: 1.5 }, 'retention.maxEvents'],
     [{ maxAges: '1d' }, 'retention.maxAges'],
+    [{ archive: './archive' }, 'retention.archive'],
+    [{ archive: { dir: '' } }, 'retention.archive.dir'],
+    [{ archive: { dir: 3 } }, 'retention.archive.dir'],
+    [{ archive: { dir: './a', compress: true } }, 'retention.archive.compress'],
     ['30d', 'retention'],
   ])('rejects %j at %s', (input, path) => {
     expect(() => RetentionPolicy.from(input)).toThrow(ValidationError);
