@@ -4,8 +4,12 @@ import { f, type FilterNode, type Scalar } from './ast.js';
 import { resolveField } from './fields.js';
 import { narrow, nextUp } from './time-bounds.js';
 
-/** Numeric columns a filter compares values in. */
-export type NumberColumn = 'timestamp' | 'version';
+/**
+ * Numeric columns a filter compares values in. No query field reads `recordLength`: it is there for
+ * the visibility terms (src/retention/visibility-filter.ts), where 0 marks a row whose event cleanup
+ * removed.
+ */
+export type NumberColumn = 'timestamp' | 'version' | 'recordLength';
 /** Dictionary-encoded columns: a filter on them becomes a set of dictionary ids. */
 export type IdColumn = 'typeId' | 'aggregateId';
 export type ScanColumn = NumberColumn | IdColumn;
@@ -76,7 +80,8 @@ export function compileColumnFilter(
   }
 }
 
-function and(parts: readonly ColumnFilter[]): ColumnFilter {
+/** The AND of `parts`, with `all` and `none` folded away (exported to build filters outside queries). */
+export function and(parts: readonly ColumnFilter[]): ColumnFilter {
   if (parts.some((part) => part.kind === 'none')) return NONE;
   const kept = parts.filter((part) => part.kind !== 'all');
   return kept.length === 0
@@ -86,7 +91,8 @@ function and(parts: readonly ColumnFilter[]): ColumnFilter {
       : { kind: 'and', filters: kept };
 }
 
-function or(parts: readonly ColumnFilter[]): ColumnFilter {
+/** The OR of `parts`, with `all` and `none` folded away. */
+export function or(parts: readonly ColumnFilter[]): ColumnFilter {
   if (parts.some((part) => part.kind === 'all')) return ALL;
   const kept = parts.filter((part) => part.kind !== 'none');
   return kept.length === 0
@@ -103,7 +109,8 @@ function or(parts: readonly ColumnFilter[]): ColumnFilter {
  */
 const COMPLEMENT_MAX = 1 << 16;
 
-function not(inner: ColumnFilter): ColumnFilter {
+/** The NOT of `inner`: over a small dictionary, the ids it leaves (see COMPLEMENT_MAX). */
+export function not(inner: ColumnFilter): ColumnFilter {
   if (inner.kind === 'all') return NONE;
   if (inner.kind === 'none') return ALL;
   if (inner.kind === 'not') return inner.filter;

@@ -1,6 +1,6 @@
 import { CHUNK_ROWS, CHUNK_SHIFT } from '../table/chunked-column.js';
 import type { EventTable } from '../table/event-table.js';
-import type { ColumnFilter } from './column-filter.js';
+import type { ColumnFilter, ScanColumn } from './column-filter.js';
 import {
   idDense,
   idSetDense,
@@ -26,14 +26,30 @@ const CHUNK_MASK = CHUNK_ROWS - 1;
 /** Where a scan finds the chunk of a column: the table's own, or in a worker the ones it was sent. */
 export interface ChunkSource {
   timestamps(chunk: number): Float64Array;
-  uint32(column: 'version' | 'typeId' | 'aggregateId', chunk: number): Uint32Array;
+  uint32(column: Exclude<ScanColumn, 'timestamp'>, chunk: number): Uint32Array;
 }
 
-/** The table's columns as a ChunkSource. Rows below `table.rows` were all written, so their chunks exist. */
+let zeroF64: Float64Array | undefined;
+let zeroU32: Uint32Array | undefined;
+
+/**
+ * A chunk of zeros, shared and never written (kernels write only their selection vectors), standing
+ * for one that is not allocated: cleanup may free the chunks of removed rows, whose values then read
+ * as 0 through `ChunkedColumn.get`, and the scan must see what `get` sees (recordLength 0: removed).
+ */
+export function zeroChunk(type: 'f64'): Float64Array;
+export function zeroChunk(type: 'u32'): Uint32Array;
+export function zeroChunk(type: 'f64' | 'u32'): Float64Array | Uint32Array {
+  return type === 'f64'
+    ? (zeroF64 ??= new Float64Array(CHUNK_ROWS))
+    : (zeroU32 ??= new Uint32Array(CHUNK_ROWS));
+}
+
+/** The table's columns as a ChunkSource. */
 export function tableChunks(table: EventTable): ChunkSource {
   return {
-    timestamps: (chunk) => table.timestamp.chunk(chunk) as Float64Array,
-    uint32: (column, chunk) => table[column].chunk(chunk) as Uint32Array,
+    timestamps: (chunk) => table.timestamp.chunk(chunk) ?? zeroChunk('f64'),
+    uint32: (column, chunk) => table[column].chunk(chunk) ?? zeroChunk('u32'),
   };
 }
 
