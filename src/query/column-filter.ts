@@ -33,6 +33,12 @@ export type ColumnFilter =
    * dictionary's size when compiled: every id in the rows the filter is for is below it.
    */
   | { readonly kind: 'ids'; readonly column: IdColumn; readonly ids: Uint32Array; readonly universe: number }
+  /**
+   * timestamp >= cutoffs[typeId]: a time bound per event type, retention's age limits (-Infinity
+   * keeps every event of its type; type ids past the end pass). One pass over two columns, where
+   * an OR over groups of types with a bound each would take several.
+   */
+  | { readonly kind: 'cutoffs'; readonly cutoffs: Float64Array }
   | { readonly kind: 'and' | 'or'; readonly filters: readonly ColumnFilter[] }
   | { readonly kind: 'not'; readonly filter: ColumnFilter };
 
@@ -104,8 +110,8 @@ export function or(parts: readonly ColumnFilter[]): ColumnFilter {
 
 /**
  * Dictionaries up to this size turn a NOT of ids into the ids it leaves (`type <> "A"`: every
- * other type): one pass over the column instead of three (select, mark, keep the unmarked), and a
- * list still small to post to workers.
+ * other type), a list still small to post to workers. A larger one stays a NOT, which the scan
+ * evaluates in one pass all the same, over a membership table of the ids it leaves built per scan.
  */
 const COMPLEMENT_MAX = 1 << 16;
 
@@ -287,6 +293,7 @@ export function columnsOf(filter: ColumnFilter): ScanColumn[] {
   const visit = (node: ColumnFilter): void => {
     if (node.kind === 'and' || node.kind === 'or') node.filters.forEach(visit);
     else if (node.kind === 'not') visit(node.filter);
+    else if (node.kind === 'cutoffs') found.add('timestamp').add('typeId');
     else if ('column' in node) found.add(node.column);
   };
   visit(filter);
