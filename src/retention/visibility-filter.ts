@@ -1,4 +1,4 @@
-import { and, not, or, type ColumnFilter } from '../query/column-filter.js';
+import { and, not, type ColumnFilter } from '../query/column-filter.js';
 
 /** What hides rows as of one moment, as Visibility computes it (see visibility.ts). */
 export interface HiddenRows {
@@ -23,14 +23,15 @@ const HAS_RECORD: ColumnFilter = { kind: 'range', column: 'recordLength', from: 
  * vectorized scan (and its workers, to which the filter is posted as plain data) can leave hidden rows
  * out in its own tight loops instead of giving the scan up for a closure call per row.
  *
- * The terms come cheapest and most often decisive first, as an AND refines its selection term by
- * term: the row floor (a range of slots, free), a record present, no deleted stream, then the age
- * cutoffs, one OR branch per distinct cutoff over the types that share it.
+ * Each term is one more pass over the rows the terms before it kept, so they come most often
+ * decisive first: the row floor (a range of slots, which ends a chunk below it at once), the age
+ * limits (expired events are usually most of what is hidden), deleted streams, then a record present
+ * (cleanup removes events that are mostly hidden already).
  */
 export function visibleRowsFilter(hidden: HiddenRows): ColumnFilter {
   const terms: ColumnFilter[] = [];
   if (hidden.firstKept > 0) terms.push({ kind: 'rows', from: hidden.firstKept, to: Infinity });
-  terms.push(HAS_RECORD);
+  if (hidden.cutoff !== undefined) terms.push(ageTerm(hidden.cutoff));
   if (hidden.deleted.length > 0) {
     terms.push(
       not({
@@ -41,32 +42,19 @@ export function visibleRowsFilter(hidden: HiddenRows): ColumnFilter {
       }),
     );
   }
-  if (hidden.cutoff !== undefined) terms.push(ageTerm(hidden.cutoff));
+  terms.push(HAS_RECORD);
   return and(terms);
 }
 
 /**
- * timestamp >= cutoff[typeId] as column terms. Types are grouped by cutoff: usually there is one
- * (a single maxAge), which needs no type term at all, and a group kept forever needs no time term.
+ * timestamp >= cutoff[typeId]. Usually every type has the same cutoff (a single maxAge): a time
+ * bound alone, on one column, or nothing when every type is kept forever. Otherwise the per-type
+ * bounds in one pass over the time and type columns.
  */
 function ageTerm(cutoff: Float64Array): ColumnFilter {
-  const groups = new Map<number, number[]>();
-  cutoff.forEach((at, typeId) => {
-    const group = groups.get(at);
-    if (group === undefined) groups.set(at, [typeId]);
-    else group.push(typeId);
-  });
-  const since = (at: number): ColumnFilter =>
-    at === -Infinity ? { kind: 'all' } : { kind: 'range', column: 'timestamp', from: at, to: Infinity };
-  if (groups.size <= 1) {
-    // Every type alike (or no type yet, so no row): the time bound alone.
-    const [at = -Infinity] = groups.keys();
-    return since(at);
-  }
-  const universe = cutoff.length;
-  return or(
-    [...groups].map(([at, typeIds]) =>
-      and([{ kind: 'ids', column: 'typeId', ids: Uint32Array.from(typeIds), universe }, since(at)]),
-    ),
-  );
+  const first = cutoff[0] ?? -Infinity;
+  if (cutoff.some((at) => at !== first)) return { kind: 'cutoffs', cutoffs: cutoff };
+  return first === -Infinity
+    ? { kind: 'all' }
+    : { kind: 'range', column: 'timestamp', from: first, to: Infinity };
 }
