@@ -109,7 +109,7 @@ export const tasks = {
         table,
         { kind: 'query', filter: node, orderBy: [], hints: { forceIndex: ['scan'], parallel } },
         noRecords,
-        pool.size,
+        { workers: pool.size },
       );
     const results = [];
     for (const filter of filters(f, rows)) {
