@@ -1,5 +1,7 @@
 // Filtered full-scan throughput (rows/s): the vectorized column scan on one core and split across
-// the worker pool, the per-row compiled filter it replaced, and sqlite counting the same filter.
+// the worker pool, the per-row compiled filter it replaced, sqlite counting the same filter, and the
+// vectorized scan with a retention policy and deletions active (hidden rows left out by column terms)
+// next to the per-row check such stores fell back to before.
 // Every variant runs the query engine's row phase (plan, then selectRows: the matching row numbers,
 // nothing hydrated), so this is a COUNT(*) on each side.
 import { mkdtemp } from 'node:fs/promises';
@@ -49,6 +51,24 @@ function filters(f, rows) {
 }
 
 /**
+ * A policy as a store might run one over the table: events expire after 90% of its time span (the
+ * clock stands at its last event), deploy events are kept forever (a second cutoff group), and two
+ * streams are deleted. Every kind of visibility term is then in the scan's filter.
+ */
+async function retention(table, workload, rows, ManualClock) {
+  const { Visibility } = await internal('retention/visibility.js');
+  const { Tombstones } = await internal('retention/tombstones.js');
+  const { RetentionPolicy } = await internal('retention/policy.js');
+  const span = rows * STEP_MS;
+  const tombstones = new Tombstones(table, undefined);
+  for (const i of [Math.floor(rows / 3), Math.floor((rows * 2) / 3)])
+    tombstones.delete(workload.aggregateId(workload.aggregateOf(i)));
+  const policy = RetentionPolicy.from({ maxAge: Math.round(span * 0.9), types: { 'DEPLOY.*': 'forever' } });
+  const visibility = new Visibility(table, tombstones, new ManualClock(T0 + span), policy);
+  return { isHidden: visibility.hidden(), visible: visibility.columnFilter() };
+}
+
+/**
  * Times each variant `iterations` times after a warm-up, interleaved so that the machine's noisy
  * moments fall on every variant alike. Returns per variant a latency summary (µs), what it returned,
  * and the cores it kept busy (this process's CPU time over wall time, worker threads included): on
@@ -86,7 +106,7 @@ const internal = (path) => import(pathToFileURL(join(dirname(DIST), path)).href)
 export const tasks = {
   /** Builds a table of `rows` workload events in memory and times each scan variant over it. */
   async tamma({ rows, seed, iterations }, ctx) {
-    const { f } = await loadLibrary();
+    const { f, ManualClock } = await loadLibrary();
     const { EventTable } = await internal('table/event-table.js');
     const { createExecutionPlan } = await internal('query/query-optimizer.js');
     const { selectRows } = await internal('query/executor.js');
@@ -97,19 +117,21 @@ export const tasks = {
     const table = new EventTable();
     for (let i = 0; i < rows; i++) {
       const aggregate = workload.aggregateId(workload.aggregateOf(i));
-      table.addRow(aggregate, workload.typeOf(i), workload.timestampOf(i), workload.versionOf(i), 0, 0, {});
+      // recordLength 1: a record is there (0 marks a removed row, which visibility hides).
+      table.addRow(aggregate, workload.typeOf(i), workload.timestampOf(i), workload.versionOf(i), 0, 1, {});
       if ((i + 1) % 1_000_000 === 0) ctx.progress(`scan: table of ${fmtCount(i + 1)} rows`);
     }
     const pool = new ParallelScanPool(table);
     const noRecords = () => {
       throw new Error('a column filter reads no record');
     };
-    const plan = (node, parallel) =>
+    const hidden = await retention(table, workload, rows, ManualClock);
+    const plan = (node, parallel, context = {}) =>
       createExecutionPlan(
         table,
         { kind: 'query', filter: node, orderBy: [], hints: { forceIndex: ['scan'], parallel } },
         noRecords,
-        pool.size,
+        { workers: pool.size, ...context },
       );
     const results = [];
     for (const filter of filters(f, rows)) {
@@ -117,10 +139,19 @@ export const tasks = {
       const serial = plan(filter.node, false);
       const parallel = plan(filter.node, true);
       const perRow = { ...serial, vectorized: undefined };
+      const retained = plan(filter.node, false, hidden);
+      if (retained.vectorized === undefined) throw new Error('a scan with hidden rows was not vectorized');
+      const retainedPerRow = { ...retained, vectorized: undefined };
       const select = async (p) =>
         (await selectRows(p, table, noRecords, new QueryGuard('bench', undefined, undefined), pool)).length;
       const variants = await timeRuns(
-        { serial: () => select(serial), parallel: () => select(parallel), perRow: () => select(perRow) },
+        {
+          serial: () => select(serial),
+          parallel: () => select(parallel),
+          perRow: () => select(perRow),
+          retention: () => select(retained),
+          retentionPerRow: () => select(retainedPerRow),
+        },
         iterations,
       );
       results.push({ id: filter.id, label: filter.label, variants });
@@ -173,10 +204,13 @@ export async function run(ctx) {
     const other = sqlite.results.find((s) => s.id === r.id);
     return { ...r, sqlitePlan: other?.plan, variants: { ...r.variants, ...other?.variants } };
   });
-  const mismatches = results.flatMap((r) => {
-    const counts = new Set(Object.values(r.variants).map((v) => v.matched));
-    return counts.size === 1 ? [] : [`${r.id}: ${JSON.stringify(r.variants, ['matched'])}`];
-  });
+  // Variants over the same visible rows must count alike: those without hidden rows, and those with.
+  const mismatches = results.flatMap((r) =>
+    [VARIANTS, RETENTION_VARIANTS].flatMap((group) => {
+      const counts = new Set(group.filter(([id]) => r.variants[id]).map(([id]) => r.variants[id].matched));
+      return counts.size <= 1 ? [] : [`${r.id}: ${JSON.stringify(r.variants, ['matched'])}`];
+    }),
+  );
   return { rows, workers: tamma.workers, results, mismatches };
 }
 
@@ -187,6 +221,12 @@ const VARIANTS = [
   ['sqlite', 'sqlite COUNT(*)'],
 ];
 
+/** With a retention policy active: fewer rows match, so they are compared with each other. */
+const RETENTION_VARIANTS = [
+  ['retention', 'scan with retention policy active, vectorized, 1 core'],
+  ['retentionPerRow', 'scan with retention policy active, per-row check (before)'],
+];
+
 /** Rows scanned per second at the median run. */
 export const rowsPerSecond = (section, variant) => section.rows / (variant.p50 / 1e6);
 
@@ -195,20 +235,24 @@ export function report(section) {
   for (const r of section.results) {
     const serial = r.variants.serial;
     lines.push(`${r.label} (${r.id}): ${fmtNum(serial.matched)} of ${fmtCount(section.rows)} rows match`);
+    if (r.variants.retention)
+      lines.push(`with the retention policy and deletions: ${fmtNum(r.variants.retention.matched)} match`);
     lines.push(
       textTable(
         ['variant', 'p50 ms', 'p99 ms', 'rows/s (p50)', 'vs 1 core (p50)', 'cores used'],
-        VARIANTS.filter(([id]) => r.variants[id]).map(([id, label]) => {
-          const v = r.variants[id];
-          return [
-            id === 'parallel' ? `${label} (${section.workers} workers)` : label,
-            fmtNum(v.p50 / 1000, 2),
-            fmtNum(v.p99 / 1000, 2),
-            fmtNum(rowsPerSecond(section, v)),
-            fmtRatio(ratio(serial.p50, v.p50)),
-            fmtNum(v.cores, 2),
-          ];
-        }),
+        [...VARIANTS, ...RETENTION_VARIANTS]
+          .filter(([id]) => r.variants[id])
+          .map(([id, label]) => {
+            const v = r.variants[id];
+            return [
+              id === 'parallel' ? `${label} (${section.workers} workers)` : label,
+              fmtNum(v.p50 / 1000, 2),
+              fmtNum(v.p99 / 1000, 2),
+              fmtNum(rowsPerSecond(section, v)),
+              fmtRatio(ratio(serial.p50, v.p50)),
+              fmtNum(v.cores, 2),
+            ];
+          }),
       ),
     );
     if (r.sqlitePlan) lines.push(`sqlite plan: ${r.sqlitePlan}`);

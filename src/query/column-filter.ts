@@ -4,8 +4,12 @@ import { f, type FilterNode, type Scalar } from './ast.js';
 import { resolveField } from './fields.js';
 import { narrow, nextUp } from './time-bounds.js';
 
-/** Numeric columns a filter compares values in. */
-export type NumberColumn = 'timestamp' | 'version';
+/**
+ * Numeric columns a filter compares values in. No query field reads `recordLength`: it is there for
+ * the visibility terms (src/retention/visibility-filter.ts), where 0 marks a row whose event cleanup
+ * removed.
+ */
+export type NumberColumn = 'timestamp' | 'version' | 'recordLength';
 /** Dictionary-encoded columns: a filter on them becomes a set of dictionary ids. */
 export type IdColumn = 'typeId' | 'aggregateId';
 export type ScanColumn = NumberColumn | IdColumn;
@@ -29,6 +33,12 @@ export type ColumnFilter =
    * dictionary's size when compiled: every id in the rows the filter is for is below it.
    */
   | { readonly kind: 'ids'; readonly column: IdColumn; readonly ids: Uint32Array; readonly universe: number }
+  /**
+   * timestamp >= cutoffs[typeId]: a time bound per event type, retention's age limits (-Infinity
+   * keeps every event of its type; type ids past the end pass). One pass over two columns, where
+   * an OR over groups of types with a bound each would take several.
+   */
+  | { readonly kind: 'cutoffs'; readonly cutoffs: Float64Array }
   | { readonly kind: 'and' | 'or'; readonly filters: readonly ColumnFilter[] }
   | { readonly kind: 'not'; readonly filter: ColumnFilter };
 
@@ -76,7 +86,8 @@ export function compileColumnFilter(
   }
 }
 
-function and(parts: readonly ColumnFilter[]): ColumnFilter {
+/** The AND of `parts`, with `all` and `none` folded away (exported to build filters outside queries). */
+export function and(parts: readonly ColumnFilter[]): ColumnFilter {
   if (parts.some((part) => part.kind === 'none')) return NONE;
   const kept = parts.filter((part) => part.kind !== 'all');
   return kept.length === 0
@@ -86,7 +97,8 @@ function and(parts: readonly ColumnFilter[]): ColumnFilter {
       : { kind: 'and', filters: kept };
 }
 
-function or(parts: readonly ColumnFilter[]): ColumnFilter {
+/** The OR of `parts`, with `all` and `none` folded away. */
+export function or(parts: readonly ColumnFilter[]): ColumnFilter {
   if (parts.some((part) => part.kind === 'all')) return ALL;
   const kept = parts.filter((part) => part.kind !== 'none');
   return kept.length === 0
@@ -98,12 +110,13 @@ function or(parts: readonly ColumnFilter[]): ColumnFilter {
 
 /**
  * Dictionaries up to this size turn a NOT of ids into the ids it leaves (`type <> "A"`: every
- * other type): one pass over the column instead of three (select, mark, keep the unmarked), and a
- * list still small to post to workers.
+ * other type), a list still small to post to workers. A larger one stays a NOT, which the scan
+ * evaluates in one pass all the same, over a membership table of the ids it leaves built per scan.
  */
 const COMPLEMENT_MAX = 1 << 16;
 
-function not(inner: ColumnFilter): ColumnFilter {
+/** The NOT of `inner`: over a small dictionary, the ids it leaves (see COMPLEMENT_MAX). */
+export function not(inner: ColumnFilter): ColumnFilter {
   if (inner.kind === 'all') return NONE;
   if (inner.kind === 'none') return ALL;
   if (inner.kind === 'not') return inner.filter;
@@ -280,6 +293,7 @@ export function columnsOf(filter: ColumnFilter): ScanColumn[] {
   const visit = (node: ColumnFilter): void => {
     if (node.kind === 'and' || node.kind === 'or') node.filters.forEach(visit);
     else if (node.kind === 'not') visit(node.filter);
+    else if (node.kind === 'cutoffs') found.add('timestamp').add('typeId');
     else if ('column' in node) found.add(node.column);
   };
   visit(filter);

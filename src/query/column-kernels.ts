@@ -82,6 +82,42 @@ export function rangeU32Sparse(
   return n;
 }
 
+/**
+ * timestamp >= cutoffs[typeId]. Written as !(value < cutoff) so that a type id past the end of
+ * `cutoffs` (undefined) passes, as Visibility.hidden() treats it.
+ */
+export function cutoffsDense(
+  values: Float64Array,
+  typeIds: Uint32Array,
+  cutoffs: Float64Array,
+  start: number,
+  end: number,
+  out: Uint16Array,
+): number {
+  let n = 0;
+  for (let slot = start; slot < end; slot++) {
+    if (!((values[slot] as number) < (cutoffs[typeIds[slot] as number] as number))) out[n++] = slot;
+  }
+  return n;
+}
+
+export function cutoffsSparse(
+  values: Float64Array,
+  typeIds: Uint32Array,
+  cutoffs: Float64Array,
+  slots: Uint16Array,
+  start: number,
+  end: number,
+  out: Uint16Array,
+): number {
+  let n = 0;
+  for (let k = start; k < end; k++) {
+    const slot = slots[k] as number;
+    if (!((values[slot] as number) < (cutoffs[typeIds[slot] as number] as number))) out[n++] = slot;
+  }
+  return n;
+}
+
 /** Whether `value` is in `points` (ascending), by binary search. */
 function contains(points: Float64Array, value: number): boolean {
   let lo = 0;

@@ -1,7 +1,9 @@
 import { CHUNK_ROWS, CHUNK_SHIFT } from '../table/chunked-column.js';
 import type { EventTable } from '../table/event-table.js';
-import type { ColumnFilter } from './column-filter.js';
+import type { ColumnFilter, ScanColumn } from './column-filter.js';
 import {
+  cutoffsDense,
+  cutoffsSparse,
   idDense,
   idSetDense,
   idSetSparse,
@@ -26,14 +28,30 @@ const CHUNK_MASK = CHUNK_ROWS - 1;
 /** Where a scan finds the chunk of a column: the table's own, or in a worker the ones it was sent. */
 export interface ChunkSource {
   timestamps(chunk: number): Float64Array;
-  uint32(column: 'version' | 'typeId' | 'aggregateId', chunk: number): Uint32Array;
+  uint32(column: Exclude<ScanColumn, 'timestamp'>, chunk: number): Uint32Array;
 }
 
-/** The table's columns as a ChunkSource. Rows below `table.rows` were all written, so their chunks exist. */
+let zeroF64: Float64Array | undefined;
+let zeroU32: Uint32Array | undefined;
+
+/**
+ * A chunk of zeros, shared and never written (kernels write only their selection vectors), standing
+ * for one that is not allocated: cleanup may free the chunks of removed rows, whose values then read
+ * as 0 through `ChunkedColumn.get`, and the scan must see what `get` sees (recordLength 0: removed).
+ */
+export function zeroChunk(type: 'f64'): Float64Array;
+export function zeroChunk(type: 'u32'): Uint32Array;
+export function zeroChunk(type: 'f64' | 'u32'): Float64Array | Uint32Array {
+  return type === 'f64'
+    ? (zeroF64 ??= new Float64Array(CHUNK_ROWS))
+    : (zeroU32 ??= new Uint32Array(CHUNK_ROWS));
+}
+
+/** The table's columns as a ChunkSource. */
 export function tableChunks(table: EventTable): ChunkSource {
   return {
-    timestamps: (chunk) => table.timestamp.chunk(chunk) as Float64Array,
-    uint32: (column, chunk) => table[column].chunk(chunk) as Uint32Array,
+    timestamps: (chunk) => table.timestamp.chunk(chunk) ?? zeroChunk('f64'),
+    uint32: (column, chunk) => table[column].chunk(chunk) ?? zeroChunk('u32'),
   };
 }
 
@@ -67,8 +85,8 @@ class RowBuffer {
  * Evaluates a ColumnFilter vectorized: chunk by chunk, each condition a tight loop over one column's
  * typed array producing a selection vector (the passing slots of the chunk). An AND refines the
  * selection in place term by term, so later terms only look at rows earlier ones kept; an OR or a
- * NOT marks what its terms pass and keeps the input rows marked (OR) or unmarked (NOT). No closure
- * is called per row.
+ * NOT marks what its terms pass and keeps the input rows marked (OR) or unmarked (NOT), except a NOT
+ * of dictionary ids, one pass over a table of the ids it leaves. No closure is called per row.
  *
  * One instance per thread and filter: it keeps its scratch buffers between calls.
  */
@@ -184,6 +202,13 @@ export class ColumnScan {
           ? idSetDense(ids, member, start, end, out)
           : idSetSparse(ids, member, slots, start, end, out);
       }
+      case 'cutoffs': {
+        const values = this.source.timestamps(chunk);
+        const typeIds = this.source.uint32('typeId', chunk);
+        return slots === undefined
+          ? cutoffsDense(values, typeIds, node.cutoffs, start, end, out)
+          : cutoffsSparse(values, typeIds, node.cutoffs, slots, start, end, out);
+      }
       case 'and': {
         let count = this.select(node.filters[0] as ColumnFilter, chunk, slots, start, end, out);
         for (let i = 1; i < node.filters.length && count > 0; i++) {
@@ -191,33 +216,59 @@ export class ColumnScan {
         }
         return count;
       }
-      case 'or':
-      case 'not': {
-        // Marks what the terms pass, then keeps the input slots marked (OR) or unmarked (NOT).
-        const passed = this.take();
-        const marks = this.spareMarks.pop() ?? new Uint8Array(CHUNK_ROWS);
-        for (const filter of 'filters' in node ? node.filters : [node.filter]) {
-          mark(marks, passed, this.select(filter, chunk, slots, start, end, passed));
+      case 'not':
+        if (node.filter.kind === 'ids') {
+          // Ids outside a set (deleted streams, a large dictionary's `<>`): one pass over a membership
+          // table of every other id instead of three (select, mark, keep the unmarked).
+          const ids = this.source.uint32(node.filter.column, chunk);
+          const member = this.member(node.filter, node);
+          return slots === undefined
+            ? idSetDense(ids, member, start, end, out)
+            : idSetSparse(ids, member, slots, start, end, out);
         }
-        const keep = node.kind === 'or' ? 1 : 0;
-        const count =
-          slots === undefined
-            ? markedDense(marks, keep, start, end, out)
-            : markedSparse(marks, keep, slots, start, end, out);
-        this.give(passed);
-        this.spareMarks.push(marks);
-        return count;
-      }
+        return this.byMarks([node.filter], 0, chunk, slots, start, end, out);
+      case 'or':
+        return this.byMarks(node.filters, 1, chunk, slots, start, end, out);
     }
   }
 
-  /** The membership table of an `ids` filter, indexed by id over every id the rows can hold: built once. */
-  private member(node: Extract<ColumnFilter, { kind: 'ids' }>): Uint8Array {
-    let member = this.members.get(node);
+  /**
+   * An OR (`keep` 1) or a NOT (`keep` 0) of `filters`: marks what they pass, then keeps the input
+   * slots marked (OR) or unmarked (NOT).
+   */
+  private byMarks(
+    filters: readonly ColumnFilter[],
+    keep: 0 | 1,
+    chunk: number,
+    slots: Uint16Array | undefined,
+    start: number,
+    end: number,
+    out: Uint16Array,
+  ): number {
+    const passed = this.take();
+    const marks = this.spareMarks.pop() ?? new Uint8Array(CHUNK_ROWS);
+    for (const filter of filters) mark(marks, passed, this.select(filter, chunk, slots, start, end, passed));
+    const count =
+      slots === undefined
+        ? markedDense(marks, keep, start, end, out)
+        : markedSparse(marks, keep, slots, start, end, out);
+    this.give(passed);
+    this.spareMarks.push(marks);
+    return count;
+  }
+
+  /**
+   * The membership table of `of`, an `ids` filter or its NOT, indexed by id over every id the rows
+   * can hold (the universe): 1 for the ids passing. Built once per node.
+   */
+  private member(ids: Extract<ColumnFilter, { kind: 'ids' }>, of: ColumnFilter = ids): Uint8Array {
+    let member = this.members.get(of);
     if (member === undefined) {
-      member = new Uint8Array(Math.max(node.universe, (node.ids[node.ids.length - 1] as number) + 1));
-      for (const id of node.ids) member[id] = 1;
-      this.members.set(node, member);
+      member = new Uint8Array(Math.max(ids.universe, (ids.ids[ids.ids.length - 1] as number) + 1));
+      const mark = of === ids ? 1 : 0;
+      if (mark === 0) member.fill(1);
+      for (const id of ids.ids) member[id] = mark;
+      this.members.set(of, member);
     }
     return member;
   }

@@ -8,8 +8,12 @@ import { columnsOf, type ColumnFilter, type ScanColumn } from './column-filter.j
 
 /** What the pool tells a scan worker. */
 export type ToWorker =
-  /** A column chunk, sent once per worker: its memory is shared, so later appends to it show through. */
-  | { kind: 'chunk'; column: ScanColumn; index: number; array: Float64Array | Uint32Array }
+  /**
+   * A column chunk, sent once per worker: its memory is shared, so later appends to it show through.
+   * Sent again if the table replaced it, or as undefined once the table no longer holds it (cleanup
+   * freed removed rows): the worker then drops its copy and reads zeros, as ChunkedColumn.get does.
+   */
+  | { kind: 'chunk'; column: ScanColumn; index: number; array: Float64Array | Uint32Array | undefined }
   /** A query's filter, and the flag that tells the worker to drop the query's remaining work. */
   | { kind: 'filter'; id: number; filter: ColumnFilter; stop: Int32Array }
   | { kind: 'scan'; task: number; filter: number; from: number; to: number }
@@ -33,7 +37,8 @@ interface Pending {
 class ScanWorker {
   readonly thread = new Worker(WORKER_ENTRY);
   readonly pending = new Map<number, Pending>();
-  readonly chunks = new Set<string>();
+  /** The chunk arrays sent, by `column:index`: a chunk the table replaced or freed is sent again. */
+  readonly chunks = new Map<string, Float64Array | Uint32Array | undefined>();
   readonly filters = new Set<number>();
 
   constructor(onFailure: (worker: ScanWorker, error: Error) => void) {
@@ -110,9 +115,9 @@ export class ParallelScanPool {
     for (const column of scan.columns) {
       for (let index = from >>> CHUNK_SHIFT; index <= (to - 1) >>> CHUNK_SHIFT; index++) {
         const key = `${column}:${index}`;
-        if (worker.chunks.has(key)) continue;
-        worker.chunks.add(key);
-        const array = this.table[column].chunk(index) as Float64Array | Uint32Array;
+        const array = this.table[column].chunk(index);
+        if (worker.chunks.get(key) === array && worker.chunks.has(key)) continue;
+        worker.chunks.set(key, array);
         worker.post({ kind: 'chunk', column, index, array });
       }
     }

@@ -6,6 +6,7 @@ import type { EventTable } from '../table/event-table.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { Statistics } from '../indexes/statistics.js';
 import type { EventQuery } from './ast.js';
+import type { ColumnFilter } from './column-filter.js';
 import { project, selectRows, sortKeyOf, type ExecutionCounts } from './executor.js';
 import { explainPlan, type Explanation } from './explain.js';
 import { ParallelScanPool } from './parallel-scan.js';
@@ -49,6 +50,17 @@ function seekPastCursor(query: EventQuery): EventQuery {
 
 const DEFAULT_BATCH = 1000;
 
+/**
+ * Which rows reads may see (src/retention/visibility.ts), asked afresh for each query: deadlines
+ * move with the clock.
+ */
+export interface RowVisibility {
+  /** A test for hidden rows, checked row by row; undefined when nothing can be hidden. */
+  hidden(): ((row: number) => boolean) | undefined;
+  /** The rows hidden() leaves, as column terms for vectorized plans; undefined exactly when hidden() is. */
+  columnFilter(): ColumnFilter | undefined;
+}
+
 /** Runs EventQuery ASTs against the embedded table: plan, guard, execute, hydrate. */
 export class QueryEngine {
   private readonly running = new Map<string, AbortController>();
@@ -64,8 +76,8 @@ export class QueryEngine {
     private readonly reader: EventReader,
     private readonly indexes: IndexManager,
     private readonly statistics: Statistics,
-    /** Rows reads must not see (deleted streams, expired events), made per query; undefined when none. */
-    private readonly hidden: () => ((row: number) => boolean) | undefined = () => undefined,
+    /** Rows reads must not see (deleted streams, expired events, removed rows); none without it. */
+    private readonly visibility?: RowVisibility,
   ) {
     this.pool = new ParallelScanPool(table);
   }
@@ -99,7 +111,8 @@ export class QueryEngine {
       userIndexes: usable,
       statistics: this.statistics,
       workers: this.pool.size,
-      isHidden: this.hidden(),
+      isHidden: this.visibility?.hidden(),
+      visible: this.visibility?.columnFilter(),
     };
     if (fresh) {
       const plan = createExecutionPlan(this.table, query, body, context);

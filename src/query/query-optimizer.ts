@@ -11,6 +11,7 @@ import { resolveField } from './fields.js';
 import { narrow, type Interval } from './time-bounds.js';
 import { userIndexPaths } from './user-index-paths.js';
 import { INTERSECT, intersectionOf, intersectionPath } from './intersection.js';
+import type { ColumnFilter } from './column-filter.js';
 import { vectorize, type VectorizedFilter } from './vectorize.js';
 
 export interface QueryPlan {
@@ -229,6 +230,11 @@ export interface PlannerContext {
   workers?: number;
   /** Rows reads must not see (deleted streams, expired events), when there are any: no plan returns them. */
   isHidden?: (row: number) => boolean;
+  /**
+   * The rows isHidden leaves, as column terms (Visibility.columnFilter), given with it: vectorized
+   * plans AND them in. Without it, a plan with hidden rows checks every row through isHidden.
+   */
+  visible?: ColumnFilter;
 }
 
 /** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
@@ -253,7 +259,7 @@ export function createExecutionPlan(
   body: BodyReader,
   context: PlannerContext = {},
 ): QueryPlan {
-  const { userIndexes = [], only, statistics, workers = 0, isHidden } = context;
+  const { userIndexes = [], only, statistics, workers = 0, isHidden, visible } = context;
   const perRow = needsRecord(query.filter) ? RECORD_DECODE : COLUMN_CHECK;
   const { forceIndex, useIndex } = query.hints;
   const named = forceIndex !== undefined || useIndex !== undefined;
@@ -287,8 +293,12 @@ export function createExecutionPlan(
   const access = considered[0] as AccessPath;
   const order = query.orderBy;
   const sorted = order.length === 0 || (order.length === 1 && order[0]?.field === 'sequence');
-  // With hidden rows every row is checked by the predicate, which leaves them out.
-  const vectorized = isHidden ? undefined : vectorize(table, query, access, sorted, body, workers);
+  // Hidden rows are left out by the vectorized scan's visibility terms, or else row by row by the
+  // predicate: without those terms, a plan with hidden rows is not vectorized.
+  const vectorized =
+    isHidden !== undefined && visible === undefined
+      ? undefined
+      : vectorize(table, query, access, sorted, body, workers, visible);
   const filter = compileFilter(query.filter, table, body);
   const matchedRows = matchEstimate(access, query.filter, statistics);
   return {

@@ -5,18 +5,20 @@
  */
 import { parentPort } from 'node:worker_threads';
 import type { ScanColumn } from './column-filter.js';
-import { ColumnScan, type ChunkSource } from './column-scan.js';
+import { ColumnScan, zeroChunk, type ChunkSource } from './column-scan.js';
 import type { FromWorker, ToWorker } from './parallel-scan.js';
 
 const port = parentPort;
 if (port === null) throw new Error('scan-worker.js runs as a worker thread of the parallel scan pool');
 
-const chunks = new Map<ScanColumn, (Float64Array | Uint32Array)[]>();
-const chunkOf = (column: ScanColumn, index: number) =>
-  chunks.get(column)?.[index] as Float64Array | Uint32Array;
+const chunks = new Map<ScanColumn, (Float64Array | Uint32Array | undefined)[]>();
+const chunkOf = (column: ScanColumn, index: number): Float64Array | Uint32Array | undefined =>
+  chunks.get(column)?.[index];
+// A chunk the table does not hold (cleanup freed those of removed rows) reads as zeros, as
+// ChunkedColumn.get does.
 const source: ChunkSource = {
-  timestamps: (index) => chunkOf('timestamp', index) as Float64Array,
-  uint32: (column, index) => chunkOf(column, index) as Uint32Array,
+  timestamps: (index) => (chunkOf('timestamp', index) as Float64Array | undefined) ?? zeroChunk('f64'),
+  uint32: (column, index) => (chunkOf(column, index) as Uint32Array | undefined) ?? zeroChunk('u32'),
 };
 const scans = new Map<number, { scan: ColumnScan; stopped: () => boolean }>();
 

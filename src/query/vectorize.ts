@@ -1,6 +1,6 @@
 import type { EventTable } from '../table/event-table.js';
 import type { EventQuery } from './ast.js';
-import { splitColumnTerms, type ColumnFilter } from './column-filter.js';
+import { and, splitColumnTerms, type ColumnFilter } from './column-filter.js';
 import { compileFilter, type BodyReader, type RowPredicate } from './compile-filter.js';
 
 /** How a plan checks its column terms vectorized (column-scan.ts) instead of row by row. */
@@ -33,7 +33,10 @@ const PARALLEL_MIN_ROWS = 4_000_000;
 /**
  * Decides whether the plan's access path gets its column terms vectorized, and whether a scan runs
  * on the worker pool (`workers` threads, 0 when there is none): hints.parallel true forces it, false
- * forbids it, absent leaves it to the row count. Undefined when no term of the filter is on columns.
+ * forbids it, absent leaves it to the row count. `visible`, when rows are hidden (deleted streams,
+ * expired or removed events), is the rows reads may see as column terms (Visibility.columnFilter):
+ * they are ANDed in, so hidden rows are left out in the scan's loops, on this thread and the
+ * workers alike. Undefined when no term, the filter's or visibility's, is on columns.
  */
 export function vectorize(
   table: EventTable,
@@ -42,18 +45,28 @@ export function vectorize(
   sorted: boolean,
   body: BodyReader,
   workers: number,
+  visible?: ColumnFilter,
 ): VectorizedFilter | undefined {
   const scan = access.index === 'scan';
   if (!scan && access.estimatedRows < VECTORIZE_MIN_ROWS) return undefined;
   // A dictionary walk (a prefix on aggregateId) pays only when it has fewer entries than the rows it spares.
   const split = splitColumnTerms(query.filter, table, access.estimatedRows);
+  // The query's terms first: usually the more selective, they leave the visibility terms few rows to check.
+  const columns = and([...termsOf(split?.columns), ...termsOf(visible)]);
   // A filter that keeps every row leaves nothing to vectorize.
-  if (split === undefined || split.columns.kind === 'all') return undefined;
+  if (columns.kind === 'all') return undefined;
+  // With no query term on columns (visibility's alone are), the whole filter is the rest.
+  const rest = split === undefined ? (query.filter.kind === 'all' ? undefined : query.filter) : split.rest;
   return {
-    columns: split.columns,
-    rest: split.rest === undefined ? undefined : compileFilter(split.rest, table, body),
+    columns,
+    rest: rest === undefined ? undefined : compileFilter(rest, table, body),
     workers: scan ? parallelWorkers(query, access.estimatedRows, sorted, workers) : 0,
   };
+}
+
+/** The top-level AND terms of a column filter, flattened into one AND with others. */
+function termsOf(filter: ColumnFilter | undefined): readonly ColumnFilter[] {
+  return filter === undefined ? [] : filter.kind === 'and' ? filter.filters : [filter];
 }
 
 function parallelWorkers(query: EventQuery, rows: number, sorted: boolean, workers: number): number {

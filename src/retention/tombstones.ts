@@ -63,6 +63,11 @@ export class Tombstones {
     return id !== undefined && this.aggregates.has(id);
   }
 
+  /** The aggregate dictionary ids of the deleted streams, ascending: what a column filter excludes. */
+  aggregateIds(): number[] {
+    return [...this.aggregates].sort((a, b) => a - b);
+  }
+
   /** Whether the row's event is deleted. */
   readonly isDeleted = (row: number): boolean => this.aggregates.has(this.table.aggregateId.get(row));
 

@@ -1,7 +1,9 @@
 import type { Clock } from '../events/clock.js';
+import type { ColumnFilter } from '../query/column-filter.js';
 import type { EventTable } from '../table/event-table.js';
 import type { RetentionPolicy } from './policy.js';
 import type { Tombstones } from './tombstones.js';
+import { visibleRowsFilter } from './visibility-filter.js';
 
 /**
  * Which rows reads may see: none of a deleted stream, and none the retention policy has expired, by
@@ -20,26 +22,51 @@ export class Visibility {
   /**
    * A test for hidden rows as of now, or undefined when nothing can be hidden (the common case,
    * which keeps reads free of the check). Made per query: the deadlines move with the clock.
+   * A row cleanup removed (recordLength 0) holds no event: hidden too.
    */
   hidden(): ((row: number) => boolean) | undefined {
     const { table, policy } = this;
     const tombstoned = this.tombstones.active ? this.tombstones.isDeleted : undefined;
     // Rows cleanup removed hold no event: readers must step over them.
-    const deleted =
-      table.hasHoles && tombstoned !== undefined
-        ? (row: number) => table.isRemoved(row) || tombstoned(row)
-        : table.hasHoles
-          ? (row: number) => table.isRemoved(row)
-          : tombstoned;
-    if (!policy.active) return deleted;
+    const holes = table.hasHoles;
+    if (!policy.active) {
+      if (tombstoned === undefined) return holes ? (row) => table.isRemoved(row) : undefined;
+      return holes ? (row) => tombstoned(row) || table.isRemoved(row) : tombstoned;
+    }
+    const { cutoff, firstKept } = this.deadlines();
+    return (row) =>
+      row < firstKept ||
+      table.timestamp.get(row) < (cutoff[table.typeId.get(row)] as number) ||
+      (holes && table.isRemoved(row)) ||
+      (tombstoned !== undefined && tombstoned(row));
+  }
+
+  /**
+   * The rows hidden() leaves visible, as a filter on columns for the vectorized scan (see
+   * visibility-filter.ts); undefined exactly when hidden() is. Made per query, like hidden().
+   */
+  columnFilter(): ColumnFilter | undefined {
+    const { table, tombstones, policy } = this;
+    if (!policy.active && !tombstones.active && !table.hasHoles) return undefined;
+    return visibleRowsFilter({
+      ...(policy.active ? this.deadlines() : { firstKept: 0, cutoff: undefined }),
+      deleted: tombstones.active ? tombstones.aggregateIds() : [],
+      aggregates: table.aggregates.size,
+      holes: table.hasHoles,
+    });
+  }
+
+  /**
+   * The policy's deadlines as of now: per type id, the event time below which its events have
+   * expired (-Infinity for types kept forever), and the first row `maxEvents` keeps.
+   */
+  private deadlines(): { cutoff: Float64Array; firstKept: number } {
+    const { table, policy } = this;
     const now = this.clock.now();
     const cutoff = new Float64Array(table.types.size);
     for (let id = 0; id < cutoff.length; id++) cutoff[id] = now - policy.maxAgeOf(table.types.valueOf(id));
     const firstKept = policy.maxEvents === Infinity ? 0 : Math.max(0, table.rows - policy.maxEvents);
-    return (row) =>
-      row < firstKept ||
-      table.timestamp.get(row) < (cutoff[table.typeId.get(row)] as number) ||
-      (deleted !== undefined && deleted(row));
+    return { cutoff, firstKept };
   }
 
   /** Events reads can see: O(1) with tombstones alone, one pass over two columns with a policy. */

@@ -91,7 +91,7 @@ export class EmbeddedEventStore implements EventStore {
     this.tombstones = new Tombstones(table, disk?.dir);
     const visibility = new Visibility(table, this.tombstones, options.clock, options.retention);
     this.visibility = visibility;
-    this.queries = new QueryEngine(table, reader, this.indexes, statistics, () => visibility.hidden());
+    this.queries = new QueryEngine(table, reader, this.indexes, statistics, visibility);
     const queries = this.queries;
     this.indexes.attachAdvisor(
       new IndexAdvisor(
