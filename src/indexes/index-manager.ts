@@ -419,6 +419,21 @@ export class IndexManager {
     }
   }
 
+  /** Whether an index is being built (online, in slices). */
+  get building(): boolean {
+    return this.builds.size > 0;
+  }
+
+  /** Whether a unique index exists (restoring archived events cannot check it before writing). */
+  get hasUnique(): boolean {
+    return [...this.ready.values()].some((index) => index.definition.unique === true);
+  }
+
+  /** Indexes rows the table gained without an append (a restore): every ready index catches up. */
+  catchUp(): void {
+    for (const index of this.ready.values()) this.indexUpTo(index, this.table.rows);
+  }
+
   /** After cleanup removed rows from the table: every index, ready or building, forgets them. */
   removeRows(): void {
     const removed = (row: number) => this.table.isRemoved(row);

@@ -20,6 +20,7 @@ import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
 import type { CleanupReport } from '../retention/cleanup-report.js';
 import { CleanupSchedule } from '../retention/cleanup-schedule.js';
 import { writePolicyFile } from '../retention/policy-file.js';
+import { restoreFrames, type RestoreOptions, type RestoreReport } from '../retention/restore.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
 import { QueryEngine } from '../query/query-engine.js';
@@ -159,6 +160,38 @@ export class EmbeddedEventStore implements EventStore {
       ...(sliceRows === undefined ? {} : { sliceRows }),
       ...(onProgress === undefined ? {} : { onProgress: onProgress as CleanupOptions['onProgress'] }),
     });
+  }
+
+  /**
+   * Restores archived events into this store with their sequence numbers and ids. The store must
+   * end before the first sequence restored (a new directory, or one the archive continues); see
+   * retention/restore.ts. Durable (fsync'ed) when it resolves.
+   */
+  async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
+    this.assertWritable();
+    if (typeof archiveDir !== 'string' || archiveDir.length === 0) {
+      throw new ValidationError('archiveDir', `must be a directory path, got ${describe(archiveDir)}`);
+    }
+    const input = requireObject(options, 'options');
+    const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence');
+    const toSequence = optionalInteger(input.toSequence, 'options.toSequence');
+    if (this.indexes.hasUnique || this.indexes.building) {
+      throw new ValidationError(
+        'archiveDir',
+        'this store has a unique index (or an index being built); restore into a store without one, then create the index',
+      );
+    }
+    const report = restoreFrames(this.table, this.log, archiveDir, {
+      ...(fromSequence === undefined ? {} : { fromSequence }),
+      ...(toSequence === undefined ? {} : { toSequence }),
+      ...(typeof input.onProgress === 'function'
+        ? { onProgress: input.onProgress as RestoreOptions['onProgress'] }
+        : {}),
+    });
+    this.indexes.catchUp();
+    if (this.disk !== undefined) await this.track(this.disk.log.sync());
+    this.maybeCheckpoint();
+    return report;
   }
 
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */

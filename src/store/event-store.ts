@@ -1,5 +1,6 @@
 import type { PolicyDescription, RetentionOptions } from '../retention/policy.js';
 import type { CleanupOptions } from '../retention/cleanup.js';
+import type { RestoreOptions, RestoreReport } from '../retention/restore.js';
 import type { CleanupReport, CleanupStats } from '../retention/cleanup-report.js';
 import type { PlanCacheStats } from '../query/plan-cache.js';
 import type { IndexManager } from '../indexes/index-manager.js';
@@ -179,6 +180,11 @@ export interface EventStore {
    * (hourly by default; `retention.schedule`).
    */
   cleanup(options?: CleanupOptions): Promise<CleanupReport>;
+  /**
+   * Restores archived events with their sequence numbers and ids into this store, which must end
+   * before the first sequence restored (a new directory, or one the archive continues).
+   */
+  restoreArchive(archiveDir: string, options?: RestoreOptions): Promise<RestoreReport>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */
   cancelQuery(queryId: string): boolean;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { toEpochMs } from '../../events/validate.js';
+import { openEventStore } from '../../index.js';
 import { MANIFEST, readManifest, verifyArchive, type ArchiveEntry } from '../../retention/archive.js';
 import { filesWithin, readArchivedEvents, type ArchiveBounds } from '../../retention/archive-reader.js';
 import type { CliContext } from '../context.js';
@@ -20,7 +21,8 @@ interface JsonOption {
 }
 
 interface RestoreOptions {
-  ndjson: string;
+  ndjson?: string;
+  into?: string;
   fromSequence?: number;
   toSequence?: number;
   from?: number | string;
@@ -91,15 +93,18 @@ export function registerArchive(program: Command, ctx: CliContext): void {
 
   archive
     .command('restore')
-    .summary('write archived events as NDJSON')
+    .summary('restore archived events into a store, or as NDJSON')
     .description(
-      'Write the archived events within the bounds as NDJSON, one StoredEvent per line in sequence order, ' +
-        'in the shape `query` prints (so `ingest` takes it). Only the files whose manifest ranges overlap the ' +
-        'bounds are read, and each is checked whole first: a damaged file stops the restore (exit 1) and a ' +
-        'partial output file is removed. Progress and a summary go to stderr.',
+      'With --into, put the archived events back into a store with their sequence numbers and ids: the ' +
+        'store (created if the directory is new) must end before the first sequence restored. With --ndjson, ' +
+        'write them as NDJSON, one StoredEvent per line in sequence order, in the shape `query` prints (so ' +
+        '`ingest` takes it). Only the files whose manifest ranges overlap the bounds are read, and each is ' +
+        'checked whole first: a damaged file stops the restore (exit 1) and a partial output file is removed. ' +
+        'Progress and a summary go to stderr.',
     )
     .argument('<archiveDir>', 'archive directory')
-    .requiredOption('--ndjson <file>', 'output file (must not exist yet), or - for stdout')
+    .option('--ndjson <file>', 'output file (must not exist yet), or - for stdout')
+    .option('--into <storeDir>', 'a store directory to restore into (sequence numbers and ids kept)')
     .option('--from-sequence <n>', 'first sequence to restore (inclusive)', integerArg(0))
     .option('--to-sequence <n>', 'last sequence to restore (inclusive)', integerArg(0))
     .option('--from <time>', 'events at or after this time (ISO-8601 or epoch ms)', timeArg)
@@ -109,13 +114,18 @@ export function registerArchive(program: Command, ctx: CliContext): void {
       [
         '',
         'Examples:',
+        '  $ tamma-events archive restore ./archive --into ./restored',
         '  $ tamma-events archive restore ./archive --ndjson events.ndjson',
         '  $ tamma-events archive restore ./archive --ndjson - --from 2024-01-01 --to 2024-02-01 | gzip > jan.ndjson.gz',
         '  $ tamma-events archive restore ./archive --ndjson - --from-sequence 1000 | tamma-events ingest --dir ./copy -',
       ].join('\n'),
     )
     .action(async (dir: string, options: RestoreOptions) => {
-      await restore(dir, options, ctx);
+      if ((options.ndjson === undefined) === (options.into === undefined)) {
+        throw new UsageError('give exactly one of --into <storeDir> and --ndjson <file|->');
+      }
+      if (options.into !== undefined) await restoreInto(dir, options.into, options, ctx);
+      else await restore(dir, options, ctx);
     });
 }
 
@@ -176,7 +186,7 @@ async function restore(dir: string, options: RestoreOptions, ctx: CliContext): P
     to: bounds.to ?? Infinity,
   });
   const totalBytes = files.reduce((sum, entry) => sum + entry.bytes, 0);
-  const output = openOutput(options.ndjson, ctx);
+  const output = openOutput(options.ndjson as string, ctx);
   const progress = createProgress(ctx.io, 'restore', totalBytes);
   const started = performance.now();
   let written = 0;
@@ -226,6 +236,40 @@ async function restore(dir: string, options: RestoreOptions, ctx: CliContext): P
       `${formatDuration(elapsed)} (${formatRate(written, elapsed, 'events')}, ${formatBytes(bytesRead)} read)`,
     ],
     ['written to', output.path ?? 'stdout'],
+  ];
+  ctx.io.stderr.write(`${renderPairs(summary)}\n`);
+}
+
+/** `--into`: the archived events back into a store, sequence numbers and ids kept. */
+async function restoreInto(dir: string, into: string, options: RestoreOptions, ctx: CliContext): Promise<void> {
+  requireArchive(dir);
+  if (options.from !== undefined || options.to !== undefined) {
+    throw new UsageError('--into restores by sequence: use --from-sequence/--to-sequence, not --from/--to');
+  }
+  const bounds = boundsOf(options);
+  const started = performance.now();
+  const store = await openEventStore({ dir: into });
+  let restored;
+  try {
+    restored = await store.restoreArchive(dir, {
+      ...(bounds.fromSequence === undefined ? {} : { fromSequence: bounds.fromSequence }),
+      ...(bounds.toSequence === undefined ? {} : { toSequence: bounds.toSequence }),
+      onProgress: ({ files, filesRead }) => {
+        if (ctx.io.isTTY) ctx.io.stderr.write(`\rread ${filesRead}/${files} files`);
+      },
+    });
+  } finally {
+    await store.close();
+  }
+  if (ctx.io.isTTY) ctx.io.stderr.write('\n');
+  const summary: [string, string][] = [
+    ['restored', `${plural(restored.restored, 'event')} from ${plural(restored.files, 'file')}`],
+    [
+      'sequences',
+      restored.firstSequence === null ? 'none' : `${restored.firstSequence}-${restored.lastSequence}`,
+    ],
+    ['elapsed', formatDuration(performance.now() - started)],
+    ['into', into],
   ];
   ctx.io.stderr.write(`${renderPairs(summary)}\n`);
 }
