@@ -24,7 +24,12 @@ import type { RetentionPolicy } from './policy.js';
  * @example
  * queryArchived('./archive', store.query().where('type', '=', 'ORDER.PLACED').limit(10).toQuery());
  */
-export function queryArchived(dir: string, input: EventQuery | NormalizedCriteria): StoredEvent[] {
+export function queryArchived(
+  dir: string,
+  input: EventQuery | NormalizedCriteria,
+  /** Events to leave out whatever the query: a store passes its deleted streams (erasure). */
+  erased: (event: StoredEvent) => boolean = () => false,
+): StoredEvent[] {
   const query = isQuery(input) ? input : criteriaToQuery(input);
   validateQuery(query);
   if (!inSequenceOrder(query.orderBy)) {
@@ -48,7 +53,7 @@ export function queryArchived(dir: string, input: EventQuery | NormalizedCriteri
   const matches = compilePredicate(query.filter, VIEW_SOURCE);
   let skip = query.offset ?? 0;
   for (const event of eventsOf(dir, filesWithin(readManifest(dir), range), range, order)) {
-    if (!matches(toView(event))) continue;
+    if (erased(event) || !matches(toView(event))) continue;
     if (skip > 0) {
       skip--;
       continue;

@@ -53,7 +53,12 @@ export function restoreFrames(
     from: -Infinity,
     to: Infinity,
   });
-  const report: RestoreReport = { restored: 0, files: entries.length, firstSequence: null, lastSequence: null };
+  const report: RestoreReport = {
+    restored: 0,
+    files: entries.length,
+    firstSequence: null,
+    lastSequence: null,
+  };
   // Frames of interleaving files never overlap (each holds a run of one cleanup), so sorting whole
   // frames by their first sequence puts every event in order.
   const frames: Buffer[] = [];

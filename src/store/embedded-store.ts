@@ -522,7 +522,9 @@ export class EmbeddedEventStore implements EventStore {
     const archiveDir = archiveToQuery(options, this.visibility.policy);
     const live = (await this.queries.execute(criteriaToQuery(normalized))) as StoredEvent[];
     if (archiveDir === undefined) return live;
-    return mergeBySequence(queryArchived(archiveDir, normalized), live, normalized);
+    // A deleted stream stays deleted in the archive too: erasure is not undone by reading cold storage.
+    const erased = (event: StoredEvent) => this.tombstones.isAggregateDeleted(event.aggregateId);
+    return mergeBySequence(queryArchived(archiveDir, normalized, erased), live, normalized);
   }
 
   query(): AdvancedQueryBuilder {

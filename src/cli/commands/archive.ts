@@ -241,7 +241,12 @@ async function restore(dir: string, options: RestoreOptions, ctx: CliContext): P
 }
 
 /** `--into`: the archived events back into a store, sequence numbers and ids kept. */
-async function restoreInto(dir: string, into: string, options: RestoreOptions, ctx: CliContext): Promise<void> {
+async function restoreInto(
+  dir: string,
+  into: string,
+  options: RestoreOptions,
+  ctx: CliContext,
+): Promise<void> {
   requireArchive(dir);
   if (options.from !== undefined || options.to !== undefined) {
     throw new UsageError('--into restores by sequence: use --from-sequence/--to-sequence, not --from/--to');
