@@ -1083,6 +1083,20 @@ describe('archive', () => {
     expect(events.map((e) => e.id)).toEqual(ndjsonLines(restored.stdout).map((e) => e.id));
   });
 
+  it('restore --into puts the events back into a store with their sequences and ids', async () => {
+    const target = freshDir();
+    const result = await cli(['archive', 'restore', archive, '--into', target]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/^restored\s+3 events from 2 files$/m);
+    expect(linesOf((await cli(['query', '--dir', target])).stdout)).toEqual(expectedLines(1, 2, 5));
+    const again = await cli(['archive', 'restore', archive, '--into', target]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already reaches sequence 5/);
+    const both = await cli(['archive', 'restore', archive, '--into', target, '--ndjson', '-']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/exactly one of --into <storeDir> and --ndjson/);
+  });
+
   it('draws progress on a terminal without disturbing the output', async () => {
     const result = await cli(['archive', 'restore', archive, '--ndjson', '-'], { isTTY: true });
     expect(result.code, result.stderr).toBe(0);
