@@ -87,6 +87,13 @@ export class Cleanup {
     return this.running !== undefined;
   }
 
+  /**
+   * True while log spans are being rewritten: the checkpoint was deleted before the first rename
+   * (its offsets describe the old files), and one written between two renames would describe a
+   * mix that the next rename makes wrong. The store writes none until cleanup writes its own.
+   */
+  checkpointsBlocked = false;
+
   /** Runs a cleanup, or joins the one already running. */
   run(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.progress = options.onProgress ?? (() => undefined);
@@ -208,27 +215,49 @@ export class Cleanup {
     // The rows are gone from every read now; what follows gives back their disk or memory space.
     if (touched.has(log.activeSpan.base)) log.seal();
     if (host.dir !== undefined) host.discardCheckpoint();
-    failpoint('cleanup:checkpoint-discarded');
+    this.checkpointsBlocked = true;
+    try {
+      failpoint('cleanup:checkpoint-discarded');
+      if (!(await this.rewriteSpans(touched, meter, report))) return;
+      meter.slice(() => {
+        this.dropEmptyFront(report);
+        failpoint('cleanup:front-dropped');
+        this.checkpointsBlocked = false;
+        if (host.dir !== undefined) {
+          host.writeCheckpoint();
+          failpoint('cleanup:checkpointed');
+          clearIntent(host.dir);
+        }
+      });
+    } finally {
+      // Stopped early or failed: the table's offsets match the files as they are now, so the
+      // store's own checkpoints (and close's) are right again.
+      this.checkpointsBlocked = false;
+    }
+  }
+
+  /** Step 5: rewrites the sealed spans that held removed rows; false when the store is closing. */
+  private async rewriteSpans(touched: Set<number>, meter: CpuMeter, report: CleanupReport): Promise<boolean> {
+    const { host } = this;
+    const { table, log } = host;
     const spans = log.sealedSpans().filter((span) => touched.has(span.base));
     for (const [i, span] of spans.entries()) {
-      meter.slice(() => {
-        const rewrite = rewriteSpan(table, log, span, sequenceAfter(host, span.end));
-        report.bytesFreed += rewrite.before - rewrite.after;
-        report.spansRewritten++;
-      });
+      const rewrite = await rewriteSpan(
+        table,
+        log,
+        span,
+        sequenceAfter(host, span.end),
+        (work) => meter.slice(work),
+        () => this.yieldSlice(),
+      );
+      if (rewrite === undefined) return false;
+      report.bytesFreed += rewrite.before - rewrite.after;
+      report.spansRewritten++;
       failpoint('cleanup:span-rewritten');
       this.progress({ phase: 'rewriting', done: i + 1, total: spans.length });
-      if (!(await this.yieldSlice())) return;
+      if (!(await this.yieldSlice())) return false;
     }
-    meter.slice(() => {
-      this.dropEmptyFront(report);
-      failpoint('cleanup:front-dropped');
-      if (host.dir !== undefined) {
-        host.writeCheckpoint();
-        failpoint('cleanup:checkpointed');
-        clearIntent(host.dir);
-      }
-    });
+    return true;
   }
 
   /** Deletes the spans at the log's front that hold nothing but a hole, after recording the new start. */

@@ -24,46 +24,70 @@ export interface SpanRewrite {
   lastSequence: number;
 }
 
+/** Rows whose frames are built and written per slice of a span rewrite. */
+const REWRITE_SLICE_ROWS = 16_384;
+
 /**
  * Cleanup's on-disk half: rewrites one sealed log span so it holds only the events the (already
  * compacted) table still has, at the same base. The sequences it covered stay covered: runs of
  * surviving events become frames, and what was removed between them becomes hole frames
  * (frame.ts), so reading the log still checks that every sequence is accounted for.
  *
- * The table's record offsets for the span's rows are re-pointed right after the swap, in the same
- * synchronous step, so no read ever pairs an offset with the wrong file.
+ * The new contents are written slice by slice (`slice` runs each piece of work, `pause` lets the
+ * event loop turn and says whether to go on); reads use the old contents meanwhile, which nothing
+ * changes: appends go to the active span, and the table's rows in this span are fixed since the
+ * compaction. The swap, and re-pointing the table's record offsets, happen in one synchronous
+ * step, so no read ever pairs an offset with the wrong contents. Undefined when stopped early.
  */
-export function rewriteSpan(
+export async function rewriteSpan(
   table: EventTable,
   log: RecordLog,
   span: { base: number; end: number },
   /** The first sequence of the span after this one (or table.rows + 1 when none follows). */
   nextSequence: number,
-): SpanRewrite {
+  slice: <T>(work: () => T) => T,
+  pause: () => Promise<boolean>,
+): Promise<SpanRewrite | undefined> {
   const firstSequence = firstSequenceAt(log, span.base);
-  const rows = rowsIn(table, span, firstSequence - 1, nextSequence - 1);
+  const rows = slice(() => rowsIn(table, span, firstSequence - 1, nextSequence - 1));
   const offsets = new Float64Array(rows.length);
-  let size = 0;
-  log.rewriteSpan(span.base, (write) => {
-    const put = (frame: Buffer) => {
-      write(frame);
-      size += frame.length;
-    };
+  const writer = log.beginRewrite(span.base);
+  try {
     let expected = firstSequence;
-    forEachRunFrame(table, log, rows, (frame, first, count, starts) => {
-      const sequence = (rows[first] as number) + 1;
-      if (sequence > expected) put(holeFrame(expected, sequence - expected));
-      for (let k = 0; k < count; k++) offsets[first + k] = span.base + size + (starts[k] as number);
-      put(frame);
-      expected = (rows[first + count - 1] as number) + 2;
+    for (let from = 0; from < rows.length; from += REWRITE_SLICE_ROWS) {
+      slice(() => {
+        const part = rows.slice(from, from + REWRITE_SLICE_ROWS);
+        forEachRunFrame(table, log, part, (frame, first, count, starts) => {
+          const sequence = (part[first] as number) + 1;
+          if (sequence > expected) writer.write(holeFrame(expected, sequence - expected));
+          for (let k = 0; k < count; k++)
+            offsets[from + first + k] = span.base + writer.size + (starts[k] as number);
+          writer.write(frame);
+          expected = (part[first + count - 1] as number) + 2;
+        });
+      });
+      if (!(await pause())) {
+        writer.abort();
+        return undefined;
+      }
+    }
+    slice(() => {
+      if (expected < nextSequence) writer.write(holeFrame(expected, nextSequence - expected));
+      writer.commit();
+      rows.forEach((row, k) => table.recordOffset.set(row, offsets[k] as number));
     });
-    if (expected < nextSequence) put(holeFrame(expected, nextSequence - expected));
-  });
-  rows.forEach((row, k) => table.recordOffset.set(row, offsets[k] as number));
+  } catch (error) {
+    try {
+      writer.abort();
+    } catch {
+      /* already committed or discarded: the original error is the one to report */
+    }
+    throw error;
+  }
   return {
     base: span.base,
     before: span.end - span.base,
-    after: size,
+    after: writer.size,
     empty: rows.length === 0,
     firstSequence,
     lastSequence: nextSequence - 1,

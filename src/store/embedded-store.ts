@@ -444,6 +444,7 @@ export class EmbeddedEventStore implements EventStore {
     const disk = this.disk;
     const every = this.options.checkpointEvery;
     if (disk === undefined || every === 0 || this.closed || this.failure !== undefined) return;
+    if (this.cleaner.checkpointsBlocked) return; // cleanup writes one when its log rewrite is done
     if (this.table.rows - disk.checkpointRows >= every) this.writeCheckpointNow();
   }
 
@@ -664,6 +665,10 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async checkpoint(): Promise<void> {
+    this.assertWritable();
+    // A cleanup rewriting the log writes its own checkpoint when done; wait for that rather than
+    // write one that a later rename would make wrong.
+    if (this.cleaner.checkpointsBlocked) await this.cleaner.settle();
     this.assertWritable();
     this.writeCheckpointNow();
   }

@@ -1,5 +1,5 @@
 import { indexByBase } from './by-base.js';
-import type { RecordLog } from './record-log.js';
+import type { RecordLog, SpanWriter } from './record-log.js';
 
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
@@ -88,14 +88,28 @@ export class MemoryLog implements RecordLog {
     this.sealedCount = this.chunks.length;
   }
 
-  rewriteSpan(base: number, fill: (write: (frame: Buffer) => void) => void): void {
+  beginRewrite(base: number): SpanWriter {
     const chunk = this.chunks.find((c) => c.base === base);
     if (chunk === undefined) throw new RangeError(`no memory chunk at ${base}`);
     const frames: Buffer[] = [];
-    fill((frame) => frames.push(Buffer.from(frame)));
-    // An exact-size chunk: the rest of the 16 MiB is what cleanup gives back.
-    chunk.bytes = Buffer.concat(frames);
-    chunk.used = chunk.bytes.length;
+    let size = 0;
+    return {
+      write: (frame) => {
+        frames.push(Buffer.from(frame));
+        size += frame.length;
+      },
+      get size() {
+        return size;
+      },
+      commit: () => {
+        // An exact-size chunk: the rest of the 16 MiB is what cleanup gives back.
+        chunk.bytes = Buffer.concat(frames);
+        chunk.used = chunk.bytes.length;
+      },
+      abort: () => {
+        frames.length = 0;
+      },
+    };
   }
 
   dropSpans(bases: readonly number[]): void {

@@ -27,11 +27,23 @@ export interface RecordLog {
   /** Seals the span appends go to, so cleanup may rewrite it; later appends start a new one. */
   seal(): void;
   /**
-   * Rewrites a sealed span at the same base: `write` is handed each new frame in order, and the
-   * new contents replace the old atomically (on disk: a temporary file, fsync, rename) once `fill`
-   * returns. Offsets in the span change; the caller re-points what refers to them.
+   * Starts rewriting a sealed span at the same base: the new frames go to the writer, in order and
+   * over as many event-loop turns as the caller likes (reads keep using the old contents), and
+   * `commit` replaces the old contents atomically (on disk: fsync, rename). Offsets in the span
+   * change at `commit`; the caller re-points what refers to them in the same synchronous step.
    */
-  rewriteSpan(base: number, fill: (write: (frame: Buffer) => void) => void): void;
+  beginRewrite(base: number): SpanWriter;
   /** Deletes whole sealed spans from the front of the log. */
   dropSpans(bases: readonly number[]): void;
+}
+
+/** A span's new contents, being written (see RecordLog.beginRewrite). */
+export interface SpanWriter {
+  write(frame: Buffer): void;
+  /** Bytes written so far. */
+  readonly size: number;
+  /** Makes the new contents durable and puts them in place of the old. */
+  commit(): void;
+  /** Gives up: the old contents stay. */
+  abort(): void;
 }

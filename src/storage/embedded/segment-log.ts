@@ -16,7 +16,7 @@ import { dirname } from 'node:path';
 import { TammaError } from '../../errors.js';
 import { failpoint } from '../../retention/failpoint.js';
 import { indexByBase } from './by-base.js';
-import type { RecordLog } from './record-log.js';
+import type { RecordLog, SpanWriter } from './record-log.js';
 import { listSegments, segmentPath } from './segment-files.js';
 
 interface Segment {
@@ -196,33 +196,49 @@ export class SegmentLog implements RecordLog {
     if (this.active.size > 0) this.roll();
   }
 
-  rewriteSpan(base: number, fill: (write: (frame: Buffer) => void) => void): void {
+  beginRewrite(base: number): SpanWriter {
     const segment = this.segments[this.segmentIndexOf(base)] as Segment;
     if (segment.base !== base || segment === this.active)
       throw new RangeError(`no sealed segment at log offset ${base}`);
     const temporary = `${segment.path}.tmp`;
-    const fd = openSync(temporary, 'w');
+    let fd: number | undefined = openSync(temporary, 'w');
     let size = 0;
-    try {
-      fill((frame) => {
-        for (let done = 0; done < frame.length;)
-          done += writeSync(fd, frame, done, frame.length - done, size + done);
-        size += frame.length;
-      });
-      fdatasyncSync(fd);
-    } catch (error) {
-      closeSync(fd);
+    const discard = () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
       unlinkSync(temporary);
-      throw error;
-    }
-    closeSync(fd);
-    failpoint('cleanup:span-written');
-    renameSync(temporary, segment.path);
-    syncDirectory(dirname(segment.path));
-    // Reads so far went to the old file through the old descriptor; from here on, the new one.
-    closeSync(segment.fd);
-    segment.fd = openSync(segment.path, 'r');
-    segment.size = size;
+    };
+    return {
+      write: (frame) => {
+        if (fd === undefined) throw new Error('the rewrite is over');
+        for (let done = 0; done < frame.length;) {
+          done += writeSync(fd, frame, done, frame.length - done, size + done);
+        }
+        size += frame.length;
+      },
+      get size() {
+        return size;
+      },
+      commit: () => {
+        if (fd === undefined) throw new Error('the rewrite is over');
+        try {
+          fdatasyncSync(fd);
+        } catch (error) {
+          discard();
+          throw error;
+        }
+        closeSync(fd);
+        fd = undefined;
+        failpoint('cleanup:span-written');
+        renameSync(temporary, segment.path);
+        syncDirectory(dirname(segment.path));
+        // Reads so far went to the old file through the old descriptor; from here on, the new one.
+        closeSync(segment.fd);
+        segment.fd = openSync(segment.path, 'r');
+        segment.size = size;
+      },
+      abort: discard,
+    };
   }
 
   dropSpans(bases: readonly number[]): void {
