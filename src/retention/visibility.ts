@@ -27,17 +27,18 @@ export class Visibility {
   hidden(): ((row: number) => boolean) | undefined {
     const { table, policy } = this;
     const tombstoned = this.tombstones.active ? this.tombstones.isDeleted : undefined;
-    // Rows cleanup removed hold no event: readers must step over them.
-    const holes = table.hasHoles;
+    // Rows cleanup removed hold no event: readers must step over them. Checked as the query runs,
+    // not when it starts: a cleanup may swap in its compacted table while a stream is open.
+    const removed = (row: number) => table.hasHoles && table.isRemoved(row);
     if (!policy.active) {
-      if (tombstoned === undefined) return holes ? (row) => table.isRemoved(row) : undefined;
-      return holes ? (row) => tombstoned(row) || table.isRemoved(row) : tombstoned;
+      if (tombstoned === undefined) return table.hasHoles ? removed : undefined;
+      return (row) => tombstoned(row) || removed(row);
     }
     const { cutoff, firstKept } = this.deadlines();
     return (row) =>
       row < firstKept ||
       table.timestamp.get(row) < (cutoff[table.typeId.get(row)] as number) ||
-      (holes && table.isRemoved(row)) ||
+      removed(row) ||
       (tombstoned !== undefined && tombstoned(row));
   }
 
