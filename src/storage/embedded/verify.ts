@@ -28,9 +28,12 @@ function scanAll(
   segments: readonly SegmentFile[],
 ): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
+  let removed = 0;
   const result = scanLog(segments, 0, readLogStart(dir), (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset) => {
-      if (!recordLengthsConsistent(record)) {
+      // An empty record is an event cleanup removed from inside the frame (frame.ts).
+      if (record.length === 0) removed++;
+      else if (!recordLengthsConsistent(record)) {
         badRecords.push({
           file: 'log',
           offset: frame.offset + offset,
@@ -40,7 +43,7 @@ function scanAll(
       }
     });
   });
-  return { ...result, badRecords };
+  return { ...result, events: result.events - removed, badRecords };
 }
 
 /**
@@ -102,8 +105,13 @@ export async function repairStore(dir: string): Promise<RepairReport> {
   };
   try {
     const segments = listSegments(dir);
-    const scan = scanLog(segments, 0, readLogStart(dir), () => undefined);
-    report.eventsKept = scan.events;
+    let removed = 0;
+    const scan = scanLog(segments, 0, readLogStart(dir), (frame) => {
+      forEachRecord(frame.bytes, frame.count, (record) => {
+        if (record.length === 0) removed++;
+      });
+    });
+    report.eventsKept = scan.events - removed;
     report.lastSequence = scan.lastSequence;
     const problem = scan.problem;
     if (problem !== undefined) {
