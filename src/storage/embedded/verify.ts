@@ -6,7 +6,7 @@ import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { forEachRecord } from './frame.js';
 import { acquireLock } from './lock.js';
-import { readLogStart } from './log-start.js';
+import { dropLeftoverSegments, leftoverSegments, readLogStart } from './log-start.js';
 import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
@@ -55,7 +55,9 @@ function scanAll(
  */
 export async function verifyStore(dir: string): Promise<VerifyReport> {
   requireStore(dir);
-  const segments = listSegments(dir);
+  // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
+  const leftovers = new Set(leftoverSegments(dir, readLogStart(dir)).map((segment) => segment.path));
+  const segments = listSegments(dir).filter((segment) => !leftovers.has(segment.path));
   const scan = scanAll(dir, segments);
   const problems: VerifyProblem[] = [...scan.badRecords];
   if (scan.problem !== undefined) {
@@ -104,6 +106,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     lastSequence: 0,
   };
   try {
+    dropLeftoverSegments(dir, readLogStart(dir));
     const segments = listSegments(dir);
     let removed = 0;
     const scan = scanLog(segments, 0, readLogStart(dir), (frame) => {
