@@ -400,6 +400,9 @@ export class EmbeddedEventStore implements EventStore {
     const disk = this.disk;
     const every = this.options.checkpointEvery;
     if (disk === undefined || every === 0 || this.closed || this.failure !== undefined) return;
+    // Not while cleanup runs: a checkpoint between two of its segment rewrites would describe the
+    // later segments' old contents, and a crash before cleanup's own checkpoint would reopen from it.
+    if (this.cleaner.isRunning) return;
     if (this.table.rows - disk.checkpointRows >= every) this.writeCheckpointNow();
   }
 
@@ -613,6 +616,9 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async checkpoint(): Promise<void> {
+    this.assertWritable();
+    // A running cleanup writes one when it ends; one written meanwhile could go stale (maybeCheckpoint).
+    await this.cleaner.settle();
     this.assertWritable();
     this.writeCheckpointNow();
   }
