@@ -217,8 +217,12 @@ export class QueryEngine {
     const { guard, end } = this.begin(query, options);
     const counts: ExecutionCounts = { examined: 0, matched: 0 };
     const started = performance.now();
+    const { generation } = this.table;
     try {
-      const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
+      const rows = this.present(
+        await selectRows(plan, this.table, body, guard, this.pool, counts),
+        generation,
+      );
       const out = finish(rows, body);
       this.finished(plan, started, counts.examined, rows.length);
       return out;
@@ -254,14 +258,17 @@ export class QueryEngine {
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
     const started = performance.now();
     const counts: ExecutionCounts = { examined: 0, matched: 0 };
+    const table = this.table;
+    const { generation } = table;
     let returned = 0;
     try {
       if (!plan.sorted) {
-        const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
+        const rows = await selectRows(plan, table, body, guard, this.pool, counts);
         for (let i = 0; i < rows.length; i += batch) {
           guard.check();
-          returned += Math.min(batch, rows.length - i);
-          yield* this.hydrate(rows.slice(i, i + batch), query);
+          const page = this.present(rows.slice(i, i + batch), generation);
+          returned += page.length;
+          yield* this.hydrate(page, query);
           await yieldToEventLoop();
         }
         return;
@@ -279,6 +286,8 @@ export class QueryEngine {
       ) {
         if (++counts.examined % CHECK_EVERY === 0) guard.check();
         const row = source.at(i);
+        // `source` is the index as the stream began: since then cleanup may have removed rows.
+        if (table.generation !== generation && table.isRemoved(row)) continue;
         if (!plan.predicate(row)) continue;
         if (skipped < offset) {
           skipped++;
@@ -330,6 +339,16 @@ export class QueryEngine {
     const controller = this.running.get(queryId);
     controller?.abort();
     return controller !== undefined;
+  }
+
+  /**
+   * The rows chosen while the table was at `generation` that it still holds. A parallel scan, or a
+   * stream between two pages, can outlast a slice of cleanup, and a row cleanup removed meanwhile
+   * holds no event to read: it is left out, as its event was hidden when cleanup took it.
+   */
+  private present(rows: number[], generation: number): number[] {
+    const table = this.table;
+    return table.generation === generation ? rows : rows.filter((row) => !table.isRemoved(row));
   }
 
   private hydrate(rows: readonly number[], query: EventQuery): ResultRow[] {

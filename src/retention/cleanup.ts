@@ -87,13 +87,6 @@ export class Cleanup {
     return this.running !== undefined;
   }
 
-  /**
-   * True while log spans are being rewritten: the checkpoint was deleted before the first rename
-   * (its offsets describe the old files), and one written between two renames would describe a
-   * mix that the next rename makes wrong. The store writes none until cleanup writes its own.
-   */
-  checkpointsBlocked = false;
-
   /** Runs a cleanup, or joins the one already running. */
   run(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.progress = options.onProgress ?? (() => undefined);
@@ -214,26 +207,20 @@ export class Cleanup {
     failpoint('cleanup:table-compacted');
     // The rows are gone from every read now; what follows gives back their disk or memory space.
     if (touched.has(log.activeSpan.base)) log.seal();
+    // The store writes no checkpoint while cleanup runs (one between two renames would hold
+    // offsets the next rename makes wrong); cleanup writes its own at the end.
     if (host.dir !== undefined) host.discardCheckpoint();
-    this.checkpointsBlocked = true;
-    try {
-      failpoint('cleanup:checkpoint-discarded');
-      if (!(await this.rewriteSpans(touched, meter, report))) return;
-      meter.slice(() => {
-        this.dropEmptyFront(report);
-        failpoint('cleanup:front-dropped');
-        this.checkpointsBlocked = false;
-        if (host.dir !== undefined) {
-          host.writeCheckpoint();
-          failpoint('cleanup:checkpointed');
-          clearIntent(host.dir);
-        }
-      });
-    } finally {
-      // Stopped early or failed: the table's offsets match the files as they are now, so the
-      // store's own checkpoints (and close's) are right again.
-      this.checkpointsBlocked = false;
-    }
+    failpoint('cleanup:checkpoint-discarded');
+    if (!(await this.rewriteSpans(touched, meter, report))) return;
+    meter.slice(() => {
+      this.dropEmptyFront(report);
+      failpoint('cleanup:front-dropped');
+      if (host.dir !== undefined) {
+        host.writeCheckpoint();
+        failpoint('cleanup:checkpointed');
+        clearIntent(host.dir);
+      }
+    });
   }
 
   /** Step 5: rewrites the sealed spans that held removed rows; false when the store is closing. */

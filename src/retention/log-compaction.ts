@@ -11,6 +11,34 @@ import type { EventTable } from '../table/event-table.js';
 /** Records per rewritten frame at most, so no frame grows past what a scan window reads at once. */
 const MAX_FRAME_RECORDS = 4096;
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/**
+ * Gaps of up to this many removed events inside a run are kept as empty records (4 bytes each, see
+ * frame.ts) rather than split by a hole frame, which with the next frame's header costs 56 bytes.
+ */
+const MAX_BRIDGE = 13;
+
+/** How runs of rows are packed into frames. */
+interface Packing {
+  /** Longest gap of absent rows bridged with empty records inside a frame; 0: none (archive frames). */
+  bridge: number;
+  maxRecords: number;
+  maxBytes: number;
+}
+
+/** Archive frames: only the rows given, consecutive runs per frame. */
+const ARCHIVE_PACKING: Packing = { bridge: 0, maxRecords: MAX_FRAME_RECORDS, maxBytes: MAX_FRAME_BYTES };
+/** Rewritten spans: small gaps bridged, frames bounded. */
+const SPAN_PACKING: Packing = {
+  bridge: MAX_BRIDGE,
+  maxRecords: MAX_FRAME_RECORDS,
+  maxBytes: MAX_FRAME_BYTES,
+};
+/**
+ * The smallest layout there is for a set of rows: frames split only where a hole is cheaper than
+ * empty records. Never larger than the span it replaces (see rewriteSpan); used when the bounded
+ * layout is not (a span of huge batches: splitting them costs headers the removal did not free).
+ */
+const SMALLEST_PACKING: Packing = { bridge: MAX_BRIDGE, maxRecords: Infinity, maxBytes: Infinity };
 
 export interface SpanRewrite {
   base: number;
@@ -30,14 +58,21 @@ const REWRITE_SLICE_ROWS = 16_384;
 /**
  * Cleanup's on-disk half: rewrites one sealed log span so it holds only the events the (already
  * compacted) table still has, at the same base. The sequences it covered stay covered: runs of
- * surviving events become frames, and what was removed between them becomes hole frames
- * (frame.ts), so reading the log still checks that every sequence is accounted for.
+ * surviving events become frames, short gaps inside a run become empty records, and longer gaps
+ * become hole frames (frame.ts), so reading the log still checks that every sequence is accounted for.
  *
- * The new contents are written slice by slice (`slice` runs each piece of work, `pause` lets the
- * event loop turn and says whether to go on); reads use the old contents meanwhile, which nothing
- * changes: appends go to the active span, and the table's rows in this span are fixed since the
- * compaction. The swap, and re-pointing the table's record offsets, happen in one synchronous
- * step, so no read ever pairs an offset with the wrong contents. Undefined when stopped early.
+ * The new contents are never larger than the old: a span owns the log offsets up to the next span's
+ * base, and a span that grew would overlap it. Each removed event frees at least 37 bytes (its
+ * length prefix and the smallest record) and costs at most 4 (an empty record), or its share of a
+ * hole and a frame header (56 bytes for 14 or more); only the frame bounds could add headers, and
+ * then the unbounded layout is used.
+ *
+ * The new contents are written slice by slice, whole frames at a time (`slice` runs each piece of
+ * work, `pause` lets the event loop turn and says whether to go on); reads use the old contents
+ * meanwhile, which nothing changes: appends go to the active span, and the table's rows in this
+ * span are fixed since the compaction. The swap, and re-pointing the table's record offsets, happen
+ * in one synchronous step, so no read ever pairs an offset with the wrong contents. Undefined when
+ * stopped early (the old contents stay).
  */
 export async function rewriteSpan(
   table: EventTable,
@@ -49,22 +84,39 @@ export async function rewriteSpan(
   pause: () => Promise<boolean>,
 ): Promise<SpanRewrite | undefined> {
   const firstSequence = firstSequenceAt(log, span.base);
-  const rows = slice(() => rowsIn(table, span, firstSequence - 1, nextSequence - 1));
+  const before = span.end - span.base;
+  const { rows, runs } = slice(() => {
+    const rows = rowsIn(table, span, firstSequence - 1, nextSequence - 1);
+    let packing = SPAN_PACKING;
+    if (rewriteSize(table, rows, firstSequence, nextSequence, packing) > before) packing = SMALLEST_PACKING;
+    const planned = rewriteSize(table, rows, firstSequence, nextSequence, packing);
+    if (planned > before) {
+      throw new Error(
+        `rewriting the log span at offset ${span.base} would take ${planned} bytes, more than its ${before}`,
+      );
+    }
+    const runs: Run[] = [];
+    forEachRun(table, rows, packing, (i, j, bytes) => runs.push({ i, j, bytes }));
+    return { rows, runs };
+  });
   const offsets = new Float64Array(rows.length);
   const writer = log.beginRewrite(span.base);
   try {
+    const records = new RecordWindow(log);
     let expected = firstSequence;
-    for (let from = 0; from < rows.length; from += REWRITE_SLICE_ROWS) {
+    for (let r = 0; r < runs.length;) {
       slice(() => {
-        const part = rows.slice(from, from + REWRITE_SLICE_ROWS);
-        forEachRunFrame(table, log, part, (frame, first, count, starts) => {
-          const sequence = (part[first] as number) + 1;
+        for (let done = 0; r < runs.length && done < REWRITE_SLICE_ROWS; r++) {
+          const run = runs[r] as Run;
+          const sequence = (rows[run.i] as number) + 1;
           if (sequence > expected) writer.write(holeFrame(expected, sequence - expected));
-          for (let k = 0; k < count; k++)
-            offsets[from + first + k] = span.base + writer.size + (starts[k] as number);
-          writer.write(frame);
-          expected = (part[first + count - 1] as number) + 2;
-        });
+          const at = writer.size;
+          writer.write(
+            frameOf(table, records, rows, run, (k, start) => (offsets[k] = span.base + at + start)),
+          );
+          expected = (rows[run.j - 1] as number) + 2;
+          done += run.j - run.i;
+        }
       });
       if (!(await pause())) {
         writer.abort();
@@ -86,7 +138,7 @@ export async function rewriteSpan(
   }
   return {
     base: span.base,
-    before: span.end - span.base,
+    before,
     after: writer.size,
     empty: rows.length === 0,
     firstSequence,
@@ -94,43 +146,110 @@ export async function rewriteSpan(
   };
 }
 
+/** One frame's rows, [i, j) in the rows of a span, and its records' bytes (see forEachRun). */
+interface Run {
+  i: number;
+  j: number;
+  bytes: number;
+}
+
+/** The bytes rewriteSpan writes for `rows` packed so: frames, empty records and holes. */
+function rewriteSize(
+  table: EventTable,
+  rows: readonly number[],
+  firstSequence: number,
+  nextSequence: number,
+  packing: Packing,
+): number {
+  let size = 0;
+  let expected = firstSequence;
+  forEachRun(table, rows, packing, (i, j, bytes) => {
+    if ((rows[i] as number) + 1 > expected) size += HOLE_FRAME;
+    size += FRAME_HEADER + bytes;
+    expected = (rows[j - 1] as number) + 2;
+  });
+  return expected < nextSequence ? size + HOLE_FRAME : size;
+}
+
+const HOLE_FRAME = FRAME_HEADER + 8;
+
 /**
- * Packs the records of `rows` (ascending) into frames: each run of consecutive rows, bounded in
- * records and bytes, is one frame at the run's first sequence. `visit` gets each frame, the index
- * in `rows` of its first record, its record count, and where each record starts within the frame.
+ * The frames `rows` (ascending) pack into: `visit` gets each frame's rows as [i, j) in `rows` and
+ * its records' bytes (length prefixes included, empty records for the gaps it bridges).
+ */
+function forEachRun(
+  table: EventTable,
+  rows: readonly number[],
+  packing: Packing,
+  visit: (i: number, j: number, bytes: number) => void,
+): void {
+  let i = 0;
+  while (i < rows.length) {
+    let j = i + 1;
+    let bytes = RECORD_PREFIX + table.recordLength.get(rows[i] as number);
+    while (j < rows.length) {
+      const gap = (rows[j] as number) - (rows[j - 1] as number) - 1;
+      if (gap > packing.bridge) break;
+      if ((rows[j] as number) - (rows[i] as number) + 1 > packing.maxRecords) break;
+      const more = RECORD_PREFIX * (gap + 1) + table.recordLength.get(rows[j] as number);
+      if (bytes + more > packing.maxBytes) break;
+      bytes += more;
+      j++;
+    }
+    visit(i, j, bytes);
+    i = j;
+  }
+}
+
+/**
+ * Packs the records of `rows` (ascending) into frames: each run of consecutive rows (or, with a
+ * `bridge`, of rows apart by short gaps, which become empty records), bounded in records and bytes,
+ * is one frame at the run's first sequence. `visit` gets each frame, the index in `rows` of its
+ * first record, its record count (of `rows`), and where each of those records starts in the frame.
  */
 export function forEachRunFrame(
   table: EventTable,
   log: RecordLog,
   rows: readonly number[],
   visit: (frame: Buffer, first: number, count: number, starts: readonly number[]) => void,
+  packing: Packing = ARCHIVE_PACKING,
 ): void {
   const records = new RecordWindow(log);
-  let i = 0;
-  while (i < rows.length) {
-    let j = i + 1;
-    let bytes = RECORD_PREFIX + table.recordLength.get(rows[i] as number);
-    while (j < rows.length && rows[j] === (rows[j - 1] as number) + 1 && j - i < MAX_FRAME_RECORDS) {
-      const more = RECORD_PREFIX + table.recordLength.get(rows[j] as number);
-      if (bytes + more > MAX_FRAME_BYTES) break;
-      bytes += more;
-      j++;
-    }
-    const frame = Buffer.allocUnsafe(FRAME_HEADER + bytes);
+  forEachRun(table, rows, packing, (i, j, bytes) => {
     const starts: number[] = [];
-    let at = FRAME_HEADER;
-    for (let k = i; k < j; k++) {
-      const row = rows[k] as number;
-      const length = table.recordLength.get(row);
-      frame.writeUInt32LE(length, at);
-      records.copy(table.recordOffset.get(row), length, frame, at + RECORD_PREFIX);
-      starts.push(at + RECORD_PREFIX);
-      at += RECORD_PREFIX + length;
-    }
-    sealFrame(frame, (rows[i] as number) + 1, j - i);
+    const frame = frameOf(table, records, rows, { i, j, bytes }, (_, start) => starts.push(start));
     visit(frame, i, j - i, starts);
-    i = j;
+  });
+}
+
+/**
+ * The frame of one run: its rows' records, with an empty record for each row it leaves out between
+ * two of them. `placed` gets each row's index in `rows` and where its record starts in the frame.
+ */
+function frameOf(
+  table: EventTable,
+  records: RecordWindow,
+  rows: readonly number[],
+  { i, j, bytes }: Run,
+  placed: (k: number, start: number) => void,
+): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + bytes);
+  let at = FRAME_HEADER;
+  for (let k = i; k < j; k++) {
+    const row = rows[k] as number;
+    // The rows this frame leaves out between the previous one and this: empty records.
+    for (let gap = k === i ? 0 : row - (rows[k - 1] as number) - 1; gap > 0; gap--) {
+      frame.writeUInt32LE(0, at);
+      at += RECORD_PREFIX;
+    }
+    const length = table.recordLength.get(row);
+    frame.writeUInt32LE(length, at);
+    records.copy(table.recordOffset.get(row), length, frame, at + RECORD_PREFIX);
+    placed(k, at + RECORD_PREFIX);
+    at += RECORD_PREFIX + length;
   }
+  sealFrame(frame, (rows[i] as number) + 1, (rows[j - 1] as number) - (rows[i] as number) + 1);
+  return frame;
 }
 
 /** Present rows in [fromRow, toRow) whose records lie in the span. */

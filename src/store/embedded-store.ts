@@ -444,7 +444,9 @@ export class EmbeddedEventStore implements EventStore {
     const disk = this.disk;
     const every = this.options.checkpointEvery;
     if (disk === undefined || every === 0 || this.closed || this.failure !== undefined) return;
-    if (this.cleaner.checkpointsBlocked) return; // cleanup writes one when its log rewrite is done
+    // Not while cleanup runs: a checkpoint between two of its segment rewrites would describe the
+    // later segments' old contents, and a crash before cleanup's own checkpoint would reopen from it.
+    if (this.cleaner.isRunning) return;
     if (this.table.rows - disk.checkpointRows >= every) this.writeCheckpointNow();
   }
 
@@ -666,9 +668,8 @@ export class EmbeddedEventStore implements EventStore {
 
   async checkpoint(): Promise<void> {
     this.assertWritable();
-    // A cleanup rewriting the log writes its own checkpoint when done; wait for that rather than
-    // write one that a later rename would make wrong.
-    if (this.cleaner.checkpointsBlocked) await this.cleaner.settle();
+    // A running cleanup writes one when it ends; one written meanwhile could go stale (maybeCheckpoint).
+    await this.cleaner.settle();
     this.assertWritable();
     this.writeCheckpointNow();
   }

@@ -46,14 +46,19 @@ export class TableReplay {
 
   constructor(private readonly table: EventTable) {}
 
-  /** Adds the `count` records of a frame (see frame.ts) that starts at `frameOffset` in the log. */
+  /**
+   * Adds the `count` records of a frame (see frame.ts) that starts at `frameOffset` in the log. An
+   * empty record is an event cleanup removed: its row stays absent.
+   */
   addFrame(frame: Buffer, count: number, frameOffset: number): void {
     const base = this.setBytes(frame);
     const view = this.view;
+    const table = this.table;
     for (let i = 0, at = base + FRAME_HEADER; i < count; i++) {
       const length = view.getUint32(at, true);
       const start = at + RECORD_PREFIX;
-      this.addRecord(start, length, frameOffset + (start - base));
+      if (length === 0) table.skipTo(table.rows + 1);
+      else this.addRecord(start, length, frameOffset + (start - base));
       at = start + length;
     }
   }

@@ -13,7 +13,9 @@ import { crc32 } from 'node:zlib';
  *
  * A hole is a frame with no records (count 0) whose 8-byte body is an f64: how many sequences from
  * its first one the log leaves out. Cleanup writes holes where it removed events, so sequences
- * still follow on frame by frame and a lost frame is still told from a removed one.
+ * still follow on frame by frame and a lost frame is still told from a removed one. A few events
+ * removed from between others are cheaper as empty records (length 0) inside the frame: a record
+ * is never empty otherwise, and an empty one holds no event (its sequence is left out, like a hole's).
  *
  * CRC-32 (zlib, native and hardware-assisted in Node) rather than CRC-32C: Node has no built-in
  * CRC-32C, and a JavaScript one would cost more than the rest of the append path.

@@ -34,21 +34,28 @@ export function writeLogStart(dir: string, firstSequence: number): void {
 }
 
 /**
- * Deletes segments a crash left behind while cleanup dropped the log's front: those wholly before
- * the recorded start (the next segment starts at or before it). Also deletes half-written segment
- * rewrites (`*.tmp`), which nothing refers to.
+ * Segments a crash left behind while cleanup dropped the log's front: every segment cleanup keeps
+ * starts at or after the recorded start, so one whose first frame is before it was being dropped.
+ * (The next segment need not say so: when cleanup dropped the whole log, it is the empty active one.)
+ */
+export function leftoverSegments(dir: string, firstSequence: number): SegmentFile[] {
+  if (firstSequence === 1) return [];
+  const segments = listSegments(dir);
+  return segments.filter(
+    (segment, i) =>
+      i + 1 < segments.length && (firstFrameSequence(segment.path) ?? firstSequence) < firstSequence,
+  );
+}
+
+/**
+ * Deletes the segments a crash left behind while cleanup dropped the log's front (see
+ * leftoverSegments), and half-written segment rewrites (`*.tmp`), which nothing refers to.
  */
 export function dropLeftoverSegments(dir: string, firstSequence: number): void {
   const logDir = join(dir, LOG_DIR);
   if (!existsSync(logDir)) return;
   for (const name of readdirSync(logDir)) if (name.endsWith('.seg.tmp')) unlinkSync(join(logDir, name));
-  if (firstSequence === 1) return;
-  const segments = listSegments(dir);
-  const starts = segments.map((segment) => firstFrameSequence(segment.path));
-  for (let i = 0; i + 1 < segments.length; i++) {
-    const next = starts[i + 1];
-    if (next !== undefined && next <= firstSequence) unlinkSync((segments[i] as SegmentFile).path);
-  }
+  for (const segment of leftoverSegments(dir, firstSequence)) unlinkSync(segment.path);
 }
 
 /** The first sequence of a segment's first frame, or undefined when it has none intact. */

@@ -6,7 +6,7 @@ import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { forEachRecord } from './frame.js';
 import { acquireLock } from './lock.js';
-import { readLogStart } from './log-start.js';
+import { dropLeftoverSegments, leftoverSegments, readLogStart } from './log-start.js';
 import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
@@ -28,9 +28,12 @@ function scanAll(
   segments: readonly SegmentFile[],
 ): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
+  let removed = 0;
   const result = scanLog(segments, 0, readLogStart(dir), (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset) => {
-      if (!recordLengthsConsistent(record)) {
+      // An empty record is an event cleanup removed from inside the frame (frame.ts).
+      if (record.length === 0) removed++;
+      else if (!recordLengthsConsistent(record)) {
         badRecords.push({
           file: 'log',
           offset: frame.offset + offset,
@@ -40,7 +43,7 @@ function scanAll(
       }
     });
   });
-  return { ...result, badRecords };
+  return { ...result, events: result.events - removed, badRecords };
 }
 
 /**
@@ -52,7 +55,9 @@ function scanAll(
  */
 export async function verifyStore(dir: string): Promise<VerifyReport> {
   requireStore(dir);
-  const segments = listSegments(dir);
+  // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
+  const leftovers = new Set(leftoverSegments(dir, readLogStart(dir)).map((segment) => segment.path));
+  const segments = listSegments(dir).filter((segment) => !leftovers.has(segment.path));
   const scan = scanAll(dir, segments);
   const problems: VerifyProblem[] = [...scan.badRecords];
   if (scan.problem !== undefined) {
@@ -101,9 +106,15 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     lastSequence: 0,
   };
   try {
+    dropLeftoverSegments(dir, readLogStart(dir));
     const segments = listSegments(dir);
-    const scan = scanLog(segments, 0, readLogStart(dir), () => undefined);
-    report.eventsKept = scan.events;
+    let removed = 0;
+    const scan = scanLog(segments, 0, readLogStart(dir), (frame) => {
+      forEachRecord(frame.bytes, frame.count, (record) => {
+        if (record.length === 0) removed++;
+      });
+    });
+    report.eventsKept = scan.events - removed;
     report.lastSequence = scan.lastSequence;
     const problem = scan.problem;
     if (problem !== undefined) {

@@ -1,0 +1,148 @@
+/**
+ * Cleanup, case by case: each test here pins a way cleanup once went wrong (the property test in
+ * cleanup.property.test.ts and the crash test in cleanup-crash.test.ts found them).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  openEventStore,
+  verifyStore,
+  type AdvancedQueryBuilder,
+  type EventStore,
+  type NewEvent,
+  type OpenOptions,
+  type StoredEvent,
+} from '../../src/index.js';
+import type { CleanupReport } from '../../src/retention/cleanup-report.js';
+import { removeDir, tempDir } from '../support/helpers.js';
+
+let dirs: string[] = [];
+async function storeDir(): Promise<string> {
+  const dir = await tempDir('tamma-cleanup-');
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  for (const dir of dirs) await removeDir(dir);
+  dirs = [];
+});
+
+const segmentSizes = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(join(dir, 'log'))
+      .filter((name) => name.endsWith('.seg'))
+      .map((name) => [name, statSync(join(dir, 'log', name)).size]),
+  );
+
+/** Batches of the smallest events there are, every other one of a stream that will be deleted. */
+function striped(batches: number, size: number): NewEvent[][] {
+  let n = 0;
+  return Array.from({ length: batches }, () =>
+    Array.from({ length: size }, (_, i) => ({ id: `${n++}`, aggregateId: i % 2 ? 'd' : 'k', type: 'T' })),
+  );
+}
+
+describe('a rewritten log span is never larger than it was', () => {
+  // A span owns the log offsets up to the next span's base: one that grew would overlap it, its
+  // last records would be read from the wrong segment, and the store would refuse to open.
+  it('on disk: small events removed from between others', async () => {
+    const dir = await storeDir();
+    const options: OpenOptions = { dir, segmentSize: 4096, retention: { schedule: false } };
+    const store = await openEventStore(options);
+    for (const batch of striped(60, 7)) await store.append(batch);
+    await store.deleteAggregate('d');
+    const before = segmentSizes(dir);
+    const report = await store.cleanup();
+    expect(report).toMatchObject({ removed: 180, spansRewritten: Object.keys(before).length });
+    for (const [name, size] of Object.entries(segmentSizes(dir)))
+      expect(size, name).toBeLessThanOrEqual(before[name] ?? 0);
+    // Appends after the cleanup go to a new segment, right after the old ones' offsets.
+    await store.append({ id: 'after', aggregateId: 'k', type: 'T' });
+    const kept = (await store.read()).map((e) => e.id);
+    expect(kept).toHaveLength(241);
+    expect(kept.slice(0, 4)).toEqual(['0', '2', '4', '6']);
+    await store.close();
+    const check = await verifyStore(dir);
+    expect(check).toMatchObject({ ok: true, problems: [], events: 241, lastSequence: 421 });
+    const again = await openEventStore(options);
+    expect((await again.read()).map((e) => e.id)).toEqual(kept);
+    expect((await again.getEvents('k')).map((e) => e.version)).toEqual(
+      [...Array(241).keys()].map((v) => v + 1),
+    );
+    await again.close();
+  });
+
+  it('in memory: the rows at the end of a rewritten chunk still read right after later appends', async () => {
+    const store = await openEventStore({ retention: { schedule: false } });
+    for (const batch of striped(60, 7)) await store.append(batch);
+    await store.deleteAggregate('d');
+    await store.cleanup();
+    await store.append(
+      Array.from({ length: 5 }, (_, i) => ({ id: `late-${i}`, aggregateId: 'k', type: 'T' })),
+    );
+    // Read on their own, not in a window that starts lower in the chunk.
+    const last = await store.read({ fromSequence: 418 });
+    expect(last.map((e) => e.id)).toEqual(['417', '419', 'late-0', 'late-1', 'late-2', 'late-3', 'late-4']);
+    expect((await store.getEvents('k', { fromVersion: 240, limit: 2 })).map((e) => e.id)).toEqual([
+      '419',
+      'late-0',
+    ]);
+    await store.close();
+  });
+
+  it('a batch larger than a rewritten frame may hold, with one event removed from its middle', async () => {
+    const dir = await storeDir();
+    const store = await openEventStore({ dir, retention: { schedule: false } });
+    await store.append(
+      Array.from({ length: 9000 }, (_, i) => ({
+        id: `${i}`,
+        aggregateId: i === 4500 ? 'd' : 'k',
+        type: 'T',
+      })),
+    );
+    await store.append({ aggregateId: 'k', type: 'T' });
+    await store.deleteAggregate('d');
+    const before = segmentSizes(dir);
+    await store.cleanup();
+    const after = segmentSizes(dir);
+    const first = Object.keys(before)[0] as string;
+    expect(after[first]).toBeLessThan(before[first] as number);
+    await store.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true, events: 9000, lastSequence: 9001 });
+    const again = await openEventStore({ dir });
+    const all = await again.read();
+    expect(all).toHaveLength(9000);
+    expect(all[4500]).toMatchObject({ id: '4501', sequence: 4502 });
+    await again.close();
+  });
+});
+
+describe('a query that outlasts a slice of cleanup', () => {
+  // A stream hydrates page by page, and cleanup's slices run in between: a row chosen before the
+  // table swap may hold no event after it.
+  const queries: [string, (store: EventStore) => AdvancedQueryBuilder][] = [
+    ['by type, rows chosen up front', (store) => store.query().where('type', 'eq', 'T')],
+    ['in sequence order, rows chosen page by page', (store) => store.query()],
+    ['with an offset, page by page', (store) => store.query().offset(7)],
+  ];
+  for (const [title, query] of queries) {
+    it(`streams only rows cleanup left: ${title}`, async () => {
+      const store = await openEventStore({ retention: { schedule: false } });
+      await store.append(
+        Array.from({ length: 3000 }, (_, i) => ({ id: `e${i}`, aggregateId: i % 2 ? 'd' : 'a', type: 'T' })),
+      );
+      await store.deleteAggregate('d');
+      const expected = (await query(store).execute()).map((row) => (row as StoredEvent).id);
+      const seen: string[] = [];
+      let cleanup: Promise<CleanupReport> | undefined;
+      for await (const row of query(store).hint({ batchSize: 10 }).executeStream()) {
+        seen.push((row as StoredEvent).id);
+        cleanup ??= store.cleanup({ sliceRows: 100 });
+      }
+      expect((await cleanup)?.removed).toBe(1500);
+      expect(seen).toEqual(expected);
+      await store.close();
+    });
+  }
+});
