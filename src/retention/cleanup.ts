@@ -7,7 +7,7 @@ import { writeLogStart } from '../storage/embedded/log-start.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
-import { archiveFrames, readArchiveFile, readManifest, type ArchiveEntry } from './archive.js';
+import { archiveFramesAsync, readArchiveFile, readManifest, type ArchiveEntry } from './archive.js';
 import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
 import { firstSequenceAt, forEachRunFrame, rewriteSpan } from './log-compaction.js';
 import { failpoint } from './failpoint.js';
@@ -54,7 +54,8 @@ export interface CleanupHost {
   tombstoned(row: number): boolean;
   /** After the table swap: the store re-points what held dictionary ids or rows. */
   afterCompaction(): void;
-  writeCheckpoint(): void;
+  /** Writes a checkpoint; the fsyncs may run off the main thread. */
+  writeCheckpoint(): Promise<void>;
   discardCheckpoint(): void;
   /** Whether the store is closing: cleanup stops at the next slice. */
   readonly closing: boolean;
@@ -63,6 +64,13 @@ export interface CleanupHost {
 export interface CleanupOptions {
   /** Rows decided, copied or checked per slice; the event loop runs between slices. */
   sliceRows?: number;
+  /**
+   * Remove nothing unless at least this share (0..1) of the events is removable, or some belong
+   * to a deleted stream (erasure does not wait). Default 0: remove whatever reads leave out.
+   * Scheduled runs use the policy's `cleanupThreshold` (default 0.2): a run costs time in the
+   * events that stay, so waiting until a fifth can go bounds that cost per event removed.
+   */
+  threshold?: number;
   /** Called after each slice: which phase, and how far through it. */
   onProgress?: (progress: CleanupProgress) => void;
 }
@@ -90,7 +98,7 @@ export class Cleanup {
   /** Runs a cleanup, or joins the one already running. */
   run(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.progress = options.onProgress ?? (() => undefined);
-    this.running ??= this.execute(options.sliceRows ?? DEFAULT_SLICE).finally(() => {
+    this.running ??= this.execute(options.sliceRows ?? DEFAULT_SLICE, options.threshold ?? 0).finally(() => {
       this.running = undefined;
     });
     return this.running;
@@ -113,7 +121,7 @@ export class Cleanup {
     await this.running?.catch(() => undefined);
   }
 
-  private async execute(slice: number): Promise<CleanupReport> {
+  private async execute(slice: number, threshold: number): Promise<CleanupReport> {
     const report = newReport(this.host.now());
     const started = performance.now();
     const meter = new CpuMeter(report);
@@ -142,32 +150,57 @@ export class Cleanup {
         if (!(await this.yieldSlice())) return this.finish(report, started);
       }
     }
-    if (doomed.length > 0) {
+    report.deferred =
+      doomed.length > 0 && report.tombstoned === 0 && doomed.length < threshold * report.examined;
+    if (doomed.length > 0 && !report.deferred) {
       const archiveDir = host.archiveDir();
-      if (archiveDir !== undefined) meter.slice(() => this.archive(archiveDir, doomed, report));
+      if (archiveDir !== undefined && !(await this.archive(archiveDir, doomed, slice, meter, report))) {
+        return this.finish(report, started);
+      }
       await this.remove(doomed, slice, meter, report);
     }
     return this.finish(report, started);
   }
 
-  /** Steps 2-3: archive the rows and record the intent. */
-  private archive(dir: string, rows: readonly number[], report: CleanupReport): void {
+  /**
+   * Steps 2-3: record the intent, then archive the rows: their frames are built slice by slice,
+   * compressed and written off the main thread (archive.ts archiveFramesAsync). False when the
+   * store is closing (nothing archived; the intent is cleared at the next open).
+   */
+  private async archive(
+    dir: string,
+    rows: readonly number[],
+    slice: number,
+    meter: CpuMeter,
+    report: CleanupReport,
+  ): Promise<boolean> {
     const { table, log } = this.host;
     const frames: Buffer[] = [];
     let minTimestamp = Infinity;
     let maxTimestamp = -Infinity;
-    for (const row of rows) {
-      const ts = table.timestamp.get(row);
-      if (ts < minTimestamp) minTimestamp = ts;
-      if (ts > maxTimestamp) maxTimestamp = ts;
+    for (let from = 0; from < rows.length; from += slice) {
+      meter.slice(() => {
+        const part = rows.slice(from, from + slice);
+        for (const row of part) {
+          const ts = table.timestamp.get(row);
+          if (ts < minTimestamp) minTimestamp = ts;
+          if (ts > maxTimestamp) maxTimestamp = ts;
+        }
+        forEachRunFrame(table, log, part, (frame) => frames.push(frame));
+      });
+      if (!(await this.yieldSlice())) return false;
     }
-    forEachRunFrame(table, log, rows, (frame) => frames.push(frame));
     if (this.host.dir !== undefined) writeIntent(this.host.dir, dir, readManifest(dir).length);
     failpoint('cleanup:intent-written');
-    const entry = archiveFrames(dir, Buffer.concat(frames), { minTimestamp, maxTimestamp });
+    const bytes = meter.slice(() => Buffer.concat(frames));
+    frames.length = 0;
+    const entry = await meter.measureAsync(() =>
+      archiveFramesAsync(dir, bytes, { minTimestamp, maxTimestamp }),
+    );
     failpoint('cleanup:archived');
     report.archived += entry.events;
     report.archiveFile = entry.file;
+    return true;
   }
 
   /** Steps 4-6: compact the table, rewrite the log spans that held the rows, checkpoint. */
@@ -212,15 +245,13 @@ export class Cleanup {
     if (host.dir !== undefined) host.discardCheckpoint();
     failpoint('cleanup:checkpoint-discarded');
     if (!(await this.rewriteSpans(touched, meter, report))) return;
-    meter.slice(() => {
-      this.dropEmptyFront(report);
-      failpoint('cleanup:front-dropped');
-      if (host.dir !== undefined) {
-        host.writeCheckpoint();
-        failpoint('cleanup:checkpointed');
-        clearIntent(host.dir);
-      }
-    });
+    meter.slice(() => this.dropEmptyFront(report));
+    failpoint('cleanup:front-dropped');
+    if (host.dir !== undefined) {
+      await meter.sliceAsync(() => host.writeCheckpoint());
+      failpoint('cleanup:checkpointed');
+      clearIntent(host.dir);
+    }
   }
 
   /** Step 5: rewrites the sealed spans that held removed rows; false when the store is closing. */
@@ -386,6 +417,7 @@ function newReport(now: number): CleanupReport {
     bytesFreed: 0,
     spansRewritten: 0,
     spansDropped: 0,
+    deferred: false,
   };
 }
 
@@ -397,6 +429,26 @@ class CpuMeter {
     const before = process.cpuUsage();
     try {
       return work();
+    } finally {
+      const used = process.cpuUsage(before);
+      this.report.cpuMs += (used.user + used.system) / 1000;
+    }
+  }
+
+  /** The synchronous start of async work (what runs before its first await), measured as a slice. */
+  async sliceAsync(work: () => Promise<void>): Promise<void> {
+    await this.slice(work);
+  }
+
+  /**
+   * Work that runs partly off the main thread (compression on the thread pool): all the process's
+   * CPU time while it runs is counted, since that pool works for it. Appends and queries running
+   * meanwhile are counted too: an overestimate, never an underestimate.
+   */
+  async measureAsync<T>(work: () => Promise<T>): Promise<T> {
+    const before = process.cpuUsage();
+    try {
+      return await work();
     } finally {
       const used = process.cpuUsage(before);
       this.report.cpuMs += (used.user + used.system) / 1000;

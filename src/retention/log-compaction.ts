@@ -123,8 +123,10 @@ export async function rewriteSpan(
         return undefined;
       }
     }
+    if (expected < nextSequence) writer.write(holeFrame(expected, nextSequence - expected));
+    // The fsync runs off the main thread; the file is not in place yet, so nothing waits on it.
+    await writer.flush();
     slice(() => {
-      if (expected < nextSequence) writer.write(holeFrame(expected, nextSequence - expected));
       writer.commit();
       rows.forEach((row, k) => table.recordOffset.set(row, offsets[k] as number));
     });

@@ -27,6 +27,11 @@ export interface RetentionOptions {
    */
   schedule?: string | false;
   /**
+   * Scheduled runs remove nothing until at least this share (0..1) of the events is removable,
+   * or a deleted stream waits: a run costs time in the events that stay. Default 0.2.
+   */
+  cleanupThreshold?: number;
+  /**
    * An appended event already past its type's `maxAge` (by event time, against the store's clock):
    * `'reject'` (default) refuses the whole batch with a ValidationError `EVENT_EXPIRED`; `'archive'`
    * sends it to `archive.dir` instead, and needs `archive` set.
@@ -35,6 +40,7 @@ export interface RetentionOptions {
 }
 
 export const DEFAULT_SCHEDULE = '0 * * * *';
+export const DEFAULT_CLEANUP_THRESHOLD = 0.2;
 
 interface TypeRule {
   pattern: string;
@@ -45,7 +51,15 @@ interface TypeRule {
   rank: number;
 }
 
-const KEYS = new Set(['maxAge', 'types', 'maxEvents', 'archive', 'schedule', 'onExpired']);
+const KEYS = new Set([
+  'maxAge',
+  'types',
+  'maxEvents',
+  'archive',
+  'schedule',
+  'cleanupThreshold',
+  'onExpired',
+]);
 
 function globTest(pattern: string): (type: string) => boolean {
   if (!pattern.includes('*')) return (type) => type === pattern;
@@ -95,6 +109,8 @@ export class RetentionPolicy {
     readonly onExpired: 'reject' | 'archive' = 'reject',
     /** The options it was made from, as given (recorded for tools: policy-file.ts). */
     readonly source: RetentionOptions | undefined = undefined,
+    /** Share of removable events a scheduled cleanup waits for (see RetentionOptions). */
+    readonly cleanupThreshold = DEFAULT_CLEANUP_THRESHOLD,
   ) {
     this.rules = rules.sort((a, b) => b.rank - a.rank);
   }
@@ -178,6 +194,7 @@ export class RetentionPolicy {
       scheduleOf(options.schedule, `${path}.schedule`),
       onExpired,
       structuredClone(options) as RetentionOptions,
+      thresholdOf(options.cleanupThreshold, `${path}.cleanupThreshold`),
     );
   }
 
@@ -209,6 +226,7 @@ export class RetentionPolicy {
       maxEvents: this.maxEvents === Infinity ? null : this.maxEvents,
       archive: this.archiveDir === undefined ? null : { dir: this.archiveDir },
       schedule: this.schedule,
+      cleanupThreshold: this.cleanupThreshold,
       onExpired: this.onExpired,
     };
   }
@@ -220,7 +238,20 @@ export interface PolicyDescription {
   maxEvents: number | null;
   archive: { dir: string } | null;
   schedule: string | false;
+  cleanupThreshold: number;
   onExpired: 'reject' | 'archive';
+}
+
+function thresholdOf(value: unknown, path: string): number {
+  if (value === undefined) return DEFAULT_CLEANUP_THRESHOLD;
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new ValidationError(
+      path,
+      `must be a share from 0 to 1 (like 0.2), got ${describe(value)}`,
+      'INVALID_OPTION',
+    );
+  }
+  return value;
 }
 
 function scheduleOf(value: unknown, path: string): string | false {

@@ -24,7 +24,7 @@ import { restoreFrames, type RestoreOptions, type RestoreReport } from '../reten
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
 import { QueryEngine } from '../query/query-engine.js';
-import { writeCheckpoint } from '../storage/embedded/checkpoint.js';
+import { writeCheckpoint, writeCheckpointAsync } from '../storage/embedded/checkpoint.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
 import type { DirectoryLock } from '../storage/embedded/lock.js';
 import { RecordWriter, decodeId } from '../storage/embedded/record-codec.js';
@@ -126,7 +126,7 @@ export class EmbeddedEventStore implements EventStore {
         this.tombstones.remap();
         this.indexes.removeRows();
       },
-      writeCheckpoint: () => this.writeCheckpointNow(),
+      writeCheckpoint: () => this.writeCheckpointInBackground(),
       discardCheckpoint: () => {
         const dir = this.disk?.dir;
         if (dir !== undefined && discardCheckpoint(dir)) syncDirectory(dir);
@@ -140,7 +140,7 @@ export class EmbeddedEventStore implements EventStore {
   private async scheduledCleanup(): Promise<void> {
     if (this.closed || this.failure !== undefined) return;
     try {
-      await this.cleaner.run();
+      await this.cleaner.run({ threshold: this.visibility.policy.cleanupThreshold });
       this.lastCleanupError = null;
     } catch (error) {
       this.lastCleanupError = (error as Error).message;
@@ -153,11 +153,18 @@ export class EmbeddedEventStore implements EventStore {
     const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
     if (sliceRows !== undefined && sliceRows < 1)
       throw new ValidationError('options.sliceRows', `must be a positive integer, got ${sliceRows}`);
+    const threshold = input.threshold;
+    if (threshold !== undefined && (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)))
+      throw new ValidationError(
+        'options.threshold',
+        `must be a share from 0 to 1, got ${describe(threshold)}`,
+      );
     const onProgress = input.onProgress;
     if (onProgress !== undefined && typeof onProgress !== 'function')
       throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
     return this.cleaner.run({
       ...(sliceRows === undefined ? {} : { sliceRows }),
+      ...(threshold === undefined ? {} : { threshold }),
       ...(onProgress === undefined ? {} : { onProgress: onProgress as CleanupOptions['onProgress'] }),
     });
   }
@@ -448,6 +455,20 @@ export class EmbeddedEventStore implements EventStore {
     // later segments' old contents, and a crash before cleanup's own checkpoint would reopen from it.
     if (this.cleaner.isRunning) return;
     if (this.table.rows - disk.checkpointRows >= every) this.writeCheckpointNow();
+  }
+
+  /**
+   * Cleanup's checkpoint: the same snapshot as writeCheckpointNow, taken in one synchronous step,
+   * with both fsyncs (log and checkpoint) off the main thread, so appends and queries go on.
+   */
+  private async writeCheckpointInBackground(): Promise<void> {
+    const disk = this.disk;
+    if (disk === undefined) return;
+    const rows = this.table.rows;
+    await writeCheckpointAsync(disk.dir, this.table, this.log.end, this.indexes.snapshotSources(), () =>
+      this.track(disk.log.sync()),
+    );
+    disk.checkpointRows = rows;
   }
 
   private writeCheckpointNow(): void {

@@ -146,3 +146,33 @@ describe('a query that outlasts a slice of cleanup', () => {
     });
   }
 });
+
+describe('the cleanup threshold', () => {
+  it('defers removal until enough is removable, except for deleted streams', async () => {
+    const { ManualClock } = await import('../../src/index.js');
+    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const store = await openEventStore({ clock, retention: { maxAge: '1h', schedule: false } });
+    try {
+      // 100 events, a minute apart: after 70 minutes the first 10 have expired (10%).
+      for (let i = 0; i < 100; i++) {
+        await store.append({ aggregateId: `s${i % 4}`, type: 'T', timestamp: clock.now() });
+        clock.advance(60_000);
+      }
+      clock.set(Date.parse('2026-01-01T00:00:00Z') + 70 * 60_000);
+      const deferred = await store.cleanup({ threshold: 0.2 });
+      expect(deferred).toMatchObject({ examined: 100, removed: 0, deferred: true });
+      expect(store.stats().events).toBe(90);
+      await store.deleteAggregate('s3');
+      const erased = await store.cleanup({ threshold: 0.2 });
+      expect(erased).toMatchObject({ deferred: false, removed: 10 + 25 - 2, tombstoned: 25 });
+      clock.advance(10 * 60_000);
+      const now = await store.cleanup();
+      expect(now).toMatchObject({ deferred: false, removed: 7 }); // 10 more expired, 3 of them s3's, already gone
+      await expect(store.cleanup({ threshold: 2 })).rejects.toThrow(
+        /options.threshold: must be a share from 0 to 1, got 2/,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -61,6 +61,7 @@ describe('retention: expired events disappear at once', () => {
       maxEvents: null,
       archive: null,
       schedule: '0 * * * *',
+      cleanupThreshold: 0.2,
       onExpired: 'reject',
     });
     await store.close();

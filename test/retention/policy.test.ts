@@ -67,6 +67,7 @@ describe('retention policies', () => {
       maxEvents: null,
       archive: null,
       schedule: '0 * * * *',
+      cleanupThreshold: 0.2,
       onExpired: 'reject',
     });
   });
@@ -81,6 +82,8 @@ describe('retention policies', () => {
 
   it.each([
     [{ schedule: 'every hour' }, 'retention.schedule'],
+    [{ cleanupThreshold: 1.5 }, 'retention.cleanupThreshold'],
+    [{ cleanupThreshold: '20%' }, 'retention.cleanupThreshold'],
     [{ schedule: true }, 'retention.schedule'],
     [{ maxAge: '30' }, 'retention.maxAge'],
     [{ types: { 'DEBUG.*': 'soon' } }, 'retention.types["DEBUG.*"]'],

@@ -2,6 +2,7 @@ import {
   closeSync,
   existsSync,
   fstatSync,
+  fsync,
   fsyncSync,
   openSync,
   readSync,
@@ -60,6 +61,52 @@ export function writeCheckpoint(
   logEnd: number,
   userIndexes: readonly UserIndex[] = [],
 ): void {
+  const temporary = writeCheckpointData(dir, table, logEnd, userIndexes);
+  const fd = openSync(temporary, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  installCheckpoint(dir, temporary);
+}
+
+/**
+ * The same, with the fsync off the main thread: the bytes are written in one synchronous step (so
+ * they are one consistent snapshot, whatever appends follow), then fsync'ed while the event loop
+ * runs, then renamed into place. For cleanup, whose checkpoint covers a whole table.
+ */
+export async function writeCheckpointAsync(
+  dir: string,
+  table: EventTable,
+  logEnd: number,
+  userIndexes: readonly UserIndex[],
+  /** Makes the log durable up to `logEnd`: awaited before the checkpoint may claim it. */
+  logDurable: () => Promise<void>,
+): Promise<void> {
+  const temporary = writeCheckpointData(dir, table, logEnd, userIndexes);
+  const fd = openSync(temporary, 'r+');
+  try {
+    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+  } finally {
+    closeSync(fd);
+  }
+  await logDurable();
+  installCheckpoint(dir, temporary);
+}
+
+function installCheckpoint(dir: string, temporary: string): void {
+  renameSync(temporary, checkpointPath(dir));
+  syncDirectory(dir);
+}
+
+/** Writes the checkpoint to a temporary file (not yet fsync'ed); returns its path. */
+function writeCheckpointData(
+  dir: string,
+  table: EventTable,
+  logEnd: number,
+  userIndexes: readonly UserIndex[],
+): string {
   const arrays: RawArray[] = [];
   const snapshot = table.snapshot(arrays);
   const meta: Meta = {
@@ -100,12 +147,10 @@ export function writeCheckpoint(
     const tail = Buffer.alloc(4);
     tail.writeUInt32LE(crc >>> 0);
     writeSync(fd, tail);
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(temporary, path);
-  syncDirectory(dir);
+  return temporary;
 }
 
 /** Reads a whole file into shared memory (8-byte aligned, as SharedArrayBuffers always start). */

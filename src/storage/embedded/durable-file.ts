@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncDirectory } from './segment-log.js';
 
@@ -15,6 +16,20 @@ export function writeFileDurably(path: string, bytes: Uint8Array | string): void
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+  renameSync(temporary, path);
+  syncDirectory(dirname(path));
+}
+
+/** writeFileDurably with the write and fsync off the main thread (a large file: an archive's). */
+export async function writeFileDurablyAsync(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.tmp`;
+  const file = await open(temporary, 'w');
+  try {
+    await file.writeFile(bytes);
+    await file.sync();
+  } finally {
+    await file.close();
   }
   renameSync(temporary, path);
   syncDirectory(dirname(path));

@@ -101,6 +101,7 @@ export class MemoryLog implements RecordLog {
       get size() {
         return size;
       },
+      flush: async () => {},
       commit: () => {
         // An exact-size chunk: the rest of the 16 MiB is what cleanup gives back.
         chunk.bytes = Buffer.concat(frames);

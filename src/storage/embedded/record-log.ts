@@ -42,7 +42,9 @@ export interface SpanWriter {
   write(frame: Buffer): void;
   /** Bytes written so far. */
   readonly size: number;
-  /** Makes the new contents durable and puts them in place of the old. */
+  /** Makes the new contents durable (on disk: an fsync, off the main thread). */
+  flush(): Promise<void>;
+  /** Puts the flushed contents in place of the old (on disk: a rename). */
   commit(): void;
   /** Gives up: the old contents stay. */
   abort(): void;

@@ -219,14 +219,15 @@ export class SegmentLog implements RecordLog {
       get size() {
         return size;
       },
+      flush: async () => {
+        const open = fd;
+        if (open === undefined) throw new Error('the rewrite is over');
+        await new Promise<void>((resolve, reject) =>
+          fdatasync(open, (error) => (error ? reject(error) : resolve())),
+        );
+      },
       commit: () => {
         if (fd === undefined) throw new Error('the rewrite is over');
-        try {
-          fdatasyncSync(fd);
-        } catch (error) {
-          discard();
-          throw error;
-        }
         closeSync(fd);
         fd = undefined;
         failpoint('cleanup:span-written');
