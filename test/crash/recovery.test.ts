@@ -260,6 +260,17 @@ describe('recovery', () => {
       await expectRecovered(image, all.slice(0, all.length - lastBatch.length));
     });
 
+    test('the newest segment torn inside its first frame: the one before takes appends again', async () => {
+      const { image, all } = await crashImage();
+      const segment = await newestSegment(image);
+      const [first] = parseFrames(await readFile(segment));
+      await truncate(segment, 10);
+      await expectRecovered(
+        image,
+        all.filter((e) => e.sequence < first!.firstSequence),
+      );
+    });
+
     test('a few garbage bytes after the last frame', async () => {
       const { image, all } = await crashImage();
       await appendFile(await newestSegment(image), garbage(13));

@@ -180,12 +180,22 @@ afterAll(async () => {
 });
 
 /** Runs the writer; `failpoint` may name the n-th time a step is reached: `cleanup:span-rewritten@3`. */
-async function runChild(scenario: Scenario, failpoint: string | undefined): Promise<Run> {
-  const root = await tempDir('tamma-cleanup-crash-');
-  roots.push(root);
-  const dir = join(root, 'store');
-  const archiveDir = scenario.archive ? join(root, 'archive') : undefined;
+async function runChild(
+  scenario: Scenario,
+  failpoint: string | undefined,
+  /** Only reopen the store this earlier run left. */
+  reopen?: Run,
+): Promise<Run> {
+  let root = '';
+  if (reopen === undefined) {
+    root = await tempDir('tamma-cleanup-crash-');
+    roots.push(root);
+  }
+  const dir = reopen?.dir ?? join(root, 'store');
+  const archiveDir =
+    reopen !== undefined ? reopen.archiveDir : scenario.archive ? join(root, 'archive') : undefined;
   const config = {
+    reopenOnly: reopen !== undefined,
     lib: LIB,
     dir,
     plan: scenario.plan.batches,
@@ -447,6 +457,31 @@ describe('a crash at each step of cleanup loses nothing and duplicates nothing',
         test(`killed at ${failpoint}`, async () => {
           await crashAndRecover(scenario, failpoint);
         });
+      }
+
+      if (scenario.archive && scenario.failpoints.includes('cleanup:archived')) {
+        // Opening after a crash finishes the interrupted cleanup, step by step as cleanup does:
+        // a crash there too is recovered by the open after it.
+        for (const again of [
+          'cleanup:table-compacted',
+          'cleanup:span-rewritten',
+          'cleanup:front-dropped',
+        ] as const) {
+          test(`killed at cleanup:archived, then again at ${again} while reopening`, async () => {
+            const runs = await Promise.all([
+              runChild(scenario, 'cleanup:archived'),
+              runChild(scenario, 'cleanup:archived'),
+            ]);
+            for (const [i, run] of runs.entries()) {
+              expect(run.signal, run.stderr).toBe('SIGKILL');
+              const reopened = await runChild(scenario, again, run);
+              expect(reopened.signal, `the reopen did not reach ${again}: ${reopened.stderr}`).toBe(
+                'SIGKILL',
+              );
+              await checkRecovery(scenario, run, 'cleanup:archived', i === 1);
+            }
+          });
+        }
       }
 
       if (scenario.concurrent === true) {

@@ -2,6 +2,7 @@
 // streams it names, moves the clock so that some events have expired, and runs a cleanup. Started
 // with TAMMA_FAILPOINT set, it is SIGKILLed at that step of the cleanup (src/retention/failpoint.ts).
 // Runs the TypeScript sources: started with `node --import test/support/register-typescript.mjs`.
+// With config.reopenOnly it only opens the store and closes it again.
 //
 //   READY <lastSequence>          appended and deleted; the cleanup starts
 //   ACK <sequence> <id>           an append made while the cleanup ran resolved (config.concurrent)
@@ -22,6 +23,12 @@ const store = await openEventStore({
   ...(config.checkpointEvery === undefined ? {} : { checkpointEvery: config.checkpointEvery }),
   retention: config.retention,
 });
+if (config.reopenOnly) {
+  // Opening finishes an interrupted cleanup (and may be killed doing so).
+  say(`READY ${store.stats().lastSequence}`);
+  await store.close();
+  process.exit(0);
+}
 for (const batch of config.plan) {
   clock.set(batch.at);
   await store.append(batch.events.map((event) => ({ ...event, timestamp: batch.at })));

@@ -166,12 +166,18 @@ export class SegmentLog implements RecordLog {
 
   /** Cuts the log back to `end` (a frame boundary): drops whole later segments, truncates the one holding it. */
   truncate(end: number): void {
+    const last = this.active;
     while (this.segments.length > 1 && this.active.base >= end && this.active.base > 0) {
       const segment = this.segments.pop() as Segment;
       closeSync(segment.fd);
       unlinkSync(segment.path);
     }
     const segment = this.active;
+    if (segment !== last) {
+      // It was opened read-only, as sealed; appends go to it again.
+      closeSync(segment.fd);
+      segment.fd = openSync(segment.path, 'r+');
+    }
     if (segment.base + segment.size > end) {
       ftruncateSync(segment.fd, end - segment.base);
       segment.size = end - segment.base;
