@@ -87,6 +87,11 @@ const DEFAULT_SLICE = 16_384;
 export class Cleanup {
   readonly stats: CleanupStats = emptyCleanupStats();
   private running: Promise<CleanupReport> | undefined;
+  /**
+   * Spans that held removed rows and were not rewritten yet: a run that failed or stopped after
+   * compacting leaves them to the next, which must rewrite them even if it removes nothing there.
+   */
+  private readonly unrewritten = new Set<number>();
   private progress: (progress: CleanupProgress) => void = () => undefined;
 
   constructor(private readonly host: CleanupHost) {}
@@ -237,6 +242,7 @@ export class Cleanup {
       host.afterCompaction();
     });
     report.removed += compaction.removed;
+    for (const base of touched) this.unrewritten.add(base);
     failpoint('cleanup:table-compacted');
     // The rows are gone from every read now; what follows gives back their disk or memory space.
     if (touched.has(log.activeSpan.base)) log.seal();
@@ -269,6 +275,7 @@ export class Cleanup {
         () => this.yieldSlice(),
       );
       if (rewrite === undefined) return false;
+      this.unrewritten.delete(span.base);
       report.bytesFreed += rewrite.before - rewrite.after;
       report.spansRewritten++;
       failpoint('cleanup:span-rewritten');
@@ -363,8 +370,14 @@ function forEachArchivedSequence(dir: string, entry: ArchiveEntry, visit: (seque
   }
 }
 
+/**
+ * An intent still there belongs to a run that failed after archiving (an I/O error) and left
+ * segments unrewritten: its archive files must stay claimed, so the older count is kept.
+ */
 function writeIntent(dir: string, archiveDir: string, filesBefore: number): void {
-  writeFileDurably(join(dir, INTENT_FILE), `${JSON.stringify({ archiveDir, filesBefore })}\n`);
+  const earlier = readIntent(dir);
+  const since = earlier?.archiveDir === archiveDir ? Math.min(earlier.filesBefore, filesBefore) : filesBefore;
+  writeFileDurably(join(dir, INTENT_FILE), `${JSON.stringify({ archiveDir, filesBefore: since })}\n`);
 }
 
 function readIntent(dir: string): { archiveDir: string; filesBefore: number } | undefined {
