@@ -126,10 +126,12 @@ export async function rewriteSpan(
     if (expected < nextSequence) writer.write(holeFrame(expected, nextSequence - expected));
     // The fsync runs off the main thread; the file is not in place yet, so nothing waits on it.
     await writer.flush();
-    slice(() => {
-      writer.commit();
+    const durable = slice(() => {
+      const renamed = writer.commit();
       rows.forEach((row, k) => table.recordOffset.set(row, offsets[k] as number));
+      return renamed;
     });
+    await durable;
   } catch (error) {
     try {
       writer.abort();

@@ -23,6 +23,8 @@ export class TableCompaction {
   private readonly tagKeys: [string, TagIndex][];
   private tagKey = 0;
   private tagValue = 0;
+  /** Where in the current tag value's rows the copy stands (a value may hold millions). */
+  private tagPosition = 0;
   /** Rows the copy left out. */
   removed = 0;
 
@@ -53,7 +55,7 @@ export class TableCompaction {
         this.tagValue = 0;
         continue;
       }
-      left -= this.copyTagValue(key, index, this.tagValue++);
+      left -= this.copyTagValue(key, index, this.tagValue, left);
     }
     return this.tagKey >= this.tagKeys.length;
   }
@@ -103,14 +105,22 @@ export class TableCompaction {
     return true;
   }
 
-  /** Copies one tag value's surviving rows from before the tail; returns the rows looked at. */
-  private copyTagValue(key: string, index: TagIndex, value: number): number {
+  /**
+   * Copies up to `budget` of one tag value's rows from before the tail (those that stay), from where
+   * the last call stopped; moves on to the next value when done. Returns the rows looked at.
+   */
+  private copyTagValue(key: string, index: TagIndex, value: number, budget: number): number {
     const rows = index.postings.rows(value);
+    const start = this.tagPosition;
+    let i = start;
     let target: TagIndex | undefined;
     let id = 0;
-    for (let i = 0; i < rows.length; i++) {
+    for (; i < rows.length && i - start < budget; i++) {
       const row = rows.at(i);
-      if (row >= this.end) break;
+      if (row >= this.end) {
+        i = rows.length;
+        break;
+      }
       if (this.compacted.isRemoved(row)) continue;
       if (target === undefined) {
         target = this.compacted.tagIndex(key);
@@ -118,6 +128,12 @@ export class TableCompaction {
       }
       target.postings.add(id, row);
     }
-    return Math.max(1, rows.length);
+    if (i >= rows.length) {
+      this.tagValue++;
+      this.tagPosition = 0;
+    } else {
+      this.tagPosition = i;
+    }
+    return Math.max(1, i - start);
   }
 }

@@ -102,7 +102,7 @@ export class MemoryLog implements RecordLog {
         return size;
       },
       flush: async () => {},
-      commit: () => {
+      commit: async () => {
         // An exact-size chunk: the rest of the 16 MiB is what cleanup gives back.
         chunk.bytes = Buffer.concat(frames);
         chunk.used = chunk.bytes.length;

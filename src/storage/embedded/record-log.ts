@@ -44,8 +44,11 @@ export interface SpanWriter {
   readonly size: number;
   /** Makes the new contents durable (on disk: an fsync, off the main thread). */
   flush(): Promise<void>;
-  /** Puts the flushed contents in place of the old (on disk: a rename). */
-  commit(): void;
+  /**
+   * Puts the flushed contents in place of the old (on disk: a rename), at once; the promise is the
+   * rest, off the main thread (on disk: the directory's fsync, closing the old file).
+   */
+  commit(): Promise<void>;
   /** Gives up: the old contents stay. */
   abort(): void;
 }

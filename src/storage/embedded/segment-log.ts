@@ -1,4 +1,5 @@
 import {
+  close,
   closeSync,
   fdatasync,
   fdatasyncSync,
@@ -12,6 +13,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TammaError } from '../../errors.js';
 import { failpoint } from '../../retention/failpoint.js';
@@ -238,11 +240,15 @@ export class SegmentLog implements RecordLog {
         fd = undefined;
         failpoint('cleanup:span-written');
         renameSync(temporary, segment.path);
-        syncDirectory(dirname(segment.path));
         // Reads so far went to the old file through the old descriptor; from here on, the new one.
-        closeSync(segment.fd);
+        const old = segment.fd;
         segment.fd = openSync(segment.path, 'r');
         segment.size = size;
+        // Closing the last descriptor of the replaced file frees its blocks, and the directory's
+        // fsync makes the rename durable: both can take tens of ms, so off the main thread.
+        return Promise.all([closeAsync(old), syncDirectoryAsync(dirname(segment.path))]).then(
+          () => undefined,
+        );
       },
       abort: discard,
     };
@@ -278,6 +284,20 @@ export class SegmentLog implements RecordLog {
 
   private segmentIndexOf(offset: number): number {
     return indexByBase(this.segments, offset);
+  }
+}
+
+function closeAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+/** syncDirectory off the main thread. */
+export async function syncDirectoryAsync(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
