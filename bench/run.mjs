@@ -15,6 +15,8 @@ import { createWorkload } from './lib/workload.mjs';
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const PEERS = join(BENCH, 'peers');
 const RESULTS = join(BENCH, 'results');
+/** Suites that run tamma alone: no peer engines to install. */
+const TAMMA_ONLY = new Set(['memory', 'reopen']);
 
 function usage(message) {
   console.error(`bench: ${message}`);
@@ -104,7 +106,8 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const mode = args.quick ? 'quick' : 'full';
   const plan = PLANS[mode];
-  ensurePeers();
+  // Only the suites that compare with sqlite or DuckDB need the peers (installing them compiles one).
+  if (args.only.some((s) => !TAMMA_ONLY.has(s))) ensurePeers();
   const tmp = await mkdtemp(join(os.tmpdir(), 'tamma-bench-'));
   const started = Date.now();
   const log = (message) =>
