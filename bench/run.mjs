@@ -42,15 +42,19 @@ function parseArgs(argv) {
       args.soakSeconds = 3600;
     } else if (a === '--keep') args.keep = true;
     else if (a.startsWith('--only=')) args.only = a.slice(7).split(',');
+    // The soak suite's parts: compressed, realtime (default both).
+    else if (a.startsWith('--soak=')) args.soakParts = a.slice(7).split(',');
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak] [--soak=compressed,realtime] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
   }
   if (args.quick && args.long) usage('--quick and --long do not go together');
+  for (const p of args.soakParts ?? [])
+    if (p !== 'compressed' && p !== 'realtime') usage(`--soak: expected compressed or realtime, got ${p}`);
   for (const s of args.only)
     if (!SUITES[s]) usage(`unknown suite ${s}; expected ${Object.keys(SUITES).join(', ')}`);
   return args;
@@ -148,6 +152,7 @@ async function main() {
     stores: {},
     keep: args.keep,
     soakSeconds: args.soakSeconds,
+    soakParts: args.soakParts,
   };
   await mkdir(RESULTS, { recursive: true });
   const stamp = results.machine.date.replace(/[:.]/g, '-');
