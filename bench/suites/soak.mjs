@@ -627,6 +627,7 @@ export function realtimeVerdict(rt) {
     appendP99Ratio: ratio(rt.latency.append.during.p99, rt.latency.append.idle.p99),
     cleanupShare: rt.cleanupCpuMs / rt.processCpuMs,
     rss: flatness(post.map((s) => s.rss)),
+    trend: thirds(post.map((s) => s.rss)),
     maxRss: Math.max(...rt.memory.map((s) => s.rss)),
     lost: a.appended - (a.held + a.removed) + Math.max(0, a.held - a.heldAfterReopen),
   };
@@ -795,7 +796,8 @@ function realtimeReport(rt, out) {
   out.push(
     `  RSS (no forced GC) ${sparkline(rt.memory.map((s) => s.rss))} max ${fmtMB(v.maxRss)} MiB` +
       (v.rss
-        ? `; after 2 × maxAge: median ${fmtMB(v.rss.median)}, range ${fmtMB(v.rss.min)}-${fmtMB(v.rss.max)}, worst ${pct(v.rss.worst)}`
+        ? `; after 2 × maxAge: median ${fmtMB(v.rss.median)}, range ${fmtMB(v.rss.min)}-${fmtMB(v.rss.max)}, worst ${pct(v.rss.worst)}, ` +
+          `drift: last third ${fmtRatio(v.trend.ratio)} the first`
         : ''),
   );
   const a = rt.accounting;
@@ -855,6 +857,8 @@ export function soakTargets(section) {
     at,
     verdicts.length ? verdicts.every(({ x }) => x.cleanupShareOfSimulatedCore <= 0.05) : undefined,
   ]);
+  // Only the parts that ran (--soak=compressed or realtime runs one).
+  if (section.compressed.length === 0) rows.length = 0;
   const rt = section.realtime;
   const rtAt = `${fmtNum(section.plan.realtime.seconds)} s real time`;
   const rv = rt && !rt.error ? realtimeVerdict({ ...section.plan.realtime, ...rt }) : undefined;
@@ -862,7 +866,7 @@ export function soakTargets(section) {
   rows.push([
     'soak: no event lost (live + archived/removed = appended, also after reopen)',
     `${fmtNum(lost)} lost` + (verdicts.some(({ x }) => x.wrongLive) ? ' (live ≠ expected!)' : ''),
-    `${at}; ${rtAt}`,
+    [section.compressed.length ? at : '', rt ? rtAt : ''].filter(Boolean).join('; '),
     failed.length || (rt && !rv) || (!rv && verdicts.length === 0)
       ? undefined
       : lost === 0 && verdicts.every(({ x }) => x.wrongLive === 0),
