@@ -1,4 +1,4 @@
-// The benchmark runner: `node bench/run.mjs [--quick] [--only=append,queries,memory,reopen,indexes,scan] [--keep]`.
+// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak] [--keep]`.
 // Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,8 @@ import { createWorkload } from './lib/workload.mjs';
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const PEERS = join(BENCH, 'peers');
 const RESULTS = join(BENCH, 'results');
+/** Suites that run tamma alone: no peer engines to install. */
+const TAMMA_ONLY = new Set(['memory', 'reopen', 'soak']);
 
 function usage(message) {
   console.error(`bench: ${message}`);
@@ -22,19 +24,37 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const args = { quick: false, only: Object.keys(SUITES), keep: false, seed: 42 };
+  const args = {
+    quick: false,
+    long: false,
+    soakSeconds: undefined,
+    only: Object.keys(SUITES),
+    keep: false,
+    seed: 42,
+  };
   for (const a of argv) {
     if (a === '--quick') args.quick = true;
-    else if (a === '--keep') args.keep = true;
+    // The full plan, with the soak suite at the issue's length: 1 simulated hour, 10 min of real time
+    // (--long=hour: 1 hour of real time).
+    else if (a === '--long') args.long = true;
+    else if (a === '--long=hour') {
+      args.long = true;
+      args.soakSeconds = 3600;
+    } else if (a === '--keep') args.keep = true;
     else if (a.startsWith('--only=')) args.only = a.slice(7).split(',');
+    // The soak suite's parts: compressed, realtime (default both).
+    else if (a.startsWith('--soak=')) args.soakParts = a.slice(7).split(',');
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick] [--only=append,queries,memory,reopen,indexes,scan] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak] [--soak=compressed,realtime] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
   }
+  if (args.quick && args.long) usage('--quick and --long do not go together');
+  for (const p of args.soakParts ?? [])
+    if (p !== 'compressed' && p !== 'realtime') usage(`--soak: expected compressed or realtime, got ${p}`);
   for (const s of args.only)
     if (!SUITES[s]) usage(`unknown suite ${s}; expected ${Object.keys(SUITES).join(', ')}`);
   return args;
@@ -102,9 +122,10 @@ function stripFingerprints(results) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
-  const mode = args.quick ? 'quick' : 'full';
+  const mode = args.quick ? 'quick' : args.long ? 'long' : 'full';
   const plan = PLANS[mode];
-  ensurePeers();
+  // Only the suites that compare with sqlite or DuckDB need the peers (installing them compiles one).
+  if (args.only.some((s) => !TAMMA_ONLY.has(s))) ensurePeers();
   const tmp = await mkdtemp(join(os.tmpdir(), 'tamma-bench-'));
   const started = Date.now();
   const log = (message) =>
@@ -122,7 +143,17 @@ async function main() {
     throw new Error(`the built library (dist/) does not load; run npm run build: ${error.message}`);
   }
   const results = { mode, machine: machine(), plan, seed: args.seed, complete: false };
-  const ctx = { mode, plan, seed: args.seed, tmp, log, stores: {}, keep: args.keep };
+  const ctx = {
+    mode,
+    plan,
+    seed: args.seed,
+    tmp,
+    log,
+    stores: {},
+    keep: args.keep,
+    soakSeconds: args.soakSeconds,
+    soakParts: args.soakParts,
+  };
   await mkdir(RESULTS, { recursive: true });
   const stamp = results.machine.date.replace(/[:.]/g, '-');
   const save = (name) =>

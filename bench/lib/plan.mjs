@@ -1,4 +1,28 @@
-// How much each mode measures. Quick: a few minutes; full: well under an hour on 2 cores.
+// How much each mode measures. Quick: a few minutes; full: well under an hour on 2 cores; long: the
+// full plan with the soak suite at the issue's length (1 simulated hour, 10 minutes of real time).
+
+/**
+ * The soak suite (issue 4): a steady 10K events/s under retention.
+ *  - compressed: a ManualClock advances batch / rate per append; cleanup every cleanupEvery (simulated
+ *    ms); memory is judged after a warm-up of warmupWindows × maxAge.
+ *  - realtime: paced appends on the system clock, a query every queryEveryMs, cleanup every cleanupEvery
+ *    ms by timer. seconds is overridden by --long=hour (3600).
+ */
+const soakCommon = { rate: 10_000, batch: 100, segmentSize: 32 * 1024 * 1024, warmupWindows: 2 };
+const SOAK = {
+  quick: {
+    compressed: { ...soakCommon, simSeconds: 60, maxAge: '10s', cleanupEvery: 2_000 },
+    realtime: { ...soakCommon, seconds: 20, maxAge: '5s', cleanupEvery: 2_000, queryEveryMs: 5 },
+  },
+  full: {
+    compressed: { ...soakCommon, simSeconds: 600, maxAge: '2m', cleanupEvery: 15_000 },
+    realtime: { ...soakCommon, seconds: 90, maxAge: '20s', cleanupEvery: 5_000, queryEveryMs: 5 },
+  },
+  long: {
+    compressed: { ...soakCommon, simSeconds: 3600, maxAge: '5m', cleanupEvery: 60_000 },
+    realtime: { ...soakCommon, seconds: 600, maxAge: '2m', cleanupEvery: 10_000, queryEveryMs: 5 },
+  },
+};
 const common = {
   appendEvents: 1_000_000, // batched appends (1000 per call)
   oneAtATimeEvents: 100_000, // one append call per event
@@ -27,6 +51,7 @@ export const PLANS = {
       scanMaxEvents: 1_000_000, // and none above this size (one takes about 10 s at 1M)
     },
     scanRows: 1_000_000,
+    soak: SOAK.quick,
   },
   full: {
     ...common,
@@ -45,5 +70,7 @@ export const PLANS = {
       scanMaxEvents: 1_000_000, // a full scan of 10M events: about 2 minutes each
     },
     scanRows: 10_000_000,
+    soak: SOAK.full,
   },
 };
+PLANS.long = { ...PLANS.full, soak: SOAK.long };

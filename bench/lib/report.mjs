@@ -5,10 +5,11 @@ import * as memory from '../suites/memory.mjs';
 import * as queries from '../suites/queries.mjs';
 import * as reopen from '../suites/reopen.mjs';
 import * as scan from '../suites/scan.mjs';
+import * as soak from '../suites/soak.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen, indexes, scan };
+export const SUITES = { append, queries, memory, reopen, indexes, scan, soak };
 
 export function machineLine(machine) {
   return (
@@ -25,6 +26,7 @@ const TITLES = {
   reopen: 'Reopen and recovery',
   indexes: 'Indexes and the planner (tamma vs sqlite vs DuckDB)',
   scan: 'Filtered full scan',
+  soak: 'Soak: retention under a steady 10K events/s',
 };
 
 export function reportHeader(results) {

@@ -1,6 +1,7 @@
 // The performance targets, judged PASS / MISS from the results.
 import { headline } from '../suites/indexes.mjs';
 import { rowsPerSecond } from '../suites/scan.mjs';
+import { soakTargets } from '../suites/soak.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, ratio } from './stats.mjs';
 
 const MiB = 1024 * 1024;
@@ -140,5 +141,8 @@ export function evaluateTargets(results) {
       scan.workers >= 2 ? speedup >= 1.7 : undefined,
     );
   }
+
+  const soak = ok(results.soak);
+  if (soak) for (const [target, measured, at, pass] of soakTargets(soak)) add(target, measured, at, pass);
   return out;
 }
