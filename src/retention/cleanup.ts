@@ -82,7 +82,7 @@ export interface CleanupProgress {
 }
 
 const INTENT_FILE = 'cleanup.json';
-const DEFAULT_SLICE = 16_384;
+const DEFAULT_SLICE = 8192;
 
 export class Cleanup {
   readonly stats: CleanupStats = emptyCleanupStats();

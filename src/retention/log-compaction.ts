@@ -53,7 +53,7 @@ export interface SpanRewrite {
 }
 
 /** Rows whose frames are built and written per slice of a span rewrite. */
-const REWRITE_SLICE_ROWS = 16_384;
+const REWRITE_SLICE_ROWS = 4096;
 
 /**
  * Cleanup's on-disk half: rewrites one sealed log span so it holds only the events the (already
