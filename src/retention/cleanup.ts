@@ -251,7 +251,7 @@ export class Cleanup {
     if (host.dir !== undefined) host.discardCheckpoint();
     failpoint('cleanup:checkpoint-discarded');
     if (!(await this.rewriteSpans(touched, meter, report))) return;
-    meter.slice(() => this.dropEmptyFront(report));
+    await meter.sliceAsync(() => this.dropEmptyFront(report));
     failpoint('cleanup:front-dropped');
     if (host.dir !== undefined) {
       await meter.sliceAsync(() => host.writeCheckpoint());
@@ -286,7 +286,7 @@ export class Cleanup {
   }
 
   /** Deletes the spans at the log's front that hold nothing but a hole, after recording the new start. */
-  private dropEmptyFront(report: CleanupReport): void {
+  private dropEmptyFront(report: CleanupReport): Promise<void> {
     const { log, dir } = this.host;
     const sealed = log.sealedSpans();
     const empty: number[] = [];
@@ -294,7 +294,7 @@ export class Cleanup {
       if (!holdsOnlyHole(log, span)) break;
       empty.push(span.base);
     }
-    if (empty.length === 0) return;
+    if (empty.length === 0) return Promise.resolve();
     const firstKept = sealed[empty.length] ?? log.activeSpan;
     const start =
       'end' in firstKept || !log.activeSpan.empty
@@ -306,8 +306,8 @@ export class Cleanup {
       const span = sealed.find((s) => s.base === base) as { base: number; end: number };
       report.bytesFreed += span.end - span.base;
     }
-    log.dropSpans(empty);
     report.spansDropped += empty.length;
+    return log.dropSpans(empty);
   }
 
   /** Lets appends and queries run; false when the store is closing and cleanup must stop. */

@@ -113,7 +113,7 @@ export class MemoryLog implements RecordLog {
     };
   }
 
-  dropSpans(bases: readonly number[]): void {
+  async dropSpans(bases: readonly number[]): Promise<void> {
     const dropped = new Set(bases);
     const kept = this.chunks.filter((chunk) => !dropped.has(chunk.base));
     this.sealedCount -= this.chunks.length - kept.length;

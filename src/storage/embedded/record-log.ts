@@ -33,8 +33,8 @@ export interface RecordLog {
    * change at `commit`; the caller re-points what refers to them in the same synchronous step.
    */
   beginRewrite(base: number): SpanWriter;
-  /** Deletes whole sealed spans from the front of the log. */
-  dropSpans(bases: readonly number[]): void;
+  /** Deletes whole sealed spans from the front of the log: gone from reads at once, files unlinked after. */
+  dropSpans(bases: readonly number[]): Promise<void>;
 }
 
 /** A span's new contents, being written (see RecordLog.beginRewrite). */

@@ -1,6 +1,7 @@
 import {
   close,
   closeSync,
+  unlink,
   fdatasync,
   fdatasyncSync,
   fstatSync,
@@ -254,16 +255,25 @@ export class SegmentLog implements RecordLog {
     };
   }
 
-  dropSpans(bases: readonly number[]): void {
+  dropSpans(bases: readonly number[]): Promise<void> {
+    const dropped: Segment[] = [];
     for (const base of bases) {
       const index = this.segments.findIndex((s) => s.base === base);
       const segment = this.segments[index];
       if (segment === undefined || segment === this.active) continue;
-      closeSync(segment.fd);
-      unlinkSync(segment.path);
       this.segments.splice(index, 1);
+      dropped.push(segment);
     }
-    if (bases.length > 0) syncDirectory(dirname(this.active.path));
+    // Unlinking a large file frees its blocks, tens of ms per segment: off the main thread. The
+    // log's recorded start already says these are gone; a crash before the unlinks leaves files
+    // that open deletes (log-start.ts).
+    const dir = dirname(this.active.path);
+    return Promise.all(
+      dropped.map(async (segment) => {
+        await closeAsync(segment.fd);
+        await unlinkAsync(segment.path);
+      }),
+    ).then(() => (dropped.length > 0 ? syncDirectoryAsync(dir) : undefined));
   }
 
   private roll(): void {
@@ -285,6 +295,10 @@ export class SegmentLog implements RecordLog {
   private segmentIndexOf(offset: number): number {
     return indexByBase(this.segments, offset);
   }
+}
+
+function unlinkAsync(path: string): Promise<void> {
+  return new Promise((resolve, reject) => unlink(path, (error) => (error ? reject(error) : resolve())));
 }
 
 function closeAsync(fd: number): Promise<void> {
