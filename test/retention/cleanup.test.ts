@@ -256,3 +256,28 @@ describe('closing while a cleanup runs', () => {
     });
   }
 });
+
+describe('the cleanup schedule', () => {
+  it('follows the policy: hourly by default, any cron expression, none with false', async () => {
+    const store = await openEventStore({ retention: { maxAge: '1d' } });
+    try {
+      const hourly = store.stats().cleanup.nextRunAt;
+      expect(hourly).not.toBeNull();
+      const next = new Date(hourly as string);
+      // Hourly at minute 0, within the next hour.
+      expect([next.getMinutes(), next.getSeconds()]).toEqual([0, 0]);
+      expect(next.getTime() - Date.now()).toBeLessThanOrEqual(3_600_000);
+      store.setRetention({ maxAge: '1d', schedule: '30 2 * * *' });
+      const daily = new Date(store.stats().cleanup.nextRunAt as string);
+      expect([daily.getHours(), daily.getMinutes()]).toEqual([2, 30]);
+      store.setRetention({ maxAge: '1d', schedule: false });
+      expect(store.stats().cleanup.nextRunAt).toBeNull();
+      expect(() => store.setRetention({ schedule: 'hourly' })).toThrow(
+        /retention.schedule: must be a cron expression/,
+      );
+      expect(store.stats().cleanup.nextRunAt).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+});
