@@ -119,6 +119,21 @@ export class ColumnScan {
     return out.result();
   }
 
+  /** How many rows in [from, to) pass, without collecting them. */
+  count(from: number, to: number): number {
+    const selected = this.take();
+    let total = 0;
+    for (let row = from; row < to;) {
+      const chunk = row >>> CHUNK_SHIFT;
+      const base = chunk << CHUNK_SHIFT;
+      const end = Math.min(to, base + CHUNK_ROWS);
+      total += this.select(this.filter, chunk, undefined, row - base, end - base, selected);
+      row = end;
+    }
+    this.give(selected);
+    return total;
+  }
+
   /** The rows of `candidates` (ascending) that pass, ascending. */
   filterRows(candidates: Uint32Array): Uint32Array {
     const out = new RowBuffer(candidates.length);
