@@ -1,5 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { openEventStore, type EventStore } from '../index.js';
+import { readPolicyFile } from '../retention/policy-file.js';
+import type { RetentionOptions } from '../retention/policy.js';
 import { UsageError } from './errors.js';
 
 /**
@@ -30,4 +33,18 @@ export function requireStoreOrEmptyDir(dir: string): void {
       `${dir} is neither an event store nor empty; pass a new or empty directory to create a store`,
     );
   }
+}
+
+/**
+ * Opens an existing store under the retention policy its application last set (retention.json), so
+ * a tool sees and cleans what the application would. The policy is passed as recorded, so opening
+ * records nothing new.
+ */
+export async function openWithRecordedPolicy(
+  dir: string,
+): Promise<{ store: EventStore; retention: RetentionOptions | undefined }> {
+  requireExistingStore(dir);
+  const retention = readPolicyFile(dir);
+  const store = await openEventStore({ dir, ...(retention === undefined ? {} : { retention }) });
+  return { store, retention };
 }

@@ -106,32 +106,33 @@ export class ColumnScan {
    */
   range(from: number, to: number, stopped?: () => boolean): Uint32Array<ArrayBuffer> {
     const out = new RowBuffer(this.filter.kind === 'all' ? to - from : Math.min(to - from, CHUNK_ROWS));
-    const selected = this.take();
-    for (let row = from; row < to && stopped?.() !== true;) {
-      const chunk = row >>> CHUNK_SHIFT;
-      const base = chunk << CHUNK_SHIFT;
-      const end = Math.min(to, base + CHUNK_ROWS);
-      const count = this.select(this.filter, chunk, undefined, row - base, end - base, selected);
-      out.append(selected, count, base);
-      row = end;
-    }
-    this.give(selected);
+    this.eachChunk(from, to, (selected, count, base) => out.append(selected, count, base), stopped);
     return out.result();
   }
 
   /** How many rows in [from, to) pass, without collecting them. */
   count(from: number, to: number): number {
-    const selected = this.take();
     let total = 0;
-    for (let row = from; row < to;) {
+    this.eachChunk(from, to, (_, count) => (total += count));
+    return total;
+  }
+
+  /** Selects chunk by chunk over [from, to); `visit` gets each chunk's passing slots and its first row. */
+  private eachChunk(
+    from: number,
+    to: number,
+    visit: (selected: Uint16Array, count: number, base: number) => void,
+    stopped?: () => boolean,
+  ): void {
+    const selected = this.take();
+    for (let row = from; row < to && stopped?.() !== true;) {
       const chunk = row >>> CHUNK_SHIFT;
       const base = chunk << CHUNK_SHIFT;
       const end = Math.min(to, base + CHUNK_ROWS);
-      total += this.select(this.filter, chunk, undefined, row - base, end - base, selected);
+      visit(selected, this.select(this.filter, chunk, undefined, row - base, end - base, selected), base);
       row = end;
     }
     this.give(selected);
-    return total;
   }
 
   /** The rows of `candidates` (ascending) that pass, ascending. */

@@ -19,6 +19,8 @@ import { fingerprint } from './fingerprint.js';
 import { PlanCache, type PlanCacheStats } from './plan-cache.js';
 import { QueryMonitor } from './query-monitor.js';
 
+const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
+
 export interface RunOptions {
   /** Cancels the query when it fires: QueryCancelledError. */
   signal?: AbortSignal;
@@ -82,13 +84,17 @@ export class QueryEngine {
     this.pool = new ParallelScanPool(table);
   }
 
-  /** A record reader that decodes each row at most once in a row, however many predicates ask. */
+  /**
+   * A record reader that decodes each row at most once in a row, however many predicates ask. A row
+   * a cleanup removed while the query ran (a parallel scan's answer checked after an await) has no
+   * record: it reads as an event with nothing in it, and the engine leaves the row out (present).
+   */
   private bodyReader(): (row: number) => DecodedBody {
     let lastRow = -1;
     let last: DecodedBody | undefined;
     return (row) => {
       if (row !== lastRow || last === undefined) {
-        last = this.reader.decodeRecord(row, decodeBody);
+        last = this.table.isRemoved(row) ? NO_BODY : this.reader.decodeRecord(row, decodeBody);
         lastRow = row;
       }
       return last;
@@ -217,12 +223,8 @@ export class QueryEngine {
     const { guard, end } = this.begin(query, options);
     const counts: ExecutionCounts = { examined: 0, matched: 0 };
     const started = performance.now();
-    const { generation } = this.table;
     try {
-      const rows = this.present(
-        await selectRows(plan, this.table, body, guard, this.pool, counts),
-        generation,
-      );
+      const rows = await this.selectPresent(plan, body, guard, counts);
       const out = finish(rows, body);
       this.finished(plan, started, counts.examined, rows.length);
       return out;
@@ -318,7 +320,7 @@ export class QueryEngine {
       if (!analyze) return explainPlan(guard.queryId, plan);
       const counts: ExecutionCounts = { examined: 0, matched: 0 };
       const started = performance.now();
-      const rows = await selectRows(plan, this.table, body, guard, this.pool, counts);
+      const rows = await this.selectPresent(plan, body, guard, counts);
       this.hydrate(rows, query);
       const timeMs = performance.now() - started;
       // It ran: it counts for index usage and the advisor like any executed query.
@@ -339,6 +341,17 @@ export class QueryEngine {
     const controller = this.running.get(queryId);
     controller?.abort();
     return controller !== undefined;
+  }
+
+  /** selectRows, less the rows a cleanup removed while it ran (see present). */
+  private async selectPresent(
+    plan: QueryPlan,
+    body: (row: number) => DecodedBody,
+    guard: QueryGuard,
+    counts: ExecutionCounts,
+  ): Promise<number[]> {
+    const { generation } = this.table;
+    return this.present(await selectRows(plan, this.table, body, guard, this.pool, counts), generation);
   }
 
   /**

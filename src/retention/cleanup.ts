@@ -181,17 +181,9 @@ export class Cleanup {
   ): Promise<boolean> {
     const { table, log } = this.host;
     const frames: Buffer[] = [];
-    let minTimestamp = Infinity;
-    let maxTimestamp = -Infinity;
     for (let from = 0; from < rows.length; from += slice) {
       meter.slice(() => {
-        const part = rows.slice(from, from + slice);
-        for (const row of part) {
-          const ts = table.timestamp.get(row);
-          if (ts < minTimestamp) minTimestamp = ts;
-          if (ts > maxTimestamp) maxTimestamp = ts;
-        }
-        forEachRunFrame(table, log, part, (frame) => frames.push(frame));
+        forEachRunFrame(table, log, rows.slice(from, from + slice), (frame) => frames.push(frame));
       });
       if (!(await this.yieldSlice())) return false;
     }
@@ -199,9 +191,8 @@ export class Cleanup {
     failpoint('cleanup:intent-written');
     const bytes = meter.slice(() => Buffer.concat(frames));
     frames.length = 0;
-    const entry = await meter.measureAsync(() =>
-      archiveFramesAsync(dir, bytes, { minTimestamp, maxTimestamp }),
-    );
+    // The manifest's time range comes from the frames' records (archive.ts checks them anyway).
+    const entry = await meter.measureAsync(() => archiveFramesAsync(dir, bytes));
     failpoint('cleanup:archived');
     report.archived += entry.events;
     report.archiveFile = entry.file;

@@ -12,8 +12,12 @@ import type { RetentionOptions } from './policy.js';
  */
 const POLICY_FILE = 'retention.json';
 
+/** Records the policy, durably; nothing is written when the file already says the same (each open). */
 export function writePolicyFile(dir: string, options: RetentionOptions | undefined): void {
-  writeFileDurably(join(dir, POLICY_FILE), `${JSON.stringify({ retention: options ?? null }, null, 2)}\n`);
+  const path = join(dir, POLICY_FILE);
+  const text = `${JSON.stringify({ retention: options ?? null }, null, 2)}\n`;
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileDurably(path, text);
 }
 
 export function readPolicyFile(dir: string): RetentionOptions | undefined {

@@ -91,11 +91,16 @@ export class Tombstones {
   }
 
   private mark(aggregateId: string): void {
+    if (this.count(aggregateId)) this.names.push(aggregateId);
+  }
+
+  /** Adds the stream's id to the deleted set and its events to the count; false when already there. */
+  private count(aggregateId: string): boolean {
     const id = this.table.aggregates.intern(aggregateId);
-    if (this.aggregates.has(id)) return;
+    if (this.aggregates.has(id)) return false;
     this.aggregates.add(id);
-    this.names.push(aggregateId);
     this.events += this.table.byAggregate.count(id);
+    return true;
   }
 
   /**
@@ -105,10 +110,6 @@ export class Tombstones {
   remap(): void {
     this.aggregates = new Set();
     this.events = 0;
-    for (const name of this.names) {
-      const id = this.table.aggregates.intern(name);
-      this.aggregates.add(id);
-      this.events += this.table.byAggregate.count(id);
-    }
+    for (const name of this.names) this.count(name);
   }
 }

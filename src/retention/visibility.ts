@@ -28,12 +28,13 @@ export class Visibility {
   hidden(): ((row: number) => boolean) | undefined {
     const { table, policy } = this;
     const tombstoned = this.tombstones.active ? this.tombstones.isDeleted : undefined;
-    // Rows cleanup removed hold no event: readers must step over them. Checked as the query runs,
-    // not when it starts: a cleanup may swap in its compacted table while a stream is open.
-    const removed = (row: number) => table.hasHoles && table.isRemoved(row);
+    // Rows cleanup removed hold no event: readers must step over them. (Rows a cleanup removes
+    // while a query runs are left out by the query engine, which sees the table's generation move.)
+    const holes = table.hasHoles;
+    const removed = (row: number) => holes && table.isRemoved(row);
     if (!policy.active) {
-      if (tombstoned === undefined) return table.hasHoles ? removed : undefined;
-      return (row) => tombstoned(row) || removed(row);
+      if (tombstoned === undefined) return holes ? removed : undefined;
+      return holes ? (row) => tombstoned(row) || removed(row) : tombstoned;
     }
     const { cutoff, firstKept } = this.deadlines();
     return (row) =>

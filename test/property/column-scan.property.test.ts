@@ -205,6 +205,17 @@ function check(table: EventTable, rows: readonly Row[], filter: FilterNode, pick
   );
 }
 
+/** Random rows over two chunks and a bit: enough to cross both chunk boundaries. */
+function acrossChunks(random: () => number): Row[] {
+  return withVersions(
+    Array.from({ length: 2 * CHUNK_ROWS + 777 }, () => ({
+      agg: randomInt(random, 0, AGGREGATES.length - 1),
+      type: randomInt(random, 0, TYPES.length - 1),
+      minute: randomInt(random, -5, 100),
+    })),
+  );
+}
+
 describe('the vectorized column scan matches a linear scan', () => {
   test('random tables and filters, over row ranges and candidate rows', () => {
     fc.assert(
@@ -224,14 +235,7 @@ describe('the vectorized column scan matches a linear scan', () => {
   });
 
   test('across chunk boundaries', () => {
-    const random = seededRandom(7);
-    const rows = withVersions(
-      Array.from({ length: 2 * CHUNK_ROWS + 777 }, () => ({
-        agg: randomInt(random, 0, AGGREGATES.length - 1),
-        type: randomInt(random, 0, TYPES.length - 1),
-        minute: randomInt(random, -5, 100),
-      })),
-    );
+    const rows = acrossChunks(seededRandom(7));
     const table = tableOf(rows);
     const near = (edge: number) => [edge - 3, edge - 1, edge, edge + 1, edge + 2];
     const boundaries = [...near(CHUNK_ROWS), ...near(2 * CHUNK_ROWS)];
@@ -576,14 +580,7 @@ describe('hidden rows as column terms: the vectorized scan leaves out what reads
   });
 
   test('across chunk boundaries, over index paths, a large aggregate dictionary and freed chunks', async () => {
-    const random = seededRandom(13);
-    const rows = withVersions(
-      Array.from({ length: 2 * CHUNK_ROWS + 777 }, () => ({
-        agg: randomInt(random, 0, AGGREGATES.length - 1),
-        type: randomInt(random, 0, TYPES.length - 1),
-        minute: randomInt(random, -5, 100),
-      })),
-    );
+    const rows = acrossChunks(seededRandom(13));
     const table = tableOf(rows);
     // Past 2^16 aggregates a NOT of deleted ids stays a NOT (marks) instead of becoming the ids it leaves.
     for (let i = 0; i < 70_000; i++) table.aggregates.intern(`other-${i}`);

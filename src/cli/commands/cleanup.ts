@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { openEventStore } from '../../index.js';
-import { readPolicyFile } from '../../retention/policy-file.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatFixed, formatInt } from '../format.js';
 import { writeWithBackpressure } from '../io.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openWithRecordedPolicy } from '../store-dir.js';
 import { renderPairs } from '../table.js';
 
 interface CleanupCommandOptions {
@@ -24,12 +22,7 @@ export function registerCleanup(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the cleanup report as JSON')
     .action(async (options: CleanupCommandOptions) => {
-      requireExistingStore(options.dir);
-      const retention = readPolicyFile(options.dir);
-      const store = await openEventStore({
-        dir: options.dir,
-        ...(retention === undefined ? {} : { retention: { ...retention, schedule: false } }),
-      });
+      const { store, retention } = await openWithRecordedPolicy(options.dir);
       try {
         let shown = '';
         const report = await store.cleanup({

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { openEventStore, type StoreStats } from '../../index.js';
-import { readPolicyFile } from '../../retention/policy-file.js';
+import type { StoreStats } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { writeWithBackpressure } from '../io.js';
 import { renderStats } from '../render-stats.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openWithRecordedPolicy } from '../store-dir.js';
 
 interface StatsOptions {
   dir: string;
@@ -19,12 +18,7 @@ export function registerStats(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the StoreStats object as JSON')
     .action(async (options: StatsOptions) => {
-      requireExistingStore(options.dir);
-      const retention = readPolicyFile(options.dir);
-      const store = await openEventStore({
-        dir: options.dir,
-        ...(retention === undefined ? {} : { retention: { ...retention, schedule: false } }),
-      });
+      const { store } = await openWithRecordedPolicy(options.dir);
       let stats: StoreStats;
       try {
         stats = store.stats();

@@ -61,8 +61,7 @@ export function writeCheckpoint(
   logEnd: number,
   userIndexes: readonly UserIndex[] = [],
 ): void {
-  const temporary = writeCheckpointData(dir, table, logEnd, userIndexes);
-  const fd = openSync(temporary, 'r+');
+  const { temporary, fd } = writeCheckpointData(dir, table, logEnd, userIndexes);
   try {
     fsyncSync(fd);
   } finally {
@@ -84,8 +83,7 @@ export async function writeCheckpointAsync(
   /** Makes the log durable up to `logEnd`: awaited before the checkpoint may claim it. */
   logDurable: () => Promise<void>,
 ): Promise<void> {
-  const temporary = writeCheckpointData(dir, table, logEnd, userIndexes);
-  const fd = openSync(temporary, 'r+');
+  const { temporary, fd } = writeCheckpointData(dir, table, logEnd, userIndexes);
   try {
     await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
   } finally {
@@ -100,13 +98,16 @@ function installCheckpoint(dir: string, temporary: string): void {
   syncDirectory(dir);
 }
 
-/** Writes the checkpoint to a temporary file (not yet fsync'ed); returns its path. */
+/**
+ * Writes the checkpoint to a temporary file, not yet fsync'ed; returns its path and its still open
+ * descriptor, which the caller fsyncs (on this thread or off it) and closes.
+ */
 function writeCheckpointData(
   dir: string,
   table: EventTable,
   logEnd: number,
   userIndexes: readonly UserIndex[],
-): string {
+): { temporary: string; fd: number } {
   const arrays: RawArray[] = [];
   const snapshot = table.snapshot(arrays);
   const meta: Meta = {
@@ -147,10 +148,11 @@ function writeCheckpointData(
     const tail = Buffer.alloc(4);
     tail.writeUInt32LE(crc >>> 0);
     writeSync(fd, tail);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    throw error;
   }
-  return temporary;
+  return { temporary, fd };
 }
 
 /** Reads a whole file into shared memory (8-byte aligned, as SharedArrayBuffers always start). */

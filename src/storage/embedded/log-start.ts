@@ -41,10 +41,14 @@ export function writeLogStart(dir: string, firstSequence: number): void {
 export function leftoverSegments(dir: string, firstSequence: number): SegmentFile[] {
   if (firstSequence === 1) return [];
   const segments = listSegments(dir);
-  return segments.filter(
-    (segment, i) =>
-      i + 1 < segments.length && (firstFrameSequence(segment.path) ?? firstSequence) < firstSequence,
-  );
+  // Leftovers are the front of the log: reading stops at the first segment cleanup kept, so an
+  // open reads one header, not one per segment.
+  const leftovers: SegmentFile[] = [];
+  for (const segment of segments.slice(0, -1)) {
+    if ((firstFrameSequence(segment.path) ?? firstSequence) >= firstSequence) break;
+    leftovers.push(segment);
+  }
+  return leftovers;
 }
 
 /**

@@ -95,7 +95,7 @@ export class MemoryLog implements RecordLog {
     let size = 0;
     return {
       write: (frame) => {
-        frames.push(Buffer.from(frame));
+        frames.push(frame); // copied once, into the new chunk, at commit
         size += frame.length;
       },
       get size() {

@@ -39,6 +39,7 @@ export interface RecordLog {
 
 /** A span's new contents, being written (see RecordLog.beginRewrite). */
 export interface SpanWriter {
+  /** The writer may hold on to `frame` until commit: pass a buffer that is not reused. */
   write(frame: Buffer): void;
   /** Bytes written so far. */
   readonly size: number;
