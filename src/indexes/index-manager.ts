@@ -434,6 +434,13 @@ export class IndexManager {
     for (const index of this.ready.values()) this.indexUpTo(index, this.table.rows);
   }
 
+  /** After cleanup removed every row below `floor` in place: every index, ready or building, forgets them. */
+  dropBelow(floor: number): void {
+    for (const index of this.ready.values()) index.dropBelow(floor);
+    for (const build of this.builds.values()) build.index.dropBelow(floor);
+    this.generation++;
+  }
+
   /** After cleanup removed rows from the table: every index, ready or building, forgets them. */
   removeRows(): void {
     const removed = (row: number) => this.table.isRemoved(row);

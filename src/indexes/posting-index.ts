@@ -1,6 +1,13 @@
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import { int32Column } from '../table/chunked-column.js';
-import { ArrayRows, NO_ROWS, RowList, type SortedRows } from './sorted-rows.js';
+import {
+  ArrayRows,
+  lowerBound,
+  NO_ROWS,
+  RowList,
+  type RowListSnapshot,
+  type SortedRows,
+} from './sorted-rows.js';
 
 export interface PostingSnapshot {
   keyCount: number;
@@ -8,7 +15,9 @@ export interface PostingSnapshot {
   lookups: number;
   hits: number;
   previous: number[];
-  dense: [key: number, list: ReturnType<RowList['snapshot']>][];
+  dense: [key: number, list: RowListSnapshot][];
+  /** Whether the per-key first rows follow the counts (absent before in-place cleanup). */
+  firstRows?: boolean;
 }
 
 /** A key's rows move from the per-row chain to a dense list once it has more rows than this. */
@@ -22,6 +31,9 @@ export const PROMOTE_AT = 64;
  * and the key remembers its last row. A lookup walks at most PROMOTE_AT links. Once a key grows past
  * that, its rows move to a dense RowList, so big keys get O(1) positional access and O(log n) seeks.
  * Rows arrive in ascending order, so every list is sorted for free.
+ *
+ * Cleanup removes the oldest rows in place (`dropBelow`): each key remembers its first row, so only
+ * keys that held a removed row are touched, and a dense list is cut at its head without a copy.
  */
 export class PostingIndex {
   /** Per row: the previous row with the same key, or -1. Only written for keys still on the chain. */
@@ -30,6 +42,10 @@ export class PostingIndex {
   private lastRow = new Int32Array(16).fill(-1);
   /** Per key: how many rows it has. */
   private counts = new Uint32Array(16);
+  /** Per key: its first row, or -1. */
+  private firstRows = new Int32Array(16).fill(-1);
+  /** Per key: 1 once its rows moved to a dense list. A list cut short by cleanup stays dense. */
+  private denseFlags = new Uint8Array(16);
   private readonly dense = new Map<number, RowList>();
   private keyCount = 0;
   private entryCount = 0;
@@ -50,18 +66,21 @@ export class PostingIndex {
   add(key: number, row: number): void {
     if (key >= this.counts.length) this.grow(key);
     const count = this.counts[key] as number;
-    if (count === 0) this.keyCount++;
+    if (count === 0) {
+      this.keyCount++;
+      this.firstRows[key] = row;
+    }
     this.entryCount++;
-    // Only keys past PROMOTE_AT can be dense: the common small key never touches the Map.
-    const list = count >= PROMOTE_AT ? this.dense.get(key) : undefined;
-    if (list !== undefined) {
-      list.push(row);
+    // Only dense keys touch the Map: the common small key never does.
+    if (this.denseFlags[key] === 1) {
+      (this.dense.get(key) as RowList).push(row);
     } else if (count + 1 > PROMOTE_AT) {
       const rows = this.walk(key);
       const promoted = new RowList();
       for (let i = 0; i < rows.length; i++) promoted.push(rows[i] as number);
       promoted.push(row);
       this.dense.set(key, promoted);
+      this.denseFlags[key] = 1;
       this.onPromote?.(key, promoted);
     } else {
       this.previous.set(row, this.lastRow[key] as number);
@@ -79,8 +98,9 @@ export class PostingIndex {
     return key >= 0 && key < this.lastRow.length ? (this.lastRow[key] as number) : -1;
   }
 
+  /** Whether the key's rows are in a dense list (it once had more than PROMOTE_AT). */
   isDense(key: number): boolean {
-    return this.count(key) > PROMOTE_AT;
+    return key < this.denseFlags.length && this.denseFlags[key] === 1;
   }
 
   /** The key's rows, ascending. Counts as a lookup in the index statistics. */
@@ -95,7 +115,50 @@ export class PostingIndex {
   rows(key: number): SortedRows {
     const count = key < 0 ? 0 : this.count(key);
     if (count === 0) return NO_ROWS;
-    return (count > PROMOTE_AT ? this.dense.get(key) : undefined) ?? new ArrayRows(this.walk(key));
+    return this.denseFlags[key] === 1 ? (this.dense.get(key) as RowList) : new ArrayRows(this.walk(key));
+  }
+
+  /**
+   * Forgets every row below `floor` (cleanup removed them, oldest first). Costs O(keys) plus the
+   * rows of the keys that held one. Returns the keys left with no rows: their ids may be reused.
+   */
+  dropBelow(floor: number): number[] {
+    const emptied: number[] = [];
+    const { counts, firstRows } = this;
+    for (let key = 0; key < counts.length; key++) {
+      const count = counts[key] as number;
+      if (count === 0 || (firstRows[key] as number) >= floor) continue;
+      let kept = 0;
+      let first = -1;
+      if (this.denseFlags[key] === 1) {
+        const list = this.dense.get(key) as RowList;
+        const cut = lowerBound(list, floor);
+        kept = list.length - cut;
+        if (kept > 0) {
+          this.dense.set(key, list.withoutFront(cut));
+          first = list.at(cut);
+        } else {
+          this.dense.delete(key);
+          this.denseFlags[key] = 0;
+        }
+      } else {
+        // The chain runs from the last row back: the rows that stay come first.
+        for (let row = this.lastRow[key] as number; kept < count && row >= floor; kept++) {
+          first = row;
+          row = this.previous.get(row);
+        }
+      }
+      this.entryCount -= count - kept;
+      counts[key] = kept;
+      firstRows[key] = first;
+      if (kept === 0) {
+        this.keyCount--;
+        this.lastRow[key] = -1;
+        emptied.push(key);
+      }
+    }
+    this.previous.dropBelow(floor);
+    return emptied;
   }
 
   private walk(key: number): Uint32Array {
@@ -116,14 +179,20 @@ export class PostingIndex {
     lastRow.set(this.lastRow);
     const counts = new Uint32Array(size);
     counts.set(this.counts);
+    const firstRows = new Int32Array(size).fill(-1);
+    firstRows.set(this.firstRows);
+    const denseFlags = new Uint8Array(size);
+    denseFlags.set(this.denseFlags);
     this.lastRow = lastRow;
     this.counts = counts;
+    this.firstRows = firstRows;
+    this.denseFlags = denseFlags;
   }
 
   /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
   snapshot(out: RawArray[]): PostingSnapshot {
     const previous = this.previous.snapshot(out);
-    out.push(this.lastRow, this.counts);
+    out.push(this.lastRow, this.counts, this.firstRows);
     const dense: PostingSnapshot['dense'] = [];
     for (const [key, list] of this.dense) dense.push([key, list.snapshot(out)]);
     return {
@@ -133,6 +202,7 @@ export class PostingIndex {
       hits: this.hits,
       previous,
       dense,
+      firstRows: true,
     };
   }
 
@@ -140,8 +210,17 @@ export class PostingIndex {
     this.previous.restore(meta.previous, arrays);
     this.lastRow = arrays.next(Int32Array);
     this.counts = arrays.next(Uint32Array);
+    this.firstRows = meta.firstRows === true ? arrays.next(Int32Array) : new Int32Array(this.counts.length);
+    this.denseFlags = new Uint8Array(this.counts.length);
     this.dense.clear();
-    for (const [key, list] of meta.dense) this.dense.set(key, RowList.restore(list, arrays));
+    for (const [key, list] of meta.dense) {
+      this.dense.set(key, RowList.restore(list, arrays));
+      this.denseFlags[key] = 1;
+    }
+    if (meta.firstRows !== true) {
+      for (let key = 0; key < this.counts.length; key++)
+        this.firstRows[key] = this.count(key) === 0 ? -1 : this.rows(key).at(0);
+    }
     this.keyCount = meta.keyCount;
     this.entryCount = meta.entryCount;
     this.lookups = meta.lookups;
@@ -149,7 +228,12 @@ export class PostingIndex {
   }
 
   get bytes(): number {
-    let total = this.previous.bytes + this.lastRow.byteLength + this.counts.byteLength;
+    let total =
+      this.previous.bytes +
+      this.lastRow.byteLength +
+      this.counts.byteLength +
+      this.firstRows.byteLength +
+      this.denseFlags.byteLength;
     for (const list of this.dense.values()) total += list.bytes + 48;
     return total;
   }

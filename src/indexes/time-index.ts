@@ -1,5 +1,5 @@
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
-import { RowList } from './sorted-rows.js';
+import { lowerBound, RowList, type RowListSnapshot } from './sorted-rows.js';
 
 export interface TimeSnapshot {
   /** null stands for -Infinity (an empty index), which JSON cannot hold. */
@@ -7,7 +7,7 @@ export interface TimeSnapshot {
   lateCount: number;
   lookups: number;
   hits: number;
-  inOrder: ReturnType<RowList['snapshot']>;
+  inOrder: RowListSnapshot;
   runs: number;
   bufferTs: number[];
   bufferRows: number[];
@@ -99,6 +99,43 @@ export class TimeIndex {
     }
     out.set(late, at);
     return out.sort();
+  }
+
+  /**
+   * Forgets the rows below `floor` (cleanup removed them, oldest first). `present(row)` says which
+   * of [from, floor) were still held, for the hour histogram; it must run before their columns go.
+   */
+  dropBelow(from: number, floor: number, present: (row: number) => boolean): void {
+    for (let row = from; row < floor; row++) {
+      if (!present(row)) continue;
+      const hour = Math.floor(this.timestampOf(row) / HOUR_MS);
+      const left = (this.hours.get(hour) ?? 1) - 1;
+      if (left > 0) this.hours.set(hour, left);
+      else this.hours.delete(hour);
+    }
+    // In-order rows ascend by row as well as by time: the removed ones are a prefix.
+    this.inOrder = this.inOrder.withoutFront(lowerBound(this.inOrder, floor));
+    // Late rows are few (clock skew, backfills): filtering them is cheap.
+    const before = this.bufferRows.length;
+    const keptAt = this.bufferRows.flatMap((row, i) => (row >= floor ? [i] : []));
+    this.bufferTs = keptAt.map((i) => this.bufferTs[i] as number);
+    this.bufferRows = keptAt.map((i) => this.bufferRows[i] as number);
+    let late = this.lateCount - (before - keptAt.length);
+    this.runs = this.runs.flatMap((run) => {
+      const keep = run.rows.reduce((n, row) => n + (row >= floor ? 1 : 0), 0);
+      if (keep === run.rows.length) return [run];
+      late -= run.rows.length - keep;
+      if (keep === 0) return [];
+      const kept: Run = { ts: new Float64Array(keep), rows: new Uint32Array(keep) };
+      let at = 0;
+      run.rows.forEach((row, i) => {
+        if (row < floor) return;
+        kept.ts[at] = run.ts[i] as number;
+        kept.rows[at++] = row;
+      });
+      return [kept];
+    });
+    this.lateCount = late;
   }
 
   /** Exact count of rows in [from, to) without collecting them: for choosing an index. */

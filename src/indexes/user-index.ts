@@ -22,7 +22,7 @@ export interface UserIndexSnapshot {
   indexedRows: number;
   /** Per field position, the events left out for lacking a scalar there (see RowKey); absent before. */
   gaps?: number[];
-  keys: string[];
+  keys: (string | null)[];
   postings: PostingSnapshot;
   order?: ReturnType<KeyOrder['snapshot']>;
   uses: number;
@@ -144,6 +144,16 @@ export class UserIndex {
   }
 
   /**
+   * Forgets the rows below `floor` (cleanup removed the oldest events in place). Keys left with no
+   * rows stay in the dictionary and the key order, holding nothing, until they are half of the keys:
+   * then the index is rebuilt (removeRows), which sheds them, so that cost is spread over many cuts.
+   */
+  dropBelow(floor: number): void {
+    this.postings.dropBelow(floor);
+    if (this.postings.keys * 2 < this.keys.size) this.removeRows(() => false);
+  }
+
+  /**
    * Leaves out the rows cleanup removed: keys and postings are rebuilt from the rows that stay, so
    * keys no event holds any more are gone (a unique key is free again) and memory shrinks with them.
    * Runs in one synchronous step, in time proportional to the index's entries.
@@ -179,7 +189,7 @@ export class UserIndex {
   }
 
   get distinctKeys(): number {
-    return this.keys.size;
+    return this.postings.keys;
   }
 
   get bytes(): number {
@@ -193,7 +203,10 @@ export class UserIndex {
       : [...Array(this.keys.size).keys()];
     const text = (id: number) => this.keys.valueOf(id);
     if (this.order) ids.sort((a, b) => (text(a) < text(b) ? -1 : 1));
-    for (const id of ids) yield [decodeKey(text(id)), this.postings.count(id)];
+    for (const id of ids) {
+      const rows = this.postings.count(id);
+      if (rows > 0) yield [decodeKey(text(id)), rows];
+    }
   }
 
   snapshot(out: RawArray[]): UserIndexSnapshot {
@@ -212,7 +225,7 @@ export class UserIndex {
 
   static restore(meta: UserIndexSnapshot, arrays: ArrayCursor): UserIndex {
     const index = new UserIndex(meta.definition, meta.createdAt);
-    for (const key of meta.keys) index.keys.intern(key);
+    index.keys.load(meta.keys);
     index.postings.restore(meta.postings, arrays);
     if (meta.order) index.order?.restore(meta.order, arrays);
     index.indexedRows = meta.indexedRows;

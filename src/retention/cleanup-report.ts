@@ -9,6 +9,8 @@ export interface CleanupReport {
   examined: number;
   /** Events removed: expired or of deleted streams. */
   removed: number;
+  /** Of those, removed in place by the cut (the oldest events), without copying the table. */
+  removedInPlace: number;
   /** Of those, archived first. */
   archived: number;
   /** Of those, of deleted streams (tombstoned). */

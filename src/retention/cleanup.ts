@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CorruptionError } from '../errors.js';
 import { writeFileDurably } from '../storage/embedded/durable-file.js';
 import { FRAME_HEADER, frameCount, frameSequence } from '../storage/embedded/frame.js';
-import { writeLogStart } from '../storage/embedded/log-start.js';
+import { readLogStart, writeLogStart } from '../storage/embedded/log-start.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
@@ -17,6 +17,18 @@ import { TableCompaction } from './table-compaction.js';
  * Batch cleanup: turns events that reads already leave out (expired by the retention policy, or of
  * a deleted stream) into events that are gone, archiving them first when an archive is configured.
  *
+ * Two ways to remove, chosen per run:
+ *  - the cut: the events that go from the table's first row up to the first event that stays (the
+ *    oldest events; with one maxAge and time in order, all of them) are removed in place: column
+ *    chunks let go, each index cut at its head, ids no event holds released (EventTable.dropBelow).
+ *    It costs time in the events removed, not the ones that stay, and the log is not rewritten: a
+ *    segment goes once all of it is removed, and until then the log start record (log-start.ts)
+ *    says which of its events open must remove again;
+ *  - compaction: the events that go past that point (a deleted stream's, a type with a shorter
+ *    maxAge, late arrivals) are removed by copying the table without them and rewriting the log
+ *    segments that held them. It costs time in the events that stay, so a scheduled run does it only
+ *    once they are `threshold` of the events (or some belong to a deleted stream: erasure never waits).
+ *
  * Order of operations, and why a SIGKILL at any point loses nothing and duplicates nothing:
  *
  *  1. Decide: the rows hidden now. Nothing is written; a crash here changes nothing.
@@ -24,20 +36,25 @@ import { TableCompaction } from './table-compaction.js';
  *     manifest lists before this run. Nothing else has changed yet.
  *  3. Archive: write the rows' frames to an archive file, fsync, rename, then add it to the archive
  *     manifest (archive.ts). From the moment the manifest names it, its events count as archived.
- *     Opening a store whose intent file survives (a crash in steps 2-6) looks at the manifest: the
+ *     Opening a store whose intent file survives (a crash in steps 2-7) looks at the manifest: the
  *     entries past the count the intent recorded are this run's, and their events still in the
  *     table are removed before the store is returned (`pendingArchivedRows`), so live + archived
  *     never counts an event twice. With no such entry (a crash before the manifest named the file)
  *     nothing was archived, the events are still live, and the intent is simply cleared.
- *  4. Compact the table in memory, slice by slice, and swap it in (table-compaction.ts).
- *  5. Rewrite each sealed log span that held removed events (log-compaction.ts), each by temporary
+ *  4. Cut, in memory, in one synchronous step (no read sees half of it).
+ *  5. Compact the table in memory, slice by slice, and swap it in (table-compaction.ts).
+ *  6. Rewrite each sealed log span that held compacted events (log-compaction.ts), each by temporary
  *     file, fsync and rename. The checkpoint is deleted before the first rename, since its record
  *     offsets describe the old files; a crash from here on reopens by replaying the log, which
- *     holds each surviving event once and hole frames for the rest. Whole spans at the front of the
- *     log that hold nothing any more are deleted after the log's new start is recorded (log-start.ts).
- *  6. Write a new checkpoint, then delete the intent file.
+ *     holds each surviving event once and hole frames for the rest.
+ *  7. Record the log start (the cut, and the first segment kept), durably; then delete the whole
+ *     segments at the log's front that hold only removed events. A crash before the record reopens
+ *     with the cut events still there: hidden, and taken by the next run (or, archived, by step 3's
+ *     roll-forward). A crash after it reopens with them removed again, and leftover segments deleted.
+ *     A checkpoint older than the cut still serves: open applies the cut after loading it.
+ *  8. After a compaction, write a new checkpoint. Then delete the intent file.
  *
- * Without an archive, a crash before step 5 finishes leaves removed events in the log; they are
+ * Without an archive, a crash before step 6 or 7 finishes leaves removed events in the log; they are
  * still hidden (their deadline has passed, or their stream is deleted) and the next cleanup takes them.
  */
 export interface CleanupHost {
@@ -54,6 +71,8 @@ export interface CleanupHost {
   tombstoned(row: number): boolean;
   /** After the table swap: the store re-points what held dictionary ids or rows. */
   afterCompaction(): void;
+  /** The cut: removes every row below `floor` in place, in the table and every index; returns how many. */
+  dropBelow(floor: number): number;
   /** Writes a checkpoint; the fsyncs may run off the main thread. */
   writeCheckpoint(): Promise<void>;
   discardCheckpoint(): void;
@@ -116,7 +135,7 @@ export class Cleanup {
   async removeArchived(rows: readonly number[]): Promise<void> {
     const report = newReport(this.host.now());
     const started = performance.now();
-    if (rows.length > 0) await this.remove(rows, DEFAULT_SLICE, new CpuMeter(report), report);
+    if (rows.length > 0) await this.remove(undefined, rows, DEFAULT_SLICE, new CpuMeter(report), report);
     if (this.host.dir !== undefined) clearIntent(this.host.dir);
     this.finish(report, started);
   }
@@ -131,21 +150,30 @@ export class Cleanup {
     const started = performance.now();
     const meter = new CpuMeter(report);
     const { host } = this;
+    const { table } = host;
     const hidden = host.hidden();
     const doomed: number[] = [];
+    // The first row that stays: the rows that go below it are cut; the ones past it, compacted.
+    let floor = -1;
+    let tombstonedPast = 0;
+    let examinedTo = table.firstRow;
     if (hidden !== undefined) {
-      const { table } = host;
       for (let from = table.firstRow; from < table.rows; from += slice) {
         meter.slice(() => {
           const to = Math.min(table.rows, from + slice);
           for (let row = from; row < to; row++) {
             if (table.isRemoved(row)) continue;
             report.examined++;
-            if (hidden(row)) {
-              doomed.push(row);
-              if (host.tombstoned(row)) report.tombstoned++;
+            if (!hidden(row)) {
+              if (floor < 0) floor = row;
+              continue;
             }
+            doomed.push(row);
+            if (!host.tombstoned(row)) continue;
+            report.tombstoned++;
+            if (floor >= 0) tombstonedPast++;
           }
+          examinedTo = to;
         });
         this.progress({
           phase: 'deciding',
@@ -155,15 +183,20 @@ export class Cleanup {
         if (!(await this.yieldSlice())) return this.finish(report, started);
       }
     }
+    if (floor < 0) floor = examinedTo;
     report.deferred =
       doomed.length > 0 && report.tombstoned === 0 && doomed.length < threshold * report.examined;
-    if (doomed.length > 0 && !report.deferred) {
-      const archiveDir = host.archiveDir();
-      if (archiveDir !== undefined && !(await this.archive(archiveDir, doomed, slice, meter, report))) {
-        return this.finish(report, started);
-      }
-      await this.remove(doomed, slice, meter, report);
+    if (doomed.length === 0 || report.deferred) return this.finish(report, started);
+    let cut = 0;
+    while (cut < doomed.length && (doomed[cut] as number) < floor) cut++;
+    const past = doomed.slice(cut);
+    const compact = past.length > 0 && (tombstonedPast > 0 || past.length >= threshold * report.examined);
+    const archiveDir = host.archiveDir();
+    const going = compact ? doomed : doomed.slice(0, cut);
+    if (archiveDir !== undefined && !(await this.archive(archiveDir, going, slice, meter, report))) {
+      return this.finish(report, started);
     }
+    await this.remove(cut > 0 ? floor : undefined, compact ? past : [], slice, meter, report);
     return this.finish(report, started);
   }
 
@@ -199,13 +232,45 @@ export class Cleanup {
     return true;
   }
 
-  /** Steps 4-6: compact the table, rewrite the log spans that held the rows, checkpoint. */
+  /**
+   * Steps 4-8: cut the rows below `floor` (when given), compact `rows` away, rewrite the log spans
+   * that held them, drop the log's empty front, checkpoint after a compaction.
+   */
   private async remove(
+    floor: number | undefined,
     rows: readonly number[],
     slice: number,
     meter: CpuMeter,
     report: CleanupReport,
   ): Promise<void> {
+    const { host } = this;
+    if (floor !== undefined) {
+      meter.slice(() => {
+        const removed = host.dropBelow(floor);
+        report.removed += removed;
+        report.removedInPlace += removed;
+      });
+      failpoint('cleanup:cut');
+    }
+    if (rows.length > 0 && !(await this.compact(rows, slice, meter, report))) return;
+    await meter.sliceAsync(() => this.dropFront(report));
+    failpoint('cleanup:front-dropped');
+    if (host.dir !== undefined) {
+      if (rows.length > 0) {
+        await meter.sliceAsync(() => host.writeCheckpoint());
+        failpoint('cleanup:checkpointed');
+      }
+      clearIntent(host.dir);
+    }
+  }
+
+  /** Steps 5-6: compacts `rows` out of the table, then rewrites the spans that held them; false when closing. */
+  private async compact(
+    rows: readonly number[],
+    slice: number,
+    meter: CpuMeter,
+    report: CleanupReport,
+  ): Promise<boolean> {
     const { host } = this;
     const { table, log } = host;
     const touched = spansHolding(
@@ -225,7 +290,7 @@ export class Cleanup {
       if (finished) break;
       if (!(await this.yieldSlice())) {
         compaction.abort();
-        return;
+        return false;
       }
     }
     meter.slice(() => {
@@ -241,14 +306,7 @@ export class Cleanup {
     // offsets the next rename makes wrong); cleanup writes its own at the end.
     if (host.dir !== undefined) host.discardCheckpoint();
     failpoint('cleanup:checkpoint-discarded');
-    if (!(await this.rewriteSpans(touched, meter, report))) return;
-    await meter.sliceAsync(() => this.dropEmptyFront(report));
-    failpoint('cleanup:front-dropped');
-    if (host.dir !== undefined) {
-      await meter.sliceAsync(() => host.writeCheckpoint());
-      failpoint('cleanup:checkpointed');
-      clearIntent(host.dir);
-    }
+    return this.rewriteSpans(touched, meter, report);
   }
 
   /** Step 5: rewrites the sealed spans that held removed rows; false when the store is closing. */
@@ -276,29 +334,32 @@ export class Cleanup {
     return true;
   }
 
-  /** Deletes the spans at the log's front that hold nothing but a hole, after recording the new start. */
-  private dropEmptyFront(report: CleanupReport): Promise<void> {
-    const { log, dir } = this.host;
+  /**
+   * Step 7: records the log start (the cut, and the first segment kept), then deletes the sealed
+   * spans at the log's front that hold only removed events: those before the first event held.
+   */
+  private async dropFront(report: CleanupReport): Promise<void> {
+    const { log, dir, table } = this.host;
     const sealed = log.sealedSpans();
-    const empty: number[] = [];
-    for (const span of sealed) {
-      if (!holdsOnlyHole(log, span)) break;
-      empty.push(span.base);
-    }
-    if (empty.length === 0) return Promise.resolve();
+    const held = firstHeldRow(table);
+    const heldAt = held === undefined ? Infinity : table.recordOffset.get(held);
+    const empty = sealed.filter((span) => span.end <= heldAt);
     const firstKept = sealed[empty.length] ?? log.activeSpan;
-    const start =
-      'end' in firstKept || !log.activeSpan.empty
-        ? firstSequenceAt(log, firstKept.base)
-        : this.host.table.rows + 1;
-    if (dir !== undefined) writeLogStart(dir, start);
-    failpoint('cleanup:log-start-written');
-    for (const base of empty) {
-      const span = sealed.find((s) => s.base === base) as { base: number; end: number };
-      report.bytesFreed += span.end - span.base;
+    const start = {
+      firstSequence:
+        'end' in firstKept || !log.activeSpan.empty ? firstSequenceAt(log, firstKept.base) : table.rows + 1,
+      removedBefore: table.firstRow + 1,
+    };
+    if (dir !== undefined) {
+      const recorded = readLogStart(dir);
+      if (recorded.firstSequence !== start.firstSequence || recorded.removedBefore !== start.removedBefore)
+        await writeLogStart(dir, start);
     }
+    failpoint('cleanup:log-start-written');
+    if (empty.length === 0) return;
+    for (const span of empty) report.bytesFreed += span.end - span.base;
     report.spansDropped += empty.length;
-    return log.dropSpans(empty);
+    await log.dropSpans(empty.map((span) => span.base));
   }
 
   /** Lets appends and queries run; false when the store is closing and cleanup must stop. */
@@ -404,9 +465,10 @@ function sequenceAfter(host: CleanupHost, end: number): number {
   return log.activeSpan.empty ? table.rows + 1 : firstSequenceAt(log, log.activeSpan.base);
 }
 
-function holdsOnlyHole(log: RecordLog, span: { base: number; end: number }): boolean {
-  if (span.end - span.base !== FRAME_HEADER + 8) return false;
-  return frameCount(log.read(span.base, FRAME_HEADER), 0) === 0;
+/** The first row holding an event, or undefined when none does. */
+function firstHeldRow(table: EventTable): number | undefined {
+  for (let row = table.firstRow; row < table.rows; row++) if (!table.isRemoved(row)) return row;
+  return undefined;
 }
 
 function newReport(now: number): CleanupReport {
@@ -421,6 +483,7 @@ function newReport(now: number): CleanupReport {
     bytesFreed: 0,
     spansRewritten: 0,
     spansDropped: 0,
+    removedInPlace: 0,
     deferred: false,
   };
 }

@@ -126,6 +126,7 @@ export class EmbeddedEventStore implements EventStore {
         this.tombstones.remap();
         this.indexes.removeRows();
       },
+      dropBelow: (floor) => this.dropBelow(floor),
       writeCheckpoint: () => this.writeCheckpointInBackground(),
       discardCheckpoint: () => {
         const dir = this.disk?.dir;
@@ -202,6 +203,20 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
+  /**
+   * Removes every event below row `floor` in place (cleanup's cut of the oldest events; open repeats
+   * it from the log start record): the table, the deleted streams' ids and the user indexes forget
+   * them. Returns the events removed.
+   */
+  dropBelow(floor: number): number {
+    if (floor <= this.table.firstRow) return 0;
+    const removed = this.table.dropBelow(floor);
+    // Ids of streams with no event left were released and may be reused: re-point the deleted ones.
+    this.tombstones.remap();
+    this.indexes.dropBelow(floor);
+    return removed;
+  }
+
   async finishInterruptedCleanup(rows: readonly number[]): Promise<void> {
     await this.cleaner.removeArchived(rows);
   }
@@ -636,7 +651,7 @@ export class EmbeddedEventStore implements EventStore {
     const memory = process.memoryUsage();
     const stats: StoreStats = {
       events: this.visibility.liveEvents(),
-      aggregates: table.aggregates.size - this.tombstones.deletedAggregates,
+      aggregates: table.aggregates.count - this.tombstones.deletedAggregates,
       deletedAggregates: this.tombstones.deletedAggregates,
       retention: this.visibility.policy.describe(),
       cleanup: this.cleanupStats(),

@@ -40,7 +40,7 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
   try {
     ensureStoreFile(dir);
     const logStart = readLogStart(dir);
-    dropLeftoverSegments(dir, logStart);
+    dropLeftoverSegments(dir, logStart.firstSequence);
     log = SegmentLog.open(dir, {
       segmentSize: options.segmentSize,
       syncOnRoll: options.fsync !== 'never',
@@ -56,9 +56,13 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
     // damage anywhere in the log is found now, not by some later read.
     const replay = new TableReplay(table);
     const scanFrom = options.verifyOnOpen ? 0 : checkpointEnd;
-    // Cleanup may have dropped the log's front: its first frame is then at the recorded start.
-    if (checkpointEnd === 0) table.skipTo(logStart - 1);
-    const scan = scanLog(listSegments(dir), scanFrom, scanFrom === 0 ? logStart : table.rows + 1, (frame) => {
+    // Cleanup may have dropped the log's front: its first frame is then at the recorded start. The
+    // segments it dropped held only removed events, also those dropped after the checkpoint was written.
+    table.skipTo(logStart.firstSequence - 1);
+    // Events cut in place (log-start.ts removedBefore): whole frames of them need no replay.
+    const cut = logStart.removedBefore - 1;
+    const firstExpected = scanFrom === 0 ? logStart.firstSequence : table.rows + 1;
+    const scan = scanLog(listSegments(dir), scanFrom, firstExpected, (frame) => {
       if (frame.offset < checkpointEnd) return;
       if (frame.firstSequence !== table.rows + 1) {
         throw new CorruptionError(
@@ -67,8 +71,9 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
           `the checkpoint ends at sequence ${table.rows} but the log continues at ${frame.firstSequence}; delete checkpoint.bin to rebuild`,
         );
       }
-      replay.addFrame(frame.bytes, frame.count, frame.offset);
-      table.skipTo(frame.firstSequence - 1 + frame.span);
+      const end = frame.firstSequence - 1 + frame.span;
+      if (end > cut) replay.addFrame(frame.bytes, frame.count, frame.offset);
+      table.skipTo(end);
     });
     if (scan.problem !== undefined) {
       if (scan.problem.kind !== 'torn-tail')
@@ -77,6 +82,7 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
     }
     const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
     store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
+    store.dropBelow(cut);
     opened = { store, table, interrupted };
   } catch (error) {
     log?.close();

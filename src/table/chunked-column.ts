@@ -53,6 +53,15 @@ export class ChunkedColumn<T extends TypedArray> {
     return this.chunks[index];
   }
 
+  /**
+   * Lets go of the chunks wholly below `row` (cleanup removed those rows); reading them gives the
+   * fill value again. A worker still scanning one keeps its memory until it is done.
+   */
+  dropBelow(row: number): void {
+    const below = Math.min(this.chunks.length, row >>> CHUNK_SHIFT);
+    for (let index = 0; index < below; index++) this.chunks[index] = undefined;
+  }
+
   get bytes(): number {
     let total = 0;
     for (const chunk of this.chunks) if (chunk !== undefined) total += chunk.byteLength;

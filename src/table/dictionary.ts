@@ -1,14 +1,25 @@
 /**
  * Interns strings to dense integer ids (0, 1, 2 ...), so each distinct aggregate id, type or tag
  * value is held once and columns store 4-byte ids instead of strings.
+ *
+ * Cleanup releases the ids of values no event holds any more; new values reuse them, so a rolling
+ * window of streams keeps the dictionary (and every array indexed by id) at the window's size.
  */
 export class Dictionary {
   private readonly ids = new Map<string, number>();
-  private readonly values: string[] = [];
+  private readonly values: (string | undefined)[] = [];
+  /** Released ids, reused before new ones. */
+  private readonly free: number[] = [];
   private stringBytes = 0;
 
+  /** One past the highest id ever given: the id space (released ids included). */
   get size(): number {
     return this.values.length;
+  }
+
+  /** Values held now (ids not released). */
+  get count(): number {
+    return this.ids.size;
   }
 
   idOf(value: string): number | undefined {
@@ -18,9 +29,9 @@ export class Dictionary {
   intern(value: string): number {
     let id = this.ids.get(value);
     if (id === undefined) {
-      id = this.values.length;
+      id = this.free.pop() ?? this.values.length;
       this.ids.set(value, id);
-      this.values.push(value);
+      this.values[id] = value;
       this.stringBytes += value.length * 2;
     }
     return id;
@@ -32,18 +43,41 @@ export class Dictionary {
     return value;
   }
 
+  /** Forgets the value with this id; the id is given to a later new value. */
+  release(id: number): void {
+    const value = this.values[id];
+    if (value === undefined) return;
+    this.ids.delete(value);
+    this.values[id] = undefined;
+    this.free.push(id);
+    this.stringBytes -= value.length * 2;
+  }
+
   /** Estimated heap bytes: string data plus roughly 40 bytes of Map entry and array slot per value. */
   get bytes(): number {
     return this.stringBytes + this.values.length * 40;
   }
 
-  toJSON(): string[] {
-    return this.values;
+  /** The values by id; null for a released id. */
+  toJSON(): (string | null)[] {
+    return this.values.map((value) => value ?? null);
   }
 
-  static from(values: readonly string[]): Dictionary {
-    const dictionary = new Dictionary();
-    for (const value of values) dictionary.intern(value);
-    return dictionary;
+  /** Into an empty dictionary: each value gets back the id it had; null leaves that id released. */
+  load(values: readonly (string | null)[]): this {
+    for (const value of values) {
+      const id = this.values.push(value ?? undefined) - 1;
+      if (value === null) {
+        this.free.push(id);
+      } else {
+        this.ids.set(value, id);
+        this.stringBytes += value.length * 2;
+      }
+    }
+    return this;
+  }
+
+  static from(values: readonly (string | null)[]): Dictionary {
+    return new Dictionary().load(values);
   }
 }

@@ -5,7 +5,7 @@ import { ArrayRows, NO_ROWS, type SortedRows } from '../indexes/sorted-rows.js';
 import { TimeIndex, type TimeSnapshot } from '../indexes/time-index.js';
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import type { IndexStats } from '../store/event-store.js';
-import { float64Column, uint32Column } from './chunked-column.js';
+import { CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
 import { TagValues } from './tag-values.js';
 
@@ -55,6 +55,8 @@ export class EventTable {
    */
   readonly byAggregateType = new PostingIndex();
   private readonly compositeKeys = new Map<number, number>();
+  /** Composite key ids cleanup emptied, reused before new ones. */
+  private compositeFree: number[] = [];
   private compositeLookups = 0;
   private compositeHits = 0;
   readonly byTime = new TimeIndex((row) => this.timestamp.get(row));
@@ -123,6 +125,43 @@ export class EventTable {
   }
 
   /**
+   * Removes every row below `floor` in place: cleanup's common case, where what expires is the
+   * oldest events (one maxAge, time in order). Column chunks below it are let go, each index forgets
+   * its rows there (O(keys) plus the rows removed; see PostingIndex.dropBelow), and the ids of
+   * streams and tag values no event holds any more are released for reuse. Returns the rows removed.
+   * The caller re-points what holds aggregate ids (tombstones) and the user indexes.
+   */
+  dropBelow(floor: number): number {
+    const from = this.firstRow;
+    if (floor <= from) return 0;
+    const end = Math.min(floor, this.rows);
+    const present = (row: number) => !this.isRemoved(row);
+    let removed = 0;
+    for (let row = from; row < end; row++) if (present(row)) removed++;
+    this.byTime.dropBelow(from, end, present);
+    for (const id of this.byAggregate.dropBelow(end)) this.aggregates.release(id);
+    this.byType.dropBelow(end);
+    const deadComposites = this.byAggregateType.dropBelow(end);
+    if (deadComposites.length > 0) {
+      const dead = new Set(deadComposites);
+      for (const [composite, key] of this.compositeKeys)
+        if (dead.has(key)) this.compositeKeys.delete(composite);
+      this.compositeFree.push(...deadComposites);
+    }
+    for (const index of this.tags.values()) {
+      for (const id of index.postings.dropBelow(end)) index.values.release(id);
+    }
+    // Rows of the chunk the cut falls in stay allocated: mark them removed (no record).
+    for (let row = Math.max(from, (end >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < end; row++)
+      this.recordLength.set(row, 0);
+    for (const name of COLUMN_NAMES) this[name].dropBelow(end);
+    this.present -= removed;
+    this.firstRow = this.present === 0 ? this.rows : end;
+    this.generation++;
+    return removed;
+  }
+
+  /**
    * addRow without the strings, for replaying the log: `aggregate` and `typeKey` are ids from
    * `aggregates.intern` and `internType`. Tags are the caller's to add, for the row returned, with
    * `tagIndex(key).postings.add(tagIndex(key).values.intern(value), row)` (what addRow does).
@@ -171,7 +210,7 @@ export class EventTable {
     const composite = aggregate * TYPE_SPACE + typeKey;
     let key = this.compositeKeys.get(composite);
     if (key === undefined) {
-      key = this.compositeKeys.size;
+      key = this.compositeFree.pop() ?? this.compositeKeys.size;
       this.compositeKeys.set(composite, key);
     }
     this.byAggregateType.add(key, row);
@@ -363,12 +402,16 @@ export class EventTable {
     table.rows = meta.rows;
     table.present = meta.present ?? meta.rows;
     table.firstRow = meta.firstRow ?? 0;
-    for (const value of meta.aggregates) table.aggregates.intern(value);
-    for (const value of meta.types) table.types.intern(value);
+    table.aggregates.load(meta.aggregates);
+    table.types.load(meta.types);
     for (const name of COLUMN_NAMES) table[name].restore(meta.columns[name], arrays);
     const keys = arrays.next(Float64Array);
     const values = arrays.next(Uint32Array);
     keys.forEach((key, i) => table.compositeKeys.set(key, values[i] as number));
+    // Ids below the highest that no composite holds were emptied by cleanup: free for reuse.
+    const held = new Set(values);
+    const next = values.reduce((top, id) => Math.max(top, id + 1), 0);
+    for (let id = 0; id < next; id++) if (!held.has(id)) table.compositeFree.push(id);
     table.byAggregate.restore(meta.byAggregate, arrays);
     table.byType.restore(meta.byType, arrays);
     table.byAggregateType.restore(meta.byAggregateType, arrays);
@@ -398,8 +441,9 @@ export interface TableSnapshot {
   /** Absent in checkpoints written before cleanup existed: then every row is present. */
   present?: number;
   firstRow?: number;
-  aggregates: readonly string[];
-  types: readonly string[];
+  /** null: an id cleanup released. */
+  aggregates: readonly (string | null)[];
+  types: readonly (string | null)[];
   columns: Record<(typeof COLUMN_NAMES)[number], number[]>;
   byAggregate: PostingSnapshot;
   byType: PostingSnapshot;
@@ -407,5 +451,5 @@ export interface TableSnapshot {
   compositeLookups: number;
   compositeHits: number;
   byTime: TimeSnapshot;
-  tags: { key: string; values: TagValue[]; postings: PostingSnapshot }[];
+  tags: { key: string; values: (TagValue | null)[]; postings: PostingSnapshot }[];
 }

@@ -8,7 +8,9 @@ export class TagValues {
   private readonly strings = new Map<string, number>();
   private readonly numbers = new Map<number, number>();
   private readonly booleans: [number | undefined, number | undefined] = [undefined, undefined];
-  private readonly values: TagValue[] = [];
+  private readonly values: (TagValue | undefined)[] = [];
+  /** Released ids, reused before new ones (see Dictionary). */
+  private readonly free: number[] = [];
   private stringBytes = 0;
 
   get size(): number {
@@ -24,8 +26,8 @@ export class TagValues {
   intern(value: TagValue): number {
     const known = this.idOf(value);
     if (known !== undefined) return known;
-    const id = this.values.length;
-    this.values.push(value);
+    const id = this.free.pop() ?? this.values.length;
+    this.values[id] = value;
     if (typeof value === 'string') {
       this.strings.set(value, id);
       this.stringBytes += value.length * 2;
@@ -43,18 +45,43 @@ export class TagValues {
     return value;
   }
 
+  /** Forgets the value with this id; the id is given to a later new value. */
+  release(id: number): void {
+    const value = this.values[id];
+    if (value === undefined) return;
+    this.values[id] = undefined;
+    this.free.push(id);
+    if (typeof value === 'string') {
+      this.strings.delete(value);
+      this.stringBytes -= value.length * 2;
+    } else if (typeof value === 'number') {
+      this.numbers.delete(value);
+    } else {
+      this.booleans[value ? 1 : 0] = undefined;
+    }
+  }
+
   /** Estimated heap bytes: string data plus roughly 40 bytes of Map entry and array slot per value. */
   get bytes(): number {
     return this.stringBytes + this.values.length * 40;
   }
 
-  toJSON(): TagValue[] {
-    return this.values;
+  /** The values by id; null for a released id. */
+  toJSON(): (TagValue | null)[] {
+    return this.values.map((value) => value ?? null);
   }
 
-  static from(values: readonly TagValue[]): TagValues {
+  /** Each value gets back the id it had; null leaves that id released. */
+  static from(values: readonly (TagValue | null)[]): TagValues {
     const dictionary = new TagValues();
-    for (const value of values) dictionary.intern(value);
+    for (const value of values) {
+      // Pushed last, so the id interned is the position, never a released one.
+      if (value !== null) dictionary.intern(value);
+      else dictionary.values.push(undefined);
+    }
+    values.forEach((value, id) => {
+      if (value === null) dictionary.free.push(id);
+    });
     return dictionary;
   }
 }

@@ -46,6 +46,7 @@ const FAILPOINTS = [
   'cleanup:intent-written',
   'cleanup:archive-file-written',
   'cleanup:archived',
+  'cleanup:cut',
   'cleanup:table-compacted',
   'cleanup:checkpoint-discarded',
   'cleanup:span-written',
@@ -423,12 +424,7 @@ describe('a crash at each step of cleanup loses nothing and duplicates nothing',
       title: 'with an archive, every event expired or deleted',
       plan: makePlan('all-doomed'),
       archive: true,
-      failpoints: [
-        'cleanup:archived',
-        'cleanup:span-rewritten',
-        'cleanup:log-start-written',
-        'cleanup:front-dropped',
-      ],
+      failpoints: ['cleanup:archived', 'cleanup:cut', 'cleanup:log-start-written', 'cleanup:front-dropped'],
     },
     {
       title: 'without an archive, appends (each writing a checkpoint) while cleanup rewrites the log',
@@ -436,18 +432,31 @@ describe('a crash at each step of cleanup loses nothing and duplicates nothing',
       archive: false,
       concurrent: true,
       checkpointEvery: 1,
-      failpoints: ['cleanup:span-rewritten', 'cleanup:log-start-written', 'cleanup:front-dropped'],
+      failpoints: [
+        'cleanup:cut',
+        'cleanup:span-rewritten',
+        'cleanup:log-start-written',
+        'cleanup:front-dropped',
+      ],
     },
   ];
 
   for (const scenario of scenarios) {
     describe(scenario.title, () => {
-      test('uninterrupted, the cleanup rewrites several segments and drops the front ones', async () => {
+      test('uninterrupted, the cleanup cuts the oldest events, rewrites segments for the rest and drops the front ones', async () => {
         const run = await runChild(scenario, undefined);
         expect(run.code, run.stderr).toBe(0);
-        const doomed = expectedEvents(scenario.plan).filter((e) => e.doomed).length;
-        expect(run.report).toMatchObject({ removed: doomed, archived: scenario.archive ? doomed : 0 });
-        expect(run.report?.spansRewritten).toBeGreaterThanOrEqual(2);
+        const events = expectedEvents(scenario.plan);
+        const doomed = events.filter((e) => e.doomed).length;
+        // The cut takes the events that go before the first that stays; compaction the rest.
+        const oldest = events.findIndex((e) => !e.doomed);
+        const cut = oldest < 0 ? doomed : oldest;
+        expect(run.report).toMatchObject({
+          removed: doomed,
+          removedInPlace: cut,
+          archived: scenario.archive ? doomed : 0,
+        });
+        expect(run.report?.spansRewritten).toBeGreaterThanOrEqual(cut === doomed ? 0 : 2);
         expect(run.report?.spansDropped).toBeGreaterThanOrEqual(1);
         expect(existsSync(join(run.dir, 'cleanup.json'))).toBe(false);
         expect(readdirSync(join(run.dir, 'log')).filter((name) => name.endsWith('.tmp'))).toEqual([]);

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { syncDirectory } from './segment-log.js';
+import { syncDirectory, syncDirectoryAsync } from './segment-log.js';
 
 /**
  * Replaces a small file so that a crash leaves either the old contents or the new, never a mix:
@@ -21,8 +21,8 @@ export function writeFileDurably(path: string, bytes: Uint8Array | string): void
   syncDirectory(dirname(path));
 }
 
-/** writeFileDurably with the write and fsync off the main thread (a large file: an archive's). */
-export async function writeFileDurablyAsync(path: string, bytes: Uint8Array): Promise<void> {
+/** writeFileDurably with the writes and fsyncs off the main thread (an archive's file; cleanup's records). */
+export async function writeFileDurablyAsync(path: string, bytes: Uint8Array | string): Promise<void> {
   const temporary = `${path}.tmp`;
   const file = await open(temporary, 'w');
   try {
@@ -31,6 +31,6 @@ export async function writeFileDurablyAsync(path: string, bytes: Uint8Array): Pr
   } finally {
     await file.close();
   }
-  renameSync(temporary, path);
-  syncDirectory(dirname(path));
+  await rename(temporary, path);
+  await syncDirectoryAsync(dirname(path));
 }

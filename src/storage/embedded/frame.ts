@@ -122,13 +122,13 @@ export function checkFrame(bytes: Buffer): FrameInfo | { problem: FrameProblem }
 export function forEachRecord(
   frame: Buffer,
   count: number,
-  visit: (record: Buffer, offset: number) => void,
+  visit: (record: Buffer, offset: number, index: number) => void,
 ): void {
   let at = FRAME_HEADER;
   for (let i = 0; i < count; i++) {
     const length = frame.readUInt32LE(at);
     const start = at + RECORD_PREFIX;
-    visit(frame.subarray(start, start + length), start);
+    visit(frame.subarray(start, start + length), start, i);
     at = start + length;
   }
 }

@@ -1,36 +1,50 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError } from '../../errors.js';
-import { writeFileDurably } from './durable-file.js';
+import { writeFileDurablyAsync } from './durable-file.js';
 import { FRAME_HEADER, FRAME_MAGIC, frameSequence } from './frame.js';
 import { LOG_DIR, listSegments, type SegmentFile } from './segment-files.js';
 
 /**
- * Where the log begins once cleanup has dropped whole segments from its front: the first sequence
- * the oldest remaining segment holds. Recorded so that a missing first segment is still told from a
- * dropped one: reading the log from a sequence later than this is damage, not cleanup.
- *
- * Cleanup writes this file (durably) before it unlinks the segments, so after a crash between the
- * two, segments wholly before the start are leftovers that open deletes (`isLeftover`).
+ * Where the log begins once cleanup has removed its oldest events:
+ * - `firstSequence`: the first sequence the oldest remaining segment holds. Recorded so that a
+ *   missing first segment is still told from a dropped one: reading the log from a sequence later
+ *   than this is damage, not cleanup. Cleanup writes this file (durably) before it unlinks the
+ *   segments, so after a crash between the two, segments wholly before the start are leftovers that
+ *   open deletes (`leftoverSegments`).
+ * - `removedBefore`: every event with a lower sequence is removed, though the oldest remaining
+ *   segment may still hold some of them (cleanup cuts the oldest rows in place and leaves a segment
+ *   whole until all of it can go). Open removes them again after replaying the log.
  */
+export interface LogStart {
+  firstSequence: number;
+  removedBefore: number;
+}
+
 const START_FILE = 'start.json';
 
-export function readLogStart(dir: string): number {
+export function readLogStart(dir: string): LogStart {
   const path = join(dir, LOG_DIR, START_FILE);
-  if (!existsSync(path)) return 1;
-  let sequence: unknown;
+  if (!existsSync(path)) return { firstSequence: 1, removedBefore: 1 };
+  let record: { firstSequence?: unknown; removedBefore?: unknown };
   try {
-    sequence = (JSON.parse(readFileSync(path, 'utf8')) as { firstSequence?: unknown }).firstSequence;
+    record = JSON.parse(readFileSync(path, 'utf8')) as typeof record;
   } catch (error) {
     throw new CorruptionError(path, 0, `the log start record is unreadable (${(error as Error).message})`);
   }
-  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1)
+  const { firstSequence, removedBefore = firstSequence } = record;
+  const isSequence = (value: unknown): value is number =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+  if (!isSequence(firstSequence))
     throw new CorruptionError(path, 0, `the log start record names no first sequence`);
-  return sequence;
+  if (!isSequence(removedBefore))
+    throw new CorruptionError(path, 0, `the log start record's removedBefore is not a sequence`);
+  return { firstSequence, removedBefore };
 }
 
-export function writeLogStart(dir: string, firstSequence: number): void {
-  writeFileDurably(join(dir, LOG_DIR, START_FILE), `${JSON.stringify({ firstSequence })}\n`);
+/** Durable when it resolves; the fsyncs run off the main thread. */
+export function writeLogStart(dir: string, start: LogStart): Promise<void> {
+  return writeFileDurablyAsync(join(dir, LOG_DIR, START_FILE), `${JSON.stringify(start)}\n`);
 }
 
 /**

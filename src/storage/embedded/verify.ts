@@ -6,7 +6,7 @@ import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { forEachRecord } from './frame.js';
 import { acquireLock } from './lock.js';
-import { dropLeftoverSegments, leftoverSegments, readLogStart } from './log-start.js';
+import { dropLeftoverSegments, leftoverSegments, readLogStart, type LogStart } from './log-start.js';
 import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
@@ -23,17 +23,25 @@ function logSize(segments: readonly SegmentFile[]): number {
   return last === undefined ? 0 : last.base + statSync(last.path).size;
 }
 
+/**
+ * Whether the log's record at `sequence` is an event cleanup removed: emptied inside its frame by a
+ * compaction (frame.ts), or below the cut, which leaves records in place until their segment goes.
+ */
+function isRemoved(record: Buffer, sequence: number, start: LogStart): boolean {
+  return record.length === 0 || sequence < start.removedBefore;
+}
+
 function scanAll(
   dir: string,
   segments: readonly SegmentFile[],
 ): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
   let removed = 0;
-  const result = scanLog(segments, 0, readLogStart(dir), (frame) => {
-    forEachRecord(frame.bytes, frame.count, (record, offset) => {
-      // An empty record is an event cleanup removed from inside the frame (frame.ts).
-      if (record.length === 0) removed++;
-      else if (!recordLengthsConsistent(record)) {
+  const start = readLogStart(dir);
+  const result = scanLog(segments, 0, start.firstSequence, (frame) => {
+    forEachRecord(frame.bytes, frame.count, (record, offset, i) => {
+      if (isRemoved(record, frame.firstSequence + i, start)) removed++;
+      if (record.length > 0 && !recordLengthsConsistent(record)) {
         badRecords.push({
           file: 'log',
           offset: frame.offset + offset,
@@ -56,7 +64,9 @@ function scanAll(
 export async function verifyStore(dir: string): Promise<VerifyReport> {
   requireStore(dir);
   // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
-  const leftovers = new Set(leftoverSegments(dir, readLogStart(dir)).map((segment) => segment.path));
+  const leftovers = new Set(
+    leftoverSegments(dir, readLogStart(dir).firstSequence).map((segment) => segment.path),
+  );
   const segments = listSegments(dir).filter((segment) => !leftovers.has(segment.path));
   const scan = scanAll(dir, segments);
   const problems: VerifyProblem[] = [...scan.badRecords];
@@ -106,12 +116,13 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     lastSequence: 0,
   };
   try {
-    dropLeftoverSegments(dir, readLogStart(dir));
+    const start = readLogStart(dir);
+    dropLeftoverSegments(dir, start.firstSequence);
     const segments = listSegments(dir);
     let removed = 0;
-    const scan = scanLog(segments, 0, readLogStart(dir), (frame) => {
-      forEachRecord(frame.bytes, frame.count, (record) => {
-        if (record.length === 0) removed++;
+    const scan = scanLog(segments, 0, start.firstSequence, (frame) => {
+      forEachRecord(frame.bytes, frame.count, (record, _offset, i) => {
+        if (isRemoved(record, frame.firstSequence + i, start)) removed++;
       });
     });
     report.eventsKept = scan.events - removed;
