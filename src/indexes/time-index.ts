@@ -52,8 +52,13 @@ export class TimeIndex {
     return this.inOrder.length + this.lateCount;
   }
 
+  /** The histogram's bucket for a timestamp. */
+  static hourOf(ts: number): number {
+    return Math.floor(ts / HOUR_MS);
+  }
+
   add(row: number, ts: number): void {
-    const hour = Math.floor(ts / HOUR_MS);
+    const hour = TimeIndex.hourOf(ts);
     this.hours.set(hour, (this.hours.get(hour) ?? 0) + 1);
     if (ts >= this.maxTs) {
       this.maxTs = ts;
@@ -102,14 +107,13 @@ export class TimeIndex {
   }
 
   /**
-   * Forgets the rows below `floor` (cleanup removed them, oldest first). `present(row)` says which
-   * of [from, floor) were still held, for the hour histogram; it must run before their columns go.
+   * Forgets the rows below `floor` (cleanup removed them, oldest first). `removedHours` counts the
+   * removed rows per hour bucket (hourOf), for the histogram: the caller reads their timestamps,
+   * which are gone by now.
    */
-  dropBelow(from: number, floor: number, present: (row: number) => boolean): void {
-    for (let row = from; row < floor; row++) {
-      if (!present(row)) continue;
-      const hour = Math.floor(this.timestampOf(row) / HOUR_MS);
-      const left = (this.hours.get(hour) ?? 1) - 1;
+  dropBelow(floor: number, removedHours: ReadonlyMap<number, number>): void {
+    for (const [hour, removed] of removedHours) {
+      const left = (this.hours.get(hour) ?? removed) - removed;
       if (left > 0) this.hours.set(hour, left);
       else this.hours.delete(hour);
     }

@@ -6,7 +6,7 @@ import { FRAME_HEADER, frameCount, frameSequence } from '../storage/embedded/fra
 import { readLogStart, writeLogStart } from '../storage/embedded/log-start.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
-import type { EventTable } from '../table/event-table.js';
+import type { EmptiedIds, EventTable } from '../table/event-table.js';
 import { archiveFramesAsync, readArchiveFile, readManifest, type ArchiveEntry } from './archive.js';
 import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
 import { firstSequenceAt, forEachRunFrame, rewriteSpan } from './log-compaction.js';
@@ -71,8 +71,10 @@ export interface CleanupHost {
   tombstoned(row: number): boolean;
   /** After the table swap: the store re-points what held dictionary ids or rows. */
   afterCompaction(): void;
-  /** The cut: removes every row below `floor` in place, in the table and every index; returns how many. */
-  dropBelow(floor: number): number;
+  /** The cut: removes every row below `floor` in place, in the table and every index. */
+  dropBelow(floor: number): { removed: number; emptied: EmptiedIds };
+  /** Releases up to `budget` of the ids a cut emptied; true once none is left. */
+  releaseEmptied(emptied: EmptiedIds, budget: number): boolean;
   /** Writes a checkpoint; the fsyncs may run off the main thread. */
   writeCheckpoint(): Promise<void>;
   discardCheckpoint(): void;
@@ -245,12 +247,14 @@ export class Cleanup {
   ): Promise<void> {
     const { host } = this;
     if (floor !== undefined) {
-      meter.slice(() => {
-        const removed = host.dropBelow(floor);
-        report.removed += removed;
-        report.removedInPlace += removed;
-      });
+      const { removed, emptied } = meter.slice(() => host.dropBelow(floor));
+      report.removed += removed;
+      report.removedInPlace += removed;
       failpoint('cleanup:cut');
+      // Releasing ids costs a Map delete each: in slices, while appends and queries go on.
+      while (!meter.slice(() => host.releaseEmptied(emptied, slice))) {
+        if (!(await this.yieldSlice())) break;
+      }
     }
     if (rows.length > 0 && !(await this.compact(rows, slice, meter, report))) return;
     await meter.sliceAsync(() => this.dropFront(report));

@@ -68,6 +68,17 @@ export class Tombstones {
     return [...this.aggregates].sort((a, b) => a - b);
   }
 
+  /** Whether the aggregate dictionary id is a deleted stream's (a cut must not release it). */
+  holds(aggregate: number): boolean {
+    return this.aggregates.has(aggregate);
+  }
+
+  /** After a cut removed events in place: the deleted streams' ids stay, their events are fewer. */
+  recount(): void {
+    this.events = 0;
+    for (const id of this.aggregates) this.events += this.table.byAggregate.count(id);
+  }
+
   /** Whether the row's event is deleted. */
   readonly isDeleted = (row: number): boolean => this.aggregates.has(this.table.aggregateId.get(row));
 

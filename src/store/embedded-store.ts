@@ -30,7 +30,7 @@ import type { DirectoryLock } from '../storage/embedded/lock.js';
 import { RecordWriter, decodeId } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { SegmentLog } from '../storage/embedded/segment-log.js';
-import type { EventTable } from '../table/event-table.js';
+import type { EmptiedIds, EventTable } from '../table/event-table.js';
 import type { SortedRows } from '../indexes/sorted-rows.js';
 import type {
   AppendToStreamOptions,
@@ -127,6 +127,7 @@ export class EmbeddedEventStore implements EventStore {
         this.indexes.removeRows();
       },
       dropBelow: (floor) => this.dropBelow(floor),
+      releaseEmptied: (emptied, budget) => this.releaseEmptied(emptied, budget),
       writeCheckpoint: () => this.writeCheckpointInBackground(),
       discardCheckpoint: () => {
         const dir = this.disk?.dir;
@@ -205,16 +206,20 @@ export class EmbeddedEventStore implements EventStore {
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
   /**
    * Removes every event below row `floor` in place (cleanup's cut of the oldest events; open repeats
-   * it from the log start record): the table, the deleted streams' ids and the user indexes forget
-   * them. Returns the events removed.
+   * it from the log start record): the table, the deleted streams' counts and the user indexes
+   * forget them. Returns how many, and the ids left with no event, for releaseEmptied.
    */
-  dropBelow(floor: number): number {
-    if (floor <= this.table.firstRow) return 0;
-    const removed = this.table.dropBelow(floor);
-    // Ids of streams with no event left were released and may be reused: re-point the deleted ones.
-    this.tombstones.remap();
+  dropBelow(floor: number): ReturnType<EventTable['dropBelow']> {
+    const cut = this.table.dropBelow(floor);
+    if (cut.removed === 0 && cut.emptied.aggregates.length === 0) return cut;
+    this.tombstones.recount();
     this.indexes.dropBelow(floor);
-    return removed;
+    return cut;
+  }
+
+  /** Releases ids a cut emptied for reuse, up to `budget` of them; true once none is left. */
+  releaseEmptied(emptied: EmptiedIds, budget?: number): boolean {
+    return this.table.releaseEmptied(emptied, (id) => this.tombstones.holds(id), budget);
   }
 
   async finishInterruptedCleanup(rows: readonly number[]): Promise<void> {

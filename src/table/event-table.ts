@@ -5,9 +5,17 @@ import { ArrayRows, NO_ROWS, type SortedRows } from '../indexes/sorted-rows.js';
 import { TimeIndex, type TimeSnapshot } from '../indexes/time-index.js';
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import type { IndexStats } from '../store/event-store.js';
-import { CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
+import { CHUNK_ROWS, CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
 import { TagValues } from './tag-values.js';
+
+const CHUNK_MASK = CHUNK_ROWS - 1;
+
+/** Ids a cut left with no event (EventTable.dropBelow), to release for reuse. */
+export interface EmptiedIds {
+  aggregates: number[];
+  tagValues: { index: TagIndex; ids: number[] }[];
+}
 
 /** Composite keys pack (aggregate id, type id) into one exact double: 2^32 aggregates × 2^21 types. */
 const TYPE_SPACE = 2 ** 21;
@@ -125,21 +133,22 @@ export class EventTable {
   }
 
   /**
-   * Removes every row below `floor` in place: cleanup's common case, where what expires is the
-   * oldest events (one maxAge, time in order). Column chunks below it are let go, each index forgets
-   * its rows there (O(keys) plus the rows removed; see PostingIndex.dropBelow), and the ids of
-   * streams and tag values no event holds any more are released for reuse. Returns the rows removed.
-   * The caller re-points what holds aggregate ids (tombstones) and the user indexes.
+   * Removes every row below `floor` in place: cleanup's cut, where what goes is the oldest events
+   * (one maxAge, time in order). Column chunks below it are let go and each index forgets its rows
+   * there: O(keys) plus the rows removed (see PostingIndex.dropBelow), in one synchronous step, so no
+   * read sees half of it. The ids of streams and tag values left with no event are returned, not
+   * released: releasing costs a Map delete each, and cleanup spreads that over slices
+   * (releaseEmptied). The caller re-counts what holds aggregate ids (tombstones) and cuts the user
+   * indexes.
    */
-  dropBelow(floor: number): number {
+  dropBelow(floor: number): { removed: number; emptied: EmptiedIds } {
     const from = this.firstRow;
-    if (floor <= from) return 0;
     const end = Math.min(floor, this.rows);
-    const present = (row: number) => !this.isRemoved(row);
-    let removed = 0;
-    for (let row = from; row < end; row++) if (present(row)) removed++;
-    this.byTime.dropBelow(from, end, present);
-    for (const id of this.byAggregate.dropBelow(end)) this.aggregates.release(id);
+    const emptied: EmptiedIds = { aggregates: [], tagValues: [] };
+    if (end <= from) return { removed: 0, emptied };
+    const { removed, hours } = this.presentBelow(from, end);
+    this.byTime.dropBelow(end, hours);
+    emptied.aggregates = this.byAggregate.dropBelow(end);
     this.byType.dropBelow(end);
     const deadComposites = this.byAggregateType.dropBelow(end);
     if (deadComposites.length > 0) {
@@ -149,7 +158,8 @@ export class EventTable {
       this.compositeFree.push(...deadComposites);
     }
     for (const index of this.tags.values()) {
-      for (const id of index.postings.dropBelow(end)) index.values.release(id);
+      const ids = index.postings.dropBelow(end);
+      if (ids.length > 0) emptied.tagValues.push({ index, ids });
     }
     // Rows of the chunk the cut falls in stay allocated: mark them removed (no record).
     for (let row = Math.max(from, (end >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < end; row++)
@@ -158,7 +168,62 @@ export class EventTable {
     this.present -= removed;
     this.firstRow = this.present === 0 ? this.rows : end;
     this.generation++;
-    return removed;
+    return { removed, emptied };
+  }
+
+  /**
+   * Releases up to `budget` of the ids a cut emptied (all by default) for reuse, skipping any that
+   * got an event again meanwhile and the streams `keep` says to hold (deleted ones: their ids must
+   * not pass to a new stream). Returns true once none is left.
+   */
+  releaseEmptied(emptied: EmptiedIds, keep: (aggregate: number) => boolean, budget = Infinity): boolean {
+    let left = budget;
+    for (; left > 0 && emptied.aggregates.length > 0; left--) {
+      const id = emptied.aggregates.pop() as number;
+      if (this.byAggregate.count(id) === 0 && !keep(id)) this.aggregates.release(id);
+    }
+    while (left > 0 && emptied.tagValues.length > 0) {
+      const { index, ids } = emptied.tagValues[
+        emptied.tagValues.length - 1
+      ] as EmptiedIds['tagValues'][number];
+      for (; left > 0 && ids.length > 0; left--) {
+        const id = ids.pop() as number;
+        if (index.postings.count(id) === 0) index.values.release(id);
+      }
+      if (ids.length === 0) emptied.tagValues.pop();
+    }
+    return emptied.aggregates.length === 0 && emptied.tagValues.length === 0;
+  }
+
+  /** The rows in [from, end) that hold an event, and how many per hour bucket, read chunk by chunk. */
+  private presentBelow(from: number, end: number): { removed: number; hours: Map<number, number> } {
+    const hours = new Map<number, number>();
+    let removed = 0;
+    let hour = NaN;
+    let run = 0;
+    for (let row = from; row < end;) {
+      const chunk = row >>> CHUNK_SHIFT;
+      const stop = Math.min(end, (chunk + 1) << CHUNK_SHIFT);
+      const lengths = this.recordLength.chunk(chunk);
+      const times = this.timestamp.chunk(chunk);
+      if (lengths !== undefined && times !== undefined) {
+        for (let slot = row & CHUNK_MASK, last = slot + (stop - row); slot < last; slot++) {
+          if (lengths[slot] === 0) continue;
+          removed++;
+          // Rows come mostly in time order: count runs of one hour, one Map update per run.
+          const at = TimeIndex.hourOf(times[slot] as number);
+          if (at !== hour) {
+            if (run > 0) hours.set(hour, (hours.get(hour) ?? 0) + run);
+            hour = at;
+            run = 0;
+          }
+          run++;
+        }
+      }
+      row = stop;
+    }
+    if (run > 0) hours.set(hour, (hours.get(hour) ?? 0) + run);
+    return { removed, hours };
   }
 
   /**
