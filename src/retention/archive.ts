@@ -19,7 +19,7 @@ import { failpoint } from './failpoint.js';
  * Cold storage for events leaving the live store: a directory of compressed files and a manifest.
  *
  *   <archive>/manifest.json                                   the files, in the order written (the source of truth)
- *   <archive>/<run, 8 digits>-<first seq, 20 digits>-<last seq>.tzf   gzip of whole log frames, each with its own CRC
+ *   <archive>/<run, 8 digits>-<first seq, 20 digits>-<last seq>.tzf   gzip (of one or more members) of whole log frames, each with its own CRC
  *
  * Within a file, sequences only increase from frame to frame; they need not follow on (the events
  * archived together may be scattered through the log: a deleted stream's), so there may be gaps
@@ -147,27 +147,43 @@ export function archiveFrames(dir: string, frames: Buffer, info?: FramesInfo): A
 }
 
 /**
- * archiveFrames for cleanup: compression (at gzip's fastest level) and the file's fsync run off the
- * main thread, so a cleanup archiving a million events does not stall appends and queries.
+ * archiveFrames for cleanup, which compresses the frames itself, slice by slice, each slice a gzip
+ * member of its own (compressFrames; a gzip file may hold several, read back as one): compression,
+ * every write and every fsync run off the main thread, and no copy of all the frames is ever held.
+ * `summary` is the frames' FramesSummary, which cleanup adds up while it builds them.
  */
-export async function archiveFramesAsync(
+export async function archiveCompressedAsync(
   dir: string,
-  frames: Buffer,
-  info?: FramesInfo,
+  compressed: Buffer,
+  summary: FramesSummary,
 ): Promise<ArchiveEntry> {
-  const run = prepareRun(dir, frames, info);
-  const compressed = await gzipAsync(frames, { level: constants.Z_BEST_SPEED });
+  if (summary.firstSequence < 0) throw corrupt('frames to archive', 0, 'no frames');
+  const run = runFor(dir, summary, undefined);
   await writeFileDurablyAsync(join(dir, run.entry.file), compressed);
-  return recordRun(dir, run, compressed);
+  failpoint('cleanup:archive-file-written');
+  await writeFileDurablyAsync(join(dir, MANIFEST), manifestWith(run, compressed));
+  return run.entry as ArchiveEntry;
 }
+
+/** Whole frames as one gzip member, at gzip's fastest level, off the main thread. */
+export function compressFrames(frames: Buffer): Promise<Buffer> {
+  return gzipAsync(frames, { level: constants.Z_BEST_SPEED, chunkSize: GZIP_CHUNK });
+}
+
+/** Compressed output per zlib callback: the default 16 KiB meant a callback on the main thread per 16 KiB. */
+const GZIP_CHUNK = 1 << 20;
 
 interface PreparedRun {
   files: ArchiveEntry[];
-  entry: Omit<ArchiveEntry, 'bytes' | 'crc32'>;
+  /** Its size and checksum are filled in once it is compressed (manifestWith). */
+  entry: Omit<ArchiveEntry, 'bytes' | 'crc32'> & Partial<Pick<ArchiveEntry, 'bytes' | 'crc32'>>;
 }
 
 function prepareRun(dir: string, frames: Buffer, info: FramesInfo | undefined): PreparedRun {
-  const found = checkFrames(frames, 'frames to archive');
+  return runFor(dir, checkFrames(frames, 'frames to archive'), info);
+}
+
+function runFor(dir: string, found: FramesSummary, info: FramesInfo | undefined): PreparedRun {
   if (
     info !== undefined &&
     !(info.minTimestamp <= found.minTimestamp && info.maxTimestamp >= found.maxTimestamp)
@@ -196,10 +212,15 @@ function prepareRun(dir: string, frames: Buffer, info: FramesInfo | undefined): 
 /** Adds the run, whose file is durable, to the manifest (durably): from then on it is archived. */
 function recordRun(dir: string, run: PreparedRun, compressed: Buffer): ArchiveEntry {
   failpoint('cleanup:archive-file-written');
-  const entry: ArchiveEntry = { ...run.entry, bytes: compressed.length, crc32: crc32(compressed) };
+  writeFileDurably(join(dir, MANIFEST), manifestWith(run, compressed));
+  return run.entry as ArchiveEntry;
+}
+
+/** The manifest text with the run added; fills in the run entry's size and checksum. */
+function manifestWith(run: PreparedRun, compressed: Buffer): string {
+  const entry = Object.assign(run.entry, { bytes: compressed.length, crc32: crc32(compressed) });
   const manifest: Manifest = { format: 'tamma-archive', version: 1, files: [...run.files, entry] };
-  writeFileDurably(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
-  return entry;
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 /**
@@ -294,7 +315,8 @@ export function verifyArchive(dir: string): ArchiveReport {
   return report;
 }
 
-interface FramesSummary {
+/** What an archive file's frames hold: its manifest entry's ranges and count. */
+export interface FramesSummary {
   firstSequence: number;
   lastSequence: number;
   events: number;
@@ -302,22 +324,24 @@ interface FramesSummary {
   maxTimestamp: number;
 }
 
+export function newFramesSummary(): FramesSummary {
+  return { firstSequence: -1, lastSequence: -1, events: 0, minTimestamp: Infinity, maxTimestamp: -Infinity };
+}
+
 /**
- * Sequence range, event count and time range of intact frames in increasing sequence order (gaps
- * between frames allowed); throws on anything else. Offsets in errors are into the uncompressed
- * frames.
+ * Adds the frames in `frames` (whole frames, in increasing sequence order after those already
+ * summed) to `summary`, checking each frame's checksum and each record's layout (unless
+ * `sealedHere`: frames this process just built from records it had checked). Throws naming `where` at the first problem.
  */
-function checkFrames(frames: Buffer, where: string): FramesSummary {
-  const summary: FramesSummary = {
-    firstSequence: -1,
-    lastSequence: -1,
-    events: 0,
-    minTimestamp: Infinity,
-    maxTimestamp: -Infinity,
-  };
+export function summarizeFrames(
+  frames: Buffer,
+  where: string,
+  summary: FramesSummary,
+  sealedHere = false,
+): FramesSummary {
   let at = 0;
   while (at < frames.length) {
-    const problem = frameProblemAt(frames, at);
+    const problem = sealedHere ? undefined : frameProblemAt(frames, at);
     if (problem !== undefined) throw corrupt(where, at, `bad frame (${problem})`);
     const sequence = frameSequence(frames, at);
     const count = frameCount(frames, at);
@@ -334,11 +358,14 @@ function checkFrames(frames: Buffer, where: string): FramesSummary {
     let record = at + FRAME_HEADER;
     for (let i = 0; i < count; i++) {
       const length = frames.readUInt32LE(record);
-      const bytes = frames.subarray(record + RECORD_PREFIX, record + RECORD_PREFIX + length);
-      if (!recordLengthsConsistent(bytes)) {
-        throw corrupt(where, record, `the record of sequence ${sequence + i} is malformed`);
+      if (!sealedHere) {
+        const bytes = frames.subarray(record + RECORD_PREFIX, record + RECORD_PREFIX + length);
+        if (!recordLengthsConsistent(bytes)) {
+          throw corrupt(where, record, `the record of sequence ${sequence + i} is malformed`);
+        }
       }
-      const timestamp = bytes.readDoubleLE(0);
+      // A record starts with its timestamp (record-codec.ts).
+      const timestamp = frames.readDoubleLE(record + RECORD_PREFIX);
       if (timestamp < summary.minTimestamp) summary.minTimestamp = timestamp;
       if (timestamp > summary.maxTimestamp) summary.maxTimestamp = timestamp;
       record += RECORD_PREFIX + length;
@@ -348,6 +375,16 @@ function checkFrames(frames: Buffer, where: string): FramesSummary {
     summary.events += count;
     at += FRAME_HEADER + frameBodyLength(frames, at);
   }
+  return summary;
+}
+
+/**
+ * Sequence range, event count and time range of intact frames in increasing sequence order (gaps
+ * between frames allowed); throws on anything else. Offsets in errors are into the uncompressed
+ * frames.
+ */
+function checkFrames(frames: Buffer, where: string): FramesSummary {
+  const summary = summarizeFrames(frames, where, newFramesSummary());
   if (summary.firstSequence < 0) throw corrupt(where, 0, 'no frames');
   return summary;
 }

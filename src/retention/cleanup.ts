@@ -1,15 +1,24 @@
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptionError } from '../errors.js';
-import { writeFileDurably } from '../storage/embedded/durable-file.js';
+import { writeFileDurablyAsync } from '../storage/embedded/durable-file.js';
 import { FRAME_HEADER, frameCount, frameSequence } from '../storage/embedded/frame.js';
 import { readLogStart, writeLogStart } from '../storage/embedded/log-start.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
-import { syncDirectory } from '../storage/embedded/segment-log.js';
+import { syncDirectoryAsync } from '../storage/embedded/segment-log.js';
 import type { EmptiedIds, EventTable } from '../table/event-table.js';
-import { archiveFramesAsync, readArchiveFile, readManifest, type ArchiveEntry } from './archive.js';
+import {
+  archiveCompressedAsync,
+  compressFrames,
+  newFramesSummary,
+  readArchiveFile,
+  readManifest,
+  summarizeFrames,
+  type ArchiveEntry,
+} from './archive.js';
 import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
-import { firstSequenceAt, forEachRunFrame, rewriteSpan } from './log-compaction.js';
+import { firstSequenceAt, forEachRunFrame, RecordWindow, rewriteSpan } from './log-compaction.js';
 import { failpoint } from './failpoint.js';
 import { TableCompaction } from './table-compaction.js';
 
@@ -104,6 +113,8 @@ export interface CleanupProgress {
 
 const INTENT_FILE = 'cleanup.json';
 const DEFAULT_SLICE = 8192;
+/** Frames compressed together as one gzip member: big enough that a member's overhead is nothing. */
+const MEMBER_BYTES = 1 << 20;
 
 export class Cleanup {
   readonly stats: CleanupStats = emptyCleanupStats();
@@ -138,7 +149,7 @@ export class Cleanup {
     const report = newReport(this.host.now());
     const started = performance.now();
     if (rows.length > 0) await this.remove(undefined, rows, DEFAULT_SLICE, new CpuMeter(report), report);
-    if (this.host.dir !== undefined) clearIntent(this.host.dir);
+    if (this.host.dir !== undefined) await clearIntent(this.host.dir);
     this.finish(report, started);
   }
 
@@ -160,28 +171,32 @@ export class Cleanup {
     let tombstonedPast = 0;
     let examinedTo = table.firstRow;
     if (hidden !== undefined) {
-      for (let from = table.firstRow; from < table.rows; from += slice) {
-        meter.slice(() => {
-          const to = Math.min(table.rows, from + slice);
-          for (let row = from; row < to; row++) {
-            if (table.isRemoved(row)) continue;
-            report.examined++;
-            if (!hidden(row)) {
-              if (floor < 0) floor = row;
-              continue;
+      // Rows appended while this runs are left to the next run: examining them too, a run under a
+      // steady stream of appends could never finish deciding.
+      const end = table.rows;
+      const pace = new Pacer(slice);
+      for (let from = table.firstRow, to = from; from < end; from = to) {
+        to = Math.min(end, from + pace.size);
+        pace.timed(
+          to - from,
+          () => {
+            for (let row = from; row < to; row++) {
+              if (table.isRemoved(row)) continue;
+              report.examined++;
+              if (!hidden(row)) {
+                if (floor < 0) floor = row;
+                continue;
+              }
+              doomed.push(row);
+              if (!host.tombstoned(row)) continue;
+              report.tombstoned++;
+              if (floor >= 0) tombstonedPast++;
             }
-            doomed.push(row);
-            if (!host.tombstoned(row)) continue;
-            report.tombstoned++;
-            if (floor >= 0) tombstonedPast++;
-          }
-          examinedTo = to;
-        });
-        this.progress({
-          phase: 'deciding',
-          done: Math.min(table.rows, from + slice) - table.firstRow,
-          total: table.rows - table.firstRow,
-        });
+            examinedTo = to;
+          },
+          meter,
+        );
+        this.progress({ phase: 'deciding', done: to - table.firstRow, total: end - table.firstRow });
         if (!(await this.yieldSlice())) return this.finish(report, started);
       }
     }
@@ -204,7 +219,7 @@ export class Cleanup {
 
   /**
    * Steps 2-3: record the intent, then archive the rows: their frames are built slice by slice,
-   * compressed and written off the main thread (archive.ts archiveFramesAsync). False when the
+   * compressed and written off the main thread (archive.ts archiveCompressedAsync). False when the
    * store is closing (nothing archived; the intent is cleared at the next open).
    */
   private async archive(
@@ -215,19 +230,38 @@ export class Cleanup {
     report: CleanupReport,
   ): Promise<boolean> {
     const { table, log } = this.host;
-    const frames: Buffer[] = [];
-    for (let from = 0; from < rows.length; from += slice) {
-      meter.slice(() => {
-        forEachRunFrame(table, log, rows.slice(from, from + slice), (frame) => frames.push(frame));
-      });
+    // Each slice's frames become one gzip member, compressed off the main thread while appends and
+    // queries run: no copy of all the frames is ever held.
+    const members: Buffer[] = [];
+    const summary = newFramesSummary();
+    const records = new RecordWindow(log);
+    const pace = new Pacer(slice);
+    let frames: Buffer[] = [];
+    let pending = 0;
+    for (let from = 0, to = 0; from < rows.length; from = to) {
+      to = Math.min(rows.length, from + pace.size);
+      const visit = (frame: Buffer) => {
+        frames.push(frame);
+        pending += frame.length;
+        summarizeFrames(frame, 'frames to archive', summary, true);
+      };
+      pace.timed(
+        to - from,
+        () => forEachRunFrame(table, log, rows.slice(from, to), visit, undefined, records),
+        meter,
+      );
+      if (pending >= MEMBER_BYTES || to === rows.length) {
+        const bytes = meter.slice(() => Buffer.concat(frames));
+        frames = [];
+        pending = 0;
+        members.push(await meter.measureAsync(() => compressFrames(bytes)));
+      }
       if (!(await this.yieldSlice())) return false;
     }
-    if (this.host.dir !== undefined) writeIntent(this.host.dir, dir, readManifest(dir).length);
+    if (this.host.dir !== undefined) await writeIntent(this.host.dir, dir, readManifest(dir).length);
     failpoint('cleanup:intent-written');
-    const bytes = meter.slice(() => Buffer.concat(frames));
-    frames.length = 0;
-    // The manifest's time range comes from the frames' records (archive.ts checks them anyway).
-    const entry = await meter.measureAsync(() => archiveFramesAsync(dir, bytes));
+    const compressed = Buffer.concat(members);
+    const entry = await meter.measureAsync(() => archiveCompressedAsync(dir, compressed, summary));
     failpoint('cleanup:archived');
     report.archived += entry.events;
     report.archiveFile = entry.file;
@@ -252,7 +286,8 @@ export class Cleanup {
       report.removedInPlace += removed;
       failpoint('cleanup:cut');
       // Releasing ids costs a Map delete each: in slices, while appends and queries go on.
-      while (!meter.slice(() => host.releaseEmptied(emptied, slice))) {
+      const pace = new Pacer(slice);
+      while (!pace.timed(pace.size, () => host.releaseEmptied(emptied, pace.size), meter)) {
         if (!(await this.yieldSlice())) break;
       }
     }
@@ -264,7 +299,7 @@ export class Cleanup {
         await meter.sliceAsync(() => host.writeCheckpoint());
         failpoint('cleanup:checkpointed');
       }
-      clearIntent(host.dir);
+      await clearIntent(host.dir);
     }
   }
 
@@ -409,12 +444,12 @@ export function cleanupInterrupted(dir: string): boolean {
   return existsSync(join(dir, INTENT_FILE));
 }
 
-/** Removes a finished roll-forward's intent file. */
-export function clearIntent(dir: string): void {
+/** Removes a finished run's (or roll-forward's) intent file; the unlink and fsync run off the main thread. */
+export async function clearIntent(dir: string): Promise<void> {
   const path = join(dir, INTENT_FILE);
   if (!existsSync(path)) return;
-  unlinkSync(path);
-  syncDirectory(dir);
+  await unlink(path);
+  await syncDirectoryAsync(dir);
 }
 
 function forEachArchivedSequence(dir: string, entry: ArchiveEntry, visit: (sequence: number) => void): void {
@@ -430,10 +465,13 @@ function forEachArchivedSequence(dir: string, entry: ArchiveEntry, visit: (seque
  * An intent still there belongs to a run that failed after archiving (an I/O error) and left
  * segments unrewritten: its archive files must stay claimed, so the older count is kept.
  */
-function writeIntent(dir: string, archiveDir: string, filesBefore: number): void {
+function writeIntent(dir: string, archiveDir: string, filesBefore: number): Promise<void> {
   const earlier = readIntent(dir);
   const since = earlier?.archiveDir === archiveDir ? Math.min(earlier.filesBefore, filesBefore) : filesBefore;
-  writeFileDurably(join(dir, INTENT_FILE), `${JSON.stringify({ archiveDir, filesBefore: since })}\n`);
+  return writeFileDurablyAsync(
+    join(dir, INTENT_FILE),
+    `${JSON.stringify({ archiveDir, filesBefore: since })}\n`,
+  );
 }
 
 function readIntent(dir: string): { archiveDir: string; filesBefore: number } | undefined {
@@ -491,6 +529,35 @@ function newReport(now: number): CleanupReport {
     deferred: false,
   };
 }
+
+/**
+ * Sizes slices by time rather than count: a row costs 20 ns to decide and over a microsecond to
+ * archive, and more on a cold process (cleanup runs hourly, so its code is rarely hot). Each slice
+ * aims at SLICE_MS, never more than the `most` asked for (CleanupOptions.sliceRows).
+ */
+class Pacer {
+  size: number;
+
+  constructor(private readonly most: number) {
+    this.size = Math.min(most, FIRST_SLICE);
+  }
+
+  /** Runs a slice of `units` (measured by `meter`), then sizes the next from how long it took. */
+  timed<T>(units: number, work: () => T, meter: CpuMeter): T {
+    const started = performance.now();
+    const result = meter.slice(work);
+    const took = performance.now() - started;
+    if (units >= this.size) {
+      const next = took > 0 ? Math.round((units * SLICE_MS) / took) : this.size * 2;
+      this.size = Math.min(this.most, Math.max(MIN_SLICE, Math.min(next, this.size * 2)));
+    }
+    return result;
+  }
+}
+
+const SLICE_MS = 2;
+const FIRST_SLICE = 1024;
+const MIN_SLICE = 64;
 
 /** CPU time spent in cleanup's own slices (not in the appends and queries that run between them). */
 class CpuMeter {

@@ -217,8 +217,9 @@ export function forEachRunFrame(
   rows: readonly number[],
   visit: (frame: Buffer, first: number, count: number, starts: readonly number[]) => void,
   packing: Packing = ARCHIVE_PACKING,
+  /** Pass one across calls over ascending rows, so each stretch of the log is read once. */
+  records = new RecordWindow(log),
 ): void {
-  const records = new RecordWindow(log);
   forEachRun(table, rows, packing, (i, j, bytes) => {
     const starts: number[] = [];
     const frame = frameOf(table, records, rows, { i, j, bytes }, (_, start) => starts.push(start));
@@ -239,18 +240,27 @@ function frameOf(
 ): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER + bytes);
   let at = FRAME_HEADER;
-  for (let k = i; k < j; k++) {
+  for (let k = i; k < j;) {
     const row = rows[k] as number;
     // The rows this frame leaves out between the previous one and this: empty records.
     for (let gap = k === i ? 0 : row - (rows[k - 1] as number) - 1; gap > 0; gap--) {
       frame.writeUInt32LE(0, at);
       at += RECORD_PREFIX;
     }
-    const length = table.recordLength.get(row);
-    frame.writeUInt32LE(length, at);
-    records.copy(table.recordOffset.get(row), length, frame, at + RECORD_PREFIX);
-    placed(k, at + RECORD_PREFIX);
-    at += RECORD_PREFIX + length;
+    // Records of consecutive rows that lie back to back in the log (one frame wrote them) are
+    // copied in one go, with their length prefixes: per record, a copy cost more than the bytes.
+    const from = table.recordOffset.get(row) - RECORD_PREFIX;
+    let end = from + RECORD_PREFIX + table.recordLength.get(row);
+    let m = k + 1;
+    for (; m < j && rows[m] === (rows[m - 1] as number) + 1; m++) {
+      const next = rows[m] as number;
+      if (table.recordOffset.get(next) !== end + RECORD_PREFIX) break;
+      end += RECORD_PREFIX + table.recordLength.get(next);
+    }
+    records.copy(from, end - from, frame, at);
+    for (let q = k; q < m; q++) placed(q, at + table.recordOffset.get(rows[q] as number) - from);
+    at += end - from;
+    k = m;
   }
   sealFrame(frame, (rows[i] as number) + 1, (rows[j - 1] as number) - (rows[i] as number) + 1);
   return frame;
@@ -281,7 +291,7 @@ export function firstSequenceAt(log: RecordLog, base: number): number {
  * Reads records in ascending offset order through a window: one read per 4 MiB, not one per
  * record (a pread costs microseconds; a segment holds a million records).
  */
-class RecordWindow {
+export class RecordWindow {
   private window: Buffer = Buffer.alloc(0);
   private start = 0;
 

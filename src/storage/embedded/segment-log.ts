@@ -279,8 +279,16 @@ export class SegmentLog implements RecordLog {
   private roll(): void {
     const previous = this.active;
     if (this.options.syncOnRoll) fdatasyncSync(previous.fd);
-    closeSync(previous.fd);
+    const written = previous.fd;
     previous.fd = openSync(previous.path, 'r');
+    // A batch fsync (sync()) may be running on the descriptor in the thread pool: closing it under
+    // that fsync would fail it (EBADF), or sync whatever file reused the number. Close after it.
+    const running = this.runningSync;
+    if (running === undefined) closeSync(written);
+    else {
+      const close = () => closeSync(written);
+      running.then(close, close);
+    }
     this.createSegment(previous.base + previous.size);
   }
 
