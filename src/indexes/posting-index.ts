@@ -124,8 +124,24 @@ export class PostingIndex {
    */
   dropBelow(floor: number): number[] {
     const emptied: number[] = [];
+    this.dropKeysBelow(floor, 0, this.keySpace, emptied);
+    this.forgetLinksBelow(floor);
+    return emptied;
+  }
+
+  /** One past the highest key ever added: where dropKeysBelow ends. */
+  get keySpace(): number {
+    return this.counts.length;
+  }
+
+  /**
+   * dropBelow for the keys in [fromKey, toKey) only, so that cleanup can spread it over slices:
+   * each key is either cut or not, and rows may be added meanwhile. Pushes the keys left with no
+   * rows onto `emptied`. Once every key is done, forgetLinksBelow lets go of the chain links.
+   */
+  dropKeysBelow(floor: number, fromKey: number, toKey: number, emptied: number[]): void {
     const { counts, firstRows } = this;
-    for (let key = 0; key < counts.length; key++) {
+    for (let key = fromKey; key < Math.min(toKey, counts.length); key++) {
       const count = counts[key] as number;
       if (count === 0 || (firstRows[key] as number) >= floor) continue;
       let kept = 0;
@@ -157,8 +173,11 @@ export class PostingIndex {
         emptied.push(key);
       }
     }
+  }
+
+  /** After every key was cut below `floor`: the chain links of those rows are never read again. */
+  forgetLinksBelow(floor: number): void {
     this.previous.dropBelow(floor);
-    return emptied;
   }
 
   private walk(key: number): Uint32Array {

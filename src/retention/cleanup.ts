@@ -8,6 +8,7 @@ import { readLogStart, writeLogStart } from '../storage/embedded/log-start.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { syncDirectoryAsync } from '../storage/embedded/segment-log.js';
 import type { EmptiedIds, EventTable } from '../table/event-table.js';
+import type { TableCut } from '../table/table-cut.js';
 import {
   archiveCompressedAsync,
   compressFrames,
@@ -80,8 +81,10 @@ export interface CleanupHost {
   tombstoned(row: number): boolean;
   /** After the table swap: the store re-points what held dictionary ids or rows. */
   afterCompaction(): void;
-  /** The cut: removes every row below `floor` in place, in the table and every index. */
-  dropBelow(floor: number): { removed: number; emptied: EmptiedIds };
+  /** The cut: removes every row below `floor` in place, in steps (TableCut). */
+  beginCut(floor: number): TableCut;
+  /** After the cut's last step: the store re-counts deleted streams and cuts the user indexes. */
+  finishCut(cut: TableCut, floor: number): void;
   /** Releases up to `budget` of the ids a cut emptied; true once none is left. */
   releaseEmptied(emptied: EmptiedIds, budget: number): boolean;
   /** Writes a checkpoint; the fsyncs may run off the main thread. */
@@ -281,13 +284,21 @@ export class Cleanup {
   ): Promise<void> {
     const { host } = this;
     if (floor !== undefined) {
-      const { removed, emptied } = meter.slice(() => host.dropBelow(floor));
-      report.removed += removed;
-      report.removedInPlace += removed;
-      failpoint('cleanup:cut');
-      // Releasing ids costs a Map delete each: in slices, while appends and queries go on.
+      const cut = host.beginCut(floor);
       const pace = new Pacer(slice);
-      while (!pace.timed(pace.size, () => host.releaseEmptied(emptied, pace.size), meter)) {
+      let closing = false;
+      while (!pace.timed(pace.size, () => cut.step(pace.size), meter)) {
+        if (await this.yieldSlice()) continue;
+        // Closing: the rest of the cut now, so no half-cut table is left for a checkpoint to keep.
+        closing = meter.slice(() => cut.step(Infinity));
+      }
+      meter.slice(() => host.finishCut(cut, floor));
+      report.removed += cut.removed;
+      report.removedInPlace += cut.removed;
+      failpoint('cleanup:cut');
+      if (closing) return;
+      // Releasing ids costs a Map delete each: in slices too.
+      while (!pace.timed(pace.size, () => host.releaseEmptied(cut.emptied, pace.size), meter)) {
         if (!(await this.yieldSlice())) break;
       }
     }
@@ -555,8 +566,8 @@ class Pacer {
   }
 }
 
-const SLICE_MS = 2;
-const FIRST_SLICE = 1024;
+const SLICE_MS = 1;
+const FIRST_SLICE = 256;
 const MIN_SLICE = 64;
 
 /** CPU time spent in cleanup's own slices (not in the appends and queries that run between them). */

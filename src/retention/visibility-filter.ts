@@ -2,7 +2,7 @@ import { and, not, type ColumnFilter } from '../query/column-filter.js';
 
 /** What hides rows as of one moment, as Visibility computes it (see visibility.ts). */
 export interface HiddenRows {
-  /** Rows below this one are past `maxEvents`. */
+  /** Rows below this one are past `maxEvents`, or cut by cleanup. */
   readonly firstKept: number;
   /**
    * Per type id, the event time below which its events have expired (-Infinity: kept forever);

@@ -51,8 +51,11 @@ export class Visibility {
   columnFilter(): ColumnFilter | undefined {
     const { table, tombstones, policy } = this;
     if (!policy.active && !tombstones.active && !table.hasHoles) return undefined;
+    const { cutoff, firstKept } = policy.active ? this.deadlines() : { firstKept: 0, cutoff: undefined };
     return visibleRowsFilter({
-      ...(policy.active ? this.deadlines() : { firstKept: 0, cutoff: undefined }),
+      // Rows below firstRow are cut (a cleanup's cut frees their chunks only at its end).
+      firstKept: Math.max(firstKept, table.firstRow),
+      cutoff,
       deleted: tombstones.active ? tombstones.aggregateIds() : [],
       aggregates: table.aggregates.size,
       holes: table.hasHoles,

@@ -31,6 +31,7 @@ import { RecordWriter, decodeId } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { SegmentLog } from '../storage/embedded/segment-log.js';
 import type { EmptiedIds, EventTable } from '../table/event-table.js';
+import { TableCut } from '../table/table-cut.js';
 import type { SortedRows } from '../indexes/sorted-rows.js';
 import type {
   AppendToStreamOptions,
@@ -126,7 +127,8 @@ export class EmbeddedEventStore implements EventStore {
         this.tombstones.remap();
         this.indexes.removeRows();
       },
-      dropBelow: (floor) => this.dropBelow(floor),
+      beginCut: (floor) => new TableCut(this.table, floor),
+      finishCut: (cut, floor) => this.finishCut(cut, floor),
       releaseEmptied: (emptied, budget) => this.releaseEmptied(emptied, budget),
       writeCheckpoint: () => this.writeCheckpointInBackground(),
       discardCheckpoint: () => {
@@ -205,16 +207,21 @@ export class EmbeddedEventStore implements EventStore {
 
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
   /**
-   * Removes every event below row `floor` in place (cleanup's cut of the oldest events; open repeats
-   * it from the log start record): the table, the deleted streams' counts and the user indexes
-   * forget them. Returns how many, and the ids left with no event, for releaseEmptied.
+   * Removes every event below row `floor` in place, in one call: open repeats the cut the log start
+   * record names (cleanup runs the same cut in steps: beginCut, finishCut, releaseEmptied).
    */
-  dropBelow(floor: number): ReturnType<EventTable['dropBelow']> {
-    const cut = this.table.dropBelow(floor);
-    if (cut.removed === 0 && cut.emptied.aggregates.length === 0) return cut;
+  dropBelow(floor: number): void {
+    const cut = new TableCut(this.table, floor);
+    cut.step(Infinity);
+    this.finishCut(cut, floor);
+    this.releaseEmptied(cut.emptied);
+  }
+
+  /** After a cut's last step: the deleted streams' counts and the user indexes forget its rows. */
+  finishCut(cut: TableCut, floor: number): void {
+    if (cut.removed === 0 && cut.emptied.aggregates.length === 0) return;
     this.tombstones.recount();
     this.indexes.dropBelow(floor);
-    return cut;
   }
 
   /** Releases ids a cut emptied for reuse, up to `budget` of them; true once none is left. */

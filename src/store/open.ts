@@ -82,7 +82,7 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
     }
     const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
     store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
-    store.releaseEmptied(store.dropBelow(cut).emptied);
+    store.dropBelow(cut);
     opened = { store, table, interrupted };
   } catch (error) {
     log?.close();

@@ -5,11 +5,10 @@ import { ArrayRows, NO_ROWS, type SortedRows } from '../indexes/sorted-rows.js';
 import { TimeIndex, type TimeSnapshot } from '../indexes/time-index.js';
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import type { IndexStats } from '../store/event-store.js';
-import { CHUNK_ROWS, CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
+import { CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
+import { TableCut } from './table-cut.js';
 import { TagValues } from './tag-values.js';
-
-const CHUNK_MASK = CHUNK_ROWS - 1;
 
 /** Ids a cut left with no event (EventTable.dropBelow), to release for reuse. */
 export interface EmptiedIds {
@@ -104,9 +103,12 @@ export class EventTable {
     return row;
   }
 
-  /** Whether the row holds no event: removed by cleanup, or a sequence the log skips. */
+  /**
+   * Whether the row holds no event: below firstRow (cut by cleanup, whose last step frees those
+   * chunks), removed by compaction, or a sequence the log skips.
+   */
   isRemoved(row: number): boolean {
-    return this.recordLength.get(row) === 0;
+    return row < this.firstRow || this.recordLength.get(row) === 0;
   }
 
   /** Whether some rows below `rows` hold no event, so readers must check isRemoved. */
@@ -133,42 +135,29 @@ export class EventTable {
   }
 
   /**
-   * Removes every row below `floor` in place: cleanup's cut, where what goes is the oldest events
-   * (one maxAge, time in order). Column chunks below it are let go and each index forgets its rows
-   * there: O(keys) plus the rows removed (see PostingIndex.dropBelow), in one synchronous step, so no
-   * read sees half of it. The ids of streams and tag values left with no event are returned, not
-   * released: releasing costs a Map delete each, and cleanup spreads that over slices
-   * (releaseEmptied). The caller re-counts what holds aggregate ids (tombstones) and cuts the user
-   * indexes.
+   * Removes every row below `floor` in place, in one call (see TableCut, which cleanup runs in
+   * steps). Returns how many, and the ids of streams and tag values left with no event, for
+   * releaseEmptied. The caller re-counts what holds aggregate ids (tombstones) and cuts the user indexes.
    */
   dropBelow(floor: number): { removed: number; emptied: EmptiedIds } {
-    const from = this.firstRow;
-    const end = Math.min(floor, this.rows);
-    const emptied: EmptiedIds = { aggregates: [], tagValues: [] };
-    if (end <= from) return { removed: 0, emptied };
-    const { removed, hours } = this.presentBelow(from, end);
-    this.byTime.dropBelow(end, hours);
-    emptied.aggregates = this.byAggregate.dropBelow(end);
-    this.byType.dropBelow(end);
-    const deadComposites = this.byAggregateType.dropBelow(end);
-    if (deadComposites.length > 0) {
-      const dead = new Set(deadComposites);
-      for (const [composite, key] of this.compositeKeys)
-        if (dead.has(key)) this.compositeKeys.delete(composite);
-      this.compositeFree.push(...deadComposites);
-    }
-    for (const index of this.tags.values()) {
-      const ids = index.postings.dropBelow(end);
-      if (ids.length > 0) emptied.tagValues.push({ index, ids });
-    }
-    // Rows of the chunk the cut falls in stay allocated: mark them removed (no record).
-    for (let row = Math.max(from, (end >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < end; row++)
+    const cut = new TableCut(this, floor);
+    cut.step(Infinity);
+    return { removed: cut.removed, emptied: cut.emptied };
+  }
+
+  /** The last step of a cut: marks the rows of the chunk the floor falls in removed, frees the chunks below. */
+  freeBelow(from: number, floor: number): void {
+    for (let row = Math.max(from, (floor >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < floor; row++)
       this.recordLength.set(row, 0);
-    for (const name of COLUMN_NAMES) this[name].dropBelow(end);
-    this.present -= removed;
-    this.firstRow = this.present === 0 ? this.rows : end;
-    this.generation++;
-    return { removed, emptied };
+    for (const name of COLUMN_NAMES) this[name].dropBelow(floor);
+  }
+
+  /** A cut emptied these composite keys: forget them, and reuse their ids. */
+  forgetComposites(keys: readonly number[]): void {
+    const dead = new Set(keys);
+    for (const [composite, key] of this.compositeKeys)
+      if (dead.has(key)) this.compositeKeys.delete(composite);
+    this.compositeFree.push(...keys);
   }
 
   /**
@@ -193,37 +182,6 @@ export class EventTable {
       if (ids.length === 0) emptied.tagValues.pop();
     }
     return emptied.aggregates.length === 0 && emptied.tagValues.length === 0;
-  }
-
-  /** The rows in [from, end) that hold an event, and how many per hour bucket, read chunk by chunk. */
-  private presentBelow(from: number, end: number): { removed: number; hours: Map<number, number> } {
-    const hours = new Map<number, number>();
-    let removed = 0;
-    let hour = NaN;
-    let run = 0;
-    for (let row = from; row < end;) {
-      const chunk = row >>> CHUNK_SHIFT;
-      const stop = Math.min(end, (chunk + 1) << CHUNK_SHIFT);
-      const lengths = this.recordLength.chunk(chunk);
-      const times = this.timestamp.chunk(chunk);
-      if (lengths !== undefined && times !== undefined) {
-        for (let slot = row & CHUNK_MASK, last = slot + (stop - row); slot < last; slot++) {
-          if (lengths[slot] === 0) continue;
-          removed++;
-          // Rows come mostly in time order: count runs of one hour, one Map update per run.
-          const at = TimeIndex.hourOf(times[slot] as number);
-          if (at !== hour) {
-            if (run > 0) hours.set(hour, (hours.get(hour) ?? 0) + run);
-            hour = at;
-            run = 0;
-          }
-          run++;
-        }
-      }
-      row = stop;
-    }
-    if (run > 0) hours.set(hour, (hours.get(hour) ?? 0) + run);
-    return { removed, hours };
   }
 
   /**
