@@ -149,6 +149,89 @@ describe('a query that outlasts a slice of cleanup', () => {
   }
 });
 
+describe('the cut: the oldest events removed in place', () => {
+  const T0 = Date.parse('2026-01-01T00:00:00Z');
+  /** 600 events a second apart, 100 streams of 6 (s0..s99, each within 6 s), 32 KiB segments. */
+  async function expiredInOrder(dir: string) {
+    const clock = new ManualClock(T0);
+    const options: OpenOptions = {
+      dir,
+      clock,
+      segmentSize: 32 * 1024,
+      retention: { maxAge: '5m', schedule: false },
+    };
+    const store = await openEventStore(options);
+    for (let i = 0; i < 600; i++) {
+      clock.set(T0 + i * 1000);
+      await store.append({
+        id: `e${i}`,
+        aggregateId: `s${Math.floor(i / 6)}`,
+        type: 'T',
+        payload: { pad: 'x'.repeat(100) },
+      });
+    }
+    await store.checkpoint(); // a checkpoint from before the cut: reopening must apply the cut to it
+    clock.set(T0 + 599_000 + 1); // 5 min after the last: events 0..299 have expired
+    return { store, clock, options };
+  }
+
+  it('removes them without rewriting the log; reopening keeps them removed, also with no policy', async () => {
+    const dir = await storeDir();
+    const { store, clock, options } = await expiredInOrder(dir);
+    const report = await store.cleanup();
+    expect(report).toMatchObject({ removed: 300, removedInPlace: 300, spansRewritten: 0 });
+    expect(report.spansDropped).toBeGreaterThan(0);
+    const live = (await store.queryEvents({})).map((e) => e.id);
+    expect(live).toEqual(Array.from({ length: 300 }, (_, i) => `e${i + 300}`));
+    // s49 (events 294..299) is gone whole: its next event starts again at version 1.
+    expect((await store.append({ aggregateId: 's49', type: 'T' }))[0]).toMatchObject({
+      sequence: 601,
+      version: 1,
+    });
+    await store.close();
+    expect((await verifyStore(dir)).events).toBe(301);
+    for (const retention of [options.retention, { schedule: false as const }]) {
+      const reopened = await openEventStore({ ...options, clock, retention });
+      expect((await reopened.queryEvents({})).map((e) => e.id)).toEqual([...live, expect.any(String)]);
+      expect(await reopened.getEvents('s10')).toEqual([]);
+      expect(reopened.stats()).toMatchObject({ events: 301, lastSequence: 601 });
+      await reopened.close();
+    }
+  });
+
+  it('streams only rows the cut left while its steps run', async () => {
+    const dir = await storeDir();
+    const { store } = await expiredInOrder(dir);
+    const expected = (await store.query().execute()).map((row) => (row as StoredEvent).id);
+    const seen: string[] = [];
+    let cleanup: Promise<CleanupReport> | undefined;
+    for await (const row of store.query().where('type', 'eq', 'T').hint({ batchSize: 7 }).executeStream()) {
+      seen.push((row as StoredEvent).id);
+      cleanup ??= store.cleanup({ sliceRows: 10 });
+    }
+    expect((await cleanup)?.removedInPlace).toBe(300);
+    expect(seen).toEqual(expected);
+    await store.close();
+  });
+
+  it('keeps the dictionaries at the size of the window: ids of streams gone are reused', async () => {
+    const clock = new ManualClock(T0);
+    const store = await openEventStore({ clock, retention: { maxAge: '1m', schedule: false } });
+    const sizes: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 500; i++)
+        await store.append({ aggregateId: `r${round}-${i}`, type: 'T', tags: { request: `q${round}-${i}` } });
+      clock.advance(120_000);
+      expect(await store.cleanup()).toMatchObject({ removed: 500, removedInPlace: 500 });
+      sizes.push(store.stats().memory.dictionaries);
+    }
+    expect(store.stats().aggregates).toBe(0);
+    // Every round interns 500 new streams and tag values; without reuse the dictionaries would grow 6x.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual((sizes[0] as number) * 1.2);
+    await store.close();
+  });
+});
+
 describe('the cleanup threshold', () => {
   it('defers removal until enough is removable, except for deleted streams', async () => {
     const { ManualClock } = await import('../../src/index.js');
