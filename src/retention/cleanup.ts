@@ -19,6 +19,7 @@ import {
   type ArchiveEntry,
 } from './archive.js';
 import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
+import { CpuMeter, Pacer } from './cleanup-slices.js';
 import { firstSequenceAt, forEachRunFrame, RecordWindow, rewriteSpan } from './log-compaction.js';
 import { failpoint } from './failpoint.js';
 import { TableCompaction } from './table-compaction.js';
@@ -30,7 +31,7 @@ import { TableCompaction } from './table-compaction.js';
  * Two ways to remove, chosen per run:
  *  - the cut: the events that go from the table's first row up to the first event that stays (the
  *    oldest events; with one maxAge and time in order, all of them) are removed in place: column
- *    chunks let go, each index cut at its head, ids no event holds released (EventTable.dropBelow).
+ *    chunks let go, each index cut at its head, ids no event holds released (table-cut.ts).
  *    It costs time in the events removed, not the ones that stay, and the log is not rewritten: a
  *    segment goes once all of it is removed, and until then the log start record (log-start.ts)
  *    says which of its events open must remove again;
@@ -51,7 +52,8 @@ import { TableCompaction } from './table-compaction.js';
  *     table are removed before the store is returned (`pendingArchivedRows`), so live + archived
  *     never counts an event twice. With no such entry (a crash before the manifest named the file)
  *     nothing was archived, the events are still live, and the intent is simply cleared.
- *  4. Cut, in memory, in one synchronous step (no read sees half of it).
+ *  4. Cut, in memory, in steps (table-cut.ts): from the step that moves the table's first row on,
+ *     every read leaves the rows out.
  *  5. Compact the table in memory, slice by slice, and swap it in (table-compaction.ts).
  *  6. Rewrite each sealed log span that held compacted events (log-compaction.ts), each by temporary
  *     file, fsync and rename. The checkpoint is deleted before the first rename, since its record
@@ -539,68 +541,4 @@ function newReport(now: number): CleanupReport {
     removedInPlace: 0,
     deferred: false,
   };
-}
-
-/**
- * Sizes slices by time rather than count: a row costs 20 ns to decide and over a microsecond to
- * archive, and more on a cold process (cleanup runs hourly, so its code is rarely hot). Each slice
- * aims at SLICE_MS, never more than the `most` asked for (CleanupOptions.sliceRows).
- */
-class Pacer {
-  size: number;
-
-  constructor(private readonly most: number) {
-    this.size = Math.min(most, FIRST_SLICE);
-  }
-
-  /** Runs a slice of `units` (measured by `meter`), then sizes the next from how long it took. */
-  timed<T>(units: number, work: () => T, meter: CpuMeter): T {
-    const started = performance.now();
-    const result = meter.slice(work);
-    const took = performance.now() - started;
-    if (units >= this.size) {
-      const next = took > 0 ? Math.round((units * SLICE_MS) / took) : this.size * 2;
-      this.size = Math.min(this.most, Math.max(MIN_SLICE, Math.min(next, this.size * 2)));
-    }
-    return result;
-  }
-}
-
-const SLICE_MS = 1;
-const FIRST_SLICE = 256;
-const MIN_SLICE = 64;
-
-/** CPU time spent in cleanup's own slices (not in the appends and queries that run between them). */
-class CpuMeter {
-  constructor(private readonly report: CleanupReport) {}
-
-  slice<T>(work: () => T): T {
-    const before = process.cpuUsage();
-    try {
-      return work();
-    } finally {
-      const used = process.cpuUsage(before);
-      this.report.cpuMs += (used.user + used.system) / 1000;
-    }
-  }
-
-  /** The synchronous start of async work (what runs before its first await), measured as a slice. */
-  async sliceAsync(work: () => Promise<void>): Promise<void> {
-    await this.slice(work);
-  }
-
-  /**
-   * Work that runs partly off the main thread (compression on the thread pool): all the process's
-   * CPU time while it runs is counted, since that pool works for it. Appends and queries running
-   * meanwhile are counted too: an overestimate, never an underestimate.
-   */
-  async measureAsync<T>(work: () => Promise<T>): Promise<T> {
-    const before = process.cpuUsage();
-    try {
-      return await work();
-    } finally {
-      const used = process.cpuUsage(before);
-      this.report.cpuMs += (used.user + used.system) / 1000;
-    }
-  }
 }
