@@ -608,7 +608,7 @@ export function compressedVerdict(v, plan) {
     heap,
     trend,
     maxRss,
-    // Cleanup's CPU per run divided by the rows it looked at: it scans and copies the whole window.
+    // Cleanup's CPU per run divided by the rows it looked at: every run scans the whole window to decide.
     cpuNsPerExaminedRow:
       (working.reduce((n, x) => n + x.cpuMs, 0) * 1e6) / working.reduce((n, x) => n + x.examined, 0),
     maxPauseMs: Math.max(0, ...working.map((x) => x.maxPauseMs ?? 0)),
@@ -722,7 +722,7 @@ function compressedReport(v, plan, out) {
   out.push(
     `  cleanup CPU: ${pct(verdict.cleanupShareOfProcess)} of the process's (stats().cleanup.cpuShare ${pct(v.statsCpuShare)}); ` +
       `${pct(verdict.cleanupShareOfSimulatedCore)} of one core per simulated second (what it would cost in real time); ` +
-      `${fmtNum(verdict.cpuNsPerExaminedRow)} ns per row examined (every run scans and copies the whole window)`,
+      `${fmtNum(verdict.cpuNsPerExaminedRow)} ns per row examined (every run scans the whole window to decide)`,
   );
   out.push(
     `  longest event-loop block inside a cleanup: p50 ${fmtNum(verdict.medianPauseMs)} ms, max ${fmtNum(verdict.maxPauseMs)} ms (per run)`,
