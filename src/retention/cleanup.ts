@@ -298,10 +298,16 @@ export class Cleanup {
       report.removed += cut.removed;
       report.removedInPlace += cut.removed;
       failpoint('cleanup:cut');
-      if (closing) return;
-      // Releasing ids costs a Map delete each: in slices too.
+      if (closing) {
+        meter.slice(() => host.releaseEmptied(cut.emptied, Infinity));
+        return;
+      }
+      // Releasing ids costs a Map delete each: in slices too. Closing, the rest at once: an id left
+      // unreleased would be kept by the checkpoint, and no later cut would find it empty again.
       while (!pace.timed(pace.size, () => host.releaseEmptied(cut.emptied, pace.size), meter)) {
-        if (!(await this.yieldSlice())) break;
+        if (await this.yieldSlice()) continue;
+        meter.slice(() => host.releaseEmptied(cut.emptied, Infinity));
+        break;
       }
     }
     if (rows.length > 0 && !(await this.compact(rows, slice, meter, report))) return;
