@@ -154,14 +154,15 @@ export function archiveFrames(dir: string, frames: Buffer, info?: FramesInfo): A
  */
 export async function archiveCompressedAsync(
   dir: string,
-  compressed: Buffer,
+  /** The gzip members, written one after the other: one copy of them all was a cleanup's largest buffer. */
+  members: readonly Buffer[],
   summary: FramesSummary,
 ): Promise<ArchiveEntry> {
   if (summary.firstSequence < 0) throw corrupt('frames to archive', 0, 'no frames');
   const run = runFor(dir, summary, undefined);
-  await writeFileDurablyAsync(join(dir, run.entry.file), compressed);
+  await writeFileDurablyAsync(join(dir, run.entry.file), members);
   failpoint('cleanup:archive-file-written');
-  await writeFileDurablyAsync(join(dir, MANIFEST), manifestWith(run, compressed));
+  await writeFileDurablyAsync(join(dir, MANIFEST), manifestWith(run, members));
   return run.entry as ArchiveEntry;
 }
 
@@ -212,13 +213,19 @@ function runFor(dir: string, found: FramesSummary, info: FramesInfo | undefined)
 /** Adds the run, whose file is durable, to the manifest (durably): from then on it is archived. */
 function recordRun(dir: string, run: PreparedRun, compressed: Buffer): ArchiveEntry {
   failpoint('cleanup:archive-file-written');
-  writeFileDurably(join(dir, MANIFEST), manifestWith(run, compressed));
+  writeFileDurably(join(dir, MANIFEST), manifestWith(run, [compressed]));
   return run.entry as ArchiveEntry;
 }
 
-/** The manifest text with the run added; fills in the run entry's size and checksum. */
-function manifestWith(run: PreparedRun, compressed: Buffer): string {
-  const entry = Object.assign(run.entry, { bytes: compressed.length, crc32: crc32(compressed) });
+/** The manifest text with the run added; fills in the run entry's size and checksum (of the parts, in order). */
+function manifestWith(run: PreparedRun, compressed: readonly Buffer[]): string {
+  let bytes = 0;
+  let checksum = 0;
+  for (const part of compressed) {
+    bytes += part.length;
+    checksum = crc32(part, checksum);
+  }
+  const entry = Object.assign(run.entry, { bytes, crc32: checksum });
   const manifest: Manifest = { format: 'tamma-archive', version: 1, files: [...run.files, entry] };
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }

@@ -240,33 +240,29 @@ export class Cleanup {
     const members: Buffer[] = [];
     const summary = newFramesSummary();
     const records = new RecordWindow(log);
+    // A member's frames are built in place, one after the other, in a buffer every member reuses
+    // (it is free again once the member is compressed): a Buffer per frame and a concatenated copy
+    // per member were most of the memory an archiving run churned outside the JS heap.
+    const member = new MemberBuffer();
     const pace = new Pacer(slice);
-    let frames: Buffer[] = [];
-    let pending = 0;
     for (let from = 0, to = 0; from < rows.length; from = to) {
       to = Math.min(rows.length, from + pace.size);
-      const visit = (frame: Buffer) => {
-        frames.push(frame);
-        pending += frame.length;
-        summarizeFrames(frame, 'frames to archive', summary, true);
-      };
+      const visit = (frame: Buffer) => summarizeFrames(frame, 'frames to archive', summary, true);
       pace.timed(
         to - from,
-        () => forEachRunFrame(table, log, rows.slice(from, to), visit, undefined, records),
+        () => forEachRunFrame(table, log, rows.slice(from, to), visit, undefined, records, member.alloc),
         meter,
       );
-      if (pending >= MEMBER_BYTES || to === rows.length) {
-        const bytes = meter.slice(() => Buffer.concat(frames));
-        frames = [];
-        pending = 0;
+      if (member.length >= MEMBER_BYTES || to === rows.length) {
+        const bytes = member.bytes.subarray(0, member.length);
         members.push(await meter.measureAsync(() => compressFrames(bytes)));
+        member.length = 0;
       }
       if (!(await this.yieldSlice())) return false;
     }
     if (this.host.dir !== undefined) await writeIntent(this.host.dir, dir, readManifest(dir).length);
     failpoint('cleanup:intent-written');
-    const compressed = Buffer.concat(members);
-    const entry = await meter.measureAsync(() => archiveCompressedAsync(dir, compressed, summary));
+    const entry = await meter.measureAsync(() => archiveCompressedAsync(dir, members, summary));
     failpoint('cleanup:archived');
     report.archived += entry.events;
     report.archiveFile = entry.file;
@@ -546,5 +542,24 @@ function newReport(now: number): CleanupReport {
     spansDropped: 0,
     removedInPlace: 0,
     deferred: false,
+  };
+}
+
+/** Frames built back to back in one growing buffer (see Cleanup.archive). */
+class MemberBuffer {
+  bytes = Buffer.alloc(0);
+  length = 0;
+
+  /** The next `size` bytes; what was built before them is kept if the buffer has to grow. */
+  readonly alloc = (size: number): Buffer => {
+    const end = this.length + size;
+    if (end > this.bytes.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(end, 2 * this.bytes.length, 4 * MEMBER_BYTES));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    const frame = this.bytes.subarray(this.length, end);
+    this.length = end;
+    return frame;
   };
 }

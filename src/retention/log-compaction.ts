@@ -219,10 +219,12 @@ export function forEachRunFrame(
   packing: Packing = ARCHIVE_PACKING,
   /** Pass one across calls over ascending rows, so each stretch of the log is read once. */
   records = new RecordWindow(log),
+  /** Where each frame is built: a buffer of exactly the size asked, filled before the next call. */
+  alloc: (size: number) => Buffer = Buffer.allocUnsafe,
 ): void {
   forEachRun(table, rows, packing, (i, j, bytes) => {
     const starts: number[] = [];
-    const frame = frameOf(table, records, rows, { i, j, bytes }, (_, start) => starts.push(start));
+    const frame = frameOf(table, records, rows, { i, j, bytes }, (_, start) => starts.push(start), alloc);
     visit(frame, i, j - i, starts);
   });
 }
@@ -237,8 +239,9 @@ function frameOf(
   rows: readonly number[],
   { i, j, bytes }: Run,
   placed: (k: number, start: number) => void,
+  alloc: (size: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
-  const frame = Buffer.allocUnsafe(FRAME_HEADER + bytes);
+  const frame = alloc(FRAME_HEADER + bytes);
   let at = FRAME_HEADER;
   for (let k = i; k < j;) {
     const row = rows[k] as number;
@@ -289,19 +292,28 @@ export function firstSequenceAt(log: RecordLog, base: number): number {
 
 /**
  * Reads records in ascending offset order through a window: one read per 4 MiB, not one per
- * record (a pread costs microseconds; a segment holds a million records).
+ * record (a pread costs microseconds; a segment holds a million records). On disk every window is
+ * read into the same buffer: a fresh 4 MiB one per read was a cleanup's largest churn of memory
+ * outside the JS heap, which glibc, once it had freed one such block, served from a heap that
+ * kept what the garbage peaked at (RSS swung with each archiving run).
  */
 export class RecordWindow {
   private window: Buffer = Buffer.alloc(0);
   private start = 0;
+  private buffer: Buffer = Buffer.alloc(0);
 
   constructor(private readonly log: RecordLog) {}
+
+  private readonly scratch = (length: number): Buffer => {
+    if (this.buffer.length < length) this.buffer = Buffer.allocUnsafeSlow(Math.max(length, MAX_FRAME_BYTES));
+    return this.buffer;
+  };
 
   copy(offset: number, length: number, into: Buffer, at: number): void {
     if (offset < this.start || offset + length > this.start + this.window.length) {
       const end = Math.min(this.log.spanEnd(offset), offset + Math.max(length, MAX_FRAME_BYTES));
       this.start = offset;
-      this.window = this.log.read(offset, end - offset);
+      this.window = this.log.readInto(offset, end - offset, this.scratch);
     }
     this.window.copy(into, at, offset - this.start, offset - this.start + length);
   }

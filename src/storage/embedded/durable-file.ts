@@ -21,12 +21,20 @@ export function writeFileDurably(path: string, bytes: Uint8Array | string): void
   syncDirectory(dirname(path));
 }
 
-/** writeFileDurably with the writes and fsyncs off the main thread (an archive's file; cleanup's records). */
-export async function writeFileDurablyAsync(path: string, bytes: Uint8Array | string): Promise<void> {
+/**
+ * writeFileDurably with the writes and fsyncs off the main thread (an archive's file; cleanup's
+ * records). Parts given as a list are written in order, as one file.
+ */
+export async function writeFileDurablyAsync(
+  path: string,
+  bytes: Uint8Array | string | readonly Uint8Array[],
+): Promise<void> {
   const temporary = `${path}.tmp`;
   const file = await open(temporary, 'w');
   try {
-    await file.writeFile(bytes);
+    // Each writeFile goes on from where the previous one ended (a handle keeps its position).
+    for (const part of typeof bytes === 'string' || bytes instanceof Uint8Array ? [bytes] : bytes)
+      await file.writeFile(part);
     await file.sync();
   } finally {
     await file.close();

@@ -15,6 +15,12 @@ export class MemoryLog implements RecordLog {
   private total = 0;
   /** Chunks before this index take no more appends (sealed for cleanup). */
   private sealedCount = 0;
+  /**
+   * Chunk memory that cleanup dropped, for the next chunks to reuse (see dropSpans). Freeing a
+   * 16 MiB Buffer and allocating the next makes glibc raise its mmap threshold and serve later ones
+   * from the brk heap, which fragments and never shrinks: RSS climbed and swung by a cleanup's worth.
+   */
+  private spare: Buffer[] = [];
 
   get end(): number {
     return this.total;
@@ -29,7 +35,10 @@ export class MemoryLog implements RecordLog {
     ) {
       chunk = {
         base: this.total,
-        bytes: Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, frame.length)),
+        bytes:
+          frame.length <= CHUNK_BYTES
+            ? (this.spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES))
+            : Buffer.allocUnsafeSlow(frame.length),
         used: 0,
       };
       this.chunks.push(chunk);
@@ -47,6 +56,10 @@ export class MemoryLog implements RecordLog {
     return chunk.bytes.subarray(local, local + length);
   }
 
+  readInto(offset: number, length: number): Buffer {
+    return this.read(offset, length);
+  }
+
   spanEnd(offset: number): number {
     const chunk = this.chunkOf(offset);
     return chunk.base + chunk.used;
@@ -62,14 +75,17 @@ export class MemoryLog implements RecordLog {
 
   async sync(): Promise<void> {}
 
+  /** Includes the spare chunks: memory the log holds, though no records are in it. */
   get memoryBytes(): number {
     let total = 0;
     for (const chunk of this.chunks) total += chunk.bytes.length;
+    for (const bytes of this.spare) total += bytes.length;
     return total;
   }
 
   close(): void {
     this.chunks.length = 0;
+    this.spare = [];
   }
 
   sealedSpans(): { base: number; end: number }[] {
@@ -113,10 +129,27 @@ export class MemoryLog implements RecordLog {
     };
   }
 
+  /**
+   * Keeps the dropped chunks' memory for the appends that follow, at most as many chunks as this
+   * drop freed: under a steady ingest that is what is appended before the next cleanup, so the log
+   * allocates nothing once warm; spares a slower ingest left unused are let go. Reusing the memory
+   * is safe because no view into a chunk outlives a synchronous step: EventReader decodes each
+   * record right after reading it (strings and msgpack values are copies; payloads are JSON only,
+   * so there is no binary value to hand out as a view), and cleanup, the one reader that keeps a
+   * view across event-loop turns (RecordWindow), is also what drops chunks, after its reads.
+   */
   async dropSpans(bases: readonly number[]): Promise<void> {
     const dropped = new Set(bases);
-    const kept = this.chunks.filter((chunk) => !dropped.has(chunk.base));
-    this.sealedCount -= this.chunks.length - kept.length;
+    const kept: Chunk[] = [];
+    const freed: Buffer[] = [];
+    for (const chunk of this.chunks) {
+      if (!dropped.has(chunk.base)) kept.push(chunk);
+      else if (chunk.bytes.length === CHUNK_BYTES) freed.push(chunk.bytes);
+    }
+    const count = this.chunks.length - kept.length;
+    this.sealedCount -= count;
     this.chunks.splice(0, this.chunks.length, ...kept);
+    const spare = [...this.spare, ...freed];
+    this.spare = spare.slice(Math.max(0, spare.length - count));
   }
 }

@@ -9,6 +9,12 @@ export interface RecordLog {
   append(frame: Buffer): number;
   /** The bytes at [offset, offset + length), which must lie within one span (see spanEnd). */
   read(offset: number, length: number): Buffer;
+  /**
+   * The same bytes, for a caller that reads much in turn and keeps none of it: on disk they are read
+   * into `scratch(length)` (a buffer the caller reuses) and a view of it is returned; in memory, a
+   * view of the log, and `scratch` is not called. Either way nothing is allocated per read.
+   */
+  readInto(offset: number, length: number, scratch: (length: number) => Buffer): Buffer;
   /** End of the contiguous stretch (segment file or memory chunk) holding `offset`: one read can't cross it. */
   spanEnd(offset: number): number;
   /** The file and local offset holding a global offset, for error messages. */

@@ -118,11 +118,15 @@ export class SegmentLog implements RecordLog {
   }
 
   read(offset: number, length: number): Buffer {
+    return this.readInto(offset, length, Buffer.allocUnsafe);
+  }
+
+  readInto(offset: number, length: number, scratch: (length: number) => Buffer): Buffer {
     const segment = this.segments[this.segmentIndexOf(offset)] as Segment;
-    const out = Buffer.allocUnsafe(length);
-    if (readFully(segment.fd, out, length, offset - segment.base) < length)
+    const into = scratch(length);
+    if (readFully(segment.fd, into, length, offset - segment.base) < length)
       throw shortRead(segment.path, offset, length);
-    return out;
+    return into.subarray(0, length);
   }
 
   spanEnd(offset: number): number {
