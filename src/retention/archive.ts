@@ -155,12 +155,12 @@ export function archiveFrames(dir: string, frames: Buffer, info?: FramesInfo): A
 export async function archiveCompressedAsync(
   dir: string,
   /** The gzip members, written one after the other: one copy of them all was a cleanup's largest buffer. */
-  members: readonly Buffer[],
+  members: CompressedParts,
   summary: FramesSummary,
 ): Promise<ArchiveEntry> {
   if (summary.firstSequence < 0) throw corrupt('frames to archive', 0, 'no frames');
   const run = runFor(dir, summary, undefined);
-  await writeFileDurablyAsync(join(dir, run.entry.file), members);
+  await writeFileDurablyAsync(join(dir, run.entry.file), members.parts);
   failpoint('cleanup:archive-file-written');
   await writeFileDurablyAsync(join(dir, MANIFEST), manifestWith(run, members));
   return run.entry as ArchiveEntry;
@@ -213,19 +213,30 @@ function runFor(dir: string, found: FramesSummary, info: FramesInfo | undefined)
 /** Adds the run, whose file is durable, to the manifest (durably): from then on it is archived. */
 function recordRun(dir: string, run: PreparedRun, compressed: Buffer): ArchiveEntry {
   failpoint('cleanup:archive-file-written');
-  writeFileDurably(join(dir, MANIFEST), manifestWith(run, [compressed]));
+  writeFileDurably(join(dir, MANIFEST), manifestWith(run, new CompressedParts().add(compressed)));
   return run.entry as ArchiveEntry;
 }
 
-/** The manifest text with the run added; fills in the run entry's size and checksum (of the parts, in order). */
-function manifestWith(run: PreparedRun, compressed: readonly Buffer[]): string {
-  let bytes = 0;
-  let checksum = 0;
-  for (const part of compressed) {
-    bytes += part.length;
-    checksum = crc32(part, checksum);
+/**
+ * An archive file's compressed parts (gzip members), with their total size and CRC-32 kept up as
+ * each is added: one pass over a whole run's file at the end would stall the main thread.
+ */
+export class CompressedParts {
+  readonly parts: Buffer[] = [];
+  bytes = 0;
+  crc32 = 0;
+
+  add(part: Buffer): this {
+    this.parts.push(part);
+    this.bytes += part.length;
+    this.crc32 = crc32(part, this.crc32);
+    return this;
   }
-  const entry = Object.assign(run.entry, { bytes, crc32: checksum });
+}
+
+/** The manifest text with the run added; fills in the run entry's size and checksum. */
+function manifestWith(run: PreparedRun, compressed: CompressedParts): string {
+  const entry = Object.assign(run.entry, { bytes: compressed.bytes, crc32: compressed.crc32 });
   const manifest: Manifest = { format: 'tamma-archive', version: 1, files: [...run.files, entry] };
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }

@@ -11,6 +11,7 @@ import type { EmptiedIds, EventTable } from '../table/event-table.js';
 import type { TableCut } from '../table/table-cut.js';
 import {
   archiveCompressedAsync,
+  CompressedParts,
   compressFrames,
   newFramesSummary,
   readArchiveFile,
@@ -237,7 +238,7 @@ export class Cleanup {
     const { table, log } = this.host;
     // Each slice's frames become one gzip member, compressed off the main thread while appends and
     // queries run: no copy of all the frames is ever held.
-    const members: Buffer[] = [];
+    const members = new CompressedParts();
     const summary = newFramesSummary();
     const records = new RecordWindow(log);
     // A member's frames are built in place, one after the other, in a buffer every member reuses
@@ -255,7 +256,8 @@ export class Cleanup {
       );
       if (member.length >= MEMBER_BYTES || to === rows.length) {
         const bytes = member.bytes.subarray(0, member.length);
-        members.push(await meter.measureAsync(() => compressFrames(bytes)));
+        const compressed = await meter.measureAsync(() => compressFrames(bytes));
+        meter.slice(() => members.add(compressed));
         member.length = 0;
       }
       if (!(await this.yieldSlice())) return false;
