@@ -85,8 +85,15 @@ export async function rewriteSpan(
 ): Promise<SpanRewrite | undefined> {
   const firstSequence = firstSequenceAt(log, span.base);
   const before = span.end - span.base;
-  const { rows, runs } = slice(() => {
-    const rows = rowsIn(table, span, firstSequence - 1, nextSequence - 1);
+  // The span's rows, a slice at a time: a 32 MiB segment holds over 100K of them.
+  const rows: number[] = [];
+  for (let from = Math.max(firstSequence - 1, table.firstRow); from < nextSequence - 1;) {
+    const to = Math.min(nextSequence - 1, from + REWRITE_SLICE_ROWS * 4);
+    slice(() => rowsIn(table, span, from, to, rows));
+    from = to;
+    if (from < nextSequence - 1 && !(await pause())) return undefined;
+  }
+  const { runs } = slice(() => {
     let packing = SPAN_PACKING;
     if (rewriteSize(table, rows, firstSequence, nextSequence, packing) > before) packing = SMALLEST_PACKING;
     const planned = rewriteSize(table, rows, firstSequence, nextSequence, packing);
@@ -97,7 +104,7 @@ export async function rewriteSpan(
     }
     const runs: Run[] = [];
     forEachRun(table, rows, packing, (i, j, bytes) => runs.push({ i, j, bytes }));
-    return { rows, runs };
+    return { runs };
   });
   const offsets = new Float64Array(rows.length);
   const writer = log.beginRewrite(span.base);
@@ -269,20 +276,19 @@ function frameOf(
   return frame;
 }
 
-/** Present rows in [fromRow, toRow) whose records lie in the span. */
+/** Pushes onto `rows` the present rows in [fromRow, toRow) whose records lie in the span. */
 function rowsIn(
   table: EventTable,
   span: { base: number; end: number },
   fromRow: number,
   toRow: number,
-): number[] {
-  const rows: number[] = [];
+  rows: number[],
+): void {
   for (let row = Math.max(fromRow, table.firstRow); row < toRow; row++) {
     if (table.isRemoved(row)) continue;
     const offset = table.recordOffset.get(row);
     if (offset >= span.base && offset < span.end) rows.push(row);
   }
-  return rows;
 }
 
 /** The first sequence in the span at `base` (its first frame's). */
