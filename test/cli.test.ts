@@ -420,7 +420,14 @@ describe('cleanup', () => {
     const cleanup = await cli(['cleanup', '--dir', dir, '--json']);
     expect(cleanup.code, cleanup.stderr).toBe(0);
     // The CLI runs on the system clock: every GOOD event (2025) is past a day old by now.
-    expect(JSON.parse(cleanup.stdout)).toMatchObject({ examined: 5, removed: 5, archived: 5 });
+    // All five are the oldest events: removed in place, no segment rewritten.
+    expect(JSON.parse(cleanup.stdout)).toMatchObject({
+      examined: 5,
+      removed: 5,
+      removedInPlace: 5,
+      archived: 5,
+      spansRewritten: 0,
+    });
     const after = await cli(['stats', '--dir', dir, '--json']);
     expect(JSON.parse(after.stdout)).toMatchObject({ events: 0, lastSequence: 5 });
     const verify = await cli(['verify', '--dir', dir]);
@@ -434,6 +441,7 @@ describe('cleanup', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^policy\s+none recorded: nothing expires$/m);
     expect(result.stdout).toMatch(/^removed\s+0$/m);
+    expect(result.stdout).toMatch(/^ {2}in place \(the oldest\)\s+0$/m);
   });
 
   it('refuses a directory that holds no store', async () => {

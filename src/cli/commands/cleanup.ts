@@ -42,6 +42,7 @@ export function registerCleanup(program: Command, ctx: CliContext): void {
               ],
               ['examined', formatInt(report.examined)],
               ['removed', formatInt(report.removed)],
+              ['  in place (the oldest)', formatInt(report.removedInPlace)],
               ['  archived', formatInt(report.archived)],
               ['  of deleted streams', formatInt(report.tombstoned)],
               ['space freed', formatBytes(report.bytesFreed)],
