@@ -108,8 +108,8 @@ export class TimeIndex {
 
   /**
    * Forgets the rows below `floor` (cleanup removed them, oldest first). `removedHours` counts the
-   * removed rows per hour bucket (hourOf), for the histogram: the caller reads their timestamps,
-   * which are gone by now.
+   * removed rows per hour bucket (hourOf), for the histogram: the caller counts them, since only the
+   * table knows which rows below the floor still held an event.
    */
   dropBelow(floor: number, removedHours: ReadonlyMap<number, number>): void {
     for (const [hour, removed] of removedHours) {
