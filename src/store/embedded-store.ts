@@ -211,14 +211,13 @@ export class EmbeddedEventStore implements EventStore {
    * record names (cleanup runs the same cut in steps: beginCut, finishCut, releaseEmptied).
    */
   dropBelow(floor: number): void {
-    const cut = new TableCut(this.table, floor);
-    cut.step(Infinity);
+    const cut = this.table.dropBelow(floor);
     this.finishCut(cut, floor);
     this.releaseEmptied(cut.emptied);
   }
 
   /** After a cut's last step: the deleted streams' counts and the user indexes forget its rows. */
-  finishCut(cut: TableCut, floor: number): void {
+  finishCut(cut: Pick<TableCut, 'removed' | 'emptied'>, floor: number): void {
     if (cut.removed === 0 && cut.emptied.aggregates.length === 0) return;
     this.tombstones.recount();
     this.indexes.dropBelow(floor);

@@ -75,13 +75,11 @@ export class TagValues {
   static from(values: readonly (TagValue | null)[]): TagValues {
     const dictionary = new TagValues();
     for (const value of values) {
-      // Pushed last, so the id interned is the position, never a released one.
+      // Interned before any id is free, so each value gets its position back.
       if (value !== null) dictionary.intern(value);
       else dictionary.values.push(undefined);
     }
-    values.forEach((value, id) => {
-      if (value === null) dictionary.free.push(id);
-    });
+    for (let id = 0; id < values.length; id++) if (values[id] === null) dictionary.free.push(id);
     return dictionary;
   }
 }
