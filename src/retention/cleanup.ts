@@ -76,6 +76,11 @@ export interface CleanupHost {
   /** The store directory; undefined for an in-memory store. */
   readonly dir: string | undefined;
   archiveDir(): string | undefined;
+  /**
+   * Which sequences' events `archiveDir` holds already (restored events keep their archive copy;
+   * archived-copies.ts), or undefined when none: those are removed without archiving them again.
+   */
+  inArchive(archiveDir: string): ((sequence: number) => boolean) | undefined;
   /** The store's clock, for the report. */
   now(): number;
   /** The rows reads leave out as of now, or undefined when none can be. */
@@ -216,8 +221,11 @@ export class Cleanup {
     const compact = past.length > 0 && (tombstonedPast > 0 || past.length >= threshold * report.examined);
     const archiveDir = host.archiveDir();
     const going = compact ? doomed : doomed.slice(0, cut);
-    if (archiveDir !== undefined && !(await this.archive(archiveDir, going, slice, meter, report))) {
-      return this.finish(report, started);
+    if (archiveDir !== undefined) {
+      const inArchive = host.inArchive(archiveDir);
+      const toArchive = inArchive === undefined ? going : going.filter((row) => !inArchive(row + 1));
+      if (toArchive.length > 0 && !(await this.archive(archiveDir, toArchive, slice, meter, report)))
+        return this.finish(report, started);
     }
     await this.remove(cut > 0 ? floor : undefined, compact ? past : [], slice, meter, report);
     return this.finish(report, started);

@@ -1,4 +1,3 @@
-import { ValidationError } from '../errors.js';
 import {
   FRAME_HEADER,
   RECORD_PREFIX,
@@ -13,6 +12,7 @@ import type { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
 import { readArchiveFile, readManifest } from './archive.js';
 import { filesWithin } from './archive-reader.js';
+import type { ArchivedFrame } from './log-merge.js';
 
 export interface RestoreOptions {
   /** First sequence to restore (inclusive); default the archive's first. */
@@ -24,66 +24,44 @@ export interface RestoreOptions {
 }
 
 export interface RestoreReport {
+  /** Events put back into the store. */
   restored: number;
+  /** Archive files read. */
   files: number;
+  /** First and last sequence restored; null when none was. */
   firstSequence: number | null;
   lastSequence: number | null;
+  /** Archived events left out because the store holds them live already. */
+  alreadyLive: number;
+  /** Archived events left out because their stream is deleted: erasure is not undone. */
+  ofDeletedStreams: number;
+  /**
+   * Restored events the retention policy in force hides at once (they are past its maxAge): they
+   * stay in the archive, and the next cleanup removes them again without archiving them twice.
+   */
+  hiddenByRetention: number;
 }
 
 /**
- * Restores archived events into a store, keeping their sequence numbers, ids and bytes: the
- * archive holds whole log frames, which are appended to the log as they are (cut where a bound
- * falls inside one), with hole frames for the sequences between. So the store must end before the
- * first restored sequence: a new directory, or a store that the archive continues.
- *
- * Restoring into the middle of a live store (below its last sequence) is refused: the log holds
- * sequences in order, and putting old ones back between live ones would mean rewriting it.
+ * Restores archived events after a store's last sequence, keeping their sequence numbers, ids and
+ * bytes: the archive holds whole log frames, which are appended to the log as they are, with hole
+ * frames for the sequences between. (Into the middle of a store, the log is rebuilt instead:
+ * log-merge.ts.)
  */
 export function restoreFrames(
   table: EventTable,
   log: RecordLog,
-  archiveDir: string,
-  options: RestoreOptions,
+  frames: readonly ArchivedFrame[],
 ): RestoreReport {
-  const from = options.fromSequence ?? 1;
-  const to = options.toSequence ?? Infinity;
-  const entries = filesWithin(readManifest(archiveDir), {
-    fromSequence: from,
-    toSequence: to,
-    from: -Infinity,
-    to: Infinity,
-  });
-  const report: RestoreReport = {
-    restored: 0,
-    files: entries.length,
-    firstSequence: null,
-    lastSequence: null,
-  };
-  // Frames of interleaving files never overlap (each holds a run of one cleanup), so sorting whole
-  // frames by their first sequence puts every event in order.
-  const frames: Buffer[] = [];
-  entries.forEach((entry, i) => {
-    const bytes = readArchiveFile(archiveDir, entry);
-    for (let at = 0; at < bytes.length; at += FRAME_HEADER + frameBodyLength(bytes, at)) {
-      const frame = clip(bytes.subarray(at, at + FRAME_HEADER + frameBodyLength(bytes, at)), from, to);
-      if (frame !== undefined) frames.push(frame);
-    }
-    options.onProgress?.({ files: entries.length, filesRead: i + 1, events: 0 });
-  });
-  frames.sort((a, b) => frameSequence(a, 0) - frameSequence(b, 0));
+  const report = newRestoreReport(frames);
   const first = frames[0];
   if (first === undefined) return report;
-  const firstSequence = frameSequence(first, 0);
+  const firstSequence = frameSequence(first.bytes, 0);
   if (firstSequence <= table.rows) {
-    throw new ValidationError(
-      'archive',
-      `holds sequence ${firstSequence}, but this store already reaches sequence ${table.rows}: restored ` +
-        'events keep their sequence numbers, so restore into a new directory (or one that ends before ' +
-        `${firstSequence}), or restore from --from-sequence ${table.rows + 1}`,
-    );
+    throw new RangeError(`restoreFrames appends after sequence ${table.rows}, not from ${firstSequence}`);
   }
   const replay = new TableReplay(table);
-  for (const frame of frames) {
+  for (const { bytes: frame } of frames) {
     const sequence = frameSequence(frame, 0);
     if (sequence > table.rows + 1) log.append(holeFrame(table.rows + 1, sequence - table.rows - 1));
     table.skipTo(sequence - 1);
@@ -94,6 +72,58 @@ export function restoreFrames(
   report.firstSequence = firstSequence;
   report.lastSequence = table.rows;
   return report;
+}
+
+/** The sequences of whole frames, as [first, last] ranges by archive file. */
+export function framesByFile(frames: readonly ArchivedFrame[]): Map<string, [number, number][]> {
+  const ranges = new Map<string, [number, number][]>();
+  for (const { bytes, file } of frames) {
+    const first = frameSequence(bytes, 0);
+    let list = ranges.get(file);
+    if (list === undefined) ranges.set(file, (list = []));
+    list.push([first, first + frameCount(bytes, 0) - 1]);
+  }
+  return ranges;
+}
+
+/** A report of nothing restored yet, from the frames read. */
+export function newRestoreReport(frames: readonly ArchivedFrame[]): RestoreReport {
+  return {
+    restored: 0,
+    files: new Set(frames.map((frame) => frame.file)).size,
+    firstSequence: null,
+    lastSequence: null,
+    alreadyLive: 0,
+    ofDeletedStreams: 0,
+    hiddenByRetention: 0,
+  };
+}
+
+/**
+ * The frames of the archive's files within the range, each cut to it (resealed where a bound falls
+ * inside one), in sequence order. Every file is checked (size, CRC, frames) as it is read.
+ */
+export function readArchivedFrames(archiveDir: string, options: RestoreOptions): ArchivedFrame[] {
+  const from = options.fromSequence ?? 1;
+  const to = options.toSequence ?? Infinity;
+  const entries = filesWithin(readManifest(archiveDir), {
+    fromSequence: from,
+    toSequence: to,
+    from: -Infinity,
+    to: Infinity,
+  });
+  // Frames of interleaving files never overlap (each holds a run of one cleanup), so sorting whole
+  // frames by their first sequence puts every event in order.
+  const frames: ArchivedFrame[] = [];
+  entries.forEach((entry, i) => {
+    const bytes = readArchiveFile(archiveDir, entry);
+    for (let at = 0; at < bytes.length; at += FRAME_HEADER + frameBodyLength(bytes, at)) {
+      const frame = clip(bytes.subarray(at, at + FRAME_HEADER + frameBodyLength(bytes, at)), from, to);
+      if (frame !== undefined) frames.push({ bytes: frame, file: entry.file });
+    }
+    options.onProgress?.({ files: entries.length, filesRead: i + 1, events: 0 });
+  });
+  return frames.sort((a, b) => frameSequence(a.bytes, 0) - frameSequence(b.bytes, 0));
 }
 
 /** The part of a frame within [from, to], resealed when a bound cuts it; undefined when none is. */

@@ -24,7 +24,13 @@ export class Tombstones {
   constructor(
     private readonly table: EventTable,
     private readonly dir: string | undefined,
+    /** The deleted streams, when known already (a table rebuilt by a restore); else read from `dir`. */
+    deleted?: readonly string[],
   ) {
+    if (deleted !== undefined) {
+      for (const name of deleted) this.mark(name);
+      return;
+    }
     if (dir === undefined) return;
     const path = join(dir, TOMBSTONE_FILE);
     if (!existsSync(path)) return;
@@ -42,6 +48,11 @@ export class Tombstones {
         throw new CorruptionError(path, 0, `line ${i + 1} names no aggregateId`);
       this.mark(aggregateId);
     });
+  }
+
+  /** The same deletions over another table (one a restore rebuilt). */
+  over(table: EventTable): Tombstones {
+    return new Tombstones(table, this.dir, this.names);
   }
 
   /** Whether anything is deleted: when not, reads skip the check entirely. */

@@ -20,16 +20,26 @@ import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
 import type { CleanupReport } from '../retention/cleanup-report.js';
 import { CleanupSchedule } from '../retention/cleanup-schedule.js';
 import { writePolicyFile } from '../retention/policy-file.js';
-import { restoreFrames, type RestoreOptions, type RestoreReport } from '../retention/restore.js';
+import {
+  framesByFile,
+  newRestoreReport,
+  readArchivedFrames,
+  restoreFrames,
+  type RestoreOptions,
+  type RestoreReport,
+} from '../retention/restore.js';
+import { rebuildWithRestored } from '../retention/restore-between.js';
+import type { ArchivedFrame } from '../retention/log-merge.js';
+import { ArchivedCopies } from '../retention/archived-copies.js';
+import { removeStaging } from '../storage/embedded/log-swap.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
-import { syncDirectory } from '../storage/embedded/segment-log.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint, writeCheckpointAsync } from '../storage/embedded/checkpoint.js';
-import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../storage/embedded/frame.js';
+import { FRAME_HEADER, RECORD_PREFIX, frameSequence, sealFrame } from '../storage/embedded/frame.js';
 import type { DirectoryLock } from '../storage/embedded/lock.js';
 import { RecordWriter, decodeId } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
-import type { SegmentLog } from '../storage/embedded/segment-log.js';
+import { SegmentLog, syncDirectory } from '../storage/embedded/segment-log.js';
 import type { EmptiedIds, EventTable } from '../table/event-table.js';
 import { TableCut } from '../table/table-cut.js';
 import type { SortedRows } from '../indexes/sorted-rows.js';
@@ -60,12 +70,23 @@ export interface DiskParts {
 /** The embedded engine: a log of frames, and a table of columns and indexes over it. */
 export class EmbeddedEventStore implements EventStore {
   private readonly writer = new RecordWriter();
-  private readonly reader: EventReader;
-  private readonly queries: QueryEngine;
-  private readonly tombstones: Tombstones;
-  private readonly visibility: Visibility;
+  // The table, its log, and everything built over them. Not readonly: a restore into the middle
+  // of the store rebuilds the log and the table, and wires new ones in (see restoreArchive).
+  private table!: EventTable;
+  private log!: RecordLog;
+  private disk: DiskParts | undefined;
+  private reader!: EventReader;
+  private queries!: QueryEngine;
+  private tombstones!: Tombstones;
+  private visibility!: Visibility;
   /** User-defined indexes: create, drop, list, analyze, rebuild, usage, size. */
-  readonly indexes: IndexManager;
+  indexes!: IndexManager;
+  private cleaner!: Cleanup;
+  private readonly schedule: CleanupSchedule;
+  /** Restored events whose archive copy stays: cleanup does not archive them again. */
+  private readonly archivedCopies: ArchivedCopies;
+  /** A restore rebuilding the log: writes wait for it, reads go on from the old table meanwhile. */
+  private restoring: Promise<unknown> | undefined;
   private closed = false;
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
@@ -75,26 +96,44 @@ export class EmbeddedEventStore implements EventStore {
   private pendingSyncs = new Set<Promise<void>>();
   private sequenceLookups = 0;
   private sequenceHits = 0;
-  private readonly cleaner: Cleanup;
-  private readonly schedule: CleanupSchedule;
   private lastCleanupError: string | null = null;
   private readonly openedCpu = process.cpuUsage();
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly table: EventTable,
-    private readonly log: RecordLog,
-    private readonly disk?: DiskParts,
+    table: EventTable,
+    log: RecordLog,
+    disk?: DiskParts,
   ) {
-    this.reader = new EventReader(table, log);
-    const reader = this.reader;
+    this.archivedCopies = new ArchivedCopies(disk?.dir);
+    this.wire(table, log, disk, options.retention, new Tombstones(table, disk?.dir));
+    this.schedule = new CleanupSchedule(() => this.scheduledCleanup());
+    this.schedule.set(options.retention.schedule);
+    if (disk !== undefined && options.retention.source !== undefined)
+      writePolicyFile(disk.dir, options.retention.source);
+  }
+
+  /** Builds the readers, indexes, query engine and cleanup over a table and its log. */
+  private wire(
+    table: EventTable,
+    log: RecordLog,
+    disk: DiskParts | undefined,
+    policy: RetentionPolicy,
+    tombstones: Tombstones,
+  ): void {
+    const options = this.options;
+    this.table = table;
+    this.log = log;
+    this.disk = disk;
+    const reader = new EventReader(table, log);
+    this.reader = reader;
     const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
     this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
-    this.tombstones = new Tombstones(table, disk?.dir);
-    const visibility = new Visibility(table, this.tombstones, options.clock, options.retention);
+    this.tombstones = tombstones;
+    const visibility = new Visibility(table, this.tombstones, options.clock, policy);
     this.visibility = visibility;
-    this.queries = new QueryEngine(table, reader, this.indexes, statistics, visibility);
-    const queries = this.queries;
+    const queries = new QueryEngine(table, reader, this.indexes, statistics, visibility);
+    this.queries = queries;
     this.indexes.attachAdvisor(
       new IndexAdvisor(
         queries.monitor,
@@ -106,10 +145,6 @@ export class EmbeddedEventStore implements EventStore {
     );
     queries.onQuery = () => this.indexes.afterQuery();
     this.cleaner = new Cleanup(this.cleanupHost());
-    this.schedule = new CleanupSchedule(() => this.scheduledCleanup());
-    this.schedule.set(options.retention.schedule);
-    if (disk !== undefined && options.retention.source !== undefined)
-      writePolicyFile(disk.dir, options.retention.source);
   }
 
   /** What cleanup needs from the store (see retention/cleanup.ts for the order of operations). */
@@ -121,6 +156,7 @@ export class EmbeddedEventStore implements EventStore {
       dir: this.disk?.dir,
       now: () => this.options.clock.now(),
       archiveDir: () => this.visibility.policy.archiveDir,
+      inArchive: (archiveDir) => this.archivedCopies.inArchive(archiveDir),
       hidden: () => this.visibility.hidden(),
       tombstoned: (row) => this.tombstones.active && this.tombstones.isDeleted(row),
       afterCompaction: () => {
@@ -142,7 +178,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   private async scheduledCleanup(): Promise<void> {
-    if (this.closed || this.failure !== undefined) return;
+    if (this.closed || this.failure !== undefined || this.restoring !== undefined) return;
     try {
       await this.cleaner.run({ threshold: this.visibility.policy.cleanupThreshold });
       this.lastCleanupError = null;
@@ -152,6 +188,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     const input = requireObject(options, 'options');
     const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
@@ -174,11 +211,15 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /**
-   * Restores archived events into this store with their sequence numbers and ids. The store must
-   * end before the first sequence restored (a new directory, or one the archive continues); see
-   * retention/restore.ts. Durable (fsync'ed) when it resolves.
+   * Restores archived events into this store with their sequence numbers, ids and bytes. After the
+   * store's last sequence they are appended; below it (events cleanup removed from a store that
+   * went on) the log is rebuilt with them between the live events and swapped in crash-safely, and
+   * the table is rebuilt with it (retention/log-merge.ts, storage/embedded/log-swap.ts). Meanwhile
+   * reads go on from the store as it was, and writes wait. Events the store holds already, and
+   * events of deleted streams, are left out. Durable (fsync'ed) when it resolves.
    */
   async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     if (typeof archiveDir !== 'string' || archiveDir.length === 0) {
       throw new ValidationError('archiveDir', `must be a directory path, got ${describe(archiveDir)}`);
@@ -186,22 +227,94 @@ export class EmbeddedEventStore implements EventStore {
     const input = requireObject(options, 'options');
     const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence');
     const toSequence = optionalInteger(input.toSequence, 'options.toSequence');
+    const onProgress = input.onProgress;
+    if (onProgress !== undefined && typeof onProgress !== 'function')
+      throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
     if (this.indexes.hasUnique || this.indexes.building) {
       throw new ValidationError(
         'archiveDir',
-        'this store has a unique index (or an index being built); restore into a store without one, then create the index',
+        'this store has a unique index (or an index being built); drop it (or wait for the build), restore, then create it again',
       );
     }
-    const report = restoreFrames(this.table, this.log, archiveDir, {
+    const frames = readArchivedFrames(archiveDir, {
       ...(fromSequence === undefined ? {} : { fromSequence }),
       ...(toSequence === undefined ? {} : { toSequence }),
-      ...(typeof input.onProgress === 'function'
-        ? { onProgress: input.onProgress as RestoreOptions['onProgress'] }
-        : {}),
+      ...(onProgress === undefined ? {} : { onProgress: onProgress as RestoreOptions['onProgress'] }),
     });
-    this.indexes.catchUp();
-    if (this.disk !== undefined) await this.track(this.disk.log.sync());
-    this.maybeCheckpoint();
+    const first = frames[0];
+    if (first === undefined) return newRestoreReport(frames);
+    if (frameSequence(first.bytes, 0) > this.table.rows) {
+      const report = restoreFrames(this.table, this.log, frames);
+      this.archivedCopies.add(archiveDir, framesByFile(frames));
+      this.indexes.catchUp();
+      if (this.disk !== undefined) await this.track(this.disk.log.sync());
+      this.maybeCheckpoint();
+      return this.countHidden(report, [[report.firstSequence ?? 0, report.lastSequence ?? -1]]);
+    }
+    const restoring = this.restoreBetween(archiveDir, frames);
+    this.restoring = restoring;
+    try {
+      return await restoring;
+    } finally {
+      this.restoring = undefined;
+    }
+  }
+
+  /** Writes wait for a restore that is rebuilding the log (see restoreArchive). */
+  private async afterRestore(): Promise<void> {
+    while (this.restoring !== undefined) await this.restoring.catch(() => undefined);
+  }
+
+  /** A restore below the store's last sequence: a new log and table, wired in (see restoreArchive). */
+  private async restoreBetween(archiveDir: string, frames: readonly ArchivedFrame[]): Promise<RestoreReport> {
+    // A cleanup changes the table and the log; one that started before must end first.
+    await this.cleaner.settle();
+    await Promise.allSettled([...this.pendingSyncs]);
+    this.assertWritable();
+    const rebuilt = await rebuildWithRestored(
+      {
+        table: this.table,
+        log: this.log,
+        dir: this.disk?.dir,
+        segmentSize: this.options.segmentSize,
+        isDeleted: (aggregateId) => this.tombstones.isAggregateDeleted(aggregateId),
+        // Recorded before the new log is swapped in: see retention/archived-copies.ts.
+        beforeSwap: (ranges) => this.archivedCopies.add(archiveDir, ranges),
+      },
+      frames,
+    );
+    if (rebuilt.table === undefined) return rebuilt.report;
+    const disk = this.disk;
+    const log =
+      disk === undefined
+        ? rebuilt.log
+        : SegmentLog.open(disk.dir, {
+            segmentSize: this.options.segmentSize,
+            syncOnRoll: this.options.fsync !== 'never',
+          });
+    const old = { queries: this.queries, indexes: this.indexes, log: this.log };
+    const newDisk = disk === undefined ? undefined : { ...disk, log: log as SegmentLog, checkpointRows: 0 };
+    this.wire(rebuilt.table, log, newDisk, this.visibility.policy, this.tombstones.over(rebuilt.table));
+    this.indexes.openFrom([]);
+    old.indexes.close();
+    await old.queries.close();
+    old.log.close();
+    if (disk !== undefined) {
+      await removeStaging(disk.dir);
+      await this.writeCheckpointInBackground();
+    }
+    return this.countHidden(rebuilt.report, rebuilt.ranges);
+  }
+
+  /** Fills in how many of the restored sequences the retention policy hides at once. */
+  private countHidden(report: RestoreReport, ranges: readonly (readonly [number, number])[]): RestoreReport {
+    const hidden = this.visibility.hidden();
+    if (hidden === undefined) return report;
+    for (const [first, last] of ranges) {
+      for (let sequence = first; sequence <= last; sequence++) {
+        if (!this.table.isRemoved(sequence - 1) && hidden(sequence - 1)) report.hiddenByRetention++;
+      }
+    }
     return report;
   }
 
@@ -233,6 +346,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     const list = Array.isArray(events) ? (events as readonly unknown[]) : [events];
     const valid = validateBatch(list, this.options.clock);
@@ -248,6 +362,7 @@ export class EmbeddedEventStore implements EventStore {
     events: readonly Omit<NewEvent, 'aggregateId'>[] | Omit<NewEvent, 'aggregateId'>,
     options: AppendToStreamOptions = {},
   ): Promise<StoredEvent[]> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
@@ -609,6 +724,7 @@ export class EmbeddedEventStore implements EventStore {
    * Resolves false when the stream was deleted already.
    */
   async deleteAggregate(aggregateId: string): Promise<boolean> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
@@ -709,11 +825,13 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async flush(): Promise<void> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     if (this.disk !== undefined) await this.track(this.disk.log.sync());
   }
 
   async checkpoint(): Promise<void> {
+    if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
     // A running cleanup writes one when it ends; one written meanwhile could go stale (maybeCheckpoint).
     await this.cleaner.settle();
@@ -722,6 +840,8 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    await this.afterRestore();
     if (this.closed) return;
     this.closed = true;
     this.schedule.stop();

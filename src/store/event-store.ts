@@ -181,8 +181,11 @@ export interface EventStore {
    */
   cleanup(options?: CleanupOptions): Promise<CleanupReport>;
   /**
-   * Restores archived events with their sequence numbers and ids into this store, which must end
-   * before the first sequence restored (a new directory, or one the archive continues).
+   * Restores archived events with their sequence numbers and ids into this store: after its last
+   * sequence, or back between its live events (the log is then rebuilt and swapped in
+   * crash-safely; writes wait meanwhile, reads go on). Events it holds already, and events of
+   * deleted streams, are left out; the archive keeps its copies, and cleanup never archives a
+   * restored event twice.
    */
   restoreArchive(archiveDir: string, options?: RestoreOptions): Promise<RestoreReport>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */

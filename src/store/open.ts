@@ -4,6 +4,7 @@ import { acquireLock } from '../storage/embedded/lock.js';
 import { scanLog } from '../storage/embedded/log-scan.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
 import { dropLeftoverSegments, readLogStart } from '../storage/embedded/log-start.js';
+import { finishLogSwap } from '../storage/embedded/log-swap.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
 import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
@@ -39,6 +40,8 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
   let opened: { store: EmbeddedEventStore; table: EventTable; interrupted: boolean };
   try {
     ensureStoreFile(dir);
+    // A restore that rebuilt the log: put the new one in place if it committed, else forget it.
+    finishLogSwap(dir);
     const logStart = readLogStart(dir);
     dropLeftoverSegments(dir, logStart.firstSequence);
     log = SegmentLog.open(dir, {

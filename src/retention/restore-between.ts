@@ -1,0 +1,93 @@
+import { rmSync } from 'node:fs';
+import { writeLogStart } from '../storage/embedded/log-start.js';
+import { installStagedLog, prepareStaging, STAGING_DIR } from '../storage/embedded/log-swap.js';
+import { MemoryLog } from '../storage/embedded/memory-log.js';
+import type { RecordLog } from '../storage/embedded/record-log.js';
+import { SegmentLog } from '../storage/embedded/segment-log.js';
+import type { EventTable } from '../table/event-table.js';
+import { mergeRestored, type ArchivedFrame } from './log-merge.js';
+import { newRestoreReport, type RestoreReport } from './restore.js';
+import { join } from 'node:path';
+
+export interface RebuildSource {
+  table: EventTable;
+  log: RecordLog;
+  /** The store directory; undefined for an in-memory store. */
+  dir: string | undefined;
+  segmentSize: number;
+  isDeleted: (aggregateId: string) => boolean;
+  /** Called with the restored sequences by archive file, before the new log replaces the old. */
+  beforeSwap: (ranges: ReadonlyMap<string, readonly [number, number][]>) => void;
+}
+
+export interface Rebuilt {
+  report: RestoreReport;
+  /** The new table, over `log`; undefined when nothing was restored (and nothing changed). */
+  table: EventTable | undefined;
+  /** In memory, the new log; on disk, the new log is in place of the old, for the caller to open. */
+  log: RecordLog;
+  /** The sequences restored. */
+  ranges: [number, number][];
+}
+
+/**
+ * A restore below a store's last sequence: builds the merged log (log-merge.ts), on disk in the
+ * staging directory, durably, and swaps it in (storage/embedded/log-swap.ts, whose order of
+ * operations makes a crash at any point leave either the old log or the new). The caller wires in
+ * the table returned, and on disk removes the staging directory (the old log) afterwards.
+ */
+export async function rebuildWithRestored(
+  source: RebuildSource,
+  frames: readonly ArchivedFrame[],
+): Promise<Rebuilt> {
+  const { dir } = source;
+  const staging = dir === undefined ? undefined : prepareStaging(dir);
+  const target: RecordLog =
+    staging === undefined
+      ? new MemoryLog()
+      : SegmentLog.open(staging, { segmentSize: source.segmentSize, syncOnRoll: true });
+  const discard = () => {
+    target.close();
+    if (dir !== undefined) rmSync(join(dir, STAGING_DIR), { recursive: true, force: true });
+  };
+  let merged;
+  try {
+    merged = await mergeRestored(
+      source.table,
+      source.log,
+      frames,
+      target,
+      source.isDeleted,
+      () => new Promise((resolve) => setImmediate(resolve)),
+    );
+  } catch (error) {
+    discard();
+    throw error;
+  }
+  const report: RestoreReport = {
+    ...newRestoreReport(frames),
+    restored: merged.restored,
+    alreadyLive: merged.alreadyLive,
+    ofDeletedStreams: merged.ofDeletedStreams,
+  };
+  const ranges = [...merged.ranges.values()].flat().sort((a, b) => a[0] - b[0]);
+  if (merged.restored === 0) {
+    discard();
+    return { report, table: undefined, log: source.log, ranges };
+  }
+  report.firstSequence = (ranges[0] as [number, number])[0];
+  report.lastSequence = Math.max(...ranges.map((range) => range[1]));
+  if (dir !== undefined && staging !== undefined) {
+    try {
+      (target as SegmentLog).syncNow();
+      await writeLogStart(staging, { firstSequence: merged.firstSequence, removedBefore: merged.firstSequence });
+      target.close();
+    } catch (error) {
+      discard();
+      throw error;
+    }
+  }
+  source.beforeSwap(merged.ranges);
+  if (dir !== undefined) installStagedLog(dir);
+  return { report, table: merged.table, log: target, ranges };
+}
