@@ -5,6 +5,7 @@ import { MemoryLog } from '../storage/embedded/memory-log.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
+import { failpoint } from './failpoint.js';
 import { mergeRestored, type ArchivedFrame } from './log-merge.js';
 import { newRestoreReport, type RestoreReport } from './restore.js';
 import { join } from 'node:path';
@@ -87,7 +88,9 @@ export async function rebuildWithRestored(
       throw error;
     }
   }
+  failpoint('restore:log-built');
   source.beforeSwap(merged.ranges);
+  failpoint('restore:copies-recorded');
   if (dir !== undefined) installStagedLog(dir);
   return { report, table: merged.table, log: target, ranges };
 }

@@ -63,6 +63,15 @@ export function finishLogSwap(dir: string): void {
   rmSync(staging, { recursive: true, force: true });
 }
 
+/**
+ * The directory whose `log/` opening will use: the staging area when a committed swap is still
+ * pending (open finishes it), else the store's own. For verify, which changes nothing.
+ */
+export function logHome(dir: string): string {
+  const staging = join(dir, STAGING_DIR);
+  return existsSync(join(staging, READY_FILE)) && existsSync(join(staging, LOG_DIR)) ? staging : dir;
+}
+
 /** Steps 3-4, each skipped when done already. */
 function rollForward(dir: string): void {
   const staging = join(dir, STAGING_DIR);

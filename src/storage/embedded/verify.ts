@@ -6,6 +6,7 @@ import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { forEachRecord } from './frame.js';
 import { acquireLock } from './lock.js';
+import { finishLogSwap, logHome } from './log-swap.js';
 import { dropLeftoverSegments, leftoverSegments, readLogStart, type LogStart } from './log-start.js';
 import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
 import { recordLengthsConsistent } from './record-codec.js';
@@ -63,18 +64,21 @@ function scanAll(
  */
 export async function verifyStore(dir: string): Promise<VerifyReport> {
   requireStore(dir);
+  // A restore's new log that a crash left committed but not yet in place is the one open will use
+  // (and it discards the checkpoint).
+  const home = logHome(dir);
   // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
   const leftovers = new Set(
-    leftoverSegments(dir, readLogStart(dir).firstSequence).map((segment) => segment.path),
+    leftoverSegments(home, readLogStart(home).firstSequence).map((segment) => segment.path),
   );
-  const segments = listSegments(dir).filter((segment) => !leftovers.has(segment.path));
-  const scan = scanAll(dir, segments);
+  const segments = listSegments(home).filter((segment) => !leftovers.has(segment.path));
+  const scan = scanAll(home, segments);
   const problems: VerifyProblem[] = [...scan.badRecords];
   if (scan.problem !== undefined) {
     const { file, offset, kind, detail } = scan.problem;
     problems.push({ file, offset, kind, detail });
   }
-  const parsed = parseCheckpoint(dir, logSize(segments));
+  const parsed = home === dir ? parseCheckpoint(dir, logSize(segments)) : { unusable: 'none' as const };
   let checkpoint: VerifyReport['checkpoint'] = null;
   if (!('unusable' in parsed)) {
     checkpoint = { sequence: parsed.meta.rows, valid: true };
@@ -116,6 +120,8 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     lastSequence: 0,
   };
   try {
+    // As open does first: finish (or forget) a restore's log swap a crash interrupted.
+    finishLogSwap(dir);
     const start = readLogStart(dir);
     dropLeftoverSegments(dir, start.firstSequence);
     const segments = listSegments(dir);
