@@ -1097,9 +1097,20 @@ describe('archive', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/^restored\s+3 events from 2 files$/m);
     expect(linesOf((await cli(['query', '--dir', target])).stdout)).toEqual(expectedLines(1, 2, 5));
+    // Again: every event is there already, and the summary says so.
     const again = await cli(['archive', 'restore', archive, '--into', target]);
-    expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/already reaches sequence 5/);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^restored\s+0 events from 2 files$/m);
+    expect(again.stderr).toMatch(/^left out\s+3 events the store holds already$/m);
+    // Into the middle: a store holding only sequence 5 gets 1 and 2 back before it.
+    const later = freshDir();
+    expect((await cli(['archive', 'restore', archive, '--into', later, '--from-sequence', '5'])).code).toBe(0);
+    const middle = await cli(['archive', 'restore', archive, '--into', later]);
+    expect(middle.code, middle.stderr).toBe(0);
+    expect(middle.stderr).toMatch(/^restored\s+2 events from 2 files$/m);
+    expect(middle.stderr).toMatch(/^sequences\s+1-2$/m);
+    expect(middle.stderr).toMatch(/^left out\s+1 event the store holds already$/m);
+    expect(linesOf((await cli(['query', '--dir', later])).stdout)).toEqual(expectedLines(1, 2, 5));
     const both = await cli(['archive', 'restore', archive, '--into', target, '--ndjson', '-']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/exactly one of --into <storeDir> and --ndjson/);

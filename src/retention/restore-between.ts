@@ -6,7 +6,7 @@ import type { RecordLog } from '../storage/embedded/record-log.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
 import { failpoint } from './failpoint.js';
-import { mergeRestored, type ArchivedFrame } from './log-merge.js';
+import { mergeRestored, type ArchivedFrame, type MergeProgress } from './log-merge.js';
 import { newRestoreReport, type RestoreReport } from './restore.js';
 import { join } from 'node:path';
 
@@ -17,6 +17,7 @@ export interface RebuildSource {
   dir: string | undefined;
   segmentSize: number;
   isDeleted: (aggregateId: string) => boolean;
+  onProgress: (progress: MergeProgress) => void;
   /** Called with the restored sequences by archive file, before the new log replaces the old. */
   beforeSwap: (ranges: ReadonlyMap<string, readonly [number, number][]>) => void;
 }
@@ -60,6 +61,7 @@ export async function rebuildWithRestored(
       target,
       source.isDeleted,
       () => new Promise((resolve) => setImmediate(resolve)),
+      source.onProgress,
     );
   } catch (error) {
     discard();

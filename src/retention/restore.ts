@@ -19,8 +19,20 @@ export interface RestoreOptions {
   fromSequence?: number;
   /** Last sequence to restore (inclusive); default the archive's last. */
   toSequence?: number;
-  /** Called after each archive file is read: for progress on long restores. */
-  onProgress?: (progress: { files: number; filesRead: number; events: number }) => void;
+  /**
+   * For progress on long restores: called after each archive file is read (`phase` 'reading'), then,
+   * when the restore goes below the store's last sequence, as the log is rebuilt ('rebuilding':
+   * `events` of `totalEvents` written, the store's and the restored).
+   */
+  onProgress?: (progress: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  phase: 'reading' | 'rebuilding';
+  files: number;
+  filesRead: number;
+  events: number;
+  totalEvents: number;
 }
 
 export interface RestoreReport {
@@ -121,7 +133,13 @@ export function readArchivedFrames(archiveDir: string, options: RestoreOptions):
       const frame = clip(bytes.subarray(at, at + FRAME_HEADER + frameBodyLength(bytes, at)), from, to);
       if (frame !== undefined) frames.push({ bytes: frame, file: entry.file });
     }
-    options.onProgress?.({ files: entries.length, filesRead: i + 1, events: 0 });
+    options.onProgress?.({
+      phase: 'reading',
+      files: entries.length,
+      filesRead: i + 1,
+      events: 0,
+      totalEvents: 0,
+    });
   });
   return frames.sort((a, b) => frameSequence(a.bytes, 0) - frameSequence(b.bytes, 0));
 }

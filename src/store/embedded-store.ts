@@ -29,7 +29,7 @@ import {
   type RestoreReport,
 } from '../retention/restore.js';
 import { rebuildWithRestored } from '../retention/restore-between.js';
-import type { ArchivedFrame } from '../retention/log-merge.js';
+import type { ArchivedFrame, MergeProgress } from '../retention/log-merge.js';
 import { ArchivedCopies } from '../retention/archived-copies.js';
 import { removeStaging } from '../storage/embedded/log-swap.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
@@ -251,7 +251,11 @@ export class EmbeddedEventStore implements EventStore {
       this.maybeCheckpoint();
       return this.countHidden(report, [[report.firstSequence ?? 0, report.lastSequence ?? -1]]);
     }
-    const restoring = this.restoreBetween(archiveDir, frames);
+    const progress = onProgress as RestoreOptions['onProgress'];
+    const { files } = newRestoreReport(frames);
+    const restoring = this.restoreBetween(archiveDir, frames, ({ done, total }) =>
+      progress?.({ phase: 'rebuilding', files, filesRead: files, events: done, totalEvents: total }),
+    );
     this.restoring = restoring;
     try {
       return await restoring;
@@ -266,7 +270,11 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /** A restore below the store's last sequence: a new log and table, wired in (see restoreArchive). */
-  private async restoreBetween(archiveDir: string, frames: readonly ArchivedFrame[]): Promise<RestoreReport> {
+  private async restoreBetween(
+    archiveDir: string,
+    frames: readonly ArchivedFrame[],
+    onProgress: (progress: MergeProgress) => void,
+  ): Promise<RestoreReport> {
     // A cleanup changes the table and the log; one that started before must end first.
     await this.cleaner.settle();
     await Promise.allSettled([...this.pendingSyncs]);
@@ -278,6 +286,7 @@ export class EmbeddedEventStore implements EventStore {
         dir: this.disk?.dir,
         segmentSize: this.options.segmentSize,
         isDeleted: (aggregateId) => this.tombstones.isAggregateDeleted(aggregateId),
+        onProgress,
         // Recorded before the new log is swapped in: see retention/archived-copies.ts.
         beforeSwap: (ranges) => this.archivedCopies.add(archiveDir, ranges),
       },

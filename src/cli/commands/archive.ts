@@ -95,8 +95,10 @@ export function registerArchive(program: Command, ctx: CliContext): void {
     .command('restore')
     .summary('restore archived events into a store, or as NDJSON')
     .description(
-      'With --into, put the archived events back into a store with their sequence numbers and ids: the ' +
-        'store (created if the directory is new) must end before the first sequence restored. With --ndjson, ' +
+      'With --into, put the archived events back into a store (created if the directory is new) with their ' +
+        'sequence numbers and ids: after its last sequence, or between its live events (the log is then ' +
+        'rebuilt, crash-safely); events it holds already and events of deleted streams are left out. The ' +
+        'store must not be open elsewhere. With --ndjson, ' +
         'write them as NDJSON, one StoredEvent per line in sequence order, in the shape `query` prints (so ' +
         '`ingest` takes it). Only the files whose manifest ranges overlap the bounds are read, and each is ' +
         'checked whole first: a damaged file stops the restore (exit 1) and a partial output file is removed. ' +
@@ -115,6 +117,7 @@ export function registerArchive(program: Command, ctx: CliContext): void {
         '',
         'Examples:',
         '  $ tamma-events archive restore ./archive --into ./restored',
+        '  $ tamma-events archive restore ./archive --into ./events --from-sequence 5000 --to-sequence 9999',
         '  $ tamma-events archive restore ./archive --ndjson events.ndjson',
         '  $ tamma-events archive restore ./archive --ndjson - --from 2024-01-01 --to 2024-02-01 | gzip > jan.ndjson.gz',
         '  $ tamma-events archive restore ./archive --ndjson - --from-sequence 1000 | tamma-events ingest --dir ./copy -',
@@ -259,8 +262,13 @@ async function restoreInto(
     restored = await store.restoreArchive(dir, {
       ...(bounds.fromSequence === undefined ? {} : { fromSequence: bounds.fromSequence }),
       ...(bounds.toSequence === undefined ? {} : { toSequence: bounds.toSequence }),
-      onProgress: ({ files, filesRead }) => {
-        if (ctx.io.isTTY) ctx.io.stderr.write(`\rread ${filesRead}/${files} files`);
+      onProgress: ({ phase, files, filesRead, events, totalEvents }) => {
+        if (!ctx.io.isTTY) return;
+        ctx.io.stderr.write(
+          phase === 'reading'
+            ? `\rread ${filesRead}/${files} files`
+            : `\rrebuilding the log: ${events}/${totalEvents} events   `,
+        );
       },
     });
   } finally {
@@ -273,6 +281,22 @@ async function restoreInto(
       'sequences',
       restored.firstSequence === null ? 'none' : `${restored.firstSequence}-${restored.lastSequence}`,
     ],
+    ...(restored.alreadyLive > 0
+      ? [['left out', `${plural(restored.alreadyLive, 'event')} the store holds already`] as [string, string]]
+      : []),
+    ...(restored.ofDeletedStreams > 0
+      ? [['left out', `${plural(restored.ofDeletedStreams, 'event')} of deleted streams`] as [string, string]]
+      : []),
+    ...(restored.hiddenByRetention > 0
+      ? [
+          [
+            'hidden',
+            `${plural(restored.hiddenByRetention, 'restored event')} past the store's retention: reads leave ` +
+              'them out, and the next cleanup removes them again (the archive keeps its copies); lengthen ' +
+              'maxAge to keep them',
+          ] as [string, string],
+        ]
+      : []),
     ['elapsed', formatDuration(performance.now() - started)],
     ['into', into],
   ];
