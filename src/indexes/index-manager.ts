@@ -87,6 +87,22 @@ export class IndexManager {
     }
   }
 
+  /**
+   * The same indexes as `previous` (a manager over the table a restore replaced), built whole over
+   * this table, with their usage counts; and the same auto mode.
+   */
+  carryOver(previous: IndexManager): void {
+    for (const [name, use] of previous.builtInUse) this.builtInUse.set(name, { ...use });
+    this.auto = previous.auto;
+    for (const old of previous.ready.values()) {
+      const index = new UserIndex(old.definition, old.createdAt);
+      index.uses = old.uses;
+      index.lastUsed = old.lastUsed;
+      this.indexUpTo(index, this.table.rows);
+      this.ready.set(index.name, index);
+    }
+  }
+
   /** Ready indexes: the ones the planner may use. */
   usable(): UserIndex[] {
     return [...this.ready.values()];

@@ -304,7 +304,7 @@ export class EmbeddedEventStore implements EventStore {
     const old = { queries: this.queries, indexes: this.indexes, log: this.log };
     const newDisk = disk === undefined ? undefined : { ...disk, log: log as SegmentLog, checkpointRows: 0 };
     this.wire(rebuilt.table, log, newDisk, this.visibility.policy, this.tombstones.over(rebuilt.table));
-    this.indexes.openFrom([]);
+    this.indexes.carryOver(old.indexes);
     old.indexes.close();
     await old.queries.close();
     old.log.close();
