@@ -259,4 +259,28 @@ describe('archived events come back', () => {
       expect(await query().execute()).toEqual(appended.slice(0, 10));
     }
   });
+
+  it('serves reads while it rebuilds the log, and appends wait for it', async () => {
+    const clock = new ManualClock(T0);
+    const archive = join(await fresh('archive'), 'a');
+    const store = await open(await fresh('store'), clock, archive);
+    const appended = await fill(store, clock);
+    clock.advance(HOUR / 2);
+    await store.cleanup();
+    store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
+    const before = await store.read();
+    const phases = new Set<string>();
+    const restoring = store.restoreArchive(archive, { onProgress: ({ phase }) => phases.add(phase) });
+    const appending = store.append({ aggregateId: 's1', type: 'T', timestamp: clock.now() });
+    const reading = store.read();
+    const stats = store.stats();
+    expect(await reading).toEqual(before);
+    expect(stats.events).toBe(before.length);
+    const [late] = await appending;
+    await restoring;
+    expect([...phases]).toEqual(['reading', 'rebuilding']);
+    // The append waited for the restore: it comes after every sequence, with the stream's next version.
+    expect(late).toMatchObject({ sequence: appended.length + 1, version: 21 });
+    expect(await store.read()).toEqual([...appended, late]);
+  });
 });
