@@ -1104,7 +1104,9 @@ describe('archive', () => {
     expect(again.stderr).toMatch(/^left out\s+3 events the store holds already$/m);
     // Into the middle: a store holding only sequence 5 gets 1 and 2 back before it.
     const later = freshDir();
-    expect((await cli(['archive', 'restore', archive, '--into', later, '--from-sequence', '5'])).code).toBe(0);
+    expect((await cli(['archive', 'restore', archive, '--into', later, '--from-sequence', '5'])).code).toBe(
+      0,
+    );
     const middle = await cli(['archive', 'restore', archive, '--into', later]);
     expect(middle.code, middle.stderr).toBe(0);
     expect(middle.stderr).toMatch(/^restored\s+2 events from 2 files$/m);

@@ -52,13 +52,59 @@ export class IndexManager {
   private queriesSinceAuto = 0;
   private usageChanged = false;
 
+  /** A restore rebuilding the table: index writes wait for it (see holdWritesUntil). */
+  private held: Promise<unknown> | undefined;
+
   constructor(
-    private readonly table: EventTable,
-    private readonly reader: EventReader,
+    // Not readonly: a restore into the middle of the store replaces the table (see rebind).
+    private table: EventTable,
+    private reader: EventReader,
     private readonly clock: Clock,
     private readonly dir: string | undefined,
-    private readonly statistics: Statistics,
+    private statistics: Statistics,
   ) {}
+
+  /** Creating, dropping and rebuilding indexes wait until `done` settles (a restore's rebuild). */
+  holdWritesUntil(done: Promise<unknown>): void {
+    const held = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.held = held;
+    void held.then(() => {
+      if (this.held === held) this.held = undefined;
+    });
+  }
+
+  /** Waits while writes are held; with none held, returns at once (no turn of the event loop). */
+  private writable(): Promise<void> | undefined {
+    if (this.held === undefined) {
+      this.assertOpen();
+      return undefined;
+    }
+    return (async () => {
+      while (this.held !== undefined) await this.held;
+      this.assertOpen();
+    })();
+  }
+
+  /**
+   * Moves every index to a table a restore rebuilt: each is built whole over it, keeping its
+   * definition and usage counts. Cached plans made before are stale.
+   */
+  rebind(table: EventTable, reader: EventReader, statistics: Statistics): void {
+    this.table = table;
+    this.reader = reader;
+    this.statistics = statistics;
+    for (const old of [...this.ready.values()]) {
+      const index = new UserIndex(old.definition, old.createdAt);
+      index.uses = old.uses;
+      index.lastUsed = old.lastUsed;
+      this.indexUpTo(index, table.rows);
+      this.ready.set(index.name, index);
+    }
+    this.generation++;
+  }
 
   /**
    * Restores the indexes `indexes.json` defines: from the checkpoint's snapshot when it matches the
@@ -87,22 +133,6 @@ export class IndexManager {
     }
   }
 
-  /**
-   * The same indexes as `previous` (a manager over the table a restore replaced), built whole over
-   * this table, with their usage counts; and the same auto mode.
-   */
-  carryOver(previous: IndexManager): void {
-    for (const [name, use] of previous.builtInUse) this.builtInUse.set(name, { ...use });
-    this.auto = previous.auto;
-    for (const old of previous.ready.values()) {
-      const index = new UserIndex(old.definition, old.createdAt);
-      index.uses = old.uses;
-      index.lastUsed = old.lastUsed;
-      this.indexUpTo(index, this.table.rows);
-      this.ready.set(index.name, index);
-    }
-  }
-
   /** Ready indexes: the ones the planner may use. */
   usable(): UserIndex[] {
     return [...this.ready.values()];
@@ -119,7 +149,8 @@ export class IndexManager {
    * );
    */
   async createIndex(definition: IndexDefinition, options?: CreateIndexOptions): Promise<IndexInfo> {
-    this.assertOpen();
+    const held = this.writable();
+    if (held !== undefined) await held;
     const resolved = resolveIndexDefinition(definition);
     const build = buildOptions(options);
     if (this.ready.has(resolved.name) || this.builds.has(resolved.name)) {
@@ -138,7 +169,8 @@ export class IndexManager {
 
   /** Drops an index (a build in progress stops and its createIndex rejects). */
   async dropIndex(name: string): Promise<void> {
-    this.assertOpen();
+    const held = this.writable();
+    if (held !== undefined) await held;
     const build = this.builds.get(name);
     if (build !== undefined) {
       build.dropped = true;
@@ -150,7 +182,8 @@ export class IndexManager {
 
   /** Rebuilds an index from the events; the old one keeps serving queries until the new one is ready. */
   async rebuildIndex(name: string, options?: CreateIndexOptions): Promise<IndexInfo> {
-    this.assertOpen();
+    const held = this.writable();
+    if (held !== undefined) await held;
     const build = buildOptions(options);
     const old = this.ready.get(name);
     if (old === undefined) throw this.notFound(name);
@@ -222,6 +255,8 @@ export class IndexManager {
 
   /** User-defined indexes no executed query has used, and ones another index makes redundant. */
   async optimizeIndexes(): Promise<IndexOptimizationResult> {
+    const held = this.writable();
+    if (held !== undefined) await held;
     return this.requireAdvisor().optimize();
   }
 

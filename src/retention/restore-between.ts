@@ -83,7 +83,10 @@ export async function rebuildWithRestored(
   if (dir !== undefined && staging !== undefined) {
     try {
       (target as SegmentLog).syncNow();
-      await writeLogStart(staging, { firstSequence: merged.firstSequence, removedBefore: merged.firstSequence });
+      await writeLogStart(staging, {
+        firstSequence: merged.firstSequence,
+        removedBefore: merged.firstSequence,
+      });
       target.close();
     } catch (error) {
       discard();

@@ -120,6 +120,8 @@ export class EmbeddedEventStore implements EventStore {
     disk: DiskParts | undefined,
     policy: RetentionPolicy,
     tombstones: Tombstones,
+    /** The store's index manager, moved to the new table (a restore); made anew when absent. */
+    indexes?: IndexManager,
   ): void {
     const options = this.options;
     this.table = table;
@@ -128,7 +130,12 @@ export class EmbeddedEventStore implements EventStore {
     const reader = new EventReader(table, log);
     this.reader = reader;
     const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
-    this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
+    if (indexes === undefined) {
+      this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
+    } else {
+      indexes.rebind(table, reader, statistics);
+      this.indexes = indexes;
+    }
     this.tombstones = tombstones;
     const visibility = new Visibility(table, this.tombstones, options.clock, policy);
     this.visibility = visibility;
@@ -257,6 +264,7 @@ export class EmbeddedEventStore implements EventStore {
       progress?.({ phase: 'rebuilding', files, filesRead: files, events: done, totalEvents: total }),
     );
     this.restoring = restoring;
+    this.indexes.holdWritesUntil(restoring);
     try {
       return await restoring;
     } finally {
@@ -301,11 +309,10 @@ export class EmbeddedEventStore implements EventStore {
             segmentSize: this.options.segmentSize,
             syncOnRoll: this.options.fsync !== 'never',
           });
-    const old = { queries: this.queries, indexes: this.indexes, log: this.log };
+    const old = { queries: this.queries, log: this.log };
     const newDisk = disk === undefined ? undefined : { ...disk, log: log as SegmentLog, checkpointRows: 0 };
-    this.wire(rebuilt.table, log, newDisk, this.visibility.policy, this.tombstones.over(rebuilt.table));
-    this.indexes.carryOver(old.indexes);
-    old.indexes.close();
+    const tombstones = this.tombstones.over(rebuilt.table);
+    this.wire(rebuilt.table, log, newDisk, this.visibility.policy, tombstones, this.indexes);
     await old.queries.close();
     old.log.close();
     if (disk !== undefined) {

@@ -17,7 +17,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { ManualClock, openEventStore, verifyStore, type EventStore, type StoredEvent } from '../../src/index.js';
+import {
+  ManualClock,
+  openEventStore,
+  verifyStore,
+  type EventStore,
+  type StoredEvent,
+} from '../../src/index.js';
 import type { RetentionOptions } from '../../src/retention/policy.js';
 import { STAGING_DIR } from '../../src/storage/embedded/log-swap.js';
 import { archivedEvents } from '../support/archive-contents.js';
@@ -44,8 +50,16 @@ const FAILPOINTS = [
 const committedBy = (failpoint: string | undefined) =>
   failpoint === undefined || FAILPOINTS.indexOf(failpoint as never) >= FAILPOINTS.indexOf('restore:staged');
 
-const short = (archive: string): RetentionOptions => ({ maxAge: '1h', archive: { dir: archive }, schedule: false });
-const long = (archive: string): RetentionOptions => ({ maxAge: '30d', archive: { dir: archive }, schedule: false });
+const short = (archive: string): RetentionOptions => ({
+  maxAge: '1h',
+  archive: { dir: archive },
+  schedule: false,
+});
+const long = (archive: string): RetentionOptions => ({
+  maxAge: '30d',
+  archive: { dir: archive },
+  schedule: false,
+});
 
 interface Setup {
   dir: string;
@@ -166,7 +180,11 @@ describe('a crash at each step of a restore into a live store loses nothing and 
       expect(new Set(archivedAfter.map((e) => e.sequence)).size).toBe(archivedAfter.length);
       expect(await store.queryEvents({}, { includeArchived: true })).toEqual(setup.all);
 
-      const [next] = await store.append({ aggregateId: 's2', type: 'ORDER.PLACED', timestamp: setup.clock.now() });
+      const [next] = await store.append({
+        aggregateId: 's2',
+        type: 'ORDER.PLACED',
+        timestamp: setup.clock.now(),
+      });
       expect(next).toMatchObject({ sequence: setup.all.length + 1, version: 23 });
       const visible = await store.read();
       await store.close();

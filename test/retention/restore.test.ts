@@ -106,7 +106,10 @@ describe('archived events come back', () => {
     await target.restoreArchive(archive, { fromSequence: (middle.at(-1)?.sequence ?? 0) + 1 });
     expect(await target.read()).toEqual(gone.slice(10));
     // Below the store's last sequence: the log is rebuilt with them in place.
-    expect(await target.restoreArchive(archive)).toMatchObject({ restored: 10, alreadyLive: gone.length - 10 });
+    expect(await target.restoreArchive(archive)).toMatchObject({
+      restored: 10,
+      alreadyLive: gone.length - 10,
+    });
     expect(await target.read()).toEqual(gone);
   });
 
@@ -168,7 +171,10 @@ describe('archived events come back', () => {
       expect(next).toMatchObject({ sequence: (later.at(-1)?.sequence ?? 0) + 1, version: 41 });
       expect(store.stats().events).toBe(all.length + 1);
       // Restoring again finds every event live already.
-      expect(await store.restoreArchive(archive)).toMatchObject({ restored: 0, alreadyLive: report.restored });
+      expect(await store.restoreArchive(archive)).toMatchObject({
+        restored: 0,
+        alreadyLive: report.restored,
+      });
 
       if (dir !== undefined) {
         await store.close();
@@ -202,7 +208,7 @@ describe('archived events come back', () => {
     expect(await store.queryEvents({}, { includeArchived: true })).toEqual([...appended, ...later]);
   });
 
-  it('leaves out deleted streams, and refuses what would break a stream\'s versions', async () => {
+  it("leaves out deleted streams, and refuses what would break a stream's versions", async () => {
     const clock = new ManualClock(T0);
     const archive = join(await fresh('archive'), 'a');
     const store = await open(await fresh('store'), clock, archive);
@@ -255,7 +261,11 @@ describe('archived events come back', () => {
       expect((await store.indexes.listIndexes()).map((index) => index.name)).toContain('by_n');
       expect((await store.explain(query())).considered.map((path) => path.index)).toContain('by_n');
       // Read through the index alone: it holds the restored events.
-      expect(await query().hint({ forceIndex: ['by_n'] }).execute()).toEqual(appended.slice(0, 10));
+      expect(
+        await query()
+          .hint({ forceIndex: ['by_n'] })
+          .execute(),
+      ).toEqual(appended.slice(0, 10));
       expect(await query().execute()).toEqual(appended.slice(0, 10));
     }
   });
@@ -272,6 +282,7 @@ describe('archived events come back', () => {
     const phases = new Set<string>();
     const restoring = store.restoreArchive(archive, { onProgress: ({ phase }) => phases.add(phase) });
     const appending = store.append({ aggregateId: 's1', type: 'T', timestamp: clock.now() });
+    const indexing = store.indexes.createIndex({ name: 'by_n', fields: ['tags.n'] });
     const reading = store.read();
     const stats = store.stats();
     expect(await reading).toEqual(before);
@@ -282,5 +293,13 @@ describe('archived events come back', () => {
     // The append waited for the restore: it comes after every sequence, with the stream's next version.
     expect(late).toMatchObject({ sequence: appended.length + 1, version: 21 });
     expect(await store.read()).toEqual([...appended, late]);
+    // So did the index: built after it, over every event.
+    await indexing;
+    const small = store
+      .query()
+      .where('tags.n', 'lt', 5)
+      .orderBy('sequence')
+      .hint({ forceIndex: ['by_n'] });
+    expect(await small.execute()).toEqual(appended.slice(0, 5));
   });
 });
