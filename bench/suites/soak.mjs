@@ -6,7 +6,7 @@
 //  - realtime: the same rate on the system clock, paced; a query every 5 ms; cleanup on a timer.
 //    Latencies are split by whether a cleanup was running.
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
@@ -361,6 +361,18 @@ export const tasks = {
 
     const runs = [];
     const memory = [];
+    // RSS right after each major GC the process ran on its own: what memory holds without the
+    // garbage that RSS at an arbitrary moment also counts (how much of that there is depends on
+    // when V8 chose to collect). A forced GC would stall the loops measured here; this does not.
+    const afterGc = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (entry.detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MAJOR) continue;
+        const m = process.memoryUsage();
+        afterGc.push({ seconds: (performance.now() - t0) / 1000, rss: m.rss, heapUsed: m.heapUsed });
+      }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
     const cleaning = (async () => {
       for (let c = 1; ; c++) {
         const due = t0 + c * cleanupEvery;
@@ -404,6 +416,7 @@ export const tasks = {
     await Promise.all([ingest, querying]);
     stopped = true;
     await cleaning;
+    gcObserver.disconnect();
     loopDelay.disable();
     clearInterval(ticker);
     const processCpuMs = cpuMsSince(cpu0);
@@ -461,6 +474,7 @@ export const tasks = {
         p99: loopDelay.percentile(99) / 1e6,
         max: loopDelay.max / 1e6,
       },
+      memoryAfterGc: afterGc,
       latency: Object.fromEntries(Object.entries(samples).map(([k, b]) => [k, sum(b)])),
       cleanupTimeShare: cleanups.reduce((n, c) => n + (c.end - c.start), 0) / wallMs,
       stalls: stalls.map(({ end, ms }) => {
@@ -635,7 +649,19 @@ export function realtimeVerdict(rt) {
     rss: flatness(post.map((s) => s.rss)),
     trend: thirds(post.map((s) => s.rss)),
     maxRss: Math.max(...rt.memory.map((s) => s.rss)),
+    ...afterGcVerdict(rt),
     lost: a.appended - (a.held + a.removed) + Math.max(0, a.held - a.heldAfterReopen),
+  };
+}
+
+/** Flatness of the RSS sampled after each natural major GC, from 2 × maxAge on. */
+function afterGcVerdict(rt) {
+  const post = afterWarmup(rt.memoryAfterGc ?? [], (s) => s.seconds, rt.maxAge ?? '0s', 2);
+  if (post.length < 3) return { gcRss: undefined, gcTrend: undefined, gcSamples: post.length };
+  return {
+    gcRss: flatness(post.map((s) => s.rss)),
+    gcTrend: thirds(post.map((s) => s.rss)),
+    gcSamples: post.length,
   };
 }
 
@@ -806,6 +832,12 @@ function realtimeReport(rt, out) {
           `drift: last third ${fmtRatio(v.trend.ratio)} the first`
         : ''),
   );
+  if (v.gcRss)
+    out.push(
+      `  RSS after each major GC (${v.gcSamples} after 2 × maxAge, none forced) ` +
+        `${sparkline((rt.memoryAfterGc ?? []).map((s) => s.rss))}: median ${fmtMB(v.gcRss.median)}, ` +
+        `range ${fmtMB(v.gcRss.min)}-${fmtMB(v.gcRss.max)}, worst ${pct(v.gcRss.worst)}, drift: last third ${fmtRatio(v.gcTrend.ratio)} the first`,
+    );
   const a = rt.accounting;
   out.push(
     `  events: appended ${fmtNum(a.appended)} = held ${fmtNum(a.held)} + removed ${fmtNum(a.removed)}; after reopen ${fmtNum(a.heldAfterReopen)} → lost ${fmtNum(v.lost)}`,
@@ -902,6 +934,12 @@ export function soakTargets(section) {
       rv.rss ? `worst ${pct(rv.rss.worst)} (max ${fmtMB(rv.maxRss)} MiB)` : '—',
       rtAt,
       rv.rss ? rv.rss.flat : undefined,
+    ]);
+    rows.push([
+      'soak: RSS after major GCs flat within ±10% (real time, after 2 × maxAge)',
+      rv.gcRss ? `worst ${pct(rv.gcRss.worst)} (median ${fmtMB(rv.gcRss.median)} MiB, ${rv.gcSamples} GCs)` : '—',
+      rtAt,
+      rv.gcRss ? rv.gcRss.flat : undefined,
     ]);
   }
   return rows;
