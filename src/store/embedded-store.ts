@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
@@ -31,6 +33,7 @@ import {
 import { rebuildWithRestored } from '../retention/restore-between.js';
 import type { ArchivedFrame, MergeProgress } from '../retention/log-merge.js';
 import { ArchivedCopies } from '../retention/archived-copies.js';
+import { MANIFEST } from '../retention/archive.js';
 import { removeStaging } from '../storage/embedded/log-swap.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
 import { QueryEngine } from '../query/query-engine.js';
@@ -237,6 +240,25 @@ export class EmbeddedEventStore implements EventStore {
     const onProgress = input.onProgress;
     if (onProgress !== undefined && typeof onProgress !== 'function')
       throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
+    for (const [name, value] of [
+      ['fromSequence', fromSequence],
+      ['toSequence', toSequence],
+    ] as const) {
+      if (value !== undefined && value < 1)
+        throw new ValidationError(`options.${name}`, `must be a sequence number (1 or more), got ${value}`);
+    }
+    if (fromSequence !== undefined && toSequence !== undefined && toSequence < fromSequence) {
+      throw new ValidationError(
+        'options.toSequence',
+        `must not be below fromSequence (${fromSequence}), got ${toSequence}`,
+      );
+    }
+    if (!existsSync(join(archiveDir, MANIFEST))) {
+      throw new ValidationError(
+        'archiveDir',
+        `${archiveDir} holds no archive (no ${MANIFEST} in it); check the path`,
+      );
+    }
     if (this.indexes.hasUnique || this.indexes.building) {
       throw new ValidationError(
         'archiveDir',

@@ -302,4 +302,28 @@ describe('archived events come back', () => {
       .hint({ forceIndex: ['by_n'] });
     expect(await small.execute()).toEqual(appended.slice(0, 5));
   });
+
+  it('refuses bad arguments with an error naming them, and changes nothing', async () => {
+    const clock = new ManualClock(T0);
+    const archive = join(await fresh('archive'), 'a');
+    const store = await open(await fresh('store'), clock, archive);
+    await fill(store, clock);
+    clock.advance(HOUR / 2);
+    await store.cleanup();
+    const before = await store.read();
+    const cases: [() => Promise<unknown>, string][] = [
+      [() => store.restoreArchive(join(archive, 'nope')), 'holds no archive'],
+      [() => store.restoreArchive(archive, { fromSequence: 0 }), 'options.fromSequence'],
+      [
+        () => store.restoreArchive(archive, { fromSequence: 9, toSequence: 3 }),
+        'must not be below fromSequence (9)',
+      ],
+      [() => store.restoreArchive(archive, { toSequence: 1.5 }), 'options.toSequence'],
+      [() => store.restoreArchive(archive, { onProgress: 'yes' as never }), 'options.onProgress'],
+    ];
+    for (const [call, message] of cases) {
+      expectError(await rejection(call), ValidationError, 'VALIDATION_FAILED', message);
+    }
+    expect(await store.read()).toEqual(before);
+  });
 });
