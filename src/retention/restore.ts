@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   FRAME_HEADER,
   RECORD_PREFIX,
@@ -10,7 +12,10 @@ import {
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
-import { readArchiveFile, readManifest } from './archive.js';
+import { ValidationError } from '../errors.js';
+import { optionalInteger, requireObject } from '../query/criteria.js';
+import { describe } from '../store/options.js';
+import { MANIFEST, readArchiveFile, readManifest } from './archive.js';
 import { filesWithin } from './archive-reader.js';
 import type { ArchivedFrame } from './log-merge.js';
 
@@ -96,6 +101,46 @@ export function framesByFile(frames: readonly ArchivedFrame[]): Map<string, [num
     list.push([first, first + frameCount(bytes, 0) - 1]);
   }
   return ranges;
+}
+
+/**
+ * `restoreArchive`'s arguments, checked: a ValidationError names the first bad one, before anything
+ * is read or changed.
+ */
+export function checkRestoreArguments(archiveDir: unknown, options: unknown): RestoreOptions {
+  if (typeof archiveDir !== 'string' || archiveDir.length === 0) {
+    throw new ValidationError('archiveDir', `must be a directory path, got ${describe(archiveDir)}`);
+  }
+  const input = requireObject(options, 'options');
+  const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence');
+  const toSequence = optionalInteger(input.toSequence, 'options.toSequence');
+  const onProgress = input.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
+  for (const [name, value] of [
+    ['fromSequence', fromSequence],
+    ['toSequence', toSequence],
+  ] as const) {
+    if (value !== undefined && value < 1)
+      throw new ValidationError(`options.${name}`, `must be a sequence number (1 or more), got ${value}`);
+  }
+  if (fromSequence !== undefined && toSequence !== undefined && toSequence < fromSequence) {
+    throw new ValidationError(
+      'options.toSequence',
+      `must not be below fromSequence (${fromSequence}), got ${toSequence}`,
+    );
+  }
+  if (!existsSync(join(archiveDir, MANIFEST))) {
+    throw new ValidationError(
+      'archiveDir',
+      `${archiveDir} holds no archive (no ${MANIFEST} in it); check the path`,
+    );
+  }
+  return {
+    ...(fromSequence === undefined ? {} : { fromSequence }),
+    ...(toSequence === undefined ? {} : { toSequence }),
+    ...(onProgress === undefined ? {} : { onProgress: onProgress as RestoreOptions['onProgress'] }),
+  };
 }
 
 /** A report of nothing restored yet, from the frames read. */

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
@@ -23,6 +21,7 @@ import type { CleanupReport } from '../retention/cleanup-report.js';
 import { CleanupSchedule } from '../retention/cleanup-schedule.js';
 import { writePolicyFile } from '../retention/policy-file.js';
 import {
+  checkRestoreArguments,
   framesByFile,
   newRestoreReport,
   readArchivedFrames,
@@ -33,7 +32,6 @@ import {
 import { rebuildWithRestored } from '../retention/restore-between.js';
 import type { ArchivedFrame, MergeProgress } from '../retention/log-merge.js';
 import { ArchivedCopies } from '../retention/archived-copies.js';
-import { MANIFEST } from '../retention/archive.js';
 import { removeStaging } from '../storage/embedded/log-swap.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
 import { QueryEngine } from '../query/query-engine.js';
@@ -231,45 +229,14 @@ export class EmbeddedEventStore implements EventStore {
   async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
     if (this.restoring !== undefined) await this.afterRestore();
     this.assertWritable();
-    if (typeof archiveDir !== 'string' || archiveDir.length === 0) {
-      throw new ValidationError('archiveDir', `must be a directory path, got ${describe(archiveDir)}`);
-    }
-    const input = requireObject(options, 'options');
-    const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence');
-    const toSequence = optionalInteger(input.toSequence, 'options.toSequence');
-    const onProgress = input.onProgress;
-    if (onProgress !== undefined && typeof onProgress !== 'function')
-      throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
-    for (const [name, value] of [
-      ['fromSequence', fromSequence],
-      ['toSequence', toSequence],
-    ] as const) {
-      if (value !== undefined && value < 1)
-        throw new ValidationError(`options.${name}`, `must be a sequence number (1 or more), got ${value}`);
-    }
-    if (fromSequence !== undefined && toSequence !== undefined && toSequence < fromSequence) {
-      throw new ValidationError(
-        'options.toSequence',
-        `must not be below fromSequence (${fromSequence}), got ${toSequence}`,
-      );
-    }
-    if (!existsSync(join(archiveDir, MANIFEST))) {
-      throw new ValidationError(
-        'archiveDir',
-        `${archiveDir} holds no archive (no ${MANIFEST} in it); check the path`,
-      );
-    }
+    const checked = checkRestoreArguments(archiveDir, options);
     if (this.indexes.hasUnique || this.indexes.building) {
       throw new ValidationError(
         'archiveDir',
         'this store has a unique index (or an index being built); drop it (or wait for the build), restore, then create it again',
       );
     }
-    const frames = readArchivedFrames(archiveDir, {
-      ...(fromSequence === undefined ? {} : { fromSequence }),
-      ...(toSequence === undefined ? {} : { toSequence }),
-      ...(onProgress === undefined ? {} : { onProgress: onProgress as RestoreOptions['onProgress'] }),
-    });
+    const frames = readArchivedFrames(archiveDir, checked);
     const first = frames[0];
     if (first === undefined) return newRestoreReport(frames);
     if (frameSequence(first.bytes, 0) > this.table.rows) {
@@ -280,10 +247,15 @@ export class EmbeddedEventStore implements EventStore {
       this.maybeCheckpoint();
       return this.countHidden(report, [[report.firstSequence ?? 0, report.lastSequence ?? -1]]);
     }
-    const progress = onProgress as RestoreOptions['onProgress'];
     const { files } = newRestoreReport(frames);
     const restoring = this.restoreBetween(archiveDir, frames, ({ done, total }) =>
-      progress?.({ phase: 'rebuilding', files, filesRead: files, events: done, totalEvents: total }),
+      checked.onProgress?.({
+        phase: 'rebuilding',
+        files,
+        filesRead: files,
+        events: done,
+        totalEvents: total,
+      }),
     );
     this.restoring = restoring;
     this.indexes.holdWritesUntil(restoring);
