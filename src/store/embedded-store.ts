@@ -328,7 +328,6 @@ export class EmbeddedEventStore implements EventStore {
     return report;
   }
 
-  /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
   /**
    * Removes every event below row `floor` in place, in one call: open repeats the cut the log start
    * record names (cleanup runs the same cut in steps: beginCut, finishCut, releaseEmptied).
@@ -351,6 +350,7 @@ export class EmbeddedEventStore implements EventStore {
     return this.table.releaseEmptied(emptied, (id) => this.tombstones.holds(id), budget);
   }
 
+  /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
   async finishInterruptedCleanup(rows: readonly number[]): Promise<void> {
     await this.cleaner.removeArchived(rows);
   }
