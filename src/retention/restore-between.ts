@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { writeLogStart } from '../storage/embedded/log-start.js';
-import { installStagedLog, prepareStaging, STAGING_DIR } from '../storage/embedded/log-swap.js';
+import { prepareStaging, STAGING_DIR } from '../storage/embedded/log-swap.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
@@ -26,7 +26,7 @@ export interface Rebuilt {
   report: RestoreReport;
   /** The new table, over `log`; undefined when nothing was restored (and nothing changed). */
   table: EventTable | undefined;
-  /** In memory, the new log; on disk, the new log is in place of the old, for the caller to open. */
+  /** The new log: in memory, itself; on disk, closed, staged and durable, for the caller to install and open. */
   log: RecordLog;
   /** The sequences restored. */
   ranges: [number, number][];
@@ -34,9 +34,11 @@ export interface Rebuilt {
 
 /**
  * A restore below a store's last sequence: builds the merged log (log-merge.ts), on disk in the
- * staging directory, durably, and swaps it in (storage/embedded/log-swap.ts, whose order of
- * operations makes a crash at any point leave either the old log or the new). The caller wires in
- * the table returned, and on disk removes the staging directory (the old log) afterwards.
+ * staging directory, durably, and records the restored sequences. Nothing of the store changes
+ * (unless `beforeSwap` does). The caller then installs the staged log (installStagedLog in
+ * storage/embedded/log-swap.ts, whose order of operations makes a crash at any point leave either
+ * the old log or the new), wires in the table returned, and removes the staging directory (with
+ * the old log in it).
  */
 export async function rebuildWithRestored(
   source: RebuildSource,
@@ -96,6 +98,5 @@ export async function rebuildWithRestored(
   failpoint('restore:log-built');
   source.beforeSwap(merged.ranges);
   failpoint('restore:copies-recorded');
-  if (dir !== undefined) installStagedLog(dir);
   return { report, table: merged.table, log: target, ranges };
 }

@@ -32,7 +32,7 @@ import {
 import { rebuildWithRestored } from '../retention/restore-between.js';
 import type { ArchivedFrame, MergeProgress } from '../retention/log-merge.js';
 import { ArchivedCopies } from '../retention/archived-copies.js';
-import { removeStaging } from '../storage/embedded/log-swap.js';
+import { installStagedLog, removeStaging } from '../storage/embedded/log-swap.js';
 import { discardCheckpoint } from '../storage/embedded/checkpoint.js';
 import { QueryEngine } from '../query/query-engine.js';
 import { writeCheckpoint, writeCheckpointAsync } from '../storage/embedded/checkpoint.js';
@@ -240,8 +240,9 @@ export class EmbeddedEventStore implements EventStore {
     const first = frames[0];
     if (first === undefined) return newRestoreReport(frames);
     if (frameSequence(first.bytes, 0) > this.table.rows) {
-      const report = restoreFrames(this.table, this.log, frames);
+      // Recorded first: a record of events that never came back does nothing (archived-copies.ts).
       this.archivedCopies.add(archiveDir, framesByFile(frames));
+      const report = restoreFrames(this.table, this.log, frames);
       this.indexes.catchUp();
       if (this.disk !== undefined) await this.track(this.disk.log.sync());
       this.maybeCheckpoint();
@@ -296,19 +297,30 @@ export class EmbeddedEventStore implements EventStore {
     );
     if (rebuilt.table === undefined) return rebuilt.report;
     const disk = this.disk;
-    const log =
-      disk === undefined
-        ? rebuilt.log
-        : SegmentLog.open(disk.dir, {
-            segmentSize: this.options.segmentSize,
-            syncOnRoll: this.options.fsync !== 'never',
-          });
-    const old = { queries: this.queries, log: this.log };
-    const newDisk = disk === undefined ? undefined : { ...disk, log: log as SegmentLog, checkpointRows: 0 };
-    const tombstones = this.tombstones.over(rebuilt.table);
-    this.wire(rebuilt.table, log, newDisk, this.visibility.policy, tombstones, this.indexes);
-    await old.queries.close();
-    old.log.close();
+    try {
+      // From the commit point on, the new log is the store's on disk: a failure from here leaves
+      // this process's table and log stale, so the store refuses writes until reopened (opening
+      // finishes the swap: log-swap.ts).
+      let log = rebuilt.log;
+      if (disk !== undefined) {
+        installStagedLog(disk.dir);
+        log = SegmentLog.open(disk.dir, {
+          segmentSize: this.options.segmentSize,
+          syncOnRoll: this.options.fsync !== 'never',
+        });
+      }
+      const old = { queries: this.queries, log: this.log };
+      const newDisk = disk === undefined ? undefined : { ...disk, log: log as SegmentLog, checkpointRows: 0 };
+      const tombstones = this.tombstones.over(rebuilt.table);
+      this.wire(rebuilt.table, log, newDisk, this.visibility.policy, tombstones, this.indexes);
+      await old.queries.close();
+      old.log.close();
+    } catch (error) {
+      this.failure ??= error as Error;
+      throw new StoreClosedError(
+        `the restore could not put its new log in place (${(error as Error).message}); reopen the store, which finishes it`,
+      );
+    }
     if (disk !== undefined) {
       await removeStaging(disk.dir);
       await this.writeCheckpointInBackground();
