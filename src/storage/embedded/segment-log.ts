@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { TammaError } from '../../errors.js';
+import { StoreClosedError, TammaError } from '../../errors.js';
 import { failpoint } from '../../retention/failpoint.js';
 import { indexByBase } from './by-base.js';
 import type { RecordLog, SpanWriter } from './record-log.js';
@@ -122,6 +122,10 @@ export class SegmentLog implements RecordLog {
   }
 
   readInto(offset: number, length: number, scratch: (length: number) => Buffer): Buffer {
+    // A reader that outlived the log (a result stream read on after close, or after a restore
+    // replaced this log) gets a clear error, not a bad descriptor.
+    if (this.segments.length === 0)
+      throw new StoreClosedError('this log is closed (the store closed, or a restore replaced its log)');
     const segment = this.segments[this.segmentIndexOf(offset)] as Segment;
     const into = scratch(length);
     if (readFully(segment.fd, into, length, offset - segment.base) < length)
