@@ -9,13 +9,13 @@ import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { EventTable } from '../table/event-table.js';
 
 /** Records per rewritten frame at most, so no frame grows past what a scan window reads at once. */
-const MAX_FRAME_RECORDS = 4096;
-const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export const MAX_FRAME_RECORDS = 4096;
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 /**
  * Gaps of up to this many removed events inside a run are kept as empty records (4 bytes each, see
  * frame.ts) rather than split by a hole frame, which with the next frame's header costs 56 bytes.
  */
-const MAX_BRIDGE = 13;
+export const MAX_BRIDGE = 13;
 
 /** How runs of rows are packed into frames. */
 interface Packing {

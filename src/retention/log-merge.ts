@@ -11,13 +11,8 @@ import { decodeHeader } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
-import { RecordWindow } from './log-compaction.js';
-
-/** Records and bytes per frame of the merged log at most (as log-compaction.ts bounds its frames). */
-const MAX_FRAME_RECORDS = 4096;
-const MAX_FRAME_BYTES = 4 * 1024 * 1024;
-/** Gaps of up to this many sequences inside a frame are empty records, not a hole (see frame.ts). */
-const MAX_BRIDGE = 13;
+// The merged log's frames are bounded, and short gaps bridged, as a rewritten span's are.
+import { MAX_BRIDGE, MAX_FRAME_BYTES, MAX_FRAME_RECORDS, RecordWindow } from './log-compaction.js';
 /** Events copied between two turns of the event loop. */
 const SLICE_EVENTS = 16_384;
 

@@ -62,6 +62,20 @@ async function fill(store: EventStore, clock: ManualClock): Promise<StoredEvent[
   return out;
 }
 
+/**
+ * A store (on disk unless `dir` is undefined) with an archive, filled; `wait` on, a cleanup archives
+ * what expired: after half an hour the first half, after two hours all (KEEP.x events stay).
+ */
+async function cleanedAfter(dir: string | undefined, wait = HOUR / 2) {
+  const clock = new ManualClock(T0);
+  const archive = join(await fresh('archive'), 'a');
+  const store = await open(dir, clock, archive);
+  const appended = await fill(store, clock);
+  clock.advance(wait);
+  const cleaned = await store.cleanup();
+  return { clock, archive, store, appended, cleaned };
+}
+
 describe('archived events come back', () => {
   it('into a new store with their sequence numbers, ids, versions and contents', async () => {
     const clock = new ManualClock(T0);
@@ -114,12 +128,7 @@ describe('archived events come back', () => {
   });
 
   it('reads through to the archive with includeArchived, but never a deleted stream', async () => {
-    const clock = new ManualClock(T0);
-    const archive = join(await fresh('archive'), 'a');
-    const store = await open(await fresh('store'), clock, archive);
-    const appended = await fill(store, clock);
-    clock.advance(2 * HOUR);
-    await store.cleanup();
+    const { archive, store, appended } = await cleanedAfter(await fresh('store'), 2 * HOUR);
     expect(await store.queryEvents({}, { includeArchived: true })).toEqual(appended);
     await store.deleteAggregate('s2');
     const report = await store.cleanup();
@@ -134,14 +143,9 @@ describe('archived events come back', () => {
 
   it('back between the live events of the store they came from, on disk and in memory', async () => {
     for (const where of ['disk', 'memory'] as const) {
-      const clock = new ManualClock(T0);
-      const archive = join(await fresh('archive'), 'a');
       const dir = where === 'disk' ? await fresh('store') : undefined;
-      const store = await open(dir, clock, archive);
-      const appended = await fill(store, clock);
       // The first half expires; every stream goes on, so versions go on too.
-      clock.advance(HOUR / 2);
-      const cleaned = await store.cleanup();
+      const { clock, archive, store, appended, cleaned } = await cleanedAfter(dir);
       // A longer maxAge from here on, so nothing more expires and the restored events stay visible.
       store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
       const kept = await store.read();
@@ -185,12 +189,7 @@ describe('archived events come back', () => {
   });
 
   it('does not archive a restored event twice when it expires again', async () => {
-    const clock = new ManualClock(T0);
-    const archive = join(await fresh('archive'), 'a');
-    const store = await open(await fresh('store'), clock, archive);
-    const appended = await fill(store, clock);
-    clock.advance(HOUR / 2);
-    await store.cleanup();
+    const { clock, archive, store, appended } = await cleanedAfter(await fresh('store'));
     const later = await fill(store, clock);
     const archived = readManifest(archive).reduce((total, entry) => total + entry.events, 0);
     const before = await store.read();
@@ -209,12 +208,7 @@ describe('archived events come back', () => {
   });
 
   it("leaves out deleted streams, and refuses what would break a stream's versions", async () => {
-    const clock = new ManualClock(T0);
-    const archive = join(await fresh('archive'), 'a');
-    const store = await open(await fresh('store'), clock, archive);
-    const appended = await fill(store, clock);
-    clock.advance(2 * HOUR);
-    await store.cleanup();
+    const { archive, store, appended } = await cleanedAfter(await fresh('store'), 2 * HOUR);
     await store.deleteAggregate('s0');
     store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
     const gone = appended.filter((event) => event.type !== 'KEEP.x');
@@ -271,12 +265,7 @@ describe('archived events come back', () => {
   });
 
   it('serves reads while it rebuilds the log, and appends wait for it', async () => {
-    const clock = new ManualClock(T0);
-    const archive = join(await fresh('archive'), 'a');
-    const store = await open(await fresh('store'), clock, archive);
-    const appended = await fill(store, clock);
-    clock.advance(HOUR / 2);
-    await store.cleanup();
+    const { clock, archive, store, appended } = await cleanedAfter(await fresh('store'));
     store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
     const before = await store.read();
     const phases = new Set<string>();
@@ -304,12 +293,7 @@ describe('archived events come back', () => {
   });
 
   it('refuses bad arguments with an error naming them, and changes nothing', async () => {
-    const clock = new ManualClock(T0);
-    const archive = join(await fresh('archive'), 'a');
-    const store = await open(await fresh('store'), clock, archive);
-    await fill(store, clock);
-    clock.advance(HOUR / 2);
-    await store.cleanup();
+    const { archive, store } = await cleanedAfter(await fresh('store'));
     const before = await store.read();
     const cases: [() => Promise<unknown>, string][] = [
       [() => store.restoreArchive(join(archive, 'nope')), 'holds no archive'],
