@@ -69,6 +69,8 @@ export async function rebuildWithRestored(
     discard();
     throw error;
   }
+  // Versions the store's streams had, of events neither it nor the archive restored hold, stay taken.
+  merged.table.keepStreamVersionsOf(source.table);
   const report: RestoreReport = {
     ...newRestoreReport(frames),
     restored: merged.restored,

@@ -93,8 +93,12 @@ export class TableCompaction {
       this.removed++;
       return false;
     }
+    const aggregate = table.aggregateId.get(row);
+    const id = compacted.aggregates.intern(table.aggregates.valueOf(aggregate));
+    // The stream keeps the highest version it had, also when compaction removes its newest events.
+    compacted.keepStreamVersion(id, table.streamVersions.get(aggregate));
     compacted.addRowIds(
-      compacted.aggregates.intern(table.aggregates.valueOf(table.aggregateId.get(row))),
+      id,
       table.typeId.get(row),
       table.timestamp.get(row),
       table.version.get(row),

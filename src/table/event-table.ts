@@ -52,6 +52,13 @@ export class EventTable {
 
   readonly aggregates = new Dictionary();
   readonly types: Dictionary;
+  /**
+   * By aggregate id: the highest version the stream has had, including events cleanup has removed
+   * since (a stream's newest events may expire before its older ones: a type with a shorter maxAge).
+   * So versions never go back while the stream has an id; once cleanup removed every event of a
+   * stream and released its id, the stream is forgotten and starts again at version 1.
+   */
+  readonly streamVersions = uint32Column();
 
   readonly byAggregate = new PostingIndex();
   readonly byType = new PostingIndex();
@@ -169,7 +176,10 @@ export class EventTable {
     let left = budget;
     for (; left > 0 && emptied.aggregates.length > 0; left--) {
       const id = emptied.aggregates.pop() as number;
-      if (this.byAggregate.count(id) === 0 && !keep(id)) this.aggregates.release(id);
+      if (this.byAggregate.count(id) === 0 && !keep(id)) {
+        this.aggregates.release(id);
+        this.streamVersions.set(id, 0);
+      }
     }
     while (left > 0 && emptied.tagValues.length > 0) {
       const { index, ids } = emptied.tagValues[
@@ -206,6 +216,7 @@ export class EventTable {
     this.typeId.set(row, typeKey);
     this.aggregateId.set(row, aggregate);
     this.version.set(row, version);
+    if (version > this.streamVersions.get(aggregate)) this.streamVersions.set(aggregate, version);
     this.recordOffset.set(row, recordOffset);
     this.recordLength.set(row, recordLength);
     this.indexRow(row, aggregate, typeKey, timestamp);
@@ -255,13 +266,27 @@ export class EventTable {
   }
 
   /**
-   * The stream's current version: its last event's. Not its event count, since cleanup may have
-   * removed older events; a stream whose every event was removed is forgotten (version 0).
+   * The stream's current version: the highest it has had (see streamVersions). Not its event count,
+   * since cleanup may have removed events; a stream whose every event was removed is forgotten
+   * (version 0) once its id is released.
    */
   streamVersion(aggregateId: string): number {
     const id = this.aggregates.idOf(aggregateId);
-    const last = id === undefined || this.byAggregate.count(id) === 0 ? -1 : this.byAggregate.last(id);
-    return last < 0 ? 0 : this.version.get(last);
+    return id === undefined ? 0 : this.streamVersions.get(id);
+  }
+
+  /** Raises a stream's version to at least `version` (carried over from a table this one replaces). */
+  keepStreamVersion(aggregate: number, version: number): void {
+    if (version > this.streamVersions.get(aggregate)) this.streamVersions.set(aggregate, version);
+  }
+
+  /** Raises every stream's version to what it is in `other` (a table this one replaces). */
+  keepStreamVersionsOf(other: EventTable): void {
+    other.aggregates.toJSON().forEach((name, id) => {
+      const version = other.streamVersions.get(id);
+      const mine = name === null || version === 0 ? undefined : this.aggregates.idOf(name);
+      if (mine !== undefined) this.keepStreamVersion(mine, version);
+    });
   }
 
   aggregateRows(aggregateId: string): SortedRows {
@@ -406,6 +431,7 @@ export class EventTable {
       aggregates: this.aggregates.toJSON(),
       types: this.types.toJSON(),
       columns,
+      streamVersions: this.streamVersions.snapshot(out),
       byAggregate: this.byAggregate.snapshot(out),
       byType: this.byType.snapshot(out),
       byAggregateType: this.byAggregateType.snapshot(out),
@@ -435,7 +461,15 @@ export class EventTable {
     const held = new Set(values);
     const next = values.reduce((top, id) => Math.max(top, id + 1), 0);
     for (let id = 0; id < next; id++) if (!held.has(id)) table.compositeFree.push(id);
+    if (meta.streamVersions !== undefined) table.streamVersions.restore(meta.streamVersions, arrays);
     table.byAggregate.restore(meta.byAggregate, arrays);
+    if (meta.streamVersions === undefined) {
+      // A checkpoint from before streamVersions: each stream's last event's version.
+      for (let id = 0; id < table.aggregates.size; id++) {
+        const count = table.byAggregate.count(id);
+        if (count > 0) table.streamVersions.set(id, table.version.get(table.byAggregate.last(id)));
+      }
+    }
     table.byType.restore(meta.byType, arrays);
     table.byAggregateType.restore(meta.byAggregateType, arrays);
     table.compositeLookups = meta.compositeLookups;
@@ -468,6 +502,8 @@ export interface TableSnapshot {
   aggregates: readonly (string | null)[];
   types: readonly (string | null)[];
   columns: Record<(typeof COLUMN_NAMES)[number], number[]>;
+  /** Absent in checkpoints written before it existed: then derived from each stream's last event. */
+  streamVersions?: number[];
   byAggregate: PostingSnapshot;
   byType: PostingSnapshot;
   byAggregateType: PostingSnapshot;

@@ -310,4 +310,42 @@ describe('archived events come back', () => {
     }
     expect(await store.read()).toEqual(before);
   });
+
+  it('a stream whose newest events expired before its older ones keeps counting versions, and gets them back', async () => {
+    const clock = new ManualClock(T0);
+    const dir = await fresh('store');
+    const archive = join(await fresh('archive'), 'a');
+    let store = await open(dir, clock, archive);
+    const first = await store.appendToStream('w', [
+      { type: 'KEEP.x', timestamp: clock.now() },
+      { type: 'T', timestamp: clock.now() },
+      { type: 'T', timestamp: clock.now() },
+    ]);
+    clock.advance(2 * HOUR);
+    expect(await store.cleanup()).toMatchObject({ removed: 2, archived: 2 });
+    expect((await store.getEvents('w')).map((event) => event.version)).toEqual([1]);
+    // The stream's version is still 3: the next event is 4, and expecting 1 is a conflict.
+    await expect(store.appendToStream('w', { type: 'T' }, { expectedVersion: 1 })).rejects.toThrow(
+      /stream "w" is at version 3/,
+    );
+    const [fourth] = await store.appendToStream('w', { type: 'T' }, { expectedVersion: 3 });
+    expect(fourth?.version).toBe(4);
+    // Also after a restart from the checkpoint, and after a compaction.
+    await store.close();
+    store = await open(dir, clock, archive);
+    const [fifth] = await store.append({ aggregateId: 'w', type: 'KEEP.x' });
+    expect(fifth?.version).toBe(5);
+    clock.advance(2 * HOUR);
+    await store.cleanup();
+    const [sixth] = await store.append({ aggregateId: 'w', type: 'KEEP.x' });
+    expect(sixth?.version).toBe(6);
+
+    // So the archived versions 2 and 3 come back in their place.
+    store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
+    await store.restoreArchive(archive);
+    expect((await store.getEvents('w')).map((event) => event.version)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await store.getEvents('w')).slice(0, 3)).toEqual(first);
+    const [seventh] = await store.append({ aggregateId: 'w', type: 'T' });
+    expect(seventh?.version).toBe(7);
+  });
 });
