@@ -173,7 +173,8 @@ function startReads(read, everyMs) {
       const e = performance.now();
       let last = j;
       while (t0 + (last + 1) * everyMs <= e) last++;
-      for (let k = j; k <= last; k++) due.push([t0 + k * everyMs, e]);
+      // A timer may fire a little before its time (ms granularity): never less than the call.
+      for (let k = j; k <= last; k++) due.push([Math.min(t0 + k * everyMs, s), e]);
       call.push([s, e]);
       j = last + 1;
       if (stopAt !== undefined && s >= stopAt) break;
