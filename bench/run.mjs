@@ -1,4 +1,4 @@
-// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak] [--keep]`.
+// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore] [--keep]`.
 // Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -47,7 +47,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak] [--soak=compressed,realtime] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore] [--soak=compressed,realtime] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
@@ -70,6 +70,12 @@ function ensurePeers() {
     if (!npm('ci', '--no-audit', '--no-fund') && !npm('install', '--no-audit', '--no-fund')) {
       throw new Error('could not install bench/peers: run `npm ci` there and look at its output');
     }
+  }
+  // pg (the restore suite's PostgreSQL client) came later: an older install lacks it.
+  if (!existsSync(join(PEERS, 'node_modules', 'pg'))) {
+    console.error('bench: installing pg in bench/peers (added to its package.json after your install)');
+    if (!npm('install', '--no-audit', '--no-fund'))
+      console.error('bench: npm install in bench/peers failed; the restore suite will skip PostgreSQL');
   }
   const load = () => createRequire(join(PEERS, 'package.json'))('better-sqlite3');
   try {

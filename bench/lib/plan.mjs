@@ -23,6 +23,18 @@ const SOAK = {
     realtime: { ...soakCommon, seconds: 600, maxAge: '2m', cleanupEvery: 10_000, queryEveryMs: 5 },
   },
 };
+/**
+ * The restore suite: a store of `events` (then `extra` more after cleanup), the oldest expireFraction
+ * archived by one cleanup; a small range of smallRange events restored smallRepeats times, then all.
+ */
+const restoreCommon = {
+  extraFraction: 0.1,
+  expireFraction: 0.3,
+  smallRange: 10_000,
+  smallRepeats: 3,
+  readEveryMs: 5,
+  idleReadMs: 1_000,
+};
 const common = {
   appendEvents: 1_000_000, // batched appends (1000 per call)
   oneAtATimeEvents: 100_000, // one append call per event
@@ -52,6 +64,7 @@ export const PLANS = {
     },
     scanRows: 1_000_000,
     soak: SOAK.quick,
+    restore: { ...restoreCommon, events: 100_000 },
   },
   full: {
     ...common,
@@ -71,6 +84,7 @@ export const PLANS = {
     },
     scanRows: 10_000_000,
     soak: SOAK.full,
+    restore: { ...restoreCommon, events: 1_000_000 },
   },
 };
 PLANS.long = { ...PLANS.full, soak: SOAK.long };

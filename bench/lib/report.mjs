@@ -4,12 +4,13 @@ import * as indexes from '../suites/indexes.mjs';
 import * as memory from '../suites/memory.mjs';
 import * as queries from '../suites/queries.mjs';
 import * as reopen from '../suites/reopen.mjs';
+import * as restore from '../suites/restore.mjs';
 import * as scan from '../suites/scan.mjs';
 import * as soak from '../suites/soak.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen, indexes, scan, soak };
+export const SUITES = { append, queries, memory, reopen, indexes, scan, soak, restore };
 
 export function machineLine(machine) {
   return (
@@ -27,6 +28,7 @@ const TITLES = {
   indexes: 'Indexes and the planner (tamma vs sqlite vs DuckDB)',
   scan: 'Filtered full scan',
   soak: 'Soak: retention under a steady 10K events/s',
+  restore: 'Restore from the archive into a live store (tamma vs sqlite vs PostgreSQL vs DuckDB)',
 };
 
 export function reportHeader(results) {
