@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { constants, crc32, gunzipSync, gzip, gzipSync } from 'node:zlib';
+import { constants, crc32, gunzip, gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { CorruptionError, ValidationError } from '../errors.js';
 import {
   FRAME_HEADER,
@@ -56,6 +57,7 @@ interface Manifest {
 
 export const MANIFEST = 'manifest.json';
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 const pad = (n: number) => String(n).padStart(20, '0');
 /** A plain file name inside the archive directory: a manifest must not point anywhere else. */
 const FILE_NAME = /^[\w.-]+\.tzf$/;
@@ -251,9 +253,75 @@ export function readArchiveFile(dir: string, entry: ArchiveEntry): Buffer {
   try {
     compressed = readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    throw corrupt(path, 0, 'the manifest names this file but it does not exist');
+    throw missingFile(path, error);
   }
+  checkCompressed(path, compressed, entry);
+  let frames: Buffer;
+  try {
+    frames = gunzipSync(compressed);
+  } catch (error) {
+    throw undecompressable(path, error);
+  }
+  checkAgainstEntry(path, checkFrames(frames, path), entry);
+  return frames;
+}
+
+/** Bytes of frames checked between two turns of the event loop when reading asynchronously. */
+const CHECK_SLICE_BYTES = 2 << 20;
+
+/**
+ * readArchiveFile off the main thread where it can be (reading, decompressing), and with the
+ * frames checked in slices, `pause` between them: for a restore, which reads while the store serves.
+ */
+export async function readArchiveFileAsync(
+  dir: string,
+  entry: ArchiveEntry,
+  pause: () => Promise<void>,
+): Promise<Buffer> {
+  const path = join(dir, entry.file);
+  let compressed: Buffer;
+  try {
+    compressed = await readFile(path);
+  } catch (error) {
+    throw missingFile(path, error);
+  }
+  checkCompressed(path, compressed, entry);
+  let frames: Buffer;
+  try {
+    frames = await gunzipAsync(compressed);
+  } catch (error) {
+    throw undecompressable(path, error);
+  }
+  const summary = newFramesSummary();
+  for (let at = 0; at < frames.length;) {
+    let end = at;
+    while (end < frames.length && end - at < CHECK_SLICE_BYTES) {
+      if (frames.length - end < FRAME_HEADER) {
+        end = frames.length;
+        break;
+      }
+      end = Math.min(frames.length, end + FRAME_HEADER + frameBodyLength(frames, end));
+    }
+    summarizeFrames(frames.subarray(at, end), path, summary, false, at);
+    at = end;
+    if (at < frames.length) await pause();
+  }
+  if (summary.firstSequence < 0) throw corrupt(path, 0, 'no frames');
+  checkAgainstEntry(path, summary, entry);
+  return frames;
+}
+
+function missingFile(path: string, error: unknown): Error {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error as Error;
+  return corrupt(path, 0, 'the manifest names this file but it does not exist');
+}
+
+function undecompressable(path: string, error: unknown): CorruptionError {
+  return corrupt(path, 0, `the archive file does not decompress (${(error as Error).message})`);
+}
+
+/** The file's size and CRC-32 against its manifest entry. */
+function checkCompressed(path: string, compressed: Buffer, entry: ArchiveEntry): void {
   if (compressed.length !== entry.bytes) {
     throw corrupt(
       path,
@@ -268,13 +336,10 @@ export function readArchiveFile(dir: string, entry: ArchiveEntry): Buffer {
       'the archive file does not match its manifest entry: its CRC-32 differs (bytes changed after archiving)',
     );
   }
-  let frames: Buffer;
-  try {
-    frames = gunzipSync(compressed);
-  } catch (error) {
-    throw corrupt(path, 0, `the archive file does not decompress (${(error as Error).message})`);
-  }
-  const found = checkFrames(frames, path);
+}
+
+/** What the frames hold against what the manifest entry claims. */
+function checkAgainstEntry(path: string, found: FramesSummary, entry: ArchiveEntry): void {
   if (
     found.firstSequence !== entry.firstSequence ||
     found.lastSequence !== entry.lastSequence ||
@@ -293,7 +358,6 @@ export function readArchiveFile(dir: string, entry: ArchiveEntry): Buffer {
       `the archive file holds events from ${iso(found.minTimestamp)} to ${iso(found.maxTimestamp)}, outside its manifest entry's time range`,
     );
   }
-  return frames;
 }
 
 export interface ArchiveReport {
@@ -356,20 +420,22 @@ export function summarizeFrames(
   where: string,
   summary: FramesSummary,
   sealedHere = false,
+  /** Where `frames` starts in the file's frames: for the offsets errors name. */
+  base = 0,
 ): FramesSummary {
   let at = 0;
   while (at < frames.length) {
     const problem = sealedHere ? undefined : frameProblemAt(frames, at);
-    if (problem !== undefined) throw corrupt(where, at, `bad frame (${problem})`);
+    if (problem !== undefined) throw corrupt(where, base + at, `bad frame (${problem})`);
     const sequence = frameSequence(frames, at);
     const count = frameCount(frames, at);
     if (!Number.isSafeInteger(sequence) || sequence < 1 || count === 0) {
-      throw corrupt(where, at, `bad frame (sequence ${sequence}, ${count} events)`);
+      throw corrupt(where, base + at, `bad frame (sequence ${sequence}, ${count} events)`);
     }
     if (sequence <= summary.lastSequence) {
       throw corrupt(
         where,
-        at,
+        base + at,
         `frame at sequence ${sequence} overlaps or precedes the previous one, which ends at ${summary.lastSequence}`,
       );
     }
@@ -379,7 +445,7 @@ export function summarizeFrames(
       if (!sealedHere) {
         const bytes = frames.subarray(record + RECORD_PREFIX, record + RECORD_PREFIX + length);
         if (!recordLengthsConsistent(bytes)) {
-          throw corrupt(where, record, `the record of sequence ${sequence + i} is malformed`);
+          throw corrupt(where, base + record, `the record of sequence ${sequence + i} is malformed`);
         }
       }
       // A record starts with its timestamp (record-codec.ts).

@@ -13,8 +13,12 @@ import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
 // The merged log's frames are bounded, and short gaps bridged, as a rewritten span's are.
 import { MAX_BRIDGE, MAX_FRAME_BYTES, MAX_FRAME_RECORDS, RecordWindow } from './log-compaction.js';
-/** Events copied between two turns of the event loop. */
-const SLICE_EVENTS = 16_384;
+/**
+ * A slice of the rebuild runs about this long before the event loop turns (checked every
+ * CHECK_EVERY events): an event costs a few µs here, in copying, framing, CRC and indexing.
+ */
+const SLICE_MS = 8;
+const CHECK_EVERY = 256;
 
 export interface MergeProgress {
   done: number;
@@ -82,6 +86,14 @@ export async function mergeRestored(
   const streams = new Set<string>();
   let row = table.firstRow;
   let done = 0;
+  let sliceStart = performance.now();
+  /** After each event: whether the slice has run its time (checked every CHECK_EVERY events). */
+  const due = (): boolean => ++done % CHECK_EVERY === 0 && performance.now() - sliceStart >= SLICE_MS;
+  const breathe = async (): Promise<void> => {
+    onProgress({ done, total });
+    await pause();
+    sliceStart = performance.now();
+  };
   /** Copies the live rows before `end` (a row index), in slices. */
   const copyLiveBelow = async (end: number): Promise<void> => {
     for (; row < end; row++) {
@@ -90,10 +102,7 @@ export async function mergeRestored(
       builder.add(row + 1, table.recordLength.get(row), (into, at, length) =>
         records.copy(offset, length, into, at),
       );
-      if (++done % SLICE_EVENTS === 0) {
-        onProgress({ done, total });
-        await pause();
-      }
+      if (due()) await breathe();
     }
   };
   for (const { bytes: frame, file } of frames) {
@@ -123,10 +132,7 @@ export async function mergeRestored(
       const last = ranges.at(-1);
       if (last !== undefined && last[1] === sequence - 1) last[1] = sequence;
       else ranges.push([sequence, sequence]);
-      if (++done % SLICE_EVENTS === 0) {
-        onProgress({ done, total });
-        await pause();
-      }
+      if (due()) await breathe();
     }
   }
   await copyLiveBelow(table.rows);

@@ -18,6 +18,8 @@ export interface RebuildSource {
   segmentSize: number;
   isDeleted: (aggregateId: string) => boolean;
   onProgress: (progress: MergeProgress) => void;
+  /** Lets the event loop turn between slices of the rebuild. */
+  pause: () => Promise<void>;
   /** Called with the restored sequences by archive file, before the new log replaces the old. */
   beforeSwap: (ranges: ReadonlyMap<string, readonly [number, number][]>) => void;
 }
@@ -62,7 +64,7 @@ export async function rebuildWithRestored(
       frames,
       target,
       source.isDeleted,
-      () => new Promise((resolve) => setImmediate(resolve)),
+      source.pause,
       source.onProgress,
     );
   } catch (error) {

@@ -15,7 +15,7 @@ import { TableReplay } from '../table/table-replay.js';
 import { ValidationError } from '../errors.js';
 import { optionalInteger, requireObject } from '../query/criteria.js';
 import { describe } from '../store/options.js';
-import { MANIFEST, readArchiveFile, readManifest } from './archive.js';
+import { MANIFEST, readArchiveFileAsync, readManifest } from './archive.js';
 import { filesWithin } from './archive-reader.js';
 import type { ArchivedFrame } from './log-merge.js';
 
@@ -158,9 +158,14 @@ export function newRestoreReport(frames: readonly ArchivedFrame[]): RestoreRepor
 
 /**
  * The frames of the archive's files within the range, each cut to it (resealed where a bound falls
- * inside one), in sequence order. Every file is checked (size, CRC, frames) as it is read.
+ * inside one), in sequence order. Every file is checked (size, CRC, frames) as it is read; reading
+ * and decompressing run off the main thread, checking in slices with `pause` between them.
  */
-export function readArchivedFrames(archiveDir: string, options: RestoreOptions): ArchivedFrame[] {
+export async function readArchivedFrames(
+  archiveDir: string,
+  options: RestoreOptions,
+  pause: () => Promise<void>,
+): Promise<ArchivedFrame[]> {
   const from = options.fromSequence ?? 1;
   const to = options.toSequence ?? Infinity;
   const entries = filesWithin(readManifest(archiveDir), {
@@ -172,8 +177,8 @@ export function readArchivedFrames(archiveDir: string, options: RestoreOptions):
   // Frames of interleaving files never overlap (each holds a run of one cleanup), so sorting whole
   // frames by their first sequence puts every event in order.
   const frames: ArchivedFrame[] = [];
-  entries.forEach((entry, i) => {
-    const bytes = readArchiveFile(archiveDir, entry);
+  for (const [i, entry] of entries.entries()) {
+    const bytes = await readArchiveFileAsync(archiveDir, entry, pause);
     for (let at = 0; at < bytes.length; at += FRAME_HEADER + frameBodyLength(bytes, at)) {
       const frame = clip(bytes.subarray(at, at + FRAME_HEADER + frameBodyLength(bytes, at)), from, to);
       if (frame !== undefined) frames.push({ bytes: frame, file: entry.file });
@@ -185,7 +190,7 @@ export function readArchivedFrames(archiveDir: string, options: RestoreOptions):
       events: 0,
       totalEvents: 0,
     });
-  });
+  }
   return frames.sort((a, b) => frameSequence(a.bytes, 0) - frameSequence(b.bytes, 0));
 }
 

@@ -88,6 +88,8 @@ export class EmbeddedEventStore implements EventStore {
   private readonly archivedCopies: ArchivedCopies;
   /** A restore rebuilding the log: writes wait for it, reads go on from the old table meanwhile. */
   private restoring: Promise<unknown> | undefined;
+  /** Restores run one after the other. */
+  private restores: Promise<unknown> = Promise.resolve();
   private closed = false;
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
@@ -227,7 +229,13 @@ export class EmbeddedEventStore implements EventStore {
    * events of deleted streams, are left out. Durable (fsync'ed) when it resolves.
    */
   async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    // One restore at a time: each decides its path from the store as it finds it.
+    const run = this.restores.then(() => this.restoreNow(archiveDir, options));
+    this.restores = run.catch(() => undefined);
+    return run;
+  }
+
+  private async restoreNow(archiveDir: string, options: RestoreOptions): Promise<RestoreReport> {
     this.assertWritable();
     const checked = checkRestoreArguments(archiveDir, options);
     if (this.indexes.hasUnique || this.indexes.building) {
@@ -236,7 +244,9 @@ export class EmbeddedEventStore implements EventStore {
         'this store has a unique index (or an index being built); drop it (or wait for the build), restore, then create it again',
       );
     }
-    const frames = readArchivedFrames(archiveDir, checked);
+    // Read (and checked) while the store goes on serving reads and writes.
+    const frames = await readArchivedFrames(archiveDir, checked, turn);
+    this.assertWritable();
     const first = frames[0];
     if (first === undefined) return newRestoreReport(frames);
     if (frameSequence(first.bytes, 0) > this.table.rows) {
@@ -290,6 +300,7 @@ export class EmbeddedEventStore implements EventStore {
         segmentSize: this.options.segmentSize,
         isDeleted: (aggregateId) => this.tombstones.isAggregateDeleted(aggregateId),
         onProgress,
+        pause: turn,
         // Recorded before the new log is swapped in: see retention/archived-copies.ts.
         beforeSwap: (ranges) => this.archivedCopies.add(archiveDir, ranges),
       },
@@ -917,4 +928,9 @@ function versionMatches(expected: ExpectedVersion, current: number): boolean {
     default:
       return current === expected;
   }
+}
+
+/** One turn of the event loop: what long work awaits between slices, so I/O and timers run. */
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

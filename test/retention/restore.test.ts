@@ -269,15 +269,33 @@ describe('archived events come back', () => {
     store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
     const before = await store.read();
     const phases = new Set<string>();
-    const restoring = store.restoreArchive(archive, { onProgress: ({ phase }) => phases.add(phase) });
-    const appending = store.append({ aggregateId: 's1', type: 'T', timestamp: clock.now() });
-    const indexing = store.indexes.createIndex({ name: 'by_n', fields: ['tags.n'] });
-    const reading = store.read();
-    const stats = store.stats();
-    expect(await reading).toEqual(before);
-    expect(stats.events).toBe(before.length);
-    const [late] = await appending;
+    // While the log is rebuilt (the first progress call of that phase): an append, an index, a read.
+    let during:
+      | {
+          appending: Promise<StoredEvent[]>;
+          indexing: Promise<unknown>;
+          reading: Promise<StoredEvent[]>;
+          events: number;
+        }
+      | undefined;
+    const restoring = store.restoreArchive(archive, {
+      onProgress: ({ phase }) => {
+        phases.add(phase);
+        if (phase !== 'rebuilding' || during !== undefined) return;
+        during = {
+          appending: store.append({ aggregateId: 's1', type: 'T', timestamp: clock.now() }),
+          indexing: store.indexes.createIndex({ name: 'by_n', fields: ['tags.n'] }),
+          reading: store.read(),
+          events: store.stats().events,
+        };
+      },
+    });
     await restoring;
+    if (during === undefined) throw new Error('no rebuilding progress was reported');
+    const { appending, indexing, reading } = during;
+    expect(await reading).toEqual(before);
+    expect(during.events).toBe(before.length);
+    const [late] = await appending;
     expect([...phases]).toEqual(['reading', 'rebuilding']);
     // The append waited for the restore: it comes after every sequence, with the stream's next version.
     expect(late).toMatchObject({ sequence: appended.length + 1, version: 21 });
