@@ -992,7 +992,6 @@ function expectedTable(m: TableModel, windows: readonly [number, number][]): Ret
   let compositeEntries = 0;
   for (const name of [...STREAMS, 'never']) {
     const rows = m.streams.get(name) ?? [];
-    const last = rows.at(-1);
     if (m.dense.has(name)) {
       compositeKeys += new Set(rows.map((row) => ev(row).type)).size;
       compositeEntries += rows.length;
