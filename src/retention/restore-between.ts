@@ -3,7 +3,8 @@ import { writeLogStart } from '../storage/embedded/log-start.js';
 import { prepareStaging, STAGING_DIR } from '../storage/embedded/log-swap.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
-import { SegmentLog } from '../storage/embedded/segment-log.js';
+import { SegmentLog, syncFileAsync } from '../storage/embedded/segment-log.js';
+import { listSegments } from '../storage/embedded/segment-files.js';
 import type { EventTable } from '../table/event-table.js';
 import { failpoint } from './failpoint.js';
 import { mergeRestored, type ArchivedFrame, type MergeProgress } from './log-merge.js';
@@ -51,7 +52,8 @@ export async function rebuildWithRestored(
   const target: RecordLog =
     staging === undefined
       ? new MemoryLog()
-      : SegmentLog.open(staging, { segmentSize: source.segmentSize, syncOnRoll: true });
+      : // Its segments are fsync'ed together at the end, off the main thread (nothing reads them before).
+        SegmentLog.open(staging, { segmentSize: source.segmentSize, syncOnRoll: false });
   const discard = () => {
     target.close();
     if (dir !== undefined) rmSync(join(dir, STAGING_DIR), { recursive: true, force: true });
@@ -88,12 +90,12 @@ export async function rebuildWithRestored(
   report.lastSequence = Math.max(...ranges.map((range) => range[1]));
   if (dir !== undefined && staging !== undefined) {
     try {
-      (target as SegmentLog).syncNow();
+      target.close();
+      await Promise.all(listSegments(staging).map((segment) => syncFileAsync(segment.path)));
       await writeLogStart(staging, {
         firstSequence: merged.firstSequence,
         removedBefore: merged.firstSequence,
       });
-      target.close();
     } catch (error) {
       discard();
       throw error;

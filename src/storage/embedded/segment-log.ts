@@ -321,6 +321,16 @@ function closeAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())));
 }
 
+/** fsyncs a file's data off the main thread. */
+export async function syncFileAsync(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** syncDirectory off the main thread. */
 export async function syncDirectoryAsync(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
