@@ -98,10 +98,10 @@ export async function mergeRestored(
   const copyLiveBelow = async (end: number): Promise<void> => {
     for (; row < end; row++) {
       if (table.isRemoved(row)) continue;
-      const offset = table.recordOffset.get(row);
-      builder.add(row + 1, table.recordLength.get(row), (into, at, length) =>
-        records.copy(offset, length, into, at),
-      );
+      const length = table.recordLength.get(row);
+      // `place` first: it may flush the frame or grow it.
+      const at = builder.place(row + 1, length);
+      records.copy(table.recordOffset.get(row), length, builder.frame, at);
       if (due()) await breathe();
     }
   };
@@ -126,7 +126,8 @@ export async function mergeRestored(
         result.ofDeletedStreams++;
         continue;
       }
-      builder.add(sequence, length, (into, to) => frame.copy(into, to, start, start + length));
+      const to = builder.place(sequence, length);
+      frame.copy(builder.frame, to, start, start + length);
       streams.add(aggregateId);
       result.restored++;
       const last = ranges.at(-1);
@@ -184,7 +185,13 @@ class LogBuilder {
     this.replay = new TableReplay(table);
   }
 
-  add(sequence: number, length: number, fill: (into: Buffer, at: number, length: number) => void): void {
+  /** The frame being built (read it after `place`, which may replace it): where records' bytes go. */
+  get frame(): Buffer {
+    return this.buffer;
+  }
+
+  /** Makes room for the record of `sequence`, `length` bytes, and returns where in `frame` to put them. */
+  place(sequence: number, length: number): number {
     if (this.next === 0) {
       this.firstSequence = sequence;
       this.table.skipTo(sequence - 1);
@@ -206,8 +213,8 @@ class LogBuilder {
       for (let i = 0; i < gap; i++) this.record(0);
     }
     this.ensure(this.at + RECORD_PREFIX + length);
-    fill(this.buffer, this.record(length), length);
     this.next = sequence + 1;
+    return this.record(length);
   }
 
   /** Ends the log at `lastSequence` (a hole for the sequences after the last record, if any). */

@@ -366,4 +366,33 @@ describe('archived events come back', () => {
     const [seventh] = await store.append({ aggregateId: 'w', type: 'T' });
     expect(seventh?.version).toBe(7);
   });
+
+  it('restores an event larger than a rebuilt frame holds, between others', async () => {
+    const clock = new ManualClock(T0);
+    const archive = join(await fresh('archive'), 'a');
+    const store = await openEventStore({
+      dir: await fresh('store'),
+      clock,
+      maxEventSize: 8 * 1024 * 1024,
+      retention: { maxAge: '1h', archive: { dir: archive }, schedule: false },
+    });
+    stores.push(store);
+    const big = 'y'.repeat(5 * 1024 * 1024);
+    const appended: StoredEvent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [event] = await store.append({
+        aggregateId: 'b',
+        type: 'T',
+        timestamp: clock.now(),
+        payload: { i, text: i % 2 === 1 ? big : 'small' },
+      });
+      appended.push(event as StoredEvent);
+      clock.advance(20 * 60_000);
+    }
+    // The first three (one big) expire and are archived.
+    expect(await store.cleanup()).toMatchObject({ removed: 3, archived: 3 });
+    store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });
+    expect(await store.restoreArchive(archive)).toMatchObject({ restored: 3 });
+    expect(await store.read()).toEqual(appended);
+  });
 });
