@@ -369,8 +369,8 @@ export const tasks = {
     const profilePath = profile ? await saveProfile(profile, cpuProfileDir, range) : undefined;
     const report = m.result;
     const liveAfter = store.stats().events;
-    // Phases, in ms from the call: reading the archive (synchronous, inside the call), the first
-    // slice (until the rebuild's first progress: sorting frames, staging, the first 16,384 events),
+    // Phases, in ms from the call: reading the archive (read and gunzip off the main thread, frames
+    // checked in slices), the first slice (until the rebuild's first progress: staging, ~8 ms of events),
     // rebuilding, and finishing, after its last progress (version check, fsync, swap, wiring the
     // new table, checkpoint).
     const at = (x) => (x === undefined ? undefined : x - m.t0);
@@ -948,8 +948,8 @@ export function report(section) {
     out.push(
       '',
       ...phaseLines,
-      '  (reading the archive: synchronous, inside the call, every file the range touches decompressed and ' +
-        "checked whole; first slice: until the rebuild's first progress, its first 16,384 events; " +
+      '  (reading the archive: every file the range touches read and decompressed off the main thread, its ' +
+        "frames checked in slices; first slice: until the rebuild's first progress, about 8 ms of events; " +
         'rebuilding: the other slices; finishing: version check, fsync, swap, wiring the new table, checkpoint)',
     );
   const peerBuilds = ['sqlite', 'duckdb', 'postgres']
