@@ -84,8 +84,12 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
       log.truncate(scan.end);
     }
     const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
-    store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
+    // The cut first: an index the checkpoint holds no snapshot of is built now, over the rows that
+    // stay; rows below the cut may be in segments cleanup dropped after the checkpoint was written.
     store.dropBelow(cut);
+    store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
+    // A snapshot from before the cut still holds its rows.
+    store.indexes.dropBelow(cut);
     opened = { store, table, interrupted };
   } catch (error) {
     log?.close();

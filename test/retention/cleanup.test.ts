@@ -199,6 +199,34 @@ describe('the cut: the oldest events removed in place', () => {
     }
   });
 
+  for (const snapshot of [false, true]) {
+    it(`reopens with an index the checkpoint from before the cut ${snapshot ? 'holds' : 'holds no snapshot of'}`, async () => {
+      // The cut's rows were in segments cleanup dropped: building an index over them at open read
+      // the log at an offset before its start, and the store would not open. A snapshot still holds
+      // them: the cut applies to it.
+      const dir = await storeDir();
+      const { store, clock, options } = await expiredInOrder(dir);
+      const index = () => store.indexes.createIndex({ name: 'by_pad', fields: ['payload.pad'] });
+      if (snapshot) {
+        await index();
+        await store.checkpoint();
+      }
+      expect(await store.cleanup()).toMatchObject({ removedInPlace: 300 });
+      if (!snapshot) await index();
+      await store.close();
+      const reopened = await openEventStore({ ...options, clock });
+      const rows = await reopened
+        .query()
+        .where('payload.pad', 'eq', 'x'.repeat(100))
+        .hint({ forceIndex: ['by_pad'] })
+        .execute();
+      expect(rows.map((row) => (row as StoredEvent).id)).toEqual(
+        Array.from({ length: 300 }, (_, i) => `e${i + 300}`),
+      );
+      await reopened.close();
+    });
+  }
+
   it('streams only rows the cut left while its steps run', async () => {
     const dir = await storeDir();
     const { store } = await expiredInOrder(dir);
