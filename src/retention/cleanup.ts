@@ -128,7 +128,6 @@ const DEFAULT_SLICE = 8192;
 const MEMBER_BYTES = 1 << 20;
 
 export class Cleanup {
-  readonly stats: CleanupStats = emptyCleanupStats();
   private running: Promise<CleanupReport> | undefined;
   /**
    * Spans that held removed rows and were not rewritten yet: a run that failed or stopped after
@@ -137,7 +136,11 @@ export class Cleanup {
   private readonly unrewritten = new Set<number>();
   private progress: (progress: CleanupProgress) => void = () => undefined;
 
-  constructor(private readonly host: CleanupHost) {}
+  constructor(
+    private readonly host: CleanupHost,
+    /** Runs and totals so far: a store that rewires itself (a restore) passes its old ones on. */
+    readonly stats: CleanupStats = emptyCleanupStats(),
+  ) {}
 
   get isRunning(): boolean {
     return this.running !== undefined;

@@ -154,7 +154,8 @@ export class EmbeddedEventStore implements EventStore {
       ),
     );
     queries.onQuery = () => this.indexes.afterQuery();
-    this.cleaner = new Cleanup(this.cleanupHost());
+    // The stats count every run since open, before a restore rewired the store too.
+    this.cleaner = new Cleanup(this.cleanupHost(), (this.cleaner as Cleanup | undefined)?.stats);
   }
 
   /** What cleanup needs from the store (see retention/cleanup.ts for the order of operations). */

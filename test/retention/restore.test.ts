@@ -188,6 +188,26 @@ describe('archived events come back', () => {
     }
   });
 
+  it('keeps the cleanup counts across a restore between live events', async () => {
+    for (const where of ['disk', 'memory'] as const) {
+      const clock = new ManualClock(T0);
+      const archive = join(await fresh('archive'), 'a');
+      const store = await open(where === 'disk' ? await fresh('store') : undefined, clock, archive);
+      await fill(store, clock);
+      clock.advance(HOUR / 2);
+      const cleaned = await store.cleanup();
+      const before = store.stats().cleanup;
+      expect(before).toMatchObject({ runs: 1, totals: { removed: cleaned.removed } });
+      // Restored between the events cleanup left: the store's table and log are rebuilt.
+      expect(await store.restoreArchive(archive)).toMatchObject({ restored: cleaned.removed });
+      expect(store.stats().cleanup, where).toMatchObject({
+        runs: 1,
+        lastRun: before.lastRun,
+        totals: before.totals,
+      });
+    }
+  });
+
   it('does not archive a restored event twice when it expires again', async () => {
     const { clock, archive, store, appended } = await cleanedAfter(await fresh('store'));
     const later = await fill(store, clock);
