@@ -86,7 +86,7 @@ export class EmbeddedEventStore implements EventStore {
   private readonly schedule: CleanupSchedule;
   /** Restored events whose archive copy stays: cleanup does not archive them again. */
   private readonly archivedCopies: ArchivedCopies;
-  /** A restore rebuilding the log: writes wait for it, reads go on from the old table meanwhile. */
+  /** A restore under way: writes wait for it, reads go on (from the old table while it rebuilds one). */
   private restoring: Promise<unknown> | undefined;
   /** Restores run one after the other. */
   private restores: Promise<unknown> = Promise.resolve();
@@ -245,7 +245,24 @@ export class EmbeddedEventStore implements EventStore {
         'this store has a unique index (or an index being built); drop it (or wait for the build), restore, then create it again',
       );
     }
-    // Read (and checked) while the store goes on serving reads and writes.
+    const restoring = this.restoreHoldingWrites(archiveDir, checked);
+    this.restoring = restoring;
+    this.indexes.holdWritesUntil(restoring);
+    try {
+      return await restoring;
+    } finally {
+      this.restoring = undefined;
+    }
+  }
+
+  /**
+   * The restore, while writes wait (reads go on): a write issued meanwhile lands after it, whatever
+   * it restores. Reading the archive runs off the main thread where it can.
+   */
+  private async restoreHoldingWrites(archiveDir: string, checked: RestoreOptions): Promise<RestoreReport> {
+    // A cleanup changes the table and the log; one that started before must end first.
+    await this.cleaner.settle();
+    await Promise.allSettled([...this.pendingSyncs]);
     const frames = await readArchivedFrames(archiveDir, checked, turn);
     this.assertWritable();
     const first = frames[0];
@@ -260,7 +277,7 @@ export class EmbeddedEventStore implements EventStore {
       return this.countHidden(report, [[report.firstSequence ?? 0, report.lastSequence ?? -1]]);
     }
     const { files } = newRestoreReport(frames);
-    const restoring = this.restoreBetween(archiveDir, frames, ({ done, total }) =>
+    return this.restoreBetween(archiveDir, frames, ({ done, total }) =>
       checked.onProgress?.({
         phase: 'rebuilding',
         files,
@@ -269,16 +286,9 @@ export class EmbeddedEventStore implements EventStore {
         totalEvents: total,
       }),
     );
-    this.restoring = restoring;
-    this.indexes.holdWritesUntil(restoring);
-    try {
-      return await restoring;
-    } finally {
-      this.restoring = undefined;
-    }
   }
 
-  /** Writes wait for a restore that is rebuilding the log (see restoreArchive). */
+  /** Writes wait for a restore (see restoreArchive). */
   private async afterRestore(): Promise<void> {
     while (this.restoring !== undefined) await this.restoring.catch(() => undefined);
   }
@@ -289,10 +299,6 @@ export class EmbeddedEventStore implements EventStore {
     frames: readonly ArchivedFrame[],
     onProgress: (progress: MergeProgress) => void,
   ): Promise<RestoreReport> {
-    // A cleanup changes the table and the log; one that started before must end first.
-    await this.cleaner.settle();
-    await Promise.allSettled([...this.pendingSyncs]);
-    this.assertWritable();
     const rebuilt = await rebuildWithRestored(
       {
         table: this.table,
