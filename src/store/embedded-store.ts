@@ -87,9 +87,9 @@ export class EmbeddedEventStore implements EventStore {
   /** Restored events whose archive copy stays: cleanup does not archive them again. */
   private readonly archivedCopies: ArchivedCopies;
   /** A restore under way: writes wait for it, reads go on (from the old table while it rebuilds one). */
-  private restoring: Promise<unknown> | undefined;
-  /** Restores run one after the other. */
-  private restores: Promise<unknown> = Promise.resolve();
+  private restoring: Promise<void> | undefined;
+  /** Restores run one after the other: the last one's end. */
+  private restores: Promise<void> = Promise.resolve();
   private closed = false;
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
@@ -230,9 +230,19 @@ export class EmbeddedEventStore implements EventStore {
    * events of deleted streams, are left out. Durable (fsync'ed) when it resolves.
    */
   async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
-    // One restore at a time: each decides its path from the store as it finds it.
+    // One restore at a time, each deciding its path from the store as it finds it. Writes wait from
+    // the call on, so one issued after it lands after the restore, whatever path that takes.
     const run = this.restores.then(() => this.restoreNow(archiveDir, options));
-    this.restores = run.catch(() => undefined);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.restores = settled;
+    this.restoring = settled;
+    this.indexes.holdWritesUntil(settled);
+    void settled.then(() => {
+      if (this.restoring === settled) this.restoring = undefined;
+    });
     return run;
   }
 
@@ -245,14 +255,7 @@ export class EmbeddedEventStore implements EventStore {
         'this store has a unique index (or an index being built); drop it (or wait for the build), restore, then create it again',
       );
     }
-    const restoring = this.restoreHoldingWrites(archiveDir, checked);
-    this.restoring = restoring;
-    this.indexes.holdWritesUntil(restoring);
-    try {
-      return await restoring;
-    } finally {
-      this.restoring = undefined;
-    }
+    return this.restoreHoldingWrites(archiveDir, checked);
   }
 
   /**
@@ -290,7 +293,7 @@ export class EmbeddedEventStore implements EventStore {
 
   /** Writes wait for a restore (see restoreArchive). */
   private async afterRestore(): Promise<void> {
-    while (this.restoring !== undefined) await this.restoring.catch(() => undefined);
+    while (this.restoring !== undefined) await this.restoring;
   }
 
   /** A restore below the store's last sequence: a new log and table, wired in (see restoreArchive). */
