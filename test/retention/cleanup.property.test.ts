@@ -2,10 +2,13 @@
  * Cleanup against a linear oracle. Random runs interleave appends (several streams, types with
  * shorter retention, tags, payloads, tiny and large records), clock moves, policy changes (maxAge,
  * per-type ages, maxEvents, an archive, none at all), stream deletions, user indexes (one unique),
- * restarts, and cleanups (in small slices, with appends landing while one is under way). After
- * every step each read path is checked against the oracle: the events appended, less those the
- * policy or a deletion hides, less those cleanup removed. Across the run, every event appended is
- * exactly one of: still in the store, in the archive once, or removed without an archive.
+ * restarts, cleanups (in small slices, with appends landing while one is under way), and restores
+ * of a sequence range of the archive back between the live events (with an append and a read
+ * issued while one runs). After every step each read path is checked against the oracle: the
+ * events appended, less those the policy or a deletion hides, less those cleanup removed, plus
+ * those a restore brought back. Across the run, every event appended is exactly one of: still in
+ * the store, in the archive once, or removed without an archive; in the store and in the archive
+ * at once only when a restore brought it back; and the archive never holds a sequence twice.
  */
 import fc from 'fast-check';
 import { join } from 'node:path';
@@ -21,10 +24,11 @@ import {
   type ResultPage,
   type StoredEvent,
   type TagValue,
+  ValidationError,
 } from '../../src/index.js';
 import type { RetentionOptions } from '../../src/retention/policy.js';
 import { archivedEvents } from '../support/archive-contents.js';
-import { removeDir, tempDir } from '../support/helpers.js';
+import { rejection, removeDir, tempDir } from '../support/helpers.js';
 
 const T0 = Date.UTC(2026, 2, 1);
 const MINUTE = 60_000;
@@ -70,6 +74,21 @@ type Step =
       buildIndex: boolean;
     }
   | { kind: 'index'; name: 'by_key' | 'by_n' }
+  | {
+      kind: 'restore';
+      /**
+       * The range, in hundredths of the span from the archive's first sequence to its last (mapped
+       * when the step runs: the generator cannot know the sequences); undefined: that end is open.
+       */
+      from?: number;
+      to?: number;
+      /** With the unique index in place: drop it, restore, create it again; else expect the refusal. */
+      dropUnique: boolean;
+      /** An append issued while the restore runs: it waits for the restore, then lands after it. */
+      append: { events: EventSpec[]; stream: boolean } | undefined;
+      /** A read issued while the restore runs: it sees the store before the restore or after it. */
+      read: boolean;
+    }
   | { kind: 'restart' };
 
 const fullEvent: fc.Arbitrary<EventSpec> = fc.record({
@@ -190,6 +209,20 @@ function steps(restarts: boolean): fc.Arbitrary<Step[]> {
         name: fc.constantFrom('by_key' as const, 'by_n' as const),
       }),
     },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('restore' as const),
+        from: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+        to: fc.option(fc.integer({ min: 0, max: 100 }), { nil: undefined }),
+        dropUnique: fc.boolean(),
+        append: fc.option(
+          fc.record({ events: fc.array(eventSpec, { minLength: 1, maxLength: 3 }), stream: fc.boolean() }),
+          { nil: undefined, freq: 2 },
+        ),
+        read: fc.boolean(),
+      }),
+    },
     ...(restarts ? [{ weight: 2, arbitrary: fc.constant({ kind: 'restart' as const }) }] : []),
   );
   return fc.array(step, { minLength: 5, maxLength: 60, size: 'max' });
@@ -212,8 +245,30 @@ interface ModelEvent {
   timestamp: number;
   tags: Record<string, TagValue>;
   payload: Payload | null;
-  /** present: in the store (visible or hidden); archived / dropped: removed by cleanup. */
-  state: 'present' | 'archived' | 'dropped';
+  /**
+   * present: in the store (visible or hidden), not in the archive; restored: in the store and in
+   * the archive (a restore brought it back, the archive keeps its copy); archived / dropped: removed
+   * by cleanup, with its copy in the archive / without one.
+   */
+  state: 'present' | 'restored' | 'archived' | 'dropped';
+}
+
+/** In the store, visible or hidden. */
+const inStore = (e: ModelEvent) => e.state === 'present' || e.state === 'restored';
+/** Its copy is in the archive. */
+const inArchive = (e: ModelEvent) => e.state === 'archived' || e.state === 'restored';
+
+/** What a restore of a range of the archive must do, worked out before it runs. */
+interface RestoreOutcome {
+  /** The events it brings back, in sequence order. */
+  back: ModelEvent[];
+  alreadyLive: number;
+  ofDeletedStreams: number;
+  /**
+   * Streams whose versions would no longer rise along their sequences, in the order of their first
+   * event coming back: the restore is refused.
+   */
+  broken: string[];
 }
 
 class Model {
@@ -222,8 +277,20 @@ class Model {
   readonly indexes = new Set<'by_key' | 'by_n'>();
   policy: PolicySpec | undefined;
   nextId = 0;
+  /** Per stream, the highest version it has had since cleanup last removed all it had (see version). */
+  readonly highest = new Map<string, number>();
 
   constructor(readonly clock: ManualClock) {}
+
+  /** Restored events come back: a stream's highest version counts theirs too. */
+  restore(back: readonly ModelEvent[]): void {
+    // Streams cleanup had forgotten start from the restored events alone.
+    for (const e of back) this.version(e.aggregateId);
+    for (const e of back) {
+      e.state = 'restored';
+      this.highest.set(e.aggregateId, Math.max(this.highest.get(e.aggregateId) ?? 0, e.version));
+    }
+  }
 
   get lastSequence(): number {
     return this.events.length;
@@ -260,11 +327,46 @@ class Model {
   }
 
   visible(): ModelEvent[] {
-    return this.events.filter((e) => e.state === 'present' && !this.hidden(e));
+    return this.events.filter((e) => inStore(e) && !this.hidden(e));
   }
 
   present(): ModelEvent[] {
-    return this.events.filter((e) => e.state === 'present');
+    return this.events.filter(inStore);
+  }
+
+  /** Cleanup has removed these: where each goes (a restored event's archive copy is still there). */
+  removed(doomed: readonly ModelEvent[], archiving: boolean): void {
+    for (const e of doomed) e.state = e.state === 'restored' || archiving ? 'archived' : 'dropped';
+  }
+
+  /**
+   * A restore of the archived events in [from, to]: those the store holds live are left out, and
+   * those of deleted streams; the rest come back, unless some stream's versions would then not rise
+   * strictly along its sequences (counting every event it would hold, hidden ones too).
+   */
+  restoreOutcome(from = -Infinity, to = Infinity): RestoreOutcome {
+    const inRange = this.events.filter((e) => inArchive(e) && e.sequence >= from && e.sequence <= to);
+    const gone = inRange.filter((e) => e.state === 'archived');
+    const back = gone.filter((e) => !this.deleted.has(e.aggregateId));
+    const coming = new Set(back);
+    const broken: string[] = [];
+    for (const aggregateId of new Set(back.map((e) => e.aggregateId))) {
+      let last = 0;
+      for (const e of this.events) {
+        if (e.aggregateId !== aggregateId || !(inStore(e) || coming.has(e))) continue;
+        if (e.version <= last) {
+          broken.push(aggregateId);
+          break;
+        }
+        last = e.version;
+      }
+    }
+    return {
+      back,
+      alreadyLive: inRange.length - gone.length,
+      ofDeletedStreams: gone.length - back.length,
+      broken,
+    };
   }
 
   /**
@@ -272,15 +374,18 @@ class Model {
    * long as it still has one in the store; a stream cleanup removed wholly is forgotten and starts again.
    */
   version(aggregateId: string): number {
-    const stream = this.events.filter((e) => e.aggregateId === aggregateId);
-    return stream.some((e) => e.state === 'present') ? (stream.at(-1)?.version ?? 0) : 0;
+    if (!this.events.some((e) => e.aggregateId === aggregateId && inStore(e))) {
+      // Cleanup removed all it had: forgotten.
+      this.highest.delete(aggregateId);
+      return 0;
+    }
+    return this.highest.get(aggregateId) ?? 0;
   }
 
   /** Unique keys held by events still in the store, hidden or not. */
   heldKeys(): Set<string> {
     const keys = new Set<string>();
-    for (const e of this.events)
-      if (e.state === 'present' && e.payload?.key !== undefined) keys.add(e.payload.key);
+    for (const e of this.events) if (inStore(e) && e.payload?.key !== undefined) keys.add(e.payload.key);
     return keys;
   }
 
@@ -430,6 +535,28 @@ async function checkReads(store: EventStore, model: Model, where: string): Promi
       .map((e) => e.sequence),
   );
 
+  // Through to the archive: the visible events and the archived ones, each once (a deleted
+  // stream's never), whether the live copy is visible, hidden, or gone.
+  if (model.policy?.archive === true) {
+    const shown = model.events.filter(
+      (e) => (inStore(e) && !model.hidden(e)) || (inArchive(e) && !model.deleted.has(e.aggregateId)),
+    );
+    expect(await store.queryEvents({}, { includeArchived: true }), `${where}: includeArchived`).toEqual(
+      shown.map(expected),
+    );
+    const criteria = { aggregateId: ['a1', 'a3'], type: ['ORDER.PAID', 'DEBUG.x'], limit: 6 };
+    expect(
+      seqs(await store.queryEvents({ ...criteria, order: 'desc' }, { includeArchived: true })),
+      `${where}: includeArchived, newest first, limited`,
+    ).toEqual(
+      shown
+        .filter((e) => criteria.aggregateId.includes(e.aggregateId) && criteria.type.includes(e.type))
+        .reverse()
+        .slice(0, criteria.limit)
+        .map((e) => e.sequence),
+    );
+  }
+
   // User indexes, forced, and the same query forced to a scan.
   const keys = ['k1', 'k7', 'k10', 'k12', 'fresh-3'];
   const byKey = visible.filter((e) => e.payload?.key !== undefined && keys.includes(e.payload.key));
@@ -519,7 +646,11 @@ async function checkPresent(
   }
 }
 
-/** Every event appended is in the store, or archived once, or was removed without an archive. */
+/**
+ * Every event appended is in the store, or archived once, or was removed without an archive; in
+ * the store and archived at once only when a restore brought it back. (What is in the store,
+ * checkPresent checks.) The archive never holds a sequence twice.
+ */
 function checkArchive(model: Model, archiveDir: string, where: string): void {
   const archived = archivedEvents(archiveDir);
   const counts = new Map<string, number>();
@@ -527,13 +658,15 @@ function checkArchive(model: Model, archiveDir: string, where: string): void {
   const problems: string[] = [];
   for (const e of model.events) {
     const count = counts.get(e.id) ?? 0;
-    const want = e.state === 'archived' ? 1 : 0;
+    const want = inArchive(e) ? 1 : 0;
     if (count !== want) problems.push(`${e.id} (sequence ${e.sequence}, ${e.state}) archived ${count} times`);
   }
   expect(problems, `${where}: archive`).toEqual([]);
   expect(archived.length, `${where}: archive holds only appended events`).toBe(
-    model.events.filter((e) => e.state === 'archived').length,
+    model.events.filter(inArchive).length,
   );
+  const sequences = archived.map((e) => e.sequence);
+  expect(sequences.length - new Set(sequences).size, `${where}: sequences archived twice`).toBe(0);
   for (const { sequence, id } of archived)
     expect(model.events[sequence - 1]?.id, `${where}: archived sequence`).toBe(id);
 }
@@ -618,6 +751,24 @@ async function runScenario(
     record(model, events, stored);
   };
 
+  /** Creates the unique index; refused while two events in the store share a key. */
+  const createUnique = async (where: string) => {
+    const keys = model.present().flatMap((e) => (e.payload?.key === undefined ? [] : [e.payload.key]));
+    const create = store.indexes.createIndex({
+      name: 'by_key',
+      fields: ['payload.key'],
+      type: 'hash',
+      unique: true,
+    });
+    if (new Set(keys).size < keys.length) {
+      const error = await rejection(() => create);
+      expect((error as { code?: string } | undefined)?.code, where).toBe('UNIQUE_VIOLATION');
+      return;
+    }
+    await create;
+    model.indexes.add('by_key');
+  };
+
   try {
     for (const [i, step] of plan.entries()) {
       const where = `step ${i} (${step.kind})`;
@@ -649,28 +800,101 @@ async function runScenario(
         case 'index': {
           if (model.indexes.has(step.name)) break;
           if (step.name === 'by_key') {
-            const keys = model
-              .present()
-              .flatMap((e) => (e.payload?.key === undefined ? [] : [e.payload.key]));
-            const create = store.indexes.createIndex({
-              name: 'by_key',
-              fields: ['payload.key'],
-              type: 'hash',
-              unique: true,
-            });
-            if (new Set(keys).size < keys.length) {
-              const error = await create.then(
-                () => undefined,
-                (e: unknown) => e,
-              );
-              expect((error as { code?: string } | undefined)?.code, where).toBe('UNIQUE_VIOLATION');
+            await createUnique(where);
+            break;
+          }
+          await store.indexes.createIndex({ name: 'by_n', fields: ['payload.n'] });
+          model.indexes.add(step.name);
+          break;
+        }
+        case 'restore': {
+          const copies = model.events.filter(inArchive);
+          const lo = copies[0]?.sequence;
+          const hi = copies.at(-1)?.sequence;
+          // Nothing archived yet: nothing to restore from.
+          if (lo === undefined || hi === undefined) break;
+          const at = (hundredths: number | undefined) =>
+            hundredths === undefined ? undefined : lo + Math.round(((hi - lo) * hundredths) / 100);
+          let [from, to] = [at(step.from), at(step.to)];
+          if (from !== undefined && to !== undefined && from > to) [from, to] = [to, from];
+          const range = {
+            ...(from === undefined ? {} : { fromSequence: from }),
+            ...(to === undefined ? {} : { toSequence: to }),
+          };
+          const refused = async (error: unknown, message: RegExp) => {
+            expect(error, `${where}: refused`).toBeInstanceOf(ValidationError);
+            expect((error as Error).message, `${where}: refusal`).toMatch(message);
+            // Nothing changed.
+            await checkPresent(store, model, archiveDir, where);
+            checkArchive(model, archiveDir, where);
+            if (variant.disk) await checkVerify(dir, model, where);
+          };
+          let recreate = false;
+          if (model.indexes.has('by_key')) {
+            if (!step.dropUnique) {
+              await refused(await rejection(() => store.restoreArchive(archiveDir, range)), /unique index/);
               break;
             }
-            await create;
-          } else {
-            await store.indexes.createIndex({ name: 'by_n', fields: ['payload.n'] });
+            await store.indexes.dropIndex('by_key');
+            model.indexes.delete('by_key');
+            recreate = true;
           }
-          model.indexes.add(step.name);
+          const outcome = model.restoreOutcome(from, to);
+          const before = model.visible().map(expected);
+          const restoring = store.restoreArchive(archiveDir, range);
+          const reading = step.read ? store.read() : undefined;
+          if (outcome.broken.length === 0) model.restore(outcome.back);
+          // Counted when the restore ends, before the append waiting for it lands.
+          const hiddenByRetention = outcome.back.filter((e) => model.hidden(e)).length;
+          // Issued now, it waits for the restore: the model has the restore done already.
+          const batch = step.append;
+          const appending =
+            batch === undefined
+              ? undefined
+              : append(
+                  batch.events.map((spec) =>
+                    newEvent(
+                      model,
+                      spec,
+                      AGGREGATES[(batch.stream ? (batch.events[0] as EventSpec) : spec).agg] as string,
+                    ),
+                  ),
+                  batch.stream,
+                  `${where}, appended during the restore`,
+                );
+          if (outcome.broken.length > 0) {
+            const error = await rejection(() => restoring);
+            await appending;
+            // It names the first of them, by the sequence of the first event it would bring back.
+            expect((error as Error).message, `${where}: the stream named`).toContain(
+              `stream ${JSON.stringify(outcome.broken[0])}`,
+            );
+            await refused(error, /Nothing was changed/);
+          } else {
+            const report = await restoring;
+            await appending;
+            const back = outcome.back.map((e) => e.sequence);
+            expect(report, `${where}: restore report`).toMatchObject({
+              restored: back.length,
+              alreadyLive: outcome.alreadyLive,
+              ofDeletedStreams: outcome.ofDeletedStreams,
+              hiddenByRetention,
+              firstSequence: back[0] ?? null,
+              lastSequence: back.at(-1) ?? null,
+            });
+            await checkPresent(store, model, archiveDir, where);
+            checkArchive(model, archiveDir, where);
+            if (variant.disk) await checkVerify(dir, model, where);
+          }
+          if (reading !== undefined) {
+            const after = model.visible().map(expected);
+            const seen = await reading;
+            const sameAs = seqs(seen).join() === seqs(before).join() ? before : after;
+            expect(seen, `${where}: a read during the restore sees the store before it or after`).toEqual(
+              sameAs,
+            );
+          }
+          if (recreate) await createUnique(where);
           break;
         }
         case 'cleanup': {
@@ -710,9 +934,11 @@ async function runScenario(
             await building;
             model.indexes.add('by_n');
           }
-          for (const e of doomed) e.state = archiving ? 'archived' : 'dropped';
+          // Restored events keep their archive copy: cleanup removes them without archiving again.
+          const archived = archiving ? doomed.filter((e) => e.state === 'present').length : 0;
+          model.removed(doomed, archiving);
           expect(report.removed, `${where}: removed`).toBe(doomed.length);
-          expect(report.archived, `${where}: archived`).toBe(archiving ? doomed.length : 0);
+          expect(report.archived, `${where}: archived`).toBe(archived);
           expect(report.tombstoned, `${where}: tombstoned`).toBe(
             doomed.filter((e) => model.deleted.has(e.aggregateId)).length,
           );
@@ -740,7 +966,7 @@ async function runScenario(
     // Finally: clean up everything hidden, and reopen with no policy: nothing archived comes back.
     const doomed = model.present().filter((e) => model.hidden(e));
     await store.cleanup({ sliceRows: 5 });
-    for (const e of doomed) e.state = model.policy?.archive === true ? 'archived' : 'dropped';
+    model.removed(doomed, model.policy?.archive === true);
     model.policy = undefined;
     if (variant.disk) {
       await store.close();
@@ -760,6 +986,8 @@ async function runScenario(
 function record(model: Model, events: readonly NewEvent[], stored: readonly StoredEvent[]): void {
   stored.forEach((s, i) => {
     const e = events[i] as NewEvent;
+    // An append is the stream's newest event: its version is the highest (or 1, starting again).
+    model.highest.set(e.aggregateId, s.version);
     model.events.push({
       sequence: s.sequence,
       id: s.id,
@@ -801,9 +1029,7 @@ async function appendDuringCleanup(
   const gone = new Set(doomed);
   // Before the stream's id is released (or with an event that stays) it goes on; after, it restarts.
   const allowed = (aggregateId: string): number[] => {
-    const stays = model.events.some(
-      (e) => e.aggregateId === aggregateId && e.state === 'present' && !gone.has(e),
-    );
+    const stays = model.events.some((e) => e.aggregateId === aggregateId && inStore(e) && !gone.has(e));
     const next = model.version(aggregateId) + 1;
     return stays ? [next] : [next, 1];
   };
