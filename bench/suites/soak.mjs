@@ -6,7 +6,12 @@
 //  - realtime: the same rate on the system clock, paced; a query every 5 ms; cleanup on a timer.
 //    Latencies are split by whether a cleanup was running.
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import {
+  PerformanceObserver,
+  constants as perfConstants,
+  monitorEventLoopDelay,
+  performance,
+} from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
@@ -937,7 +942,9 @@ export function soakTargets(section) {
     ]);
     rows.push([
       'soak: RSS after major GCs flat within ±10% (real time, after 2 × maxAge)',
-      rv.gcRss ? `worst ${pct(rv.gcRss.worst)} (median ${fmtMB(rv.gcRss.median)} MiB, ${rv.gcSamples} GCs)` : '—',
+      rv.gcRss
+        ? `worst ${pct(rv.gcRss.worst)} (median ${fmtMB(rv.gcRss.median)} MiB, ${rv.gcSamples} GCs)`
+        : '—',
       rtAt,
       rv.gcRss ? rv.gcRss.flat : undefined,
     ]);
