@@ -11,7 +11,7 @@
 // restore runs.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFile, cp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
 import { DIST, loadLibrary } from '../engines/tamma.mjs';
 import { runTask } from '../lib/child.mjs';
+import { dirBytes } from '../lib/dir-bytes.mjs';
 import { gc } from '../lib/memory.mjs';
 import {
   fmtCount,
@@ -270,14 +271,6 @@ function longestGaps(gaps, phases) {
 
 // ---------------------------------------------------------------------------------------------
 // Child tasks
-
-async function dirBytes(dir) {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(join(entry.parentPath ?? entry.path, entry.name))).size;
-  }
-  return total;
-}
 
 async function readManifestOf(archiveDir) {
   const { readManifest } = await import(pathToFileURL(join(dirname(DIST), 'retention', 'archive.js')).href);

@@ -5,7 +5,7 @@
 //    with an archive (live + archived = appended, exactly), on disk without, in memory.
 //  - realtime: the same rate on the system clock, paced; a query every 5 ms; cleanup on a timer.
 //    Latencies are split by whether a cleanup was running.
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import {
   PerformanceObserver,
   constants as perfConstants,
@@ -17,6 +17,7 @@ import { clearInterval, setInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
 import { DIST, loadLibrary } from '../engines/tamma.mjs';
 import { runTask } from '../lib/child.mjs';
+import { dirBytes } from '../lib/dir-bytes.mjs';
 import { gc } from '../lib/memory.mjs';
 import {
   fmtCount,
@@ -82,19 +83,6 @@ class Stamps {
     for (const [ts, c] of this.counts) if (ts >= cutoff) n += c;
     return n;
   }
-}
-
-async function dirBytes(dir) {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    try {
-      total += (await stat(join(entry.parentPath ?? entry.path, entry.name))).size;
-    } catch {
-      // removed meanwhile (a temp file of a rewrite)
-    }
-  }
-  return total;
 }
 
 async function readManifestOf(archiveDir) {
