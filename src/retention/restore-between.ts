@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeLogStart } from '../storage/embedded/log-start.js';
 import { prepareStaging, STAGING_DIR } from '../storage/embedded/log-swap.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
@@ -9,7 +10,6 @@ import type { EventTable } from '../table/event-table.js';
 import { failpoint } from './failpoint.js';
 import { mergeRestored, type ArchivedFrame, type MergeProgress } from './log-merge.js';
 import { newRestoreReport, type RestoreReport } from './restore.js';
-import { join } from 'node:path';
 
 export interface RebuildSource {
   table: EventTable;
