@@ -19,6 +19,7 @@ import { UserIndex, type RowKey } from './user-index.js';
 import { describe } from '../store/options.js';
 import type { FieldAnalysis, Statistics } from './statistics.js';
 import type { IndexAdvisor, IndexOptimizationResult, IndexRecommendation } from './index-advisor.js';
+import { WriteGate } from '../store/write-gate.js';
 import { resolveAutoIndex, type AutoIndexAction, type AutoIndexSettings } from './auto-index.js';
 
 const AUTO_ACTIONS_KEPT = 100;
@@ -52,9 +53,6 @@ export class IndexManager {
   private queriesSinceAuto = 0;
   private usageChanged = false;
 
-  /** A restore rebuilding the table: index writes wait for it (see holdWritesUntil). */
-  private held: Promise<unknown> | undefined;
-
   constructor(
     // Not readonly: a restore into the middle of the store replaces the table (see rebind).
     private table: EventTable,
@@ -62,30 +60,19 @@ export class IndexManager {
     private readonly clock: Clock,
     private readonly dir: string | undefined,
     private statistics: Statistics,
+    /** The store's: index writes wait while it is held (a restore rebuilding the table). */
+    private readonly gate = new WriteGate(),
   ) {}
 
-  /** Creating, dropping and rebuilding indexes wait until `done` settles (a restore's rebuild). */
-  holdWritesUntil(done: Promise<unknown>): void {
-    const held = done.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.held = held;
-    void held.then(() => {
-      if (this.held === held) this.held = undefined;
-    });
-  }
-
-  /** Waits while writes are held; with none held, returns at once (no turn of the event loop). */
+  /**
+   * Checks the manager is open, once the store's writes are no longer held: at once when they are
+   * not (undefined; no turn of the event loop, so a build is listed as soon as createIndex is called).
+   */
   private writable(): Promise<void> | undefined {
-    if (this.held === undefined) {
-      this.assertOpen();
-      return undefined;
-    }
-    return (async () => {
-      while (this.held !== undefined) await this.held;
-      this.assertOpen();
-    })();
+    const passage = this.gate.passage();
+    if (passage !== undefined) return passage.then(() => this.assertOpen());
+    this.assertOpen();
+    return undefined;
   }
 
   /**
@@ -97,9 +84,7 @@ export class IndexManager {
     this.reader = reader;
     this.statistics = statistics;
     for (const old of [...this.ready.values()]) {
-      const index = new UserIndex(old.definition, old.createdAt);
-      index.uses = old.uses;
-      index.lastUsed = old.lastUsed;
+      const index = old.emptyCopy();
       this.indexUpTo(index, table.rows);
       this.ready.set(index.name, index);
     }
@@ -149,8 +134,8 @@ export class IndexManager {
    * );
    */
   async createIndex(definition: IndexDefinition, options?: CreateIndexOptions): Promise<IndexInfo> {
-    const held = this.writable();
-    if (held !== undefined) await held;
+    const waiting = this.writable();
+    if (waiting !== undefined) await waiting;
     const resolved = resolveIndexDefinition(definition);
     const build = buildOptions(options);
     if (this.ready.has(resolved.name) || this.builds.has(resolved.name)) {
@@ -169,8 +154,8 @@ export class IndexManager {
 
   /** Drops an index (a build in progress stops and its createIndex rejects). */
   async dropIndex(name: string): Promise<void> {
-    const held = this.writable();
-    if (held !== undefined) await held;
+    const waiting = this.writable();
+    if (waiting !== undefined) await waiting;
     const build = this.builds.get(name);
     if (build !== undefined) {
       build.dropped = true;
@@ -182,14 +167,12 @@ export class IndexManager {
 
   /** Rebuilds an index from the events; the old one keeps serving queries until the new one is ready. */
   async rebuildIndex(name: string, options?: CreateIndexOptions): Promise<IndexInfo> {
-    const held = this.writable();
-    if (held !== undefined) await held;
+    const waiting = this.writable();
+    if (waiting !== undefined) await waiting;
     const build = buildOptions(options);
     const old = this.ready.get(name);
     if (old === undefined) throw this.notFound(name);
-    const index = new UserIndex(old.definition, old.createdAt);
-    index.uses = old.uses;
-    index.lastUsed = old.lastUsed;
+    const index = old.emptyCopy();
     await this.buildOnline(index, build, () => {
       if (this.ready.get(name) !== old)
         throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
@@ -255,8 +238,8 @@ export class IndexManager {
 
   /** User-defined indexes no executed query has used, and ones another index makes redundant. */
   async optimizeIndexes(): Promise<IndexOptimizationResult> {
-    const held = this.writable();
-    if (held !== undefined) await held;
+    const waiting = this.writable();
+    if (waiting !== undefined) await waiting;
     return this.requireAdvisor().optimize();
   }
 

@@ -59,6 +59,14 @@ export class UserIndex {
     this.gaps = definition.fields.map(() => 0);
   }
 
+  /** A new, empty index of the same definition, with this one's usage counts: to build again. */
+  emptyCopy(): UserIndex {
+    const copy = new UserIndex(this.definition, this.createdAt);
+    copy.uses = this.uses;
+    copy.lastUsed = this.lastUsed;
+    return copy;
+  }
+
   get name(): string {
     return this.definition.name;
   }

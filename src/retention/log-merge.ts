@@ -7,7 +7,7 @@ import {
   holeFrame,
   sealFrame,
 } from '../storage/embedded/frame.js';
-import { decodeHeader } from '../storage/embedded/record-codec.js';
+import { decodeAggregateId } from '../storage/embedded/record-codec.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
@@ -116,12 +116,14 @@ export async function mergeRestored(
       const start = at + RECORD_PREFIX;
       at = start + length;
       if (length === 0) continue;
-      await copyLiveBelow(Math.min(sequence - 1, table.rows));
+      // The live rows before this one (an await only when there are some: most restores are runs).
+      const below = Math.min(sequence - 1, table.rows);
+      if (row < below) await copyLiveBelow(below);
       if (sequence <= table.rows && !table.isRemoved(sequence - 1)) {
         result.alreadyLive++;
         continue;
       }
-      const { aggregateId } = decodeHeader(frame.subarray(start, start + length));
+      const aggregateId = decodeAggregateId(frame.subarray(start, start + length));
       if (isDeleted(aggregateId)) {
         result.ofDeletedStreams++;
         continue;

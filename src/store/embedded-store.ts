@@ -17,7 +17,7 @@ import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { archiveToQuery, mergeBySequence, queryArchived } from '../retention/archive-query.js';
 import { IndexAdvisor } from '../indexes/index-advisor.js';
 import { Cleanup, type CleanupOptions } from '../retention/cleanup.js';
-import type { CleanupReport } from '../retention/cleanup-report.js';
+import { emptyCleanupStats, type CleanupReport } from '../retention/cleanup-report.js';
 import { CleanupSchedule } from '../retention/cleanup-schedule.js';
 import { writePolicyFile } from '../retention/policy-file.js';
 import {
@@ -57,6 +57,7 @@ import type {
   TimeInput,
 } from './event-store.js';
 import { EventReader } from './event-reader.js';
+import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
 
 /** What the store needs from an on-disk backing; absent for an in-memory store. */
@@ -86,8 +87,8 @@ export class EmbeddedEventStore implements EventStore {
   private readonly schedule: CleanupSchedule;
   /** Restored events whose archive copy stays: cleanup does not archive them again. */
   private readonly archivedCopies: ArchivedCopies;
-  /** A restore under way: writes wait for it, reads go on (from the old table while it rebuilds one). */
-  private restoring: Promise<void> | undefined;
+  /** Held while a restore runs: writes wait for it, reads go on (from the old table while it rebuilds one). */
+  private readonly writes = new WriteGate();
   /** Restores run one after the other: the last one's end. */
   private restores: Promise<void> = Promise.resolve();
   private closed = false;
@@ -100,6 +101,8 @@ export class EmbeddedEventStore implements EventStore {
   private sequenceLookups = 0;
   private sequenceHits = 0;
   private lastCleanupError: string | null = null;
+  /** Cleanup's runs and totals since open: each Cleanup a restore rewires the store with adds to them. */
+  private readonly cleanupTotals = emptyCleanupStats();
   private readonly openedCpu = process.cpuUsage();
 
   constructor(
@@ -134,7 +137,7 @@ export class EmbeddedEventStore implements EventStore {
     this.reader = reader;
     const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
     if (indexes === undefined) {
-      this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics);
+      this.indexes = new IndexManager(table, reader, options.clock, disk?.dir, statistics, this.writes);
     } else {
       indexes.rebind(table, reader, statistics);
       this.indexes = indexes;
@@ -154,8 +157,7 @@ export class EmbeddedEventStore implements EventStore {
       ),
     );
     queries.onQuery = () => this.indexes.afterQuery();
-    // The stats count every run since open, before a restore rewired the store too.
-    this.cleaner = new Cleanup(this.cleanupHost(), (this.cleaner as Cleanup | undefined)?.stats);
+    this.cleaner = new Cleanup(this.cleanupHost(), this.cleanupTotals);
   }
 
   /** What cleanup needs from the store (see retention/cleanup.ts for the order of operations). */
@@ -189,7 +191,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   private async scheduledCleanup(): Promise<void> {
-    if (this.closed || this.failure !== undefined || this.restoring !== undefined) return;
+    if (this.closed || this.failure !== undefined || this.writes.isHeld) return;
     try {
       await this.cleaner.run({ threshold: this.visibility.policy.cleanupThreshold });
       this.lastCleanupError = null;
@@ -199,7 +201,8 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
     this.assertWritable();
     const input = requireObject(options, 'options');
     const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
@@ -238,11 +241,7 @@ export class EmbeddedEventStore implements EventStore {
       () => undefined,
     );
     this.restores = settled;
-    this.restoring = settled;
-    this.indexes.holdWritesUntil(settled);
-    void settled.then(() => {
-      if (this.restoring === settled) this.restoring = undefined;
-    });
+    this.writes.holdUntil(settled);
     return run;
   }
 
@@ -289,11 +288,6 @@ export class EmbeddedEventStore implements EventStore {
         totalEvents: total,
       }),
     );
-  }
-
-  /** Writes wait for a restore (see restoreArchive). */
-  private async afterRestore(): Promise<void> {
-    while (this.restoring !== undefined) await this.restoring;
   }
 
   /** A restore below the store's last sequence: a new log and table, wired in (see restoreArchive). */
@@ -389,7 +383,8 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
     this.assertWritable();
     const list = Array.isArray(events) ? (events as readonly unknown[]) : [events];
     const valid = validateBatch(list, this.options.clock);
@@ -405,7 +400,8 @@ export class EmbeddedEventStore implements EventStore {
     events: readonly Omit<NewEvent, 'aggregateId'>[] | Omit<NewEvent, 'aggregateId'>,
     options: AppendToStreamOptions = {},
   ): Promise<StoredEvent[]> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
     this.assertWritable();
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
@@ -767,7 +763,8 @@ export class EmbeddedEventStore implements EventStore {
    * Resolves false when the stream was deleted already.
    */
   async deleteAggregate(aggregateId: string): Promise<boolean> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
     this.assertWritable();
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
@@ -868,13 +865,15 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async flush(): Promise<void> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
     this.assertWritable();
     if (this.disk !== undefined) await this.track(this.disk.log.sync());
   }
 
   async checkpoint(): Promise<void> {
-    if (this.restoring !== undefined) await this.afterRestore();
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
     this.assertWritable();
     // A running cleanup writes one when it ends; one written meanwhile could go stale (maybeCheckpoint).
     await this.cleaner.settle();
@@ -884,7 +883,7 @@ export class EmbeddedEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.afterRestore();
+    await this.writes.passage();
     if (this.closed) return;
     this.closed = true;
     this.schedule.stop();

@@ -216,7 +216,7 @@ export class EventTable {
     this.typeId.set(row, typeKey);
     this.aggregateId.set(row, aggregate);
     this.version.set(row, version);
-    if (version > this.streamVersions.get(aggregate)) this.streamVersions.set(aggregate, version);
+    this.keepStreamVersion(aggregate, version);
     this.recordOffset.set(row, recordOffset);
     this.recordLength.set(row, recordLength);
     this.indexRow(row, aggregate, typeKey, timestamp);

@@ -215,6 +215,12 @@ export function decodeId(record: Buffer): string {
   return readString(record, RECORD_HEADER, RECORD_HEADER + record.readUInt16LE(12), ascii);
 }
 
+/** Reads just the aggregate id: for a restore, which checks it against deleted streams. */
+export function decodeAggregateId(record: Buffer): string {
+  const at = RECORD_HEADER + record.readUInt16LE(12);
+  return readString(record, at, at + record.readUInt16LE(14), asciiNames(record));
+}
+
 /** Checks a record's internal lengths add up, so verify can tell a damaged record from a good one. */
 export function recordLengthsConsistent(record: Buffer): boolean {
   if (record.length < RECORD_HEADER) return false;

@@ -322,20 +322,19 @@ function closeAsync(fd: number): Promise<void> {
 }
 
 /** fsyncs a file's data off the main thread. */
-export async function syncFileAsync(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+export function syncFileAsync(path: string): Promise<void> {
+  return syncPathAsync(path, 'r+', true);
 }
 
 /** syncDirectory off the main thread. */
-export async function syncDirectoryAsync(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+export function syncDirectoryAsync(dir: string): Promise<void> {
+  return syncPathAsync(dir, 'r', false);
+}
+
+async function syncPathAsync(path: string, flags: 'r' | 'r+', dataOnly: boolean): Promise<void> {
+  const handle = await open(path, flags);
   try {
-    await handle.sync();
+    await (dataOnly ? handle.datasync() : handle.sync());
   } finally {
     await handle.close();
   }
