@@ -20,7 +20,7 @@ export interface CleanupReport {
   /** Log segments (memory chunks) rewritten without the removed events, and dropped whole. */
   spansRewritten: number;
   spansDropped: number;
-  /** Whether removable events were left for a later run (fewer than the threshold; see CleanupOptions). */
+  /** Whether events for compaction were left to a later run (fewer than the threshold; see CleanupOptions). */
   deferred: boolean;
   /** The archive file written, if any. */
   archiveFile?: string;

@@ -106,10 +106,11 @@ export interface CleanupOptions {
   /** Rows decided, copied or checked per slice; the event loop runs between slices. */
   sliceRows?: number;
   /**
-   * Remove nothing unless at least this share (0..1) of the events is removable, or some belong
-   * to a deleted stream (erasure does not wait). Default 0: remove whatever reads leave out.
-   * Scheduled runs use the policy's `cleanupThreshold` (default 0.2): a run costs time in the
-   * events that stay, so waiting until a fifth can go bounds that cost per event removed.
+   * Compact nothing unless the events it would remove are at least this share (0..1) of the
+   * events, or some belong to a deleted stream (erasure does not wait). The cut is not held back.
+   * Default 0: remove whatever reads leave out. Scheduled runs use the policy's `cleanupThreshold`
+   * (default 0.2): compaction costs time in the events that stay, so waiting until a fifth can go
+   * bounds that cost per event removed.
    */
   threshold?: number;
   /** Called after each slice: which phase, and how far through it. */
@@ -215,13 +216,15 @@ export class Cleanup {
       }
     }
     if (floor < 0) floor = examinedTo;
-    report.deferred =
-      doomed.length > 0 && report.tombstoned === 0 && doomed.length < threshold * report.examined;
-    if (doomed.length === 0 || report.deferred) return this.finish(report, started);
     let cut = 0;
     while (cut < doomed.length && (doomed[cut] as number) < floor) cut++;
     const past = doomed.slice(cut);
+    // The threshold holds back compaction only: it costs time in the events that stay. The cut costs
+    // time in the events it removes, so it never waits; waiting, the table would swing between the
+    // window and the window plus a threshold's worth of expired events, and memory with it.
     const compact = past.length > 0 && (tombstonedPast > 0 || past.length >= threshold * report.examined);
+    report.deferred = past.length > 0 && !compact;
+    if (cut === 0 && !compact) return this.finish(report, started);
     const archiveDir = host.archiveDir();
     const going = compact ? doomed : doomed.slice(0, cut);
     if (archiveDir !== undefined) {

@@ -27,8 +27,9 @@ export interface RetentionOptions {
    */
   schedule?: string | false;
   /**
-   * Scheduled runs remove nothing until at least this share (0..1) of the events is removable,
-   * or a deleted stream waits: a run costs time in the events that stay. Default 0.2.
+   * Scheduled runs compact nothing until the events compaction would remove are at least this
+   * share (0..1) of the events, or a deleted stream waits: compaction costs time in the events that
+   * stay. The oldest events (the cut) go at every run. Default 0.2.
    */
   cleanupThreshold?: number;
   /**

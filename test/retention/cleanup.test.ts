@@ -261,26 +261,50 @@ describe('the cut: the oldest events removed in place', () => {
 });
 
 describe('the cleanup threshold', () => {
-  it('defers removal until enough is removable, except for deleted streams', async () => {
+  it('defers compaction until enough can go, but never the cut nor a deleted stream', async () => {
     const { ManualClock } = await import('../../src/index.js');
-    const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'));
-    const store = await openEventStore({ clock, retention: { maxAge: '1h', schedule: false } });
+    const T0 = Date.parse('2026-01-01T00:00:00Z');
+    const clock = new ManualClock(T0);
+    const store = await openEventStore({
+      clock,
+      retention: { maxAge: '1h', types: { 'DEBUG.*': '30m' }, schedule: false },
+    });
     try {
-      // 100 events, a minute apart: after 70 minutes the first 10 have expired (10%).
+      // 100 events, a minute apart, every fifth a DEBUG one: after 70 minutes the first 10 have
+      // expired (the front: cut), and so have the DEBUG events among the next 30 (past the front).
       for (let i = 0; i < 100; i++) {
-        await store.append({ aggregateId: `s${i % 4}`, type: 'T', timestamp: clock.now() });
+        const type = i % 5 === 4 ? 'DEBUG.trace' : 'T';
+        await store.append({ aggregateId: `s${i % 4}`, type, timestamp: clock.now() });
         clock.advance(60_000);
       }
-      clock.set(Date.parse('2026-01-01T00:00:00Z') + 70 * 60_000);
-      const deferred = await store.cleanup({ threshold: 0.2 });
-      expect(deferred).toMatchObject({ examined: 100, removed: 0, deferred: true });
-      expect(store.stats().events).toBe(90);
+      clock.set(T0 + 70 * 60_000);
+      const debugPast = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, k) => from + k).filter((i) => i % 5 === 4).length;
+      const hiddenPast = debugPast(10, 40); // 6: below the 0.2 threshold of 100
+      expect(store.stats().events).toBe(100 - 10 - hiddenPast);
+      const first = await store.cleanup({ threshold: 0.2 });
+      expect(first).toMatchObject({ examined: 100, removed: 10, removedInPlace: 10, deferred: true });
+      expect(store.stats().events).toBe(100 - 10 - hiddenPast);
+      const [oldest] = await store.queryEvents({ limit: 1 });
+      expect(oldest?.sequence).toBe(11);
+
       await store.deleteAggregate('s3');
       const erased = await store.cleanup({ threshold: 0.2 });
-      expect(erased).toMatchObject({ deferred: false, removed: 10 + 25 - 2, tombstoned: 25 });
+      // Erasure does not wait: s3's 22 remaining events go, and the deferred DEBUG ones with them.
+      const s3Left = Array.from({ length: 90 }, (_, k) => k + 10).filter((i) => i % 4 === 3).length;
+      const debugNotS3 = Array.from({ length: 30 }, (_, k) => k + 10).filter(
+        (i) => i % 5 === 4 && i % 4 !== 3,
+      ).length;
+      expect(erased).toMatchObject({ deferred: false, removed: s3Left + debugNotS3, tombstoned: s3Left });
       clock.advance(10 * 60_000);
       const now = await store.cleanup();
-      expect(now).toMatchObject({ deferred: false, removed: 7 }); // 10 more expired, 3 of them s3's, already gone
+      // 10 more at the front, minus s3's and the DEBUG ones already gone; and 10 more DEBUG past it.
+      expect(now.deferred).toBe(false);
+      expect(store.stats().events).toBe(
+        Array.from({ length: 100 }, (_, i) => i).filter(
+          (i) => i >= 20 && i % 4 !== 3 && !(i % 5 === 4 && i < 50),
+        ).length,
+      );
       await expect(store.cleanup({ threshold: 2 })).rejects.toThrow(
         /options.threshold: must be a share from 0 to 1, got 2/,
       );
