@@ -8,6 +8,11 @@ export interface AccessPath {
   readonly condition: string;
   readonly estimatedRows: number;
   /**
+   * The scan's first row, and with `estimatedRows` its end: cleanup's cut removed every row below
+   * it (EventTable.firstRow), so a scan of a rolling window never walks the rows that went.
+   */
+  readonly firstRow?: number;
+  /**
    * Rows the path is expected to yield when `estimatedRows` is only an upper bound (a lookup cut
    * to a sequence range): what the Filter estimate starts from. Absent, it is `estimatedRows`.
    */

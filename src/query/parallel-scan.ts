@@ -14,6 +14,8 @@ export type ToWorker =
    * freed removed rows): the worker then drops its copy and reads zeros, as ChunkedColumn.get does.
    */
   | { kind: 'chunk'; column: ScanColumn; index: number; array: Float64Array | Uint32Array | undefined }
+  /** Cleanup cut the rows below this chunk: drop every chunk below it (scans start past them). */
+  | { kind: 'below'; index: number }
   /** A query's filter, and the flag that tells the worker to drop the query's remaining work. */
   | { kind: 'filter'; id: number; filter: ColumnFilter; stop: Int32Array }
   | { kind: 'scan'; task: number; filter: number; from: number; to: number }
@@ -37,8 +39,10 @@ interface Pending {
 class ScanWorker {
   readonly thread = new Worker(WORKER_ENTRY);
   readonly pending = new Map<number, Pending>();
-  /** The chunk arrays sent, by `column:index`: a chunk the table replaced or freed is sent again. */
-  readonly chunks = new Map<string, Float64Array | Uint32Array | undefined>();
+  /** The chunk arrays sent, by column and index: a chunk the table replaced or freed is sent again. */
+  readonly chunks = new Map<ScanColumn, (Float64Array | Uint32Array | undefined)[]>();
+  /** The chunks below this index were dropped (cleanup cut their rows). */
+  private floor = 0;
   readonly filters = new Set<number>();
 
   constructor(onFailure: (worker: ScanWorker, error: Error) => void) {
@@ -57,6 +61,26 @@ class ScanWorker {
 
   post(message: ToWorker): void {
     this.thread.postMessage(message);
+  }
+
+  /** Sends the column's chunk unless the worker holds that very array already. */
+  send(column: ScanColumn, index: number, array: Float64Array | Uint32Array | undefined): void {
+    let sent = this.chunks.get(column);
+    if (sent === undefined) this.chunks.set(column, (sent = []));
+    if (index < sent.length && sent[index] === array) return;
+    sent[index] = array;
+    this.post({ kind: 'chunk', column, index, array });
+  }
+
+  /**
+   * Drops the chunks below `floor` here and in the worker: scans start at the table's first row, so
+   * no range asks for them again, and holding them would keep their memory after cleanup freed it.
+   */
+  dropBelow(floor: number): void {
+    if (floor <= this.floor) return;
+    this.floor = floor;
+    for (const sent of this.chunks.values()) sent.fill(undefined, 0, Math.min(floor, sent.length));
+    this.post({ kind: 'below', index: floor });
   }
 
   run(task: number, message: ToWorker, pending: Pending): void {
@@ -112,14 +136,10 @@ export class ParallelScanPool {
       worker.filters.add(scan.id);
       worker.post({ kind: 'filter', id: scan.id, filter: scan.filter, stop: scan.stop });
     }
+    worker.dropBelow(this.table.firstRow >>> CHUNK_SHIFT);
     for (const column of scan.columns) {
-      for (let index = from >>> CHUNK_SHIFT; index <= (to - 1) >>> CHUNK_SHIFT; index++) {
-        const key = `${column}:${index}`;
-        const array = this.table[column].chunk(index);
-        if (worker.chunks.get(key) === array && worker.chunks.has(key)) continue;
-        worker.chunks.set(key, array);
-        worker.post({ kind: 'chunk', column, index, array });
-      }
+      for (let index = from >>> CHUNK_SHIFT; index <= (to - 1) >>> CHUNK_SHIFT; index++)
+        worker.send(column, index, this.table[column].chunk(index));
     }
     const task = this.nextTask++;
     return new Promise((resolve, reject) =>

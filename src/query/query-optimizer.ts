@@ -191,7 +191,7 @@ function indexPaths(
   }
   if (sequence !== undefined) {
     // Sequence s is row s - 1; the rows in [from, to) of sequences are a contiguous run.
-    const first = Math.max(0, Math.ceil(sequence.from) - 1);
+    const first = Math.max(table.firstRow, Math.ceil(sequence.from) - 1);
     const end = Math.min(table.rows, Math.ceil(sequence.to) - 1);
     const size = Math.max(0, end - first);
     add(
@@ -208,14 +208,16 @@ function indexPaths(
 }
 
 function scanPath(table: EventTable, perRow: number): AccessPath {
-  const rows = table.rows;
+  const { firstRow } = table;
+  const rows = table.rows - firstRow;
   return {
     index: 'scan',
     condition: 'all rows',
     estimatedRows: rows,
+    firstRow,
     cost: rows * perRow + 1,
     fields: [],
-    rows: () => ({ length: rows, at: (i: number) => i }),
+    rows: () => ({ length: rows, at: (i: number) => firstRow + i }),
   };
 }
 

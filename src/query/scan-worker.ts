@@ -30,6 +30,9 @@ port.on('message', (message: ToWorker) => {
       arrays[message.index] = message.array;
       return;
     }
+    case 'below':
+      for (const arrays of chunks.values()) arrays.fill(undefined, 0, Math.min(message.index, arrays.length));
+      return;
     case 'filter': {
       const stop = message.stop;
       scans.set(message.id, {

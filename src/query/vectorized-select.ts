@@ -111,10 +111,11 @@ export function collectVectorized(
   const scan = new ColumnScan(filter.columns, tableChunks(table));
   const collector = new Collector(plan, filter, guard, counts, limit);
   if (plan.access.index === 'scan') {
-    // The scan path's estimate is the exact row count the plan was made at.
+    // The scan path's estimate is the exact row count from its first row the plan was made at.
+    const first = plan.access.firstRow ?? 0;
     for (const [from, to] of windows(plan.access.estimatedRows, plan.descending)) {
       guard.check();
-      if (collector.take(scan.range(from, to), to - from)) break;
+      if (collector.take(scan.range(first + from, first + to), to - from)) break;
     }
     return collector.result();
   }
@@ -129,7 +130,7 @@ export function collectVectorized(
 }
 
 /**
- * The rows of a parallel scan: [0, rows) split into ranges handed to the pool's workers, a few per
+ * The rows of a parallel scan: [first row, rows) split into ranges handed to the pool's workers, a few per
  * worker outstanding at any time (a range is handed out as soon as any finishes, so a worker that
  * started late does not hold the others up), their answers taken in range order (so the result is
  * what the serial scan gives). The guard is checked as each range is taken and, while waiting,
@@ -144,10 +145,14 @@ export async function collectParallel(
   counts: ExecutionCounts,
   limit: number,
 ): Promise<number[]> {
-  const rows = plan.access.estimatedRows;
-  const size = Math.max(1, Math.min(MAX_RANGE, Math.ceil(rows / (filter.workers * RANGES_PER_WORKER))));
+  const first = plan.access.firstRow ?? 0;
+  const end = first + plan.access.estimatedRows;
+  const size = Math.max(
+    1,
+    Math.min(MAX_RANGE, Math.ceil(plan.access.estimatedRows / (filter.workers * RANGES_PER_WORKER))),
+  );
   const ranges: [number, number][] = [];
-  for (let from = 0; from < rows; from += size) ranges.push([from, Math.min(rows, from + size)]);
+  for (let from = first; from < end; from += size) ranges.push([from, Math.min(end, from + size)]);
   if (plan.descending) ranges.reverse();
 
   const collector = new Collector(plan, filter, guard, counts, limit);
