@@ -416,3 +416,46 @@ describe('the cleanup schedule', () => {
     }
   });
 });
+
+describe('scans after a cut', () => {
+  it('walk only the rows that stay: serial and parallel, full and sequence-bounded', async () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    const clock = new ManualClock(T0);
+    const store = await openEventStore({ clock, retention: { maxAge: '1h', schedule: false } });
+    try {
+      // 3,000 events a second apart; after an hour and 40 minutes the first 2,400 have expired.
+      for (let batch = 0; batch < 30; batch++) {
+        const events: NewEvent[] = Array.from({ length: 100 }, (_, i) => ({
+          aggregateId: `s${(batch * 100 + i) % 7}`,
+          type: 'T',
+          timestamp: T0 + (batch * 100 + i) * 1000,
+          payload: { n: batch * 100 + i },
+        }));
+        clock.set(T0 + (batch * 100 + 99) * 1000);
+        await store.append(events);
+      }
+      clock.set(T0 + 100 * 60_000);
+      expect(await store.cleanup()).toMatchObject({ removed: 2400, removedInPlace: 2400 });
+      const query = store.query().where('version', 'gte', 1);
+      for (const parallel of [false, true]) {
+        const explained = await store.explain(query.hint({ parallel, forceIndex: ['scan'] }), {
+          analyze: true,
+        });
+        // The scan starts at the table's first row: 600 rows, not the 3,000 ever appended.
+        expect(explained.plan.children[0]).toMatchObject({ estimatedRows: 600, actualRows: 600 });
+        const rows = await query.hint({ parallel, forceIndex: ['scan'] }).execute();
+        expect(rows.map((row) => row.sequence)).toEqual(Array.from({ length: 600 }, (_, i) => 2401 + i));
+      }
+      // A sequence bound below the first row is cut to it.
+      const bounded = await store.explain(store.query().where('sequence', 'gt', 100), { analyze: true });
+      expect(bounded.considered.find((path) => path.index === 'sequence')).toMatchObject({
+        estimatedRows: 600,
+      });
+      expect(await store.query().where('sequence', 'gt', 100).limit(1).execute()).toMatchObject([
+        { sequence: 2401 },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+});
