@@ -10,6 +10,9 @@ type TypedArrayConstructor<T extends TypedArray> = {
 export const CHUNK_SHIFT = 16;
 export const CHUNK_ROWS = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_ROWS - 1;
+/** Spare chunks a column keeps at least (see `spare`), and at most as a share of the chunks it holds. */
+const MIN_SPARE = 2;
+const SPARE_SHARE = 1 / 4;
 
 /**
  * A fixed-width column over millions of rows, stored as fixed-size typed-array chunks.
@@ -24,6 +27,19 @@ const CHUNK_MASK = CHUNK_ROWS - 1;
  */
 export class ChunkedColumn<T extends TypedArray> {
   private readonly chunks: (T | undefined)[] = [];
+  /**
+   * Chunks a cut let go, kept for the rows to come. Under a rolling window a cut frees about as many
+   * chunks as the appends until the next one need: allocating those anew each time left the
+   * allocator's heap growing in steps (freed 256-512 KiB blocks reused only in part), so RSS climbed
+   * while the live data did not. Kept up to a quarter of the chunks held, so a cut that shrinks the
+   * table for good still gives most of its memory back. A chunk that is a view into a larger buffer
+   * (a checkpoint's bytes, restore) is not kept: it would keep all of that buffer alive.
+   *
+   * Reuse is safe for a scan that took a chunk before the cut and still reads it (a worker's range):
+   * what it reads there belongs to rows below the cut, which the query drops (a scan's rows are
+   * checked against the table's generation, query-engine.ts `present`).
+   */
+  private readonly spare: T[] = [];
 
   constructor(
     private readonly Type: TypedArrayConstructor<T>,
@@ -40,8 +56,7 @@ export class ChunkedColumn<T extends TypedArray> {
     const index = row >>> CHUNK_SHIFT;
     let chunk = this.chunks[index];
     if (chunk === undefined) {
-      chunk = new this.Type(new SharedArrayBuffer(CHUNK_ROWS * this.Type.BYTES_PER_ELEMENT));
-      if (this.fill !== 0) chunk.fill(this.fill);
+      chunk = this.newChunk();
       while (this.chunks.length < index) this.chunks.push(undefined);
       this.chunks[index] = chunk;
     }
@@ -59,12 +74,22 @@ export class ChunkedColumn<T extends TypedArray> {
    */
   dropBelow(row: number): void {
     const below = Math.min(this.chunks.length, row >>> CHUNK_SHIFT);
-    for (let index = 0; index < below; index++) this.chunks[index] = undefined;
+    for (let index = 0; index < below; index++) {
+      const chunk = this.chunks[index];
+      if (chunk === undefined) continue;
+      if (chunk.byteLength === chunk.buffer.byteLength) this.spare.push(chunk);
+      this.chunks[index] = undefined;
+    }
+    const held = this.chunks.reduce((n, chunk) => (chunk === undefined ? n : n + 1), 0);
+    const keep = Math.max(MIN_SPARE, Math.ceil(held * SPARE_SHARE));
+    if (this.spare.length > keep) this.spare.length = keep;
   }
 
+  /** Bytes held: the chunks of rows, and the spare ones. */
   get bytes(): number {
     let total = 0;
     for (const chunk of this.chunks) if (chunk !== undefined) total += chunk.byteLength;
+    for (const chunk of this.spare) total += chunk.byteLength;
     return total;
   }
 
@@ -88,6 +113,18 @@ export class ChunkedColumn<T extends TypedArray> {
       if (chunk.length !== CHUNK_ROWS) throw new Error(`checkpoint column chunk has ${chunk.length} rows`);
       this.chunks.push(chunk);
     }
+  }
+
+  /** A spare chunk reset to the fill value, or a new one. */
+  private newChunk(): T {
+    const reused = this.spare.pop();
+    if (reused !== undefined) {
+      reused.fill(this.fill);
+      return reused;
+    }
+    const chunk = new this.Type(new SharedArrayBuffer(CHUNK_ROWS * this.Type.BYTES_PER_ELEMENT));
+    if (this.fill !== 0) chunk.fill(this.fill);
+    return chunk;
   }
 }
 
