@@ -209,6 +209,11 @@ export class PostingIndex {
   }
 
   /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
+  /** Adds the per-row link chunks no append writes again (ChunkedColumn.fullChunksBelow). */
+  fullChunksBelow(row: number, out: Set<RawArray>): void {
+    this.previous.fullChunksBelow(row, out);
+  }
+
   snapshot(out: RawArray[]): PostingSnapshot {
     const previous = this.previous.snapshot(out);
     out.push(this.lastRow, this.counts, this.firstRows);

@@ -101,6 +101,16 @@ export class EmbeddedEventStore implements EventStore {
   private sequenceLookups = 0;
   private sequenceHits = 0;
   private lastCleanupError: string | null = null;
+  /**
+   * The periodic checkpoint being written in the background, if one is (maybeCheckpoint). It reads
+   * the table's column chunks in place (checkpoint.ts writeCheckpointAsync), so whatever changes the
+   * table or the log other than by appending (a cleanup, a restore, another checkpoint) abandons it
+   * first: it then stops without being installed, and the checkpoint before it stays.
+   */
+  private background: { abandoned: boolean; done: Promise<void> } | undefined;
+  /** Why the last periodic checkpoint failed, and the row count at which the next one is tried. */
+  private checkpointError: string | null = null;
+  private checkpointRetryAt = 0;
   /** Cleanup's runs and totals since open: each Cleanup a restore rewires the store with adds to them. */
   private readonly cleanupTotals = emptyCleanupStats();
   private readonly openedCpu = process.cpuUsage();
@@ -193,7 +203,7 @@ export class EmbeddedEventStore implements EventStore {
   private async scheduledCleanup(): Promise<void> {
     if (this.closed || this.failure !== undefined || this.writes.isHeld) return;
     try {
-      await this.cleaner.run({ threshold: this.visibility.policy.cleanupThreshold });
+      await this.runCleanup({ threshold: this.visibility.policy.cleanupThreshold });
       this.lastCleanupError = null;
     } catch (error) {
       this.lastCleanupError = (error as Error).message;
@@ -201,8 +211,6 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
-    const waiting = this.writes.passage();
-    if (waiting !== undefined) await waiting;
     this.assertWritable();
     const input = requireObject(options, 'options');
     const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
@@ -217,11 +225,25 @@ export class EmbeddedEventStore implements EventStore {
     const onProgress = input.onProgress;
     if (onProgress !== undefined && typeof onProgress !== 'function')
       throw new ValidationError('options.onProgress', `must be a function, got ${describe(onProgress)}`);
-    return this.cleaner.run({
+    return this.runCleanup({
       ...(sliceRows === undefined ? {} : { sliceRows }),
       ...(threshold === undefined ? {} : { threshold }),
       ...(onProgress === undefined ? {} : { onProgress: onProgress as CleanupOptions['onProgress'] }),
     });
+  }
+
+  /** Starts a cleanup (or joins the running one) once no restore holds writes. */
+  private async runCleanup(options: CleanupOptions): Promise<CleanupReport> {
+    const waiting = this.writes.passage();
+    if (waiting !== undefined) await waiting;
+    this.assertWritable();
+    this.abandonCheckpoint();
+    return this.cleaner.run(options);
+  }
+
+  /** Makes a checkpoint being written in the background stop without being installed. */
+  private abandonCheckpoint(): void {
+    if (this.background !== undefined) this.background.abandoned = true;
   }
 
   /**
@@ -246,6 +268,8 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   private async restoreNow(archiveDir: string, options: RestoreOptions): Promise<RestoreReport> {
+    // Writes are held from the call on: no checkpoint starts after this one.
+    this.abandonCheckpoint();
     this.assertWritable();
     const checked = checkRestoreArguments(archiveDir, options);
     if (this.indexes.hasUnique || this.indexes.building) {
@@ -623,9 +647,11 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /**
-   * Writes a checkpoint inline once `checkpointEvery` events have been appended since the last one:
-   * a deferred one would never run under a tight append loop. The append that crosses the line
-   * waits for it (about a second per 10M events).
+   * Starts a checkpoint in the background once `checkpointEvery` events have been appended since
+   * the last one. Its synchronous step (the snapshot, copying what appends change in place) costs
+   * tens of milliseconds at a million events; the rest runs while appends and queries go on. One
+   * that fails is tried again `checkpointEvery` events later (stats().storage.checkpointError says
+   * why): the log holds every event, so a missing checkpoint costs replay time at open, not data.
    */
   private maybeCheckpoint(): void {
     const disk = this.disk;
@@ -633,22 +659,49 @@ export class EmbeddedEventStore implements EventStore {
     if (disk === undefined || every === 0 || this.closed || this.failure !== undefined) return;
     // Not while cleanup runs: a checkpoint between two of its segment rewrites would describe the
     // later segments' old contents, and a crash before cleanup's own checkpoint would reopen from it.
-    if (this.cleaner.isRunning) return;
-    if (this.table.rows - disk.checkpointRows >= every) this.writeCheckpointNow();
+    if (this.cleaner.isRunning || this.background !== undefined) return;
+    // Nor while a restore holds writes: it drops the checkpoint and swaps the log.
+    if (this.writes.isHeld) return;
+    const rows = this.table.rows;
+    if (rows - disk.checkpointRows < every || rows < this.checkpointRetryAt) return;
+    const job = { abandoned: false, done: Promise.resolve() };
+    this.background = job;
+    job.done = this.writeCheckpointInBackground(job)
+      .then(
+        () => {
+          this.checkpointError = null;
+        },
+        (error: Error) => {
+          this.checkpointError = error.message;
+          this.checkpointRetryAt = rows + every;
+        },
+      )
+      .finally(() => {
+        if (this.background === job) this.background = undefined;
+      });
   }
 
   /**
-   * Cleanup's checkpoint: the same snapshot as writeCheckpointNow, taken in one synchronous step,
-   * with both fsyncs (log and checkpoint) off the main thread, so appends and queries go on.
+   * A checkpoint written in the background (checkpoint.ts writeCheckpointAsync), with both fsyncs
+   * (log and checkpoint) off the main thread, so appends and queries go on. For the periodic one,
+   * cleanup's, and a restore's.
    */
-  private async writeCheckpointInBackground(): Promise<void> {
+  private async writeCheckpointInBackground(job?: { readonly abandoned: boolean }): Promise<void> {
+    // A periodic one abandoned may still be writing the temporary file: one writer at a time.
+    const running = this.background;
+    if (running !== undefined && running !== job) await running.done;
     const disk = this.disk;
     if (disk === undefined) return;
     const rows = this.table.rows;
-    await writeCheckpointAsync(disk.dir, this.table, this.log.end, this.indexes.snapshotSources(), () =>
-      this.track(disk.log.sync()),
+    const installed = await writeCheckpointAsync(
+      disk.dir,
+      this.table,
+      this.log.end,
+      this.indexes.snapshotSources(),
+      () => this.track(disk.log.sync()),
+      () => job?.abandoned !== true,
     );
-    disk.checkpointRows = rows;
+    if (installed) disk.checkpointRows = rows;
   }
 
   private writeCheckpointNow(): void {
@@ -843,6 +896,7 @@ export class EmbeddedEventStore implements EventStore {
         fsync: this.options.fsync,
         fsyncs: this.disk.log.fsyncCount,
         lastCheckpointSequence: this.disk.checkpointRows,
+        checkpointError: this.checkpointError,
       };
     }
     return stats;
@@ -877,6 +931,8 @@ export class EmbeddedEventStore implements EventStore {
     this.assertWritable();
     // A running cleanup writes one when it ends; one written meanwhile could go stale (maybeCheckpoint).
     await this.cleaner.settle();
+    this.abandonCheckpoint();
+    await this.background?.done;
     this.assertWritable();
     this.writeCheckpointNow();
   }
@@ -888,6 +944,9 @@ export class EmbeddedEventStore implements EventStore {
     this.closed = true;
     this.schedule.stop();
     await this.cleaner.settle();
+    // Closed: no new checkpoint starts; the one in the background stops, and close writes its own.
+    this.abandonCheckpoint();
+    await this.background?.done;
     this.indexes.close();
     clearTimeout(this.syncTimer);
     await Promise.allSettled([...this.pendingSyncs]);

@@ -131,6 +131,8 @@ export interface StoreStats {
     /** fsyncs issued since open: with group commit, far fewer than appends. */
     fsyncs: number;
     lastCheckpointSequence: number;
+    /** Why the last periodic checkpoint failed, if it did (it is tried again later; no data is lost). */
+    checkpointError: string | null;
   };
 }
 

@@ -93,6 +93,18 @@ export class ChunkedColumn<T extends TypedArray> {
     return total;
   }
 
+  /**
+   * Adds to `out` the chunks wholly below `row`: appends never write them again, so a checkpoint
+   * written in the background may read them in place (until a cut, which it keeps from running).
+   */
+  fullChunksBelow(row: number, out: Set<TypedArray>): void {
+    const below = Math.min(this.chunks.length, row >>> CHUNK_SHIFT);
+    for (let index = 0; index < below; index++) {
+      const chunk = this.chunks[index];
+      if (chunk !== undefined) out.add(chunk);
+    }
+  }
+
   /** Pushes the allocated chunks onto `out` (no copy); returns which chunk indices they are. */
   snapshot(out: TypedArray[]): number[] {
     const present: number[] = [];

@@ -419,6 +419,20 @@ export class EventTable {
     return total;
   }
 
+  /**
+   * The snapshot's arrays that stay as they are while appends go on: the chunks of per-row columns
+   * and links wholly below the row count. Everything else (per-key counts, the chunk rows are
+   * appended to, dictionaries) changes in place, so a checkpoint written in the background copies it.
+   */
+  appendStableArrays(): Set<RawArray> {
+    const stable = new Set<RawArray>();
+    for (const name of COLUMN_NAMES) this[name].fullChunksBelow(this.rows, stable);
+    for (const postings of [this.byAggregate, this.byType, this.byAggregateType])
+      postings.fullChunksBelow(this.rows, stable);
+    for (const index of this.tags.values()) index.postings.fullChunksBelow(this.rows, stable);
+    return stable;
+  }
+
   /** Pushes every column and index array onto `out` (no copy); returns the metadata `restore` needs. */
   snapshot(out: RawArray[]): TableSnapshot {
     const columns = {} as TableSnapshot['columns'];

@@ -2,7 +2,6 @@ import {
   closeSync,
   existsSync,
   fstatSync,
-  fsync,
   fsyncSync,
   openSync,
   readSync,
@@ -10,6 +9,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { UserIndex, type UserIndexSnapshot } from '../../indexes/user-index.js';
@@ -61,8 +61,15 @@ export function writeCheckpoint(
   logEnd: number,
   userIndexes: readonly UserIndex[] = [],
 ): void {
-  const { temporary, fd } = writeCheckpointData(dir, table, logEnd, userIndexes);
+  const temporary = temporaryPath(dir);
+  const fd = openSync(temporary, 'w');
   try {
+    let crc = 0;
+    for (const piece of checkpointImage(table, logEnd, userIndexes)) {
+      crc = crc32(piece, crc);
+      for (let done = 0; done < piece.length;) done += writeSync(fd, piece, done);
+    }
+    writeSync(fd, crcTail(crc));
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -70,10 +77,20 @@ export function writeCheckpoint(
   installCheckpoint(dir, temporary);
 }
 
+/** Bytes handed to the thread pool per write, and checksummed on this thread between them. */
+const WRITE_BATCH = 4 * 1024 * 1024;
+
 /**
- * The same, with the fsync off the main thread: the bytes are written in one synchronous step (so
- * they are one consistent snapshot, whatever appends follow), then fsync'ed while the event loop
- * runs, then renamed into place. For cleanup, whose checkpoint covers a whole table.
+ * The same, in the background: the snapshot is taken in one synchronous step (so it is one
+ * consistent state, whatever appends follow), then checksummed here a batch at a time and written
+ * and fsync'ed on the thread pool while appends and queries go on, then renamed into place.
+ *
+ * The step copies only what changes in place: the chunks of per-row columns wholly below the row
+ * count are read where they are (EventTable.appendStableArrays), which is most of the bytes, so the
+ * step costs tens of milliseconds where writing everything in it cost hundreds (at 1.2M events).
+ * That holds while only appends run: whatever else changes the table or the log (a cut, a
+ * compaction, a restore) first tells this to stop (`wanted` false): it stops at its next batch, or
+ * before the rename, and the file is not installed. Resolves to whether it was.
  */
 export async function writeCheckpointAsync(
   dir: string,
@@ -82,15 +99,68 @@ export async function writeCheckpointAsync(
   userIndexes: readonly UserIndex[],
   /** Makes the log durable up to `logEnd`: awaited before the checkpoint may claim it. */
   logDurable: () => Promise<void>,
-): Promise<void> {
-  const { temporary, fd } = writeCheckpointData(dir, table, logEnd, userIndexes);
+  /** Asked between batches and before the rename: false stops, and the file is not installed. */
+  wanted: () => boolean = () => true,
+): Promise<boolean> {
+  const pieces = checkpointImage(table, logEnd, userIndexes, table.appendStableArrays());
+  const temporary = temporaryPath(dir);
+  const file = await open(temporary, 'w');
+  let complete = false;
   try {
-    await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error ? reject(error) : resolve())));
+    let crc = 0;
+    for (let from = 0; from < pieces.length;) {
+      if (!wanted()) break;
+      let bytes = 0;
+      let to = from;
+      while (to < pieces.length && (to === from || bytes + (pieces[to] as Uint8Array).length <= WRITE_BATCH))
+        bytes += (pieces[to++] as Uint8Array).length;
+      const batch = pieces.slice(from, to);
+      for (const piece of batch) crc = crc32(piece, crc);
+      for (let written = 0; written < bytes;) {
+        const { bytesWritten } = await file.writev(unwritten(batch, written));
+        written += bytesWritten;
+      }
+      from = to;
+    }
+    if (wanted()) {
+      await file.write(crcTail(crc));
+      await file.sync();
+      complete = true;
+    }
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  await logDurable();
+  if (complete) await logDurable();
+  // Nothing awaited from here on: what abandons this sees it either installed or not at all.
+  if (!complete || !wanted()) {
+    await rm(temporary, { force: true });
+    return false;
+  }
   installCheckpoint(dir, temporary);
+  return true;
+}
+
+/** The pieces of `batch` after its first `written` bytes (writev may write fewer than asked). */
+function unwritten(batch: readonly Uint8Array[], written: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = written;
+  for (const piece of batch) {
+    if (skip >= piece.length) {
+      skip -= piece.length;
+      continue;
+    }
+    out.push(skip > 0 ? piece.subarray(skip) : piece);
+    skip = 0;
+  }
+  return out;
+}
+
+const temporaryPath = (dir: string) => `${checkpointPath(dir)}.tmp`;
+
+function crcTail(crc: number): Buffer {
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32LE(crc >>> 0);
+  return tail;
 }
 
 function installCheckpoint(dir: string, temporary: string): void {
@@ -99,15 +169,17 @@ function installCheckpoint(dir: string, temporary: string): void {
 }
 
 /**
- * Writes the checkpoint to a temporary file, not yet fsync'ed; returns its path and its still open
- * descriptor, which the caller fsyncs (on this thread or off it) and closes.
+ * The checkpoint's bytes up to its CRC, in file order, as pieces: the header and metadata, then
+ * each array, with padding to 8 bytes between. Arrays are the structures' own (no copy), except,
+ * when `stable` is given, those not in it: copied, so that appends after this call cannot change
+ * them while the pieces are written in the background.
  */
-function writeCheckpointData(
-  dir: string,
+function checkpointImage(
   table: EventTable,
   logEnd: number,
   userIndexes: readonly UserIndex[],
-): { temporary: string; fd: number } {
+  stable?: ReadonlySet<RawArray>,
+): Uint8Array[] {
   const arrays: RawArray[] = [];
   const snapshot = table.snapshot(arrays);
   const meta: Meta = {
@@ -121,38 +193,26 @@ function writeCheckpointData(
   const head = Buffer.alloc(8);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(metaBytes.length, 4);
-
-  const path = checkpointPath(dir);
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    let crc = 0;
-    let written = 0;
-    const write = (bytes: Uint8Array) => {
-      // zlib.crc32 returns 0, not the running value, for a view of an empty ArrayBuffer (Node 20).
-      if (bytes.length === 0) return;
-      crc = crc32(bytes, crc);
-      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done);
-      written += bytes.length;
-    };
-    const pad = () => {
-      if (written % 8 !== 0) write(Buffer.alloc(8 - (written % 8)));
-    };
-    write(head);
-    write(metaBytes);
+  const pieces: Uint8Array[] = [];
+  let length = 0;
+  const add = (bytes: Uint8Array) => {
+    // zlib.crc32 returns 0, not the running value, for a view of an empty ArrayBuffer (Node 20).
+    if (bytes.length === 0) return;
+    pieces.push(bytes);
+    length += bytes.length;
+  };
+  const pad = () => {
+    if (length % 8 !== 0) add(Buffer.alloc(8 - (length % 8)));
+  };
+  add(head);
+  add(metaBytes);
+  pad();
+  for (const array of arrays) {
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    add(stable === undefined || stable.has(array) ? bytes : bytes.slice());
     pad();
-    for (const array of arrays) {
-      write(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
-      pad();
-    }
-    const tail = Buffer.alloc(4);
-    tail.writeUInt32LE(crc >>> 0);
-    writeSync(fd, tail);
-  } catch (error) {
-    closeSync(fd);
-    throw error;
   }
-  return { temporary, fd };
+  return pieces;
 }
 
 /** Reads a whole file into shared memory (8-byte aligned, as SharedArrayBuffers always start). */

@@ -1,0 +1,145 @@
+/**
+ * The periodic checkpoint is written in the background while appends go on: it reads the column
+ * chunks wholly below its row count in place and copies the rest. What lands must be the table
+ * exactly as it was when the checkpoint began, whatever was appended while it was written: every
+ * column value and every index list below that row, compared with the live table.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ManualClock, openEventStore, type EventStore, type NewEvent } from '../src/index.js';
+import type { PostingIndex } from '../src/indexes/posting-index.js';
+import { readCheckpoint } from '../src/storage/embedded/checkpoint.js';
+import { CHUNK_ROWS } from '../src/table/chunked-column.js';
+import type { EventTable } from '../src/table/event-table.js';
+import { removeDir, tempDir } from './support/helpers.js';
+
+const COLUMNS = ['timestamp', 'typeId', 'aggregateId', 'version', 'recordOffset', 'recordLength'] as const;
+
+const batch = (from: number, n: number): NewEvent[] =>
+  Array.from({ length: n }, (_, i) => ({
+    aggregateId: `s${(from + i) % 997}`,
+    type: `T${(from + i) % 5}`,
+    tags: { user: `u${(from + i) % 313}` },
+    payload: { n: from + i },
+  }));
+
+const tableOf = (store: EventStore) => (store as unknown as { table: EventTable }).table;
+
+/** The rows of every key of `postings` below `end`, key by key. */
+function listsBelow(postings: PostingIndex, end: number): number[][] {
+  const lists: number[][] = [];
+  for (let key = 0; key < postings.keySpace; key++) {
+    const rows = postings.rows(key);
+    const below: number[] = [];
+    for (let i = 0; i < rows.length && rows.at(i) < end; i++) below.push(rows.at(i));
+    lists.push(below);
+  }
+  return lists;
+}
+
+describe('the background checkpoint', () => {
+  it('holds the table as of its start while appends go on during its write', async () => {
+    const dir = await tempDir('tamma-checkpoint-');
+    try {
+      // Past two column chunks, so most of the checkpoint is read in place.
+      const every = 2 * CHUNK_ROWS + 1234;
+      const store = await openEventStore({ dir, fsync: 'never', checkpointEvery: every });
+      let appended = 0;
+      while (appended < every) {
+        const n = Math.min(5000, every - appended);
+        await store.append(batch(appended, n));
+        appended += n;
+      }
+      // The append that crossed the line started the checkpoint; append more while it is written,
+      // into the chunk it copied and on into new ones.
+      expect(store.stats().storage!.lastCheckpointSequence).toBe(0);
+      for (let turn = 0; store.stats().storage!.lastCheckpointSequence === 0 && turn < 10_000; turn++) {
+        await store.append(batch(appended, 50));
+        appended += 50;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(store.stats().storage!.lastCheckpointSequence).toBe(every);
+      expect(appended).toBeGreaterThan(every);
+
+      const loaded = readCheckpoint(dir, Infinity);
+      if ('unusable' in loaded) throw new Error(`checkpoint unusable: ${loaded.unusable}`);
+      const saved = loaded.table;
+      const live = tableOf(store);
+      expect(saved.rows).toBe(every);
+      for (const name of COLUMNS) {
+        for (let row = 0; row < every; row++) {
+          if (saved[name].get(row) !== live[name].get(row))
+            throw new Error(
+              `${name}[${row}]: checkpoint ${saved[name].get(row)}, live ${live[name].get(row)}`,
+            );
+        }
+      }
+      for (const index of ['byAggregate', 'byType', 'byAggregateType'] as const)
+        expect(listsBelow(saved[index], every)).toEqual(listsBelow(live[index], every));
+      expect(listsBelow(saved.tags.get('user')!.postings, every)).toEqual(
+        listsBelow(live.tags.get('user')!.postings, every),
+      );
+      // Per-key counts change in place as appends go on: the checkpoint kept them as they were.
+      expect(saved.byType.count(0)).toBe(Math.ceil(every / 5));
+      expect(saved.aggregates.count).toBe(997);
+      await store.close();
+      const reopened = await openEventStore({ dir });
+      expect(reopened.stats()).toMatchObject({ events: appended, lastSequence: appended });
+      expect(await reopened.getEvents('s5')).toHaveLength(Math.ceil((appended - 5) / 997));
+      await reopened.close();
+    } finally {
+      await removeDir(dir);
+    }
+  }, 60_000);
+
+  it('is abandoned, not installed, when a cleanup starts while it is written', async () => {
+    const dir = await tempDir('tamma-checkpoint-');
+    try {
+      const T0 = Date.UTC(2026, 0, 1);
+      const clock = new ManualClock(T0);
+      const every = CHUNK_ROWS + 500;
+      const store = await openEventStore({
+        dir,
+        clock,
+        fsync: 'never',
+        checkpointEvery: every,
+        retention: { maxAge: '1h', schedule: false },
+      });
+      let appended = 0;
+      while (appended < every - 5000) {
+        await store.append(batch(appended, 5000));
+        appended += 5000;
+      }
+      const expired = appended;
+      clock.advance(2 * 3_600_000);
+      // This append crosses the line and starts the checkpoint; the cleanup, in the same turn,
+      // cuts everything before it and so abandons it.
+      await store.append(batch(appended, every - appended));
+      appended = every;
+      const cleanup = store.cleanup();
+      const report = await cleanup;
+      expect(report).toMatchObject({ removed: expired, removedInPlace: expired });
+      for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(store.stats().storage!.lastCheckpointSequence).toBe(0);
+      expect(readdirSync(dir).filter((name) => name.startsWith('checkpoint'))).toEqual([]);
+      // The chunks the cut let go serve these appends; then the next checkpoint lands whole.
+      while (appended < 2 * every + 1000) {
+        await store.append(batch(appended, 5000));
+        appended += 5000;
+      }
+      for (let turn = 0; store.stats().storage!.lastCheckpointSequence === 0 && turn < 10_000; turn++)
+        await new Promise((resolve) => setImmediate(resolve));
+      expect(store.stats().storage!.lastCheckpointSequence).toBeGreaterThan(every);
+      expect(existsSync(join(dir, 'checkpoint.bin'))).toBe(true);
+      const live = store.stats().events;
+      await store.close();
+      const reopened = await openEventStore({ dir, clock, retention: { maxAge: '1h', schedule: false } });
+      expect(reopened.stats()).toMatchObject({ events: live, lastSequence: appended });
+      expect((await reopened.read({ limit: 1 }))[0]?.sequence).toBe(expired + 1);
+      await reopened.close();
+    } finally {
+      await removeDir(dir);
+    }
+  }, 60_000);
+});
