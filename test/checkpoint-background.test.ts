@@ -4,7 +4,7 @@
  * exactly as it was when the checkpoint began, whatever was appended while it was written: every
  * column value and every index list below that row, compared with the live table.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, openEventStore, type EventStore, type NewEvent } from '../src/index.js';
@@ -142,4 +142,35 @@ describe('the background checkpoint', () => {
       await removeDir(dir);
     }
   }, 60_000);
+
+  it('that fails is reported, tried again checkpointEvery events later, and loses nothing', async () => {
+    const dir = await tempDir('tamma-checkpoint-');
+    try {
+      const store = await openEventStore({ dir, fsync: 'never', checkpointEvery: 100 });
+      // A directory where the checkpoint's temporary file goes: opening it for writing fails.
+      const blocker = join(dir, 'checkpoint.bin.tmp');
+      mkdirSync(blocker);
+      // Turns of the event loop (I/O, not time) until `done` holds, at most 10,000.
+      const until = async (done: () => boolean) => {
+        for (let turn = 0; !done() && turn < 10_000; turn++)
+          await new Promise((resolve) => setImmediate(resolve));
+      };
+      await store.append(batch(0, 100));
+      await until(() => store.stats().storage!.checkpointError !== null);
+      expect(store.stats().storage).toMatchObject({ lastCheckpointSequence: 0 });
+      expect(store.stats().storage!.checkpointError).toMatch(/EISDIR|illegal operation on a directory/);
+      // Not tried again at once: the 99 events after it start none (one would land at 199).
+      await store.append(batch(100, 99));
+      rmdirSync(blocker);
+      await store.append(batch(199, 1));
+      await until(() => store.stats().storage!.lastCheckpointSequence > 0);
+      expect(store.stats().storage).toMatchObject({ lastCheckpointSequence: 200, checkpointError: null });
+      await store.close();
+      const reopened = await openEventStore({ dir });
+      expect(reopened.stats()).toMatchObject({ events: 200, lastSequence: 200 });
+      await reopened.close();
+    } finally {
+      await removeDir(dir);
+    }
+  });
 });

@@ -20,7 +20,8 @@ export function renderStats(stats: StoreStats, indent = ''): string {
       ],
       [
         'checkpoint',
-        s.lastCheckpointSequence > 0 ? `at sequence ${formatInt(s.lastCheckpointSequence)}` : 'none yet',
+        (s.lastCheckpointSequence > 0 ? `at sequence ${formatInt(s.lastCheckpointSequence)}` : 'none yet') +
+          (s.checkpointError === null ? '' : `; the last one failed: ${s.checkpointError}`),
       ],
     );
   }
