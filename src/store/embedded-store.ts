@@ -930,9 +930,15 @@ export class EmbeddedEventStore implements EventStore {
     if (waiting !== undefined) await waiting;
     this.assertWritable();
     // A running cleanup writes one when it ends; one written meanwhile could go stale (maybeCheckpoint).
-    await this.cleaner.settle();
-    this.abandonCheckpoint();
-    await this.background?.done;
+    // A background one in flight is stopped. Both checked in the turn that writes: while this
+    // waits, a scheduled cleanup or an append may start one again.
+    while (this.cleaner.isRunning || this.background !== undefined) {
+      await this.cleaner.settle();
+      const job = this.background;
+      if (job === undefined) continue;
+      job.abandoned = true;
+      await job.done;
+    }
     this.assertWritable();
     this.writeCheckpointNow();
   }
