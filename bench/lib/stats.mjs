@@ -22,6 +22,59 @@ export function summarize(samplesNs) {
   };
 }
 
+/**
+ * Latencies in fixed memory: log buckets 1% wide from 0.1 µs (up to 40 minutes), so a run of any
+ * length keeps the same few kilobytes per series, and percentiles come out within 1% (the upper
+ * bound of the bucket holding the nearest rank). An hour-long soak keeping every sample in arrays
+ * grew its own JS heap by tens of MiB, which blurred the memory it reports.
+ */
+export class LatencyHistogram {
+  static #GROWTH = Math.log(1.01);
+  static #MIN_US = 0.1;
+  #counts = new Float64Array(2400);
+  #n = 0;
+  #sum = 0;
+  #max = NaN;
+
+  add(us) {
+    const bucket =
+      us <= LatencyHistogram.#MIN_US
+        ? 0
+        : Math.min(
+            this.#counts.length - 1,
+            Math.ceil(Math.log(us / LatencyHistogram.#MIN_US) / LatencyHistogram.#GROWTH),
+          );
+    this.#counts[bucket]++;
+    this.#n++;
+    this.#sum += us;
+    if (!(us <= this.#max)) this.#max = us;
+  }
+
+  percentile(p) {
+    if (this.#n === 0) return NaN;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.#n));
+    let seen = 0;
+    for (let bucket = 0; bucket < this.#counts.length; bucket++) {
+      seen += this.#counts[bucket];
+      if (seen >= rank)
+        return Math.min(this.#max, LatencyHistogram.#MIN_US * Math.exp(bucket * LatencyHistogram.#GROWTH));
+    }
+    return this.#max;
+  }
+
+  /** The same fields as summarize(). */
+  summary() {
+    return {
+      n: this.#n,
+      p50: this.percentile(50),
+      p95: this.percentile(95),
+      p99: this.percentile(99),
+      mean: this.#n ? this.#sum / this.#n : NaN,
+      max: this.#max,
+    };
+  }
+}
+
 /** How many times slower `other` is than `base` (>1: base is faster). */
 export function ratio(other, base) {
   if (!Number.isFinite(other) || !Number.isFinite(base) || base <= 0) return NaN;

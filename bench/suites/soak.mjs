@@ -25,9 +25,9 @@ import {
   fmtNum,
   fmtRatio,
   fmtUs,
+  LatencyHistogram,
   percentile,
   ratio,
-  summarize,
   textTable,
 } from '../lib/stats.mjs';
 import { ISSUES, TYPES, createWorkload, hash32 } from '../lib/workload.mjs';
@@ -279,10 +279,14 @@ export const tasks = {
     const kinds = ['append', 'appendCall', 'query', 'queryCall', 'tag', 'type'];
     // append: from when the batch fell due to when it was stored (what a producer on schedule sees);
     // query: from when it fell due (what a client sees); *Call: the call alone.
-    const samples = Object.fromEntries(kinds.map((k) => [k, { from: [], to: [] }]));
+    const samples = Object.fromEntries(
+      kinds.map((k) => [k, { during: new LatencyHistogram(), idle: new LatencyHistogram() }]),
+    );
+    // Recorded as it is answered (`to` is now), so every cleanup that began before it is listed; they
+    // are in start order and do not overlap, so only the last can end after `from`.
     const record = (kind, from, to) => {
-      samples[kind].from.push(from);
-      samples[kind].to.push(to);
+      const last = cleanups.at(-1);
+      samples[kind][last !== undefined && last.end > from ? 'during' : 'idle'].add((to - from) * 1000);
     };
 
     let appended = 0;
@@ -453,13 +457,6 @@ export const tasks = {
       }
       return lo > 0 && cleanups[lo - 1].end > from;
     };
-    const sum = ({ from, to }) => {
-      const during = [];
-      const idle = [];
-      for (let k = 0; k < from.length; k++)
-        (overlapsCleanup(from[k], to[k]) ? during : idle).push((to[k] - from[k]) * 1e6);
-      return { during: summarize(during), idle: summarize(idle) };
-    };
     return {
       seconds,
       wallMs,
@@ -477,7 +474,9 @@ export const tasks = {
         max: loopDelay.max / 1e6,
       },
       memoryAfterGc: afterGc,
-      latency: Object.fromEntries(Object.entries(samples).map(([k, b]) => [k, sum(b)])),
+      latency: Object.fromEntries(
+        Object.entries(samples).map(([k, b]) => [k, { during: b.during.summary(), idle: b.idle.summary() }]),
+      ),
       cleanupTimeShare: cleanups.reduce((n, c) => n + (c.end - c.start), 0) / wallMs,
       stalls: stalls.map(({ end, ms }) => {
         const during = overlapsCleanup(end - ms, end);
