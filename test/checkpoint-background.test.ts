@@ -12,7 +12,7 @@ import type { PostingIndex } from '../src/indexes/posting-index.js';
 import { readCheckpoint } from '../src/storage/embedded/checkpoint.js';
 import { CHUNK_ROWS } from '../src/table/chunked-column.js';
 import type { EventTable } from '../src/table/event-table.js';
-import { removeDir, tempDir } from './support/helpers.js';
+import { removeDir, tempDir, turnsUntil } from './support/helpers.js';
 
 const COLUMNS = ['timestamp', 'typeId', 'aggregateId', 'version', 'recordOffset', 'recordLength'] as const;
 
@@ -54,11 +54,11 @@ describe('the background checkpoint', () => {
       // The append that crossed the line started the checkpoint; append more while it is written,
       // into the chunk it copied and on into new ones.
       expect(store.stats().storage!.lastCheckpointSequence).toBe(0);
-      for (let turn = 0; store.stats().storage!.lastCheckpointSequence === 0 && turn < 10_000; turn++) {
+      const landed = () => store.stats().storage!.lastCheckpointSequence > 0;
+      await turnsUntil(landed, 10_000, async () => {
         await store.append(batch(appended, 50));
         appended += 50;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
+      });
       expect(store.stats().storage!.lastCheckpointSequence).toBe(every);
       expect(appended).toBeGreaterThan(every);
 
@@ -120,7 +120,7 @@ describe('the background checkpoint', () => {
       const cleanup = store.cleanup();
       const report = await cleanup;
       expect(report).toMatchObject({ removed: expired, removedInPlace: expired });
-      for (let turn = 0; turn < 200; turn++) await new Promise((resolve) => setImmediate(resolve));
+      await turnsUntil(() => false, 200);
       expect(store.stats().storage!.lastCheckpointSequence).toBe(0);
       expect(readdirSync(dir).filter((name) => name.startsWith('checkpoint'))).toEqual([]);
       // The chunks the cut let go serve these appends; then the next checkpoint lands whole.
@@ -128,8 +128,7 @@ describe('the background checkpoint', () => {
         await store.append(batch(appended, 5000));
         appended += 5000;
       }
-      for (let turn = 0; store.stats().storage!.lastCheckpointSequence === 0 && turn < 10_000; turn++)
-        await new Promise((resolve) => setImmediate(resolve));
+      await turnsUntil(() => store.stats().storage!.lastCheckpointSequence > 0);
       expect(store.stats().storage!.lastCheckpointSequence).toBeGreaterThan(every);
       expect(existsSync(join(dir, 'checkpoint.bin'))).toBe(true);
       const live = store.stats().events;
@@ -150,20 +149,15 @@ describe('the background checkpoint', () => {
       // A directory where the checkpoint's temporary file goes: opening it for writing fails.
       const blocker = join(dir, 'checkpoint.bin.tmp');
       mkdirSync(blocker);
-      // Turns of the event loop (I/O, not time) until `done` holds, at most 10,000.
-      const until = async (done: () => boolean) => {
-        for (let turn = 0; !done() && turn < 10_000; turn++)
-          await new Promise((resolve) => setImmediate(resolve));
-      };
       await store.append(batch(0, 100));
-      await until(() => store.stats().storage!.checkpointError !== null);
+      await turnsUntil(() => store.stats().storage!.checkpointError !== null);
       expect(store.stats().storage).toMatchObject({ lastCheckpointSequence: 0 });
       expect(store.stats().storage!.checkpointError).toMatch(/EISDIR|illegal operation on a directory/);
       // Not tried again at once: the 99 events after it start none (one would land at 199).
       await store.append(batch(100, 99));
       rmdirSync(blocker);
       await store.append(batch(199, 1));
-      await until(() => store.stats().storage!.lastCheckpointSequence > 0);
+      await turnsUntil(() => store.stats().storage!.lastCheckpointSequence > 0);
       expect(store.stats().storage).toMatchObject({ lastCheckpointSequence: 200, checkpointError: null });
       await store.close();
       const reopened = await openEventStore({ dir });

@@ -20,6 +20,7 @@ import {
   removeDir,
   segmentFrames,
   tempDir,
+  turnsUntil,
 } from './support/helpers.js';
 
 const KiB = 1024;
@@ -60,12 +61,9 @@ eventStoreContract('embedded, on disk, fsync never', diskFactory({ fsync: 'never
  * event loop (I/O, not time) until it does, at most 10,000.
  */
 async function checkpointLanded(store: EventStore): Promise<number> {
-  for (let turn = 0; turn < 10_000; turn++) {
-    const covered = store.stats().storage!.lastCheckpointSequence;
-    if (covered > 0) return covered;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return 0;
+  const covered = () => store.stats().storage!.lastCheckpointSequence;
+  await turnsUntil(() => covered() > 0);
+  return covered();
 }
 
 describe('embedded, on disk: specifics', () => {

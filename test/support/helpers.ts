@@ -18,6 +18,21 @@ export async function removeDir(dir: string): Promise<void> {
  * Runs `fn` and returns what it rejected with. Fails when it resolves, and also when it throws
  * synchronously: a Promise-returning API must report errors through the promise.
  */
+/**
+ * Turns of the event loop (I/O callbacks run; no time passes on purpose) until `done` holds, each
+ * after `step` if given, at most `most` of them. For work a store does in the background.
+ */
+export async function turnsUntil(
+  done: () => boolean,
+  most = 10_000,
+  step?: () => Promise<void>,
+): Promise<void> {
+  for (let turn = 0; !done() && turn < most; turn++) {
+    await step?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
   let promise: Promise<unknown>;
   try {
