@@ -43,7 +43,7 @@ export async function selectRows(
     vectorized === undefined
       ? collectPerRow(plan, guard, counts, limit)
       : vectorized.workers > 0
-        ? await collectParallel(plan, vectorized, pool, guard, counts, limit)
+        ? await collectParallel(plan, vectorized, table, pool, guard, counts, limit)
         : collectVectorized(plan, vectorized, table, guard, counts, limit);
   if (plan.sorted) return out.slice(offset, wanted);
   // Other orders: the best offset + limit rows after the cursor (top-k), then the page.

@@ -30,6 +30,11 @@ function* windows(n: number, descending: boolean): Generator<[number, number]> {
   }
 }
 
+/** The rows of `rows` the table still holds: a cleanup may have removed some since they were scanned. */
+function stillHeld(rows: Uint32Array, table: EventTable): Uint32Array {
+  return rows.filter((row) => !table.isRemoved(row));
+}
+
 /**
  * Takes the column scan's rows window by window in the plan's direction, checks the other terms
  * on them, and stops at `limit`. Keeps each window's rows as they came (typed arrays) and makes
@@ -61,6 +66,16 @@ class Collector {
     this.total += kept.length;
     this.counts.matched += kept.length;
     return this.total >= this.limit;
+  }
+
+  /** Leaves out the rows taken so far that the table no longer holds (see collectParallel). */
+  keepHeld(table: EventTable): void {
+    this.total = 0;
+    for (let i = 0; i < this.pieces.length; i++) {
+      const held = stillHeld(this.pieces[i] as Uint32Array, table);
+      this.pieces[i] = held;
+      this.total += held.length;
+    }
   }
 
   /** The first `wanted` rows in the plan's direction. */
@@ -136,10 +151,16 @@ export function collectVectorized(
  * what the serial scan gives). The guard is checked as each range is taken and, while waiting,
  * stops the query the moment it is cancelled or times out; outstanding ranges are then dropped by
  * the workers at their next chunk.
+ *
+ * A cleanup can cut rows while the workers scan (the serial passes run in one turn, so only this one
+ * sees it). Their answers, and the rows taken before, then name rows that hold no event any more:
+ * those are left out before they count toward `limit` or reach the other terms, which would read
+ * records that are gone. Otherwise a page could come back short, and a short page reads as the last.
  */
 export async function collectParallel(
   plan: QueryPlan,
   filter: VectorizedFilter,
+  table: EventTable,
   pool: ParallelScanPool,
   guard: QueryGuard,
   counts: ExecutionCounts,
@@ -156,6 +177,8 @@ export async function collectParallel(
   if (plan.descending) ranges.reverse();
 
   const collector = new Collector(plan, filter, guard, counts, limit);
+  const { generation } = table;
+  let seen = generation;
   const scan = pool.open(filter.columns);
   const { stopped, dispose } = guard.watch();
   const answers: (Promise<Uint32Array> | undefined)[] = [];
@@ -186,7 +209,12 @@ export async function collectParallel(
       answers[i] = undefined;
       guard.check();
       const [from, to] = ranges[i] as [number, number];
-      if (collector.take(matching, to - from)) break;
+      if (table.generation !== seen) {
+        seen = table.generation;
+        collector.keepHeld(table);
+      }
+      const held = seen === generation ? matching : stillHeld(matching, table);
+      if (collector.take(held, to - from)) break;
     }
   } finally {
     over = true;

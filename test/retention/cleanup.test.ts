@@ -16,6 +16,8 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import type { CleanupReport } from '../../src/retention/cleanup-report.js';
+import { TableCut } from '../../src/table/table-cut.js';
+import type { EventTable } from '../../src/table/event-table.js';
 import { archivedEvents } from '../support/archive-contents.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 
@@ -418,22 +420,30 @@ describe('the cleanup schedule', () => {
 });
 
 describe('scans after a cut', () => {
-  it('walk only the rows that stay: serial and parallel, full and sequence-bounded', async () => {
-    const T0 = Date.UTC(2026, 0, 1);
+  const T0 = Date.UTC(2026, 0, 1);
+  const tableOf = (store: EventStore) => (store as unknown as { table: EventTable }).table;
+
+  /** 3,000 events a second apart, of 7 streams, under a maxAge of an hour: none has expired yet. */
+  async function threeThousandSeconds(): Promise<{ store: EventStore; clock: ManualClock }> {
     const clock = new ManualClock(T0);
     const store = await openEventStore({ clock, retention: { maxAge: '1h', schedule: false } });
+    for (let batch = 0; batch < 30; batch++) {
+      const events: NewEvent[] = Array.from({ length: 100 }, (_, i) => ({
+        aggregateId: `s${(batch * 100 + i) % 7}`,
+        type: 'T',
+        timestamp: T0 + (batch * 100 + i) * 1000,
+        payload: { n: batch * 100 + i },
+      }));
+      clock.set(T0 + (batch * 100 + 99) * 1000);
+      await store.append(events);
+    }
+    return { store, clock };
+  }
+
+  it('walk only the rows that stay: serial and parallel, full and sequence-bounded', async () => {
+    const { store, clock } = await threeThousandSeconds();
     try {
-      // 3,000 events a second apart; after an hour and 40 minutes the first 2,400 have expired.
-      for (let batch = 0; batch < 30; batch++) {
-        const events: NewEvent[] = Array.from({ length: 100 }, (_, i) => ({
-          aggregateId: `s${(batch * 100 + i) % 7}`,
-          type: 'T',
-          timestamp: T0 + (batch * 100 + i) * 1000,
-          payload: { n: batch * 100 + i },
-        }));
-        clock.set(T0 + (batch * 100 + 99) * 1000);
-        await store.append(events);
-      }
+      // After an hour and 40 minutes the first 2,400 have expired.
       clock.set(T0 + 100 * 60_000);
       expect(await store.cleanup()).toMatchObject({ removed: 2400, removedInPlace: 2400 });
       const query = store.query().where('version', 'gte', 1);
@@ -454,6 +464,34 @@ describe('scans after a cut', () => {
       expect(await store.query().where('sequence', 'gt', 100).limit(1).execute()).toMatchObject([
         { sequence: 2401 },
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a parallel scan that a cut overtakes still fills its page, so its cursor goes on', async () => {
+    const { store } = await threeThousandSeconds();
+    try {
+      // With and without a term the workers cannot check (payload), which runs on the rows they
+      // return; each cut removes events the query saw as live when it began (a cleanup's clock is later).
+      for (const [floor, query] of [
+        [1200, store.query().where('version', 'gte', 1)],
+        [2400, store.query().where('version', 'gte', 1).where('payload.n', 'gte', 0)],
+      ] as const) {
+        const sequences = (await query.execute()).map((row) => row.sequence as number);
+        const expected = sequences.filter((sequence) => sequence > floor).slice(0, 100);
+        // executePage() hands the scan's ranges to the workers before it first waits; the cut lands now,
+        // before any answer is taken. The workers hold the chunks as they were sent.
+        const paging = query
+          .hint({ parallel: true, forceIndex: ['scan'] })
+          .limit(100)
+          .executePage();
+        const cut = new TableCut(tableOf(store), floor);
+        while (!cut.step(1 << 20));
+        const page = await paging;
+        expect(page.rows.map((row) => row.sequence)).toEqual(expected);
+        expect(page.cursor).toBeDefined();
+      }
     } finally {
       await store.close();
     }
