@@ -24,6 +24,13 @@ const batch = (from: number, n: number): NewEvent[] =>
     payload: { n: from + i },
   }));
 
+/**
+ * The batch with every `every`-th event a minute late: the time index keeps late rows apart, in
+ * sorted runs that merges replace (read in place by the checkpoint, like the full blocks of lists).
+ */
+const withLate = (events: NewEvent[], every: number): NewEvent[] =>
+  events.map((event, i) => (i % every === 0 ? { ...event, timestamp: Date.now() - 60_000 } : event));
+
 const tableOf = (store: EventStore) => (store as unknown as { table: EventTable }).table;
 
 /** The rows of every key of `postings` below `end`, key by key. */
@@ -48,15 +55,15 @@ describe('the background checkpoint', () => {
       let appended = 0;
       while (appended < every) {
         const n = Math.min(5000, every - appended);
-        await store.append(batch(appended, n));
+        await store.append(withLate(batch(appended, n), 7));
         appended += n;
       }
       // The append that crossed the line started the checkpoint; append more while it is written,
-      // into the chunk it copied and on into new ones.
+      // into the chunk it copied and on into new ones, and late ones, which make new time runs.
       expect(store.stats().storage!.lastCheckpointSequence).toBe(0);
       const landed = () => store.stats().storage!.lastCheckpointSequence > 0;
       await turnsUntil(landed, 10_000, async () => {
-        await store.append(batch(appended, 50));
+        await store.append(withLate(batch(appended, 50), 2));
         appended += 50;
       });
       expect(store.stats().storage!.lastCheckpointSequence).toBe(every);
@@ -80,6 +87,10 @@ describe('the background checkpoint', () => {
       expect(listsBelow(saved.tags.get('user')!.postings, every)).toEqual(
         listsBelow(live.tags.get('user')!.postings, every),
       );
+      const timeRows = (table: EventTable) =>
+        [...table.byTime.range(0, Infinity)].filter((row) => row < every);
+      expect(timeRows(saved)).toEqual(timeRows(live));
+      expect(timeRows(saved)).toHaveLength(every);
       // Per-key counts change in place as appends go on: the checkpoint kept them as they were.
       expect(saved.byType.count(0)).toBe(Math.ceil(every / 5));
       expect(saved.aggregates.count).toBe(997);

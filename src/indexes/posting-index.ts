@@ -209,9 +209,13 @@ export class PostingIndex {
   }
 
   /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
-  /** Adds the per-row link chunks no append writes again (ChunkedColumn.fullChunksBelow). */
-  fullChunksBelow(row: number, out: Set<RawArray>): void {
+  /**
+   * Adds the arrays no append writes again: the per-row link chunks wholly below `row`
+   * (ChunkedColumn.fullChunksBelow) and the full blocks of the dense keys' lists (RowList.fullBlocks).
+   */
+  appendStableArrays(row: number, out: Set<RawArray>): void {
     this.previous.fullChunksBelow(row, out);
+    for (const list of this.dense.values()) list.fullBlocks(out);
   }
 
   snapshot(out: RawArray[]): PostingSnapshot {

@@ -56,6 +56,15 @@ export class RowList implements SortedRows {
   private dropped = 0;
   length = 0;
 
+  /**
+   * Adds to `out` the blocks before the one being filled: full, so no push writes them again (a cut
+   * makes a new list that shares them, and changes none).
+   */
+  fullBlocks(out: Set<RawArray>): void {
+    const filling = (this.offset + this.length) >>> BLOCK_SHIFT;
+    for (let raw = this.dropped; raw < filling; raw++) out.add(this.blocks[raw - this.dropped] as Uint32Array);
+  }
+
   /** Pushes the blocks onto `out` (no copy); returns the metadata `restore` needs. */
   snapshot(out: RawArray[]): RowListSnapshot {
     out.push(...this.blocks);

@@ -187,6 +187,15 @@ export class TimeIndex {
     this.runs.push(run);
   }
 
+  /**
+   * Adds the arrays no append writes again: the in-order list's full blocks, and every run (merges
+   * and cuts make new runs; none is changed in place).
+   */
+  appendStableArrays(out: Set<RawArray>): void {
+    this.inOrder.fullBlocks(out);
+    for (const run of this.runs) out.add(run.ts).add(run.rows);
+  }
+
   /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
   snapshot(out: RawArray[]): TimeSnapshot {
     const inOrder = this.inOrder.snapshot(out);

@@ -421,15 +421,17 @@ export class EventTable {
 
   /**
    * The snapshot's arrays that stay as they are while appends go on: the chunks of per-row columns
-   * and links wholly below the row count. Everything else (per-key counts, the chunk rows are
-   * appended to, dictionaries) changes in place, so a checkpoint written in the background copies it.
+   * and links wholly below the row count, the full blocks of row lists, the time index's runs.
+   * Everything else (per-key counts, the chunk or block rows are appended to, dictionaries) changes
+   * in place, so a checkpoint written in the background copies it.
    */
   appendStableArrays(): Set<RawArray> {
     const stable = new Set<RawArray>();
     for (const name of COLUMN_NAMES) this[name].fullChunksBelow(this.rows, stable);
     for (const postings of [this.byAggregate, this.byType, this.byAggregateType])
-      postings.fullChunksBelow(this.rows, stable);
-    for (const index of this.tags.values()) index.postings.fullChunksBelow(this.rows, stable);
+      postings.appendStableArrays(this.rows, stable);
+    for (const index of this.tags.values()) index.postings.appendStableArrays(this.rows, stable);
+    this.byTime.appendStableArrays(stable);
     return stable;
   }
 
