@@ -62,7 +62,8 @@ export class RowList implements SortedRows {
    */
   fullBlocks(out: Set<RawArray>): void {
     const filling = (this.offset + this.length) >>> BLOCK_SHIFT;
-    for (let raw = this.dropped; raw < filling; raw++) out.add(this.blocks[raw - this.dropped] as Uint32Array);
+    for (let raw = this.dropped; raw < filling; raw++)
+      out.add(this.blocks[raw - this.dropped] as Uint32Array);
   }
 
   /** Pushes the blocks onto `out` (no copy); returns the metadata `restore` needs. */
