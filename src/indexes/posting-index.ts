@@ -208,7 +208,6 @@ export class PostingIndex {
     this.denseFlags = denseFlags;
   }
 
-  /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
   /**
    * Adds the arrays no append writes again: the per-row link chunks wholly below `row`
    * (ChunkedColumn.fullChunksBelow) and the full blocks of the dense keys' lists (RowList.fullBlocks).
@@ -218,6 +217,7 @@ export class PostingIndex {
     for (const list of this.dense.values()) list.fullBlocks(out);
   }
 
+  /** Pushes every array onto `out` (no copy); returns the metadata `restore` needs. */
   snapshot(out: RawArray[]): PostingSnapshot {
     const previous = this.previous.snapshot(out);
     out.push(this.lastRow, this.counts, this.firstRows);
