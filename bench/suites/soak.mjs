@@ -276,17 +276,26 @@ export const tasks = {
     // interval, from when it fell due to when it was answered, overlaps one: a query that waited
     // behind a cleanup slice is charged to cleanup even if it ran after cleanup ended.
     const cleanups = [];
+    const overlapsCleanup = (from, to) => {
+      // Intervals are in start order and do not overlap: the last one starting before `to`.
+      let lo = 0;
+      let hi = cleanups.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cleanups[mid].start < to) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo > 0 && cleanups[lo - 1].end > from;
+    };
     const kinds = ['append', 'appendCall', 'query', 'queryCall', 'tag', 'type'];
     // append: from when the batch fell due to when it was stored (what a producer on schedule sees);
     // query: from when it fell due (what a client sees); *Call: the call alone.
     const samples = Object.fromEntries(
       kinds.map((k) => [k, { during: new LatencyHistogram(), idle: new LatencyHistogram() }]),
     );
-    // Recorded as it is answered (`to` is now), so every cleanup that began before it is listed; they
-    // are in start order and do not overlap, so only the last can end after `from`.
+    // Recorded as it is answered (`to` is now), so every cleanup that began before it is listed.
     const record = (kind, from, to) => {
-      const last = cleanups.at(-1);
-      samples[kind][last !== undefined && last.end > from ? 'during' : 'idle'].add((to - from) * 1000);
+      samples[kind][overlapsCleanup(from, to) ? 'during' : 'idle'].add((to - from) * 1000);
     };
 
     let appended = 0;
@@ -446,17 +455,6 @@ export const tasks = {
       return n;
     })();
 
-    const overlapsCleanup = (from, to) => {
-      // Intervals are in start order and do not overlap: the last one starting before `to`.
-      let lo = 0;
-      let hi = cleanups.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (cleanups[mid].start < to) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo > 0 && cleanups[lo - 1].end > from;
-    };
     return {
       seconds,
       wallMs,

@@ -934,10 +934,8 @@ export class EmbeddedEventStore implements EventStore {
     // waits, a scheduled cleanup or an append may start one again.
     while (this.cleaner.isRunning || this.background !== undefined) {
       await this.cleaner.settle();
-      const job = this.background;
-      if (job === undefined) continue;
-      job.abandoned = true;
-      await job.done;
+      this.abandonCheckpoint();
+      await this.background?.done;
     }
     this.assertWritable();
     this.writeCheckpointNow();

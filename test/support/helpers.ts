@@ -15,10 +15,6 @@ export async function removeDir(dir: string): Promise<void> {
 }
 
 /**
- * Runs `fn` and returns what it rejected with. Fails when it resolves, and also when it throws
- * synchronously: a Promise-returning API must report errors through the promise.
- */
-/**
  * Turns of the event loop (I/O callbacks run; no time passes on purpose) until `done` holds, each
  * after `step` if given, at most `most` of them. For work a store does in the background.
  */
@@ -33,6 +29,10 @@ export async function turnsUntil(
   }
 }
 
+/**
+ * Runs `fn` and returns what it rejected with. Fails when it resolves, and also when it throws
+ * synchronously: a Promise-returning API must report errors through the promise.
+ */
 export async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
   let promise: Promise<unknown>;
   try {
