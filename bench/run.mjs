@@ -23,6 +23,14 @@ function usage(message) {
   process.exit(2);
 }
 
+function heapBudget(value) {
+  if (value === 'default') return null;
+  const mib = Number(value);
+  if (!Number.isInteger(mib) || mib < 64)
+    usage(`--soak-heap: expected a heap size in MiB (an integer, at least 64) or default, got ${value}`);
+  return mib;
+}
+
 function parseArgs(argv) {
   const args = {
     quick: false,
@@ -44,10 +52,12 @@ function parseArgs(argv) {
     else if (a.startsWith('--only=')) args.only = a.slice(7).split(',');
     // The soak suite's parts: compressed, realtime (default both).
     else if (a.startsWith('--soak=')) args.soakParts = a.slice(7).split(',');
+    // The real-time soak's heap budget in MiB (the plan's heapMiB), or `default`: Node's own limit.
+    else if (a.startsWith('--soak-heap=')) args.soakHeap = heapBudget(a.slice(12));
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore] [--soak=compressed,realtime] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
@@ -159,6 +169,7 @@ async function main() {
     keep: args.keep,
     soakSeconds: args.soakSeconds,
     soakParts: args.soakParts,
+    soakHeap: args.soakHeap,
   };
   await mkdir(RESULTS, { recursive: true });
   const stamp = results.machine.date.replace(/[:.]/g, '-');

@@ -6,21 +6,27 @@
  *  - compressed: a ManualClock advances batch / rate per append; cleanup every cleanupEvery (simulated
  *    ms); memory is judged after a warm-up of warmupWindows × maxAge.
  *  - realtime: paced appends on the system clock, a query every queryEveryMs, cleanup every cleanupEvery
- *    ms by timer. seconds is overridden by --long=hour (3600).
+ *    ms by timer. seconds is overridden by --long=hour (3600). heapMiB is the child's
+ *    --max-old-space-size (--soak-heap overrides it): a service held to a memory budget gets a heap
+ *    budget too. Without one, Node sizes the heap from the machine's RAM (4 GB on a 24 GB machine),
+ *    and V8 then lets garbage grow the old generation to up to 4× its live size between major GCs
+ *    (its growing factor is capped by the heap limit: 1.3-1.4 at 256-512 MiB), so RSS sampled at an
+ *    arbitrary moment swings with when V8 chose to collect, not with what the store holds.
  */
 const soakCommon = { rate: 10_000, batch: 100, segmentSize: 32 * 1024 * 1024, warmupWindows: 2 };
+const realtimeCommon = { ...soakCommon, heapMiB: 512 };
 const SOAK = {
   quick: {
     compressed: { ...soakCommon, simSeconds: 60, maxAge: '10s', cleanupEvery: 2_000 },
-    realtime: { ...soakCommon, seconds: 20, maxAge: '5s', cleanupEvery: 2_000, queryEveryMs: 5 },
+    realtime: { ...realtimeCommon, seconds: 20, maxAge: '5s', cleanupEvery: 2_000, queryEveryMs: 5 },
   },
   full: {
     compressed: { ...soakCommon, simSeconds: 600, maxAge: '2m', cleanupEvery: 15_000 },
-    realtime: { ...soakCommon, seconds: 90, maxAge: '20s', cleanupEvery: 5_000, queryEveryMs: 5 },
+    realtime: { ...realtimeCommon, seconds: 90, maxAge: '20s', cleanupEvery: 5_000, queryEveryMs: 5 },
   },
   long: {
     compressed: { ...soakCommon, simSeconds: 3600, maxAge: '5m', cleanupEvery: 60_000 },
-    realtime: { ...soakCommon, seconds: 600, maxAge: '2m', cleanupEvery: 10_000, queryEveryMs: 5 },
+    realtime: { ...realtimeCommon, seconds: 600, maxAge: '2m', cleanupEvery: 10_000, queryEveryMs: 5 },
   },
 };
 /**

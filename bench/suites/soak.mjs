@@ -15,6 +15,7 @@ import {
 import { dirname, join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { DIST, loadLibrary } from '../engines/tamma.mjs';
 import { runTask } from '../lib/child.mjs';
 import { dirBytes } from '../lib/dir-bytes.mjs';
@@ -458,6 +459,7 @@ export const tasks = {
     return {
       seconds,
       wallMs,
+      heapLimit: getHeapStatistics().heap_size_limit,
       appended,
       ingestEventsPerSec: appended / ingestSeconds,
       targetRate: rate,
@@ -535,16 +537,26 @@ export async function run(ctx) {
     }
   }
 
-  const r = { ...plan.realtime, seconds: ctx.soakSeconds ?? plan.realtime.seconds };
+  const r = {
+    ...plan.realtime,
+    seconds: ctx.soakSeconds ?? plan.realtime.seconds,
+    heapMiB: ctx.soakHeap === undefined ? plan.realtime.heapMiB : ctx.soakHeap,
+  };
   if (!parts.includes('realtime')) return { plan: { compressed: c, realtime: r }, compressed };
   const base = await mkdtemp(join(ctx.tmp, 'soak-realtime-'));
   ctx.log(
     `soak: real time, ${fmtNum(r.rate)} events/s for ${fmtNum(r.seconds)} s, maxAge ${r.maxAge}, ` +
-      `cleanup every ${fmtNum(r.cleanupEvery / 1000)} s, a query every ${r.queryEveryMs} ms`,
+      `cleanup every ${fmtNum(r.cleanupEvery / 1000)} s, a query every ${r.queryEveryMs} ms, ${heapBudgetLabel(r.heapMiB)}`,
   );
   let realtime;
   try {
-    realtime = await runTask(SELF, 'realtime', { ...r, dir: base, seed: ctx.seed }, { onProgress: ctx.log });
+    const execArgv = r.heapMiB ? [`--max-old-space-size=${r.heapMiB}`] : [];
+    realtime = await runTask(
+      SELF,
+      'realtime',
+      { ...r, dir: base, seed: ctx.seed },
+      { execArgv, onProgress: ctx.log },
+    );
   } catch (error) {
     ctx.log(`soak: real time failed: ${error.stack ?? error}`);
     realtime = { error: String(error.message ?? error) };
@@ -556,6 +568,9 @@ export async function run(ctx) {
 
 // ---------------------------------------------------------------------------------------------
 // Judging and reporting (also used by lib/targets.mjs)
+
+const heapBudgetLabel = (heapMiB) =>
+  heapMiB ? `heap budget --max-old-space-size=${heapMiB}` : "Node's default heap limit";
 
 /** Post-warm-up samples: those taken after warmupWindows × maxAge. */
 function afterWarmup(samples, seconds, maxAge, windows) {
@@ -835,7 +850,8 @@ function compressedReport(v, plan, out) {
 function realtimeReport(rt, out) {
   out.push(
     `\nReal time: ${fmtNum(rt.rate)} events/s target for ${fmtNum(rt.seconds)} s (on disk, fsync 'batch', maxAge ${rt.maxAge}, ` +
-      `cleanup every ${fmtNum(rt.cleanupEvery / 1000)} s by timer, a query every ${rt.queryEveryMs} ms alternating a tag and a type query)`,
+      `cleanup every ${fmtNum(rt.cleanupEvery / 1000)} s by timer, a query every ${rt.queryEveryMs} ms alternating a tag and a type query; ` +
+      `${heapBudgetLabel(rt.heapMiB)}${rt.heapLimit ? `, V8 heap limit ${fmtMB(rt.heapLimit)} MiB` : ''})`,
   );
   if (rt.error) {
     out.push(`FAILED: ${rt.error}`);
