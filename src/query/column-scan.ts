@@ -1,5 +1,6 @@
 import { CHUNK_ROWS, CHUNK_SHIFT } from '../table/chunked-column.js';
 import type { EventTable } from '../table/event-table.js';
+import { RowBuffer } from '../table/row-buffer.js';
 import type { ColumnFilter, ScanColumn } from './column-filter.js';
 import {
   cutoffsDense,
@@ -53,32 +54,6 @@ export function tableChunks(table: EventTable): ChunkSource {
     timestamps: (chunk) => table.timestamp.chunk(chunk) ?? zeroChunk('f64'),
     uint32: (column, chunk) => table[column].chunk(chunk) ?? zeroChunk('u32'),
   };
-}
-
-/** Rows collected chunk by chunk into one growing array. */
-class RowBuffer {
-  private rows: Uint32Array<ArrayBuffer>;
-  length = 0;
-
-  constructor(capacity: number) {
-    this.rows = new Uint32Array(Math.max(16, capacity));
-  }
-
-  append(slots: Uint16Array, count: number, base: number): void {
-    if (this.length + count > this.rows.length) {
-      const grown = new Uint32Array(Math.max(this.rows.length * 2, this.length + count));
-      grown.set(this.rows.subarray(0, this.length));
-      this.rows = grown;
-    }
-    const rows = this.rows;
-    let at = this.length;
-    for (let k = 0; k < count; k++) rows[at++] = base + (slots[k] as number);
-    this.length = at;
-  }
-
-  result(): Uint32Array<ArrayBuffer> {
-    return this.rows.subarray(0, this.length);
-  }
 }
 
 /**

@@ -9,6 +9,7 @@ import type { RecordLog } from '../storage/embedded/record-log.js';
 import { syncDirectoryAsync } from '../storage/embedded/segment-log.js';
 import type { EmptiedIds, EventTable } from '../table/event-table.js';
 import type { TableCut } from '../table/table-cut.js';
+import { RowBuffer } from '../table/row-buffer.js';
 import {
   archiveCompressedAsync,
   CompressedParts,
@@ -180,7 +181,7 @@ export class Cleanup {
     const { host } = this;
     const { table } = host;
     const hidden = host.hidden();
-    const doomed: number[] = [];
+    const doomed = new RowBuffer();
     // The first row that stays: the rows that go below it are cut; the ones past it, compacted.
     let floor = -1;
     let tombstonedPast = 0;
@@ -216,9 +217,10 @@ export class Cleanup {
       }
     }
     if (floor < 0) floor = examinedTo;
+    const hiddenRows = doomed.result();
     let cut = 0;
-    while (cut < doomed.length && (doomed[cut] as number) < floor) cut++;
-    const past = doomed.slice(cut);
+    while (cut < hiddenRows.length && (hiddenRows[cut] as number) < floor) cut++;
+    const past = hiddenRows.subarray(cut);
     // The threshold holds back compaction only: it costs time in the events that stay. The cut costs
     // time in the events it removes, so it never waits; waiting, the table would swing between the
     // window and the window plus a threshold's worth of expired events, and memory with it.
@@ -226,7 +228,7 @@ export class Cleanup {
     report.deferred = past.length > 0 && !compact;
     if (cut === 0 && !compact) return this.finish(report, started);
     const archiveDir = host.archiveDir();
-    const going = compact ? doomed : doomed.slice(0, cut);
+    const going = compact ? hiddenRows : hiddenRows.subarray(0, cut);
     if (archiveDir !== undefined) {
       const inArchive = host.inArchive(archiveDir);
       const toArchive = inArchive === undefined ? going : going.filter((row) => !inArchive(row + 1));
@@ -244,7 +246,7 @@ export class Cleanup {
    */
   private async archive(
     dir: string,
-    rows: readonly number[],
+    rows: Uint32Array,
     slice: number,
     meter: CpuMeter,
     report: CleanupReport,
@@ -265,7 +267,7 @@ export class Cleanup {
       const visit = (frame: Buffer) => summarizeFrames(frame, 'frames to archive', summary, true);
       pace.timed(
         to - from,
-        () => forEachRunFrame(table, log, rows.slice(from, to), visit, undefined, records, member.alloc),
+        () => forEachRunFrame(table, log, rows.subarray(from, to), visit, undefined, records, member.alloc),
         meter,
       );
       if (member.length >= MEMBER_BYTES || to === rows.length) {
@@ -291,7 +293,7 @@ export class Cleanup {
    */
   private async remove(
     floor: number | undefined,
-    rows: readonly number[],
+    rows: ArrayLike<number>,
     slice: number,
     meter: CpuMeter,
     report: CleanupReport,
@@ -336,7 +338,7 @@ export class Cleanup {
 
   /** Steps 5-6: compacts `rows` out of the table, then rewrites the spans that held them; false when closing. */
   private async compact(
-    rows: readonly number[],
+    rows: ArrayLike<number>,
     slice: number,
     meter: CpuMeter,
     report: CleanupReport,
@@ -345,7 +347,7 @@ export class Cleanup {
     const { table, log } = host;
     const touched = spansHolding(
       log,
-      rows.map((row) => table.recordOffset.get(row)),
+      Float64Array.from(rows, (row) => table.recordOffset.get(row)),
     );
     let next = 0;
     const compaction = new TableCompaction(table, (row) => {
@@ -518,12 +520,12 @@ function readIntent(dir: string): { archiveDir: string; filesBefore: number } | 
   throw new CorruptionError(path, 0, 'the cleanup intent file is unreadable');
 }
 
-/** Bases of the spans holding these offsets. */
-function spansHolding(log: RecordLog, offsets: readonly number[]): Set<number> {
+/** Bases of the spans holding these offsets (sorted in place). */
+function spansHolding(log: RecordLog, offsets: Float64Array): Set<number> {
   const spans = [...log.sealedSpans(), { base: log.activeSpan.base, end: Infinity }];
   const bases = new Set<number>();
   let s = 0;
-  for (const offset of [...offsets].sort((a, b) => a - b)) {
+  for (const offset of offsets.sort()) {
     while (s + 1 < spans.length && (spans[s + 1] as { base: number }).base <= offset) s++;
     bases.add((spans[s] as { base: number }).base);
   }

@@ -7,6 +7,7 @@ import {
 } from '../storage/embedded/frame.js';
 import type { RecordLog } from '../storage/embedded/record-log.js';
 import type { EventTable } from '../table/event-table.js';
+import { RowBuffer } from '../table/row-buffer.js';
 
 /** Records per rewritten frame at most, so no frame grows past what a scan window reads at once. */
 export const MAX_FRAME_RECORDS = 4096;
@@ -86,13 +87,14 @@ export async function rewriteSpan(
   const firstSequence = firstSequenceAt(log, span.base);
   const before = span.end - span.base;
   // The span's rows, a slice at a time: a 32 MiB segment holds over 100K of them.
-  const rows: number[] = [];
+  const collected = new RowBuffer();
   for (let from = Math.max(firstSequence - 1, table.firstRow); from < nextSequence - 1;) {
     const to = Math.min(nextSequence - 1, from + REWRITE_SLICE_ROWS * 4);
-    slice(() => rowsIn(table, span, from, to, rows));
+    slice(() => rowsIn(table, span, from, to, collected));
     from = to;
     if (from < nextSequence - 1 && !(await pause())) return undefined;
   }
+  const rows = collected.result();
   const { runs } = slice(() => {
     let packing = SPAN_PACKING;
     if (rewriteSize(table, rows, firstSequence, nextSequence, packing) > before) packing = SMALLEST_PACKING;
@@ -135,7 +137,7 @@ export async function rewriteSpan(
     await writer.flush();
     const durable = slice(() => {
       const renamed = writer.commit();
-      rows.forEach((row, k) => table.recordOffset.set(row, offsets[k] as number));
+      for (let k = 0; k < rows.length; k++) table.recordOffset.set(rows[k] as number, offsets[k] as number);
       return renamed;
     });
     await durable;
@@ -167,7 +169,7 @@ interface Run {
 /** The bytes rewriteSpan writes for `rows` packed so: frames, empty records and holes. */
 function rewriteSize(
   table: EventTable,
-  rows: readonly number[],
+  rows: ArrayLike<number>,
   firstSequence: number,
   nextSequence: number,
   packing: Packing,
@@ -190,7 +192,7 @@ const HOLE_FRAME = FRAME_HEADER + 8;
  */
 function forEachRun(
   table: EventTable,
-  rows: readonly number[],
+  rows: ArrayLike<number>,
   packing: Packing,
   visit: (i: number, j: number, bytes: number) => void,
 ): void {
@@ -221,7 +223,7 @@ function forEachRun(
 export function forEachRunFrame(
   table: EventTable,
   log: RecordLog,
-  rows: readonly number[],
+  rows: ArrayLike<number>,
   visit: (frame: Buffer, first: number, count: number, starts: readonly number[]) => void,
   packing: Packing = ARCHIVE_PACKING,
   /** Pass one across calls over ascending rows, so each stretch of the log is read once. */
@@ -243,7 +245,7 @@ export function forEachRunFrame(
 function frameOf(
   table: EventTable,
   records: RecordWindow,
-  rows: readonly number[],
+  rows: ArrayLike<number>,
   { i, j, bytes }: Run,
   placed: (k: number, start: number) => void,
   alloc: (size: number) => Buffer = Buffer.allocUnsafe,
@@ -282,7 +284,7 @@ function rowsIn(
   span: { base: number; end: number },
   fromRow: number,
   toRow: number,
-  rows: number[],
+  rows: RowBuffer,
 ): void {
   for (let row = Math.max(fromRow, table.firstRow); row < toRow; row++) {
     if (table.isRemoved(row)) continue;
