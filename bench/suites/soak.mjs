@@ -985,7 +985,8 @@ export function soakTargets(section) {
   // Only the parts that ran (--soak=compressed or realtime runs one).
   if (section.compressed.length === 0) rows.length = 0;
   const rt = section.realtime;
-  const rtAt = `${fmtNum(section.plan.realtime.seconds)} s real time`;
+  const { heapMiB } = section.plan.realtime;
+  const rtAt = `${fmtNum(section.plan.realtime.seconds)} s real time${heapMiB ? `, heap ${heapMiB} MiB` : ''}`;
   const rv = rt && !rt.error ? realtimeVerdict({ ...section.plan.realtime, ...rt }) : undefined;
   const lost = verdicts.reduce((n, { x }) => n + x.lost, 0) + (rv?.lost ?? 0);
   rows.push([
