@@ -7,11 +7,7 @@
  *    ms); memory is judged after a warm-up of warmupWindows × maxAge.
  *  - realtime: paced appends on the system clock, a query every queryEveryMs, cleanup every cleanupEvery
  *    ms by timer. seconds is overridden by --long=hour (3600). heapMiB is the child's
- *    --max-old-space-size (--soak-heap overrides it): a service held to a memory budget gets a heap
- *    budget too. Without one, Node sizes the heap from the machine's RAM (4 GB on a 24 GB machine),
- *    and V8 then lets garbage grow the old generation to up to 4× its live size between major GCs
- *    (its growing factor is capped by the heap limit: 1.3-1.4 at 256-512 MiB), so RSS sampled at an
- *    arbitrary moment swings with when V8 chose to collect, not with what the store holds.
+ *    --max-old-space-size (--soak-heap overrides it); why it has one: bench/README.md, *The soak suite*.
  */
 const soakCommon = { rate: 10_000, batch: 100, segmentSize: 32 * 1024 * 1024, warmupWindows: 2 };
 const realtimeCommon = { ...soakCommon, heapMiB: 512 };
