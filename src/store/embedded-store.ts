@@ -804,7 +804,7 @@ export class EmbeddedEventStore implements EventStore {
    */
   setRetention(retention: RetentionOptions | undefined): void {
     this.assertOpen();
-    const policy = RetentionPolicy.from(retention);
+    const policy = RetentionPolicy.from(retention, 'retention', this.disk?.dir);
     this.visibility.policy = policy;
     this.schedule.set(policy.schedule);
     if (this.disk !== undefined) writePolicyFile(this.disk.dir, policy.source);
