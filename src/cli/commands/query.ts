@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import type { EventQuery, EventStore, QueryCriteria, StoredEvent } from '../../index.js';
+import type {
+  AdvancedQueryBuilder,
+  EventQuery,
+  EventStore,
+  QueryCriteria,
+  StoredEvent,
+} from '../../index.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { eventToJsonLine } from '../event-json.js';
@@ -103,8 +109,8 @@ async function streamQuery(store: EventStore, query: EventQuery, ctx: CliContext
 }
 
 /** The builder whose query is exactly `query` (the builder takes an AST only piece by piece). */
-function builderFor(store: EventStore, query: EventQuery) {
-  let builder = store.query();
+function builderFor(store: EventStore, query: EventQuery): AdvancedQueryBuilder {
+  let builder: AdvancedQueryBuilder = store.query();
   if (query.filter.kind !== 'all') builder = builder.where(query.filter);
   for (const term of query.orderBy) builder = builder.orderBy(term.field, term.direction);
   if (query.select !== undefined) builder = builder.select(query.select);
