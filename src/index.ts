@@ -1,5 +1,16 @@
 export { openEventStore } from './store/open.js';
-export type { OpenOptions } from './store/options.js';
+/*
+ * Everything a public signature mentions is exported here (as a type where it is only a type), so
+ * an application names the options and reports it passes around without reaching into the package.
+ * The package is ESM-only: `require('@tamma/events')` throws, saying to use `import`.
+ */
+export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
+export type { OnFutureEvent } from './events/clock-skew.js';
+export type { RetentionOptions, PolicyDescription } from './retention/policy.js';
+export type { Duration } from './retention/duration.js';
+export type { CleanupOptions, CleanupProgress } from './retention/cleanup.js';
+export type { CleanupReport, CleanupStats } from './retention/cleanup-report.js';
+export type { RestoreOptions, RestoreProgress, RestoreReport } from './retention/restore.js';
 export type {
   EventStore,
   GetEventsOptions,
@@ -36,6 +47,7 @@ export type { VerifyReport, VerifyProblem, RepairReport } from './storage/embedd
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
 export type {
+  ComparisonOperator,
   EventQuery,
   FilterNode,
   OrderTerm,

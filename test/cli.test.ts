@@ -330,23 +330,28 @@ describe('query', () => {
     expect(await sequences(['--tag', 'draft:=true'])).toEqual([5]);
   });
 
-  it('takes criteria as --json, with flags replacing its fields', async () => {
+  it('takes criteria as --criteria, with flags replacing its fields', async () => {
     expect(
-      await sequences(['--json', '{"type":"WORKFLOW.STARTED","tags":{"provider":"anthropic"}}']),
+      await sequences(['--criteria', '{"type":"WORKFLOW.STARTED","tags":{"provider":"anthropic"}}']),
     ).toEqual([3, 5]);
     expect(
-      await sequences(['--json', '{"type":"WORKFLOW.STARTED","limit":1}', '--type', 'WORKFLOW.COMPLETED']),
+      await sequences([
+        '--criteria',
+        '{"type":"WORKFLOW.STARTED","limit":1}',
+        '--type',
+        'WORKFLOW.COMPLETED',
+      ]),
     ).toEqual([4]);
-    expect(await sequences(['--json', '{"tags":{"provider":"anthropic"}}', '--tag', 'issueId:=2'])).toEqual([
-      3, 4,
-    ]);
+    expect(
+      await sequences(['--criteria', '{"tags":{"provider":"anthropic"}}', '--tag', 'issueId:=2', '--json']),
+    ).toEqual([3, 4]);
   });
 
   it('reports bad criteria with exit 2', async () => {
-    const notJson = await cli(['query', '--dir', queryDir, '--json', '{type:']);
+    const notJson = await cli(['query', '--dir', queryDir, '--criteria', '{type:']);
     expect(notJson.code).toBe(2);
-    expect(notJson.stderr).toMatch(/^error: --json must be a JSON object/m);
-    const unknownField = await cli(['query', '--dir', queryDir, '--json', '{"bogus":1}']);
+    expect(notJson.stderr).toMatch(/^error: --criteria must be a JSON object/m);
+    const unknownField = await cli(['query', '--dir', queryDir, '--criteria', '{"bogus":1}']);
     expect(unknownField.code).toBe(2);
     expect(unknownField.stderr).toMatch(/criteria\.bogus.*\[VALIDATION_FAILED\]/);
     const badLimit = await cli(['query', '--dir', queryDir, '--limit', 'ten']);

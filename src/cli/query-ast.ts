@@ -62,11 +62,11 @@ export function parseQueryArg(text: string): EventQuery {
 }
 
 /**
- * The query `explain` plans: the criteria flags become the same AST `query` runs (queryEvents'
- * own translation), ANDed with `--query` when given. `--limit` and `--order` (from the flags or
+ * The query `query` runs and `explain` plans: the criteria become the AST queryEvents runs (its own
+ * translation), ANDed with `--query` when given. `--limit` and `--order` (from the flags or
  * `--criteria`) replace the limit and the order of `--query`.
  */
-export function buildExplainQuery(criteria: QueryCriteria, queryText: string | undefined): EventQuery {
+export function buildQuery(criteria: QueryCriteria, queryText: string | undefined): EventQuery {
   const fromCriteria = criteriaToQuery(normalizeCriteria(criteria));
   if (queryText === undefined) return fromCriteria;
   const query = parseQueryArg(queryText);

@@ -17,10 +17,7 @@ export interface QueryFlags {
   json?: string;
 }
 
-/**
- * The criteria flags `query` and `explain` share, so both read a query the same way. The criteria
- * as JSON is left to each command: `explain` uses `--json` for its output.
- */
+/** The criteria flags of every command that takes a query (query-options.ts adds the JSON forms). */
 export function addCriteriaOptions(command: Command): Command {
   return command
     .option('--aggregate-id <id>', 'events of this aggregate (repeatable)', collect)
@@ -63,8 +60,8 @@ function oneOrMany<T>(values: readonly T[]): T | T[] {
 }
 
 /**
- * Merges `--json` with the flags; a flag replaces the same field of `--json`, tags merge per key.
- * `jsonFlag` is the name the JSON came in under, for the error message.
+ * Merges the criteria JSON (`json`) with the flags; a flag replaces the same field of the JSON, tags
+ * merge per key. `jsonFlag` is the name the JSON came in under, for the error message.
  */
 export function buildCriteria(flags: QueryFlags, jsonFlag = '--json'): QueryCriteria {
   const criteria = flags.json === undefined ? {} : parseJsonCriteria(flags.json, jsonFlag);

@@ -37,8 +37,9 @@ export function requireStoreOrEmptyDir(dir: string): void {
 
 /**
  * Opens an existing store under the retention policy its application last set (retention.json), so
- * a tool sees and cleans what the application would. The policy is passed as recorded, so opening
- * records nothing new.
+ * a tool sees and cleans what the application would: every command that opens a store uses this,
+ * so `stats` counts the events `query` prints. The policy is passed as recorded, so opening records
+ * nothing new; a relative `archive.dir` in it resolves against the store directory, as in the library.
  */
 export async function openWithRecordedPolicy(
   dir: string,

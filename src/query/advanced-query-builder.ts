@@ -90,8 +90,12 @@ function leaf(field: string, operator: WhereOperator, value: unknown, high: unkn
  * const recent = store.query().where('type', 'eq', 'WORKFLOW.COMPLETED').where('timestamp', 'gte', since);
  * const page = await recent.orderBy('timestamp', 'desc').limit(20).execute();
  * console.log((await recent.explain({ analyze: true })).text);
+ *
+ * `R` is the row type the query returns: `StoredEvent<P>` from `store.query<P>()` (the payload type
+ * is the caller's word, not checked at run time, as with `JSON.parse`), a plain record after
+ * `select`. The bare type `AdvancedQueryBuilder` takes any builder.
  */
-export class AdvancedQueryBuilder {
+export class AdvancedQueryBuilder<R = ResultRow> {
   constructor(
     private readonly runner: QueryRunner,
     private readonly state: EventQuery = Object.freeze({
@@ -102,30 +106,30 @@ export class AdvancedQueryBuilder {
     }),
   ) {}
 
-  private with(changes: Partial<EventQuery>): AdvancedQueryBuilder {
-    return new AdvancedQueryBuilder(this.runner, Object.freeze({ ...this.state, ...changes }));
+  private with<T = R>(changes: Partial<EventQuery>): AdvancedQueryBuilder<T> {
+    return new AdvancedQueryBuilder<T>(this.runner, Object.freeze({ ...this.state, ...changes }));
   }
 
   /** Returns only these fields of each event (`aggregateId`, `tags.issueId`, `payload.order.total`, ...). */
-  select(fields: readonly string[]): AdvancedQueryBuilder {
+  select(fields: readonly string[]): AdvancedQueryBuilder<Record<string, unknown>> {
     if (!Array.isArray(fields) || fields.length === 0) {
       throw new ValidationError(
         'select',
         `must be a non-empty array of field names, got ${describe(fields)}`,
       );
     }
-    return this.with({ select: Object.freeze([...fields]) });
+    return this.with<Record<string, unknown>>({ select: Object.freeze([...fields]) });
   }
 
   /** Adds a condition: a filter node (see `f`), or a field, an operator and its value(s). */
-  where(filter: FilterNode): AdvancedQueryBuilder;
-  where(field: string, operator: WhereOperator, value?: unknown, high?: unknown): AdvancedQueryBuilder;
+  where(filter: FilterNode): AdvancedQueryBuilder<R>;
+  where(field: string, operator: WhereOperator, value?: unknown, high?: unknown): AdvancedQueryBuilder<R>;
   where(
     fieldOrFilter: string | FilterNode,
     operator?: WhereOperator,
     value?: unknown,
     high?: unknown,
-  ): AdvancedQueryBuilder {
+  ): AdvancedQueryBuilder<R> {
     const node =
       typeof fieldOrFilter === 'string'
         ? leaf(fieldOrFilter, operator as WhereOperator, value, high)
@@ -142,16 +146,16 @@ export class AdvancedQueryBuilder {
   }
 
   /** Adds a sort term; ascending sequence breaks remaining ties. */
-  orderBy(field: string, direction: 'asc' | 'desc' = 'asc'): AdvancedQueryBuilder {
+  orderBy(field: string, direction: 'asc' | 'desc' = 'asc'): AdvancedQueryBuilder<R> {
     const term: OrderTerm = Object.freeze({ field, direction });
     return this.with({ orderBy: Object.freeze([...this.state.orderBy, term]) });
   }
 
-  limit(limit: number): AdvancedQueryBuilder {
+  limit(limit: number): AdvancedQueryBuilder<R> {
     return this.with({ limit });
   }
 
-  offset(offset: number): AdvancedQueryBuilder {
+  offset(offset: number): AdvancedQueryBuilder<R> {
     return this.with({ offset });
   }
 
@@ -164,7 +168,7 @@ export class AdvancedQueryBuilder {
    * let page = await query.executePage();
    * while (page.cursor) page = await query.after(page.cursor).executePage();
    */
-  after(cursor: string | { sequence: number }): AdvancedQueryBuilder {
+  after(cursor: string | { sequence: number }): AdvancedQueryBuilder<R> {
     if (typeof cursor === 'string') return this.with({ after: decodeCursor(cursor, this.state.orderBy) });
     const sequence = (cursor as { sequence?: unknown } | null)?.sequence;
     if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0) {
@@ -177,7 +181,7 @@ export class AdvancedQueryBuilder {
   }
 
   /** Merges optimisation hints: useIndex, forceIndex, parallel, timeout (ms), batchSize. */
-  hint(hints: QueryHints): AdvancedQueryBuilder {
+  hint(hints: QueryHints): AdvancedQueryBuilder<R> {
     const merged: Record<string, unknown> = { ...this.state.hints, ...hints };
     for (const key of ['useIndex', 'forceIndex'] as const) {
       const list = merged[key];
@@ -192,18 +196,18 @@ export class AdvancedQueryBuilder {
     return this.state;
   }
 
-  execute(options?: RunOptions): Promise<ResultRow[]> {
-    return this.runner.execute(this.state, options);
+  execute(options?: RunOptions): Promise<R[]> {
+    return this.runner.execute(this.state, options) as Promise<R[]>;
   }
 
   /** One page (the `limit`) and the cursor for the next, absent on the last page. */
-  executePage(options?: RunOptions): Promise<ResultPage> {
-    return this.runner.page(this.state, options);
+  executePage(options?: RunOptions): Promise<ResultPage<R>> {
+    return this.runner.page(this.state, options) as Promise<ResultPage<R>>;
   }
 
   /** An async iterable with backpressure: pages are read only as the consumer asks. */
-  executeStream(options?: RunOptions): AsyncIterable<ResultRow> {
-    return this.runner.stream(this.state, options);
+  executeStream(options?: RunOptions): AsyncIterable<R> {
+    return this.runner.stream(this.state, options) as AsyncIterable<R>;
   }
 
   explain(options?: { analyze?: boolean }): Promise<Explanation> {

@@ -62,11 +62,16 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
           children: access.parts.map(lookup),
         };
   if (actual) node.actualRows = actual.counts.examined;
-  if (query.filter.kind !== 'all') {
+  // A query for every event still leaves out what reads may not see (expired events, deleted
+  // streams): when it did, say so, or `actual rows` would count events the query never returns.
+  const hiddenOnly =
+    query.filter.kind === 'all' && actual !== undefined && actual.counts.matched < actual.counts.examined;
+  if (query.filter.kind !== 'all' || hiddenOnly) {
     node = {
       operator: 'Filter',
-      detail:
-        vectorized === undefined
+      detail: hiddenOnly
+        ? 'only the events reads may see (retention, deleted streams)'
+        : vectorized === undefined
           ? 'the whole filter, compiled'
           : vectorized.rest === undefined
             ? 'vectorized over column chunks'

@@ -30,8 +30,8 @@ export interface RunOptions {
 
 export type ResultRow = StoredEvent | Record<string, unknown>;
 
-export interface ResultPage {
-  rows: ResultRow[];
+export interface ResultPage<R = ResultRow> {
+  rows: R[];
   /** Pass to `after()` for the next page; absent when this page is the last. */
   cursor?: string;
 }

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { describe } from '../store/options.js';
 import { formatDuration, parseDuration, type Duration } from './duration.js';
@@ -19,7 +21,11 @@ export interface RetentionOptions {
    * expire (a deleted or already removed event still counts as its sequence).
    */
   maxEvents?: number;
-  /** Archive events to this directory before cleanup removes them (see archive.ts for the layout). */
+  /**
+   * Archive events to this directory before cleanup removes them (see archive.ts for the layout). A
+   * relative path resolves against the store's `dir` (not the working directory), so the store finds
+   * its archive whichever directory the process (an application, the CLI) starts in.
+   */
   archive?: { dir: string };
   /**
    * When cleanup runs: a cron expression (croner syntax, e.g. `'*\/15 * * * *'`), or `false` for
@@ -69,7 +75,7 @@ function globTest(pattern: string): (type: string) => boolean {
   return (type) => regex.test(type);
 }
 
-function archiveDirOf(archive: unknown, path: string): string | undefined {
+function archiveDirOf(archive: unknown, path: string, baseDir: string | undefined): string | undefined {
   if (archive === undefined) return undefined;
   if (archive === null || typeof archive !== 'object' || Array.isArray(archive)) {
     throw new ValidationError(
@@ -91,7 +97,28 @@ function archiveDirOf(archive: unknown, path: string): string | undefined {
       'INVALID_OPTION',
     );
   }
-  return dir;
+  if (baseDir === undefined || isAbsolute(dir)) return dir;
+  const resolved = resolve(baseDir, dir);
+  refuseArchiveLeftBehind(dir, resolved, `${path}.archive.dir`);
+  return resolved;
+}
+
+/**
+ * Releases before 0.2 resolved a relative archive path against the working directory. A store whose
+ * archive was written there would now look for it beside the store, find none, and leave its archived
+ * events out of `includeArchived` reads without a word: refuse loudly instead, saying where it is.
+ */
+function refuseArchiveLeftBehind(dir: string, resolved: string, path: string): void {
+  const old = resolve(dir);
+  if (old === resolved || existsSync(join(resolved, 'manifest.json'))) return;
+  if (!existsSync(join(old, 'manifest.json'))) return;
+  throw new ValidationError(
+    path,
+    `${JSON.stringify(dir)} now resolves against the store directory, to ${resolved}, which holds no ` +
+      `archive, but the working directory's ${old} does: move that archive to ${resolved}, or give ` +
+      `its absolute path`,
+    'ARCHIVE_DIR_MOVED',
+  );
 }
 
 /** A checked retention policy: answers "how long does an event of this type live". */
@@ -120,8 +147,12 @@ export class RetentionPolicy {
     return new RetentionPolicy(Infinity, [], Infinity, undefined);
   }
 
-  /** Checks a policy at the door; every message names the bad value (`retention.types["DEBUG.*"]`). */
-  static from(input: unknown, path = 'retention'): RetentionPolicy {
+  /**
+   * Checks a policy at the door; every message names the bad value (`retention.types["DEBUG.*"]`).
+   * `baseDir` (the store's directory) is what a relative `archive.dir` resolves against; without
+   * one (an in-memory store) the path is kept as given.
+   */
+  static from(input: unknown, path = 'retention', baseDir?: string): RetentionPolicy {
     if (input === undefined) return RetentionPolicy.none();
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw new ValidationError(
@@ -171,7 +202,7 @@ export class RetentionPolicy {
         'INVALID_OPTION',
       );
     }
-    const archiveDir = archiveDirOf(options.archive, path);
+    const archiveDir = archiveDirOf(options.archive, path, baseDir);
     const onExpired = options.onExpired ?? 'reject';
     if (onExpired !== 'reject' && onExpired !== 'archive') {
       throw new ValidationError(

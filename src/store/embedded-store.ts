@@ -406,7 +406,9 @@ export class EmbeddedEventStore implements EventStore {
     await this.cleaner.removeArchived(rows);
   }
 
-  async append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]> {
+  async append<P = unknown>(
+    events: NewEvent<NoInfer<P>> | readonly NewEvent<NoInfer<P>>[],
+  ): Promise<StoredEvent<P>[]> {
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -416,14 +418,15 @@ export class EmbeddedEventStore implements EventStore {
     if (valid.length === 0) return [];
     const stored = this.commit(valid, this.nextVersions(valid));
     await this.acknowledge();
-    return stored;
+    // The payloads are the ones given (validated JSON values): typed as the caller typed them.
+    return stored as StoredEvent<P>[];
   }
 
-  async appendToStream(
+  async appendToStream<P = unknown>(
     aggregateId: string,
-    events: readonly Omit<NewEvent, 'aggregateId'>[] | Omit<NewEvent, 'aggregateId'>,
+    events: readonly Omit<NewEvent<NoInfer<P>>, 'aggregateId'>[] | Omit<NewEvent<NoInfer<P>>, 'aggregateId'>,
     options: AppendToStreamOptions = {},
-  ): Promise<StoredEvent[]> {
+  ): Promise<StoredEvent<P>[]> {
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -459,7 +462,7 @@ export class EmbeddedEventStore implements EventStore {
     const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
     if (explicitIds) {
       const retried = this.findRetry(aggregateId, valid, expected, current);
-      if (retried !== undefined) return retried;
+      if (retried !== undefined) return retried as StoredEvent<P>[];
     }
     if (!versionMatches(expected, current)) throw new ConcurrencyError(aggregateId, expected, current);
     if (valid.length === 0) return [];
@@ -468,7 +471,7 @@ export class EmbeddedEventStore implements EventStore {
       valid.map((_, i) => current + 1 + i),
     );
     await this.acknowledge();
-    return stored;
+    return stored as StoredEvent<P>[];
   }
 
   /**
@@ -713,7 +716,10 @@ export class EmbeddedEventStore implements EventStore {
     disk.checkpointRows = this.table.rows;
   }
 
-  async getEvents(aggregateId: string, options: GetEventsOptions = {}): Promise<StoredEvent[]> {
+  async getEvents<P = unknown>(
+    aggregateId: string,
+    options: GetEventsOptions = {},
+  ): Promise<StoredEvent<P>[]> {
     this.assertOpen();
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
@@ -731,7 +737,7 @@ export class EmbeddedEventStore implements EventStore {
       if (this.table.version.get(row) > toVersion) break;
       if (hidden === undefined || !hidden(row)) rows.push(row);
     }
-    return this.reader.events(rows);
+    return this.reader.events(rows) as StoredEvent<P>[];
   }
 
   /**
@@ -749,43 +755,53 @@ export class EmbeddedEventStore implements EventStore {
     return lo;
   }
 
-  async getEventsByType(type: string, options: GetEventsByTypeOptions = {}): Promise<StoredEvent[]> {
+  async getEventsByType<P = unknown>(
+    type: string,
+    options: GetEventsByTypeOptions = {},
+  ): Promise<StoredEvent<P>[]> {
     const { afterSequence, limit } = requireObject(options, 'options') as GetEventsByTypeOptions;
     if (typeof type !== 'string' || type.length === 0) {
       throw new ValidationError('type', `must be a non-empty string, got ${describe(type)}`);
     }
-    return this.queryEvents({ type, afterSequence, limit });
+    return this.queryEvents<P>({ type, afterSequence, limit });
   }
 
-  async getEventsInRange(
+  async getEventsInRange<P = unknown>(
     start: TimeInput,
     end: TimeInput,
     options: RangeOptions = {},
-  ): Promise<StoredEvent[]> {
+  ): Promise<StoredEvent<P>[]> {
     const from = toEpochMs(start, 'start');
     const to = toEpochMs(end, 'end');
     if (to < from)
       throw new ValidationError('end', `must not be before start (${describe(start)}), got ${describe(end)}`);
-    return this.queryEvents({
+    return this.queryEvents<P>({
       from,
       to,
       limit: requireObject(options, 'options').limit as number | undefined,
     });
   }
 
-  async queryEvents(criteria: QueryCriteria = {}, options: QueryEventsOptions = {}): Promise<StoredEvent[]> {
+  async queryEvents<P = unknown>(
+    criteria: QueryCriteria = {},
+    options: QueryEventsOptions = {},
+  ): Promise<StoredEvent<P>[]> {
     this.assertOpen();
     const normalized = normalizeCriteria(criteria);
     const archiveDir = archiveToQuery(options, this.visibility.policy);
-    const live = (await this.queries.execute(criteriaToQuery(normalized))) as StoredEvent[];
+    const live = (await this.queries.execute(criteriaToQuery(normalized))) as StoredEvent<P>[];
     if (archiveDir === undefined) return live;
     // A deleted stream stays deleted in the archive too: erasure is not undone by reading cold storage.
     const erased = (event: StoredEvent) => this.tombstones.isAggregateDeleted(event.aggregateId);
-    return mergeBySequence(queryArchived(archiveDir, normalized, erased), live, normalized);
+    return mergeBySequence(
+      queryArchived(archiveDir, normalized, erased),
+      live,
+      normalized,
+    ) as StoredEvent<P>[];
   }
 
-  query(): AdvancedQueryBuilder {
-    return new AdvancedQueryBuilder(this.runner);
+  query<P = unknown>(): AdvancedQueryBuilder<StoredEvent<P>> {
+    return new AdvancedQueryBuilder<StoredEvent<P>>(this.runner);
   }
 
   async explain(
@@ -804,7 +820,7 @@ export class EmbeddedEventStore implements EventStore {
    */
   setRetention(retention: RetentionOptions | undefined): void {
     this.assertOpen();
-    const policy = RetentionPolicy.from(retention);
+    const policy = RetentionPolicy.from(retention, 'retention', this.disk?.dir);
     this.visibility.policy = policy;
     this.schedule.set(policy.schedule);
     if (this.disk !== undefined) writePolicyFile(this.disk.dir, policy.source);
@@ -849,7 +865,7 @@ export class EmbeddedEventStore implements EventStore {
     },
   };
 
-  async read(options: ReadOptions = {}): Promise<StoredEvent[]> {
+  async read<P = unknown>(options: ReadOptions = {}): Promise<StoredEvent<P>[]> {
     this.assertOpen();
     const input = requireObject(options, 'options');
     const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence') ?? 1;
@@ -859,7 +875,7 @@ export class EmbeddedEventStore implements EventStore {
     for (let row = Math.max(fromSequence, 1) - 1; row < this.table.rows && rows.length < limit; row++) {
       if (hidden === undefined || !hidden(row)) rows.push(row);
     }
-    const out = this.reader.events(rows);
+    const out = this.reader.events(rows) as StoredEvent<P>[];
     this.sequenceLookups++;
     if (out.length > 0) this.sequenceHits++;
     return out;

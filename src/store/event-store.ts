@@ -148,18 +148,31 @@ export type FsyncPolicy = 'always' | 'batch' | 'never';
  * await store.close();
  */
 export interface EventStore {
-  /** Appends one atomic batch (all or none) across any aggregates. */
-  append(events: NewEvent | readonly NewEvent[]): Promise<StoredEvent[]>;
+  /**
+   * Appends one atomic batch (all or none) across any aggregates. `append<P>(...)` checks the
+   * payloads against `P` and types the stored events with it; a batch of mixed payloads needs none.
+   */
+  append<P = unknown>(
+    events: NewEvent<NoInfer<P>> | readonly NewEvent<NoInfer<P>>[],
+  ): Promise<StoredEvent<P>[]>;
   /** Appends to one stream under optimistic concurrency. Events here need no `aggregateId`. */
-  appendToStream(
+  appendToStream<P = unknown>(
     aggregateId: string,
-    events: readonly Omit<NewEvent, 'aggregateId'>[] | Omit<NewEvent, 'aggregateId'>,
+    events: readonly Omit<NewEvent<NoInfer<P>>, 'aggregateId'>[] | Omit<NewEvent<NoInfer<P>>, 'aggregateId'>,
     options?: AppendToStreamOptions,
-  ): Promise<StoredEvent[]>;
-  getEvents(aggregateId: string, options?: GetEventsOptions): Promise<StoredEvent[]>;
-  getEventsByType(type: string, options?: GetEventsByTypeOptions): Promise<StoredEvent[]>;
+  ): Promise<StoredEvent<P>[]>;
+  /**
+   * A stream's events in version order. The reads take the payload type you expect
+   * (`getEvents<OrderPayload>('order-1')`): it is your word, not checked at run time.
+   */
+  getEvents<P = unknown>(aggregateId: string, options?: GetEventsOptions): Promise<StoredEvent<P>[]>;
+  getEventsByType<P = unknown>(type: string, options?: GetEventsByTypeOptions): Promise<StoredEvent<P>[]>;
   /** Events with timestamp in [start, end), in sequence order. */
-  getEventsInRange(start: TimeInput, end: TimeInput, options?: RangeOptions): Promise<StoredEvent[]>;
+  getEventsInRange<P = unknown>(
+    start: TimeInput,
+    end: TimeInput,
+    options?: RangeOptions,
+  ): Promise<StoredEvent<P>[]>;
   /**
    * Events matching every criterion, by sequence. With `includeArchived`, also the archived ones
    * (from `retention.archive.dir`), merged by sequence before `limit` applies.
@@ -167,9 +180,12 @@ export interface EventStore {
    * @example
    * await store.queryEvents({ type: 'ORDER.PLACED', from: '2023-01-01' }, { includeArchived: true });
    */
-  queryEvents(criteria?: QueryCriteria, options?: QueryEventsOptions): Promise<StoredEvent[]>;
-  /** A new immutable query builder: where, select, orderBy, limit, offset, hint, execute, executeStream, explain. */
-  query(): AdvancedQueryBuilder;
+  queryEvents<P = unknown>(criteria?: QueryCriteria, options?: QueryEventsOptions): Promise<StoredEvent<P>[]>;
+  /**
+   * A new immutable query builder: where, select, orderBy, limit, offset, hint, execute, executeStream,
+   * explain. `query<P>()` types the rows as `StoredEvent<P>` (until a `select`).
+   */
+  query<P = unknown>(): AdvancedQueryBuilder<StoredEvent<P>>;
   /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */
   explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
   /** Replaces the retention policy; events it expires disappear from reads at once. */
@@ -195,7 +211,7 @@ export interface EventStore {
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */
   readonly indexes: IndexManager;
   /** Reads in global order. */
-  read(options?: ReadOptions): Promise<StoredEvent[]>;
+  read<P = unknown>(options?: ReadOptions): Promise<StoredEvent<P>[]>;
   stats(): StoreStats;
   /** Makes every acknowledged append durable on disk now (fsync), whatever the policy. */
   flush(): Promise<void>;

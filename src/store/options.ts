@@ -184,7 +184,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     verifyOnOpen,
     futureTolerance: resolveFutureTolerance(options.futureTolerance),
     onFutureEvent,
-    retention: RetentionPolicy.from(options.retention),
+    retention: RetentionPolicy.from(options.retention, 'retention', dir),
     fsyncIntervalMs: integerOption(options, 'fsyncIntervalMs', 10, 1, 60_000),
     segmentSize: integerOption(options, 'segmentSize', 128 * MiB, 4096, 2 ** 40),
     maxEventSize: integerOption(options, 'maxEventSize', MiB, 256, 256 * MiB),

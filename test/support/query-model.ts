@@ -415,7 +415,7 @@ export const queryArb: fc.Arbitrary<Query> = fc.record(
 );
 
 export function build(store: EventStore, q: Query): AdvancedQueryBuilder {
-  let builder = store.query().where(q.filter);
+  let builder: AdvancedQueryBuilder = store.query().where(q.filter);
   for (const term of q.orderBy) builder = builder.orderBy(term.field, term.direction);
   if (q.offset !== undefined) builder = builder.offset(q.offset);
   if (q.limit !== undefined) builder = builder.limit(q.limit);

@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
-import { openEventStore, type Explanation } from '../../index.js';
+import type { Explanation } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { writeWithBackpressure } from '../io.js';
-import { buildExplainQuery } from '../query-ast.js';
-import { addCriteriaOptions, buildCriteria, type QueryFlags } from '../query-criteria.js';
+import { addQueryOptions, readQuery, type QueryOptions } from '../query-options.js';
 import { renderExplanation } from '../render-explain.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openWithRecordedPolicy } from '../store-dir.js';
 
-interface ExplainOptions extends Omit<QueryFlags, 'json'> {
+interface ExplainOptions extends QueryOptions {
   dir: string;
-  criteria?: string;
-  query?: string;
   analyze?: boolean;
   json?: boolean;
 }
@@ -21,17 +18,13 @@ export function registerExplain(program: Command, ctx: CliContext): void {
     .summary('show how a query would be answered')
     .description(
       'Print the plan the query planner picks for a query: the operator tree, its estimated cost and rows, ' +
-        'the indexes it uses and every access path it weighed. The query is given with the flags of ' +
-        '`query` (and --criteria for its --json), or as a query AST with --query, or both (ANDed). ' +
-        'With --analyze the query also runs, and actual rows and time are reported.',
+        'the indexes it uses and every access path it weighed. The query is given exactly as to `query`: ' +
+        'criteria flags, --criteria, --query (a query AST), or several of them (ANDed). With --analyze ' +
+        'the query also runs, and actual rows and time are reported. Like every read command it sees ' +
+        "the events the application's reads see: the store's recorded retention policy applies.",
     )
     .requiredOption('--dir <path>', 'store directory');
-  addCriteriaOptions(command)
-    .option('--criteria <json>', "a QueryCriteria object as JSON (query's --json); flags override its fields")
-    .option(
-      '--query <json>',
-      'an EventQuery or a filter node as JSON; criteria flags are ANDed to its filter, --limit and --order replace its own',
-    )
+  addQueryOptions(command)
     .option('--analyze', 'run the query too, and report actual rows and time')
     .option('--json', 'print the Explanation object as JSON')
     .addHelpText(
@@ -44,17 +37,13 @@ export function registerExplain(program: Command, ctx: CliContext): void {
         `  $ tamma-events explain --dir ./data --query '{"kind":"gt","field":"payload.tokens","value":1000}' --json`,
         `  $ tamma-events explain --dir ./data --query '{"kind":"query","filter":{"kind":"eq","field":"type",` +
           `"value":"PR.MERGED"},"orderBy":[{"field":"timestamp","direction":"desc"}],"limit":5}'`,
+        '  $ tamma-events explain --dir ./data --query @slow-query.json --analyze',
       ].join('\n'),
     )
     .action(async (options: ExplainOptions) => {
-      const { criteria, query: queryText, analyze, json, ...flags } = options;
-      // Built and checked before the store opens: bad input fails fast and touches nothing.
-      const query = buildExplainQuery(
-        buildCriteria(criteria === undefined ? flags : { ...flags, json: criteria }, '--criteria'),
-        queryText,
-      );
-      requireExistingStore(options.dir);
-      const store = await openEventStore({ dir: options.dir });
+      const { analyze, json } = options;
+      const { query } = readQuery(options);
+      const { store } = await openWithRecordedPolicy(options.dir);
       let explanation: Explanation;
       try {
         explanation = await store.explain(query, { analyze: analyze === true });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { openEventStore, type EventStore, type FilterNode, type IndexDefinition } from '../../index.js';
+import type { EventStore, FilterNode, IndexDefinition } from '../../index.js';
 import { describe } from '../../store/options.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
@@ -13,7 +13,7 @@ import {
   renderIndexList,
   renderIndexUsage,
 } from '../render-indexes.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openWithRecordedPolicy } from '../store-dir.js';
 
 interface StoreOptions {
   dir: string;
@@ -60,10 +60,12 @@ function parseWhere(text: string): FilterNode {
   return parsed as FilterNode;
 }
 
-/** Opens the store in --dir (which must exist: index commands never create one), runs `use`, closes. */
+/**
+ * Opens the store in --dir (which must exist: index commands never create one) under its recorded
+ * retention policy, like every command that reads, runs `use`, closes.
+ */
 async function withStore<T>(dir: string, use: (store: EventStore) => Promise<T>): Promise<T> {
-  requireExistingStore(dir);
-  const store = await openEventStore({ dir });
+  const { store } = await openWithRecordedPolicy(dir);
   try {
     return await use(store);
   } finally {

@@ -14,7 +14,10 @@ export function registerStats(program: Command, ctx: CliContext): void {
   program
     .command('stats')
     .summary('print store statistics')
-    .description('Print event counts, storage, memory and per-index statistics of the store in --dir.')
+    .description(
+      'Print event counts, storage, memory and per-index statistics of the store in --dir. Counts are ' +
+        "of the events the application's reads see under its recorded retention policy, as `query` prints.",
+    )
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the StoreStats object as JSON')
     .action(async (options: StatsOptions) => {
