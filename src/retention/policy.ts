@@ -104,7 +104,7 @@ function archiveDirOf(archive: unknown, path: string, baseDir: string | undefine
 }
 
 /**
- * Releases before 0.2 resolved a relative archive path against the working directory. A store whose
+ * Earlier releases resolved a relative archive path against the working directory. A store whose
  * archive was written there would now look for it beside the store, find none, and leave its archived
  * events out of `includeArchived` reads without a word: refuse loudly instead, saying where it is.
  */
