@@ -406,7 +406,7 @@ describe('a frame larger than the scan window survives reopen, verify and repair
       expect(await verifyStore(followed)).toMatchObject({ ok: true, problems: [], events: c.large + 3 });
       await expectAll(followed, c.large + 3);
       const repair = await repairStore(followed);
-      expect(repair).toMatchObject({ truncated: [], removedFiles: [], eventsKept: c.large + 3 });
+      expect(repair).toMatchObject({ dropped: [], removedFiles: [], eventsKept: c.large + 3 });
       await expectAll(followed, c.large + 3);
     }, 90_000);
   }
