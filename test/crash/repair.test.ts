@@ -241,3 +241,61 @@ describe('repair keeps every intact frame and quarantines the damage', () => {
     });
   }
 });
+
+describe('repair reports what no file holds, and what ends the log', () => {
+  test('a segment file deleted from the middle: repair keeps every other, and its sequences stay a gap', async () => {
+    const { dir, live } = await build({ cleanup: false });
+    const names = await listSegments(dir);
+    const gone = names[10]!;
+    const frames = await segmentFrames(dir, gone);
+    const first = frames[0]!.firstSequence;
+    const last = frames.at(-1)!.firstSequence + frames.at(-1)!.count - 1;
+    await rm(join(dir, 'log', gone));
+    await rm(join(dir, 'checkpoint.bin'));
+    const before = await snapshot(dir);
+    expectError(await rejection(() => openEventStore({ dir })), CorruptionError, 'CORRUPTION');
+    expect(await snapshot(dir)).toEqual(before);
+
+    const repair = await repairStore(dir);
+    expect(repair.dropped).toEqual([
+      {
+        kind: 'missing',
+        file: join(dir, 'log', names[11]!),
+        offset: 0,
+        bytes: 0,
+        quarantineFile: null,
+        firstSequence: first,
+        lastSequence: last,
+        detail: expect.any(String),
+      },
+    ]);
+    await expectEvents(
+      dir,
+      live.filter((e) => e.sequence < first || e.sequence > last),
+    );
+  });
+
+  test('garbage after the last frame: repair moves it aside as a torn tail', async () => {
+    const { dir, live } = await build({ cleanup: false });
+    const last = (await listSegments(dir)).at(-1)!;
+    const file = join(dir, 'log', last);
+    const size = (await readFile(file)).length;
+    const junk = Buffer.alloc(100, 0xab);
+    await writeFile(file, Buffer.concat([await readFile(file), junk]));
+    const repair = await repairStore(dir);
+    expect(repair.dropped).toEqual([
+      {
+        kind: 'torn-tail',
+        file,
+        offset: size,
+        bytes: 100,
+        quarantineFile: expect.stringContaining('quarantine'),
+        firstSequence: 1001,
+        lastSequence: null,
+        detail: expect.any(String),
+      },
+    ]);
+    expect(await readFile(repair.dropped[0]!.quarantineFile!)).toEqual(junk);
+    await expectEvents(dir, live);
+  });
+});
