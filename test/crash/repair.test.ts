@@ -299,3 +299,30 @@ describe('repair reports what no file holds, and what ends the log', () => {
     await expectEvents(dir, live);
   });
 });
+
+test('a frame whose length was changed to swallow the next frame: repair keeps the next one', async () => {
+  const { dir, live } = await build({ cleanup: false });
+  const name = (await listSegments(dir))[5]!;
+  const file = join(dir, 'log', name);
+  const [frame, following] = await segmentFrames(dir, name);
+  const bytes = await readFile(file);
+  bytes.writeUInt32LE(frame!.bodyLength + 24 + following!.bodyLength, frame!.offset + 4);
+  await writeFile(file, bytes);
+  await rm(join(dir, 'checkpoint.bin'));
+  const repair = await repairStore(dir);
+  const first = frame!.firstSequence;
+  const last = first + frame!.count - 1;
+  expect(repair.dropped).toMatchObject([
+    {
+      kind: 'damaged',
+      offset: frame!.offset,
+      bytes: 24 + frame!.bodyLength,
+      firstSequence: first,
+      lastSequence: last,
+    },
+  ]);
+  await expectEvents(
+    dir,
+    live.filter((e) => e.sequence < first || e.sequence > last),
+  );
+});

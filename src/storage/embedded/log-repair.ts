@@ -324,22 +324,40 @@ function sizeOf(pieces: readonly Piece[]): number {
 }
 
 /**
- * Where the intact log goes on after damage at `from` in a segment's bytes: after the damaged
- * frame, when its header is whole and an intact frame (or the segment's end) follows where it says
- * it ends (damage inside one frame: the common case); else at the next intact frame header with a
- * sequence not before `expected` (a header inside a payload would repeat sequences); else the end.
+ * Where the intact log goes on after damage at `from` in a segment's bytes: at the next intact
+ * frame header with a sequence not before `expected`, unless the damaged frame's own header (whole,
+ * with an intact frame or the segment's end where it says it ends) puts its end at or before it.
+ * A header found inside the damaged frame's claimed extent is believed only when intact frames run
+ * on from it to exactly that end: real frames that a changed length would swallow do; a frame's
+ * bytes stored inside a payload do not (its end falls in the payload).
  */
 function resumeAfter(bytes: Buffer, from: number, expected: number): number {
+  let claimedEnd: number | undefined;
   if (bytes.length - from >= FRAME_HEADER && bytes.readUInt32LE(from) === FRAME_MAGIC) {
     const end = from + FRAME_HEADER + frameBodyLength(bytes, from);
-    if (end === bytes.length || (end < bytes.length && frameProblemAt(bytes, end) === undefined)) return end;
+    if (end === bytes.length || (end < bytes.length && frameProblemAt(bytes, end) === undefined))
+      claimedEnd = end;
   }
   const magic = Buffer.alloc(4);
   magic.writeUInt32LE(FRAME_MAGIC);
   for (let at = bytes.indexOf(magic, from + 1); at !== -1; at = bytes.indexOf(magic, at + 1)) {
-    if (frameProblemAt(bytes, at) === undefined && frameSequence(bytes, at) >= expected) return at;
+    if (claimedEnd !== undefined && at >= claimedEnd) return claimedEnd;
+    if (frameProblemAt(bytes, at) !== undefined || frameSequence(bytes, at) < expected) continue;
+    if (claimedEnd === undefined || framesRunTo(bytes, at, claimedEnd)) return at;
   }
-  return bytes.length;
+  return claimedEnd ?? bytes.length;
+}
+
+/** Whether intact frames, sequences following on, run from `at` to exactly `end`. */
+function framesRunTo(bytes: Buffer, at: number, end: number): boolean {
+  let position = at;
+  let next: number | undefined;
+  while (position < end && frameProblemAt(bytes, position) === undefined) {
+    if (next !== undefined && frameSequence(bytes, position) !== next) return false;
+    next = frameSequence(bytes, position) + frameSpan(bytes, position);
+    position += FRAME_HEADER + frameBodyLength(bytes, position);
+  }
+  return position === end;
 }
 
 function describe(problem: string): string {
