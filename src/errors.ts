@@ -72,7 +72,7 @@ export class CorruptionError extends TammaError {
     file: string,
     offset: number,
     detail: string,
-    advice = 'Run `tamma-events verify --dir <dir>` for a report and `tamma-events repair --dir <dir>` to truncate the damage.',
+    advice = 'Run `tamma-events verify --dir <dir>` for a report and `tamma-events repair --dir <dir>` to move the damage aside.',
   ) {
     super('CORRUPTION', `corrupt data in ${file} at byte offset ${offset}: ${detail}. ${advice}`);
     this.file = file;

@@ -925,14 +925,14 @@ describe('verify and repair', () => {
     expect((await cli(['verify', '--dir', dir])).code).toBe(1);
   });
 
-  it('repair --yes truncates the damage and reports what it dropped', async () => {
+  it('repair --yes moves the damaged frame aside, keeps the others, and reports what it dropped', async () => {
     const result = await cli(['repair', '--dir', dir, '--yes']);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/truncated file/);
-    expect(result.stdout).toMatch(/kept 0 events/);
+    expect(result.stdout).toMatch(/damaged .*00000000000000000000\.seg .* 1\.\.2 .*quarantine/);
+    expect(result.stdout).toMatch(/kept 3 events, last sequence 5/);
     expect((await cli(['verify', '--dir', dir])).code).toBe(0);
     const stats = JSON.parse((await cli(['stats', '--dir', dir, '--json'])).stdout) as { events: number };
-    expect(stats.events).toBe(0);
+    expect(stats.events).toBe(3);
   });
 
   it('verify refuses a directory that is not a store', async () => {

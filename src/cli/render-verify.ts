@@ -8,6 +8,7 @@ const CONSEQUENCE: Record<VerifyProblem['kind'], string> = {
   'corrupt-frame': 'damaged data before the end of the log; the store refuses to open',
   'sequence-gap': 'sequences do not follow on; the store refuses to open',
   'bad-checkpoint': 'the index checkpoint is damaged; opening rebuilds the indexes from the log',
+  'bad-log-start': 'log/start.json is damaged or disagrees with the segments; the store refuses to open',
 };
 
 export function renderProblems(problems: readonly VerifyProblem[]): string {
@@ -46,38 +47,59 @@ export function renderVerifyReport(report: VerifyReport): string {
       lines.push(`  ${kind}: ${CONSEQUENCE[kind]}`);
   }
   if (!report.ok) {
-    lines.push('', `Run \`tamma-events repair --dir ${report.dir}\` to truncate the log before the damage.`);
+    lines.push(
+      '',
+      `Run \`tamma-events repair --dir ${report.dir}\` to move the damage aside (every intact frame is kept).`,
+    );
   }
   return lines.join('\n');
 }
 
 export function renderRepairReport(report: RepairReport): string {
   const lines = [`repair ${report.dir}:`];
-  if (report.truncated.length > 0) {
+  if (report.dropped.length > 0) {
+    const sequences = (first: number | null, last: number | null): string =>
+      first === null && last === null
+        ? '-'
+        : `${first === null ? '?' : formatInt(first)}..${last === null ? '?' : formatInt(last)}`;
     lines.push(
       renderTable(
         [
-          { header: 'truncated file' },
+          { header: 'dropped' },
+          { header: 'file' },
           { header: 'at offset', align: 'right' },
-          { header: 'bytes dropped', align: 'right' },
-          { header: 'events dropped', align: 'right' },
-          { header: 'first sequence dropped', align: 'right' },
+          { header: 'bytes', align: 'right' },
+          { header: 'sequences (now a hole)', align: 'right' },
+          { header: 'moved to' },
         ],
-        report.truncated.map((t) => [
-          t.file,
-          formatInt(t.offset),
-          formatInt(t.bytesDropped),
-          formatInt(t.eventsDropped),
-          t.firstSequenceDropped === null ? '-' : formatInt(t.firstSequenceDropped),
+        report.dropped.map((d) => [
+          d.kind,
+          d.file,
+          formatInt(d.offset),
+          formatInt(d.bytes),
+          sequences(d.firstSequence, d.lastSequence),
+          d.quarantineFile ?? '-',
         ]),
         '  ',
       ),
     );
+    for (const d of report.dropped) lines.push(`  ${d.kind} at ${d.file}:${d.offset}: ${d.detail}`);
   }
-  for (const file of report.removedFiles) lines.push(`  removed ${file} (it followed the damage)`);
+  for (const file of report.removedFiles) lines.push(`  removed ${file}`);
+  if (report.logStart !== null) {
+    const { rebuilt, reason } = report.logStart;
+    lines.push(
+      `  rebuilt log/start.json from the segments (first sequence ${formatInt(rebuilt.firstSequence)}): ${reason}`,
+    );
+  }
   if (report.checkpointDiscarded)
     lines.push('  discarded the checkpoint; the next open rebuilds the indexes from the log');
-  if (report.truncated.length === 0 && report.removedFiles.length === 0 && !report.checkpointDiscarded) {
+  if (
+    report.dropped.length === 0 &&
+    report.removedFiles.length === 0 &&
+    report.logStart === null &&
+    !report.checkpointDiscarded
+  ) {
     lines.push('  nothing to repair');
   }
   lines.push(`  kept ${plural(report.eventsKept, 'event')}, last sequence ${formatInt(report.lastSequence)}`);

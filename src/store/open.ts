@@ -3,7 +3,7 @@ import { checkpointPath, readCheckpoint } from '../storage/embedded/checkpoint.j
 import { acquireLock } from '../storage/embedded/lock.js';
 import { scanLog } from '../storage/embedded/log-scan.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
-import { dropLeftoverSegments, readLogStart } from '../storage/embedded/log-start.js';
+import { dropLeftoverSegments, logStartPath, readLogStart } from '../storage/embedded/log-start.js';
 import { finishLogSwap } from '../storage/embedded/log-swap.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
@@ -78,11 +78,18 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
       if (end > cut) replay.addFrame(frame.bytes, frame.count, frame.offset);
       table.skipTo(end);
     });
-    if (scan.problem !== undefined) {
-      if (scan.problem.kind !== 'torn-tail')
-        throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
-      log.truncate(scan.end);
+    if (scan.problem !== undefined && scan.problem.kind !== 'torn-tail')
+      throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
+    // Events below removedBefore are hidden as removed: a record that says so of events past the
+    // log's end is wrong (a changed digit), and believing it would hide intact events.
+    if (logStart.removedBefore > scan.lastSequence + 1) {
+      throw new CorruptionError(
+        logStartPath(dir),
+        0,
+        `the log start record says events before sequence ${logStart.removedBefore} are removed, but the log ends at sequence ${scan.lastSequence}`,
+      );
     }
+    if (scan.problem !== undefined) log.truncate(scan.end);
     const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
     // The cut first: an index the checkpoint holds no snapshot of is built now, over the rows that
     // stay; rows below the cut may be in segments cleanup dropped after the checkpoint was written.

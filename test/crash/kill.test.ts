@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   openEventStore,
   repairStore,
+  verifyStore,
   StoreLockedError,
   type FsyncPolicy,
   type StoredEvent,
@@ -281,5 +282,132 @@ describe('kill -9 while appending', () => {
       const finalSequence = await checkStore(dir, acked);
       expect(finalSequence).toBe(run.acks.at(-1)!.lastSequence + 1);
     });
+  }
+});
+
+/**
+ * Frames larger than the log scan's 16 MiB read window: one append of 200,000 small events (a
+ * frame of ~19 MiB), and one event of 64 MiB with maxEventSize raised to 64 MiB. Each starts the
+ * log (the scan reads a fresh window there), so a scan that did not read on to the frame's length
+ * took it for a torn tail: reopened empty after a crash, every read failed after a clean close, and
+ * with appends after it open refused and repair deleted everything.
+ */
+describe('a frame larger than the scan window survives reopen, verify and repair', () => {
+  const LARGE_WRITER = fileURLToPath(new URL('./large-frame-writer.mjs', import.meta.url));
+  const MAX_EVENT = 64 * 1024 * 1024;
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await removeDir(dir);
+  });
+
+  interface LargeConfig {
+    dir: string;
+    kind: 'batch' | 'event';
+    events?: number;
+    payloadBytes?: number;
+    maxEventSize?: number;
+    after: number;
+    close: boolean;
+  }
+
+  /** Runs the large-frame writer; kills it once it waits (unless it closes). Returns the acked sequences. */
+  function runLarge(
+    config: LargeConfig,
+  ): Promise<{ acked: number; signal: NodeJS.Signals | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--max-old-space-size=2048', LARGE_WRITER, JSON.stringify(config)],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let acked = 0;
+      let stderr = '';
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`large writer timed out; stderr:\n${stderr}`));
+      }, 60_000);
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const [word, sequence] = line.split(' ');
+        if (word === 'ACK') acked = Number(sequence);
+        if (word === 'WAITING') child.kill('SIGKILL');
+      });
+      child.on('close', (_code, signal) => {
+        clearTimeout(timer);
+        resolve({ acked, signal, stderr });
+      });
+    });
+  }
+
+  const cases = [
+    { title: 'one append of 200,000 events', kind: 'batch' as const, events: 200_000, large: 200_000 },
+    {
+      title: 'one event of 64 MiB (maxEventSize 64 MiB)',
+      kind: 'event' as const,
+      payloadBytes: MAX_EVENT - 1024,
+      maxEventSize: MAX_EVENT,
+      large: 1,
+    },
+  ];
+
+  for (const c of cases) {
+    /** Checks every acknowledged event is there, reads the large frame's events, and appends after them. */
+    const expectAll = async (dir: string, acked: number): Promise<void> => {
+      const store = await openEventStore({ dir, maxEventSize: MAX_EVENT });
+      try {
+        expect(store.stats()).toMatchObject({ events: acked, lastSequence: acked });
+        const [first] = await store.read({ limit: 1 });
+        const [last] = await store.read({ fromSequence: c.large, limit: 1 });
+        if (c.kind === 'batch') {
+          expect(first).toMatchObject({ sequence: 1, type: 'BIG.BATCH', payload: { i: 0 } });
+          expect(last).toMatchObject({ sequence: c.large, payload: { i: c.large - 1 } });
+        } else {
+          expect(first!.type).toBe('BIG.EVENT');
+          expect((first!.payload as { text: string }).text.length).toBe(c.payloadBytes);
+        }
+        const after = await store.getEventsByType('AFTER');
+        expect(sequences(after)).toEqual(Array.from({ length: acked - c.large }, (_, i) => c.large + 1 + i));
+      } finally {
+        await store.close();
+      }
+    };
+
+    test(`${c.title}: after a crash, after a clean close, with appends after it`, async () => {
+      const config = (dir: string, after: number, close: boolean): LargeConfig => ({
+        dir,
+        kind: c.kind,
+        after,
+        close,
+        ...(c.events === undefined ? {} : { events: c.events }),
+        ...(c.payloadBytes === undefined
+          ? {}
+          : { payloadBytes: c.payloadBytes, maxEventSize: c.maxEventSize }),
+      });
+
+      // The large frame is the log's last when the writer is killed; then, after the parent's
+      // clean close (which writes a checkpoint), it is read again.
+      const alone = await tempDir('tamma-large-');
+      dirs.push(alone);
+      const crashed = await runLarge(config(alone, 0, false));
+      expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
+      expect(crashed.acked).toBe(c.large);
+      await expectAll(alone, c.large);
+      await expectAll(alone, c.large);
+
+      // Appends after it, then a crash: verify reads it, open replays it, repair keeps it.
+      const followed = await tempDir('tamma-large-');
+      dirs.push(followed);
+      const run = await runLarge(config(followed, 3, false));
+      expect(run.signal, run.stderr).toBe('SIGKILL');
+      expect(run.acked).toBe(c.large + 3);
+      expect(await verifyStore(followed)).toMatchObject({ ok: true, problems: [], events: c.large + 3 });
+      await expectAll(followed, c.large + 3);
+      const repair = await repairStore(followed);
+      expect(repair).toMatchObject({ dropped: [], removedFiles: [], eventsKept: c.large + 3 });
+      await expectAll(followed, c.large + 3);
+    }, 90_000);
   }
 });

@@ -421,8 +421,10 @@ describe('recovery', () => {
       expect(report.problems.some((p) => p.kind === 'corrupt-frame')).toBe(true);
     });
 
-    test('verifyStore reports it; repairStore truncates it; the store then opens with the events before it', async () => {
+    test('verifyStore reports it; repairStore moves that frame aside and keeps every other; the store then opens', async () => {
       const d = await damage(0, 2);
+      const frame = (await segmentFrames(dir, d.segmentName))[2]!;
+      const dropped = d.all.filter((e) => e.sequence > d.kept && e.sequence <= d.kept + frame.count);
 
       const report = await verifyStore(dir);
       expect(report.ok).toBe(false);
@@ -435,50 +437,62 @@ describe('recovery', () => {
       expect(await fileSize(join(dir, 'log', d.segmentName))).toBe(d.segmentBytes);
 
       const repair = await repairStore(dir);
-      expect(repair.eventsKept).toBe(d.kept);
-      expect(repair.lastSequence).toBe(d.kept);
-      expect(repair.truncated).toHaveLength(1);
-      const cut = repair.truncated[0]!;
-      expect(cut.file).toContain(d.segmentName);
-      expect(cut.offset).toBe(d.frameOffset);
-      // A truncation reports everything it drops: the rest of its file and the later files removed with it.
-      expect(cut.bytesDropped).toBe(d.segmentBytes - d.frameOffset + d.laterBytes);
-      expect(cut.firstSequenceDropped).toBe(d.kept + 1);
-      expect(cut.eventsDropped).toBe(d.all.length - d.kept);
-      expect(repair.removedFiles.map((f) => f.split('/').at(-1))).toEqual(d.laterSegments);
+      const kept = d.all.filter((e) => !dropped.includes(e));
+      expect(repair.eventsKept).toBe(kept.length);
+      expect(repair.lastSequence).toBe(d.all.length);
+      // Exactly the damaged frame is dropped: its bytes moved to a quarantine file, its sequences a hole.
+      expect(repair.dropped).toEqual([
+        {
+          kind: 'damaged',
+          file: join(dir, 'log', d.segmentName),
+          offset: d.frameOffset,
+          bytes: FRAME_HEADER + frame.bodyLength,
+          quarantineFile: expect.stringContaining('quarantine'),
+          firstSequence: d.kept + 1,
+          lastSequence: d.kept + frame.count,
+          detail: expect.any(String),
+        },
+      ]);
+      expect(repair.removedFiles).toEqual([]);
       expect(repair.checkpointDiscarded).toBe(true);
-      expect(await fileSize(join(dir, 'log', d.segmentName))).toBe(d.frameOffset);
-      expect(await listSegments(dir)).toEqual([d.segmentName]);
+      // The segment shrank by the frame, less the 32-byte hole that stands for its sequences.
+      expect(await fileSize(join(dir, 'log', d.segmentName))).toBe(
+        d.segmentBytes - FRAME_HEADER - frame.bodyLength + 32,
+      );
+      expect(await listSegments(dir)).toHaveLength(d.laterSegments.length + 1);
 
       expect(await verifyStore(dir)).toMatchObject({
         ok: true,
         problems: [],
-        events: d.kept,
-        lastSequence: d.kept,
+        events: kept.length,
+        lastSequence: d.all.length,
       });
 
       const store = await open();
-      const kept = d.all.slice(0, d.kept);
       expect(await store.read()).toEqual(kept);
-      expect(store.stats()).toMatchObject({ events: d.kept, lastSequence: d.kept });
+      expect(store.stats()).toMatchObject({ events: kept.length, lastSequence: d.all.length });
       expect(await store.getEvents('agg-1')).toEqual(kept.filter((e) => e.aggregateId === 'agg-1'));
       const [next] = await store.append({ aggregateId: 'agg-1', type: 'AFTER' });
       expect(next).toMatchObject({
-        sequence: d.kept + 1,
+        sequence: d.all.length + 1,
         version: kept.filter((e) => e.aggregateId === 'agg-1').length + 1,
       });
       await store.close();
       const again = await open();
-      expect((await again.read()).length).toBe(d.kept + 1);
+      expect((await again.read()).length).toBe(kept.length + 1);
       await again.close();
-      await expectCleanLog(dir, d.kept + 1);
     });
 
     test('repairStore on a healthy store changes nothing', async () => {
       const { expected } = await buildClosedStore();
       const segmentsBefore = await listSegments(dir);
       const repair = await repairStore(dir);
-      expect(repair).toMatchObject({ truncated: [], removedFiles: [], checkpointDiscarded: false });
+      expect(repair).toMatchObject({
+        dropped: [],
+        removedFiles: [],
+        logStart: null,
+        checkpointDiscarded: false,
+      });
       expect(await listSegments(dir)).toEqual(segmentsBefore);
       const store = await open();
       expect(await everything(store)).toEqual(expected);

@@ -512,7 +512,7 @@ describe('a crash at each step of cleanup loses nothing and duplicates nothing',
           const run = await runChild(scenario, 'cleanup:log-start-written');
           expect(run.signal, run.stderr).toBe('SIGKILL');
           const repaired = await repairStore(run.dir);
-          expect(repaired).toMatchObject({ truncated: [], removedFiles: [] });
+          expect(repaired).toMatchObject({ dropped: [], logStart: null });
           await checkRecovery(scenario, run, 'cleanup:log-start-written', false);
         });
       }

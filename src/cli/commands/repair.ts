@@ -15,12 +15,12 @@ interface RepairOptions {
 export function registerRepair(program: Command, ctx: CliContext): void {
   program
     .command('repair')
-    .summary('truncate a damaged log so the store opens again')
+    .summary('move damaged log data aside so the store opens again')
     .description(
-      'Truncate the log of the store in --dir at the first damaged frame, dropping that frame and every ' +
-        'later one (their events are lost), and discard a damaged checkpoint. Prints what was dropped. ' +
-        'Asks for confirmation on a terminal; elsewhere --yes is required. Back up the directory first if ' +
-        'the dropped events matter.',
+      'Repair the store in --dir, keeping every intact frame: damaged bytes are moved to files under ' +
+        '<dir>/quarantine/ and the sequences they held are left as a gap (never reused), a missing or ' +
+        'wrong log/start.json is rebuilt from the segments, and a damaged checkpoint is rebuilt. Prints ' +
+        'exactly what was dropped. Asks for confirmation on a terminal; elsewhere --yes is required.',
     )
     .requiredOption('--dir <path>', 'store directory')
     .option('--yes', 'repair without asking')
@@ -44,7 +44,12 @@ export function registerRepair(program: Command, ctx: CliContext): void {
           );
         }
         printErr(io, `problems in ${options.dir}:\n${renderProblems(report.problems)}`);
-        if (!(await confirm(io, 'Truncate the log at the damage? Events from there on are lost.'))) {
+        if (
+          !(await confirm(
+            io,
+            'Move the damaged data aside? The events in it are dropped; every intact frame is kept.',
+          ))
+        ) {
           printErr(io, 'repair cancelled; nothing was changed');
           ctx.exitCode = EXIT_FAILURE;
           return;

@@ -51,6 +51,10 @@ export function scanLog(
   // One window buffer for the whole scan: reopening reads the entire log, and a fresh 16 MiB
   // allocation per window was pure garbage. It only grows for a frame larger than a window.
   let scratch = Buffer.allocUnsafeSlow(0);
+  const fill = (fd: number, position: number, length: number): Buffer => {
+    if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, WINDOW));
+    return readInto(fd, scratch, position, length);
+  };
   const frame: ScannedFrame = {
     firstSequence: 0,
     count: 0,
@@ -71,19 +75,17 @@ export function scanLog(
       let windowStart = position;
       while (position < size) {
         let local = position - windowStart;
-        if (
-          local + FRAME_HEADER > window.length ||
-          local + FRAME_HEADER + window.readUInt32LE(local + 4) > window.length
-        ) {
-          const wanted = Math.max(
-            WINDOW,
-            local + FRAME_HEADER <= window.length ? FRAME_HEADER + window.readUInt32LE(local + 4) : 0,
-          );
-          const length = Math.min(wanted, size - position);
-          if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, WINDOW));
-          window = readInto(fd, scratch, position, length);
+        if (frameEndIn(window, local) > window.length) {
+          // A fresh window from here: a window's worth, and then, if the frame's header says it is
+          // longer than that (one large batch, or one event near maxEventSize), the whole frame.
+          // Every frame must be read whole wherever it starts; a frame cut at the window's end
+          // would read as torn. A header that claims more than the file holds is left short.
+          window = fill(fd, position, Math.min(WINDOW, size - position));
           windowStart = position;
           local = 0;
+          const frameLength = frameEndIn(window, 0);
+          if (frameLength > window.length && frameLength <= size - position)
+            window = fill(fd, position, frameLength);
         }
         const problem =
           frameProblemAt(window, local) ??
@@ -133,6 +135,15 @@ export function scanLog(
     }
   }
   return result;
+}
+
+/**
+ * Where the frame starting at `local` in `window` ends (Infinity when not even its header is
+ * there): past the window's end, it must be read again from its start.
+ */
+function frameEndIn(window: Buffer, local: number): number {
+  if (local + FRAME_HEADER > window.length) return Infinity;
+  return local + FRAME_HEADER + window.readUInt32LE(local + 4);
 }
 
 function describeProblem(problem: string, check: unknown, expected: number): string {

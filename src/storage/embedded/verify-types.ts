@@ -1,3 +1,8 @@
+import type { DroppedRange } from './log-repair.js';
+import type { LogStart } from './log-start.js';
+
+export type { DroppedRange };
+
 /** One problem `verifyStore` found. */
 export interface VerifyProblem {
   file: string;
@@ -8,8 +13,10 @@ export interface VerifyProblem {
    * - `corrupt-frame`: a frame fails its checksum or framing before the end of the log; the store refuses to open.
    * - `sequence-gap`: frames are intact but sequences do not follow on.
    * - `bad-checkpoint`: the checkpoint fails its checksum; the store rebuilds the indexes from the log.
+   * - `bad-log-start`: `log/start.json` is damaged or disagrees with the segments; the store refuses to
+   *   open (deleting nothing) and `repairStore` rebuilds it from the segments.
    */
-  kind: 'torn-tail' | 'corrupt-frame' | 'sequence-gap' | 'bad-checkpoint';
+  kind: 'torn-tail' | 'corrupt-frame' | 'sequence-gap' | 'bad-checkpoint' | 'bad-log-start';
   detail: string;
 }
 
@@ -27,16 +34,16 @@ export interface VerifyReport {
 
 export interface RepairReport {
   dir: string;
-  /** Each truncation: where, how many bytes and events were dropped, and their sequence range. */
-  truncated: {
-    file: string;
-    offset: number;
-    bytesDropped: number;
-    eventsDropped: number;
-    firstSequenceDropped: number | null;
-  }[];
-  /** Whole segment files removed because they followed the damage. */
+  /**
+   * Every stretch of the log repair took out or found missing, with the sequences it held (now a
+   * hole that no later event reuses) and the quarantine file its bytes were moved to. Intact frames
+   * are all kept: only damaged bytes are dropped.
+   */
+  dropped: DroppedRange[];
+  /** Segment files deleted: cleanup's leftovers (see log-start.ts), and ones that held only damage (quarantined). */
   removedFiles: string[];
+  /** `log/start.json` rewritten from the segments, and why; null when it was right. */
+  logStart: { recorded: LogStart | null; rebuilt: LogStart; reason: string } | null;
   /** The checkpoint was deleted so the next open rebuilds the indexes from the log. */
   checkpointDiscarded: boolean;
   eventsKept: number;

@@ -1,14 +1,15 @@
-import { existsSync, readFileSync, statSync, truncateSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { TammaError } from '../../errors.js';
+import { CorruptionError, TammaError } from '../../errors.js';
 import { openOnDisk } from '../../store/open.js';
 import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
-import { forEachRecord } from './frame.js';
+import { FRAME_HEADER, FRAME_MAGIC, forEachRecord, frameSequence } from './frame.js';
 import { acquireLock } from './lock.js';
 import { finishLogSwap, logHome } from './log-swap.js';
-import { dropLeftoverSegments, leftoverSegments, readLogStart, type LogStart } from './log-start.js';
-import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
+import { leftoverSegments, readLogStart, type LogStart } from './log-start.js';
+import { repairLog } from './log-repair.js';
+import { scanLog, type ScanResult } from './log-scan.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
 import type { RepairReport, VerifyProblem, VerifyReport } from './verify-types.js';
@@ -32,13 +33,17 @@ function isRemoved(record: Buffer, sequence: number, start: LogStart): boolean {
   return record.length === 0 || sequence < start.removedBefore;
 }
 
+/** A log start that takes the first frame's sequence as the log's first (for an untrustworthy record). */
+const FIRST_FRAME = 'first-frame';
+
 function scanAll(
   dir: string,
   segments: readonly SegmentFile[],
+  startAt?: typeof FIRST_FRAME,
 ): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
   let removed = 0;
-  const start = readLogStart(dir);
+  const start = startAt === FIRST_FRAME ? firstFrameStart(segments) : readLogStart(dir);
   const result = scanLog(segments, 0, start.firstSequence, (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset, i) => {
       if (isRemoved(record, frame.firstSequence + i, start)) removed++;
@@ -55,6 +60,28 @@ function scanAll(
   return { ...result, events: result.events - removed, badRecords };
 }
 
+/** The sequence the first segment's first frame starts at, as the log's start (1 when it has none). */
+function firstFrameStart(segments: readonly SegmentFile[]): LogStart {
+  const first = segments[0];
+  const header = Buffer.alloc(FRAME_HEADER);
+  if (first !== undefined) {
+    const fd = openSync(first.path, 'r');
+    try {
+      if (
+        readSync(fd, header, 0, FRAME_HEADER, 0) === FRAME_HEADER &&
+        header.readUInt32LE(0) === FRAME_MAGIC
+      ) {
+        const firstSequence = frameSequence(header, 0);
+        if (Number.isSafeInteger(firstSequence) && firstSequence >= 1)
+          return { firstSequence, removedBefore: firstSequence };
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { firstSequence: 1, removedBefore: 1 };
+}
+
 /**
  * Reads the whole log and the checkpoint, checking every checksum, without changing anything.
  *
@@ -68,12 +95,25 @@ export async function verifyStore(dir: string): Promise<VerifyReport> {
   // (and it discards the checkpoint).
   const home = logHome(dir);
   // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
-  const leftovers = new Set(
-    leftoverSegments(home, readLogStart(home).firstSequence).map((segment) => segment.path),
-  );
+  // A log start record that is damaged or disagrees with the segments makes open refuse (and
+  // repair rebuild it): reported, and the log is read as though there were none.
+  let startProblem: CorruptionError | undefined;
+  let leftovers = new Set<string>();
+  try {
+    leftovers = new Set(
+      leftoverSegments(home, readLogStart(home).firstSequence).map((segment) => segment.path),
+    );
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    startProblem = error;
+  }
   const segments = listSegments(home).filter((segment) => !leftovers.has(segment.path));
-  const scan = scanAll(home, segments);
+  const scan = scanAll(home, segments, startProblem === undefined ? undefined : FIRST_FRAME);
   const problems: VerifyProblem[] = [...scan.badRecords];
+  if (startProblem !== undefined) {
+    const { file, offset, detail } = startProblem;
+    problems.push({ file, offset, kind: 'bad-log-start', detail });
+  }
   if (scan.problem !== undefined) {
     const { file, offset, kind, detail } = scan.problem;
     problems.push({ file, offset, kind, detail });
@@ -104,68 +144,44 @@ export async function verifyStore(dir: string): Promise<VerifyReport> {
 }
 
 /**
- * Cuts the log back to the last intact frame before any damage, removes later segments, discards a
- * stale or damaged checkpoint and rebuilds it. Reports exactly what it dropped. Make a copy of the
- * directory first if the dropped events matter: repair cannot bring them back.
+ * Repairs a damaged store, keeping every intact frame: damaged bytes are moved to files under
+ * `<dir>/quarantine/` and their sequences left as a hole (never reused), a missing or wrong
+ * `log/start.json` is rebuilt from the segments, and a stale or damaged checkpoint is discarded and
+ * rebuilt. Reports exactly what it dropped: each range's file, offset, bytes, sequences and
+ * quarantine file (see log-repair.ts).
  */
 export async function repairStore(dir: string): Promise<RepairReport> {
   requireStore(dir);
   const lock = acquireLock(dir);
-  const report: RepairReport = {
-    dir,
-    truncated: [],
-    removedFiles: [],
-    checkpointDiscarded: false,
-    eventsKept: 0,
-    lastSequence: 0,
-  };
+  let report: RepairReport;
   try {
     // As open does first: finish (or forget) a restore's log swap a crash interrupted.
     finishLogSwap(dir);
-    const start = readLogStart(dir);
-    dropLeftoverSegments(dir, start.firstSequence);
-    const segments = listSegments(dir);
-    let removed = 0;
-    const scan = scanLog(segments, 0, start.firstSequence, (frame) => {
-      forEachRecord(frame.bytes, frame.count, (record, _offset, i) => {
-        if (isRemoved(record, frame.firstSequence + i, start)) removed++;
-      });
-    });
-    report.eventsKept = scan.events - removed;
-    report.lastSequence = scan.lastSequence;
-    const problem = scan.problem;
-    if (problem !== undefined) {
-      let lastSeen = scan.lastSequence;
-      let bytesDropped = 0;
-      segments.slice(problem.segmentIndex).forEach((segment, i) => {
-        const bytes = readFileSync(segment.path);
-        const damaged = i === 0 ? bytes.subarray(problem.offset) : bytes;
-        bytesDropped += damaged.length;
-        for (const frame of intactFramesIn(damaged))
-          lastSeen = Math.max(lastSeen, frame.firstSequence + frame.count - 1);
-      });
-      const eventsDropped = lastSeen - scan.lastSequence;
-      truncateSync(problem.file, problem.offset);
-      for (const segment of segments.slice(problem.segmentIndex + 1)) {
-        unlinkSync(segment.path);
-        report.removedFiles.push(segment.path);
-      }
-      report.truncated.push({
-        file: problem.file,
-        offset: problem.offset,
-        bytesDropped,
-        eventsDropped,
-        firstSequenceDropped: eventsDropped > 0 ? scan.lastSequence + 1 : null,
-      });
-    }
+    const log = await repairLog(dir);
     const parsed = parseCheckpoint(dir, logSize(listSegments(dir)));
-    if (problem !== undefined || ('unusable' in parsed && parsed.unusable !== 'none')) {
-      report.checkpointDiscarded = discardCheckpoint(dir);
+    const checkpointDiscarded =
+      (log.changed || ('unusable' in parsed && parsed.unusable !== 'none')) && discardCheckpoint(dir);
+    const scan = scanAll(dir, listSegments(dir));
+    if (scan.problem !== undefined) {
+      throw new CorruptionError(
+        scan.problem.file,
+        scan.problem.offset,
+        `repair left damage it should have moved aside (${scan.problem.detail})`,
+      );
     }
+    report = {
+      dir,
+      dropped: log.dropped,
+      removedFiles: log.removedFiles,
+      logStart: log.logStart,
+      checkpointDiscarded,
+      eventsKept: scan.events,
+      lastSequence: scan.lastSequence,
+    };
   } finally {
     lock.release();
   }
-  if (report.checkpointDiscarded || report.truncated.length > 0) {
+  if (report.checkpointDiscarded || report.dropped.length > 0) {
     // Opening replays the log into fresh indexes; closing writes them as the new checkpoint.
     await (await openOnDisk(resolveOptions({ dir }), dir)).close();
   }
