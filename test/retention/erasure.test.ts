@@ -5,11 +5,13 @@
  * event carries a marker string (in its id, payload, metadata and tags), deletes it, cleans up,
  * then greps every file under the store and the archive, raw and gunzipped, for the marker.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable, Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import {
   ManualClock,
@@ -27,15 +29,15 @@ const MARKER = 'ZQX-ERASE-ME-7f3a';
 const T0 = Date.UTC(2026, 0, 1);
 const HOUR = 3_600_000;
 
-let dirs: string[] = [];
+const dirs: string[] = [];
 async function newDir(prefix: string): Promise<string> {
   const dir = await tempDir(prefix);
   dirs.push(dir);
   return dir;
 }
-afterEach(async () => {
+// After all, not each: the crash tests run concurrently (each waits on its own child process).
+afterAll(async () => {
   for (const dir of dirs) await removeDir(dir);
-  dirs = [];
 });
 
 /** The files under `dir` (recursively) whose bytes, or gunzipped bytes, contain the marker. */
@@ -128,7 +130,10 @@ async function setup(maxAge: string | undefined, segmentSize = 8192): Promise<Se
 /** The other streams' ids, live and archived: what must survive intact. */
 async function keptIds(store: EventStore, archive: string): Promise<string[]> {
   const live = (await store.queryEvents({})).map((e) => e.id);
-  const archived = [...readArchivedEvents(archive)].map((e) => e.id);
+  // Before the erasing cleanup the archive may still hold the deleted stream: not counted here.
+  const archived = [...readArchivedEvents(archive)]
+    .filter((e) => e.aggregateId !== 'victim')
+    .map((e) => e.id);
   return [...live, ...archived].sort();
 }
 
@@ -260,4 +265,99 @@ describe('erasure: deleteAggregate, then cleanup', () => {
     expect(filesHolding(s.dir, MARKER)).toEqual([]);
     expect(filesHolding(s.archive, MARKER)).toEqual([]);
   });
+});
+
+describe('erasure: closing while the erasing cleanup rewrites the log', () => {
+  it('writes no checkpoint that would forget the spans not rewritten yet; the next cleanup erases them', async () => {
+    const s = await setup(undefined, 4096);
+    const store = await openEventStore(s.options);
+    await appendHours(store, s.clock, 0, 12);
+    await store.deleteAggregate('victim');
+    let closing: Promise<void> | undefined;
+    // Stopped after the first span is rewritten: the table no longer has the stream's rows, the
+    // other spans still hold their bytes.
+    const report = await store.cleanup({
+      onProgress: ({ phase, done, total }) => {
+        if (phase === 'rewriting' && done === 1 && total > 1) closing ??= store.close();
+      },
+    });
+    expect(closing).toBeDefined();
+    expect(report.spansRewritten).toBe(1);
+    await closing;
+    expect(filesHolding(s.dir, MARKER).length).toBeGreaterThan(0);
+    const reopened = await openEventStore(s.options);
+    expect(await reopened.getEvents('victim')).toEqual([]);
+    await reopened.cleanup();
+    await reopened.close();
+    await expectErased(s, 12);
+  });
+});
+
+// ---- a crash in the middle of the erasure ------------------------------------------------------
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WRITER = fileURLToPath(new URL('./erasure-writer.mjs', import.meta.url));
+const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
+const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+
+/** The erasing cleanup's steps (src/retention/cleanup.ts, archive-erasure.ts), in order. */
+const ERASURE_STEPS = [
+  'cleanup:table-compacted',
+  'cleanup:span-rewritten',
+  'cleanup:front-dropped',
+  'cleanup:checkpointed',
+  'erasure:archive-file-written',
+  'erasure:manifest-written',
+  'cleanup:erasure-recorded',
+] as const;
+
+/** Deletes the stream and cleans up in a child process, SIGKILLed at `failpoint`; resolves its signal. */
+function eraseInChild(s: Setup, failpoint: string): Promise<{ signal: string | null; stderr: string }> {
+  const config = {
+    lib: LIB,
+    dir: s.dir,
+    now: s.clock.now(),
+    segmentSize: s.options.segmentSize,
+    retention: s.options.retention,
+    deleted: 'victim',
+    sliceRows: 16,
+  };
+  const child = spawn(process.execPath, ['--import', REGISTER, WRITER, JSON.stringify(config)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TAMMA_FAILPOINT: failpoint },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.resume();
+  return new Promise((resolve) => child.on('exit', (_code, signal) => resolve({ signal, stderr })));
+}
+
+describe('erasure: a crash in the middle of the erasing cleanup', () => {
+  // Some of the stream archived, some live, over several segments; the child deletes it and is
+  // killed at one step of the cleanup. Reopened: no other event is lost, the stream stays deleted,
+  // and the next cleanup finishes the erasure.
+  for (const failpoint of ERASURE_STEPS) {
+    it.concurrent(`killed at ${failpoint}`, async () => {
+      const s = await setup('6h');
+      const store = await openEventStore(s.options);
+      await appendHours(store, s.clock, 0, 12);
+      s.clock.set(T0 + 15 * HOUR);
+      expect((await store.cleanup()).archived).toBeGreaterThan(0);
+      await store.close();
+      const child = await eraseInChild(s, failpoint);
+      expect(child.signal, `the child reached ${failpoint}: ${child.stderr}`).toBe('SIGKILL');
+
+      expect((await verifyStore(s.dir)).problems).toEqual([]);
+      expect(verifyArchive(s.archive).problems).toEqual([]);
+      const reopened = await openEventStore(s.options);
+      expect(await reopened.getEvents('victim')).toEqual([]);
+      expect(await keptIds(reopened, s.archive)).toEqual(expectedKept(12));
+      expect(await reopened.deleteAggregate('victim')).toBe(false);
+      await reopened.cleanup();
+      expect(await keptIds(reopened, s.archive)).toEqual(expectedKept(12));
+      await reopened.close();
+      await expectErased(s, 12);
+    });
+  }
 });
