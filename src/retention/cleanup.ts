@@ -511,7 +511,11 @@ export class Cleanup {
   private async rewriteSpans(touched: Set<number>, meter: CpuMeter, report: CleanupReport): Promise<boolean> {
     const { host } = this;
     const { table, log } = host;
-    const spans = log.sealedSpans().filter((span) => touched.has(span.base));
+    const sealed = log.sealedSpans();
+    // A span an earlier run left unrewritten may be gone since (dropped whole at the log's front).
+    const bases = new Set(sealed.map((span) => span.base));
+    for (const base of this.unrewritten) if (!bases.has(base)) this.unrewritten.delete(base);
+    const spans = sealed.filter((span) => touched.has(span.base));
     for (const [i, span] of spans.entries()) {
       const rewrite = await rewriteSpan(
         table,
@@ -558,6 +562,7 @@ export class Cleanup {
     for (const span of empty) report.bytesFreed += span.end - span.base;
     report.spansDropped += empty.length;
     await log.dropSpans(empty.map((span) => span.base));
+    for (const span of empty) this.unrewritten.delete(span.base);
   }
 
   /** Lets appends and queries run; false when the store is closing and cleanup must stop. */
