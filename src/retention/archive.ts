@@ -236,6 +236,15 @@ export class CompressedParts {
   }
 }
 
+/**
+ * Replaces the manifest's list of files, durably (temporary file, fsync, rename): for erasure,
+ * which swaps rewritten files in for the old ones (archive-erasure.ts).
+ */
+export function writeManifestAsync(dir: string, files: readonly ArchiveEntry[]): Promise<void> {
+  const manifest: Manifest = { format: 'tamma-archive', version: 1, files: [...files] };
+  return writeFileDurablyAsync(join(dir, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
 /** The manifest text with the run added; fills in the run entry's size and checksum. */
 function manifestWith(run: PreparedRun, compressed: CompressedParts): string {
   const entry = Object.assign(run.entry, { bytes: compressed.bytes, crc32: compressed.crc32 });
@@ -467,7 +476,7 @@ export function summarizeFrames(
  * between frames allowed); throws on anything else. Offsets in errors are into the uncompressed
  * frames.
  */
-function checkFrames(frames: Buffer, where: string): FramesSummary {
+export function checkFrames(frames: Buffer, where: string): FramesSummary {
   const summary = summarizeFrames(frames, where, newFramesSummary());
   if (summary.firstSequence < 0) throw corrupt(where, 0, 'no frames');
   return summary;

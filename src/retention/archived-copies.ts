@@ -57,6 +57,26 @@ export class ArchivedCopies {
   }
 
   /**
+   * An erasure rewrote archive files under new names (archive-erasure.ts): the sequences recorded
+   * for each old file are recorded for its new one too, durably, before the manifest names it, so
+   * cleanup still knows those events have their copy. (The old names stay; once the manifest no
+   * longer lists them they count for nothing.)
+   */
+  renamed(archiveDir: string, renames: ReadonlyMap<string, string>): void {
+    const archive = this.record.archives.find((entry) => entry.dir === resolve(archiveDir));
+    if (archive === undefined) return;
+    let changed = false;
+    for (const [from, to] of renames) {
+      const ranges = archive.files[from];
+      if (ranges === undefined) continue;
+      archive.files[to] = coalesce([...(archive.files[to] ?? []), ...ranges]);
+      changed = true;
+    }
+    if (changed && this.storeDir !== undefined)
+      writeFileDurably(join(this.storeDir, ARCHIVED_COPIES_FILE), `${JSON.stringify(this.record)}\n`);
+  }
+
+  /**
    * Whether the event at a sequence already has its copy in `archiveDir` (a file the manifest still
    * lists holds it); undefined when no event does, so cleanup need not ask.
    */

@@ -20,6 +20,11 @@ export interface CleanupReport {
   /** Log segments (memory chunks) rewritten without the removed events, and dropped whole. */
   spansRewritten: number;
   spansDropped: number;
+  /**
+   * Archived events of deleted streams taken out of the archive's files (erasure; archive-erasure.ts):
+   * events archived before their stream was deleted.
+   */
+  erasedFromArchive: number;
   /** Whether events for compaction were left to a later run (fewer than the threshold; see CleanupOptions). */
   deferred: boolean;
   /** The archive file written, if any. */

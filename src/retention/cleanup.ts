@@ -23,6 +23,8 @@ import {
 import { emptyCleanupStats, type CleanupReport, type CleanupStats } from './cleanup-report.js';
 import { CpuMeter, Pacer } from './cleanup-slices.js';
 import { firstSequenceAt, forEachRunFrame, RecordWindow, rewriteSpan } from './log-compaction.js';
+import { eraseFromArchive } from './archive-erasure.js';
+import { ErasureRecord, type PendingErasure } from './erasure-record.js';
 import { failpoint } from './failpoint.js';
 import { TableCompaction } from './table-compaction.js';
 
@@ -70,6 +72,24 @@ import { TableCompaction } from './table-compaction.js';
  *
  * Without an archive, a crash before step 6 or 7 finishes leaves removed events in the log; they are
  * still hidden (their deadline has passed, or their stream is deleted) and the next cleanup takes them.
+ *
+ * Erasure (a deleted stream's events; `deleteAggregate`) takes them off every file, not only out of
+ * reads:
+ *  - they are never archived, and never cut (the cut leaves the log's bytes where they are): from
+ *    the first of them on, the removal is a compaction, so step 6 rewrites every span that held one;
+ *  - while a deleted stream is not yet recorded as erased (erasure-record.ts), step 6 also rewrites
+ *    the span at the log's front when it still holds events an earlier cut removed (they may be the
+ *    stream's, archived before the deletion);
+ *  - 9. after step 8, when a deleted stream is not yet recorded as erased from the archive, every
+ *    archive file holding its events is rewritten without them (archive-erasure.ts, which has its
+ *    own order of operations). Not while an intent file says an archiving run is unfinished: the
+ *    intent counts the manifest's entries, and the erasure may take entries out.
+ *  - 10. the deleted streams are recorded as erased, durably. A crash at any step before leaves them
+ *    pending: the events are still hidden, and the next cleanup does the erasure again (a rewritten
+ *    span or file holds none of them, so doing it again finds nothing more to take).
+ * A span a run compacted but did not rewrite (it stopped, or failed) is rewritten by the next run;
+ * until then the store writes no checkpoint (`owesRewrites`), so that a reopen replays the log, finds
+ * the deleted events again, and removes them again.
  */
 export interface CleanupHost {
   readonly table: EventTable;
@@ -90,6 +110,10 @@ export interface CleanupHost {
   tombstoned(row: number): boolean;
   /** After the table swap: the store re-points what held dictionary ids or rows. */
   afterCompaction(): void;
+  /** The deleted streams (deleteAggregate), by name. */
+  deletedStreams(): readonly string[];
+  /** An erasure renamed archive files (archive-erasure.ts): the record of restored copies follows. */
+  archiveRenamed(archiveDir: string, renames: ReadonlyMap<string, string>): void;
   /** The cut: removes every row below `floor` in place, in steps (TableCut). */
   beginCut(floor: number): TableCut;
   /** After the cut's last step: the store re-counts deleted streams and cuts the user indexes. */
@@ -137,6 +161,8 @@ export class Cleanup {
    */
   private readonly unrewritten = new Set<number>();
   private progress: (progress: CleanupProgress) => void = () => undefined;
+  /** Read at the first cleanup, not at open: a damaged record must not keep the store from opening. */
+  private erasures: ErasureRecord | undefined;
 
   constructor(
     private readonly host: CleanupHost,
@@ -146,6 +172,15 @@ export class Cleanup {
 
   get isRunning(): boolean {
     return this.running !== undefined;
+  }
+
+  /**
+   * Whether a run compacted rows out of the table but did not rewrite the spans holding them: a
+   * checkpoint now would let a reopen forget those bytes are there (a deleted stream's would stay
+   * on disk), so the store writes none until a run has rewritten them.
+   */
+  get owesRewrites(): boolean {
+    return this.unrewritten.size > 0;
   }
 
   /** Runs a cleanup, or joins the one already running. */
@@ -164,7 +199,8 @@ export class Cleanup {
   async removeArchived(rows: readonly number[]): Promise<void> {
     const report = newReport(this.host.now());
     const started = performance.now();
-    if (rows.length > 0) await this.remove(undefined, rows, DEFAULT_SLICE, new CpuMeter(report), report);
+    if (rows.length > 0)
+      await this.remove(undefined, rows, false, DEFAULT_SLICE, new CpuMeter(report), report);
     if (this.host.dir !== undefined) await clearIntent(this.host.dir);
     this.finish(report, started);
   }
@@ -181,6 +217,10 @@ export class Cleanup {
     const { host } = this;
     const { table } = host;
     const hidden = host.hidden();
+    // The deletions this run erases: those made before it decides (a later one waits for the next run).
+    const deleted = host.deletedStreams();
+    this.erasures ??= new ErasureRecord(host.dir);
+    const erasing = this.erasures.pending(deleted, host.archiveDir());
     const doomed = new RowBuffer();
     // The first row that stays: the rows that go below it are cut; the ones past it, compacted.
     let floor = -1;
@@ -205,8 +245,12 @@ export class Cleanup {
               }
               doomed.push(row);
               if (!host.tombstoned(row)) continue;
+              // A deleted stream's event is never cut: the cut leaves the log as it is (a segment
+              // goes only once all of it is removed), and erasure must take its bytes off the disk
+              // now. From the first one on, the removal is a compaction, which rewrites the spans.
+              if (floor < 0) floor = row;
               report.tombstoned++;
-              if (floor >= 0) tombstonedPast++;
+              tombstonedPast++;
             }
             examinedTo = to;
           },
@@ -226,17 +270,60 @@ export class Cleanup {
     // window and the window plus a threshold's worth of expired events, and memory with it.
     const compact = past.length > 0 && (tombstonedPast > 0 || past.length >= threshold * report.examined);
     report.deferred = past.length > 0 && !compact;
-    if (cut === 0 && !compact) return this.finish(report, started);
+    if (cut === 0 && !compact && !erasing.log && !erasing.archive) return this.finish(report, started);
     const archiveDir = host.archiveDir();
     const going = compact ? hiddenRows : hiddenRows.subarray(0, cut);
-    if (archiveDir !== undefined) {
+    if (archiveDir !== undefined && going.length > 0) {
       const inArchive = host.inArchive(archiveDir);
-      const toArchive = inArchive === undefined ? going : going.filter((row) => !inArchive(row + 1));
+      // A deleted stream's events are erased, not archived.
+      const toArchive = going.filter(
+        (row) => !host.tombstoned(row) && (inArchive === undefined || !inArchive(row + 1)),
+      );
       if (toArchive.length > 0 && !(await this.archive(archiveDir, toArchive, slice, meter, report)))
         return this.finish(report, started);
     }
-    await this.remove(cut > 0 ? floor : undefined, compact ? past : [], slice, meter, report);
+    const removed =
+      cut === 0 && !compact && !erasing.log
+        ? true
+        : await this.remove(
+            cut > 0 ? floor : undefined,
+            compact ? past : [],
+            erasing.log,
+            slice,
+            meter,
+            report,
+          );
+    if (removed && (await this.eraseArchive(erasing, archiveDir, meter, report)))
+      await meter.sliceAsync(() => (this.erasures as ErasureRecord).record(deleted, archiveDir));
+    failpoint('cleanup:erasure-recorded');
     return this.finish(report, started);
+  }
+
+  /**
+   * Step 9: takes the deleted streams' events out of the archive's files, when some may be there.
+   * False when it could not (the store is closing, or an archiving run's intent is unfinished).
+   */
+  private async eraseArchive(
+    erasing: PendingErasure,
+    archiveDir: string | undefined,
+    meter: CpuMeter,
+    report: CleanupReport,
+  ): Promise<boolean> {
+    if (!erasing.archive || archiveDir === undefined) return true;
+    const { host } = this;
+    if (host.dir !== undefined && cleanupInterrupted(host.dir)) return false;
+    const tombstones = new Set(host.deletedStreams());
+    const erased = await meter.measureAsync(() =>
+      eraseFromArchive(
+        archiveDir,
+        (aggregateId) => tombstones.has(aggregateId),
+        (renames) => host.archiveRenamed(archiveDir, renames),
+        () => this.yieldSlice(),
+      ),
+    );
+    if (erased === undefined) return false;
+    report.erasedFromArchive += erased.events;
+    return true;
   }
 
   /**
@@ -289,15 +376,17 @@ export class Cleanup {
 
   /**
    * Steps 4-8: cut the rows below `floor` (when given), compact `rows` away, rewrite the log spans
-   * that held them, drop the log's empty front, checkpoint after a compaction.
+   * that held them (and, with `eraseFront`, the front span when it holds cut events), drop the log's
+   * empty front, checkpoint after a rewrite. False when the store is closing and it stopped.
    */
   private async remove(
     floor: number | undefined,
     rows: ArrayLike<number>,
+    eraseFront: boolean,
     slice: number,
     meter: CpuMeter,
     report: CleanupReport,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { host } = this;
     if (floor !== undefined) {
       const cut = host.beginCut(floor);
@@ -314,7 +403,7 @@ export class Cleanup {
       failpoint('cleanup:cut');
       if (closing) {
         meter.slice(() => host.releaseEmptied(cut.emptied, Infinity));
-        return;
+        return false;
       }
       // Releasing ids costs a Map delete each: in slices too. Closing, the rest at once: an id left
       // unreleased would be kept by the checkpoint, and no later cut would find it empty again.
@@ -324,21 +413,43 @@ export class Cleanup {
         break;
       }
     }
-    if (rows.length > 0 && !(await this.compact(rows, slice, meter, report))) return;
+    const front = eraseFront ? this.frontSpanWithCutEvents() : undefined;
+    const rewriting = rows.length > 0 || front !== undefined || this.unrewritten.size > 0;
+    if (rewriting && !(await this.compact(rows, front, slice, meter, report))) return false;
     await meter.sliceAsync(() => this.dropFront(report));
     failpoint('cleanup:front-dropped');
     if (host.dir !== undefined) {
-      if (rows.length > 0) {
+      if (rewriting) {
         await meter.sliceAsync(() => host.writeCheckpoint());
         failpoint('cleanup:checkpointed');
       }
       await clearIntent(host.dir);
     }
+    return true;
   }
 
-  /** Steps 5-6: compacts `rows` out of the table, then rewrites the spans that held them; false when closing. */
+  /**
+   * The base of the span at the log's front when it still holds events a cut removed (a cut drops
+   * a segment only once all of it is removed): the one that holds the first event held, or the
+   * active span when none is. Undefined when it holds none.
+   */
+  private frontSpanWithCutEvents(): number | undefined {
+    const { table, log } = this.host;
+    const held = firstHeldRow(table);
+    const heldAt = held === undefined ? Infinity : table.recordOffset.get(held);
+    const span =
+      log.sealedSpans().find((s) => s.end > heldAt) ?? (log.activeSpan.empty ? undefined : log.activeSpan);
+    if (span === undefined) return undefined;
+    return firstSequenceAt(log, span.base) <= table.firstRow ? span.base : undefined;
+  }
+
+  /**
+   * Steps 5-6: compacts `rows` out of the table, then rewrites the spans that held them, the span at
+   * `front` (when given) and those an earlier run left unrewritten; false when closing.
+   */
   private async compact(
     rows: ArrayLike<number>,
+    front: number | undefined,
     slice: number,
     meter: CpuMeter,
     report: CleanupReport,
@@ -349,6 +460,29 @@ export class Cleanup {
       log,
       Float64Array.from(rows, (row) => table.recordOffset.get(row)),
     );
+    if (front !== undefined) touched.add(front);
+    for (const base of this.unrewritten) touched.add(base);
+    if (rows.length > 0 && !(await this.compactTable(rows, slice, meter, report))) return false;
+    for (const base of touched) this.unrewritten.add(base);
+    failpoint('cleanup:table-compacted');
+    // The rows are gone from every read now; what follows gives back their disk or memory space.
+    if (touched.has(log.activeSpan.base)) log.seal();
+    // The store writes no checkpoint while cleanup runs (one between two renames would hold
+    // offsets the next rename makes wrong); cleanup writes its own at the end.
+    if (host.dir !== undefined) host.discardCheckpoint();
+    failpoint('cleanup:checkpoint-discarded');
+    return this.rewriteSpans(touched, meter, report);
+  }
+
+  /** Step 5: compacts `rows` out of the table and swaps the copy in; false when closing. */
+  private async compactTable(
+    rows: ArrayLike<number>,
+    slice: number,
+    meter: CpuMeter,
+    report: CleanupReport,
+  ): Promise<boolean> {
+    const { host } = this;
+    const { table } = host;
     let next = 0;
     const compaction = new TableCompaction(table, (row) => {
       while (next < rows.length && (rows[next] as number) < row) next++;
@@ -370,22 +504,18 @@ export class Cleanup {
       host.afterCompaction();
     });
     report.removed += compaction.removed;
-    for (const base of touched) this.unrewritten.add(base);
-    failpoint('cleanup:table-compacted');
-    // The rows are gone from every read now; what follows gives back their disk or memory space.
-    if (touched.has(log.activeSpan.base)) log.seal();
-    // The store writes no checkpoint while cleanup runs (one between two renames would hold
-    // offsets the next rename makes wrong); cleanup writes its own at the end.
-    if (host.dir !== undefined) host.discardCheckpoint();
-    failpoint('cleanup:checkpoint-discarded');
-    return this.rewriteSpans(touched, meter, report);
+    return true;
   }
 
   /** Step 5: rewrites the sealed spans that held removed rows; false when the store is closing. */
   private async rewriteSpans(touched: Set<number>, meter: CpuMeter, report: CleanupReport): Promise<boolean> {
     const { host } = this;
     const { table, log } = host;
-    const spans = log.sealedSpans().filter((span) => touched.has(span.base));
+    const sealed = log.sealedSpans();
+    // A span an earlier run left unrewritten may be gone since (dropped whole at the log's front).
+    const bases = new Set(sealed.map((span) => span.base));
+    for (const base of this.unrewritten) if (!bases.has(base)) this.unrewritten.delete(base);
+    const spans = sealed.filter((span) => touched.has(span.base));
     for (const [i, span] of spans.entries()) {
       const rewrite = await rewriteSpan(
         table,
@@ -432,6 +562,7 @@ export class Cleanup {
     for (const span of empty) report.bytesFreed += span.end - span.base;
     report.spansDropped += empty.length;
     await log.dropSpans(empty.map((span) => span.base));
+    for (const span of empty) this.unrewritten.delete(span.base);
   }
 
   /** Lets appends and queries run; false when the store is closing and cleanup must stop. */
@@ -559,6 +690,7 @@ function newReport(now: number): CleanupReport {
     spansRewritten: 0,
     spansDropped: 0,
     removedInPlace: 0,
+    erasedFromArchive: 0,
     deferred: false,
   };
 }

@@ -17,6 +17,8 @@ import { optionalInteger, requireObject } from '../query/criteria.js';
 import { describe } from '../store/options.js';
 import { MANIFEST, readArchiveFileAsync, readManifest } from './archive.js';
 import { filesWithin } from './archive-reader.js';
+import { decodeAggregateId } from '../storage/embedded/record-codec.js';
+import { framesWithout } from './frame-filter.js';
 import type { ArchivedFrame } from './log-merge.js';
 
 export interface RestoreOptions {
@@ -89,6 +91,30 @@ export function restoreFrames(
   report.firstSequence = firstSequence;
   report.lastSequence = table.rows;
   return report;
+}
+
+/**
+ * The frames without the events of deleted streams (checked against the store restoring them):
+ * erasure is not undone by a restore, whichever path it takes, and the events never reach the log.
+ * An archive the erasing cleanup has rewritten holds none of them already (archive-erasure.ts).
+ */
+export function withoutDeletedStreams(
+  frames: readonly ArchivedFrame[],
+  isDeleted: (aggregateId: string) => boolean,
+): { frames: ArchivedFrame[]; dropped: number } {
+  const kept: ArchivedFrame[] = [];
+  let dropped = 0;
+  for (const frame of frames) {
+    const filtered = framesWithout(frame.bytes, (record) => isDeleted(decodeAggregateId(record)));
+    dropped += filtered.dropped;
+    const bytes = filtered.frames;
+    for (let at = 0; at < bytes.length; at += FRAME_HEADER + frameBodyLength(bytes, at))
+      kept.push({
+        bytes: bytes.subarray(at, at + FRAME_HEADER + frameBodyLength(bytes, at)),
+        file: frame.file,
+      });
+  }
+  return { frames: kept, dropped };
 }
 
 /** The sequences of whole frames, as [first, last] ranges by archive file. */

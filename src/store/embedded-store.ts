@@ -26,6 +26,7 @@ import {
   newRestoreReport,
   readArchivedFrames,
   restoreFrames,
+  withoutDeletedStreams,
   type RestoreOptions,
   type RestoreReport,
 } from '../retention/restore.js';
@@ -186,6 +187,8 @@ export class EmbeddedEventStore implements EventStore {
         this.tombstones.remap();
         this.indexes.removeRows();
       },
+      deletedStreams: () => this.tombstones.aggregateIds().map((id) => this.table.aggregates.valueOf(id)),
+      archiveRenamed: (archiveDir, renames) => this.archivedCopies.renamed(archiveDir, renames),
       beginCut: (floor) => new TableCut(this.table, floor),
       finishCut: (cut, floor) => this.finishCut(cut, floor),
       releaseEmptied: (emptied, budget) => this.releaseEmptied(emptied, budget),
@@ -289,21 +292,25 @@ export class EmbeddedEventStore implements EventStore {
     // A cleanup changes the table and the log; one that started before must end first.
     await this.cleaner.settle();
     await Promise.allSettled([...this.pendingSyncs]);
-    const frames = await readArchivedFrames(archiveDir, checked, turn);
+    const read = await readArchivedFrames(archiveDir, checked, turn);
     this.assertWritable();
+    // Erasure is not undone: deleted streams' events are left out before either path sees them.
+    const { frames, dropped } = this.tombstones.active
+      ? withoutDeletedStreams(read, (aggregateId) => this.tombstones.isAggregateDeleted(aggregateId))
+      : { frames: read, dropped: 0 };
     const first = frames[0];
-    if (first === undefined) return newRestoreReport(frames);
+    if (first === undefined) return { ...newRestoreReport(read), ofDeletedStreams: dropped };
     if (frameSequence(first.bytes, 0) > this.table.rows) {
       // Recorded first: a record of events that never came back does nothing (archived-copies.ts).
       this.archivedCopies.add(archiveDir, framesByFile(frames));
-      const report = restoreFrames(this.table, this.log, frames);
+      const report = { ...restoreFrames(this.table, this.log, frames), ofDeletedStreams: dropped };
       this.indexes.catchUp();
       if (this.disk !== undefined) await this.track(this.disk.log.sync());
       this.maybeCheckpoint();
       return this.countHidden(report, [[report.firstSequence ?? 0, report.lastSequence ?? -1]]);
     }
     const { files } = newRestoreReport(frames);
-    return this.restoreBetween(archiveDir, frames, ({ done, total }) =>
+    const report = await this.restoreBetween(archiveDir, frames, ({ done, total }) =>
       checked.onProgress?.({
         phase: 'rebuilding',
         files,
@@ -312,6 +319,8 @@ export class EmbeddedEventStore implements EventStore {
         totalEvents: total,
       }),
     );
+    report.ofDeletedStreams += dropped;
+    return report;
   }
 
   /** A restore below the store's last sequence: a new log and table, wired in (see restoreArchive). */
@@ -662,7 +671,8 @@ export class EmbeddedEventStore implements EventStore {
     if (disk === undefined || every === 0 || this.closed || this.failure !== undefined) return;
     // Not while cleanup runs: a checkpoint between two of its segment rewrites would describe the
     // later segments' old contents, and a crash before cleanup's own checkpoint would reopen from it.
-    if (this.cleaner.isRunning || this.background !== undefined) return;
+    // Nor while spans a cleanup compacted are unrewritten: a reopen must replay them (Cleanup.owesRewrites).
+    if (this.cleaner.isRunning || this.cleaner.owesRewrites || this.background !== undefined) return;
     // Nor while a restore holds writes: it drops the checkpoint and swaps the log.
     if (this.writes.isHeld) return;
     const rows = this.table.rows;
@@ -972,7 +982,9 @@ export class EmbeddedEventStore implements EventStore {
     await Promise.allSettled([...this.pendingSyncs]);
     try {
       if (this.disk !== undefined && this.failure === undefined) {
-        if (this.table.rows !== this.disk.checkpointRows) this.writeCheckpointNow();
+        // Not with spans a cleanup compacted left unrewritten: see Cleanup.owesRewrites.
+        if (this.table.rows !== this.disk.checkpointRows && !this.cleaner.owesRewrites)
+          this.writeCheckpointNow();
         else this.disk.log.syncNow();
       }
     } finally {

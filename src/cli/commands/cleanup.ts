@@ -45,6 +45,9 @@ export function registerCleanup(program: Command, ctx: CliContext): void {
               ['  in place (the oldest)', formatInt(report.removedInPlace)],
               ['  archived', formatInt(report.archived)],
               ['  of deleted streams', formatInt(report.tombstoned)],
+              ...(report.erasedFromArchive > 0
+                ? [['erased from the archive', formatInt(report.erasedFromArchive)] as [string, string]]
+                : []),
               ['space freed', formatBytes(report.bytesFreed)],
               [
                 'segments',
