@@ -28,6 +28,7 @@ export {
   QueryCancelledError,
   QueryTimeoutError,
   UniqueViolationError,
+  DuplicateEventIdError,
   IndexNotFoundError,
   type ExpectedVersion,
 } from './errors.js';
