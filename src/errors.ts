@@ -162,14 +162,18 @@ export class DuplicateEventIdError extends ValidationError {
   readonly id: string;
   /** The sequence of the stored event that holds it. */
   readonly sequence: number;
-  /** Position of the offending event in the batch. */
-  readonly eventIndex: number;
+  /** Position of the offending event in the batch; undefined for a restore. */
+  readonly eventIndex: number | undefined;
 
-  constructor(id: string, sequence: number, eventIndex: number, difference: string) {
+  /** `difference`: what differs from the stored event, e.g. `payload`, or a restore's own sentence. */
+  constructor(id: string, sequence: number, eventIndex: number | undefined, difference: string) {
     super(
-      `events[${eventIndex}].id`,
-      `id ${JSON.stringify(id)} is already stored, as sequence ${sequence}, with a different ${difference}; ` +
-        'ids are unique in the store, and appending an id again only returns the stored event when its content is the same. Nothing was written',
+      eventIndex === undefined ? 'archiveDir' : `events[${eventIndex}].id`,
+      eventIndex === undefined
+        ? `id ${JSON.stringify(id)} is held by the event of sequence ${sequence}, and ${difference}; ` +
+            'ids are unique in the store. Nothing was restored'
+        : `id ${JSON.stringify(id)} is already stored, as sequence ${sequence}, with a different ${difference}; ` +
+            'ids are unique in the store, and appending an id again only returns the stored event when its content is the same. Nothing was written',
       'DUPLICATE_EVENT_ID',
     );
     this.id = id;

@@ -2,7 +2,8 @@ import { DuplicateEventIdError } from '../errors.js';
 import { uuidv7 } from '../events/ids.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import type { ValidEvent } from '../events/validate.js';
-import { decodeId } from '../storage/embedded/record-codec.js';
+import { FRAME_HEADER, RECORD_PREFIX, frameCount, frameSequence } from '../storage/embedded/frame.js';
+import { decodeAggregateId, decodeId } from '../storage/embedded/record-codec.js';
 import type { EventTable } from '../table/event-table.js';
 import type { EventReader } from './event-reader.js';
 
@@ -98,4 +99,51 @@ export function sameJson(a: unknown, b: unknown): boolean {
     if (!Object.prototype.hasOwnProperty.call(right, key) || !sameJson(left[key], right[key])) return false;
   }
   return true;
+}
+
+/**
+ * Refuses a restore that would store an id twice: an archived event (one the restore would bring
+ * back: not live at its sequence already, not of a deleted stream) whose id a live event holds at
+ * another sequence, or that another archived event being restored holds. Before anything is
+ * written. An id whose event cleanup removed may have been appended again since (removed ids are
+ * free): restoring the old event then needs the new one gone first.
+ */
+export function refuseRestoredDuplicates(
+  table: EventTable,
+  reader: EventReader,
+  frames: readonly { bytes: Buffer }[],
+  holds: (row: number) => boolean,
+  isDeleted: (aggregateId: string) => boolean,
+): void {
+  const ids = table.ids;
+  const present = (row: number) => !table.isRemoved(row) && holds(row);
+  const restored = new Map<string, number>();
+  for (const { bytes: frame } of frames) {
+    const first = frameSequence(frame, 0);
+    const count = frameCount(frame, 0);
+    for (let i = 0, at = FRAME_HEADER; i < count; i++) {
+      const length = frame.readUInt32LE(at);
+      const record = frame.subarray(at + RECORD_PREFIX, at + RECORD_PREFIX + length);
+      at += RECORD_PREFIX + length;
+      const sequence = first + i;
+      if (length === 0 || (sequence <= table.rows && !table.isRemoved(sequence - 1))) continue;
+      if (isDeleted(decodeAggregateId(record))) continue;
+      const id = decodeId(record);
+      const row = ids.find(
+        ids.hashOf(id),
+        present,
+        (candidate) => reader.decodeRecord(candidate, decodeId) === id,
+      );
+      const other = row >= 0 ? row + 1 : restored.get(id);
+      if (other !== undefined) {
+        throw new DuplicateEventIdError(
+          id,
+          other,
+          undefined,
+          `the archived event of sequence ${sequence} has it too`,
+        );
+      }
+      restored.set(id, sequence);
+    }
+  }
 }

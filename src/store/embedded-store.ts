@@ -63,7 +63,7 @@ import type {
   TimeInput,
 } from './event-store.js';
 import { EventReader } from './event-reader.js';
-import { contentDifference, matchStoredIds } from './duplicate-ids.js';
+import { contentDifference, matchStoredIds, refuseRestoredDuplicates } from './duplicate-ids.js';
 import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
 
@@ -300,6 +300,9 @@ export class EmbeddedEventStore implements EventStore {
     this.assertWritable();
     const first = frames[0];
     if (first === undefined) return newRestoreReport(frames);
+    refuseRestoredDuplicates(this.table, this.reader, frames, this.holdsId, (aggregateId) =>
+      this.tombstones.isAggregateDeleted(aggregateId),
+    );
     if (frameSequence(first.bytes, 0) > this.table.rows) {
       // Recorded first: a record of events that never came back does nothing (archived-copies.ts).
       this.archivedCopies.add(archiveDir, framesByFile(frames));
@@ -431,7 +434,8 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   /** Whether a row's event holds its id: a deleted stream's events have let theirs go (duplicate-ids.ts). */
-  private readonly holdsId = (row: number): boolean => !this.tombstones.active || !this.tombstones.isDeleted(row);
+  private readonly holdsId = (row: number): boolean =>
+    !this.tombstones.active || !this.tombstones.isDeleted(row);
 
   /**
    * A batch some of whose events are retries (their ids are stored, with the same content): those
@@ -515,9 +519,7 @@ export class EmbeddedEventStore implements EventStore {
       await this.acknowledge();
       return stored;
     }
-    return this.commitNew(valid, match.stored, match.hashes, (fresh) =>
-      fresh.map((_, i) => current + 1 + i),
-    );
+    return this.commitNew(valid, match.stored, match.hashes, (fresh) => fresh.map((_, i) => current + 1 + i));
   }
 
   /**

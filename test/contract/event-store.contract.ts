@@ -461,7 +461,12 @@ export function eventStoreContract(name: string, factory: () => Promise<Contract
 
       test('a batch of retries and new events appends the new ones and returns the stored ones in place', async () => {
         const first = await store.append([placed('e1', 1), placed('e2', 2)]);
-        const mixed = await store.append([placed('e0', 0), placed('e1', 1), placed('e3', 3), placed('e2', 2)]);
+        const mixed = await store.append([
+          placed('e0', 0),
+          placed('e1', 1),
+          placed('e3', 3),
+          placed('e2', 2),
+        ]);
         expect(mixed.map((e) => [e.id, e.sequence, e.version])).toEqual([
           ['e0', 3, 3],
           ['e1', 1, 1],
