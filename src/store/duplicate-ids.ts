@@ -36,19 +36,23 @@ export function matchStoredIds(
 ): IdMatch {
   const ids = table.ids;
   const present = (row: number) => !table.isRemoved(row) && holds(row);
+  // One closure for the batch, not one per event: `sought` is the id being looked up.
+  let sought = '';
+  const isSought = (candidate: number) => reader.decodeRecord(candidate, decodeId) === sought;
   const hashes = new Array<number>(events.length);
   let stored: (StoredEvent | undefined)[] | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as ValidEvent;
     const input = inputs[i] as Partial<NewEvent>;
-    let hash = ids.hashOf(event.id);
-    let row = ids.find(hash, present, (candidate) => reader.decodeRecord(candidate, decodeId) === event.id);
+    sought = event.id;
+    let hash = ids.hashOf(sought);
+    let row = ids.find(hash, present, isSought);
     // A generated UUIDv7 that a stored event holds (one a caller chose, or the 2^-74 chance): the
     // store picks another, since the caller asked for none in particular.
     while (row >= 0 && input.id === undefined) {
-      event.id = uuidv7(event.timestamp);
-      hash = ids.hashOf(event.id);
-      row = ids.find(hash, present, (candidate) => reader.decodeRecord(candidate, decodeId) === event.id);
+      event.id = sought = uuidv7(event.timestamp);
+      hash = ids.hashOf(sought);
+      row = ids.find(hash, present, isSought);
     }
     hashes[i] = hash;
     if (row < 0) continue;

@@ -1,4 +1,5 @@
 import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
+import { writeUtf8 } from '../storage/embedded/utf8.js';
 import { hashBytes } from './byte-interner.js';
 import { uint32Column } from './chunked-column.js';
 
@@ -30,6 +31,7 @@ export class IdIndex {
   private used = 0;
   /** Encodes a JS string id to hash it as the log's bytes are hashed. */
   private scratch = Buffer.allocUnsafeSlow(256);
+  private scratchView = new DataView(this.scratch.buffer);
 
   get entries(): number {
     return this.used;
@@ -41,9 +43,12 @@ export class IdIndex {
 
   /** The hash of `id`'s UTF-8 bytes: what `add` and `find` take. */
   hashOf(id: string): number {
-    if (id.length * 3 > this.scratch.length) this.scratch = Buffer.allocUnsafeSlow(id.length * 3);
-    const length = this.scratch.write(id, 0, 'utf8');
-    return IdIndex.hashBytes(new DataView(this.scratch.buffer, this.scratch.byteOffset, length), 0, length);
+    if (id.length * 3 > this.scratch.length) {
+      this.scratch = Buffer.allocUnsafeSlow(id.length * 3);
+      this.scratchView = new DataView(this.scratch.buffer);
+    }
+    const length = writeUtf8(this.scratch, id, 0);
+    return IdIndex.hashBytes(this.scratchView, 0, length);
   }
 
   /** The hash of the id bytes `view[start..end)` (a record in the log: see record-codec.ts). */
@@ -71,7 +76,7 @@ export class IdIndex {
       const entry = slots[slot] as number;
       if (entry === 0) return -1;
       const row = entry - 1;
-      if (present(row) && this.hashes.get(row) === hash && isId(row)) return row;
+      if (this.hashes.get(row) === hash && present(row) && isId(row)) return row;
     }
   }
 

@@ -1,0 +1,164 @@
+// Unique event ids (issue 14, item 10): what the id index costs in memory per event and in append
+// throughput. Each configuration loads the workload into a fresh store in its own process, `repeats`
+// times; the table gives medians. With TAMMA_BENCH_BASELINE_DIST set to another build's
+// dist/index.js (e.g. the commit before the index), every configuration also runs against it, and
+// the table gives the ratio: the cost of the index.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runTask } from '../lib/child.mjs';
+import { sampleMemory } from '../lib/memory.mjs';
+import { fmtCount, fmtMB, fmtNum, fmtRatio, textTable } from '../lib/stats.mjs';
+import { createWorkload } from '../lib/workload.mjs';
+
+const SELF = import.meta.url;
+const PLAN = {
+  quick: { events: 1_000_000, repeats: 3 },
+  full: { events: 2_000_000, repeats: 5 },
+  long: { events: 2_000_000, repeats: 5 },
+};
+
+/** A caller's own id for workload event i: what an application or a re-ingested file brings. */
+const callerId = (i) => `order-${i.toString(36).padStart(8, '0')}-evt`;
+
+export const tasks = {
+  /**
+   * Loads `events` workload events (batches of 1000) into a fresh store of the library at `lib`;
+   * with `retry`, appends them all again (every event an exact retry) and times that too.
+   */
+  async load({ lib, dir, events, ids, retry, seed }, ctx) {
+    const { openEventStore } = await import(pathToFileURL(lib).href);
+    const store = await openEventStore(dir ? { dir, fsync: 'batch' } : {});
+    const workload = createWorkload(seed);
+    const batch = (from, count) => {
+      const list = workload.batch(from, count);
+      if (ids === 'caller') list.forEach((event, k) => (event.id = callerId(from + k)));
+      return list;
+    };
+    const pass = async () => {
+      let ns = 0n;
+      for (let i = 0; i < events; i += 1000) {
+        const list = batch(i, Math.min(1000, events - i));
+        const t = process.hrtime.bigint();
+        await store.append(list);
+        ns += process.hrtime.bigint() - t;
+        if (i % 1_000_000 === 0 && i > 0) ctx.progress(`ids: ${fmtCount(i)} events`);
+      }
+      return events / (Number(ns) / 1e9);
+    };
+    const before = sampleMemory(0);
+    const eventsPerSec = await pass();
+    const after = sampleMemory(events);
+    const stats = store.stats();
+    const retryPerSec = retry ? await pass() : null;
+    const lastSequence = store.stats().lastSequence;
+    await store.close();
+    return {
+      eventsPerSec,
+      retryPerSec,
+      lastSequence,
+      arrayBuffersPerEvent: (after.arrayBuffers - before.arrayBuffers) / events,
+      rssPerEvent: (after.rss - before.rss) / events,
+      idIndexBytes: stats.indexes.id?.bytes ?? null,
+    };
+  },
+};
+
+const CONFIGS = [
+  { id: 'memory-generated', label: 'in memory, generated ids', ids: 'generated', disk: false, retry: false },
+  { id: 'memory-caller', label: 'in memory, caller ids', ids: 'caller', disk: false, retry: true },
+  {
+    id: 'disk-generated',
+    label: "on disk (fsync 'batch'), generated ids",
+    ids: 'generated',
+    disk: true,
+    retry: false,
+  },
+];
+
+const median = (values) => {
+  const sorted = values.filter((v) => v !== null).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+export async function run(ctx) {
+  const { events, repeats } = PLAN[ctx.mode] ?? PLAN.full;
+  const libs = { current: process.env.TAMMA_BENCH_DIST };
+  if (process.env.TAMMA_BENCH_BASELINE_DIST) libs.baseline = process.env.TAMMA_BENCH_BASELINE_DIST;
+  const results = [];
+  for (const c of CONFIGS) {
+    const row = { id: c.id, label: c.label, events, repeats };
+    for (const [name, lib] of Object.entries(libs)) {
+      const runs = [];
+      // Alternating would be fairer on a noisy machine, but each run is its own process anyway.
+      for (let k = 0; k < repeats; k++) {
+        const dir = c.disk ? await mkdtemp(join(ctx.tmp, `ids-${c.id}-`)) : undefined;
+        ctx.log(`ids: ${c.label}, ${name} build, run ${k + 1}/${repeats}, ${fmtCount(events)} events`);
+        runs.push(
+          await runTask(SELF, 'load', { lib, dir, events, ids: c.ids, retry: c.retry, seed: ctx.seed }),
+        );
+        if (dir) await rm(dir, { recursive: true, force: true });
+      }
+      row[name] = {
+        runs,
+        eventsPerSec: median(runs.map((r) => r.eventsPerSec)),
+        retryPerSec: median(runs.map((r) => r.retryPerSec)),
+        lastSequence: runs[0].lastSequence,
+        arrayBuffersPerEvent: median(runs.map((r) => r.arrayBuffersPerEvent)),
+        rssPerEvent: median(runs.map((r) => r.rssPerEvent)),
+        idIndexBytes: median(runs.map((r) => r.idIndexBytes)),
+      };
+    }
+    results.push(row);
+  }
+  return { events, repeats, baseline: libs.baseline ?? null, results };
+}
+
+export function report(section) {
+  const out = [];
+  const withBaseline = section.baseline !== null;
+  const rows = section.results.map((r) => {
+    const c = r.current;
+    const b = r.baseline;
+    return [
+      r.label,
+      fmtNum(c.eventsPerSec),
+      ...(withBaseline ? [fmtNum(b.eventsPerSec), fmtRatio(c.eventsPerSec / b.eventsPerSec)] : []),
+      c.retryPerSec === null ? '—' : `${fmtNum(c.retryPerSec)} (last seq ${fmtCount(c.lastSequence)})`,
+      c.idIndexBytes === null ? '—' : fmtNum(c.idIndexBytes / r.events),
+      fmtNum(c.arrayBuffersPerEvent),
+      ...(withBaseline ? [fmtNum(b.arrayBuffersPerEvent)] : []),
+    ];
+  });
+  out.push(
+    `${fmtCount(section.events)} workload events in batches of 1000, medians of ${section.repeats} runs, each in a fresh process` +
+      (withBaseline
+        ? `; baseline: ${section.baseline}`
+        : ' (set TAMMA_BENCH_BASELINE_DIST for a without-index baseline)'),
+  );
+  out.push(
+    textTable(
+      [
+        'configuration',
+        'events/s',
+        ...(withBaseline ? ['baseline events/s', 'ratio'] : []),
+        'all again (retries), events/s',
+        'id index bytes/event',
+        'array buffers bytes/event',
+        ...(withBaseline ? ['baseline array buffers bytes/event'] : []),
+      ],
+      rows,
+    ),
+  );
+  const top = section.results.find((r) => r.current.idIndexBytes !== null);
+  if (top) {
+    const perEvent = top.current.idIndexBytes / top.events;
+    out.push(
+      `id index: ${fmtNum(perEvent)} bytes/event at ${fmtCount(top.events)} (${fmtMB(top.current.idIndexBytes)} MiB); ` +
+        'at 10M events a 4-byte hash a row plus 2^24 4-byte slots: 40 + 64 MiB = 104 MiB',
+    );
+  }
+  return out.join('\n');
+}
