@@ -455,7 +455,12 @@ export class EmbeddedEventStore implements EventStore {
       fresh.push(event);
       freshHashes.push(hashes[i] as number);
     });
-    if (fresh.length === 0) return stored as StoredEvent[];
+    if (fresh.length === 0) {
+      // Nothing to write, but the stored events may be the ones an append still waits to fsync:
+      // the retry is acknowledged no sooner than the first append would be.
+      await this.acknowledge();
+      return stored as StoredEvent[];
+    }
     const written = this.commit(fresh, versions(fresh), freshHashes);
     let next = 0;
     // A loop, not map: `stored` has holes where events are new, which map would skip.
@@ -505,7 +510,10 @@ export class EmbeddedEventStore implements EventStore {
     const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
     if (explicitIds) {
       const retried = this.findRetry(aggregateId, valid, list, expected, current);
-      if (retried !== undefined) return retried;
+      if (retried !== undefined) {
+        await this.acknowledge(); // as in commitNew: no sooner than the first append's acknowledgement
+        return retried;
+      }
     }
     if (!versionMatches(expected, current)) throw new ConcurrencyError(aggregateId, expected, current);
     if (valid.length === 0) return [];
