@@ -5,10 +5,11 @@
  * in the contract suite (test/contract/event-store.contract.ts, "event ids are unique in the store").
  */
 import { spawn } from 'node:child_process';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   DuplicateEventIdError,
@@ -96,6 +97,20 @@ describe('ids stay unique across reopen', () => {
     );
   });
 
+  test('a checkpoint from before the id index is not used: the store is rebuilt from the log, ids and all', async () => {
+    const dir = await fresh();
+    let store = await open({ dir, segmentSize: 4096 });
+    const acknowledged: StoredEvent[][] = [];
+    for (let b = 0; b < 20; b++) acknowledged.push(await store.append(idBatch(b)));
+    await store.close();
+    await writeFile(join(dir, 'checkpoint.bin'), withoutIdIndex(await readFile(join(dir, 'checkpoint.bin'))));
+    store = await open({ dir, segmentSize: 4096 });
+    await retryAll(store, dir, acknowledged);
+    await expect(store.append({ ...idBatch(3)[0]!, type: 'OTHER' })).rejects.toBeInstanceOf(
+      DuplicateEventIdError,
+    );
+  });
+
   test('after a crash (SIGKILL; a checkpoint and a replayed tail): every acknowledged batch retried writes nothing', async () => {
     const dir = await fresh();
     const acks = await runUntilKilled(dir, 40);
@@ -118,6 +133,42 @@ describe('ids stay unique across reopen', () => {
     expect(ids.length).toBe(acknowledged.flat().length + idBatch(acks).length);
   });
 });
+
+/**
+ * The checkpoint as the build before the id index wrote it: its metadata without `table.ids`, and
+ * without the index's arrays (the table's last ones; this store has no user indexes). Layout:
+ * src/storage/embedded/checkpoint.ts.
+ */
+function withoutIdIndex(bytes: Buffer): Buffer {
+  const align8 = (n: number) => (n + 7) & ~7;
+  const metaLength = bytes.readUInt32LE(4);
+  const meta = JSON.parse(bytes.toString('utf8', 8, 8 + metaLength)) as {
+    table: { ids?: { hashes: number[] } };
+    userIndexes?: unknown[];
+    arrays: [string, number][];
+  };
+  expect(meta.userIndexes ?? []).toEqual([]);
+  const idArrays = meta.table.ids!.hashes.length + 1;
+  const sizes = { f64: 8, u32: 4, i32: 4 } as Record<string, number>;
+  let at = align8(8 + metaLength);
+  const kept = meta.arrays.slice(0, meta.arrays.length - idArrays);
+  const body = kept.map(([kind, length]) => {
+    const bytesOf = bytes.subarray(at, at + align8(sizes[kind]! * length));
+    at += align8(sizes[kind]! * length);
+    return bytesOf;
+  });
+  delete meta.table.ids;
+  meta.arrays = kept;
+  const metaBytes = Buffer.from(JSON.stringify(meta));
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(bytes.readUInt32LE(0), 0);
+  head.writeUInt32LE(metaBytes.length, 4);
+  const padding = Buffer.alloc(align8(8 + metaBytes.length) - 8 - metaBytes.length);
+  const image = Buffer.concat([head, metaBytes, padding, ...body]);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32LE(crc32(image) >>> 0);
+  return Buffer.concat([image, tail]);
+}
 
 /** Runs id-writer.mjs until it has acknowledged `acks` batches, then SIGKILLs it. */
 async function runUntilKilled(dir: string, acks: number): Promise<number> {
