@@ -17,11 +17,45 @@ const PLAN = {
   full: { events: 2_000_000, repeats: 5 },
   long: { events: 2_000_000, repeats: 5 },
 };
+/** Separate processes give each build its own heap (memory figures); paired runs give the throughput ratio. */
+const MEMORY_REPEATS = 1;
 
 /** A caller's own id for workload event i: what an application or a re-ingested file brings. */
 const callerId = (i) => `order-${i.toString(36).padStart(8, '0')}-evt`;
 
 export const tasks = {
+  /**
+   * Both builds in one process, one store each, appended the same batches in turns (which goes
+   * first alternates): the load of a shared machine falls on both alike, batch by batch. Returns
+   * each build's events/s and the median of the per-batch time ratios (current / baseline).
+   */
+  async paired({ libs, events, ids, seed }) {
+    const stores = {};
+    for (const [name, lib] of Object.entries(libs))
+      stores[name] = await (await import(pathToFileURL(lib).href)).openEventStore({});
+    const names = Object.keys(stores);
+    const workload = createWorkload(seed);
+    const ns = Object.fromEntries(names.map((name) => [name, 0]));
+    const ratios = [];
+    for (let i = 0, turn = 0; i < events; i += 1000, turn++) {
+      const times = {};
+      for (const name of turn % 2 ? [...names].reverse() : names) {
+        const list = workload.batch(i, Math.min(1000, events - i));
+        if (ids === 'caller') list.forEach((event, k) => (event.id = callerId(i + k)));
+        const t = process.hrtime.bigint();
+        await stores[name].append(list);
+        times[name] = Number(process.hrtime.bigint() - t);
+        ns[name] += times[name];
+      }
+      ratios.push(times.current / times.baseline);
+    }
+    for (const store of Object.values(stores)) await store.close();
+    return {
+      eventsPerSec: Object.fromEntries(names.map((name) => [name, events / (ns[name] / 1e9)])),
+      batchRatio: median(ratios),
+    };
+  },
+
   /**
    * Loads `events` workload events (batches of 1000) into a fresh store of the library at `lib`;
    * with `retry`, appends them all again (every event an exact retry) and times that too.
@@ -93,7 +127,7 @@ export async function run(ctx) {
     const row = { id: c.id, label: c.label, events, repeats };
     const runs = Object.fromEntries(Object.keys(libs).map((name) => [name, []]));
     // The builds take turns, so load on a shared machine falls on both alike.
-    for (let k = 0; k < repeats; k++) {
+    for (let k = 0; k < MEMORY_REPEATS; k++) {
       for (const [name, lib] of Object.entries(libs)) {
         const dir = c.disk ? await mkdtemp(join(ctx.tmp, `ids-${c.id}-`)) : undefined;
         ctx.log(`ids: ${c.label}, ${name} build, run ${k + 1}/${repeats}, ${fmtCount(events)} events`);
@@ -114,6 +148,20 @@ export async function run(ctx) {
         idIndexBytes: median(list.map((r) => r.idIndexBytes)),
       };
     }
+    if (libs.baseline) {
+      row.paired = [];
+      for (let k = 0; k < repeats; k++) {
+        ctx.log(
+          `ids: ${c.label}, both builds in turns, run ${k + 1}/${repeats}, ${fmtCount(events)} events each`,
+        );
+        row.paired.push(await runTask(SELF, 'paired', { libs, events, ids: c.ids, seed: ctx.seed }));
+      }
+      row.pairedRatio = median(row.paired.map((r) => r.batchRatio));
+      row.pairedPerSec = {
+        current: median(row.paired.map((r) => r.eventsPerSec.current)),
+        baseline: median(row.paired.map((r) => r.eventsPerSec.baseline)),
+      };
+    }
     results.push(row);
   }
   return { events, repeats, baseline: libs.baseline ?? null, results };
@@ -127,27 +175,38 @@ export function report(section) {
     const b = r.baseline;
     return [
       r.label,
-      fmtNum(c.eventsPerSec),
-      ...(withBaseline ? [fmtNum(b.eventsPerSec), fmtRatio(c.eventsPerSec / b.eventsPerSec)] : []),
+      ...(withBaseline
+        ? [
+            fmtNum(r.pairedPerSec.current),
+            fmtNum(r.pairedPerSec.baseline),
+            fmtRatio(r.pairedPerSec.current / r.pairedPerSec.baseline),
+            fmtRatio(1 / r.pairedRatio),
+          ]
+        : [fmtNum(c.eventsPerSec)]),
       c.retryPerSec === null ? '—' : `${fmtNum(c.retryPerSec)} (last seq ${fmtCount(c.lastSequence)})`,
+      ...(withBaseline
+        ? [b.retryPerSec === null ? '—' : `${fmtNum(b.retryPerSec)} (last seq ${fmtCount(b.lastSequence)})`]
+        : []),
       c.idIndexBytes === null ? '—' : fmtNum(c.idIndexBytes / r.events),
       fmtNum(c.arrayBuffersPerEvent),
       ...(withBaseline ? [fmtNum(b.arrayBuffersPerEvent)] : []),
     ];
   });
   out.push(
-    `${fmtCount(section.events)} workload events in batches of 1000, medians of ${section.repeats} runs, each in a fresh process` +
+    `${fmtCount(section.events)} workload events in batches of 1000 into a fresh in-memory store` +
       (withBaseline
-        ? `; baseline: ${section.baseline}`
+        ? `; baseline: ${section.baseline}. Throughput: both builds in one process, taking turns batch by batch (medians of ${section.repeats} processes); memory and retries: each build alone in its process`
         : ' (set TAMMA_BENCH_BASELINE_DIST for a without-index baseline)'),
   );
   out.push(
     textTable(
       [
         'configuration',
-        'events/s',
-        ...(withBaseline ? ['baseline events/s', 'ratio'] : []),
+        ...(withBaseline
+          ? ['events/s (paired)', 'baseline events/s (paired)', 'ratio', 'median batch ratio']
+          : ['events/s']),
         'all again (retries), events/s',
+        ...(withBaseline ? ['baseline all again (duplicates)'] : []),
         'id index bytes/event',
         'array buffers bytes/event',
         ...(withBaseline ? ['baseline array buffers bytes/event'] : []),
