@@ -152,6 +152,36 @@ export class UniqueViolationError extends ValidationError {
   }
 }
 
+/**
+ * An append (or a restore) brings an event id the store already holds for an event with other
+ * content. Ids are unique in the store: nothing of the batch was written. Appending the same event
+ * again (same id and content) is not this error: it returns the stored event (an idempotent retry).
+ */
+export class DuplicateEventIdError extends ValidationError {
+  /** The id that is taken. */
+  readonly id: string;
+  /** The sequence of the stored event that holds it. */
+  readonly sequence: number;
+  /** Position of the offending event in the batch; undefined for a restore. */
+  readonly eventIndex: number | undefined;
+
+  /** `difference`: what differs from the stored event, e.g. `payload`, or a restore's own sentence. */
+  constructor(id: string, sequence: number, eventIndex: number | undefined, difference: string) {
+    super(
+      eventIndex === undefined ? 'archiveDir' : `events[${eventIndex}].id`,
+      eventIndex === undefined
+        ? `id ${JSON.stringify(id)} is held by the event of sequence ${sequence}, and ${difference}; ` +
+            'ids are unique in the store. Nothing was restored'
+        : `id ${JSON.stringify(id)} is already stored, as sequence ${sequence}, with a different ${difference}; ` +
+            'ids are unique in the store, and appending an id again only returns the stored event when its content is the same. Nothing was written',
+      'DUPLICATE_EVENT_ID',
+    );
+    this.id = id;
+    this.sequence = sequence;
+    this.eventIndex = eventIndex;
+  }
+}
+
 /** No index of that name, or one is still being built where a ready one is needed. */
 export class IndexNotFoundError extends TammaError {
   readonly index: string;

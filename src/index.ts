@@ -39,6 +39,7 @@ export {
   QueryCancelledError,
   QueryTimeoutError,
   UniqueViolationError,
+  DuplicateEventIdError,
   IndexNotFoundError,
   type ExpectedVersion,
 } from './errors.js';

@@ -131,6 +131,36 @@ describe('ingest', () => {
     });
   });
 
+  it('ingesting a file again writes nothing: events with ids are stored once (resumes a partial ingest)', async () => {
+    const dir = freshDir();
+    const lines = GOOD.filter((line) => line !== '').map((line, i) =>
+      JSON.stringify({ id: `evt-${i}`, ...(JSON.parse(line) as object) }),
+    );
+    const file = writeInput(lines);
+    const partial = await cli(['ingest', '--dir', dir, writeInput(lines.slice(0, 2))]);
+    expect(partial.stderr).toMatch(/written\s+2 events in 1 batch/);
+    // Run again over the whole file: the first two are there already, the rest are written.
+    const resumed = await cli(['ingest', '--dir', dir, '--batch-size', '3', file]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/written\s+3 events in 2 batches/);
+    expect(resumed.stderr).toMatch(/already stored\s+2 events/);
+    const again = await cli(['ingest', '--dir', dir, file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/written\s+0 events in 0 batches/);
+    expect(again.stderr).toMatch(/already stored\s+5 events/);
+    expect(again.stderr).toMatch(/last seq\s+5/);
+    const stored = ndjsonLines((await cli(['query', '--dir', dir])).stdout);
+    expect(stored.map((e) => e.id)).toEqual(['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4']);
+
+    // The same id with other content is a bad line, and nothing of its batch is written.
+    const changed = JSON.stringify({ ...(JSON.parse(lines[1] as string) as object), payload: { n: 99 } });
+    const conflict = await cli(['ingest', '--dir', dir, writeInput([changed])]);
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toMatch(
+      /line 1: .*"evt-1" is already stored, as sequence 2, with a different payload/,
+    );
+  });
+
   it('reads NDJSON from stdin with -', async () => {
     const dir = freshDir();
     const result = await cli(['ingest', '--dir', dir, '-'], { stdin: `${GOOD.join('\n')}\n` });

@@ -11,7 +11,7 @@ import {
 } from '../src/index.js';
 import { forEachRecord } from '../src/storage/embedded/frame.js';
 import { scanLog } from '../src/storage/embedded/log-scan.js';
-import { decodeHeader } from '../src/storage/embedded/record-codec.js';
+import { decodeHeader, decodeId } from '../src/storage/embedded/record-codec.js';
 import { listSegments } from '../src/storage/embedded/segment-files.js';
 import type { RawArray } from '../src/storage/embedded/snapshot.js';
 import { ByteInterner, hashBytes } from '../src/table/byte-interner.js';
@@ -215,7 +215,7 @@ describe('rebuilding the indexes from the log', () => {
     const scan = scanLog(listSegments(dir), 0, 1, (frame) => {
       forEachRecord(frame.bytes, frame.count, (record, offset) => {
         const header = decodeHeader(record);
-        byRow.addRow(
+        const row = byRow.addRow(
           header.aggregateId,
           header.type,
           header.timestamp,
@@ -224,6 +224,8 @@ describe('rebuilding the indexes from the log', () => {
           record.length,
           header.tags,
         );
+        // What the store's append does after addRow (embedded-store.ts commit).
+        byRow.ids.add(row, byRow.ids.hashOf(decodeId(record)));
       });
       replay.addFrame(frame.bytes, frame.count, frame.offset);
     });

@@ -1,5 +1,6 @@
 // Puts the suites' tables together: the console report and the Markdown headline for the README.
 import * as append from '../suites/append.mjs';
+import * as ids from '../suites/ids.mjs';
 import * as indexes from '../suites/indexes.mjs';
 import * as memory from '../suites/memory.mjs';
 import * as queries from '../suites/queries.mjs';
@@ -10,7 +11,7 @@ import * as soak from '../suites/soak.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen, indexes, scan, soak, restore };
+export const SUITES = { append, queries, memory, reopen, indexes, scan, soak, restore, ids };
 
 export function machineLine(machine) {
   return (
@@ -29,6 +30,7 @@ const TITLES = {
   scan: 'Filtered full scan',
   soak: 'Soak: retention under a steady 10K events/s',
   restore: 'Restore from the archive into a live store (tamma vs sqlite vs PostgreSQL vs DuckDB)',
+  ids: 'Unique event ids: the id index in memory and append throughput',
 };
 
 export function reportHeader(results) {

@@ -10,7 +10,10 @@ export interface PendingBatch {
 }
 
 export interface CommitResult {
+  /** Events the append wrote. */
   written: number;
+  /** Events whose id was stored already with the same content: nothing written (a re-ingest). */
+  alreadyStored: number;
   /** Sequence of the last event written, when any was. */
   lastSequence: number | undefined;
   /** Lines that were not written, in line order. */
@@ -26,10 +29,15 @@ const FIXED_CLOCK: Clock = { now: () => 0 };
  * is reported at once rather than one per run.
  */
 export class IngestWriter {
+  /** The store's last sequence: an event returned at or below it was stored before this append. */
+  private lastSequence: number;
+
   constructor(
     private readonly store: EventStore,
     private readonly skipInvalid: boolean,
-  ) {}
+  ) {
+    this.lastSequence = store.stats().lastSequence;
+  }
 
   async commit(batch: PendingBatch): Promise<CommitResult> {
     let rejection: ValidationError | undefined;
@@ -42,7 +50,7 @@ export class IngestWriter {
       }
     }
     const bad = this.findBadLines(batch, rejection);
-    if (!this.skipInvalid) return { written: 0, lastSequence: undefined, bad };
+    if (!this.skipInvalid) return { written: 0, alreadyStored: 0, lastSequence: undefined, bad };
     const badLines = new Set(bad.map((entry) => entry.line));
     const events: unknown[] = [];
     const lines: number[] = [];
@@ -98,13 +106,23 @@ export class IngestWriter {
         lines.splice(index, 1);
       }
     }
-    return { written: 0, lastSequence: undefined, bad: bad.sort((a, b) => a.line - b.line) };
+    return {
+      written: 0,
+      alreadyStored: 0,
+      lastSequence: undefined,
+      bad: bad.sort((a, b) => a.line - b.line),
+    };
   }
 
   private written(stored: readonly { sequence: number }[], bad: BadLine[]): CommitResult {
+    const before = this.lastSequence;
+    const written = stored.filter((event) => event.sequence > before);
+    // New events take ascending sequences in batch order: the last one is the highest.
+    this.lastSequence = written.at(-1)?.sequence ?? before;
     return {
-      written: stored.length,
-      lastSequence: stored.at(-1)?.sequence,
+      written: written.length,
+      alreadyStored: stored.length - written.length,
+      lastSequence: written.at(-1)?.sequence,
       bad: bad.sort((a, b) => a.line - b.line),
     };
   }

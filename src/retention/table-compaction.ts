@@ -33,7 +33,7 @@ export class TableCompaction {
     /** Whether a row present now is to go. */
     private readonly drop: (row: number) => boolean,
   ) {
-    this.compacted = new EventTable(table.types);
+    this.compacted = new EventTable(table.types, table.ids);
     this.end = table.rows;
     this.nextRow = table.firstRow;
     this.tagKeys = [...table.tags];

@@ -1,4 +1,10 @@
-import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
+import {
+  ConcurrencyError,
+  DuplicateEventIdError,
+  StoreClosedError,
+  ValidationError,
+  type ExpectedVersion,
+} from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
 import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';
@@ -58,6 +64,7 @@ import type {
   TimeInput,
 } from './event-store.js';
 import { EventReader } from './event-reader.js';
+import { contentDifference, matchStoredIds, refuseRestoredDuplicates } from './duplicate-ids.js';
 import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
 
@@ -300,6 +307,9 @@ export class EmbeddedEventStore implements EventStore {
       : { frames: read, dropped: 0 };
     const first = frames[0];
     if (first === undefined) return { ...newRestoreReport(read), ofDeletedStreams: dropped };
+    refuseRestoredDuplicates(this.table, this.reader, frames, this.holdsId, (aggregateId) =>
+      this.tombstones.isAggregateDeleted(aggregateId),
+    );
     if (frameSequence(first.bytes, 0) > this.table.rows) {
       // Recorded first: a record of events that never came back does nothing (archived-copies.ts).
       this.archivedCopies.add(archiveDir, framesByFile(frames));
@@ -425,10 +435,53 @@ export class EmbeddedEventStore implements EventStore {
     const valid = validateBatch(list, this.options.clock);
     this.admit(valid, list);
     if (valid.length === 0) return [];
-    const stored = this.commit(valid, this.nextVersions(valid));
+    const match = matchStoredIds(this.table, this.reader, valid, list, this.holdsId);
+    if (match.stored === undefined) {
+      const stored = this.commit(valid, this.nextVersions(valid), match.hashes);
+      await this.acknowledge();
+      // The payloads are the ones given (validated JSON values): typed as the caller typed them.
+      return stored as StoredEvent<P>[];
+    }
+    return (await this.commitNew(valid, match.stored, match.hashes, (fresh) =>
+      this.nextVersions(fresh),
+    )) as StoredEvent<P>[];
+  }
+
+  /** Whether a row's event holds its id: a deleted stream's events have let theirs go (duplicate-ids.ts). */
+  private readonly holdsId = (row: number): boolean =>
+    !this.tombstones.active || !this.tombstones.isDeleted(row);
+
+  /**
+   * A batch some of whose events are retries (their ids are stored, with the same content): those
+   * return the stored events, the others are appended in one frame, and the result is in the
+   * batch's order. A batch of retries only writes nothing.
+   */
+  private async commitNew(
+    events: ValidEvent[],
+    stored: readonly (StoredEvent | undefined)[],
+    hashes: readonly number[],
+    versions: (fresh: ValidEvent[]) => number[],
+  ): Promise<StoredEvent[]> {
+    const fresh: ValidEvent[] = [];
+    const freshHashes: number[] = [];
+    events.forEach((event, i) => {
+      if (stored[i] !== undefined) return;
+      fresh.push(event);
+      freshHashes.push(hashes[i] as number);
+    });
+    if (fresh.length === 0) {
+      // Nothing to write, but the stored events may be the ones an append still waits to fsync:
+      // the retry is acknowledged no sooner than the first append would be.
+      await this.acknowledge();
+      return stored as StoredEvent[];
+    }
+    const written = this.commit(fresh, versions(fresh), freshHashes);
+    let next = 0;
+    // A loop, not map: `stored` has holes where events are new, which map would skip.
+    const out = new Array<StoredEvent>(stored.length);
+    for (let i = 0; i < stored.length; i++) out[i] = stored[i] ?? (written[next++] as StoredEvent);
     await this.acknowledge();
-    // The payloads are the ones given (validated JSON values): typed as the caller typed them.
-    return stored as StoredEvent<P>[];
+    return out;
   }
 
   async appendToStream<P = unknown>(
@@ -470,17 +523,27 @@ export class EmbeddedEventStore implements EventStore {
     const current = this.table.streamVersion(aggregateId);
     const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
     if (explicitIds) {
-      const retried = this.findRetry(aggregateId, valid, expected, current);
-      if (retried !== undefined) return retried as StoredEvent<P>[];
+      const retried = this.findRetry(aggregateId, valid, list, expected, current);
+      if (retried !== undefined) {
+        await this.acknowledge(); // as in commitNew: no sooner than the first append's acknowledgement
+        return retried as StoredEvent<P>[];
+      }
     }
     if (!versionMatches(expected, current)) throw new ConcurrencyError(aggregateId, expected, current);
     if (valid.length === 0) return [];
-    const stored = this.commit(
-      valid,
-      valid.map((_, i) => current + 1 + i),
-    );
-    await this.acknowledge();
-    return stored as StoredEvent<P>[];
+    const match = matchStoredIds(this.table, this.reader, valid, list, this.holdsId);
+    if (match.stored === undefined) {
+      const stored = this.commit(
+        valid,
+        valid.map((_, i) => current + 1 + i),
+        match.hashes,
+      );
+      await this.acknowledge();
+      return stored as StoredEvent<P>[];
+    }
+    return (await this.commitNew(valid, match.stored, match.hashes, (fresh) =>
+      fresh.map((_, i) => current + 1 + i),
+    )) as StoredEvent<P>[];
   }
 
   /**
@@ -503,6 +566,7 @@ export class EmbeddedEventStore implements EventStore {
   private findRetry(
     aggregateId: string,
     events: ValidEvent[],
+    inputs: readonly Partial<NewEvent>[],
     expected: ExpectedVersion,
     current: number,
   ): StoredEvent[] | undefined {
@@ -522,7 +586,20 @@ export class EmbeddedEventStore implements EventStore {
         this.table.version.get(row) === start + i &&
         this.reader.decodeRecord(row, decodeId) === events[i]?.id,
     );
-    if (same.every(Boolean)) return this.reader.events(rows as number[]);
+    if (same.every(Boolean)) {
+      const stored = this.reader.events(rows as number[]);
+      // The ids stand where this write would have put them; their content must be this write's too.
+      stored.forEach((event, i) => {
+        const difference = contentDifference(
+          event,
+          events[i] as ValidEvent,
+          inputs[i]?.timestamp !== undefined,
+        );
+        if (difference !== undefined)
+          throw new DuplicateEventIdError(event.id, event.sequence, i, difference);
+      });
+      return stored;
+    }
     // Some of the ids stand there but not all: a different batch overlapped this one.
     if (same.some(Boolean)) throw new ConcurrencyError(aggregateId, expected, current);
     return undefined;
@@ -543,7 +620,7 @@ export class EmbeddedEventStore implements EventStore {
    * was, so a rejected batch changes nothing. All of this runs in one synchronous step, so
    * concurrent appends are serialised and versions are checked and taken atomically.
    */
-  private commit(events: ValidEvent[], versions: number[]): StoredEvent[] {
+  private commit(events: ValidEvent[], versions: number[], idHashes: readonly number[]): StoredEvent[] {
     const writer = this.writer;
     writer.reset(FRAME_HEADER);
     const lengths = new Array<number>(events.length);
@@ -592,7 +669,7 @@ export class EmbeddedEventStore implements EventStore {
       const event = events[i] as ValidEvent;
       const length = lengths[i] as number;
       at += RECORD_PREFIX;
-      this.table.addRow(
+      const row = this.table.addRow(
         event.aggregateId,
         event.type,
         event.timestamp,
@@ -601,6 +678,7 @@ export class EmbeddedEventStore implements EventStore {
         length,
         event.tags,
       );
+      this.table.ids.add(row, idHashes[i] as number);
       at += length;
       stored[i] = {
         sequence: firstSequence + i,

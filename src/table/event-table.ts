@@ -7,6 +7,7 @@ import type { ArrayCursor, RawArray } from '../storage/embedded/snapshot.js';
 import type { IndexStats } from '../store/event-store.js';
 import { CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
+import { IdIndex, type IdIndexSnapshot } from './id-index.js';
 import { TableCut } from './table-cut.js';
 import { TagValues } from './tag-values.js';
 
@@ -75,10 +76,19 @@ export class EventTable {
   private compositeHits = 0;
   readonly byTime = new TimeIndex((row) => this.timestamp.get(row));
   readonly tags = new Map<string, TagIndex>();
+  /**
+   * Event id → row, so an id is stored once. Every path that adds a row from a record (append,
+   * replay, restore) adds its id; compaction keeps row numbers, so its copy shares this one.
+   */
+  ids: IdIndex;
 
-  /** `types` may be shared with the table being compacted, so type ids stay the same. */
-  constructor(types = new Dictionary()) {
+  /**
+   * `types` may be shared with the table being compacted, so type ids stay the same; so is `ids`,
+   * which compaction does not rebuild.
+   */
+  constructor(types = new Dictionary(), ids = new IdIndex()) {
     this.types = types;
+    this.ids = ids;
     this.byAggregate.onPromote = (aggregate, rows) => {
       for (let i = 0; i < rows.length; i++) {
         const row = rows.at(i);
@@ -139,6 +149,12 @@ export class EventTable {
     Object.assign(this, compacted);
     this.generation = generation;
     this.tagJournal = undefined;
+    this.pruneIds();
+  }
+
+  /** Lets the id index forget removed rows once they fill most of it (IdIndex.prune). */
+  pruneIds(): void {
+    this.ids.prune(this.firstRow, this.rows, this.present, (row) => !this.isRemoved(row));
   }
 
   /**
@@ -157,6 +173,8 @@ export class EventTable {
     for (let row = Math.max(from, (floor >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < floor; row++)
       this.recordLength.set(row, 0);
     for (const name of COLUMN_NAMES) this[name].dropBelow(floor);
+    this.ids.dropBelow(floor);
+    this.pruneIds();
   }
 
   /** A cut emptied these composite keys: forget them, and reuse their ids. */
@@ -410,13 +428,14 @@ export class EventTable {
       ),
     };
     for (const [key, index] of this.tags) result[`tags.${key}`] = fromPostings(index.postings);
+    result.id = stats(this.present, this.ids.entries, this.ids.bytes, 0, 0);
     return result;
   }
 
   get indexBytes(): number {
     let total = this.byAggregate.bytes + this.byType.bytes + this.byAggregateType.bytes + this.byTime.bytes;
     for (const index of this.tags.values()) total += index.postings.bytes;
-    return total;
+    return total + this.ids.bytes;
   }
 
   /**
@@ -432,6 +451,7 @@ export class EventTable {
       postings.appendStableArrays(this.rows, stable);
     for (const index of this.tags.values()) index.postings.appendStableArrays(this.rows, stable);
     this.byTime.appendStableArrays(stable);
+    this.ids.appendStableArrays(this.rows, stable);
     return stable;
   }
 
@@ -459,6 +479,7 @@ export class EventTable {
         values: index.values.toJSON(),
         postings: index.postings.snapshot(out),
       })),
+      ids: this.ids.snapshot(out),
     };
   }
 
@@ -496,6 +517,10 @@ export class EventTable {
       index.postings.restore(tag.postings, arrays);
       table.tags.set(tag.key, index);
     }
+    // A checkpoint from before the id index cannot say which rows hold which ids: it is not used,
+    // and the store is rebuilt from the log (checkpoint.ts readCheckpoint).
+    if (meta.ids === undefined) throw new Error('the checkpoint has no id index');
+    table.ids = IdIndex.restore(meta.ids, arrays);
     return table;
   }
 }
@@ -527,4 +552,6 @@ export interface TableSnapshot {
   compositeHits: number;
   byTime: TimeSnapshot;
   tags: { key: string; values: (TagValue | null)[]; postings: PostingSnapshot }[];
+  /** Absent in checkpoints written before the id index: such a checkpoint is not used. */
+  ids?: IdIndexSnapshot;
 }

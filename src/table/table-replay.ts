@@ -1,5 +1,6 @@
 import {
   ReplayFields,
+  RECORD_HEADER,
   ReplayTag,
   readReplayFields,
   readReplayTag,
@@ -8,6 +9,7 @@ import { TAG_NUMBER, TAG_STRING, TAG_TRUE } from '../storage/embedded/tag-codec.
 import { FRAME_HEADER, RECORD_PREFIX } from '../storage/embedded/frame.js';
 import { readString } from '../storage/embedded/utf8.js';
 import { ByteInterner, hashBytes, sameBytes, toWords } from './byte-interner.js';
+import { IdIndex } from './id-index.js';
 import type { EventTable, TagIndex } from './event-table.js';
 
 /** A tag key: its index, its bytes (to recognise it without hashing), and a byte interner for its string values. */
@@ -90,6 +92,8 @@ export class TableReplay {
       recordOffset,
       length,
     );
+    // The id's bytes come first after the header, up to the aggregate id's (record-codec.ts).
+    this.table.ids.add(row, IdIndex.hashBytes(view, start + RECORD_HEADER, fields.aggregateStart));
     const tag = this.tag;
     const end = fields.tagsEnd;
     for (let at = fields.tagsStart, position = 0; at < end; position++) {

@@ -163,6 +163,7 @@ async function ingest(file: string, options: IngestOptions, ctx: CliContext): Pr
   const counter: ByteCounter = { bytes: 0 };
   const started = performance.now();
   let written = 0;
+  let alreadyStored = 0;
   let skipped = 0;
   let batches = 0;
   let reported = 0;
@@ -188,6 +189,7 @@ async function ingest(file: string, options: IngestOptions, ctx: CliContext): Pr
       return false;
     }
     written += result.written;
+    alreadyStored += result.alreadyStored;
     skipped += result.bad.length;
     if (result.written > 0) batches++;
     progress.update(counter.bytes, written);
@@ -221,6 +223,11 @@ async function ingest(file: string, options: IngestOptions, ctx: CliContext): Pr
     io.stderr.write(`... and ${formatInt(reported - MAX_REPORTED)} more bad lines not shown\n`);
   const summary: [string, string][] = [
     ['written', `${plural(written, 'event')} in ${plural(batches, 'batch', 'batches')}`],
+    ...(alreadyStored > 0
+      ? ([
+          ['already stored', `${plural(alreadyStored, 'event')} (same id and content; not written again)`],
+        ] as [string, string][])
+      : []),
     ['skipped', plural(skipped, 'bad line')],
     [
       'elapsed',
