@@ -822,7 +822,12 @@ export class EmbeddedEventStore implements EventStore {
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
     }
-    return this.tombstones.delete(aggregateId);
+    if (this.tombstones.isAggregateDeleted(aggregateId)) return false;
+    // The tombstone records the log's last sequence as proof the log reached it (log-coverage.ts):
+    // so that sequence must be durable first.
+    const through = this.table.rows;
+    if (this.disk !== undefined) await this.track(this.disk.log.sync());
+    return this.tombstones.delete(aggregateId, through);
   }
 
   cancelQuery(queryId: string): boolean {
