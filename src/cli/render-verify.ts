@@ -8,6 +8,9 @@ const CONSEQUENCE: Record<VerifyProblem['kind'], string> = {
   'corrupt-frame': 'damaged data before the end of the log; the store refuses to open',
   'sequence-gap': 'sequences do not follow on; the store refuses to open',
   'bad-checkpoint': 'the index checkpoint is damaged; opening rebuilds the indexes from the log',
+  'lost-events':
+    'the log ends before events a durable record proves were written (acknowledged events are lost); the store refuses to open',
+  'corrupt-file': 'a file the store relies on is damaged; the store refuses to open',
 };
 
 export function renderProblems(problems: readonly VerifyProblem[]): string {
@@ -77,7 +80,20 @@ export function renderRepairReport(report: RepairReport): string {
   for (const file of report.removedFiles) lines.push(`  removed ${file} (it followed the damage)`);
   if (report.checkpointDiscarded)
     lines.push('  discarded the checkpoint; the next open rebuilds the indexes from the log');
-  if (report.truncated.length === 0 && report.removedFiles.length === 0 && !report.checkpointDiscarded) {
+  const lost = report.lostEvents;
+  if (lost !== null) {
+    lines.push(
+      `  LOST ${plural(lost.events, 'acknowledged event')}: sequences ${formatInt(lost.firstSequence)}..${formatInt(lost.lastSequence)} ` +
+        `(${lost.provenBy} proves they were written; the log ended at ${lost.file} offset ${formatInt(lost.offset)}); ` +
+        'their sequences stay unused',
+    );
+  }
+  if (
+    report.truncated.length === 0 &&
+    report.removedFiles.length === 0 &&
+    !report.checkpointDiscarded &&
+    lost === null
+  ) {
     lines.push('  nothing to repair');
   }
   lines.push(`  kept ${plural(report.eventsKept, 'event')}, last sequence ${formatInt(report.lastSequence)}`);

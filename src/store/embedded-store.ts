@@ -59,6 +59,7 @@ import type {
 import { EventReader } from './event-reader.js';
 import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
+import type { OpenRecovery } from './open-recovery.js';
 
 /** What the store needs from an on-disk backing; absent for an in-memory store. */
 export interface DiskParts {
@@ -67,6 +68,8 @@ export interface DiskParts {
   lock: DirectoryLock;
   /** Rows covered by the checkpoint on disk (so close() knows whether a new one is worth writing). */
   checkpointRows: number;
+  /** What open dropped or found lost (open-recovery.ts). */
+  recovery?: OpenRecovery;
 }
 
 /** The embedded engine: a log of frames, and a table of columns and indexes over it. */
@@ -902,6 +905,7 @@ export class EmbeddedEventStore implements EventStore {
         fsyncs: this.disk.log.fsyncCount,
         lastCheckpointSequence: this.disk.checkpointRows,
         checkpointError: this.checkpointError,
+        recovery: this.disk.recovery ?? { tornTails: [], lost: null },
       };
     }
     return stats;

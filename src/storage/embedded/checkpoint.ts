@@ -277,7 +277,10 @@ export function parseCheckpoint(
  * Loads the checkpoint, or returns a reason it cannot be used (missing, damaged, or ahead of the
  * log). The caller then rebuilds from the log, so a bad checkpoint costs time, never data.
  */
-export function readCheckpoint(dir: string, logEnd: number): Checkpoint | { unusable: string } {
+export function readCheckpoint(
+  dir: string,
+  logEnd: number,
+): Checkpoint | { unusable: string; rows?: number } {
   const parsed = parseCheckpoint(dir, logEnd);
   if ('unusable' in parsed) return parsed;
   const { meta, bytes, arraysStart } = parsed;

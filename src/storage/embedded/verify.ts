@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync, truncateSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { TammaError } from '../../errors.js';
+import { CorruptionError, TammaError } from '../../errors.js';
 import { openOnDisk } from '../../store/open.js';
 import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
@@ -9,6 +9,8 @@ import { acquireLock } from './lock.js';
 import { finishLogSwap, logHome } from './log-swap.js';
 import { dropLeftoverSegments, leftoverSegments, readLogStart, type LogStart } from './log-start.js';
 import { intactFramesIn, scanLog, type ScanResult } from './log-scan.js';
+import { durableClaims, lostEvents, lostEventsError, type CoverageClaim } from './log-coverage.js';
+import { verifyStoreFiles } from './verify-files.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
 import type { RepairReport, VerifyProblem, VerifyReport } from './verify-types.js';
@@ -33,12 +35,11 @@ function isRemoved(record: Buffer, sequence: number, start: LogStart): boolean {
 }
 
 function scanAll(
-  dir: string,
   segments: readonly SegmentFile[],
+  start: LogStart,
 ): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
   let removed = 0;
-  const start = readLogStart(dir);
   const result = scanLog(segments, 0, start.firstSequence, (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset, i) => {
       if (isRemoved(record, frame.firstSequence + i, start)) removed++;
@@ -55,6 +56,16 @@ function scanAll(
   return { ...result, events: result.events - removed, badRecords };
 }
 
+/** The durable claims about the log's end; those of a damaged tombstones.log (reported already) left out. */
+function claimsOf(dir: string, start: LogStart, checkpointRows: number | undefined): CoverageClaim[] {
+  try {
+    return durableClaims(dir, start, checkpointRows);
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    return durableClaims(dir, start, checkpointRows, { skipTombstones: true });
+  }
+}
+
 /**
  * Reads the whole log and the checkpoint, checking every checksum, without changing anything.
  *
@@ -67,18 +78,34 @@ export async function verifyStore(dir: string): Promise<VerifyReport> {
   // A restore's new log that a crash left committed but not yet in place is the one open will use
   // (and it discards the checkpoint).
   const home = logHome(dir);
+  const problems: VerifyProblem[] = [];
+  // Every other file the store relies on (verify-files.ts); the log start is the one at home.
+  const { start: dirStart } = verifyStoreFiles(dir, problems);
+  const start = home === dir ? dirStart : readLogStart(home);
   // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
-  const leftovers = new Set(
-    leftoverSegments(home, readLogStart(home).firstSequence).map((segment) => segment.path),
-  );
+  const leftovers = new Set(leftoverSegments(home, start.firstSequence).map((segment) => segment.path));
   const segments = listSegments(home).filter((segment) => !leftovers.has(segment.path));
-  const scan = scanAll(home, segments);
-  const problems: VerifyProblem[] = [...scan.badRecords];
-  if (scan.problem !== undefined) {
+  const scan = scanAll(segments, start);
+  problems.push(...scan.badRecords);
+  const parsed = home === dir ? parseCheckpoint(dir, logSize(segments)) : { unusable: 'none' as const };
+  // Does a durable record prove the log went on past where it ends (log-coverage.ts)? Then the
+  // end is a loss, not a torn write. Only for the log in place (a restore's new log has no claims).
+  const checkpointRows = 'unusable' in parsed ? parsed.rows : parsed.meta.rows;
+  const last = segments.at(-1);
+  const end = scan.problem ?? {
+    file: last?.path ?? dir,
+    offset: last === undefined ? 0 : statSync(last.path).size,
+  };
+  const lost =
+    home === dir ? lostEvents(claimsOf(dir, start, checkpointRows), scan.lastSequence, end) : undefined;
+  if (scan.problem !== undefined && !(lost !== undefined && scan.problem.kind === 'torn-tail')) {
     const { file, offset, kind, detail } = scan.problem;
     problems.push({ file, offset, kind, detail });
   }
-  const parsed = home === dir ? parseCheckpoint(dir, logSize(segments)) : { unusable: 'none' as const };
+  if (lost !== undefined) {
+    const error = lostEventsError(lost);
+    problems.push({ file: error.file, offset: error.offset, kind: 'lost-events', detail: error.detail });
+  }
   let checkpoint: VerifyReport['checkpoint'] = null;
   if (!('unusable' in parsed)) {
     checkpoint = { sequence: parsed.meta.rows, valid: true };
@@ -118,6 +145,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     checkpointDiscarded: false,
     eventsKept: 0,
     lastSequence: 0,
+    lostEvents: null,
   };
   try {
     // As open does first: finish (or forget) a restore's log swap a crash interrupted.
@@ -165,9 +193,11 @@ export async function repairStore(dir: string): Promise<RepairReport> {
   } finally {
     lock.release();
   }
-  if (report.checkpointDiscarded || report.truncated.length > 0) {
-    // Opening replays the log into fresh indexes; closing writes them as the new checkpoint.
-    await (await openOnDisk(resolveOptions({ dir }), dir)).close();
-  }
+  // Opening replays the log into fresh indexes (closing writes them as the new checkpoint). Events
+  // a durable record proves were written but the log no longer holds are accepted as lost: their
+  // sequences stay unused, and the open says which they were.
+  const reopened = await openOnDisk(resolveOptions({ dir, recover: 'truncate' }), dir);
+  report.lostEvents = reopened.stats().storage?.recovery.lost ?? null;
+  await reopened.close();
   return report;
 }
