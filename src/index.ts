@@ -29,10 +29,12 @@ export {
   QueryTimeoutError,
   UniqueViolationError,
   IndexNotFoundError,
+  StorageError,
   type ExpectedVersion,
 } from './errors.js';
 export { verifyStore, repairStore } from './storage/embedded/verify.js';
 export type { VerifyReport, VerifyProblem, RepairReport } from './storage/embedded/verify-types.js';
+export type { OpenRecovery } from './store/open-recovery.js';
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
 export type {

@@ -60,6 +60,7 @@ import { EventReader } from './event-reader.js';
 import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
 import type { OpenRecovery } from './open-recovery.js';
+import { storageError } from '../storage/embedded/storage-error.js';
 
 /** What the store needs from an on-disk backing; absent for an in-memory store. */
 export interface DiskParts {
@@ -711,7 +712,14 @@ export class EmbeddedEventStore implements EventStore {
     const disk = this.disk;
     if (disk === undefined) return;
     // The log must be durable up to the checkpoint's offset before the checkpoint claims it.
-    disk.log.syncNow();
+    try {
+      disk.log.syncNow();
+    } catch (error) {
+      throw storageError(
+        error,
+        'could not fsync the log before writing the checkpoint; the checkpoint was not written',
+      );
+    }
     writeCheckpoint(disk.dir, this.table, this.log.end, this.indexes.snapshotSources());
     disk.checkpointRows = this.table.rows;
   }
@@ -966,12 +974,23 @@ export class EmbeddedEventStore implements EventStore {
     try {
       if (this.disk !== undefined && this.failure === undefined) {
         if (this.table.rows !== this.disk.checkpointRows) this.writeCheckpointNow();
-        else this.disk.log.syncNow();
+        else this.syncOnClose(this.disk.log);
       }
     } finally {
       this.log.close();
       this.disk?.lock.release();
       await this.queries.close();
+    }
+  }
+
+  private syncOnClose(log: SegmentLog): void {
+    try {
+      log.syncNow();
+    } catch (error) {
+      throw storageError(
+        error,
+        'could not fsync the log at close: events appended since the last fsync may not be durable',
+      );
     }
   }
 

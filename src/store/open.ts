@@ -5,6 +5,7 @@ import { scanLog } from '../storage/embedded/log-scan.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
 import { dropLeftoverSegments, readLogStart } from '../storage/embedded/log-start.js';
 import { finishLogSwap } from '../storage/embedded/log-swap.js';
+import { removeStaleTemporaries } from '../storage/embedded/durable-file.js';
 import { durableClaims, lostEvents, lostEventsError } from '../storage/embedded/log-coverage.js';
 import {
   keepLostSequences,
@@ -54,6 +55,8 @@ export async function openOnDisk(
     ensureStoreFile(dir);
     // A restore that rebuilt the log: put the new one in place if it committed, else forget it.
     finishLogSwap(dir);
+    // Temporary files of writes a crash or a full disk cut short: nothing refers to them.
+    removeStaleTemporaries(dir);
     const logStart = readLogStart(dir);
     dropLeftoverSegments(dir, logStart.firstSequence);
     log = SegmentLog.open(dir, {
