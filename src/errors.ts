@@ -194,3 +194,25 @@ export class IndexNotFoundError extends TammaError {
     this.index = index;
   }
 }
+
+/**
+ * The file system refused a write, an fsync or a rename: `DISK_FULL` when it is out of space (or
+ * quota), `IO_ERROR` otherwise. The message says what was and was not done; `cause` is the system
+ * error (its `code`, e.g. `ENOSPC`, is also in `systemCode`).
+ */
+export class StorageError extends TammaError {
+  readonly systemCode: string | undefined;
+
+  constructor(message: string, cause: unknown) {
+    const systemCode = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const full = systemCode === 'ENOSPC' || systemCode === 'EDQUOT';
+    super(
+      full ? 'DISK_FULL' : 'IO_ERROR',
+      `${message} (${(cause as Error | undefined)?.message ?? String(cause)})`,
+      {
+        cause,
+      },
+    );
+    this.systemCode = systemCode;
+  }
+}

@@ -41,6 +41,7 @@ export {
   UniqueViolationError,
   DuplicateEventIdError,
   IndexNotFoundError,
+  StorageError,
   type ExpectedVersion,
 } from './errors.js';
 export { verifyStore, repairStore } from './storage/embedded/verify.js';
@@ -50,6 +51,7 @@ export type {
   RepairReport,
   DroppedRange,
 } from './storage/embedded/verify-types.js';
+export type { OpenRecovery } from './store/open-recovery.js';
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
 export type {

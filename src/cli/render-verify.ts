@@ -9,6 +9,9 @@ const CONSEQUENCE: Record<VerifyProblem['kind'], string> = {
   'sequence-gap': 'sequences do not follow on; the store refuses to open',
   'bad-checkpoint': 'the index checkpoint is damaged; opening rebuilds the indexes from the log',
   'bad-log-start': 'log/start.json is damaged or disagrees with the segments; the store refuses to open',
+  'lost-events':
+    'the log ends before events a durable record proves were written (acknowledged events are lost); the store refuses to open',
+  'corrupt-file': 'a file the store relies on is damaged; the store refuses to open',
 };
 
 export function renderProblems(problems: readonly VerifyProblem[]): string {
@@ -94,11 +97,20 @@ export function renderRepairReport(report: RepairReport): string {
   }
   if (report.checkpointDiscarded)
     lines.push('  discarded the checkpoint; the next open rebuilds the indexes from the log');
+  const lost = report.lostEvents;
+  if (lost !== null) {
+    lines.push(
+      `  LOST ${plural(lost.events, 'acknowledged event')}: sequences ${formatInt(lost.firstSequence)}..${formatInt(lost.lastSequence)} ` +
+        `(${lost.provenBy} proves they were written; the log ended at ${lost.file} offset ${formatInt(lost.offset)}); ` +
+        'their sequences stay unused',
+    );
+  }
   if (
     report.dropped.length === 0 &&
     report.removedFiles.length === 0 &&
     report.logStart === null &&
-    !report.checkpointDiscarded
+    !report.checkpointDiscarded &&
+    lost === null
   ) {
     lines.push('  nothing to repair');
   }

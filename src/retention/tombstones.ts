@@ -1,8 +1,18 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { CorruptionError } from '../errors.js';
+import { storageError } from '../storage/embedded/storage-error.js';
 import { syncDirectory } from '../storage/embedded/segment-log.js';
 import type { EventTable } from '../table/event-table.js';
+import { encodeTombstone, parseTombstones } from './tombstone-records.js';
 
 export const TOMBSTONE_FILE = 'tombstones.log';
 
@@ -10,9 +20,10 @@ export const TOMBSTONE_FILE = 'tombstones.log';
  * Streams deleted with `deleteAggregate` (erasure): their events disappear at once from every read,
  * query and count, and the stream takes no more appends. Physical removal is cleanup's job.
  *
- * On disk each deletion is one JSON line appended to `tombstones.log` and fsync'ed before
- * `deleteAggregate` resolves, so an acknowledged deletion survives a crash. A torn last line (a
- * crash mid-write of a deletion never acknowledged) is ignored on open; damage before it is refused.
+ * On disk each deletion is one checksummed line appended to `tombstones.log` (tombstone-records.ts)
+ * and fsync'ed before `deleteAggregate` resolves, so an acknowledged deletion survives a crash. A
+ * torn last line (a crash mid-write of a deletion never acknowledged) is ignored on open and cut
+ * off before the next deletion; any other damage is refused with a CorruptionError.
  */
 export class Tombstones {
   /** Aggregate dictionary ids of deleted streams. */
@@ -20,6 +31,12 @@ export class Tombstones {
   /** Their names: dictionary ids change when cleanup compacts the table (see remap). */
   private readonly names: string[] = [];
   private events = 0;
+  /** Bytes of intact records in the file: a torn tail after them is cut off before the next write. */
+  private validLength: number | undefined;
+  /** The highest sequence a tombstone proves the log reached (tombstone-records.ts `through`). */
+  through = 0;
+  /** A torn last line found at open (a deletion a crash cut short, never acknowledged), if any. */
+  tornTail: { offset: number; bytes: number } | undefined;
 
   constructor(
     private readonly table: EventTable,
@@ -34,20 +51,13 @@ export class Tombstones {
     if (dir === undefined) return;
     const path = join(dir, TOMBSTONE_FILE);
     if (!existsSync(path)) return;
-    const lines = readFileSync(path, 'utf8').split('\n');
-    lines.forEach((line, i) => {
-      if (line === '') return;
-      let aggregateId: unknown;
-      try {
-        aggregateId = (JSON.parse(line) as { aggregateId?: unknown }).aggregateId;
-      } catch {
-        if (i === lines.length - 1) return; // torn tail: that deletion was never acknowledged
-        throw new CorruptionError(path, 0, `line ${i + 1} is not a tombstone`);
-      }
-      if (typeof aggregateId !== 'string')
-        throw new CorruptionError(path, 0, `line ${i + 1} names no aggregateId`);
-      this.mark(aggregateId);
-    });
+    const parsed = parseTombstones(path, readFileSync(path));
+    for (const record of parsed.records) {
+      this.mark(record.aggregateId);
+      if (record.through !== undefined) this.through = Math.max(this.through, record.through);
+    }
+    this.validLength = parsed.validLength;
+    this.tornTail = parsed.torn;
   }
 
   /** The same deletions over another table (one a restore rebuilt). */
@@ -93,21 +103,15 @@ export class Tombstones {
   /** Whether the row's event is deleted. */
   readonly isDeleted = (row: number): boolean => this.aggregates.has(this.table.aggregateId.get(row));
 
-  /** Deletes a stream, durably; returns false when it was deleted already. */
-  delete(aggregateId: string): boolean {
+  /**
+   * Deletes a stream, durably; returns false when it was deleted already. `through`: the last
+   * sequence of the log, already durable (recorded as proof that the log reached it).
+   */
+  delete(aggregateId: string, through = 0): boolean {
     if (this.isAggregateDeleted(aggregateId)) return false;
-    if (this.dir !== undefined) {
-      const path = join(this.dir, TOMBSTONE_FILE);
-      const created = !existsSync(path);
-      const fd = openSync(path, 'a');
-      try {
-        writeSync(fd, `${JSON.stringify({ aggregateId })}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      if (created) syncDirectory(this.dir);
-    }
+    if (this.dir !== undefined)
+      this.validLength = appendRecord(this.dir, encodeTombstone({ aggregateId, through }), this.validLength);
+    this.through = Math.max(this.through, through);
     this.mark(aggregateId);
     return true;
   }
@@ -134,4 +138,38 @@ export class Tombstones {
     this.events = 0;
     for (const name of this.names) this.count(name);
   }
+}
+
+/**
+ * Appends one record and fsyncs it. A torn tail left by a crash is cut off first (else the record
+ * would continue the torn line); a write that fails (a full disk) is cut off again, so the file
+ * stays whole records only, and the error says nothing was deleted.
+ */
+function appendRecord(dir: string, line: string, validLength: number | undefined): number {
+  const path = join(dir, TOMBSTONE_FILE);
+  const created = !existsSync(path);
+  const fd = openSync(path, created ? 'w' : 'r+');
+  let end: number;
+  try {
+    const start = validLength ?? fstatSync(fd).size;
+    try {
+      if (fstatSync(fd).size !== start) ftruncateSync(fd, start);
+      const bytes = Buffer.from(line);
+      for (let done = 0; done < bytes.length;)
+        done += writeSync(fd, bytes, done, bytes.length - done, start + done);
+      fsyncSync(fd);
+      end = start + bytes.length;
+    } catch (error) {
+      try {
+        ftruncateSync(fd, start);
+      } catch {
+        /* the write's error is the one to report */
+      }
+      throw storageError(error, `could not record the deletion in ${path}; nothing was deleted`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (created) syncDirectory(dir);
+  return end;
 }

@@ -67,6 +67,8 @@ import { EventReader } from './event-reader.js';
 import { contentDifference, matchStoredIds, refuseRestoredDuplicates } from './duplicate-ids.js';
 import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
+import type { OpenRecovery } from './open-recovery.js';
+import { storageError } from '../storage/embedded/storage-error.js';
 
 /** What the store needs from an on-disk backing; absent for an in-memory store. */
 export interface DiskParts {
@@ -75,6 +77,8 @@ export interface DiskParts {
   lock: DirectoryLock;
   /** Rows covered by the checkpoint on disk (so close() knows whether a new one is worth writing). */
   checkpointRows: number;
+  /** What open dropped or found lost (open-recovery.ts). */
+  recovery?: OpenRecovery;
 }
 
 /** The embedded engine: a log of frames, and a table of columns and indexes over it. */
@@ -799,7 +803,14 @@ export class EmbeddedEventStore implements EventStore {
     const disk = this.disk;
     if (disk === undefined) return;
     // The log must be durable up to the checkpoint's offset before the checkpoint claims it.
-    disk.log.syncNow();
+    try {
+      disk.log.syncNow();
+    } catch (error) {
+      throw storageError(
+        error,
+        'could not fsync the log before writing the checkpoint; the checkpoint was not written',
+      );
+    }
     writeCheckpoint(disk.dir, this.table, this.log.end, this.indexes.snapshotSources());
     disk.checkpointRows = this.table.rows;
   }
@@ -926,7 +937,12 @@ export class EmbeddedEventStore implements EventStore {
     if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
       throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
     }
-    return this.tombstones.delete(aggregateId);
+    if (this.tombstones.isAggregateDeleted(aggregateId)) return false;
+    // The tombstone records the log's last sequence as proof the log reached it (log-coverage.ts):
+    // so that sequence must be durable first.
+    const through = this.table.rows;
+    if (this.disk !== undefined) await this.track(this.disk.log.sync());
+    return this.tombstones.delete(aggregateId, through);
   }
 
   cancelQuery(queryId: string): boolean {
@@ -1001,6 +1017,7 @@ export class EmbeddedEventStore implements EventStore {
         fsyncs: this.disk.log.fsyncCount,
         lastCheckpointSequence: this.disk.checkpointRows,
         checkpointError: this.checkpointError,
+        recovery: this.disk.recovery ?? { tornTails: [], lost: null },
       };
     }
     return stats;
@@ -1063,12 +1080,23 @@ export class EmbeddedEventStore implements EventStore {
         // Not with spans a cleanup compacted left unrewritten: see Cleanup.owesRewrites.
         if (this.table.rows !== this.disk.checkpointRows && !this.cleaner.owesRewrites)
           this.writeCheckpointNow();
-        else this.disk.log.syncNow();
+        else this.syncOnClose(this.disk.log);
       }
     } finally {
       this.log.close();
       this.disk?.lock.release();
       await this.queries.close();
+    }
+  }
+
+  private syncOnClose(log: SegmentLog): void {
+    try {
+      log.syncNow();
+    } catch (error) {
+      throw storageError(
+        error,
+        'could not fsync the log at close: events appended since the last fsync may not be durable',
+      );
     }
   }
 

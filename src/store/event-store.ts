@@ -5,6 +5,7 @@ import type { CleanupReport, CleanupStats } from '../retention/cleanup-report.js
 import type { PlanCacheStats } from '../query/plan-cache.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { ExpectedVersion } from '../errors.js';
+import type { OpenRecovery } from './open-recovery.js';
 import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
 import type { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
@@ -133,6 +134,8 @@ export interface StoreStats {
     lastCheckpointSequence: number;
     /** Why the last periodic checkpoint failed, if it did (it is tried again later; no data is lost). */
     checkpointError: string | null;
+    /** What the open that made this handle cut off (torn tails) or found lost (`recover: 'truncate'`). */
+    recovery: OpenRecovery;
   };
 }
 

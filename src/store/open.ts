@@ -5,6 +5,14 @@ import { scanLog } from '../storage/embedded/log-scan.js';
 import { MemoryLog } from '../storage/embedded/memory-log.js';
 import { dropLeftoverSegments, logStartPath, readLogStart } from '../storage/embedded/log-start.js';
 import { finishLogSwap } from '../storage/embedded/log-swap.js';
+import { removeStaleTemporaries } from '../storage/embedded/durable-file.js';
+import { durableClaims, lostEvents, lostEventsError } from '../storage/embedded/log-coverage.js';
+import {
+  keepLostSequences,
+  logEnding,
+  RebuildWithoutCheckpoint,
+  type OpenRecovery,
+} from './open-recovery.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
 import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
@@ -33,7 +41,12 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
  * Recovery: load the checkpoint if it is intact, replay the log after it, cut off a torn last frame
  * (a crash mid-write), and refuse to open on damage anywhere else, naming the file and offset.
  */
-export async function openOnDisk(options: ResolvedOptions, dir: string): Promise<EmbeddedEventStore> {
+export async function openOnDisk(
+  options: ResolvedOptions,
+  dir: string,
+  /** Set when recovery must rebuild without the checkpoint (it covers lost frames): its row count. */
+  rebuild?: { checkpointRows: number },
+): Promise<EmbeddedEventStore> {
   prepareStoreDirectory(dir);
   const lock = acquireLock(dir);
   let log: SegmentLog | undefined;
@@ -42,6 +55,8 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
     ensureStoreFile(dir);
     // A restore that rebuilt the log: put the new one in place if it committed, else forget it.
     finishLogSwap(dir);
+    // Temporary files of writes a crash or a full disk cut short: nothing refers to them.
+    removeStaleTemporaries(dir);
     const logStart = readLogStart(dir);
     dropLeftoverSegments(dir, logStart.firstSequence);
     log = SegmentLog.open(dir, {
@@ -51,7 +66,11 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
     // A cleanup interrupted after archiving: replay the whole log, so every event it had archived
     // that is still there is found and removed (retention/cleanup.ts, step 3).
     const interrupted = cleanupInterrupted(dir);
-    const checkpoint = interrupted ? { unusable: 'cleanup interrupted' } : readCheckpoint(dir, log.end);
+    const checkpoint =
+      interrupted || rebuild !== undefined ? { unusable: 'not used' } : readCheckpoint(dir, log.end);
+    // What the checkpoint proves the log reached, when its checksum holds (log-coverage.ts).
+    const checkpointClaim =
+      rebuild?.checkpointRows ?? ('table' in checkpoint ? checkpoint.table.rows : checkpoint.rows);
     const table = 'table' in checkpoint ? checkpoint.table : new EventTable();
     const checkpointRows = table.rows;
     const checkpointEnd = 'table' in checkpoint ? checkpoint.logEnd : 0;
@@ -78,19 +97,46 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
       if (end > cut) replay.addFrame(frame.bytes, frame.count, frame.offset);
       table.skipTo(end);
     });
-    if (scan.problem !== undefined && scan.problem.kind !== 'torn-tail')
-      throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
     // Events below removedBefore are hidden as removed: a record that says so of events past the
-    // log's end is wrong (a changed digit), and believing it would hide intact events.
-    if (logStart.removedBefore > scan.lastSequence + 1) {
+    // log's end is wrong (a changed digit), and believing it would hide intact events. Checked
+    // before the loss check below, which would otherwise take the record as proof of lost events.
+    if (logStart.removedBefore > scan.lastSequence + 1 && scan.problem === undefined) {
       throw new CorruptionError(
         logStartPath(dir),
         0,
         `the log start record says events before sequence ${logStart.removedBefore} are removed, but the log ends at sequence ${scan.lastSequence}`,
       );
     }
-    if (scan.problem !== undefined) log.truncate(scan.end);
-    const store = new EmbeddedEventStore(options, table, log, { dir, log, lock, checkpointRows });
+    // Before anything is cut: does a durable record prove the log went on past where it now ends?
+    const lost = lostEvents(
+      durableClaims(dir, logStart, checkpointClaim),
+      scan.lastSequence,
+      logEnding(dir, scan),
+    );
+    if (lost !== undefined && options.recover !== 'truncate') throw lostEventsError(lost);
+    if (scan.problem !== undefined && scan.problem.kind !== 'torn-tail')
+      throw new CorruptionError(scan.problem.file, scan.problem.offset, scan.problem.detail);
+    // The checkpoint's table holds rows of the lost frames: rebuild from the log without it.
+    if (lost !== undefined && table.rows > scan.lastSequence) throw new RebuildWithoutCheckpoint(table.rows);
+    const recovery: OpenRecovery = { tornTails: [], lost: null };
+    if (scan.problem !== undefined) {
+      recovery.tornTails.push({
+        file: scan.problem.file,
+        offset: scan.problem.offset,
+        bytes: log.end - scan.end,
+      });
+      log.truncate(scan.end);
+    }
+    if (lost !== undefined) {
+      recovery.lost = keepLostSequences(dir, log, table, lost);
+    }
+    const store = new EmbeddedEventStore(options, table, log, {
+      dir,
+      log,
+      lock,
+      checkpointRows: lost === undefined ? checkpointRows : 0,
+      recovery,
+    });
     // The cut first: an index the checkpoint holds no snapshot of is built now, over the rows that
     // stay; rows below the cut may be in segments cleanup dropped after the checkpoint was written.
     store.dropBelow(cut);
@@ -101,6 +147,8 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
   } catch (error) {
     log?.close();
     lock.release();
+    if (error instanceof RebuildWithoutCheckpoint)
+      return openOnDisk(options, dir, { checkpointRows: error.rows });
     throw error;
   }
   if (opened.interrupted) {

@@ -34,6 +34,15 @@ export interface OpenOptions {
    */
   verifyOnOpen?: boolean;
   /**
+   * What open does when the log ends before what a durable record proves was written (the
+   * checkpoint, `log/start.json` or a tombstone names a later sequence): acknowledged events are
+   * lost. `'refuse'` (default): open throws a CorruptionError naming the file and offset where the
+   * log ends. `'truncate'`: open anyway, dropping the damaged end, and keep the lost sequences
+   * unused (the next append continues after them); `stats().storage.recovery` says exactly what
+   * was lost. Make a copy of the directory first: the lost events cannot be brought back after.
+   */
+  recover?: 'refuse' | 'truncate';
+  /**
    * How long events stay visible, by event time: `{ maxAge: '30d', types: { 'DEBUG.*': '7d' },
    * maxEvents }`. Default: none, nothing expires. Changeable with `store.setRetention()`.
    */
@@ -64,6 +73,7 @@ export interface ResolvedOptions {
   maxEventSize: number;
   checkpointEvery: number;
   verifyOnOpen: boolean;
+  recover: 'refuse' | 'truncate';
   retention: RetentionPolicy;
   /** Milliseconds; Infinity when the check is off. */
   futureTolerance: number;
@@ -81,6 +91,7 @@ const KNOWN = new Set([
   'maxEventSize',
   'checkpointEvery',
   'verifyOnOpen',
+  'recover',
   'retention',
   'futureTolerance',
   'onFutureEvent',
@@ -140,8 +151,16 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     fsync = 'batch',
     clock = systemClock,
     verifyOnOpen = true,
+    recover = 'refuse',
     onFutureEvent = 'reject',
   } = options;
+  if (recover !== 'refuse' && recover !== 'truncate') {
+    throw new ValidationError(
+      'recover',
+      `must be 'refuse' or 'truncate', got ${describe(recover)}`,
+      'INVALID_OPTION',
+    );
+  }
   if (typeof verifyOnOpen !== 'boolean') {
     throw new ValidationError(
       'verifyOnOpen',
@@ -182,6 +201,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     fsync,
     clock,
     verifyOnOpen,
+    recover,
     futureTolerance: resolveFutureTolerance(options.futureTolerance),
     onFutureEvent,
     retention: RetentionPolicy.from(options.retention, 'retention', dir),

@@ -14,10 +14,12 @@ interface VerifyOptions {
 export function registerVerify(program: Command, ctx: CliContext): void {
   program
     .command('verify')
-    .summary('check every log frame and the checkpoint')
+    .summary('check every file of the store: log frames, checkpoint and metadata')
     .description(
-      'Read the whole store in --dir and check every log frame (length, checksum, sequence order) and the ' +
-        'checkpoint, without changing anything. Exits 1 when the store would not open as it is.',
+      'Read the whole store in --dir and check every log frame (length, checksum, sequence order), the ' +
+        'checkpoint, tombstones.log, indexes.json, store.json, log/start.json, retention.json and the ' +
+        'archive manifest, without changing anything; report events a durable record proves were written ' +
+        'but the log no longer holds. Exits 1 when the store would not open as it is.',
     )
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the VerifyReport object as JSON')

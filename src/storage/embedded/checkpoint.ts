@@ -14,7 +14,10 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { UserIndex, type UserIndexSnapshot } from '../../indexes/user-index.js';
 import { EventTable, type TableSnapshot } from '../../table/event-table.js';
+import type { TammaError } from '../../errors.js';
 import { CHECKPOINT_FILE } from './segment-files.js';
+import { storageError } from './storage-error.js';
+import { removeTemporary, removeTemporaryAsync } from './durable-file.js';
 import { syncDirectory } from './segment-log.js';
 import { ARRAY_KINDS, ArrayCursor, kindOf, type ArrayKind, type RawArray } from './snapshot.js';
 
@@ -62,19 +65,34 @@ export function writeCheckpoint(
   userIndexes: readonly UserIndex[] = [],
 ): void {
   const temporary = temporaryPath(dir);
-  const fd = openSync(temporary, 'w');
   try {
-    let crc = 0;
-    for (const piece of checkpointImage(table, logEnd, userIndexes)) {
-      crc = crc32(piece, crc);
-      for (let done = 0; done < piece.length;) done += writeSync(fd, piece, done);
+    const fd = openSync(temporary, 'w');
+    try {
+      let crc = 0;
+      for (const piece of checkpointImage(table, logEnd, userIndexes)) {
+        crc = crc32(piece, crc);
+        for (let done = 0; done < piece.length;) done += writeSync(fd, piece, done);
+      }
+      writeSync(fd, crcTail(crc));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    writeSync(fd, crcTail(crc));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    installCheckpoint(dir, temporary);
+  } catch (error) {
+    // A half-written temporary file would keep the space a full disk needs back (4 MiB and more).
+    removeTemporary(temporary);
+    throw checkpointError(error);
   }
-  installCheckpoint(dir, temporary);
+}
+
+/** A failed checkpoint costs replay time at the next open, never data: the log holds every event. */
+function checkpointError(error: unknown): TammaError {
+  return storageError(
+    error,
+    'could not write the index checkpoint; the log holds every acknowledged event and the previous checkpoint stays, ' +
+      'so the next open replays more of the log; it is tried again at the next checkpoint or close',
+  );
 }
 
 /** Bytes handed to the thread pool per write, and checksummed on this thread between them. */
@@ -104,6 +122,34 @@ export async function writeCheckpointAsync(
 ): Promise<boolean> {
   const pieces = checkpointImage(table, logEnd, userIndexes, table.appendStableArrays());
   const temporary = temporaryPath(dir);
+  let complete = false;
+  try {
+    complete = await writeCheckpointFile(temporary, pieces, wanted);
+    if (complete) await logDurable();
+  } catch (error) {
+    await removeTemporaryAsync(temporary);
+    throw checkpointError(error);
+  }
+  // Nothing awaited from here on: what abandons this sees it either installed or not at all.
+  if (!complete || !wanted()) {
+    await rm(temporary, { force: true });
+    return false;
+  }
+  try {
+    installCheckpoint(dir, temporary);
+  } catch (error) {
+    removeTemporary(temporary);
+    throw checkpointError(error);
+  }
+  return true;
+}
+
+/** Writes the pieces and their CRC to `temporary`, fsync'ed; false when `wanted` stopped it first. */
+async function writeCheckpointFile(
+  temporary: string,
+  pieces: readonly Uint8Array[],
+  wanted: () => boolean,
+): Promise<boolean> {
   const file = await open(temporary, 'w');
   let complete = false;
   try {
@@ -130,14 +176,7 @@ export async function writeCheckpointAsync(
   } finally {
     await file.close();
   }
-  if (complete) await logDurable();
-  // Nothing awaited from here on: what abandons this sees it either installed or not at all.
-  if (!complete || !wanted()) {
-    await rm(temporary, { force: true });
-    return false;
-  }
-  installCheckpoint(dir, temporary);
-  return true;
+  return complete;
 }
 
 /** The pieces of `batch` after its first `written` bytes (writev may write fewer than asked). */
@@ -277,7 +316,10 @@ export function parseCheckpoint(
  * Loads the checkpoint, or returns a reason it cannot be used (missing, damaged, or ahead of the
  * log). The caller then rebuilds from the log, so a bad checkpoint costs time, never data.
  */
-export function readCheckpoint(dir: string, logEnd: number): Checkpoint | { unusable: string } {
+export function readCheckpoint(
+  dir: string,
+  logEnd: number,
+): Checkpoint | { unusable: string; rows?: number } {
   const parsed = parseCheckpoint(dir, logEnd);
   if ('unusable' in parsed) return parsed;
   const { meta, bytes, arraysStart } = parsed;

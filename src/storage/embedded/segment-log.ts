@@ -18,6 +18,7 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { StoreClosedError, TammaError } from '../../errors.js';
 import { failpoint } from '../../retention/failpoint.js';
+import { storageError } from './storage-error.js';
 import { indexByBase } from './by-base.js';
 import type { RecordLog, SpanWriter } from './record-log.js';
 import { listSegments, segmentPath } from './segment-files.js';
@@ -91,7 +92,13 @@ export class SegmentLog implements RecordLog {
   }
 
   append(frame: Buffer): number {
-    if (this.active.size > 0 && this.active.size + frame.length > this.options.segmentSize) this.roll();
+    if (this.active.size > 0 && this.active.size + frame.length > this.options.segmentSize) {
+      try {
+        this.roll();
+      } catch (error) {
+        throw storageError(error, `could not start a new log segment in ${this.dir}; nothing was appended`);
+      }
+    }
     const segment = this.active;
     const offset = segment.base + segment.size;
     let written = 0;
@@ -107,11 +114,7 @@ export class SegmentLog implements RecordLog {
       } catch {
         /* the original error is the one to report */
       }
-      throw new TammaError(
-        'WRITE_FAILED',
-        `could not write to ${segment.path}: ${(error as Error).message}; nothing was appended`,
-        { cause: error },
-      );
+      throw storageError(error, `could not write to ${segment.path}; nothing was appended`);
     }
     segment.size += frame.length;
     return offset;
@@ -287,6 +290,8 @@ export class SegmentLog implements RecordLog {
   private roll(): void {
     const previous = this.active;
     if (this.options.syncOnRoll) fdatasyncSync(previous.fd);
+    // The new segment first: when it cannot be created (a full disk), the old one stays the active one.
+    this.createSegment(previous.base + previous.size);
     const written = previous.fd;
     previous.fd = openSync(previous.path, 'r');
     // A batch fsync (sync()) may be running on the descriptor in the thread pool: closing it under
@@ -297,7 +302,6 @@ export class SegmentLog implements RecordLog {
       const close = () => closeSync(written);
       running.then(close, close);
     }
-    this.createSegment(previous.base + previous.size);
   }
 
   private createSegment(base: number): void {

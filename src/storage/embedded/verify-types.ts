@@ -1,3 +1,4 @@
+import type { OpenRecovery } from '../../store/open-recovery.js';
 import type { DroppedRange } from './log-repair.js';
 import type { LogStart } from './log-start.js';
 
@@ -15,14 +16,30 @@ export interface VerifyProblem {
    * - `bad-checkpoint`: the checkpoint fails its checksum; the store rebuilds the indexes from the log.
    * - `bad-log-start`: `log/start.json` is damaged or disagrees with the segments; the store refuses to
    *   open (deleting nothing) and `repairStore` rebuilds it from the segments.
+   * - `lost-events`: the log ends before a sequence that a durable record (the checkpoint,
+   *   `log/start.json`, `tombstones.log`) proves was written: acknowledged events are lost; the
+   *   store refuses to open (unless opened with `recover: 'truncate'`).
+   * - `corrupt-file`: another file the store relies on (`store.json`, `tombstones.log`,
+   *   `indexes.json`, `retention.json`, the archive manifest) is damaged; the store refuses to
+   *   open. A torn last line of `tombstones.log` is a `torn-tail` instead.
    */
-  kind: 'torn-tail' | 'corrupt-frame' | 'sequence-gap' | 'bad-checkpoint' | 'bad-log-start';
+  kind:
+    | 'torn-tail'
+    | 'corrupt-frame'
+    | 'sequence-gap'
+    | 'bad-checkpoint'
+    | 'bad-log-start'
+    | 'lost-events'
+    | 'corrupt-file';
   detail: string;
 }
 
 export interface VerifyReport {
   dir: string;
-  /** True when the store would open without dropping anything. A `torn-tail` or `bad-checkpoint` alone leaves this true. */
+  /**
+   * True when the store would open without losing an acknowledged event. A `torn-tail` (a write
+   * never acknowledged, which opening drops) or `bad-checkpoint` alone leaves this true.
+   */
   ok: boolean;
   segments: number;
   frames: number;
@@ -48,4 +65,9 @@ export interface RepairReport {
   checkpointDiscarded: boolean;
   eventsKept: number;
   lastSequence: number;
+  /**
+   * Events a durable record (checkpoint, `log/start.json`, `tombstones.log`) proves were written
+   * but the log no longer held: their sequences stay unused. Null when none were lost.
+   */
+  lostEvents: OpenRecovery['lost'];
 }

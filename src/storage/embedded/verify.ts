@@ -10,6 +10,8 @@ import { finishLogSwap, logHome } from './log-swap.js';
 import { leftoverSegments, readLogStart, type LogStart } from './log-start.js';
 import { repairLog } from './log-repair.js';
 import { scanLog, type ScanResult } from './log-scan.js';
+import { durableClaims, lostEvents, lostEventsError, type CoverageClaim } from './log-coverage.js';
+import { verifyStoreFiles } from './verify-files.js';
 import { recordLengthsConsistent } from './record-codec.js';
 import { STORE_FILE, listSegments, type SegmentFile } from './segment-files.js';
 import type { RepairReport, VerifyProblem, VerifyReport } from './verify-types.js';
@@ -33,17 +35,12 @@ function isRemoved(record: Buffer, sequence: number, start: LogStart): boolean {
   return record.length === 0 || sequence < start.removedBefore;
 }
 
-/** A log start that takes the first frame's sequence as the log's first (for an untrustworthy record). */
-const FIRST_FRAME = 'first-frame';
-
 function scanAll(
-  dir: string,
   segments: readonly SegmentFile[],
-  startAt?: typeof FIRST_FRAME,
+  start: LogStart,
 ): ScanResult & { badRecords: VerifyProblem[] } {
   const badRecords: VerifyProblem[] = [];
   let removed = 0;
-  const start = startAt === FIRST_FRAME ? firstFrameStart(segments) : readLogStart(dir);
   const result = scanLog(segments, 0, start.firstSequence, (frame) => {
     forEachRecord(frame.bytes, frame.count, (record, offset, i) => {
       if (isRemoved(record, frame.firstSequence + i, start)) removed++;
@@ -82,6 +79,16 @@ function firstFrameStart(segments: readonly SegmentFile[]): LogStart {
   return { firstSequence: 1, removedBefore: 1 };
 }
 
+/** The durable claims about the log's end; those of a damaged tombstones.log (reported already) left out. */
+function claimsOf(dir: string, start: LogStart, checkpointRows: number | undefined): CoverageClaim[] {
+  try {
+    return durableClaims(dir, start, checkpointRows);
+  } catch (error) {
+    if (!(error instanceof CorruptionError)) throw error;
+    return durableClaims(dir, start, checkpointRows, { skipTombstones: true });
+  }
+}
+
 /**
  * Reads the whole log and the checkpoint, checking every checksum, without changing anything.
  *
@@ -94,31 +101,50 @@ export async function verifyStore(dir: string): Promise<VerifyReport> {
   // A restore's new log that a crash left committed but not yet in place is the one open will use
   // (and it discards the checkpoint).
   const home = logHome(dir);
+  const problems: VerifyProblem[] = [];
+  // Every other file the store relies on (verify-files.ts); the log start is checked with the log.
+  verifyStoreFiles(dir, problems);
   // Segments a crash left while cleanup dropped the log's front are garbage that opening deletes.
   // A log start record that is damaged or disagrees with the segments makes open refuse (and
-  // repair rebuild it): reported, and the log is read as though there were none.
+  // repair rebuild it): reported, and the log is read from its first frame instead.
   let startProblem: CorruptionError | undefined;
+  let recorded: LogStart | undefined;
   let leftovers = new Set<string>();
   try {
-    leftovers = new Set(
-      leftoverSegments(home, readLogStart(home).firstSequence).map((segment) => segment.path),
-    );
+    const start = readLogStart(home);
+    leftovers = new Set(leftoverSegments(home, start.firstSequence).map((segment) => segment.path));
+    recorded = start;
   } catch (error) {
     if (!(error instanceof CorruptionError)) throw error;
     startProblem = error;
   }
   const segments = listSegments(home).filter((segment) => !leftovers.has(segment.path));
-  const scan = scanAll(home, segments, startProblem === undefined ? undefined : FIRST_FRAME);
-  const problems: VerifyProblem[] = [...scan.badRecords];
+  const start = recorded ?? firstFrameStart(segments);
+  const scan = scanAll(segments, start);
+  problems.push(...scan.badRecords);
   if (startProblem !== undefined) {
     const { file, offset, detail } = startProblem;
     problems.push({ file, offset, kind: 'bad-log-start', detail });
   }
-  if (scan.problem !== undefined) {
+  const parsed = home === dir ? parseCheckpoint(dir, logSize(segments)) : { unusable: 'none' as const };
+  // Does a durable record prove the log went on past where it ends (log-coverage.ts)? Then the
+  // end is a loss, not a torn write. Only for the log in place (a restore's new log has no claims).
+  const checkpointRows = 'unusable' in parsed ? parsed.rows : parsed.meta.rows;
+  const last = segments.at(-1);
+  const end = scan.problem ?? {
+    file: last?.path ?? dir,
+    offset: last === undefined ? 0 : statSync(last.path).size,
+  };
+  const lost =
+    home === dir ? lostEvents(claimsOf(dir, start, checkpointRows), scan.lastSequence, end) : undefined;
+  if (scan.problem !== undefined && !(lost !== undefined && scan.problem.kind === 'torn-tail')) {
     const { file, offset, kind, detail } = scan.problem;
     problems.push({ file, offset, kind, detail });
   }
-  const parsed = home === dir ? parseCheckpoint(dir, logSize(segments)) : { unusable: 'none' as const };
+  if (lost !== undefined) {
+    const error = lostEventsError(lost);
+    problems.push({ file: error.file, offset: error.offset, kind: 'lost-events', detail: error.detail });
+  }
   let checkpoint: VerifyReport['checkpoint'] = null;
   if (!('unusable' in parsed)) {
     checkpoint = { sequence: parsed.meta.rows, valid: true };
@@ -161,7 +187,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     const parsed = parseCheckpoint(dir, logSize(listSegments(dir)));
     const checkpointDiscarded =
       (log.changed || ('unusable' in parsed && parsed.unusable !== 'none')) && discardCheckpoint(dir);
-    const scan = scanAll(dir, listSegments(dir));
+    const scan = scanAll(listSegments(dir), readLogStart(dir));
     if (scan.problem !== undefined) {
       throw new CorruptionError(
         scan.problem.file,
@@ -177,13 +203,16 @@ export async function repairStore(dir: string): Promise<RepairReport> {
       checkpointDiscarded,
       eventsKept: scan.events,
       lastSequence: scan.lastSequence,
+      lostEvents: null,
     };
   } finally {
     lock.release();
   }
-  if (report.checkpointDiscarded || report.dropped.length > 0) {
-    // Opening replays the log into fresh indexes; closing writes them as the new checkpoint.
-    await (await openOnDisk(resolveOptions({ dir }), dir)).close();
-  }
+  // Opening replays the log into fresh indexes (closing writes them as the new checkpoint). Events
+  // a durable record proves were written but the log no longer holds are accepted as lost: their
+  // sequences stay unused, and the open says which they were.
+  const reopened = await openOnDisk(resolveOptions({ dir, recover: 'truncate' }), dir);
+  report.lostEvents = reopened.stats().storage?.recovery.lost ?? null;
+  await reopened.close();
   return report;
 }
