@@ -7,7 +7,11 @@ import { dropLeftoverSegments, readLogStart } from '../storage/embedded/log-star
 import { finishLogSwap } from '../storage/embedded/log-swap.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
-import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
+import {
+  ensureStoreFile,
+  prepareStoreDirectory,
+  refuseForeignDirectory,
+} from '../storage/embedded/store-file.js';
 import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
 import { EmbeddedEventStore } from './embedded-store.js';
@@ -39,6 +43,7 @@ export async function openOnDisk(options: ResolvedOptions, dir: string): Promise
   let log: SegmentLog | undefined;
   let opened: { store: EmbeddedEventStore; table: EventTable; interrupted: boolean };
   try {
+    refuseForeignDirectory(dir);
     ensureStoreFile(dir);
     // A restore that rebuilt the log: put the new one in place if it committed, else forget it.
     finishLogSwap(dir);
