@@ -25,6 +25,7 @@ export {
   CorruptionError,
   StoreClosedError,
   StoreLockedError,
+  ReadOnlyError,
   QueryCancelledError,
   QueryTimeoutError,
   UniqueViolationError,

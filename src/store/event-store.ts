@@ -133,6 +133,10 @@ export interface StoreStats {
     lastCheckpointSequence: number;
     /** Why the last periodic checkpoint failed, if it did (it is tried again later; no data is lost). */
     checkpointError: string | null;
+    /** Present when opened with `readOnly: true`. */
+    readOnly?: true;
+    /** Read-only: why the last automatic refresh failed (null when it did not); the store serves what it had. */
+    followError?: string | null;
   };
 }
 
@@ -201,5 +205,15 @@ export interface EventStore {
   flush(): Promise<void>;
   /** Writes an index checkpoint now, so the next open replays less log. */
   checkpoint(): Promise<void>;
+  /**
+   * Opened with `readOnly: true`: reads what the writing process appended (or changed) since the
+   * last refresh, and resolves with the last sequence now visible. Otherwise resolves at once.
+   *
+   * @example
+   * const reader = await openEventStore({ dir: './events', readOnly: true, followIntervalMs: 0 });
+   * await reader.refresh();
+   * const latest = await reader.read({ fromSequence: reader.stats().lastSequence - 9 });
+   */
+  refresh(): Promise<number>;
   close(): Promise<void>;
 }

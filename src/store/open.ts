@@ -15,6 +15,7 @@ import {
 import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
 import { EmbeddedEventStore } from './embedded-store.js';
+import { openReadOnly } from './open-read-only.js';
 import { cleanupInterrupted, pendingArchivedRows } from '../retention/cleanup.js';
 import type { EventStore } from './event-store.js';
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
@@ -30,6 +31,7 @@ import { resolveOptions, type OpenOptions, type ResolvedOptions } from './option
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
   const resolved = resolveOptions(options);
   if (resolved.dir === undefined) return new EmbeddedEventStore(resolved, new EventTable(), new MemoryLog());
+  if (resolved.readOnly) return openReadOnly(resolved, resolved.dir);
   return openOnDisk(resolved, resolved.dir);
 }
 

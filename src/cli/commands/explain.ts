@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { openEventStore, type Explanation } from '../../index.js';
+import type { Explanation } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { writeWithBackpressure } from '../io.js';
 import { buildExplainQuery } from '../query-ast.js';
 import { addCriteriaOptions, buildCriteria, type QueryFlags } from '../query-criteria.js';
 import { renderExplanation } from '../render-explain.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openForReading } from '../store-dir.js';
 
 interface ExplainOptions extends Omit<QueryFlags, 'json'> {
   dir: string;
@@ -53,8 +53,7 @@ export function registerExplain(program: Command, ctx: CliContext): void {
         buildCriteria(criteria === undefined ? flags : { ...flags, json: criteria }, '--criteria'),
         queryText,
       );
-      requireExistingStore(options.dir);
-      const store = await openEventStore({ dir: options.dir });
+      const store = await openForReading(options.dir);
       let explanation: Explanation;
       try {
         explanation = await store.explain(query, { analyze: analyze === true });

@@ -13,7 +13,7 @@ import {
   renderIndexList,
   renderIndexUsage,
 } from '../render-indexes.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openForReading, requireExistingStore } from '../store-dir.js';
 
 interface StoreOptions {
   dir: string;
@@ -64,6 +64,16 @@ function parseWhere(text: string): FilterNode {
 async function withStore<T>(dir: string, use: (store: EventStore) => Promise<T>): Promise<T> {
   requireExistingStore(dir);
   const store = await openEventStore({ dir });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** As withStore, for commands that only read: read-only, so they work while the application holds the store. */
+async function withReadOnlyStore<T>(dir: string, use: (store: EventStore) => Promise<T>): Promise<T> {
+  const store = await openForReading(dir);
   try {
     return await use(store);
   } finally {
@@ -166,7 +176,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the IndexInfo objects and the total size as JSON')
     .action(async (options: StoreOptions) => {
-      await withStore(options.dir, async (store) => {
+      await withReadOnlyStore(options.dir, async (store) => {
         const indexes = await store.indexes.listIndexes();
         const { totalBytes } = await store.indexes.getIndexSize();
         await print(ctx, options, { indexes, totalBytes }, () => renderIndexList(indexes, totalBytes));
@@ -200,7 +210,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .requiredOption('--name <name>', 'the index to analyze')
     .option('--json', 'print the IndexAnalysis object as JSON')
     .action(async (options: NamedOptions) => {
-      await withStore(options.dir, async (store) => {
+      await withReadOnlyStore(options.dir, async (store) => {
         await requireUserIndex(store, options.name, 'analyzed');
         const analysis = await store.indexes.analyzeIndex(options.name);
         const info = (await store.indexes.listIndexes()).find((index) => index.name === options.name);
@@ -220,7 +230,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the IndexUsage objects as JSON')
     .action(async (options: StoreOptions) => {
-      await withStore(options.dir, async (store) => {
+      await withReadOnlyStore(options.dir, async (store) => {
         const usage = await store.indexes.getIndexUsage();
         await print(ctx, options, usage, () => renderIndexUsage(usage));
       });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { openEventStore, type EventStore, type QueryCriteria } from '../../index.js';
+import type { EventStore, QueryCriteria } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { eventToJsonLine } from '../event-json.js';
 import { writeWithBackpressure } from '../io.js';
 import { addCriteriaOptions, buildCriteria, type QueryFlags } from '../query-criteria.js';
-import { requireExistingStore } from '../store-dir.js';
+import { openForReading } from '../store-dir.js';
 
 interface QueryOptions extends QueryFlags {
   dir: string;
@@ -38,8 +38,7 @@ export function registerQuery(program: Command, ctx: CliContext): void {
     )
     .action(async (options: QueryOptions) => {
       const criteria = buildCriteria(options);
-      requireExistingStore(options.dir);
-      const store = await openEventStore({ dir: options.dir });
+      const store = await openForReading(options.dir);
       try {
         await streamQuery(store, criteria, ctx);
       } finally {
