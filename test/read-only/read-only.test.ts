@@ -60,7 +60,8 @@ class Appender {
     );
     children.push(this.child);
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.child.on('exit', (code) => {
+    // 'close', not 'exit': it comes after the last line the writer printed has been read.
+    this.child.on('close', (code) => {
       this.exited = new Error(`the appender exited (${code}):\n${this.stderr}`);
       for (const waiter of this.waiters.splice(0)) waiter.resolve();
     });
@@ -87,7 +88,7 @@ class Appender {
 
   async stop(): Promise<void> {
     if (this.exited !== undefined) return;
-    const exit = new Promise((resolve) => this.child.once('exit', resolve));
+    const exit = new Promise((resolve) => this.child.once('close', resolve));
     this.child.stdin!.write('stop\n');
     await exit;
   }
@@ -184,6 +185,7 @@ describe('read-only store beside a writer in another process', () => {
       // Once the writer closed, a refresh brings in the rest: exactly what it acknowledged.
       await writer.stop();
       const end = await reader.refresh();
+      expect(writer.closed).toBe(writer.acked);
       expect(end).toBe(writer.acked);
       expectAppended(await reader.read(), end);
     } finally {
