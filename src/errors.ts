@@ -101,6 +101,17 @@ export class StoreLockedError extends TammaError {
   }
 }
 
+/** A write to a store opened with `readOnly: true`. Nothing was changed. */
+export class ReadOnlyError extends TammaError {
+  constructor(operation: string, dir: string) {
+    super(
+      'READ_ONLY',
+      `${operation} is a write, and the store in ${dir} was opened read-only (readOnly: true); ` +
+        'write through the process that holds the store, or open it without readOnly',
+    );
+  }
+}
+
 /** The query was cancelled: its AbortSignal fired, or `cancelQuery(queryId)` was called. */
 export class QueryCancelledError extends TammaError {
   readonly queryId: string;

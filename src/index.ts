@@ -36,6 +36,7 @@ export {
   CorruptionError,
   StoreClosedError,
   StoreLockedError,
+  ReadOnlyError,
   QueryCancelledError,
   QueryTimeoutError,
   UniqueViolationError,

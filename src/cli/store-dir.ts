@@ -43,9 +43,28 @@ export function requireStoreOrEmptyDir(dir: string): void {
  */
 export async function openWithRecordedPolicy(
   dir: string,
+  access: { readOnly?: boolean } = {},
 ): Promise<{ store: EventStore; retention: RetentionOptions | undefined }> {
   requireExistingStore(dir);
   const retention = readPolicyFile(dir);
-  const store = await openEventStore({ dir, ...(retention === undefined ? {} : { retention }) });
+  const store =
+    access.readOnly === true
+      ? await openForReading(dir, retention)
+      : await openEventStore({ dir, ...(retention === undefined ? {} : { retention }) });
   return { store, retention };
+}
+
+/**
+ * Opens an existing store for a command that only reads (query, stats, explain, index list…):
+ * read-only, so it works while the application holds the store (no STORE_LOCKED) and changes no
+ * file, not even a torn tail or a checkpoint. It reads the store as it is at this moment.
+ */
+export async function openForReading(dir: string, retention?: RetentionOptions): Promise<EventStore> {
+  requireExistingStore(dir);
+  return openEventStore({
+    dir,
+    readOnly: true,
+    followIntervalMs: 0,
+    ...(retention === undefined ? {} : { retention }),
+  });
 }

@@ -52,6 +52,8 @@ export class IndexManager {
   private autoBuild: Promise<void> | undefined;
   private queriesSinceAuto = 0;
   private usageChanged = false;
+  /** Set for a read-only store: index writes are refused and usage counts stay in memory. */
+  private readOnly: (() => Error) | undefined;
 
   constructor(
     // Not readonly: a restore into the middle of the store replaces the table (see rebind).
@@ -69,10 +71,16 @@ export class IndexManager {
    * not (undefined; no turn of the event loop, so a build is listed as soon as createIndex is called).
    */
   private writable(): Promise<void> | undefined {
+    if (this.readOnly !== undefined) throw this.readOnly();
     const passage = this.gate.passage();
     if (passage !== undefined) return passage.then(() => this.assertOpen());
     this.assertOpen();
     return undefined;
+  }
+
+  /** A read-only store's: createIndex, dropIndex, rebuildIndex, optimizeIndexes and auto mode throw `refusal()`. */
+  refuseWrites(refusal: () => Error): void {
+    this.readOnly = refusal;
   }
 
   /**
@@ -249,6 +257,7 @@ export class IndexManager {
    * still fit in `memoryBudget` bytes. Pass false to turn it off. `autoActions` says what it did.
    */
   setAutoIndex(settings: AutoIndexSettings | false): void {
+    if (this.readOnly !== undefined && settings !== false) throw this.readOnly();
     this.auto = settings === false ? undefined : resolveAutoIndex(settings);
   }
 
@@ -502,7 +511,7 @@ export class IndexManager {
 
   private persist(): void {
     this.generation++;
-    if (this.dir === undefined) return;
+    if (this.dir === undefined || this.readOnly !== undefined) return;
     this.usageChanged = false;
     writeIndexCatalog(this.dir, {
       indexes: [...this.ready.values()].map((index) => ({

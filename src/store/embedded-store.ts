@@ -1,6 +1,7 @@
 import {
   ConcurrencyError,
   DuplicateEventIdError,
+  ReadOnlyError,
   StoreClosedError,
   ValidationError,
   type ExpectedVersion,
@@ -69,6 +70,8 @@ import { WriteGate } from './write-gate.js';
 import { describe, type ResolvedOptions } from './options.js';
 import type { OpenRecovery } from './open-recovery.js';
 import { storageError } from '../storage/embedded/storage-error.js';
+import type { UserIndex } from '../indexes/user-index.js';
+import { followAppends, loadSnapshot, type ReadOnlySnapshot } from './read-only.js';
 
 /** What the store needs from an on-disk backing; absent for an in-memory store. */
 export interface DiskParts {
@@ -79,6 +82,8 @@ export interface DiskParts {
   checkpointRows: number;
   /** What open dropped or found lost (open-recovery.ts). */
   recovery?: OpenRecovery;
+  /** Set for a store opened read-only beside a writer: what it loaded, to follow the writer (read-only.ts). */
+  readOnly?: Pick<ReadOnlySnapshot, 'stamps' | 'cut'>;
 }
 
 /** The embedded engine: a log of frames, and a table of columns and indexes over it. */
@@ -126,6 +131,10 @@ export class EmbeddedEventStore implements EventStore {
   /** Cleanup's runs and totals since open: each Cleanup a restore rewires the store with adds to them. */
   private readonly cleanupTotals = emptyCleanupStats();
   private readonly openedCpu = process.cpuUsage();
+  /** Read-only: the timer that follows the writer, the refresh running, and why the last one failed. */
+  private followTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private followError: string | null = null;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -136,6 +145,10 @@ export class EmbeddedEventStore implements EventStore {
     this.archivedCopies = new ArchivedCopies(disk?.dir);
     this.wire(table, log, disk, options.retention, new Tombstones(table, disk?.dir));
     this.schedule = new CleanupSchedule(() => this.scheduledCleanup());
+    if (disk?.readOnly !== undefined) {
+      this.followWriter();
+      return;
+    }
     this.schedule.set(options.retention.schedule);
     if (disk !== undefined && options.retention.source !== undefined)
       writePolicyFile(disk.dir, options.retention.source);
@@ -164,6 +177,8 @@ export class EmbeddedEventStore implements EventStore {
       indexes.rebind(table, reader, statistics);
       this.indexes = indexes;
     }
+    if (disk?.readOnly !== undefined)
+      this.indexes.refuseWrites(() => new ReadOnlyError('changing indexes', disk.dir));
     this.tombstones = tombstones;
     const visibility = new Visibility(table, this.tombstones, options.clock, policy);
     this.visibility = visibility;
@@ -225,6 +240,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.refuseIfReadOnly('cleanup');
     this.assertWritable();
     const input = requireObject(options, 'options');
     const sliceRows = optionalInteger(input.sliceRows, 'options.sliceRows');
@@ -269,6 +285,7 @@ export class EmbeddedEventStore implements EventStore {
    * events of deleted streams, are left out. Durable (fsync'ed) when it resolves.
    */
   async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
+    this.refuseIfReadOnly('restoreArchive');
     // One restore at a time, each deciding its path from the store as it finds it. Writes wait from
     // the call on, so one issued after it lands after the restore, whatever path that takes.
     const run = this.restores.then(() => this.restoreNow(archiveDir, options));
@@ -432,6 +449,7 @@ export class EmbeddedEventStore implements EventStore {
   async append<P = unknown>(
     events: NewEvent<NoInfer<P>> | readonly NewEvent<NoInfer<P>>[],
   ): Promise<StoredEvent<P>[]> {
+    this.refuseIfReadOnly('append');
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -493,6 +511,7 @@ export class EmbeddedEventStore implements EventStore {
     events: readonly Omit<NewEvent<NoInfer<P>>, 'aggregateId'>[] | Omit<NewEvent<NoInfer<P>>, 'aggregateId'>,
     options: AppendToStreamOptions = {},
   ): Promise<StoredEvent<P>[]> {
+    this.refuseIfReadOnly('appendToStream');
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -921,6 +940,8 @@ export class EmbeddedEventStore implements EventStore {
     this.assertOpen();
     const policy = RetentionPolicy.from(retention, 'retention', this.disk?.dir);
     this.visibility.policy = policy;
+    // A read-only store's policy is its own view: nothing is scheduled or recorded.
+    if (this.disk?.readOnly !== undefined) return;
     this.schedule.set(policy.schedule);
     if (this.disk !== undefined) writePolicyFile(this.disk.dir, policy.source);
   }
@@ -931,6 +952,7 @@ export class EmbeddedEventStore implements EventStore {
    * Resolves false when the stream was deleted already.
    */
   async deleteAggregate(aggregateId: string): Promise<boolean> {
+    this.refuseIfReadOnly('deleteAggregate');
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -1019,6 +1041,10 @@ export class EmbeddedEventStore implements EventStore {
         checkpointError: this.checkpointError,
         recovery: this.disk.recovery ?? { tornTails: [], lost: null },
       };
+      if (this.disk.readOnly !== undefined) {
+        stats.storage.readOnly = true;
+        stats.storage.followError = this.followError;
+      }
     }
     return stats;
   }
@@ -1040,6 +1066,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async flush(): Promise<void> {
+    this.refuseIfReadOnly('flush');
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -1047,6 +1074,7 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   async checkpoint(): Promise<void> {
+    this.refuseIfReadOnly('checkpoint');
     const waiting = this.writes.passage();
     if (waiting !== undefined) await waiting;
     this.assertWritable();
@@ -1068,6 +1096,8 @@ export class EmbeddedEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     this.schedule.stop();
+    clearInterval(this.followTimer);
+    await this.refreshing?.catch(() => undefined);
     await this.cleaner.settle();
     // Closed: no new checkpoint starts; the one in the background stops, and close writes its own.
     this.abandonCheckpoint();
@@ -1076,7 +1106,7 @@ export class EmbeddedEventStore implements EventStore {
     clearTimeout(this.syncTimer);
     await Promise.allSettled([...this.pendingSyncs]);
     try {
-      if (this.disk !== undefined && this.failure === undefined) {
+      if (this.disk !== undefined && this.failure === undefined && this.disk.readOnly === undefined) {
         // Not with spans a cleanup compacted left unrewritten: see Cleanup.owesRewrites.
         if (this.table.rows !== this.disk.checkpointRows && !this.cleaner.owesRewrites)
           this.writeCheckpointNow();
@@ -1098,6 +1128,65 @@ export class EmbeddedEventStore implements EventStore {
         'could not fsync the log at close: events appended since the last fsync may not be durable',
       );
     }
+  }
+
+  /**
+   * Read-only: brings in what the writer in another process did since the last refresh (new
+   * appends; after a cleanup, restore, deletion or index change, the store is loaded afresh).
+   * Resolves with the last sequence now visible. A writable store has nothing to bring in.
+   */
+  async refresh(): Promise<number> {
+    this.assertOpen();
+    if (this.disk?.readOnly === undefined) return this.table.rows;
+    this.refreshing ??= this.followOnce().finally(() => (this.refreshing = undefined));
+    await this.refreshing;
+    return this.table.rows;
+  }
+
+  private async followOnce(): Promise<void> {
+    const disk = this.disk as DiskParts & { readOnly: Pick<ReadOnlySnapshot, 'stamps' | 'cut'> };
+    const added = followAppends(disk.dir, this.table, disk.log, disk.readOnly);
+    if (added !== 'reload') {
+      if (added > 0) this.indexes.catchUp();
+      return;
+    }
+    // As a restore wires its new table in: queries running go on over the old one until they end.
+    const snapshot = loadSnapshot(disk.dir, this.options.verifyOnOpen);
+    const old = { queries: this.queries, log: this.log, indexes: this.indexes };
+    const { table, log } = snapshot;
+    const readOnly = { stamps: snapshot.stamps, cut: snapshot.cut };
+    const newDisk = { ...disk, log, checkpointRows: snapshot.checkpointRows, readOnly };
+    this.wire(table, log, newDisk, this.visibility.policy, new Tombstones(table, disk.dir));
+    this.openIndexes(snapshot.cut, snapshot.userIndexes);
+    old.indexes.close();
+    await old.queries.close();
+    old.log.close();
+  }
+
+  /** After a load: the rows below the cut go, then the user indexes come back from the checkpoint's snapshots (as open does). */
+  openIndexes(cut: number, snapshots: readonly UserIndex[]): void {
+    this.dropBelow(cut);
+    this.indexes.openFrom(snapshots);
+    this.indexes.dropBelow(cut);
+  }
+
+  /** Read-only: follows the writer every `followIntervalMs` (0: only at refresh()). */
+  private followWriter(): void {
+    const every = this.options.followIntervalMs;
+    if (every === 0) return;
+    this.followTimer = setInterval(() => {
+      if (this.closed || this.refreshing !== undefined) return;
+      this.refresh().then(
+        () => (this.followError = null),
+        (error: Error) => (this.followError = error.message),
+      );
+    }, every);
+    this.followTimer.unref();
+  }
+
+  /** Every write refuses on a read-only store, before it changes anything. */
+  private refuseIfReadOnly(operation: string): void {
+    if (this.disk?.readOnly !== undefined) throw new ReadOnlyError(operation, this.disk.dir);
   }
 
   private assertOpen(): void {

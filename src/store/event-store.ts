@@ -136,6 +136,10 @@ export interface StoreStats {
     checkpointError: string | null;
     /** What the open that made this handle cut off (torn tails) or found lost (`recover: 'truncate'`). */
     recovery: OpenRecovery;
+    /** Present when opened with `readOnly: true`. */
+    readOnly?: true;
+    /** Read-only: why the last automatic refresh failed (null when it did not); the store serves what it had. */
+    followError?: string | null;
   };
 }
 
@@ -220,5 +224,15 @@ export interface EventStore {
   flush(): Promise<void>;
   /** Writes an index checkpoint now, so the next open replays less log. */
   checkpoint(): Promise<void>;
+  /**
+   * Opened with `readOnly: true`: reads what the writing process appended (or changed) since the
+   * last refresh, and resolves with the last sequence now visible. Otherwise resolves at once.
+   *
+   * @example
+   * const reader = await openEventStore({ dir: './events', readOnly: true, followIntervalMs: 0 });
+   * await reader.refresh();
+   * const latest = await reader.read({ fromSequence: reader.stats().lastSequence - 9 });
+   */
+  refresh(): Promise<number>;
   close(): Promise<void>;
 }

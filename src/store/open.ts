@@ -15,10 +15,15 @@ import {
 } from './open-recovery.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import { SegmentLog } from '../storage/embedded/segment-log.js';
-import { ensureStoreFile, prepareStoreDirectory } from '../storage/embedded/store-file.js';
+import {
+  ensureStoreFile,
+  prepareStoreDirectory,
+  refuseForeignDirectory,
+} from '../storage/embedded/store-file.js';
 import { EventTable } from '../table/event-table.js';
 import { TableReplay } from '../table/table-replay.js';
 import { EmbeddedEventStore } from './embedded-store.js';
+import { openReadOnly } from './open-read-only.js';
 import { cleanupInterrupted, pendingArchivedRows } from '../retention/cleanup.js';
 import type { EventStore } from './event-store.js';
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
@@ -34,6 +39,7 @@ import { resolveOptions, type OpenOptions, type ResolvedOptions } from './option
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
   const resolved = resolveOptions(options);
   if (resolved.dir === undefined) return new EmbeddedEventStore(resolved, new EventTable(), new MemoryLog());
+  if (resolved.readOnly) return openReadOnly(resolved, resolved.dir);
   return openOnDisk(resolved, resolved.dir);
 }
 
@@ -52,6 +58,7 @@ export async function openOnDisk(
   let log: SegmentLog | undefined;
   let opened: { store: EmbeddedEventStore; table: EventTable; interrupted: boolean };
   try {
+    refuseForeignDirectory(dir);
     ensureStoreFile(dir);
     // A restore that rebuilt the log: put the new one in place if it committed, else forget it.
     finishLogSwap(dir);

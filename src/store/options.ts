@@ -62,6 +62,18 @@ export interface OpenOptions {
    *   recorded nowhere else: put the producer's time in `metadata` if you need it.
    */
   onFutureEvent?: OnFutureEvent;
+  /**
+   * Open an existing on-disk store for reading only, beside the process that writes it (default
+   * false). Takes no lock and never changes a file in `dir`; follows the writer's appends every
+   * `followIntervalMs` and at `store.refresh()`. Every write (append, deleteAggregate, cleanup,
+   * restoreArchive, createIndex, flush, checkpoint, …) throws a `ReadOnlyError` (`READ_ONLY`).
+   */
+  readOnly?: boolean;
+  /**
+   * With `readOnly`: how often the store looks for the writer's new appends, in milliseconds
+   * (default 1000); 0 turns polling off, and only `refresh()` brings them in.
+   */
+  followIntervalMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -78,6 +90,8 @@ export interface ResolvedOptions {
   /** Milliseconds; Infinity when the check is off. */
   futureTolerance: number;
   onFutureEvent: OnFutureEvent;
+  readOnly: boolean;
+  followIntervalMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -95,6 +109,8 @@ const KNOWN = new Set([
   'retention',
   'futureTolerance',
   'onFutureEvent',
+  'readOnly',
+  'followIntervalMs',
 ]);
 
 function integerOption(
@@ -189,6 +205,21 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
       'INVALID_OPTION',
     );
   }
+  const { readOnly = false } = options;
+  if (typeof readOnly !== 'boolean') {
+    throw new ValidationError(
+      'readOnly',
+      `must be true or false, got ${describe(readOnly)}`,
+      'INVALID_OPTION',
+    );
+  }
+  if (readOnly && dir === undefined) {
+    throw new ValidationError(
+      'readOnly',
+      'needs dir: only an on-disk store can be opened read-only (beside the process that writes it)',
+      'INVALID_OPTION',
+    );
+  }
   if (onFutureEvent !== 'reject' && onFutureEvent !== 'clamp') {
     throw new ValidationError(
       'onFutureEvent',
@@ -209,5 +240,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
     segmentSize: integerOption(options, 'segmentSize', 128 * MiB, 4096, 2 ** 40),
     maxEventSize: integerOption(options, 'maxEventSize', MiB, 256, 256 * MiB),
     checkpointEvery: integerOption(options, 'checkpointEvery', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
+    readOnly,
+    followIntervalMs: integerOption(options, 'followIntervalMs', 1000, 0, 86_400_000),
   };
 }

@@ -43,7 +43,7 @@ export function registerExplain(program: Command, ctx: CliContext): void {
     .action(async (options: ExplainOptions) => {
       const { analyze, json } = options;
       const { query } = readQuery(options);
-      const { store } = await openWithRecordedPolicy(options.dir);
+      const { store } = await openWithRecordedPolicy(options.dir, { readOnly: true });
       let explanation: Explanation;
       try {
         explanation = await store.explain(query, { analyze: analyze === true });

@@ -64,13 +64,22 @@ function parseWhere(text: string): FilterNode {
  * Opens the store in --dir (which must exist: index commands never create one) under its recorded
  * retention policy, like every command that reads, runs `use`, closes.
  */
-async function withStore<T>(dir: string, use: (store: EventStore) => Promise<T>): Promise<T> {
-  const { store } = await openWithRecordedPolicy(dir);
+async function withStore<T>(
+  dir: string,
+  use: (store: EventStore) => Promise<T>,
+  access: { readOnly?: boolean } = {},
+): Promise<T> {
+  const { store } = await openWithRecordedPolicy(dir, access);
   try {
     return await use(store);
   } finally {
     await store.close();
   }
+}
+
+/** As withStore, for commands that only read: read-only, so they work while the application holds the store. */
+async function withReadOnlyStore<T>(dir: string, use: (store: EventStore) => Promise<T>): Promise<T> {
+  return withStore(dir, use, { readOnly: true });
 }
 
 /** Built-in indexes belong to the engine: name them as such rather than as unknown. */
@@ -168,7 +177,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the IndexInfo objects and the total size as JSON')
     .action(async (options: StoreOptions) => {
-      await withStore(options.dir, async (store) => {
+      await withReadOnlyStore(options.dir, async (store) => {
         const indexes = await store.indexes.listIndexes();
         const { totalBytes } = await store.indexes.getIndexSize();
         await print(ctx, options, { indexes, totalBytes }, () => renderIndexList(indexes, totalBytes));
@@ -202,7 +211,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .requiredOption('--name <name>', 'the index to analyze')
     .option('--json', 'print the IndexAnalysis object as JSON')
     .action(async (options: NamedOptions) => {
-      await withStore(options.dir, async (store) => {
+      await withReadOnlyStore(options.dir, async (store) => {
         await requireUserIndex(store, options.name, 'analyzed');
         const analysis = await store.indexes.analyzeIndex(options.name);
         const info = (await store.indexes.listIndexes()).find((index) => index.name === options.name);
@@ -222,7 +231,7 @@ export function registerIndex(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the IndexUsage objects as JSON')
     .action(async (options: StoreOptions) => {
-      await withStore(options.dir, async (store) => {
+      await withReadOnlyStore(options.dir, async (store) => {
         const usage = await store.indexes.getIndexUsage();
         await print(ctx, options, usage, () => renderIndexUsage(usage));
       });

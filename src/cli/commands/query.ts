@@ -77,7 +77,7 @@ export function registerQuery(program: Command, ctx: CliContext): void {
             'read as queryEvents({...}, { includeArchived: true }) reads them',
         );
       }
-      const { store } = await openWithRecordedPolicy(options.dir);
+      const { store } = await openWithRecordedPolicy(options.dir, { readOnly: true });
       try {
         if (options.includeArchived === true) await pageCriteria(store, read.criteria, ctx);
         else await streamQuery(store, read.query, ctx);

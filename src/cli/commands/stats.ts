@@ -21,7 +21,7 @@ export function registerStats(program: Command, ctx: CliContext): void {
     .requiredOption('--dir <path>', 'store directory')
     .option('--json', 'print the StoreStats object as JSON')
     .action(async (options: StatsOptions) => {
-      const { store } = await openWithRecordedPolicy(options.dir);
+      const { store } = await openWithRecordedPolicy(options.dir, { readOnly: true });
       let stats: StoreStats;
       try {
         stats = store.stats();

@@ -11,6 +11,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -21,7 +22,7 @@ import { failpoint } from '../../retention/failpoint.js';
 import { storageError } from './storage-error.js';
 import { indexByBase } from './by-base.js';
 import type { RecordLog, SpanWriter } from './record-log.js';
-import { listSegments, segmentPath } from './segment-files.js';
+import { listSegments, segmentPath, type SegmentFile } from './segment-files.js';
 
 interface Segment {
   base: number;
@@ -68,9 +69,63 @@ export class SegmentLog implements RecordLog {
     return log;
   }
 
+  /**
+   * Opens `files` for reading only, beside a live writer (a read-only store): nothing is created,
+   * truncated or written. The log ends at `end`, the end of the last intact frame: past it the
+   * writer may be writing a frame right now (see follow).
+   */
+  static openReadOnly(dir: string, files: readonly SegmentFile[], end: number): SegmentLog {
+    const log = new SegmentLog(dir, { segmentSize: Number.MAX_SAFE_INTEGER, syncOnRoll: false });
+    try {
+      log.follow(files, end);
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+    return log;
+  }
+
+  /**
+   * A read-only log takes in what the writer appended: segment files it has not seen are opened,
+   * and the log now ends at `end` (a frame boundary the caller scanned up to), or at the newest
+   * segment's start when that is later (cleanup leaves gaps between segments; a new segment's first
+   * frame may still be being written). Segments before the newest are whole, as the writer sealed them.
+   */
+  follow(files: readonly SegmentFile[], end: number): void {
+    const known = this.segments.at(-1)?.base ?? -1;
+    for (const file of files) {
+      if (file.base <= known) continue;
+      const fd = openSync(file.path, 'r');
+      this.segments.push({ base: file.base, path: file.path, fd, size: 0 });
+    }
+    for (let i = 0; i < this.segments.length; i++) {
+      const segment = this.segments[i] as Segment;
+      const next = this.segments[i + 1];
+      segment.size =
+        next === undefined
+          ? Math.max(0, end - segment.base)
+          : Math.min(fstatSync(segment.fd).size, next.base - segment.base);
+    }
+  }
+
   get end(): number {
-    const last = this.active;
-    return last.base + last.size;
+    // A read-only log may have no segment yet (the writer is creating the store).
+    const last = this.segments.at(-1);
+    return last === undefined ? 0 : last.base + last.size;
+  }
+
+  /**
+   * Whether every segment file this log holds open is still the file at its path: a read-only
+   * log's check that the writer replaced (cleanup, restore) or removed none of them.
+   */
+  sameFiles(): boolean {
+    return this.segments.every((segment) => {
+      try {
+        return statSync(segment.path).ino === fstatSync(segment.fd).ino;
+      } catch {
+        return false;
+      }
+    });
   }
 
   private get active(): Segment {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TammaError } from '../../errors.js';
-import { STORE_FILE } from './segment-files.js';
+import { LOCK_FILE, STORE_FILE } from './segment-files.js';
 
 const FORMAT = 'tamma-events';
 const VERSION = 1;
@@ -16,9 +16,19 @@ export function prepareStoreDirectory(dir: string): void {
     throw new TammaError('NOT_A_STORE', `dir: ${dir} exists and is not a directory; give a directory path`);
   }
   mkdirSync(dir, { recursive: true });
+  refuseForeignDirectory(dir, true);
+}
+
+/**
+ * Refuses a non-empty directory that is not a store. Before the lock is taken (`beforeLock`), files
+ * another opener is creating right now must not count: every opener creates LOCK before any other
+ * file, so when LOCK exists after the listing, the check is left to the lock's holder (open calls
+ * this again once it holds the lock).
+ */
+export function refuseForeignDirectory(dir: string, beforeLock = false): void {
   if (!existsSync(join(dir, STORE_FILE))) {
-    const others = readdirSync(dir).filter((name) => name !== 'LOCK');
-    if (others.length > 0) {
+    const others = readdirSync(dir).filter((name) => name !== LOCK_FILE);
+    if (others.length > 0 && !(beforeLock && existsSync(join(dir, LOCK_FILE)))) {
       throw new TammaError(
         'NOT_A_STORE',
         `dir: ${dir} is not empty and is not a Tamma Events store (no ${STORE_FILE}; found ${others.slice(0, 3).join(', ')}); ` +
