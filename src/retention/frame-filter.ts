@@ -21,7 +21,10 @@ export interface FilteredFrames {
  * (which archive files and restores allow; they never hold an empty record). For erasure: the
  * records of deleted streams taken out of an archive file, or out of what a restore reads.
  */
-export function framesWithout(frames: Buffer, drop: (record: Buffer) => boolean): FilteredFrames {
+export function framesWithout(
+  frames: Buffer,
+  drop: (record: Buffer, sequence: number) => boolean,
+): FilteredFrames {
   const parts: Buffer[] = [];
   let dropped = 0;
   for (let at = 0; at < frames.length; at += FRAME_HEADER + frameBodyLength(frames, at)) {
@@ -48,7 +51,7 @@ export function framesWithout(frames: Buffer, drop: (record: Buffer) => boolean)
     for (let i = 0; i < count; i++) {
       const length = frames.readUInt32LE(record);
       const next = record + RECORD_PREFIX + length;
-      if (drop(frames.subarray(record + RECORD_PREFIX, next))) {
+      if (drop(frames.subarray(record + RECORD_PREFIX, next), first + i)) {
         dropped++;
         close(record);
       } else {

@@ -97,15 +97,21 @@ export function restoreFrames(
  * The frames without the events of deleted streams (checked against the store restoring them):
  * erasure is not undone by a restore, whichever path it takes, and the events never reach the log.
  * An archive the erasing cleanup has rewritten holds none of them already (archive-erasure.ts).
+ * Events the store still holds (hidden until the erasing cleanup) stay in: both restore paths leave
+ * them out as already live, which is what the report calls them.
  */
 export function withoutDeletedStreams(
   frames: readonly ArchivedFrame[],
   isDeleted: (aggregateId: string) => boolean,
+  isLive: (sequence: number) => boolean,
 ): { frames: ArchivedFrame[]; dropped: number } {
   const kept: ArchivedFrame[] = [];
   let dropped = 0;
   for (const frame of frames) {
-    const filtered = framesWithout(frame.bytes, (record) => isDeleted(decodeAggregateId(record)));
+    const filtered = framesWithout(
+      frame.bytes,
+      (record, sequence) => !isLive(sequence) && isDeleted(decodeAggregateId(record)),
+    );
     dropped += filtered.dropped;
     const bytes = filtered.frames;
     for (let at = 0; at < bytes.length; at += FRAME_HEADER + frameBodyLength(bytes, at))

@@ -324,7 +324,11 @@ export class EmbeddedEventStore implements EventStore {
     this.assertWritable();
     // Erasure is not undone: deleted streams' events are left out before either path sees them.
     const { frames, dropped } = this.tombstones.active
-      ? withoutDeletedStreams(read, (aggregateId) => this.tombstones.isAggregateDeleted(aggregateId))
+      ? withoutDeletedStreams(
+          read,
+          (aggregateId) => this.tombstones.isAggregateDeleted(aggregateId),
+          (sequence) => sequence <= this.table.rows && !this.table.isRemoved(sequence - 1),
+        )
       : { frames: read, dropped: 0 };
     const first = frames[0];
     if (first === undefined) return { ...newRestoreReport(read), ofDeletedStreams: dropped };
