@@ -95,8 +95,8 @@ export class EmbeddedEventStore implements EventStore {
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
-  /** When the oldest write not yet fsync'ed under `'batch'` was acknowledged. */
-  private unsyncedSince: number | undefined;
+  /** When the oldest write not yet fsync'ed under `'batch'` was acknowledged (see BatchDeadline). */
+  private unsyncedSince: BatchDeadline | undefined;
   private pendingSyncs = new Set<Promise<void>>();
   private sequenceLookups = 0;
   private sequenceHits = 0;
@@ -608,8 +608,11 @@ export class EmbeddedEventStore implements EventStore {
 
   /**
    * Waits as long as the fsync policy says an acknowledgement must, then writes a checkpoint if one
-   * is due. Under `'batch'` the fsync is scheduled on a timer, and also started from here once the
-   * interval has passed: a tight `await append()` loop never lets timers run.
+   * is due. Under `'batch'` the fsync is scheduled on a timer; but a caller that keeps the process
+   * busy (a tight `await append()` loop resolves each append in a microtask) never lets that timer,
+   * or the callback of an fsync already started, run. So each append also checks the deadline
+   * itself, and the first one past it waits for an fsync of everything written so far: the
+   * "fsync within fsyncIntervalMs" bound holds however the store is called.
    */
   private async acknowledge(): Promise<void> {
     const disk = this.disk;
@@ -617,23 +620,57 @@ export class EmbeddedEventStore implements EventStore {
     if (this.options.fsync === 'always') {
       await this.track(disk.log.sync());
     } else if (this.options.fsync === 'batch') {
-      const now = performance.now();
       if (this.unsyncedSince === undefined) {
-        this.unsyncedSince = now;
+        this.unsyncedSince = this.batchTime();
         this.syncTimer = setTimeout(() => this.syncBatch(), this.options.fsyncIntervalMs);
         this.syncTimer.unref();
-      } else if (now - this.unsyncedSince >= this.options.fsyncIntervalMs) {
-        this.syncBatch();
+      } else if (this.syncOverdue(this.unsyncedSince)) {
+        const sync = this.syncBatch();
+        this.maybeCheckpoint();
+        await sync;
+        return;
       }
     }
     this.maybeCheckpoint();
   }
 
-  private syncBatch(): void {
+  /**
+   * Now, on both clocks: the store's (`clock`, so tests drive the deadline without sleeping) and a
+   * monotonic one (so a clock that stands still or jumps cannot stretch the bound in real time).
+   */
+  private batchTime(): BatchDeadline {
+    let clock: number;
+    try {
+      clock = this.options.clock.now();
+    } catch {
+      clock = Number.NaN; // an unreadable clock: the monotonic one decides
+    }
+    return { clock, monotonic: performance.now() };
+  }
+
+  /** Whether `fsyncIntervalMs` has passed since `since` on either clock (or the store's went back). */
+  private syncOverdue(since: BatchDeadline): boolean {
+    const now = this.batchTime();
+    const interval = this.options.fsyncIntervalMs;
+    return (
+      now.monotonic - since.monotonic >= interval ||
+      now.clock - since.clock >= interval ||
+      now.clock < since.clock
+    );
+  }
+
+  /**
+   * Starts the fsync of everything written so far. The timer ignores how it ends (a failure is kept
+   * in `failure`); an append past the deadline waits for it, and fails if it fails.
+   */
+  private syncBatch(): Promise<void> {
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     this.unsyncedSince = undefined;
-    if (!this.closed && this.disk !== undefined) this.track(this.disk.log.sync()).catch(() => undefined);
+    if (this.closed || this.disk === undefined) return Promise.resolve();
+    const sync = this.track(this.disk.log.sync());
+    sync.catch(() => undefined);
+    return sync;
   }
 
   private track(sync: Promise<void>): Promise<void> {
@@ -895,6 +932,7 @@ export class EmbeddedEventStore implements EventStore {
         logBytes: this.disk.log.bytes,
         fsync: this.options.fsync,
         fsyncs: this.disk.log.fsyncCount,
+        unsyncedBytes: this.disk.log.unsyncedBytes,
         lastCheckpointSequence: this.disk.checkpointRows,
         checkpointError: this.checkpointError,
       };
@@ -1000,6 +1038,12 @@ function versionMatches(expected: ExpectedVersion, current: number): boolean {
     default:
       return current === expected;
   }
+}
+
+/** A moment on the store's clock and on the monotonic clock: for the `'batch'` fsync deadline. */
+interface BatchDeadline {
+  clock: number;
+  monotonic: number;
 }
 
 /** One turn of the event loop: what long work awaits between slices, so I/O and timers run. */
