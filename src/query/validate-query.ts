@@ -154,6 +154,22 @@ function validateHints(hints: QueryHints): void {
 
 /** Checks a whole query; a bad query never reaches the planner. */
 export function validateQuery(query: EventQuery): void {
+  // A query from outside the builder (explain(ast), a parsed JSON body) may be anything.
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) {
+    throw new ValidationError('query', `must be a query object or a builder, got ${describe(query)}`);
+  }
+  if (!Array.isArray(query.orderBy)) {
+    throw new ValidationError(
+      'orderBy',
+      `must be an array of { field, direction }, got ${describe(query.orderBy)}`,
+    );
+  }
+  if (query.select !== undefined && !Array.isArray(query.select)) {
+    throw new ValidationError('select', `must be an array of fields, got ${describe(query.select)}`);
+  }
+  if (query.hints === null || typeof query.hints !== 'object') {
+    throw new ValidationError('hints', `must be an object, got ${describe(query.hints)}`);
+  }
   validateFilter(query.filter);
   query.select?.forEach((field, i) => resolveField(field, `select[${i}]`));
   query.orderBy.forEach((term, i) => {

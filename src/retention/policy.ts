@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../store/options.js';
+import { checkPathLength } from '../store/path-length.js';
 import { formatDuration, parseDuration, type Duration } from './duration.js';
 import { isCronExpression } from './cleanup-schedule.js';
 
@@ -91,6 +92,7 @@ function archiveDirOf(archive: unknown, path: string): string | undefined {
       'INVALID_OPTION',
     );
   }
+  checkPathLength(dir, `${path}.archive.dir`);
   return dir;
 }
 

@@ -411,7 +411,7 @@ export class EmbeddedEventStore implements EventStore {
     if (waiting !== undefined) await waiting;
     this.assertWritable();
     const list = Array.isArray(events) ? (events as readonly unknown[]) : [events];
-    const valid = validateBatch(list, this.options.clock);
+    const valid = validateBatch(list, this.options.clock, this.options.maxEventSize);
     this.admit(valid, list);
     if (valid.length === 0) return [];
     const stored = this.commit(valid, this.nextVersions(valid));
@@ -453,7 +453,7 @@ export class EmbeddedEventStore implements EventStore {
       }
       return event !== null && typeof event === 'object' ? { ...event, aggregateId } : event;
     });
-    const valid = validateBatch(inputs, this.options.clock);
+    const valid = validateBatch(inputs, this.options.clock, this.options.maxEventSize);
     this.admit(valid, list);
     const current = this.table.streamVersion(aggregateId);
     const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
@@ -831,7 +831,7 @@ export class EmbeddedEventStore implements EventStore {
   ): Promise<Explanation> {
     this.assertOpen();
     const ast = query instanceof AdvancedQueryBuilder ? query.toQuery() : query;
-    return this.queries.explain(ast, options.analyze === true);
+    return this.queries.explain(ast, requireObject(options, 'options').analyze === true);
   }
 
   /**
@@ -880,9 +880,9 @@ export class EmbeddedEventStore implements EventStore {
       this.assertOpen();
       return this.queries.stream(query, options);
     },
-    explain: async (query, options) => {
+    explain: async (query, options = {}) => {
       this.assertOpen();
-      return this.queries.explain(query, options?.analyze === true);
+      return this.queries.explain(query, requireObject(options, 'options').analyze === true);
     },
   };
 

@@ -14,6 +14,7 @@ import { EmbeddedEventStore } from './embedded-store.js';
 import { cleanupInterrupted, pendingArchivedRows } from '../retention/cleanup.js';
 import type { EventStore } from './event-store.js';
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
+import { nameTooLong } from './path-length.js';
 
 /**
  * Opens an event store: durable in `dir` when given, in memory otherwise.
@@ -26,7 +27,11 @@ import { resolveOptions, type OpenOptions, type ResolvedOptions } from './option
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
   const resolved = resolveOptions(options);
   if (resolved.dir === undefined) return new EmbeddedEventStore(resolved, new EventTable(), new MemoryLog());
-  return openOnDisk(resolved, resolved.dir);
+  try {
+    return await openOnDisk(resolved, resolved.dir);
+  } catch (error) {
+    throw nameTooLong(error, resolved.dir, 'dir');
+  }
 }
 
 /**
