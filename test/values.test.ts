@@ -347,3 +347,67 @@ describe('paths the file system would refuse', () => {
     }
   });
 });
+
+describe('sparse and deeply nested query inputs are refused before they are walked', () => {
+  test('a sparse list of length 2^32 - 1 anywhere a list is read, and a filter nested 20,000 deep', async () => {
+    const sparse: never[] = [];
+    sparse.length = 2 ** 32 - 1;
+    let deepNot: unknown = { kind: 'exists', field: 'type' };
+    for (let i = 0; i < 20_000; i++) deepNot = { kind: 'not', filter: deepNot };
+    await withStore({}, async (store) => {
+      await store.append({ aggregateId: 'a', type: 'T' });
+      const all = { kind: 'all' };
+      // Before the fix each of these spread, mapped or walked every index (minutes, or out of
+      // memory), or overflowed the stack with a raw RangeError.
+      const cases: [string, () => Promise<unknown>, string][] = [
+        ['select', async () => store.query().select(sparse), 'select'],
+        ['where in', async () => store.query().where('type', 'in', sparse), 'where.value'],
+        [
+          'where node in',
+          async () => store.query().where({ kind: 'in', field: 'type', values: sparse } as never),
+          'where.values',
+        ],
+        [
+          'where node or',
+          async () => store.query().where({ kind: 'or', filters: sparse } as never),
+          'where.or',
+        ],
+        ['hint', async () => store.query().hint({ useIndex: sparse }), 'hints.useIndex'],
+        ['criteria', () => store.queryEvents({ aggregateId: sparse }), 'criteria.aggregateId'],
+        ['criteria tags', () => store.queryEvents({ tags: { k: sparse } }), 'criteria.tags.k'],
+        ['appendToStream', () => store.appendToStream('a', sparse), 'events'],
+        [
+          'explain orderBy',
+          () => store.explain({ filter: all, orderBy: sparse, hints: {} } as never),
+          'orderBy',
+        ],
+        [
+          'explain select',
+          () => store.explain({ filter: all, orderBy: [], select: sparse, hints: {} } as never),
+          'select',
+        ],
+        [
+          'deep where',
+          async () =>
+            store
+              .query()
+              .where(deepNot as never)
+              .execute(),
+          'deeper than',
+        ],
+        [
+          'deep explain',
+          () => store.explain({ filter: deepNot, orderBy: [], hints: {} } as never),
+          'deeper than',
+        ],
+      ];
+      for (const [name, run, fragment] of cases) {
+        const error = await rejection(run);
+        expect(error, name).toBeInstanceOf(TammaError);
+        expect((error as TammaError).code, name).toBe('VALIDATION_FAILED');
+        expect((error as Error).message, name).toContain(fragment);
+      }
+      expect(store.stats().lastSequence).toBe(1);
+    });
+  });
+});

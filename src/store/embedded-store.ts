@@ -1,6 +1,7 @@
 import { ConcurrencyError, StoreClosedError, ValidationError, type ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
+import { requireDense } from '../events/dense-list.js';
 import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';
 import { AdvancedQueryBuilder, type QueryRunner } from '../query/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
@@ -439,6 +440,7 @@ export class EmbeddedEventStore implements EventStore {
     }
     const expected = checkExpectedVersion(requireObject(options, 'options').expectedVersion ?? 'any');
     const list = (Array.isArray(events) ? events : [events]) as readonly Partial<NewEvent>[];
+    requireDense(list, 'events');
     const inputs = list.map((event, i) => {
       if (
         event !== null &&

@@ -90,6 +90,25 @@ const eventArb = fc.oneof(
 );
 
 const BUILDER_METHODS = ['where', 'select', 'orderBy', 'limit', 'offset', 'after', 'hint'] as const;
+/** Store methods that change no event when they succeed (a store without retention, in memory). */
+const MAINTENANCE = [
+  'cleanup',
+  'deleteAggregate',
+  'restoreArchive',
+  'cancelQuery',
+  'flush',
+  'checkpoint',
+] as const;
+const INDEX_METHODS = [
+  'createIndex',
+  'dropIndex',
+  'rebuildIndex',
+  'analyzeIndex',
+  'analyzeField',
+  'setAutoIndex',
+] as const;
+/** Not a string: a string could name a stream to delete or a directory in the working directory. */
+const notString = junk.filter((value) => typeof value !== 'string');
 
 type Call =
   | { kind: 'append'; events: unknown }
@@ -105,7 +124,9 @@ type Call =
       run: 'execute' | 'executePage' | 'executeStream' | 'explain';
       options: unknown;
     }
-  | { kind: 'open'; options: unknown };
+  | { kind: 'open'; options: unknown }
+  | { kind: 'maintenance'; method: (typeof MAINTENANCE)[number]; args: unknown[] }
+  | { kind: 'index'; method: (typeof INDEX_METHODS)[number]; args: unknown[] };
 
 const call: fc.Arbitrary<Call> = fc.oneof(
   {
@@ -149,6 +170,35 @@ const call: fc.Arbitrary<Call> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('open' as const), options: junk }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('maintenance' as const),
+      method: fc.constantFrom(...MAINTENANCE),
+      args: fc.array(notString, { maxLength: 2 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('index' as const),
+      method: fc.constantFrom(...INDEX_METHODS),
+      args: fc.array(
+        fc.oneof(
+          junk,
+          fc.record(
+            {
+              name: fc.oneof(fc.constant('ix'), junk),
+              fields: fc.oneof(fc.constant(['tags.k']), junk),
+              unique: junk,
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        { maxLength: 2 },
+      ),
+    }),
+  },
 );
 
 /** Everything a caller can see of the store's contents. */
@@ -173,6 +223,12 @@ async function perform(store: EventStore, c: Call): Promise<unknown> {
       const other = await openEventStore(options as never);
       await other.close();
       return undefined;
+    }
+    case 'maintenance':
+      return (store[c.method] as (...args: unknown[]) => unknown)(...c.args);
+    case 'index': {
+      const indexes = store.indexes as unknown as Record<string, (...args: unknown[]) => unknown>;
+      return indexes[c.method]!.call(store.indexes, ...c.args);
     }
     case 'builder': {
       let builder: AdvancedQueryBuilder = store.query();
