@@ -188,11 +188,12 @@ function walkObject(
       `must be JSON-compatible, got a ${object.constructor?.name ?? 'non-plain'} object; use plain objects, arrays and Dates`,
     );
   }
-  const keys = Object.keys(object);
-  if (keys.length > shape.budget) throw TOO_LARGE;
-  if (keys.length > FAST_MAP_KEYS) shape.largeMaps = true;
   if (path !== null) ancestors.push(object);
-  for (const key of keys) {
+  let count = 0;
+  // for-in rather than Object.keys: no array per object. A plain object's prototype holds no
+  // enumerable keys, so it lists the own keys, the ones the encoder writes.
+  for (const key in object) {
+    if (++count > FAST_MAP_KEYS) shape.largeMaps = true;
     if (!isWellFormed(key))
       fail(path, `has a key ${describe(key)} with a lone surrogate (it has no UTF-8 form)`);
     if (key === '__proto__') shape.protoKeys = true;
