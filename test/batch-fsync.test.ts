@@ -29,9 +29,10 @@ test("'batch': a tight await-append loop is fsync'ed every fsyncIntervalMs of th
       mostUnsynced = Math.max(mostUnsynced, storage.unsyncedBytes);
     }
     const { fsyncs, unsyncedBytes } = store.stats().storage!;
-    // One fsync per interval of the store's clock at least (the monotonic clock may add some, if
-    // this loop runs slower than real time), and far from one per append.
-    expect(fsyncs).toBeGreaterThanOrEqual(appends / interval - 1);
+    // About one fsync per interval of the store's clock (before the fix: 1 in all). Not exactly:
+    // the monotonic clock may add some if this loop runs slower than real time, and an fsync the
+    // timer started while an append waited can be joined by the next one that asks (group commit).
+    expect(fsyncs).toBeGreaterThanOrEqual(appends / interval / 2);
     expect(fsyncs).toBeLessThan(appends / 2);
     // When any append resolves, what is not yet on stable storage is at most the appends of the
     // last interval: none acknowledged longer ago.
