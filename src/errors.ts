@@ -29,10 +29,13 @@ export class EventTooLargeError extends ValidationError {
   readonly size: number;
   readonly limit: number;
 
-  constructor(path: string, size: number, limit: number) {
+  /** `lowerBound`: refused before encoding, `size` being what was counted when the walk stopped. */
+  constructor(path: string, size: number, limit: number, lowerBound = false) {
     super(
       path,
-      `event is ${size} bytes encoded, over the limit of ${limit} bytes (option maxEventSize)`,
+      lowerBound
+        ? `event is at least ${size} bytes encoded (counted before encoding, which stopped there), over the limit of ${limit} bytes (option maxEventSize)`
+        : `event is ${size} bytes encoded, over the limit of ${limit} bytes (option maxEventSize)`,
       'EVENT_TOO_LARGE',
     );
     this.size = size;

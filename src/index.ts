@@ -28,6 +28,7 @@ export type {
 } from './store/event-store.js';
 export type { NewEvent, StoredEvent, Tags, TagValue } from './events/types.js';
 export { ManualClock, systemClock, type Clock } from './events/clock.js';
+export { MAX_VALUE_DEPTH } from './events/validate.js';
 export {
   TammaError,
   ValidationError,

@@ -261,6 +261,16 @@ describe('ingest', () => {
     ]);
   });
 
+  it('refuses a line whose strings hold a lone surrogate (no UTF-8 form), exit 2, naming the line and field', async () => {
+    // JSON escapes make lone surrogates: before the fix they were stored as U+FFFD and ingest exited 0.
+    const lines = [event('s-1', 'T'), '{"aggregateId":"s-2","type":"T","payload":{"text":"a\\ud800b"}}'];
+    const dir = freshDir();
+    const result = await cli(['ingest', '--dir', dir, writeInput(lines)]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^line 2: payload\.text: must be well-formed Unicode.*lone surrogate/m);
+    expect(ndjsonLines((await cli(['query', '--dir', dir])).stdout)).toEqual([]);
+  });
+
   it('ingests the output of query into another store (sequence and version dropped, ids kept)', async () => {
     const exported = await cli(['query', '--dir', queryDir, '--type', 'WORKFLOW.STARTED']);
     const dir = freshDir();

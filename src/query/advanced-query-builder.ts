@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { requireDense } from '../events/dense-list.js';
 import { describe } from '../store/options.js';
 import {
   MATCH_ALL,
@@ -12,7 +13,7 @@ import {
 import type { Explanation } from './explain.js';
 import type { ResultPage, ResultRow, RunOptions } from './query-engine.js';
 import { decodeCursor } from './cursor.js';
-import { validateFilter, validateQuery } from './validate-query.js';
+import { filterTooDeep, MAX_FILTER_DEPTH, validateFilter, validateQuery } from './validate-query.js';
 
 /** What a builder runs its query with: the store's query engine behind its open/closed checks. */
 export interface QueryRunner {
@@ -30,14 +31,19 @@ export type WhereOperator =
  * arrays) that the caller could change later. Unknown shapes are copied as they are, for validation
  * to reject.
  */
-function ownFilter(node: FilterNode): FilterNode {
+function ownFilter(node: FilterNode, depth = 0): FilterNode {
+  // Before validation, which reads the copy: bounded like it, and refusing sparse lists before mapping them.
+  if (depth > MAX_FILTER_DEPTH) throw filterTooDeep('where');
   switch (node?.kind) {
     case 'and':
     case 'or':
-      return f[node.kind](...(Array.isArray(node.filters) ? node.filters.map(ownFilter) : []));
+      if (!Array.isArray(node.filters)) return f[node.kind]();
+      requireDense(node.filters, `where.${node.kind}`);
+      return f[node.kind](...node.filters.map((child) => ownFilter(child, depth + 1)));
     case 'not':
-      return f.not(ownFilter(node.filter));
+      return f.not(ownFilter(node.filter, depth + 1));
     case 'in':
+      if (Array.isArray(node.values)) requireDense(node.values, 'where.values');
       return f.in(node.field, Array.isArray(node.values) ? node.values.map(toScalar) : node.values);
     default:
       return node !== null && typeof node === 'object' ? Object.freeze({ ...node }) : node;
@@ -56,6 +62,7 @@ function leaf(field: string, operator: WhereOperator, value: unknown, high: unkn
     case 'in':
       if (!Array.isArray(value))
         throw new ValidationError('where.value', `in needs an array of values, got ${describe(value)}`);
+      requireDense(value, 'where.value');
       return f.in(field, value.map(toScalar));
     case 'between':
       // Both where(field, 'between', low, high) and where(field, 'between', [low, high]).
@@ -118,6 +125,7 @@ export class AdvancedQueryBuilder<R = ResultRow> {
         `must be a non-empty array of field names, got ${describe(fields)}`,
       );
     }
+    requireDense(fields, 'select');
     return this.with<Record<string, unknown>>({ select: Object.freeze([...fields]) });
   }
 
@@ -185,7 +193,10 @@ export class AdvancedQueryBuilder<R = ResultRow> {
     const merged: Record<string, unknown> = { ...this.state.hints, ...hints };
     for (const key of ['useIndex', 'forceIndex'] as const) {
       const list = merged[key];
-      if (Array.isArray(list)) merged[key] = Object.freeze([...list]);
+      if (Array.isArray(list)) {
+        requireDense(list, `hints.${key}`);
+        merged[key] = Object.freeze([...list]);
+      }
     }
     return this.with({ hints: Object.freeze(merged) as QueryHints });
   }

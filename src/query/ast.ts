@@ -5,6 +5,8 @@
  * queries.
  */
 
+import { requireDense } from '../events/dense-list.js';
+
 /** A scalar a filter compares with. Timestamps are epoch milliseconds. */
 export type Scalar = string | number | boolean | null;
 
@@ -86,8 +88,10 @@ export const f = {
   lte: (field: Field, value: Scalar): FilterNode => freeze({ kind: 'lte', field, value }),
   gt: (field: Field, value: Scalar): FilterNode => freeze({ kind: 'gt', field, value }),
   gte: (field: Field, value: Scalar): FilterNode => freeze({ kind: 'gte', field, value }),
-  in: (field: Field, values: readonly Scalar[]): FilterNode =>
-    freeze({ kind: 'in', field, values: Object.freeze([...values]) }),
+  in: (field: Field, values: readonly Scalar[]): FilterNode => {
+    if (Array.isArray(values)) requireDense(values, 'in');
+    return freeze({ kind: 'in', field, values: Object.freeze([...values]) });
+  },
   between: (field: Field, low: Scalar, high: Scalar): FilterNode =>
     freeze({ kind: 'between', field, low, high }),
   exists: (field: Field): FilterNode => freeze({ kind: 'exists', field }),

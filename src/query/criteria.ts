@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { requireDense } from '../events/dense-list.js';
 import { isTagValue, toEpochMs } from '../events/validate.js';
 import type { TagValue } from '../events/types.js';
 import type { QueryCriteria } from '../store/event-store.js';
@@ -33,6 +34,7 @@ function strings(value: unknown, path: string): string[] {
   const list = Array.isArray(value) ? (value as unknown[]) : [value];
   if (list.length === 0)
     throw new ValidationError(path, 'must not be an empty array: it would match nothing');
+  requireDense(list, path);
   list.forEach((item, i) => {
     if (typeof item !== 'string' || item.length === 0) {
       throw new ValidationError(
@@ -83,6 +85,7 @@ export function normalizeCriteria(criteria: QueryCriteria | undefined): Normaliz
           `criteria.tags.${key}`,
           'must not be an empty array: it would match nothing',
         );
+      requireDense(values, `criteria.tags.${key}`);
       for (const value of values) {
         if (!isTagValue(value)) {
           throw new ValidationError(

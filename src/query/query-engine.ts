@@ -18,6 +18,8 @@ import { f } from './ast.js';
 import { fingerprint } from './fingerprint.js';
 import { PlanCache, type PlanCacheStats } from './plan-cache.js';
 import { QueryMonitor } from './query-monitor.js';
+import { requireObject } from './criteria.js';
+import { describe } from '../store/options.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
 
@@ -157,6 +159,7 @@ export class QueryEngine {
   }
 
   private begin(query: EventQuery, options: RunOptions): { guard: QueryGuard; end: () => void } {
+    checkRunOptions(options);
     const named = options.queryId !== undefined;
     const queryId = options.queryId ?? `q${++this.sequence}`;
     // Only a named query can be cancelled by cancelQuery(); an unnamed one without a signal skips
@@ -372,4 +375,16 @@ export class QueryEngine {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Checked before a query starts: a wrong `signal` or `queryId` would otherwise fail deep inside with a TypeError. */
+function checkRunOptions(options: unknown): asserts options is RunOptions {
+  const input = requireObject(options, 'options');
+  const { signal, queryId } = input;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new ValidationError('options.signal', `must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (queryId !== undefined && (typeof queryId !== 'string' || queryId.length === 0)) {
+    throw new ValidationError('options.queryId', `must be a non-empty string, got ${describe(queryId)}`);
+  }
 }

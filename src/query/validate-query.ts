@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { requireDense } from '../events/dense-list.js';
 import { describe } from '../store/options.js';
 import type { EventQuery, FilterNode, QueryHints, Scalar } from './ast.js';
 import { CORE_FIELDS, resolveField, type FieldRef } from './fields.js';
@@ -39,8 +40,20 @@ function checkOperand(ref: FieldRef, value: unknown, where: string, ordered: boo
   }
 }
 
+/**
+ * Deepest nesting of and / or / not accepted in a filter. Real filters are wide, not deep (a chain
+ * of where() calls makes one flat `and`); the bound keeps validation, planning and compiling, which
+ * recurse, from overflowing the stack on a filter nested thousands deep.
+ */
+export const MAX_FILTER_DEPTH = 100;
+
+export function filterTooDeep(where: string): ValidationError {
+  return new ValidationError(where, `nests and / or / not deeper than ${MAX_FILTER_DEPTH} levels`);
+}
+
 /** Checks a filter tree; throws a ValidationError naming the bad node by its path, e.g. `filter.and[1].value`. */
-export function validateFilter(node: unknown, where = 'filter'): void {
+export function validateFilter(node: unknown, where = 'filter', depth = 0): void {
+  if (depth > MAX_FILTER_DEPTH) throw filterTooDeep(where);
   if (node === null || typeof node !== 'object' || typeof (node as { kind?: unknown }).kind !== 'string') {
     throw new ValidationError(where, `must be a filter node with a kind, got ${describe(node)}`);
   }
@@ -53,10 +66,11 @@ export function validateFilter(node: unknown, where = 'filter'): void {
       if (!Array.isArray(n.filters) || n.filters.length === 0) {
         throw new ValidationError(`${where}.${n.kind}`, 'must hold at least one filter');
       }
-      n.filters.forEach((child, i) => validateFilter(child, `${where}.${n.kind}[${i}]`));
+      requireDense(n.filters, `${where}.${n.kind}`);
+      n.filters.forEach((child, i) => validateFilter(child, `${where}.${n.kind}[${i}]`, depth + 1));
       return;
     case 'not':
-      validateFilter(n.filter, `${where}.not`);
+      validateFilter(n.filter, `${where}.not`, depth + 1);
       return;
     case 'exists':
       resolveField(n.field, `${where}.field`);
@@ -88,6 +102,7 @@ export function validateFilter(node: unknown, where = 'filter'): void {
           'INVALID_OPERAND',
         );
       }
+      requireDense(n.values, `${where}.values`);
       n.values.forEach((value, i) => checkOperand(ref, value, `${where}.values[${i}]`, false));
       return;
     }
@@ -138,6 +153,7 @@ function optionalCount(value: unknown, where: string, min: number): void {
 function validateHints(hints: QueryHints): void {
   for (const name of ['useIndex', 'forceIndex'] as const) {
     const list = hints[name];
+    if (Array.isArray(list)) requireDense(list, `hints.${name}`);
     if (
       list !== undefined &&
       (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === ''))
@@ -154,7 +170,25 @@ function validateHints(hints: QueryHints): void {
 
 /** Checks a whole query; a bad query never reaches the planner. */
 export function validateQuery(query: EventQuery): void {
+  // A query from outside the builder (explain(ast), a parsed JSON body) may be anything.
+  if (query === null || typeof query !== 'object' || Array.isArray(query)) {
+    throw new ValidationError('query', `must be a query object or a builder, got ${describe(query)}`);
+  }
+  if (!Array.isArray(query.orderBy)) {
+    throw new ValidationError(
+      'orderBy',
+      `must be an array of { field, direction }, got ${describe(query.orderBy)}`,
+    );
+  }
+  if (query.select !== undefined && !Array.isArray(query.select)) {
+    throw new ValidationError('select', `must be an array of fields, got ${describe(query.select)}`);
+  }
+  if (query.hints === null || typeof query.hints !== 'object') {
+    throw new ValidationError('hints', `must be an object, got ${describe(query.hints)}`);
+  }
   validateFilter(query.filter);
+  if (query.select !== undefined) requireDense(query.select, 'select');
+  requireDense(query.orderBy, 'orderBy');
   query.select?.forEach((field, i) => resolveField(field, `select[${i}]`));
   query.orderBy.forEach((term, i) => {
     resolveField(term.field, `orderBy[${i}].field`);

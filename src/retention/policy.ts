@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { describe } from '../store/options.js';
+import { checkPathLength } from '../store/path-length.js';
 import { formatDuration, parseDuration, type Duration } from './duration.js';
 import { isCronExpression } from './cleanup-schedule.js';
 
@@ -97,6 +98,7 @@ function archiveDirOf(archive: unknown, path: string, baseDir: string | undefine
       'INVALID_OPTION',
     );
   }
+  checkPathLength(dir, `${path}.archive.dir`);
   if (baseDir === undefined || isAbsolute(dir)) return dir;
   const resolved = resolve(baseDir, dir);
   refuseArchiveLeftBehind(dir, resolved, `${path}.archive.dir`);

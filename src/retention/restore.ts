@@ -15,6 +15,7 @@ import { TableReplay } from '../table/table-replay.js';
 import { ValidationError } from '../errors.js';
 import { optionalInteger, requireObject } from '../query/criteria.js';
 import { describe } from '../store/options.js';
+import { checkPathLength } from '../store/path-length.js';
 import { MANIFEST, readArchiveFileAsync, readManifest } from './archive.js';
 import { filesWithin } from './archive-reader.js';
 import { decodeAggregateId } from '../storage/embedded/record-codec.js';
@@ -143,6 +144,7 @@ export function checkRestoreArguments(archiveDir: unknown, options: unknown): Re
   if (typeof archiveDir !== 'string' || archiveDir.length === 0) {
     throw new ValidationError('archiveDir', `must be a directory path, got ${describe(archiveDir)}`);
   }
+  checkPathLength(archiveDir, 'archiveDir', 'VALIDATION_FAILED');
   const input = requireObject(options, 'options');
   const fromSequence = optionalInteger(input.fromSequence, 'options.fromSequence');
   const toSequence = optionalInteger(input.toSequence, 'options.toSequence');

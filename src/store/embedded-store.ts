@@ -8,6 +8,7 @@ import {
 } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { validateBatch, toEpochMs, type ValidEvent } from '../events/validate.js';
+import { requireDense } from '../events/dense-list.js';
 import { normalizeCriteria, optionalInteger, requireObject } from '../query/criteria.js';
 import { AdvancedQueryBuilder, type QueryRunner } from '../query/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
@@ -112,8 +113,8 @@ export class EmbeddedEventStore implements EventStore {
   /** Set when an fsync fails: the OS may have dropped the data, so the store refuses writes. */
   private failure: Error | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
-  /** When the oldest write not yet fsync'ed under `'batch'` was acknowledged. */
-  private unsyncedSince: number | undefined;
+  /** When the oldest write not yet fsync'ed under `'batch'` was acknowledged (see BatchDeadline). */
+  private unsyncedSince: BatchDeadline | undefined;
   private pendingSyncs = new Set<Promise<void>>();
   private sequenceLookups = 0;
   private sequenceHits = 0;
@@ -458,7 +459,7 @@ export class EmbeddedEventStore implements EventStore {
     if (waiting !== undefined) await waiting;
     this.assertWritable();
     const list = Array.isArray(events) ? (events as readonly unknown[]) : [events];
-    const valid = validateBatch(list, this.options.clock);
+    const valid = validateBatch(list, this.options.clock, this.options.maxEventSize);
     this.admit(valid, list);
     if (valid.length === 0) return [];
     const match = matchStoredIds(this.table, this.reader, valid, list, this.holdsId);
@@ -531,6 +532,7 @@ export class EmbeddedEventStore implements EventStore {
     }
     const expected = checkExpectedVersion(requireObject(options, 'options').expectedVersion ?? 'any');
     const list = (Array.isArray(events) ? events : [events]) as readonly Partial<NewEvent>[];
+    requireDense(list, 'events');
     const inputs = list.map((event, i) => {
       if (
         event !== null &&
@@ -545,7 +547,7 @@ export class EmbeddedEventStore implements EventStore {
       }
       return event !== null && typeof event === 'object' ? { ...event, aggregateId } : event;
     });
-    const valid = validateBatch(inputs, this.options.clock);
+    const valid = validateBatch(inputs, this.options.clock, this.options.maxEventSize);
     this.admit(valid, list);
     const current = this.table.streamVersion(aggregateId);
     const explicitIds = list.length > 0 && list.every((event) => typeof event?.id === 'string');
@@ -725,8 +727,11 @@ export class EmbeddedEventStore implements EventStore {
 
   /**
    * Waits as long as the fsync policy says an acknowledgement must, then writes a checkpoint if one
-   * is due. Under `'batch'` the fsync is scheduled on a timer, and also started from here once the
-   * interval has passed: a tight `await append()` loop never lets timers run.
+   * is due. Under `'batch'` the fsync is scheduled on a timer; but a caller that keeps the process
+   * busy (a tight `await append()` loop resolves each append in a microtask) never lets that timer,
+   * or the callback of an fsync already started, run. So each append also checks the deadline
+   * itself, and the first one past it waits for an fsync of everything written so far: the
+   * "fsync within fsyncIntervalMs" bound holds however the store is called.
    */
   private async acknowledge(): Promise<void> {
     const disk = this.disk;
@@ -734,23 +739,57 @@ export class EmbeddedEventStore implements EventStore {
     if (this.options.fsync === 'always') {
       await this.track(disk.log.sync());
     } else if (this.options.fsync === 'batch') {
-      const now = performance.now();
       if (this.unsyncedSince === undefined) {
-        this.unsyncedSince = now;
+        this.unsyncedSince = this.batchTime();
         this.syncTimer = setTimeout(() => this.syncBatch(), this.options.fsyncIntervalMs);
         this.syncTimer.unref();
-      } else if (now - this.unsyncedSince >= this.options.fsyncIntervalMs) {
-        this.syncBatch();
+      } else if (this.syncOverdue(this.unsyncedSince)) {
+        const sync = this.syncBatch();
+        this.maybeCheckpoint();
+        await sync;
+        return;
       }
     }
     this.maybeCheckpoint();
   }
 
-  private syncBatch(): void {
+  /**
+   * Now, on both clocks: the store's (`clock`, so tests drive the deadline without sleeping) and a
+   * monotonic one (so a clock that stands still or jumps cannot stretch the bound in real time).
+   */
+  private batchTime(): BatchDeadline {
+    let clock: number;
+    try {
+      clock = this.options.clock.now();
+    } catch {
+      clock = Number.NaN; // an unreadable clock: the monotonic one decides
+    }
+    return { clock, monotonic: performance.now() };
+  }
+
+  /** Whether `fsyncIntervalMs` has passed since `since` on either clock (or the store's went back). */
+  private syncOverdue(since: BatchDeadline): boolean {
+    const now = this.batchTime();
+    const interval = this.options.fsyncIntervalMs;
+    return (
+      now.monotonic - since.monotonic >= interval ||
+      now.clock - since.clock >= interval ||
+      now.clock < since.clock
+    );
+  }
+
+  /**
+   * Starts the fsync of everything written so far. The timer ignores how it ends (a failure is kept
+   * in `failure`); an append past the deadline waits for it, and fails if it fails.
+   */
+  private syncBatch(): Promise<void> {
     clearTimeout(this.syncTimer);
     this.syncTimer = undefined;
     this.unsyncedSince = undefined;
-    if (!this.closed && this.disk !== undefined) this.track(this.disk.log.sync()).catch(() => undefined);
+    if (this.closed || this.disk === undefined) return Promise.resolve();
+    const sync = this.track(this.disk.log.sync());
+    sync.catch(() => undefined);
+    return sync;
   }
 
   private track(sync: Promise<void>): Promise<void> {
@@ -932,7 +971,7 @@ export class EmbeddedEventStore implements EventStore {
   ): Promise<Explanation> {
     this.assertOpen();
     const ast = query instanceof AdvancedQueryBuilder ? query.toQuery() : query;
-    return this.queries.explain(ast, options.analyze === true);
+    return this.queries.explain(ast, requireObject(options, 'options').analyze === true);
   }
 
   /**
@@ -989,9 +1028,9 @@ export class EmbeddedEventStore implements EventStore {
       this.assertOpen();
       return this.queries.stream(query, options);
     },
-    explain: async (query, options) => {
+    explain: async (query, options = {}) => {
       this.assertOpen();
-      return this.queries.explain(query, options?.analyze === true);
+      return this.queries.explain(query, requireObject(options, 'options').analyze === true);
     },
   };
 
@@ -1041,6 +1080,7 @@ export class EmbeddedEventStore implements EventStore {
         logBytes: this.disk.log.bytes,
         fsync: this.options.fsync,
         fsyncs: this.disk.log.fsyncCount,
+        unsyncedBytes: this.disk.log.unsyncedBytes,
         lastCheckpointSequence: this.disk.checkpointRows,
         checkpointError: this.checkpointError,
         recovery: this.disk.recovery ?? { tornTails: [], lost: null },
@@ -1227,6 +1267,12 @@ function versionMatches(expected: ExpectedVersion, current: number): boolean {
     default:
       return current === expected;
   }
+}
+
+/** A moment on the store's clock and on the monotonic clock: for the `'batch'` fsync deadline. */
+interface BatchDeadline {
+  clock: number;
+  monotonic: number;
 }
 
 /** One turn of the event loop: what long work awaits between slices, so I/O and timers run. */

@@ -131,6 +131,12 @@ export interface StoreStats {
     fsync: FsyncPolicy;
     /** fsyncs issued since open: with group commit, far fewer than appends. */
     fsyncs: number;
+    /**
+     * Log bytes acknowledged but not yet known to be fsync'ed: what a power loss could still take.
+     * Under `fsync: 'batch'` at most `fsyncIntervalMs` worth of appends; 0 under `'always'` once
+     * every append has resolved.
+     */
+    unsyncedBytes: number;
     lastCheckpointSequence: number;
     /** Why the last periodic checkpoint failed, if it did (it is tried again later; no data is lost). */
     checkpointError: string | null;

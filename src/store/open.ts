@@ -27,6 +27,7 @@ import { openReadOnly } from './open-read-only.js';
 import { cleanupInterrupted, pendingArchivedRows } from '../retention/cleanup.js';
 import type { EventStore } from './event-store.js';
 import { resolveOptions, type OpenOptions, type ResolvedOptions } from './options.js';
+import { nameTooLong } from './path-length.js';
 
 /**
  * Opens an event store: durable in `dir` when given, in memory otherwise.
@@ -39,8 +40,12 @@ import { resolveOptions, type OpenOptions, type ResolvedOptions } from './option
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
   const resolved = resolveOptions(options);
   if (resolved.dir === undefined) return new EmbeddedEventStore(resolved, new EventTable(), new MemoryLog());
-  if (resolved.readOnly) return openReadOnly(resolved, resolved.dir);
-  return openOnDisk(resolved, resolved.dir);
+  try {
+    if (resolved.readOnly) return await openReadOnly(resolved, resolved.dir);
+    return await openOnDisk(resolved, resolved.dir);
+  } catch (error) {
+    throw nameTooLong(error, resolved.dir, 'dir');
+  }
 }
 
 /**

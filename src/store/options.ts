@@ -4,6 +4,7 @@ import type { FsyncPolicy } from './event-store.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { resolveFutureTolerance, type OnFutureEvent } from '../events/clock-skew.js';
 import type { Duration } from '../retention/duration.js';
+import { checkPathLength } from './path-length.js';
 
 export interface OpenOptions {
   /** A directory for a durable store; omit for an in-memory store. */
@@ -148,6 +149,30 @@ export function describe(value: unknown): string {
   }
 }
 
+/** Epoch milliseconds a Date can hold: ±100,000,000 days. */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * The `clock` option, with each reading checked: a clock that returns a string, NaN or a time past
+ * what a Date holds would otherwise store an Invalid Date (or fail later with a raw RangeError).
+ * Reads happen before anything is written, so a bad reading changes nothing.
+ */
+function checkedClock(clock: Clock): Clock {
+  return {
+    now(): number {
+      const time: unknown = clock.now();
+      if (typeof time !== 'number' || !Number.isFinite(time) || Math.abs(time) > MAX_TIME_MS) {
+        throw new ValidationError(
+          'clock',
+          `now() must return epoch milliseconds (a finite number within ±${MAX_TIME_MS}), got ${describe(time)}`,
+          'INVALID_CLOCK',
+        );
+      }
+      return time;
+    },
+  };
+}
+
 /** Checks every option at the door, so a typo fails loudly instead of being ignored. */
 export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -191,6 +216,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
       'INVALID_OPTION',
     );
   }
+  if (dir !== undefined) checkPathLength(dir, 'dir');
   if (!FSYNC_POLICIES.includes(fsync)) {
     throw new ValidationError(
       'fsync',
@@ -230,7 +256,7 @@ export function resolveOptions(options: OpenOptions = {}): ResolvedOptions {
   return {
     dir,
     fsync,
-    clock,
+    clock: clock === systemClock ? clock : checkedClock(clock),
     verifyOnOpen,
     recover,
     futureTolerance: resolveFutureTolerance(options.futureTolerance),

@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import { EventTooLargeError } from '../../errors.js';
 import type { ValidEvent } from '../../events/validate.js';
 import type { Tags } from '../../events/types.js';
@@ -15,7 +15,8 @@ import { TAG_NUMBER, TAG_STRING, maxTagBytes, readTags, writeTags, type TagsWrit
  *  18  u32  tags length (see tag-codec.ts; 0 = no tags)
  *  22  u32  body length (msgpack of [payload, metadata])
  *  26  u8   flags: bit 0 = id, aggregateId and type are all ASCII; bit 1 = tag strings are (ASCII
- *           decodes as Latin-1, at half the cost of UTF-8)
+ *           decodes as Latin-1, at half the cost of UTF-8); bit 2 = the body holds an object key
+ *           `__proto__` (decoded separately: see decodeProtoKeys)
  *  27  id, aggregateId, type (UTF-8), tags, body
  *
  * msgpack over JSON: it encodes and decodes these shapes faster and smaller (see bench notes).
@@ -23,8 +24,35 @@ import { TAG_NUMBER, TAG_STRING, maxTagBytes, readTags, writeTags, type TagsWrit
 export const RECORD_HEADER = 27;
 const ASCII_NAMES = 1;
 const ASCII_TAGS = 2;
+const PROTO_KEYS = 4;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+/**
+ * For a body with an object of more than 65,535 keys, which the fast encoder's 16-bit map header
+ * cannot count (validation flags it). Its output is plain msgpack that `packr` decodes too.
+ */
+const largeMapPackr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+/**
+ * msgpackr decodes a key `__proto__` as `__proto_` (to keep it from setting the prototype). A body
+ * flagged PROTO_KEYS is decoded to Maps instead, and rebuilt with `__proto__` as an own data
+ * property, as JSON.parse makes it.
+ */
+const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false });
+
+function fromMaps(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromMaps);
+  if (!(value instanceof Map)) return value;
+  const object: Record<string, unknown> = {};
+  for (const [key, item] of value as Map<string, unknown>) {
+    Object.defineProperty(object, key, {
+      value: fromMaps(item),
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  return object;
+}
 
 export interface DecodedHeader {
   timestamp: number;
@@ -63,7 +91,7 @@ export class RecordWriter {
 
   /** Appends one record; returns its length. Throws EventTooLargeError (naming `path`) past `maxSize`. */
   writeRecord(event: ValidEvent, version: number, maxSize: number, path: string): number {
-    const body = packr.pack([event.payload, event.metadata]);
+    const body = (event.largeMaps === true ? largeMapPackr : packr).pack([event.payload, event.metadata]);
     const { id, aggregateId, type } = event;
     // Reserve the UTF-8 worst case (3 bytes per UTF-16 unit) and measure what was written, rather
     // than measure each string first: one pass over each string instead of two.
@@ -97,7 +125,8 @@ export class RecordWriter {
     b.writeUInt32LE(tagsLength, start + 18);
     b.writeUInt32LE(body.length, start + 22);
     const ascii = idBytes === id.length && aggregateBytes === aggregateId.length && typeBytes === type.length;
-    b[start + 26] = (ascii ? ASCII_NAMES : 0) | (tags.ascii ? ASCII_TAGS : 0);
+    b[start + 26] =
+      (ascii ? ASCII_NAMES : 0) | (tags.ascii ? ASCII_TAGS : 0) | (event.protoKeys === true ? PROTO_KEYS : 0);
     this.length += size;
     return size;
   }
@@ -202,10 +231,10 @@ export function decodeBody(record: Buffer): DecodedBody {
   at += skip;
   const tags = tagsLength === 0 ? {} : readTags(record, at, at + tagsLength, asciiTags(record));
   at += tagsLength;
-  const [payload, metadata] = packr.unpack(record.subarray(at, at + bodyLength)) as [
-    unknown,
-    Record<string, unknown>,
-  ];
+  const bytes = record.subarray(at, at + bodyLength);
+  const [payload, metadata] = (
+    ((record[26] as number) & PROTO_KEYS) === 0 ? packr.unpack(bytes) : fromMaps(mapUnpackr.unpack(bytes))
+  ) as [unknown, Record<string, unknown>];
   return { id, tags, payload, metadata };
 }
 

@@ -42,6 +42,11 @@ export class SegmentLog implements RecordLog {
   private readonly segments: Segment[] = [];
   /** fsyncs issued so far: with group commit, far fewer than appends under `fsync: 'always'`. */
   fsyncCount = 0;
+  /**
+   * Where the log was when the last fsync that has completed began: every byte before it is on
+   * stable storage. What a crash of the machine (not just of this process) could lose is after it.
+   */
+  private syncedEnd = 0;
   /** The fsync in progress, if any. */
   private runningSync: Promise<void> | undefined;
   /** The fsync that starts when the running one ends; shared by everyone who asks meanwhile. */
@@ -62,6 +67,8 @@ export class SegmentLog implements RecordLog {
         log.segments.push({ base: file.base, path: file.path, fd, size: fstatSync(fd).size });
       });
       if (log.segments.length === 0) log.createSegment(0);
+      // What a previous run left is as durable as it will get: it is not this run's to sync.
+      log.syncedEnd = log.end;
     } catch (error) {
       log.close();
       throw error;
@@ -135,6 +142,11 @@ export class SegmentLog implements RecordLog {
   /** Bytes the segment files hold (less than `end` once cleanup has rewritten or dropped some). */
   get bytes(): number {
     return this.segments.reduce((total, segment) => total + segment.size, 0);
+  }
+
+  /** Bytes written to the OS but not yet known to be fsync'ed (see `fsync: 'batch'`). */
+  get unsyncedBytes(): number {
+    return this.end - this.syncedEnd;
   }
 
   get segmentCount(): number {
@@ -211,9 +223,14 @@ export class SegmentLog implements RecordLog {
     const start = (): Promise<void> => {
       this.nextSync = undefined;
       const fd = this.active.fd;
+      const end = this.end;
       this.fsyncCount++;
       const running = new Promise<void>((resolve, reject) =>
-        fdatasync(fd, (error) => (error ? reject(error) : resolve())),
+        fdatasync(fd, (error) => {
+          if (error) return reject(error);
+          this.syncedEnd = Math.max(this.syncedEnd, end);
+          resolve();
+        }),
       );
       this.runningSync = running;
       const clear = () => {
@@ -231,6 +248,7 @@ export class SegmentLog implements RecordLog {
   syncNow(): void {
     this.fsyncCount++;
     fdatasyncSync(this.active.fd);
+    this.syncedEnd = this.end;
   }
 
   /** Cuts the log back to `end` (a frame boundary): drops whole later segments, truncates the one holding it. */
@@ -252,6 +270,7 @@ export class SegmentLog implements RecordLog {
       segment.size = end - segment.base;
       fsyncSync(segment.fd);
     }
+    this.syncedEnd = Math.min(this.syncedEnd, this.end);
   }
 
   close(): void {
@@ -344,7 +363,10 @@ export class SegmentLog implements RecordLog {
 
   private roll(): void {
     const previous = this.active;
-    if (this.options.syncOnRoll) fdatasyncSync(previous.fd);
+    if (this.options.syncOnRoll) {
+      fdatasyncSync(previous.fd);
+      this.syncedEnd = Math.max(this.syncedEnd, previous.base + previous.size);
+    }
     // The new segment first: when it cannot be created (a full disk), the old one stays the active one.
     this.createSegment(previous.base + previous.size);
     const written = previous.fd;
