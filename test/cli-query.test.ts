@@ -1,11 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventToJsonLine } from '../src/cli/event-json.js';
-import { runCli } from '../src/cli/run.js';
 import {
   f,
   openEventStore,
@@ -16,6 +14,7 @@ import {
   type StoredEvent,
 } from '../src/index.js';
 import { expectError, rejection } from './support/helpers.js';
+import { cli } from './support/cli.js';
 
 /**
  * The CLI's one query syntax and its one view of a store: `query` runs every query `explain`
@@ -23,22 +22,6 @@ import { expectError, rejection } from './support/helpers.js';
  * library's reads see under the store's recorded retention policy; a relative archive path means
  * the same to the library and the CLI, whatever the working directory.
  */
-
-class Capture extends Writable {
-  text = '';
-
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(argv, { stdin: Readable.from([]), stdout, stderr, isTTY: false });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
 
 async function ok(argv: string[]): Promise<string> {
   const result = await cli(argv);

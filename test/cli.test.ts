@@ -12,36 +12,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../src/cli/run.js';
 import { ManualClock, openEventStore } from '../src/index.js';
 import { archiveFrames, type ArchiveEntry } from '../src/retention/archive.js';
 import { flipFileByte, framesOf } from './support/archive.js';
-
-/** A Writable that keeps what was written, standing in for stdout/stderr. */
-class Capture extends Writable {
-  text = '';
-
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(argv: string[], options: { stdin?: string; isTTY?: boolean } = {}): Promise<RunResult> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const stdin = Readable.from(options.stdin === undefined ? [] : [options.stdin]);
-  const code = await runCli(argv, { stdin, stdout, stderr, isTTY: options.isTTY ?? false });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+import { cli, type CliResult } from './support/cli.js';
 
 function ndjsonLines(stdout: string): Record<string, unknown>[] {
   return stdout
@@ -522,7 +497,7 @@ describe('explain', () => {
     dir = await plannerStore();
   });
 
-  const explain = async (args: string[]): Promise<RunResult> => {
+  const explain = async (args: string[]): Promise<CliResult> => {
     const result = await cli(['explain', '--dir', dir, ...args]);
     expect(result.code, result.stderr).toBe(0);
     return result;
@@ -641,7 +616,7 @@ describe('explain', () => {
 });
 
 describe('index', () => {
-  const ok = async (args: string[], options: { isTTY?: boolean } = {}): Promise<RunResult> => {
+  const ok = async (args: string[], options: { isTTY?: boolean } = {}): Promise<CliResult> => {
     const result = await cli(['index', ...args], options);
     expect(result.code, result.stderr).toBe(0);
     return result;

@@ -8,10 +8,8 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
 import {
   ManualClock,
   ReadOnlyError,
@@ -23,6 +21,7 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
+import { cli } from '../support/cli.js';
 
 const APPENDER = fileURLToPath(new URL('./appender.mjs', import.meta.url));
 const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
@@ -380,19 +379,3 @@ describe('read-only store: changes nothing, follows more than appends', () => {
     await store.close();
   });
 });
-
-/** A Writable that keeps what was written, standing in for stdout/stderr. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(argv, { stdin: Readable.from([]), stdout, stderr, isTTY: false });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}

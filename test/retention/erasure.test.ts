@@ -9,10 +9,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Readable, Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run.js';
 import {
   ManualClock,
   openEventStore,
@@ -24,6 +22,7 @@ import {
 import { verifyArchive } from '../../src/retention/archive.js';
 import { readArchivedEvents } from '../../src/retention/archive-reader.js';
 import { removeDir, tempDir } from '../support/helpers.js';
+import { cli } from '../support/cli.js';
 
 const MARKER = 'ZQX-ERASE-ME-7f3a';
 const T0 = Date.UTC(2026, 0, 1);
@@ -143,25 +142,10 @@ function expectedKept(hours: number): string[] {
   return ids.sort();
 }
 
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.text += chunk.toString();
-    callback();
-  }
-}
-
 async function cliNdjson(archive: string): Promise<string> {
-  const stdout = new Capture();
-  const stderr = new Capture();
-  const code = await runCli(['archive', 'restore', archive, '--ndjson', '-'], {
-    stdin: Readable.from([]),
-    stdout,
-    stderr,
-    isTTY: false,
-  });
-  expect(code, stderr.text).toBe(0);
-  return stdout.text;
+  const { code, stdout, stderr } = await cli(['archive', 'restore', archive, '--ndjson', '-']);
+  expect(code, stderr).toBe(0);
+  return stdout;
 }
 
 /** Everything a user could get the stream back from, checked after the erasure cleanup. */
