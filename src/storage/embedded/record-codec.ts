@@ -1,5 +1,5 @@
 import { Packr, Unpackr } from 'msgpackr';
-import { EventTooLargeError } from '../../errors.js';
+import { EventTooLargeError, ValidationError } from '../../errors.js';
 import type { ValidEvent } from '../../events/validate.js';
 import type { Tags } from '../../events/types.js';
 import { readString, writeUtf8 } from './utf8.js';
@@ -69,23 +69,44 @@ export interface DecodedBody {
   metadata: Record<string, unknown>;
 }
 
+/**
+ * The most bytes one frame (one append's batch) may take: its header stores the body's length in
+ * 32 bits, and a Node 20 Buffer holds at most 4 GiB. A bigger batch is refused before anything is
+ * written, with a coded error, rather than failing with a raw RangeError halfway through encoding.
+ */
+export const FRAME_BYTES_LIMIT = 0xffffffff;
+
+/** Past this, the scratch buffer is let go after its frame is written: one huge batch must not pin it. */
+const KEEP_BYTES = 64 * 1024 * 1024;
+const INITIAL_BYTES = 1 << 20;
+
 /** A growable scratch buffer that a whole frame is encoded into, then written with one syscall. */
 export class RecordWriter {
-  buffer = Buffer.allocUnsafe(1 << 20);
+  buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   length = 0;
   private readonly tagsWritten: TagsWritten = { bytes: 0, ascii: true };
 
   ensure(extra: number): void {
     const needed = this.length + extra;
     if (needed <= this.buffer.length) return;
+    if (needed > FRAME_BYTES_LIMIT) {
+      throw new ValidationError(
+        'events',
+        `the batch needs over ${FRAME_BYTES_LIMIT} bytes encoded, more than one append (one log frame) ` +
+          'can hold; split it into smaller appends. Nothing was written',
+        'BATCH_TOO_LARGE',
+      );
+    }
     let size = this.buffer.length;
-    while (size < needed) size *= 2;
+    while (size < needed) size = Math.min(size * 2, FRAME_BYTES_LIMIT);
     const grown = Buffer.allocUnsafe(size);
     this.buffer.copy(grown, 0, 0, this.length);
     this.buffer = grown;
   }
 
+  /** Starts a new frame at `length`; a buffer one huge batch grew is let go first. */
   reset(length = 0): void {
+    if (this.buffer.length > KEEP_BYTES) this.buffer = Buffer.allocUnsafe(INITIAL_BYTES);
     this.length = length;
   }
 
