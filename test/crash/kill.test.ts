@@ -286,8 +286,8 @@ describe('kill -9 while appending', () => {
 });
 
 /**
- * Frames larger than the log scan's 16 MiB read window: one append of 200,000 small events (a
- * frame of ~19 MiB), and one event of 64 MiB with maxEventSize raised to 64 MiB. Each starts the
+ * Frames larger than the log scan's 16 MiB read window: one append of 1,000,000 small events (a
+ * frame of ~95 MiB), and one event of 64 MiB with maxEventSize raised to 64 MiB. Each starts the
  * log (the scan reads a fresh window there), so a scan that did not read on to the frame's length
  * took it for a torn tail: reopened empty after a crash, every read failed after a clean close, and
  * with appends after it open refused and repair deleted everything.
@@ -343,7 +343,12 @@ describe('a frame larger than the scan window survives reopen, verify and repair
   }
 
   const cases = [
-    { title: 'one append of 200,000 events', kind: 'batch' as const, events: 200_000, large: 200_000 },
+    {
+      title: 'one append of 1,000,000 events (a 95 MiB frame)',
+      kind: 'batch' as const,
+      events: 1_000_000,
+      large: 1_000_000,
+    },
     {
       title: 'one event of 64 MiB (maxEventSize 64 MiB)',
       kind: 'event' as const,
