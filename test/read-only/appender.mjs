@@ -31,6 +31,6 @@ while (!stopping) {
   await new Promise((resolve) => setImmediate(resolve));
 }
 await store.close();
-process.stdout.write(`CLOSED ${n}\n`);
-// stdin (the parent's pipe) would keep the process alive.
-process.exit(0);
+// Exit once the line is out: stdout to a pipe is asynchronous, and exiting at once can lose it.
+// (stdin, the parent's pipe, would keep the process alive otherwise.)
+process.stdout.write(`CLOSED ${n}\n`, () => process.exit(0));
