@@ -5,30 +5,10 @@ import type { LostEvents } from '../storage/embedded/log-coverage.js';
 import type { ScanResult } from '../storage/embedded/log-scan.js';
 import { listSegments } from '../storage/embedded/segment-files.js';
 import type { SegmentLog } from '../storage/embedded/segment-log.js';
+import type { OpenRecovery } from '../storage/embedded/verify-types.js';
 import type { EventTable } from '../table/event-table.js';
 
-/** What open dropped or found lost, so that no loss is invisible (`stats().storage.recovery`). */
-export interface OpenRecovery {
-  /**
-   * Torn ends cut off at open: the last frame of the log, incomplete or failing its checksum with
-   * nothing durable covering it (a crash mid-write, before the append was acknowledged).
-   */
-  tornTails: { file: string; offset: number; bytes: number }[];
-  /**
-   * With `recover: 'truncate'`: events a durable record proves were written but the log no longer
-   * holds. Their sequences stay unused. Null when nothing was lost.
-   */
-  lost: {
-    firstSequence: number;
-    lastSequence: number;
-    events: number;
-    /** The file whose record proves the events were written. */
-    provenBy: string;
-    /** Where the log ended: segment file and byte offset. */
-    file: string;
-    offset: number;
-  } | null;
-}
+export type { OpenRecovery };
 
 /** Thrown inside open to start again without the checkpoint; never escapes open. */
 export class RebuildWithoutCheckpoint extends Error {

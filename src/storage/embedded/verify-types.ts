@@ -1,4 +1,3 @@
-import type { OpenRecovery } from '../../store/open-recovery.js';
 import type { DroppedRange } from './log-repair.js';
 import type { LogStart } from './log-start.js';
 
@@ -70,4 +69,27 @@ export interface RepairReport {
    * but the log no longer held: their sequences stay unused. Null when none were lost.
    */
   lostEvents: OpenRecovery['lost'];
+}
+
+/** What open dropped or found lost, so that no loss is invisible (`stats().storage.recovery`). */
+export interface OpenRecovery {
+  /**
+   * Torn ends cut off at open: the last frame of the log, incomplete or failing its checksum with
+   * nothing durable covering it (a crash mid-write, before the append was acknowledged).
+   */
+  tornTails: { file: string; offset: number; bytes: number }[];
+  /**
+   * With `recover: 'truncate'`: events a durable record proves were written but the log no longer
+   * holds. Their sequences stay unused. Null when nothing was lost.
+   */
+  lost: {
+    firstSequence: number;
+    lastSequence: number;
+    events: number;
+    /** The file whose record proves the events were written. */
+    provenBy: string;
+    /** Where the log ended: segment file and byte offset. */
+    file: string;
+    offset: number;
+  } | null;
 }
