@@ -133,7 +133,7 @@ export function dropLeftoverSegments(dir: string, firstSequence: number): Segmen
 }
 
 /** The first sequence of a segment's first frame, or undefined when it has none intact. */
-function firstFrameSequence(path: string): number | undefined {
+export function firstFrameSequence(path: string): number | undefined {
   const header = readHeader(path);
   return header !== undefined && header.readUInt32LE(0) === FRAME_MAGIC
     ? frameSequence(header, 0)

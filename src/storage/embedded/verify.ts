@@ -1,13 +1,13 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError, TammaError } from '../../errors.js';
 import { openOnDisk } from '../../store/open.js';
 import { resolveOptions } from '../../store/options.js';
 import { discardCheckpoint, parseCheckpoint } from './checkpoint.js';
-import { FRAME_HEADER, FRAME_MAGIC, forEachRecord, frameSequence } from './frame.js';
+import { forEachRecord } from './frame.js';
 import { acquireLock } from './lock.js';
 import { finishLogSwap, logHome } from './log-swap.js';
-import { leftoverSegments, readLogStart, type LogStart } from './log-start.js';
+import { firstFrameSequence, leftoverSegments, readLogStart, type LogStart } from './log-start.js';
 import { repairLog } from './log-repair.js';
 import { scanLog, type ScanResult } from './log-scan.js';
 import { durableClaims, lostEvents, lostEventsError, type CoverageClaim } from './log-coverage.js';
@@ -60,23 +60,10 @@ function scanAll(
 /** The sequence the first segment's first frame starts at, as the log's start (1 when it has none). */
 function firstFrameStart(segments: readonly SegmentFile[]): LogStart {
   const first = segments[0];
-  const header = Buffer.alloc(FRAME_HEADER);
-  if (first !== undefined) {
-    const fd = openSync(first.path, 'r');
-    try {
-      if (
-        readSync(fd, header, 0, FRAME_HEADER, 0) === FRAME_HEADER &&
-        header.readUInt32LE(0) === FRAME_MAGIC
-      ) {
-        const firstSequence = frameSequence(header, 0);
-        if (Number.isSafeInteger(firstSequence) && firstSequence >= 1)
-          return { firstSequence, removedBefore: firstSequence };
-      }
-    } finally {
-      closeSync(fd);
-    }
-  }
-  return { firstSequence: 1, removedBefore: 1 };
+  const firstSequence = first === undefined ? undefined : firstFrameSequence(first.path);
+  return firstSequence !== undefined && Number.isSafeInteger(firstSequence) && firstSequence >= 1
+    ? { firstSequence, removedBefore: firstSequence }
+    : { firstSequence: 1, removedBefore: 1 };
 }
 
 /** The durable claims about the log's end; those of a damaged tombstones.log (reported already) left out. */
