@@ -21,8 +21,8 @@ import {
 } from '../../src/index.js';
 import { expectError, rejection, removeDir, sequences, tempDir } from '../support/helpers.js';
 import { randomInt, seededRandom } from '../support/random.js';
+import { ROOT } from '../support/child-paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./writer.mjs', import.meta.url));
 
 interface WriterConfig {

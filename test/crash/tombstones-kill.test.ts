@@ -11,11 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
 import { openEventStore, verifyStore, type FsyncPolicy } from '../../src/index.js';
 import { removeDir, tempDir } from '../support/helpers.js';
+import { ROOT, REGISTER, LIB } from '../support/child-paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
 const WRITER = fileURLToPath(new URL('./tombstone-writer.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 /** Runs the writer until it has acknowledged `killAfter` deletions, then SIGKILLs it. */
 function runWriter(dir: string, fsync: FsyncPolicy, prefix: string, killAfter: number): Promise<string[]> {

@@ -21,10 +21,9 @@ import {
 } from '../../src/index.js';
 import { expectError, observe, rejection, removeDir, tempDir } from '../support/helpers.js';
 import { idBatch, T0 } from './id-events.js';
+import { REGISTER, LIB } from '../support/child-paths.js';
 
 const WRITER = fileURLToPath(new URL('./id-writer.mjs', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 const HOUR = 3_600_000;
 
 const dirs: string[] = [];

@@ -35,8 +35,8 @@ import {
   snapshotStoreDir,
   tempDir,
 } from '../support/helpers.js';
+import { ROOT } from '../support/child-paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./index-writer.mjs', import.meta.url));
 const T0 = Date.UTC(2025, 0, 1);
 

@@ -11,10 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { StoreLockedError, openEventStore } from '../../src/index.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
+import { REGISTER, LIB } from '../support/child-paths.js';
 
 const RACER = fileURLToPath(new URL('./racer.mjs', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 const RACERS = 8;
 const RACES = 30;

@@ -22,10 +22,9 @@ import {
 } from '../../src/index.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
 import { cli } from '../support/cli.js';
+import { REGISTER, LIB } from '../support/child-paths.js';
 
 const APPENDER = fileURLToPath(new URL('./appender.mjs', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];

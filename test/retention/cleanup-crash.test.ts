@@ -31,11 +31,9 @@ import {
 import type { RetentionOptions } from '../../src/retention/policy.js';
 import { archivedEvents } from '../support/archive-contents.js';
 import { removeDir, tempDir } from '../support/helpers.js';
+import { ROOT, REGISTER, LIB } from '../support/child-paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./cleanup-writer.mjs', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 const T0 = Date.UTC(2026, 3, 1);
 const MINUTE = 60_000;

@@ -23,6 +23,7 @@ import { verifyArchive } from '../../src/retention/archive.js';
 import { readArchivedEvents } from '../../src/retention/archive-reader.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 import { cli } from '../support/cli.js';
+import { ROOT, REGISTER, LIB } from '../support/child-paths.js';
 
 const MARKER = 'ZQX-ERASE-ME-7f3a';
 const T0 = Date.UTC(2026, 0, 1);
@@ -285,10 +286,7 @@ describe('erasure: closing while the erasing cleanup rewrites the log', () => {
 
 // ---- a crash in the middle of the erasure ------------------------------------------------------
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./erasure-writer.mjs', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 /** The erasing cleanup's steps (src/retention/cleanup.ts, archive-erasure.ts), in order. */
 const ERASURE_STEPS = [

@@ -28,11 +28,9 @@ import type { RetentionOptions } from '../../src/retention/policy.js';
 import { STAGING_DIR } from '../../src/storage/embedded/log-swap.js';
 import { archivedEvents } from '../support/archive-contents.js';
 import { removeDir, tempDir } from '../support/helpers.js';
+import { ROOT, REGISTER, LIB } from '../support/child-paths.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./restore-writer.mjs', import.meta.url));
-const REGISTER = fileURLToPath(new URL('../support/register-typescript.mjs', import.meta.url));
-const LIB = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 
 const T0 = Date.UTC(2026, 4, 1);
 const MINUTE = 60_000;
