@@ -1,4 +1,4 @@
-export { openEventStore } from './store/open.js';
+export { openEventStore } from './storage/embedded/open-embedded.js';
 /*
  * Everything a public signature mentions is exported here (as a type where it is only a type), so
  * an application names the options and reports it passes around without reaching into the package.
@@ -7,25 +7,30 @@ export { openEventStore } from './store/open.js';
 export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
 export type { OnFutureEvent } from './events/clock-skew.js';
 export type { RetentionOptions, PolicyDescription } from './retention/policy.js';
-export type { Duration } from './retention/duration.js';
-export type { CleanupOptions, CleanupProgress } from './retention/cleanup.js';
-export type { CleanupReport, CleanupStats } from './retention/cleanup-report.js';
-export type { RestoreOptions, RestoreProgress, RestoreReport } from './retention/restore.js';
+export type { Duration } from './events/duration.js';
+export type {
+  CleanupOptions,
+  CleanupProgress,
+  CleanupReport,
+  CleanupStats,
+} from './retention/cleanup-report.js';
+export type { RestoreOptions, RestoreProgress, RestoreReport } from './retention/restore-report.js';
 export type {
   EventStore,
   GetEventsOptions,
   GetEventsByTypeOptions,
   RangeOptions,
-  QueryCriteria,
-  QueryEventsOptions,
   ReadOptions,
   AppendToStreamOptions,
+} from './store/event-store.js';
+export type { QueryCriteria, QueryEventsOptions, TimeInput } from './query/criteria.js';
+export type {
   StoreStats,
   IndexStats,
   MemoryStats,
   FsyncPolicy,
-  TimeInput,
-} from './store/event-store.js';
+  PlanCacheStats,
+} from './storage/store-stats.js';
 export type { NewEvent, StoredEvent, Tags, TagValue } from './events/types.js';
 export { ManualClock, systemClock, type Clock } from './events/clock.js';
 export { MAX_VALUE_DEPTH } from './events/validate.js';
@@ -46,14 +51,14 @@ export {
   StorageError,
   type ExpectedVersion,
 } from './errors.js';
-export { verifyStore, repairStore } from './storage/embedded/verify.js';
+export { verifyStore, repairStore } from './storage/embedded/recovery/verify.js';
 export type {
   VerifyReport,
   VerifyProblem,
   RepairReport,
   DroppedRange,
-} from './storage/embedded/verify-types.js';
-export type { OpenRecovery } from './store/open-recovery.js';
+} from './storage/embedded/recovery/verify-types.js';
+export type { OpenRecovery } from './storage/embedded/recovery/open-recovery.js';
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
 export type {
@@ -66,10 +71,9 @@ export type {
   Field,
   PageCursor,
 } from './query/ast.js';
-export type { Explanation, ExplainNode } from './query/explain.js';
-export type { PlanCacheStats } from './query/plan-cache.js';
-export type { RunOptions, ResultRow, ResultPage } from './query/query-engine.js';
-export type { IndexManager } from './indexes/index-manager.js';
+export type { Explanation, ExplainNode } from './query/explanation.js';
+export type { RunOptions, ResultRow, ResultPage } from './query/results.js';
+export type { IndexManager } from './storage/embedded/indexes/index-manager.js';
 export type { IndexDefinition } from './indexes/index-definition.js';
 export type {
   IndexInfo,
@@ -79,6 +83,5 @@ export type {
   CreateIndexOptions,
 } from './indexes/index-types.js';
 export type { IndexKey, KeyPart } from './indexes/index-keys.js';
-export type { FieldAnalysis } from './indexes/statistics.js';
-export type { IndexRecommendation, IndexOptimizationResult } from './indexes/index-advisor.js';
+export type { FieldAnalysis, IndexRecommendation, IndexOptimizationResult } from './indexes/index-types.js';
 export type { AutoIndexSettings, AutoIndexAction } from './indexes/auto-index.js';

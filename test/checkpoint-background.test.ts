@@ -8,10 +8,10 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, openEventStore, type EventStore, type NewEvent } from '../src/index.js';
-import type { PostingIndex } from '../src/indexes/posting-index.js';
+import type { PostingIndex } from '../src/storage/embedded/table/posting-index.js';
 import { readCheckpoint } from '../src/storage/embedded/checkpoint.js';
-import { CHUNK_ROWS } from '../src/table/chunked-column.js';
-import type { EventTable } from '../src/table/event-table.js';
+import { CHUNK_ROWS } from '../src/storage/embedded/table/chunked-column.js';
+import type { EventTable } from '../src/storage/embedded/table/event-table.js';
 import { removeDir, tempDir, turnsUntil } from './support/helpers.js';
 
 const COLUMNS = ['timestamp', 'typeId', 'aggregateId', 'version', 'recordOffset', 'recordLength'] as const;

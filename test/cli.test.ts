@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, openEventStore } from '../src/index.js';
-import { archiveFrames, type ArchiveEntry } from '../src/retention/archive.js';
+import { archiveFrames, type ArchiveEntry } from '../src/storage/embedded/retention/archive.js';
 import { flipFileByte, framesOf } from './support/archive.js';
 import { cli, type CliResult } from './support/cli.js';
 

@@ -30,10 +30,10 @@ import {
   type Scalar,
   type StoredEvent,
 } from '../src/index.js';
-import { compileColumnFilter } from '../src/query/column-filter.js';
-import { ParallelScanPool } from '../src/query/parallel-scan.js';
-import { CHUNK_ROWS } from '../src/table/chunked-column.js';
-import { EventTable } from '../src/table/event-table.js';
+import { compileColumnFilter } from '../src/storage/embedded/exec/column-filter.js';
+import { ParallelScanPool } from '../src/storage/embedded/exec/parallel-scan.js';
+import { CHUNK_ROWS } from '../src/storage/embedded/table/chunked-column.js';
+import { EventTable } from '../src/storage/embedded/table/event-table.js';
 import { expectError, rejection, removeDir, tempDir } from './support/helpers.js';
 import { matchesBy } from './support/query-model.js';
 import { randomInt, seededRandom } from './support/random.js';

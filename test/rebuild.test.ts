@@ -9,14 +9,14 @@ import {
   type StoreStats,
   type TagValue,
 } from '../src/index.js';
-import { forEachRecord } from '../src/storage/embedded/frame.js';
-import { scanLog } from '../src/storage/embedded/log-scan.js';
-import { decodeHeader, decodeId } from '../src/storage/embedded/record-codec.js';
-import { listSegments } from '../src/storage/embedded/segment-files.js';
-import type { RawArray } from '../src/storage/embedded/snapshot.js';
-import { ByteInterner, hashBytes } from '../src/table/byte-interner.js';
-import { EventTable } from '../src/table/event-table.js';
-import { TableReplay } from '../src/table/table-replay.js';
+import { forEachRecord } from '../src/codec/frame.js';
+import { scanLog } from '../src/storage/embedded/log/log-scan.js';
+import { decodeHeader, decodeId } from '../src/codec/record-codec.js';
+import { listSegments } from '../src/storage/embedded/log/segment-files.js';
+import type { RawArray } from '../src/storage/embedded/table/snapshot.js';
+import { ByteInterner, hashBytes } from '../src/storage/embedded/table/byte-interner.js';
+import { EventTable } from '../src/storage/embedded/table/event-table.js';
+import { TableReplay } from '../src/storage/embedded/table/table-replay.js';
 import { removeDir, tempDir } from './support/helpers.js';
 
 /**

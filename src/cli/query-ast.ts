@@ -2,7 +2,7 @@ import { f, ValidationError, type EventQuery, type FilterNode, type QueryCriteri
 import { criteriaToQuery } from '../query/criteria-to-query.js';
 import { normalizeCriteria } from '../query/criteria.js';
 import { validateFilter, validateQuery } from '../query/validate-query.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 import { UsageError } from './errors.js';
 
 const QUERY_KEYS = ['kind', 'filter', 'select', 'orderBy', 'limit', 'offset', 'hints'];

@@ -1,4 +1,4 @@
-import type { ArchiveEntry, ArchiveReport } from '../retention/archive.js';
+import type { ArchiveEntry, ArchiveReport } from '../storage/embedded/retention/archive.js';
 import { formatBytes, formatInt, plural } from './format.js';
 import { renderPairs, renderTable } from './table.js';
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openEventStore, type EventStore } from '../index.js';
-import { readPolicyFile } from '../retention/policy-file.js';
+import { readPolicyFile } from '../storage/embedded/retention/policy-file.js';
 import type { RetentionOptions } from '../retention/policy.js';
 import { UsageError } from './errors.js';
 

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
-import { describe } from '../store/options.js';
-import { formatDuration, parseDuration } from '../retention/duration.js';
+import { describe } from '../support/describe.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { uuidv7 } from './ids.js';
 import type { ValidEvent } from './validate.js';
 

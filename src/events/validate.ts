@@ -1,5 +1,5 @@
 import { EventTooLargeError, ValidationError } from '../errors.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 import type { Clock } from './clock.js';
 import { uuidv7 } from './ids.js';
 import type { NewEvent, TagValue, Tags } from './types.js';

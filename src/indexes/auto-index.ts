@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
-import { describe } from '../store/options.js';
-import type { IndexRecommendation } from './index-advisor.js';
+import { describe } from '../support/describe.js';
+import type { IndexRecommendation } from './index-types.js';
 
 export interface AutoIndexSettings {
   /** Bytes all user-defined indexes together may hold; auto mode never builds past it. Default 64 MiB. */

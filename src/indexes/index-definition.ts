@@ -3,7 +3,7 @@ import type { FilterNode } from '../query/ast.js';
 import { canonicalJson } from '../query/canonical.js';
 import { resolveField } from '../query/fields.js';
 import { validateFilter } from '../query/validate-query.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 
 /**
  * A user-defined index: which fields make its key, how it is organised, and which events it covers.

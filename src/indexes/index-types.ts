@@ -1,5 +1,6 @@
 import type { FilterNode } from '../query/ast.js';
 import type { IndexKey } from './index-keys.js';
+import type { Scalar } from '../query/ast.js';
 
 /** One index as `listIndexes` shows it: built-in ones too, so the planner's whole choice is visible. */
 export interface IndexInfo {
@@ -52,4 +53,43 @@ export interface IndexSize {
 export interface CreateIndexOptions {
   /** Called after each slice of the online build, with rows done so far and the total to do. */
   onProgress?: (progress: { indexed: number; total: number }) => void;
+}
+
+export interface IndexRecommendation {
+  /** Ready to pass to createIndex. */
+  definition: { name: string; fields: string[]; type: 'btree' };
+  /** The query shapes it would serve, with their observed load. */
+  fingerprints: string[];
+  calls: number;
+  totalTimeMs: number;
+  rowsExamined: number;
+  rowsReturned: number;
+  /** Planner cost of those queries now, and with the index (summed over calls). */
+  currentCost: number;
+  estimatedCost: number;
+  /** 1 - estimatedCost / currentCost: 0.8 means the planner expects 80% less work. */
+  improvement: number;
+  /** totalTimeMs × improvement: time the observed workload would have saved. */
+  expectedTimeSavedMs: number;
+  estimatedBytes: number;
+}
+
+export interface IndexOptimizationResult {
+  /** User-defined indexes no executed query has used since they were created. */
+  unused: { name: string; createdAt: Date; bytes: number }[];
+  /** Indexes another index makes redundant. */
+  duplicates: { name: string; duplicateOf: string; reason: string; bytes: number }[];
+  reclaimableBytes: number;
+}
+
+export interface FieldAnalysis {
+  field: string;
+  /** Events the figures come from: all of them when an index counts exactly, else a sample. */
+  sampledRows: number;
+  exact: boolean;
+  /** Share of events that have a scalar value for the field. */
+  present: number;
+  distinctValues: number;
+  /** Values sorted (booleans, numbers, strings) in up to 10 buckets of about equal events. */
+  histogram: { from: Scalar; to: Scalar; share: number }[];
 }

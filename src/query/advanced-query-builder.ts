@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { requireDense } from '../events/dense-list.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 import {
   MATCH_ALL,
   f,
@@ -10,8 +10,8 @@ import {
   type QueryHints,
   type Scalar,
 } from './ast.js';
-import type { Explanation } from './explain.js';
-import type { ResultPage, ResultRow, RunOptions } from './query-engine.js';
+import type { Explanation } from './explanation.js';
+import type { ResultPage, ResultRow, RunOptions } from './results.js';
 import { decodeCursor } from './cursor.js';
 import { filterTooDeep, MAX_FILTER_DEPTH, validateFilter, validateQuery } from './validate-query.js';
 

@@ -2,8 +2,8 @@ import { ValidationError } from '../errors.js';
 import { requireDense } from '../events/dense-list.js';
 import { isTagValue, toEpochMs } from '../events/validate.js';
 import type { TagValue } from '../events/types.js';
-import type { QueryCriteria } from '../store/event-store.js';
-import { describe } from '../store/options.js';
+
+import { describe } from '../support/describe.js';
 
 /** `QueryCriteria` checked and normalised: arrays everywhere, times in epoch ms. */
 export interface NormalizedCriteria {
@@ -106,4 +106,33 @@ export function normalizeCriteria(criteria: QueryCriteria | undefined): Normaliz
     result.order = input.order;
   }
   return result;
+}
+
+export type TimeInput = Date | number | string;
+
+/** The criteria object of `queryEvents`: every field present must match (AND). */
+export interface QueryCriteria {
+  aggregateId?: string | readonly string[];
+  type?: string | readonly string[];
+  /** Timestamp lower bound, inclusive. */
+  from?: TimeInput;
+  /** Timestamp upper bound, exclusive. */
+  to?: TimeInput;
+  /** Tag key → a value, or an array of accepted values. */
+  tags?: Record<string, TagValue | readonly TagValue[]>;
+  /** Only events with a larger sequence (with `order: 'desc'`: a smaller one). */
+  afterSequence?: number;
+  limit?: number;
+  /** By sequence; default `'asc'`. */
+  order?: 'asc' | 'desc';
+}
+
+/** `queryEvents`' options beyond the criteria. */
+export interface QueryEventsOptions {
+  /**
+   * Also return matching events from the archive (`retention.archive.dir`), merged with the live
+   * ones by sequence; `limit` and `afterSequence` apply to the merged result. Without an archive
+   * configured this throws a ValidationError.
+   */
+  includeArchived?: boolean;
 }

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 import type { OrderTerm, PageCursor, Scalar } from './ast.js';
 
 /** The order a cursor was made for, so a cursor is never applied to a query sorted differently. */

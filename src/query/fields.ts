@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 
 /** The columns every event has, with the type of their values. */
 export const CORE_FIELDS = {

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { requireDense } from '../events/dense-list.js';
-import { describe } from '../store/options.js';
+import { describe } from '../support/describe.js';
 import type { EventQuery, FilterNode, QueryHints, Scalar } from './ast.js';
 import { CORE_FIELDS, resolveField, type FieldRef } from './fields.js';
 

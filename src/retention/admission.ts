@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { ValidEvent } from '../events/validate.js';
-import { formatDuration } from './duration.js';
+import { formatDuration } from '../events/duration.js';
 import type { RetentionPolicy } from './policy.js';
 
 /** A batch split by whether each event is already past retention when it arrives. */

@@ -44,3 +44,24 @@ export function emptyCleanupStats(): CleanupStats {
     totals: { removed: 0, archived: 0, tombstoned: 0, bytesFreed: 0, cpuMs: 0 },
   };
 }
+
+export interface CleanupOptions {
+  /** Rows decided, copied or checked per slice; the event loop runs between slices. */
+  sliceRows?: number;
+  /**
+   * Compact nothing unless the events it would remove are at least this share (0..1) of the
+   * events, or some belong to a deleted stream (erasure does not wait). The cut is not held back.
+   * Default 0: remove whatever reads leave out. Scheduled runs use the policy's `cleanupThreshold`
+   * (default 0.2): compaction costs time in the events that stay, so waiting until a fifth can go
+   * bounds that cost per event removed.
+   */
+  threshold?: number;
+  /** Called after each slice: which phase, and how far through it. */
+  onProgress?: (progress: CleanupProgress) => void;
+}
+
+export interface CleanupProgress {
+  phase: 'deciding' | 'compacting' | 'rewriting';
+  done: number;
+  total: number;
+}

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
-import { describe } from '../store/options.js';
-import { checkPathLength } from '../store/path-length.js';
-import { formatDuration, parseDuration, type Duration } from './duration.js';
+import { describe } from '../support/describe.js';
+import { checkPathLength } from '../support/path-length.js';
+import { formatDuration, parseDuration, type Duration } from '../events/duration.js';
 import { isCronExpression } from './cleanup-schedule.js';
 
 /**

@@ -1,15 +1,17 @@
 import type { PolicyDescription, RetentionOptions } from '../retention/policy.js';
-import type { CleanupOptions } from '../retention/cleanup.js';
-import type { RestoreOptions, RestoreReport } from '../retention/restore.js';
+import type { CleanupOptions } from '../retention/cleanup-report.js';
+import type { RestoreOptions, RestoreReport } from '../retention/restore-report.js';
 import type { CleanupReport, CleanupStats } from '../retention/cleanup-report.js';
-import type { PlanCacheStats } from '../query/plan-cache.js';
-import type { IndexManager } from '../indexes/index-manager.js';
+import type { PlanCacheStats } from '../storage/store-stats.js';
+import type { IndexManager } from '../storage/embedded/indexes/index-manager.js';
 import type { ExpectedVersion } from '../errors.js';
-import type { OpenRecovery } from './open-recovery.js';
+import type { OpenRecovery } from '../storage/embedded/recovery/open-recovery.js';
 import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
 import type { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
-import type { Explanation } from '../query/explain.js';
+import type { Explanation } from '../query/explanation.js';
+import type { QueryCriteria, QueryEventsOptions, TimeInput } from '../query/criteria.js';
+import type { StoreStats } from '../storage/store-stats.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -29,35 +31,6 @@ export interface RangeOptions {
   limit?: number;
 }
 
-export type TimeInput = Date | number | string;
-
-/** The criteria object of `queryEvents`: every field present must match (AND). */
-export interface QueryCriteria {
-  aggregateId?: string | readonly string[];
-  type?: string | readonly string[];
-  /** Timestamp lower bound, inclusive. */
-  from?: TimeInput;
-  /** Timestamp upper bound, exclusive. */
-  to?: TimeInput;
-  /** Tag key → a value, or an array of accepted values. */
-  tags?: Record<string, TagValue | readonly TagValue[]>;
-  /** Only events with a larger sequence (with `order: 'desc'`: a smaller one). */
-  afterSequence?: number;
-  limit?: number;
-  /** By sequence; default `'asc'`. */
-  order?: 'asc' | 'desc';
-}
-
-/** `queryEvents`' options beyond the criteria. */
-export interface QueryEventsOptions {
-  /**
-   * Also return matching events from the archive (`retention.archive.dir`), merged with the live
-   * ones by sequence; `limit` and `afterSequence` apply to the merged result. Without an archive
-   * configured this throws a ValidationError.
-   */
-  includeArchived?: boolean;
-}
-
 export interface ReadOptions {
   /** First sequence to return (inclusive); default 1. */
   fromSequence?: number;
@@ -68,88 +41,6 @@ export interface AppendToStreamOptions {
   /** Default `'any'`. */
   expectedVersion?: ExpectedVersion;
 }
-
-export interface IndexStats {
-  /** Distinct keys in the index. */
-  keys: number;
-  /** Row references held. */
-  entries: number;
-  bytes: number;
-  lookups: number;
-  /** Lookups that found at least one row. */
-  hits: number;
-  /** hits / lookups, or 0 before the first lookup. */
-  hitRate: number;
-}
-
-export interface MemoryStats {
-  /** Process resident set size. */
-  rss: number;
-  heapUsed: number;
-  /** Bytes held by the fixed-width event columns. */
-  columns: number;
-  /** Bytes held by all indexes. */
-  indexes: number;
-  /** Bytes held by the string dictionaries (aggregate ids, types, tag values), estimated. */
-  dictionaries: number;
-  /** Bytes of encoded records held in memory: the in-memory store's log; 0 on disk, where the OS page cache holds them. */
-  records: number;
-}
-
-export interface StoreStats {
-  /** Live events: deleted streams' events are not counted. */
-  events: number;
-  aggregates: number;
-  /** Streams deleted with deleteAggregate. */
-  deletedAggregates: number;
-  /** The retention policy in force: `maxAge` and per-type ages as durations ('forever' when none). */
-  retention: PolicyDescription;
-  /** Cleanup runs: the last one, totals since open, and the schedule. */
-  cleanup: CleanupStats & {
-    running: boolean;
-    /** When the schedule runs cleanup next; null with `schedule: false`. */
-    nextRunAt: string | null;
-    /** Cleanup's CPU time as a share of the process's since the store opened. */
-    cpuShare: number;
-    /** Events of deleted streams still waiting for cleanup to remove them. */
-    pendingTombstoned: number;
-    /** The last scheduled run's error, if it failed. */
-    lastError: string | null;
-  };
-  types: number;
-  /** Last sequence assigned; 0 when empty. */
-  lastSequence: number;
-  indexes: Record<string, IndexStats>;
-  /** The planner's cache of access-path choices by query fingerprint. */
-  planCache: PlanCacheStats;
-  memory: MemoryStats;
-  /** Present for on-disk stores. */
-  storage?: {
-    dir: string;
-    segments: number;
-    logBytes: number;
-    fsync: FsyncPolicy;
-    /** fsyncs issued since open: with group commit, far fewer than appends. */
-    fsyncs: number;
-    /**
-     * Log bytes acknowledged but not yet known to be fsync'ed: what a power loss could still take.
-     * Under `fsync: 'batch'` at most `fsyncIntervalMs` worth of appends; 0 under `'always'` once
-     * every append has resolved.
-     */
-    unsyncedBytes: number;
-    lastCheckpointSequence: number;
-    /** Why the last periodic checkpoint failed, if it did (it is tried again later; no data is lost). */
-    checkpointError: string | null;
-    /** What the open that made this handle cut off (torn tails) or found lost (`recover: 'truncate'`). */
-    recovery: OpenRecovery;
-    /** Present when opened with `readOnly: true`. */
-    readOnly?: true;
-    /** Read-only: why the last automatic refresh failed (null when it did not); the store serves what it had. */
-    followError?: string | null;
-  };
-}
-
-export type FsyncPolicy = 'always' | 'batch' | 'never';
 
 /**
  * The event store. Get one from `openEventStore`.

@@ -1,10 +1,11 @@
 import { ValidationError } from '../errors.js';
 import { systemClock, type Clock } from '../events/clock.js';
-import type { FsyncPolicy } from './event-store.js';
+import type { FsyncPolicy } from '../storage/store-stats.js';
 import { RetentionPolicy, type RetentionOptions } from '../retention/policy.js';
 import { resolveFutureTolerance, type OnFutureEvent } from '../events/clock-skew.js';
-import type { Duration } from '../retention/duration.js';
-import { checkPathLength } from './path-length.js';
+import type { Duration } from '../events/duration.js';
+import { checkPathLength } from '../support/path-length.js';
+import { describe } from '../support/describe.js';
 
 export interface OpenOptions {
   /** A directory for a durable store; omit for an in-memory store. */
@@ -131,22 +132,6 @@ function integerOption(
     );
   }
   return value;
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n (a BigInt)`;
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'symbol') return String(value);
-  if (value instanceof Date)
-    return `Date(${Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()})`;
-  if (value === null || typeof value !== 'object') return String(value);
-  try {
-    const text = JSON.stringify(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 /** Epoch milliseconds a Date can hold: ±100,000,000 days. */

@@ -1,5 +1,5 @@
 /**
- * The index advisor (src/indexes/index-advisor.ts), fed by the query monitor: recommendations from
+ * The index advisor (src/storage/embedded/indexes/index-advisor.ts), fed by the query monitor: recommendations from
  * an observed workload, unused and redundant indexes, opt-in auto indexing, and index usage counts
  * that survive a restart.
  */

@@ -1,5 +1,5 @@
 /**
- * The plan cache (src/query/plan-cache.ts): the access path chosen for a query shape (fingerprint)
+ * The plan cache (src/storage/embedded/exec/plan-cache.ts): the access path chosen for a query shape (fingerprint)
  * is reused for later queries of that shape, and re-made when indexes change, when the table's size
  * drifts 2x, or when the cached path yields far more rows for new constants. Whatever the cache
  * does, results must equal a forced scan's.

@@ -1,6 +1,6 @@
 /**
- * The planner's estimates (src/indexes/statistics.ts, EXPLAIN's estimatedRows), field analysis,
- * and the intersection of two posting lists (src/query/intersection.ts). Estimates from posting
+ * The planner's estimates (src/storage/embedded/indexes/statistics.ts, EXPLAIN's estimatedRows), field analysis,
+ * and the intersection of two posting lists (src/storage/embedded/exec/intersection.ts). Estimates from posting
  * lists and btrees are exact; those from the sample are checked within 2x; every plan returns
  * what a forced scan returns.
  */

@@ -13,9 +13,9 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import { normalizeCriteria } from '../../src/query/criteria.js';
-import { archiveFrames, readManifest, type ArchiveEntry } from '../../src/retention/archive.js';
-import { queryArchived, rangeOf } from '../../src/retention/archive-query.js';
-import { readArchivedEvents } from '../../src/retention/archive-reader.js';
+import { archiveFrames, readManifest, type ArchiveEntry } from '../../src/storage/embedded/retention/archive.js';
+import { queryArchived, rangeOf } from '../../src/storage/embedded/retention/archive-query.js';
+import { readArchivedEvents } from '../../src/storage/embedded/retention/archive-reader.js';
 import { damageFrameInside, flipFileByte, framesOf } from '../support/archive.js';
 import { expectError, removeDir, tempDir } from '../support/helpers.js';
 import {

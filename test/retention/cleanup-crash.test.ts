@@ -39,7 +39,7 @@ const T0 = Date.UTC(2026, 3, 1);
 const MINUTE = 60_000;
 const SEGMENT_SIZE = 4096;
 
-/** Cleanup's steps, in order (src/retention/cleanup.ts). */
+/** Cleanup's steps, in order (src/storage/embedded/retention/cleanup.ts). */
 const FAILPOINTS = [
   'cleanup:intent-written',
   'cleanup:archive-file-written',

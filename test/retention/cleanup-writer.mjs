@@ -1,6 +1,6 @@
 // Child process for cleanup-crash.test.ts: opens a store, appends the plan it is given, deletes the
 // streams it names, moves the clock so that some events have expired, and runs a cleanup. Started
-// with TAMMA_FAILPOINT set, it is SIGKILLed at that step of the cleanup (src/retention/failpoint.ts).
+// with TAMMA_FAILPOINT set, it is SIGKILLed at that step of the cleanup (src/support/failpoint.ts).
 // Runs the TypeScript sources: started with `node --import test/support/register-typescript.mjs`.
 // With config.reopenOnly it only opens the store and closes it again.
 //

@@ -16,8 +16,8 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import type { CleanupReport } from '../../src/retention/cleanup-report.js';
-import { TableCut } from '../../src/table/table-cut.js';
-import type { EventTable } from '../../src/table/event-table.js';
+import { TableCut } from '../../src/storage/embedded/table/table-cut.js';
+import type { EventTable } from '../../src/storage/embedded/table/event-table.js';
 import { archivedEvents } from '../support/archive-contents.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 

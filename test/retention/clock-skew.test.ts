@@ -9,7 +9,7 @@ import {
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readManifest } from '../../src/retention/archive.js';
+import { readManifest } from '../../src/storage/embedded/retention/archive.js';
 import { RetentionPolicy } from '../../src/retention/policy.js';
 import { expectError, observe, rejection, removeDir, tempDir } from '../support/helpers.js';
 

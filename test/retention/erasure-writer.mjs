@@ -1,6 +1,6 @@
 // Child process for erasure-crash.test.ts: opens a store the parent prepared (a stream with some of
 // its events archived, some live), deletes the stream and runs a cleanup. Started with
-// TAMMA_FAILPOINT set, it is SIGKILLed at that step of the erasure (src/retention/failpoint.ts).
+// TAMMA_FAILPOINT set, it is SIGKILLed at that step of the erasure (src/support/failpoint.ts).
 // Runs the TypeScript sources: started with `node --import test/support/register-typescript.mjs`.
 //
 //   DONE <report JSON>            the cleanup finished (the fail point was never reached)

@@ -19,8 +19,8 @@ import {
   type NewEvent,
   type OpenOptions,
 } from '../../src/index.js';
-import { verifyArchive } from '../../src/retention/archive.js';
-import { readArchivedEvents } from '../../src/retention/archive-reader.js';
+import { verifyArchive } from '../../src/storage/embedded/retention/archive.js';
+import { readArchivedEvents } from '../../src/storage/embedded/retention/archive-reader.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 import { cli } from '../support/cli.js';
 import { ROOT, REGISTER, LIB } from '../support/child-paths.js';
@@ -288,7 +288,7 @@ describe('erasure: closing while the erasing cleanup rewrites the log', () => {
 
 const WRITER = fileURLToPath(new URL('./erasure-writer.mjs', import.meta.url));
 
-/** The erasing cleanup's steps (src/retention/cleanup.ts, archive-erasure.ts), in order. */
+/** The erasing cleanup's steps (src/storage/embedded/retention/cleanup.ts, archive-erasure.ts), in order. */
 const ERASURE_STEPS = [
   'cleanup:table-compacted',
   'cleanup:span-rewritten',

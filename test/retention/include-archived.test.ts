@@ -9,7 +9,7 @@ import {
   type QueryCriteria,
   type StoredEvent,
 } from '../../src/index.js';
-import { archiveFrames } from '../../src/retention/archive.js';
+import { archiveFrames } from '../../src/storage/embedded/retention/archive.js';
 import { flipFileByte, framesOf } from '../support/archive.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/index.js';
-import { formatDuration, parseDuration } from '../../src/retention/duration.js';
+import { formatDuration, parseDuration } from '../../src/events/duration.js';
 import { RetentionPolicy } from '../../src/retention/policy.js';
 
 const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 /**
- * A crash at every step of a restore into the middle of a live store (src/retention/restore-between.ts,
- * src/storage/embedded/log-swap.ts). The parent builds a store whose first events cleanup archived
+ * A crash at every step of a restore into the middle of a live store (src/storage/embedded/retention/restore-between.ts,
+ * src/storage/embedded/log/log-swap.ts). The parent builds a store whose first events cleanup archived
  * and whose streams went on; a child process (restore-writer.mjs) restores the archive into it and
  * is SIGKILLed at a fail point. The parent reopens the directory and checks:
  *
@@ -25,7 +25,7 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import type { RetentionOptions } from '../../src/retention/policy.js';
-import { STAGING_DIR } from '../../src/storage/embedded/log-swap.js';
+import { STAGING_DIR } from '../../src/storage/embedded/log/log-swap.js';
 import { archivedEvents } from '../support/archive-contents.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 import { ROOT, REGISTER, LIB } from '../support/child-paths.js';

@@ -1,6 +1,6 @@
 // Child process for restore-crash.test.ts: opens a store whose archive holds events cleanup
 // removed, and restores them back between its live events. Started with TAMMA_FAILPOINT set, it is
-// SIGKILLed at that step of the restore (src/retention/failpoint.ts). Runs the TypeScript sources:
+// SIGKILLed at that step of the restore (src/support/failpoint.ts). Runs the TypeScript sources:
 // started with `node --import test/support/register-typescript.mjs`.
 //
 //   DONE <report JSON>            the restore finished (the fail point was never reached)

@@ -7,7 +7,7 @@ import {
   type EventStore,
   type StoredEvent,
 } from '../../src/index.js';
-import { readManifest } from '../../src/retention/archive.js';
+import { readManifest } from '../../src/storage/embedded/retention/archive.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { FRAME_BYTES_LIMIT, RecordWriter } from '../../src/storage/embedded/record-codec.js';
+import { FRAME_BYTES_LIMIT, RecordWriter } from '../../src/codec/record-codec.js';
 import { expectError } from '../support/helpers.js';
 
 describe('RecordWriter, the buffer one append is encoded into', () => {

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { readArchiveFile, readManifest } from '../../src/retention/archive.js';
+import { readArchiveFile, readManifest } from '../../src/storage/embedded/retention/archive.js';
 import {
   FRAME_HEADER,
   forEachRecord,
   frameBodyLength,
   frameCount,
   frameSequence,
-} from '../../src/storage/embedded/frame.js';
-import { decodeId } from '../../src/storage/embedded/record-codec.js';
+} from '../../src/codec/frame.js';
+import { decodeId } from '../../src/codec/record-codec.js';
 
 export interface ArchivedEvent {
   sequence: number;

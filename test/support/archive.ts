@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
-import type { ArchiveEntry } from '../../src/retention/archive.js';
-import { scanLog } from '../../src/storage/embedded/log-scan.js';
-import { listSegments } from '../../src/storage/embedded/segment-files.js';
+import type { ArchiveEntry } from '../../src/storage/embedded/retention/archive.js';
+import { scanLog } from '../../src/storage/embedded/log/log-scan.js';
+import { listSegments } from '../../src/storage/embedded/log/segment-files.js';
 
 /** Every frame of a closed store's log, in order, each copied out of the scan's window. */
 export function framesOf(storeDir: string): Buffer[] {

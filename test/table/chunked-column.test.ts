@@ -3,8 +3,8 @@
  * fill value until written, and is kept only within bounds.
  */
 import { describe, expect, it } from 'vitest';
-import { ArrayCursor } from '../../src/storage/embedded/snapshot.js';
-import { CHUNK_ROWS, int32Column, uint32Column } from '../../src/table/chunked-column.js';
+import { ArrayCursor } from '../../src/storage/embedded/table/snapshot.js';
+import { CHUNK_ROWS, int32Column, uint32Column } from '../../src/storage/embedded/table/chunked-column.js';
 
 const CHUNK_BYTES = CHUNK_ROWS * 4;
 

@@ -13,13 +13,13 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { Tags, TagValue } from '../../src/events/types.js';
-import { PostingIndex, PROMOTE_AT } from '../../src/indexes/posting-index.js';
-import { RowList, type SortedRows } from '../../src/indexes/sorted-rows.js';
-import { TimeIndex } from '../../src/indexes/time-index.js';
-import { ArrayCursor, type RawArray } from '../../src/storage/embedded/snapshot.js';
-import { Dictionary } from '../../src/table/dictionary.js';
-import { EventTable, type EmptiedIds } from '../../src/table/event-table.js';
-import { TagValues } from '../../src/table/tag-values.js';
+import { PostingIndex, PROMOTE_AT } from '../../src/storage/embedded/table/posting-index.js';
+import { RowList, type SortedRows } from '../../src/storage/embedded/table/sorted-rows.js';
+import { TimeIndex } from '../../src/storage/embedded/table/time-index.js';
+import { ArrayCursor, type RawArray } from '../../src/storage/embedded/table/snapshot.js';
+import { Dictionary } from '../../src/storage/embedded/table/dictionary.js';
+import { EventTable, type EmptiedIds } from '../../src/storage/embedded/table/event-table.js';
+import { TagValues } from '../../src/storage/embedded/table/tag-values.js';
 import { randomInt, seededRandom } from '../support/random.js';
 
 const HOUR = 3_600_000;

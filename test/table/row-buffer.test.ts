@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RowBuffer } from '../../src/table/row-buffer.js';
+import { RowBuffer } from '../../src/storage/embedded/table/row-buffer.js';
 
 describe('RowBuffer', () => {
   it('returns what was pushed and appended, in order, however it grew', () => {

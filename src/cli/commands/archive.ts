@@ -4,8 +4,17 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { toEpochMs } from '../../events/validate.js';
 import { openEventStore } from '../../index.js';
-import { MANIFEST, readManifest, verifyArchive, type ArchiveEntry } from '../../retention/archive.js';
-import { filesWithin, readArchivedEvents, type ArchiveBounds } from '../../retention/archive-reader.js';
+import {
+  MANIFEST,
+  readManifest,
+  verifyArchive,
+  type ArchiveEntry,
+} from '../../storage/embedded/retention/archive.js';
+import {
+  filesWithin,
+  readArchivedEvents,
+  type ArchiveBounds,
+} from '../../storage/embedded/retention/archive-reader.js';
 import type { CliContext } from '../context.js';
 import { EXIT_FAILURE, UsageError } from '../errors.js';
 import { eventToJsonLine } from '../event-json.js';

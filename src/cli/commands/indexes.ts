@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { EventStore, FilterNode, IndexDefinition } from '../../index.js';
-import { describe } from '../../store/options.js';
+import { describe } from '../../support/describe.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatDuration } from '../format.js';

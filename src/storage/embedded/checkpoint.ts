@@ -12,14 +12,14 @@ import {
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { UserIndex, type UserIndexSnapshot } from '../../indexes/user-index.js';
-import { EventTable, type TableSnapshot } from '../../table/event-table.js';
+import { UserIndex, type UserIndexSnapshot } from './indexes/user-index.js';
+import { EventTable, type TableSnapshot } from './table/event-table.js';
 import type { TammaError } from '../../errors.js';
-import { CHECKPOINT_FILE } from './segment-files.js';
-import { storageError } from './storage-error.js';
-import { removeTemporary, removeTemporaryAsync } from './durable-file.js';
-import { syncDirectory } from './segment-log.js';
-import { ARRAY_KINDS, ArrayCursor, kindOf, type ArrayKind, type RawArray } from './snapshot.js';
+import { CHECKPOINT_FILE } from './log/segment-files.js';
+import { storageError } from './log/storage-error.js';
+import { removeTemporary, removeTemporaryAsync } from './log/durable-file.js';
+import { syncDirectory } from './log/segment-log.js';
+import { ARRAY_KINDS, ArrayCursor, kindOf, type ArrayKind, type RawArray } from './table/snapshot.js';
 
 /**
  * An index checkpoint: the table's columns, dictionaries and every index as of a log offset, so

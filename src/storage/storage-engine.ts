@@ -1,0 +1,184 @@
+/**
+ * The storage-engine contract: what a backend implements so that the facade (`store/`) can offer
+ * the whole `EventStore` over it. The embedded engine (`storage/embedded/`) is one; a PostgreSQL
+ * engine (`storage/postgres/`, later) is another. The facade owns everything backends share:
+ * validation at the door, the open/closed/failed state, the write gate, criteria → AST, the
+ * archive merge, the one read runner and its hooks. An engine owns how events are kept and found.
+ *
+ * Heavy drivers stay out of the core import graph: an engine is handed to `openEventStore` as a
+ * `StorageEngineFactory` the user builds (with the pool or client they pass it), in the manner of
+ * Kysely's `PostgresDialect`; nothing here or in the facade imports one.
+ */
+import type { ExpectedVersion } from '../errors.js';
+import type { Clock } from '../events/clock.js';
+import type { StoredEvent } from '../events/types.js';
+import type { ValidEvent } from '../events/validate.js';
+import type { EventQuery } from '../query/ast.js';
+import type { NormalizedCriteria } from '../query/criteria.js';
+import type { Explanation } from '../query/explanation.js';
+import type { ResultPage, ResultRow, RunOptions } from '../query/results.js';
+import type { Indexes } from '../indexes/indexes.js';
+import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import type { RestoreOptions, RestoreReport } from '../retention/restore-report.js';
+import type { StoreStats } from './store-stats.js';
+
+/**
+ * What an engine can do. The facade refuses a call an engine cannot serve with a coded
+ * `UNSUPPORTED` error (never a silent no-op); the planner and the contract suites read it too, and
+ * a suite for a capability an engine lacks is skipped visibly.
+ */
+export interface StorageCapabilities {
+  /** Acknowledged appends survive the process (a directory, a database); false for memory. */
+  readonly durable: boolean;
+  /** Runs the whole query AST itself (the embedded executor; SQL pushdown for a database). */
+  readonly pushdown: boolean;
+  /** Sequences are 1, 2, 3 … with no gap a reader could observe. */
+  readonly gapFreeSequences: boolean;
+  /** createIndex / dropIndex / analyzeIndex and the index advisor. */
+  readonly userIndexes: boolean;
+  /** cleanup() archives what it removes, and restore() / includeArchived read it back. */
+  readonly archive: boolean;
+  /** checkpoint(): a snapshot that shortens the next open. */
+  readonly checkpoints: boolean;
+  /** deleteStream(): erasure with tombstones that survive restart. */
+  readonly erasure: boolean;
+  /** This handle only reads (a follower beside a writer in another process): every write refuses. */
+  readonly readOnly: boolean;
+  /** explain({ analyze: true }) runs the query and reports actual rows and time. */
+  readonly explainAnalyze: boolean;
+}
+
+/** One append, validated at the facade's door. */
+export interface AppendBatch {
+  /** The events, validated (ids and timestamps filled in). */
+  readonly events: readonly ValidEvent[];
+  /**
+   * Whether the caller gave each event's id itself. A retried batch (ids stored already, with the
+   * same content) returns the stored events instead of writing twice; only caller-given ids can
+   * mark a retry, and only caller-given timestamps take part in the content comparison.
+   */
+  readonly givenIds: readonly boolean[];
+  readonly givenTimestamps: readonly boolean[];
+  /**
+   * appendToStream's expectation: checked in the same atomic step that assigns versions, so two
+   * appends racing on one stream cannot both pass. Absent for a plain append.
+   */
+  readonly stream?: { readonly aggregateId: string; readonly expected: ExpectedVersion };
+}
+
+/** What an append did: the events in the batch's order, and which of them it wrote now. */
+export interface AppendOutcome {
+  readonly events: StoredEvent[];
+  /** The events this call wrote, in sequence order (retried events already stored are not among them). */
+  readonly written: readonly StoredEvent[];
+}
+
+/** A stream's events by version, for `getEvents`. */
+export interface StreamRead {
+  readonly aggregateId: string;
+  /** First version, inclusive (≥ 1). */
+  readonly fromVersion: number;
+  /** Last version, inclusive (Infinity: to the end). */
+  readonly toVersion: number;
+  /** Most events to return (Infinity: all). */
+  readonly limit: number;
+}
+
+/** Events in global (sequence) order, for `read`. */
+export interface GlobalRead {
+  /** First sequence, inclusive (≥ 1). */
+  readonly fromSequence: number;
+  readonly limit: number;
+}
+
+/** Retention mechanics: what `setRetention`, `cleanup` and `restoreArchive` need from an engine. */
+export interface EngineRetention {
+  /** The policy in force; setting it hides what it expires from every read at once. */
+  policy: RetentionPolicy;
+  /** Removes what reads already leave out, archiving first when the policy names an archive. */
+  cleanup(options: CleanupOptions): Promise<CleanupReport>;
+  /** Restores archived events with their sequences and ids (capability `archive`). */
+  restore(archiveDir: string, options: RestoreOptions): Promise<RestoreReport>;
+  /** Archived events matching the criteria, in sequence order (capability `archive`). */
+  queryArchive(archiveDir: string, criteria: NormalizedCriteria): StoredEvent[];
+}
+
+/**
+ * A backend. Every method is called by the facade after it validated the arguments and checked
+ * the store is open (writes: writable, and past the write gate); an engine trusts them.
+ */
+export interface StorageEngine {
+  readonly capabilities: StorageCapabilities;
+
+  /**
+   * Appends one batch atomically (all or none), after checking the stream expectation, deleted
+   * streams and unique indexes in the same synchronous step that assigns sequences and versions.
+   * Resolves once the batch is acknowledged under the engine's durability policy.
+   * Throws ConcurrencyError, DuplicateEventIdError, UniqueViolationError, ValidationError
+   * (AGGREGATE_DELETED, BATCH_TOO_LARGE) and leaves nothing written when it does.
+   */
+  append(batch: AppendBatch): Promise<AppendOutcome>;
+  /** A stream's current version (0 when it has no event). */
+  streamVersion(aggregateId: string): number;
+  /** Whether deleteStream erased this stream (it then reads as empty and refuses appends). */
+  isStreamDeleted(aggregateId: string): boolean;
+
+  /** A stream's events in version order, leaving out what retention hides. */
+  readStream(request: StreamRead): Promise<StoredEvent[]>;
+  /** Events in sequence order from a sequence on, leaving out what retention hides. */
+  readAll(request: GlobalRead): Promise<StoredEvent[]>;
+
+  /** Runs a query AST (validated) to completion. */
+  execute(query: EventQuery, options: RunOptions): Promise<ResultRow[]>;
+  /** One page of a query, with the cursor for the next. */
+  page(query: EventQuery, options: RunOptions): Promise<ResultPage>;
+  /** A query's rows as they are found, in batches, bounded in memory. */
+  stream(query: EventQuery, options: RunOptions): AsyncIterable<ResultRow>;
+  /** The plan, as an operator tree; with `analyze`, also runs it (capability `explainAnalyze`). */
+  explain(query: EventQuery, analyze: boolean): Promise<Explanation>;
+  /** Cancels a running query by its queryId; whether one was running. */
+  cancelQuery(queryId: string): boolean;
+
+  /** User-defined indexes (capability `userIndexes`). */
+  readonly indexes: Indexes;
+  /** Retention, cleanup, archive and restore. */
+  readonly retention: EngineRetention;
+  /** Erases a stream (capability `erasure`): durable when it resolves; false when it was erased already. */
+  deleteStream(aggregateId: string): Promise<boolean>;
+
+  stats(): StoreStats;
+  /** Makes every acknowledged append durable now. */
+  flush(): Promise<void>;
+  /** Writes a checkpoint now (capability `checkpoints`). */
+  checkpoint(): Promise<void>;
+  /** A read-only handle brings in what the writer did; resolves with the last visible sequence. */
+  refresh(): Promise<number>;
+  /** Waits for work in flight, makes everything durable, and releases files, locks and connections. */
+  close(): Promise<void>;
+}
+
+/** What the facade hands an engine when it opens it. */
+export interface EngineContext {
+  /** The store's clock: event time defaults, retention deadlines, fsync deadlines. */
+  readonly clock: Clock;
+  /** The retention policy the store opens with. */
+  readonly retention: RetentionPolicy;
+  /** The largest encoded event accepted. */
+  readonly maxEventSize: number;
+  /**
+   * Called by the engine when it can no longer promise durability (a failed fsync, a half-done
+   * swap): the facade then refuses every write with StoreClosedError until the store is reopened.
+   */
+  fail(error: Error): void;
+}
+
+/**
+ * How `openEventStore` gets an engine: the embedded one from `dir` (or memory), any other from the
+ * `engine` option, e.g. `openEventStore({ engine: postgresEngine({ pool }) })`.
+ */
+export interface StorageEngineFactory {
+  /** For messages and stats: 'embedded', 'postgres', … */
+  readonly name: string;
+  open(context: EngineContext): Promise<StorageEngine>;
+}
