@@ -73,7 +73,7 @@ export type {
 } from './query/ast.js';
 export type { Explanation, ExplainNode } from './query/explanation.js';
 export type { RunOptions, ResultRow, ResultPage } from './query/results.js';
-export type { IndexManager } from './storage/embedded/indexes/index-manager.js';
+export type { Indexes, Indexes as IndexManager } from './indexes/indexes.js';
 export type { IndexDefinition } from './indexes/index-definition.js';
 export type {
   IndexInfo,

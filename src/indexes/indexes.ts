@@ -1,4 +1,4 @@
-import type { AutoIndexSettings } from './auto-index.js';
+import type { AutoIndexAction, AutoIndexSettings } from './auto-index.js';
 import type { IndexDefinition } from './index-definition.js';
 import type {
   CreateIndexOptions,
@@ -32,6 +32,8 @@ export interface Indexes {
   optimizeIndexes(): Promise<IndexOptimizationResult>;
   /** Lets the advisor create the indexes it recommends, within a memory budget; false turns it off. */
   setAutoIndex(settings: AutoIndexSettings | false): void;
+  /** What auto mode did, newest last: indexes created, or recommendations it declined and why. */
+  readonly autoActions: readonly AutoIndexAction[];
   /** Resolves when no index build or automatic step is running. */
   whenIdle(): Promise<void>;
 }

@@ -1,12 +1,9 @@
-import type { PolicyDescription, RetentionOptions } from '../retention/policy.js';
-import type { CleanupOptions } from '../retention/cleanup-report.js';
+import type { RetentionOptions } from '../retention/policy.js';
 import type { RestoreOptions, RestoreReport } from '../retention/restore-report.js';
-import type { CleanupReport, CleanupStats } from '../retention/cleanup-report.js';
-import type { PlanCacheStats } from '../storage/store-stats.js';
-import type { IndexManager } from '../storage/embedded/indexes/index-manager.js';
+import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.js';
+import type { Indexes } from '../indexes/indexes.js';
 import type { ExpectedVersion } from '../errors.js';
-import type { OpenRecovery } from '../storage/embedded/recovery/open-recovery.js';
-import type { NewEvent, StoredEvent, TagValue } from '../events/types.js';
+import type { NewEvent, StoredEvent } from '../events/types.js';
 import type { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
 import type { Explanation } from '../query/explanation.js';
@@ -113,7 +110,7 @@ export interface EventStore {
   /** Cancels a running query started with that `queryId`; returns whether one was running. */
   cancelQuery(queryId: string): boolean;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */
-  readonly indexes: IndexManager;
+  readonly indexes: Indexes;
   /** Reads in global order. */
   read<P = unknown>(options?: ReadOptions): Promise<StoredEvent<P>[]>;
   stats(): StoreStats;

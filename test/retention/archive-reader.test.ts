@@ -13,7 +13,11 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import { normalizeCriteria } from '../../src/query/criteria.js';
-import { archiveFrames, readManifest, type ArchiveEntry } from '../../src/storage/embedded/retention/archive.js';
+import {
+  archiveFrames,
+  readManifest,
+  type ArchiveEntry,
+} from '../../src/storage/embedded/retention/archive.js';
 import { queryArchived, rangeOf } from '../../src/storage/embedded/retention/archive-query.js';
 import { readArchivedEvents } from '../../src/storage/embedded/retention/archive-reader.js';
 import { damageFrameInside, flipFileByte, framesOf } from '../support/archive.js';

@@ -2,7 +2,12 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CorruptionError, ValidationError, openEventStore } from '../../src/index.js';
-import { archiveFrames, readArchiveFile, readManifest, verifyArchive } from '../../src/storage/embedded/retention/archive.js';
+import {
+  archiveFrames,
+  readArchiveFile,
+  readManifest,
+  verifyArchive,
+} from '../../src/storage/embedded/retention/archive.js';
 import { FRAME_HEADER, frameBodyLength } from '../../src/codec/frame.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 

@@ -1,5 +1,4 @@
 import { ValidationError } from '../../../errors.js';
-import type { StoredEvent } from '../../../events/types.js';
 import { decodeBody, type DecodedBody } from '../../../codec/record-codec.js';
 import type { EventReader } from '../table/event-reader.js';
 import type { EventTable } from '../table/event-table.js';
