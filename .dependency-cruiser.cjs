@@ -41,6 +41,14 @@ module.exports = {
       to: { path: '^src/storage/[^/]+/', pathNot: '^src/storage/$1/' },
     },
     {
+      name: 'facade-is-backend-neutral',
+      comment:
+        'the facade reaches engines through the contract (storage/storage-engine.ts); only open.ts and options.ts pick one',
+      severity: 'error',
+      from: { path: '^src/store/', pathNot: '^src/store/(open|options)\\.ts$' },
+      to: { path: '^src/storage/[^/]+/' },
+    },
+    {
       name: 'no-heavy-drivers-in-core',
       comment: 'pg and ioredis load only in their own engine or cache adapter, never from the core graph',
       severity: 'error',

@@ -1,10 +1,23 @@
-export { openEventStore } from './storage/embedded/open-embedded.js';
+export { openEventStore } from './store/open.js';
 /*
  * Everything a public signature mentions is exported here (as a type where it is only a type), so
  * an application names the options and reports it passes around without reaching into the package.
  * The package is ESM-only: `require('@tamma/events')` throws, saying to use `import`.
  */
 export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
+export type { EmbeddedOpenOptions } from './storage/embedded/embedded-options.js';
+export type { StorePlugin, ReadCall, ReadObservation, CommitNotice, ChangeNotice } from './store/hooks.js';
+export type {
+  StorageEngine,
+  StorageEngineFactory,
+  StorageCapabilities,
+  EngineContext,
+  EngineRetention,
+  AppendBatch,
+  AppendOutcome,
+  StreamRead,
+  GlobalRead,
+} from './storage/storage-engine.js';
 export type { OnFutureEvent } from './events/clock-skew.js';
 export type { RetentionOptions, PolicyDescription } from './retention/policy.js';
 export type { Duration } from './events/duration.js';
@@ -58,7 +71,7 @@ export type {
   RepairReport,
   DroppedRange,
 } from './storage/embedded/recovery/verify-types.js';
-export type { OpenRecovery } from './storage/embedded/recovery/open-recovery.js';
+export type { OpenRecovery } from './storage/store-stats.js';
 export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
 export type {

@@ -7,12 +7,13 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, openEventStore, type EventStore, type NewEvent } from '../src/index.js';
+import { ManualClock, openEventStore, type NewEvent } from '../src/index.js';
 import type { PostingIndex } from '../src/storage/embedded/table/posting-index.js';
 import { readCheckpoint } from '../src/storage/embedded/checkpoint.js';
 import { CHUNK_ROWS } from '../src/storage/embedded/table/chunked-column.js';
 import type { EventTable } from '../src/storage/embedded/table/event-table.js';
 import { removeDir, tempDir, turnsUntil } from './support/helpers.js';
+import { tableOf } from './support/internals.js';
 
 const COLUMNS = ['timestamp', 'typeId', 'aggregateId', 'version', 'recordOffset', 'recordLength'] as const;
 
@@ -30,8 +31,6 @@ const batch = (from: number, n: number): NewEvent[] =>
  */
 const withLate = (events: NewEvent[], every: number): NewEvent[] =>
   events.map((event, i) => (i % every === 0 ? { ...event, timestamp: Date.now() - 60_000 } : event));
-
-const tableOf = (store: EventStore) => (store as unknown as { table: EventTable }).table;
 
 /** The rows of every key of `postings` below `end`, key by key. */
 function listsBelow(postings: PostingIndex, end: number): number[][] {

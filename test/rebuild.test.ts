@@ -224,7 +224,7 @@ describe('rebuilding the indexes from the log', () => {
           record.length,
           header.tags,
         );
-        // What the store's append does after addRow (embedded-store.ts commit).
+        // What the store's append does after addRow (storage/embedded/append-batch.ts commit).
         byRow.ids.add(row, byRow.ids.hashOf(decodeId(record)));
       });
       replay.addFrame(frame.bytes, frame.count, frame.offset);

@@ -22,6 +22,7 @@ import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.
 import type { RetentionPolicy } from '../retention/policy.js';
 import type { RestoreOptions, RestoreReport } from '../retention/restore-report.js';
 import type { StoreStats } from './store-stats.js';
+import type { WriteGate } from '../support/write-gate.js';
 
 /**
  * What an engine can do. The facade refuses a call an engine cannot serve with a coded
@@ -171,6 +172,11 @@ export interface EngineContext {
    * swap): the facade then refuses every write with StoreClosedError until the store is reopened.
    */
   fail(error: Error): void;
+  /**
+   * The facade's write gate: held while a restore runs, so appends wait. An engine's own writes
+   * that do not come through the facade (scheduled cleanup, checkpoints, index builds) respect it too.
+   */
+  readonly writeGate: WriteGate;
 }
 
 /**

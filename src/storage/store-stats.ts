@@ -36,6 +36,14 @@ export interface MemoryStats {
   records: number;
 }
 
+/** What `stats().plugins` says of each plugin (StorePlugin). */
+export interface PluginStats {
+  name: string;
+  /** Hook calls that threw (the calls they observed went on). */
+  errors: number;
+  lastError: string | null;
+}
+
 export interface StoreStats {
   /** Live events: deleted streams' events are not counted. */
   events: number;
@@ -63,6 +71,8 @@ export interface StoreStats {
   /** The planner's cache of access-path choices by query fingerprint. */
   planCache: PlanCacheStats;
   memory: MemoryStats;
+  /** Present when the store has plugins: each one's hook errors. */
+  plugins?: PluginStats[];
   /** Present for on-disk stores. */
   storage?: {
     dir: string;

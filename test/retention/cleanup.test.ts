@@ -17,9 +17,9 @@ import {
 } from '../../src/index.js';
 import type { CleanupReport } from '../../src/retention/cleanup-report.js';
 import { TableCut } from '../../src/storage/embedded/table/table-cut.js';
-import type { EventTable } from '../../src/storage/embedded/table/event-table.js';
 import { archivedEvents } from '../support/archive-contents.js';
 import { removeDir, tempDir } from '../support/helpers.js';
+import { tableOf } from '../support/internals.js';
 
 let dirs: string[] = [];
 async function storeDir(): Promise<string> {
@@ -424,7 +424,6 @@ describe('the cleanup schedule', () => {
 
 describe('scans after a cut', () => {
   const T0 = Date.UTC(2026, 0, 1);
-  const tableOf = (store: EventStore) => (store as unknown as { table: EventTable }).table;
 
   /** 3,000 events a second apart, of 7 streams, under a maxAge of an hour: none has expired yet. */
   async function threeThousandSeconds(): Promise<{ store: EventStore; clock: ManualClock }> {

@@ -1,6 +1,6 @@
 import { DuplicateEventIdError } from '../../errors.js';
 import { uuidv7 } from '../../events/ids.js';
-import type { NewEvent, StoredEvent } from '../../events/types.js';
+import type { StoredEvent } from '../../events/types.js';
 import type { ValidEvent } from '../../events/validate.js';
 import { FRAME_HEADER, RECORD_PREFIX, frameCount, frameSequence } from '../../codec/frame.js';
 import { decodeAggregateId, decodeId } from '../../codec/record-codec.js';
@@ -29,8 +29,9 @@ export interface IdMatch {
 export function matchStoredIds(
   table: EventTable,
   reader: EventReader,
-  events: ValidEvent[],
-  inputs: readonly unknown[],
+  events: readonly ValidEvent[],
+  /** Whether the caller gave each event's id, and its timestamp (AppendBatch). */
+  given: { readonly ids: readonly boolean[]; readonly timestamps: readonly boolean[] },
   /** Whether a row (one that holds an event) counts as stored: not one of a deleted stream. */
   holds: (row: number) => boolean,
 ): IdMatch {
@@ -43,13 +44,12 @@ export function matchStoredIds(
   let stored: (StoredEvent | undefined)[] | undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as ValidEvent;
-    const input = inputs[i] as Partial<NewEvent>;
     sought = event.id;
     let hash = ids.hashOf(sought);
     let row = ids.find(hash, present, isSought);
     // A generated UUIDv7 that a stored event holds (one a caller chose, or the 2^-74 chance): the
     // store picks another, since the caller asked for none in particular.
-    while (row >= 0 && input.id === undefined) {
+    while (row >= 0 && given.ids[i] !== true) {
       event.id = sought = uuidv7(event.timestamp);
       hash = ids.hashOf(sought);
       row = ids.find(hash, present, isSought);
@@ -57,7 +57,7 @@ export function matchStoredIds(
     hashes[i] = hash;
     if (row < 0) continue;
     const [existing] = reader.events([row]) as [StoredEvent];
-    const difference = contentDifference(existing, event, input.timestamp !== undefined);
+    const difference = contentDifference(existing, event, given.timestamps[i] === true);
     if (difference !== undefined) throw new DuplicateEventIdError(event.id, existing.sequence, i, difference);
     stored ??= new Array<StoredEvent | undefined>(events.length);
     stored[i] = existing;

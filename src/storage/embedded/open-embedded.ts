@@ -18,30 +18,41 @@ import { SegmentLog } from './log/segment-log.js';
 import { ensureStoreFile, prepareStoreDirectory, refuseForeignDirectory } from './log/store-file.js';
 import { EventTable } from './table/event-table.js';
 import { TableReplay } from './table/table-replay.js';
-import { EmbeddedEventStore } from './embedded-store.js';
+import { EmbeddedEngine } from './embedded-engine.js';
 import { openReadOnly } from './open-read-only.js';
 import { cleanupInterrupted, pendingArchivedRows } from './retention/cleanup.js';
-import type { EventStore } from '../../store/event-store.js';
-import { resolveOptions, type OpenOptions, type ResolvedOptions } from '../../store/options.js';
+import type { ResolvedOptions } from './embedded-options.js';
+import type { EngineContext } from '../storage-engine.js';
 import { nameTooLong } from '../../support/path-length.js';
+import { WriteGate } from '../../support/write-gate.js';
 
 /**
- * Opens an event store: durable in `dir` when given, in memory otherwise.
- *
- * @example
- * const store = await openEventStore({ dir: './events', fsync: 'batch' });
- * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
- * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
+ * Opens the embedded engine: durable in `dir` when given, in memory otherwise; read-only beside a
+ * writer with `readOnly`.
  */
-export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  const resolved = resolveOptions(options);
-  if (resolved.dir === undefined) return new EmbeddedEventStore(resolved, new EventTable(), new MemoryLog());
+export async function openEmbeddedEngine(
+  resolved: ResolvedOptions,
+  context: EngineContext,
+): Promise<EmbeddedEngine> {
+  if (resolved.dir === undefined)
+    return new EmbeddedEngine(resolved, context, new EventTable(), new MemoryLog());
   try {
-    if (resolved.readOnly) return await openReadOnly(resolved, resolved.dir);
-    return await openOnDisk(resolved, resolved.dir);
+    if (resolved.readOnly) return openReadOnly(resolved, context, resolved.dir);
+    return await openOnDisk(resolved, context, resolved.dir);
   } catch (error) {
     throw nameTooLong(error, resolved.dir, 'dir');
   }
+}
+
+/** A context for an engine opened with no store around it (verify and repair open one to check it). */
+export function standaloneContext(options: ResolvedOptions): EngineContext {
+  return {
+    clock: options.clock,
+    retention: options.retention,
+    maxEventSize: options.maxEventSize,
+    fail: () => undefined,
+    writeGate: new WriteGate(),
+  };
 }
 
 /**
@@ -50,14 +61,15 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
  */
 export async function openOnDisk(
   options: ResolvedOptions,
+  context: EngineContext,
   dir: string,
   /** Set when recovery must rebuild without the checkpoint (it covers lost frames): its row count. */
   rebuild?: { checkpointRows: number },
-): Promise<EmbeddedEventStore> {
+): Promise<EmbeddedEngine> {
   prepareStoreDirectory(dir);
   const lock = acquireLock(dir);
   let log: SegmentLog | undefined;
-  let opened: { store: EmbeddedEventStore; table: EventTable; interrupted: boolean };
+  let opened: { store: EmbeddedEngine; table: EventTable; interrupted: boolean };
   try {
     refuseForeignDirectory(dir);
     ensureStoreFile(dir);
@@ -138,7 +150,7 @@ export async function openOnDisk(
     if (lost !== undefined) {
       recovery.lost = keepLostSequences(dir, log, table, lost);
     }
-    const store = new EmbeddedEventStore(options, table, log, {
+    const store = new EmbeddedEngine(options, context, table, log, {
       dir,
       log,
       lock,
@@ -147,16 +159,13 @@ export async function openOnDisk(
     });
     // The cut first: an index the checkpoint holds no snapshot of is built now, over the rows that
     // stay; rows below the cut may be in segments cleanup dropped after the checkpoint was written.
-    store.dropBelow(cut);
-    store.indexes.openFrom('table' in checkpoint ? checkpoint.userIndexes : []);
-    // A snapshot from before the cut still holds its rows.
-    store.indexes.dropBelow(cut);
+    store.openIndexes(cut, 'table' in checkpoint ? checkpoint.userIndexes : []);
     opened = { store, table, interrupted };
   } catch (error) {
     log?.close();
     lock.release();
     if (error instanceof RebuildWithoutCheckpoint)
-      return openOnDisk(options, dir, { checkpointRows: error.rows });
+      return openOnDisk(options, context, dir, { checkpointRows: error.rows });
     throw error;
   }
   if (opened.interrupted) {

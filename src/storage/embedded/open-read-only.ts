@@ -1,25 +1,26 @@
-import { EmbeddedEventStore } from './embedded-store.js';
-import type { ResolvedOptions } from '../../store/options.js';
+import { EmbeddedEngine } from './embedded-engine.js';
+import type { ResolvedOptions } from './embedded-options.js';
+import type { EngineContext } from '../storage-engine.js';
 import { loadSnapshot, requireStoreForReading } from './read-only.js';
 
 /**
  * Opens an existing store read-only, beside its writer in another process: no lock, no file changed
  * (see read-only.ts for how it follows the writer).
  */
-export function openReadOnly(options: ResolvedOptions, dir: string): EmbeddedEventStore {
+export function openReadOnly(options: ResolvedOptions, context: EngineContext, dir: string): EmbeddedEngine {
   requireStoreForReading(dir);
   const snapshot = loadSnapshot(dir, options.verifyOnOpen);
   const { table, log } = snapshot;
   try {
-    const store = new EmbeddedEventStore(options, table, log, {
+    const engine = new EmbeddedEngine(options, context, table, log, {
       dir,
       log,
       lock: { release: () => undefined },
       checkpointRows: snapshot.checkpointRows,
       readOnly: { stamps: snapshot.stamps, cut: snapshot.cut },
     });
-    store.openIndexes(snapshot.cut, snapshot.userIndexes);
-    return store;
+    engine.openIndexes(snapshot.cut, snapshot.userIndexes);
+    return engine;
   } catch (error) {
     log.close();
     throw error;

@@ -1,8 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError, TammaError } from '../../../errors.js';
-import { openOnDisk } from '../open-embedded.js';
-import { resolveOptions } from '../../../store/options.js';
+import { openOnDisk, standaloneContext } from '../open-embedded.js';
+import { resolveOptions } from '../embedded-options.js';
 import { discardCheckpoint, parseCheckpoint } from '../checkpoint.js';
 import { forEachRecord } from '../../../codec/frame.js';
 import { acquireLock } from '../log/lock.js';
@@ -198,7 +198,8 @@ export async function repairStore(dir: string): Promise<RepairReport> {
   // Opening replays the log into fresh indexes (closing writes them as the new checkpoint). Events
   // a durable record proves were written but the log no longer holds are accepted as lost: their
   // sequences stay unused, and the open says which they were.
-  const reopened = await openOnDisk(resolveOptions({ dir, recover: 'truncate' }), dir);
+  const options = resolveOptions({ dir, recover: 'truncate' });
+  const reopened = await openOnDisk(options, standaloneContext(options), dir);
   report.lostEvents = reopened.stats().storage?.recovery.lost ?? null;
   await reopened.close();
   return report;

@@ -1,0 +1,226 @@
+import {
+  ConcurrencyError,
+  DuplicateEventIdError,
+  ValidationError,
+  type ExpectedVersion,
+} from '../../errors.js';
+import type { StoredEvent } from '../../events/types.js';
+import type { ValidEvent } from '../../events/validate.js';
+import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../../codec/frame.js';
+import { RecordWriter, decodeId } from '../../codec/record-codec.js';
+import type { AppendBatch, AppendOutcome } from '../storage-engine.js';
+import { contentDifference, matchStoredIds } from './duplicate-ids.js';
+import type { EngineParts } from './engine-parts.js';
+import type { EventView } from './exec/event-view.js';
+import type { IndexManager } from './indexes/index-manager.js';
+import type { Tombstones } from './retention/tombstones.js';
+import { positionOfVersion } from './table/stream-position.js';
+
+/** One encoder for every append: its buffer grows to the largest batch and is reused. */
+const writer = new RecordWriter();
+
+/** Whether a row's event holds its id: a deleted stream's events have let theirs go (duplicate-ids.ts). */
+export function holdsId(tombstones: Tombstones, row: number): boolean {
+  return !tombstones.active || !tombstones.isDeleted(row);
+}
+
+/**
+ * The embedded engine's atomic append step, all in one synchronous call, so concurrent appends are
+ * serialised and the stream expectation, versions, ids and unique keys are checked and taken
+ * together: a retry (ids stored already, same content) returns the stored events; otherwise the
+ * batch is encoded into one frame, written, then indexed. Everything that can fail on bad input
+ * happens before the write, and a failed write leaves the log as it was, so a rejected batch
+ * changes nothing. The caller acknowledges (fsync policy) afterwards.
+ */
+export function appendBatch(
+  parts: EngineParts,
+  indexes: IndexManager,
+  maxEventSize: number,
+  batch: AppendBatch,
+): AppendOutcome {
+  const { events, stream } = batch;
+  const { table, reader, tombstones } = parts;
+  let versions: (fresh: readonly ValidEvent[]) => number[];
+  if (stream === undefined) {
+    if (events.length === 0) return { events: [], written: [] };
+    versions = (fresh) => nextVersions(parts, fresh);
+  } else {
+    const current = table.streamVersion(stream.aggregateId);
+    if (events.length > 0 && batch.givenIds.every(Boolean)) {
+      const retried = findRetry(parts, batch, stream.aggregateId, stream.expected, current);
+      if (retried !== undefined) return { events: retried, written: [] };
+    }
+    if (!versionMatches(stream.expected, current))
+      throw new ConcurrencyError(stream.aggregateId, stream.expected, current);
+    if (events.length === 0) return { events: [], written: [] };
+    versions = (fresh) => fresh.map((_, i) => current + 1 + i);
+  }
+  const given = { ids: batch.givenIds, timestamps: batch.givenTimestamps };
+  const match = matchStoredIds(table, reader, events, given, (row) => holdsId(tombstones, row));
+  if (match.stored === undefined) {
+    const written = commit(parts, indexes, maxEventSize, events, versions(events), match.hashes);
+    return { events: written, written };
+  }
+  // Some events are retries: those return the stored events, the others are appended in one frame,
+  // and the result is in the batch's order. A batch of retries only writes nothing.
+  const stored = match.stored;
+  const fresh: ValidEvent[] = [];
+  const freshHashes: number[] = [];
+  events.forEach((event, i) => {
+    if (stored[i] !== undefined) return;
+    fresh.push(event);
+    freshHashes.push(match.hashes[i] as number);
+  });
+  if (fresh.length === 0) return { events: stored as StoredEvent[], written: [] };
+  const written = commit(parts, indexes, maxEventSize, fresh, versions(fresh), freshHashes);
+  let next = 0;
+  // A loop, not map: `stored` has holes where events are new, which map would skip.
+  const out = new Array<StoredEvent>(stored.length);
+  for (let i = 0; i < stored.length; i++) out[i] = stored[i] ?? (written[next++] as StoredEvent);
+  return { events: out, written };
+}
+
+/**
+ * A retried appendToStream whose events already stand, by id, where the caller meant them to go:
+ * returns them instead of writing twice; undefined when this is not such a retry.
+ */
+function findRetry(
+  parts: EngineParts,
+  batch: AppendBatch,
+  aggregateId: string,
+  expected: ExpectedVersion,
+  current: number,
+): StoredEvent[] | undefined {
+  const { table, reader } = parts;
+  const events = batch.events;
+  const start =
+    typeof expected === 'number' ? expected + 1 : expected === 'no_stream' ? 1 : current - events.length + 1;
+  if (start < 1 || start + events.length - 1 > current) return undefined;
+  const stream = table.aggregateRows(aggregateId);
+  const first = positionOfVersion(table, stream, start);
+  const rows = events.map((_, i) => (first + i < stream.length ? stream.at(first + i) : undefined));
+  const same = rows.map(
+    (row, i) =>
+      row !== undefined &&
+      table.version.get(row) === start + i &&
+      reader.decodeRecord(row, decodeId) === events[i]?.id,
+  );
+  if (same.every(Boolean)) {
+    const stored = reader.events(rows as number[]);
+    // The ids stand where this write would have put them; their content must be this write's too.
+    stored.forEach((event, i) => {
+      const difference = contentDifference(event, events[i] as ValidEvent, batch.givenTimestamps[i] === true);
+      if (difference !== undefined) throw new DuplicateEventIdError(event.id, event.sequence, i, difference);
+    });
+    return stored;
+  }
+  // Some of the ids stand there but not all: a different batch overlapped this one.
+  if (same.some(Boolean)) throw new ConcurrencyError(aggregateId, expected, current);
+  return undefined;
+}
+
+function nextVersions(parts: EngineParts, events: readonly ValidEvent[]): number[] {
+  const next = new Map<string, number>();
+  return events.map(({ aggregateId }) => {
+    const version = (next.get(aggregateId) ?? parts.table.streamVersion(aggregateId)) + 1;
+    next.set(aggregateId, version);
+    return version;
+  });
+}
+
+function versionMatches(expected: ExpectedVersion, current: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return current === 0;
+    case 'stream_exists':
+      return current > 0;
+    default:
+      return current === expected;
+  }
+}
+
+/** Encodes the batch into one frame, writes it, then adds its rows to the table and the indexes. */
+function commit(
+  parts: EngineParts,
+  indexes: IndexManager,
+  maxEventSize: number,
+  events: readonly ValidEvent[],
+  versions: readonly number[],
+  idHashes: readonly number[],
+): StoredEvent[] {
+  const { table, log, tombstones } = parts;
+  writer.reset(FRAME_HEADER);
+  const lengths = new Array<number>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    writer.ensure(RECORD_PREFIX);
+    const prefix = writer.length;
+    writer.length += RECORD_PREFIX;
+    const length = writer.writeRecord(
+      events[i] as ValidEvent,
+      versions[i] as number,
+      maxEventSize,
+      `events[${i}]`,
+    );
+    writer.buffer.writeUInt32LE(length, prefix);
+    lengths[i] = length;
+  }
+  if (tombstones.active) {
+    events.forEach((event, i) => {
+      if (tombstones.isAggregateDeleted(event.aggregateId)) {
+        throw new ValidationError(
+          `events[${i}].aggregateId`,
+          `stream ${JSON.stringify(event.aggregateId)} was deleted (deleteAggregate) and takes no more events; nothing was written`,
+          'AGGREGATE_DELETED',
+        );
+      }
+    });
+  }
+  const firstSequence = table.rows + 1;
+  // Unique indexes check keys now: a violation must leave nothing written.
+  const keys = indexes.active
+    ? indexes.prepareBatch(
+        events.map((event, i): EventView => ({
+          ...event,
+          sequence: firstSequence + i,
+          version: versions[i] as number,
+        })),
+      )
+    : undefined;
+  const frame = writer.buffer.subarray(0, writer.length);
+  sealFrame(frame, firstSequence, events.length);
+  const frameOffset = log.append(frame);
+
+  const stored = new Array<StoredEvent>(events.length);
+  let at = frameOffset + FRAME_HEADER;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as ValidEvent;
+    const length = lengths[i] as number;
+    at += RECORD_PREFIX;
+    const row = table.addRow(
+      event.aggregateId,
+      event.type,
+      event.timestamp,
+      versions[i] as number,
+      at,
+      length,
+      event.tags,
+    );
+    table.ids.add(row, idHashes[i] as number);
+    at += length;
+    stored[i] = {
+      sequence: firstSequence + i,
+      id: event.id,
+      aggregateId: event.aggregateId,
+      version: versions[i] as number,
+      type: event.type,
+      timestamp: new Date(event.timestamp),
+      tags: event.tags,
+      payload: event.payload,
+      metadata: event.metadata,
+    };
+  }
+  indexes.commitBatch(firstSequence - 1, keys);
+  return stored;
+}
