@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { CorruptionError } from '../../../errors.js';
 import { INDEX_CATALOG_FILE } from '../log/segment-files.js';
 import { writeFileDurably } from '../log/durable-file.js';
-import { resolveIndexDefinition, type ResolvedIndexDefinition } from '../../../indexes/index-definition.js';
+import {
+  resolveIndexDefinition,
+  sameShape,
+  type ResolvedIndexDefinition,
+} from '../../../indexes/index-definition.js';
+import { UserIndex } from './user-index.js';
 
 /** How often the planner used an index, kept across restarts for getIndexUsage and the advisor. */
 export interface UsageRecord {
@@ -59,4 +64,40 @@ export function readIndexCatalog(dir: string): IndexCatalog {
 export function writeIndexCatalog(dir: string, contents: IndexCatalog): void {
   const catalog: Catalog = { version: 1, indexes: contents.indexes, builtInUse: contents.builtInUse };
   writeFileDurably(join(dir, INDEX_CATALOG_FILE), `${JSON.stringify(catalog, null, 2)}\n`);
+}
+
+/** What `indexes.json` says of the ready indexes: their definitions and usage, and the built-ins' usage. */
+export function catalogOf(
+  ready: Iterable<UserIndex>,
+  builtInUse: ReadonlyMap<string, { uses: number; lastUsed: number }>,
+): IndexCatalog {
+  return {
+    indexes: [...ready].map((index) => ({
+      ...index.definition,
+      createdAt: index.createdAt,
+      uses: index.uses,
+      lastUsed: index.lastUsed ?? null,
+    })),
+    builtInUse: Object.fromEntries(builtInUse),
+  };
+}
+
+/**
+ * The index a catalog entry opens as: the checkpoint's snapshot when it matches the definition and
+ * is not ahead of the table's `rows` (it then catches up with the log replayed after it), else a new
+ * empty one to build whole.
+ */
+export function openedIndex(entry: CatalogEntry, snapshots: readonly UserIndex[], rows: number): UserIndex {
+  const saved = snapshots.find(
+    (index) =>
+      index.name === entry.name &&
+      sameShape(index.definition, entry) &&
+      !index.gapsUnknown &&
+      index.indexedRows <= rows,
+  );
+  const index = saved ?? new UserIndex(entry, entry.createdAt);
+  // The catalog's counts are the newest: close() saves them even when no checkpoint is written.
+  index.uses = Math.max(index.uses, entry.uses ?? 0);
+  index.lastUsed = entry.lastUsed ?? index.lastUsed;
+  return index;
 }

@@ -1,48 +1,32 @@
-import type { Indexes } from '../../../indexes/indexes.js';
-import {
-  IndexNotFoundError,
-  StoreClosedError,
-  TammaError,
-  UniqueViolationError,
-  ValidationError,
-} from '../../../errors.js';
+import type { AutoIndexAction, AutoIndexSettings } from '../../../indexes/auto-index.js';
+import { IndexNotFoundError, StoreClosedError, TammaError, ValidationError } from '../../../errors.js';
 import type { Clock } from '../../../events/clock.js';
-import { toView, type EventView } from '../exec/event-view.js';
-import type { EventReader } from '../table/event-reader.js';
-import type { EventTable } from '../table/event-table.js';
-import { readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
-import {
-  resolveIndexDefinition,
-  sameShape,
-  type IndexDefinition,
-} from '../../../indexes/index-definition.js';
-import { encodeKey } from '../../../indexes/index-keys.js';
+import type { Indexes } from '../../../indexes/indexes.js';
+import { resolveIndexDefinition, type IndexDefinition } from '../../../indexes/index-definition.js';
 import type {
   CreateIndexOptions,
+  FieldAnalysis,
   IndexAnalysis,
   IndexInfo,
+  IndexOptimizationResult,
+  IndexRecommendation,
   IndexSize,
   IndexUsage,
 } from '../../../indexes/index-types.js';
-import { describeBuiltIns } from './built-in-indexes.js';
-import { analyzeUserIndex } from './analyze-index.js';
-import { UserIndex, type RowKey } from './user-index.js';
 import { describe } from '../../../support/describe.js';
-import type { Statistics } from './statistics.js';
-import type { FieldAnalysis } from '../../../indexes/index-types.js';
-import type { IndexAdvisor } from './index-advisor.js';
-import type { IndexOptimizationResult, IndexRecommendation } from '../../../indexes/index-types.js';
 import { WriteGate } from '../../../support/write-gate.js';
-import {
-  resolveAutoIndex,
-  type AutoIndexAction,
-  type AutoIndexSettings,
-} from '../../../indexes/auto-index.js';
-
-const AUTO_ACTIONS_KEPT = 100;
-
-/** Rows an online build indexes between two yields to the event loop: a few ms of work. */
-const SLICE_ROWS = 8192;
+import type { EventView } from '../exec/event-view.js';
+import type { EventReader } from '../table/event-reader.js';
+import type { EventTable } from '../table/event-table.js';
+import { analyzeUserIndex } from './analyze-index.js';
+import { AutoIndexer } from './auto-indexer.js';
+import type { IndexAdvisor } from './index-advisor.js';
+import { buildOptions, indexRowsUpTo, SLICE_ROWS } from './index-build.js';
+import { catalogOf, openedIndex, readIndexCatalog, writeIndexCatalog } from './index-catalog.js';
+import { describeBuiltIns, describeUserIndex, indexUsage } from './index-info.js';
+import type { Statistics } from './statistics.js';
+import { checkUniqueKeys } from './unique-keys.js';
+import { UserIndex, type RowKey } from './user-index.js';
 
 /** Keys an append's events give each caught-up index, computed before the batch is written. */
 export type PreparedKeys = { index: UserIndex; keys: RowKey[] }[];
@@ -56,6 +40,10 @@ interface Build {
  * `store.indexes`: user-defined indexes (the seed's IIndexManager). Definitions persist in
  * `indexes.json`, contents in the checkpoint; an index is built online, slice by slice, while
  * appends and queries go on, and is maintained by every append once it has caught up.
+ *
+ * This class holds the indexes and their states; the build (index-build.ts), auto mode
+ * (auto-indexer.ts), the unique-key check (unique-keys.ts), `indexes.json` (index-catalog.ts) and
+ * what listIndexes says (index-info.ts) are modules of their own.
  */
 export class IndexManager implements Indexes {
   private readonly ready = new Map<string, UserIndex>();
@@ -65,9 +53,13 @@ export class IndexManager implements Indexes {
   generation = 0;
   private closed = false;
   private advisor: IndexAdvisor | undefined;
-  private auto: Required<AutoIndexSettings> | undefined;
-  private autoBuild: Promise<void> | undefined;
-  private queriesSinceAuto = 0;
+  private readonly autoIndex = new AutoIndexer({
+    recommend: () => this.requireAdvisor().recommend(),
+    usedBytes: () => this.usable().reduce((sum, index) => sum + index.bytes, 0),
+    now: () => this.clock.now(),
+    createIndex: (definition) => this.createIndex(definition),
+    closed: () => this.closed,
+  });
   private usageChanged = false;
   /** Set for a read-only store: index writes are refused and usage counts stay in memory. */
   private readOnly: (() => Error) | undefined;
@@ -127,17 +119,7 @@ export class IndexManager implements Indexes {
       if (use.lastUsed !== null) this.builtInUse.set(name, { uses: use.uses, lastUsed: use.lastUsed });
     }
     for (const entry of catalog.indexes) {
-      const saved = snapshots.find(
-        (index) =>
-          index.name === entry.name &&
-          sameShape(index.definition, entry) &&
-          !index.gapsUnknown &&
-          index.indexedRows <= this.table.rows,
-      );
-      const index = saved ?? new UserIndex(entry, entry.createdAt);
-      // The catalog's counts are the newest: close() saves them even when no checkpoint is written.
-      index.uses = Math.max(index.uses, entry.uses ?? 0);
-      index.lastUsed = entry.lastUsed ?? index.lastUsed;
+      const index = openedIndex(entry, snapshots, this.table.rows);
       this.indexUpTo(index, this.table.rows);
       this.ready.set(index.name, index);
     }
@@ -174,7 +156,7 @@ export class IndexManager implements Indexes {
       this.ready.set(index.name, index);
       this.persist();
     });
-    return this.info(index, 'ready');
+    return describeUserIndex(index, 'ready');
   }
 
   /** Drops an index (a build in progress stops and its createIndex rejects). */
@@ -203,15 +185,15 @@ export class IndexManager implements Indexes {
         throw new TammaError('INDEX_DROPPED', `index ${name} was dropped while rebuilding`);
       this.ready.set(name, index);
     });
-    return this.info(index, 'ready');
+    return describeUserIndex(index, 'ready');
   }
 
   async listIndexes(): Promise<IndexInfo[]> {
     this.assertOpen();
     return [
       ...describeBuiltIns(this.table),
-      ...[...this.ready.values()].map((index) => this.info(index, 'ready')),
-      ...[...this.builds.values()].map((build) => this.info(build.index, 'building')),
+      ...[...this.ready.values()].map((index) => describeUserIndex(index, 'ready')),
+      ...[...this.builds.values()].map((build) => describeUserIndex(build.index, 'building')),
     ];
   }
 
@@ -232,17 +214,7 @@ export class IndexManager implements Indexes {
 
   async getIndexUsage(): Promise<IndexUsage[]> {
     this.assertOpen();
-    const builtIn = describeBuiltIns(this.table).map(({ name }) => {
-      const use = this.builtInUse.get(name);
-      return { name, builtIn: true, uses: use?.uses ?? 0, lastUsed: use ? new Date(use.lastUsed) : null };
-    });
-    const user = [...this.ready.values()].map((index) => ({
-      name: index.name,
-      builtIn: false,
-      uses: index.uses,
-      lastUsed: index.lastUsed === undefined ? null : new Date(index.lastUsed),
-    }));
-    return [...builtIn, ...user];
+    return indexUsage(this.table, this.builtInUse, this.ready.values());
   }
 
   async getIndexSize(): Promise<{ totalBytes: number; indexes: IndexSize[] }> {
@@ -275,15 +247,15 @@ export class IndexManager implements Indexes {
    */
   setAutoIndex(settings: AutoIndexSettings | false): void {
     if (this.readOnly !== undefined && settings !== false) throw this.readOnly();
-    this.auto = settings === false ? undefined : resolveAutoIndex(settings);
+    this.autoIndex.configure(settings);
   }
 
   /** What auto mode did, newest last: indexes created, or recommendations it declined and why. */
-  readonly autoActions: AutoIndexAction[] = [];
+  readonly autoActions: AutoIndexAction[] = this.autoIndex.actions;
 
   /** Resolves once no auto-mode build is running (for tests and orderly shutdown). */
   async whenIdle(): Promise<void> {
-    await this.autoBuild;
+    await this.autoIndex.whenIdle();
   }
 
   attachAdvisor(advisor: IndexAdvisor): void {
@@ -292,40 +264,7 @@ export class IndexManager implements Indexes {
 
   /** Called after every executed query. */
   afterQuery(): void {
-    const auto = this.auto;
-    if (auto === undefined || this.autoBuild !== undefined || this.closed) return;
-    if (++this.queriesSinceAuto < auto.checkEvery) return;
-    this.queriesSinceAuto = 0;
-    const best = this.requireAdvisor()
-      .recommend()
-      .find((candidate) => candidate.calls >= auto.minCalls);
-    if (best === undefined) return;
-    const used = this.usable().reduce((sum, index) => sum + index.bytes, 0);
-    const at = new Date(this.clock.now());
-    if (used + best.estimatedBytes > auto.memoryBudget) {
-      // Say so once per recommendation, not every checkEvery queries.
-      const last = this.autoActions[this.autoActions.length - 1];
-      if (last?.action === 'skipped' && last.recommendation.definition.name === best.definition.name) return;
-      this.recordAuto({
-        at,
-        action: 'skipped',
-        recommendation: best,
-        reason: `over the memory budget of ${auto.memoryBudget} bytes (indexes use ${used}, this one needs ~${best.estimatedBytes})`,
-      });
-      return;
-    }
-    this.autoBuild = this.createIndex(best.definition)
-      .then(() => this.recordAuto({ at, action: 'created', recommendation: best }))
-      .catch((error: Error) =>
-        this.recordAuto({ at, action: 'failed', recommendation: best, reason: error.message }),
-      )
-      .finally(() => (this.autoBuild = undefined));
-  }
-
-  /** Keeps the last AUTO_ACTIONS_KEPT actions: a long-running process must not grow this forever. */
-  private recordAuto(action: AutoIndexAction): void {
-    this.autoActions.push(action);
-    if (this.autoActions.length > AUTO_ACTIONS_KEPT) this.autoActions.shift();
+    this.autoIndex.afterQuery();
   }
 
   private requireAdvisor(): IndexAdvisor {
@@ -362,32 +301,10 @@ export class IndexManager implements Indexes {
     for (const index of [...this.ready.values(), ...[...this.builds.values()].map((b) => b.index)]) {
       if (index.indexedRows !== this.table.rows) continue;
       const keys = views.map((view) => index.keyOf(view));
-      if (index.definition.unique) this.checkUnique(index, keys);
+      if (index.definition.unique) checkUniqueKeys(index, keys);
       prepared.push({ index, keys });
     }
     return prepared;
-  }
-
-  private checkUnique(index: UserIndex, keys: readonly RowKey[]): void {
-    const seen = new Map<string, number>();
-    keys.forEach((key, i) => {
-      if (typeof key !== 'object') return; // not in the index: no key to clash
-      const held = index.firstRowOf(key);
-      const fields = index.definition.fields;
-      if (held !== undefined)
-        throw new UniqueViolationError(index.name, fields, key, i, `held by sequence ${held + 1}`);
-      const text = encodeKey(key);
-      const earlier = seen.get(text);
-      if (earlier !== undefined)
-        throw new UniqueViolationError(
-          index.name,
-          fields,
-          key,
-          i,
-          `also given by events[${earlier}] of this batch`,
-        );
-      seen.set(text, i);
-    });
   }
 
   /** Adds a written batch's rows, starting at `firstRow`, to the indexes prepareBatch computed keys for. */
@@ -447,36 +364,9 @@ export class IndexManager implements Indexes {
     this.generation++;
   }
 
-  /** Indexes rows [index.indexedRows, end): events read from columns, or decoded when the index needs records. */
+  /** Indexes rows [index.indexedRows, end) of the current table (index-build.ts). */
   private indexUpTo(index: UserIndex, end: number): void {
-    const { table } = this;
-    while (index.indexedRows < end) {
-      const start = index.indexedRows;
-      const stop = Math.min(end, start + SLICE_ROWS);
-      // Rows cleanup removed hold no event: they are passed over, with no key.
-      const rows: number[] = [];
-      for (let row = start; row < stop; row++) if (!table.isRemoved(row)) rows.push(row);
-      const views = this.viewsOf(rows, index.needsRecord);
-      let next = 0;
-      for (let row = start; row < stop; row++) {
-        if (rows[next] !== row) {
-          index.add(row, undefined);
-          continue;
-        }
-        const key = index.keyOf(views[next++] as EventView);
-        if (typeof key === 'object' && index.definition.unique) {
-          const held = index.firstRowOf(key);
-          if (held !== undefined) {
-            throw new TammaError(
-              'UNIQUE_VIOLATION',
-              `cannot build unique index ${index.name}: sequences ${held + 1} and ${row + 1} both have ` +
-                `${index.definition.fields.map((field, k) => `${field} = ${JSON.stringify(key[k])}`).join(', ')}`,
-            );
-          }
-        }
-        index.add(row, key);
-      }
-    }
+    indexRowsUpTo(index, this.table, this.reader, end);
   }
 
   /** Whether an index is being built (online, in slices). */
@@ -509,53 +399,11 @@ export class IndexManager implements Indexes {
     this.generation++;
   }
 
-  private viewsOf(rows: readonly number[], needsRecord: boolean): EventView[] {
-    if (needsRecord) {
-      return this.reader.events(rows as number[]).map(toView);
-    }
-    const { table } = this;
-    return rows.map((row) => ({
-      sequence: row + 1,
-      id: '',
-      aggregateId: table.aggregates.valueOf(table.aggregateId.get(row)),
-      version: table.version.get(row),
-      type: table.types.valueOf(table.typeId.get(row)),
-      timestamp: table.timestamp.get(row),
-      tags: {},
-      payload: null,
-    }));
-  }
-
   private persist(): void {
     this.generation++;
     if (this.dir === undefined || this.readOnly !== undefined) return;
     this.usageChanged = false;
-    writeIndexCatalog(this.dir, {
-      indexes: [...this.ready.values()].map((index) => ({
-        ...index.definition,
-        createdAt: index.createdAt,
-        uses: index.uses,
-        lastUsed: index.lastUsed ?? null,
-      })),
-      builtInUse: Object.fromEntries(this.builtInUse),
-    });
-  }
-
-  private info(index: UserIndex, state: 'ready' | 'building'): IndexInfo {
-    const { name, fields, type, unique, where } = index.definition;
-    return {
-      name,
-      fields: [...fields],
-      type,
-      unique,
-      ...(where ? { where } : {}),
-      builtIn: false,
-      state,
-      entries: index.entries,
-      distinctKeys: index.distinctKeys,
-      bytes: index.bytes,
-      createdAt: new Date(index.createdAt),
-    };
+    writeIndexCatalog(this.dir, catalogOf(this.ready.values(), this.builtInUse));
   }
 
   private notFound(name: unknown): Error {
@@ -563,25 +411,4 @@ export class IndexManager implements Indexes {
       return new ValidationError('name', `must be an index name (a string), got ${describe(name)}`);
     return new IndexNotFoundError(name, [...this.ready.keys(), ...this.builds.keys()]);
   }
-}
-
-/** Checks createIndex's and rebuildIndex's options at the door, as the definition is. */
-function buildOptions(options: unknown): CreateIndexOptions {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ValidationError('options', `must be an object, got ${describe(options)}`, 'INVALID_OPTION');
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'onProgress')
-      throw new ValidationError(`options.${key}`, 'unknown option; expected onProgress', 'INVALID_OPTION');
-  }
-  const { onProgress } = options as CreateIndexOptions;
-  if (onProgress !== undefined && typeof onProgress !== 'function') {
-    throw new ValidationError(
-      'options.onProgress',
-      `must be a function, got ${describe(onProgress)}`,
-      'INVALID_OPTION',
-    );
-  }
-  return options as CreateIndexOptions;
 }

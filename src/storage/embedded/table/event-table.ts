@@ -1,15 +1,17 @@
 import { TammaError } from '../../../errors.js';
 import type { Tags, TagValue } from '../../../events/types.js';
-import { PostingIndex, type PostingSnapshot } from './posting-index.js';
-import { ArrayRows, NO_ROWS, type SortedRows } from './sorted-rows.js';
-import { TimeIndex, type TimeSnapshot } from './time-index.js';
-import type { ArrayCursor, RawArray } from './snapshot.js';
 import type { IndexStats } from '../../store-stats.js';
-import { CHUNK_SHIFT, float64Column, uint32Column } from './chunked-column.js';
+import { float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
-import { IdIndex, type IdIndexSnapshot } from './id-index.js';
-import { TableCut } from './table-cut.js';
+import { IdIndex } from './id-index.js';
+import { PostingIndex } from './posting-index.js';
+import type { ArrayCursor, RawArray } from './snapshot.js';
+import { ArrayRows, NO_ROWS, type SortedRows } from './sorted-rows.js';
+import { releaseEmptied, TableCut } from './table-cut.js';
+import { appendStableArrays, restoreTable, snapshotTable, type TableSnapshot } from './table-snapshot.js';
+import { columnBytesOf, dictionaryBytesOf, indexBytesOf, indexStatsOf } from './table-stats.js';
 import { TagValues } from './tag-values.js';
+import { TimeIndex } from './time-index.js';
 
 /** Ids a cut left with no event (EventTable.dropBelow), to release for reuse. */
 export interface EmptiedIds {
@@ -29,6 +31,10 @@ export interface TagIndex {
  * The embedded engine's heart: one row per event (row = sequence - 1), held as fixed-width columns
  * with strings interned in dictionaries, plus the built-in indexes over those columns. The full
  * record (payload, metadata, tags, id) stays in the log; `recordOffset`/`recordLength` locate it.
+ *
+ * Adding rows and looking them up stay here, on the hot paths; the cut (table-cut.ts), the
+ * checkpoint's snapshot (table-snapshot.ts) and the byte and index accounting (table-stats.ts) are
+ * modules of their own, and the methods of the same names here call them.
  */
 export class EventTable {
   /** One past the highest row: the last sequence. Rows below it may be absent (removed by cleanup). */
@@ -69,11 +75,16 @@ export class EventTable {
    * no memory for the millions of small streams.
    */
   readonly byAggregateType = new PostingIndex();
-  private readonly compositeKeys = new Map<number, number>();
+  /**
+   * Composite (aggregate id, type id) → key in byAggregateType. This and the three below are the
+   * table's own, written here only; they are not private so that table-snapshot.ts and
+   * table-stats.ts can read (and a restore set) them.
+   */
+  readonly compositeKeys = new Map<number, number>();
   /** Composite key ids cleanup emptied, reused before new ones. */
-  private compositeFree: number[] = [];
-  private compositeLookups = 0;
-  private compositeHits = 0;
+  compositeFree: number[] = [];
+  compositeLookups = 0;
+  compositeHits = 0;
   readonly byTime = new TimeIndex((row) => this.timestamp.get(row));
   readonly tags = new Map<string, TagIndex>();
   /**
@@ -168,15 +179,6 @@ export class EventTable {
     return { removed: cut.removed, emptied: cut.emptied };
   }
 
-  /** The last step of a cut: marks the rows of the chunk the floor falls in removed, frees the chunks below. */
-  freeBelow(from: number, floor: number): void {
-    for (let row = Math.max(from, (floor >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < floor; row++)
-      this.recordLength.set(row, 0);
-    for (const name of COLUMN_NAMES) this[name].dropBelow(floor);
-    this.ids.dropBelow(floor);
-    this.pruneIds();
-  }
-
   /** A cut emptied these composite keys: forget them, and reuse their ids. */
   forgetComposites(keys: readonly number[]): void {
     const dead = new Set(keys);
@@ -191,25 +193,7 @@ export class EventTable {
    * not pass to a new stream). Returns true once none is left.
    */
   releaseEmptied(emptied: EmptiedIds, keep: (aggregate: number) => boolean, budget = Infinity): boolean {
-    let left = budget;
-    for (; left > 0 && emptied.aggregates.length > 0; left--) {
-      const id = emptied.aggregates.pop() as number;
-      if (this.byAggregate.count(id) === 0 && !keep(id)) {
-        this.aggregates.release(id);
-        this.streamVersions.set(id, 0);
-      }
-    }
-    while (left > 0 && emptied.tagValues.length > 0) {
-      const { index, ids } = emptied.tagValues[
-        emptied.tagValues.length - 1
-      ] as EmptiedIds['tagValues'][number];
-      for (; left > 0 && ids.length > 0; left--) {
-        const id = ids.pop() as number;
-        if (index.postings.count(id) === 0) index.values.release(id);
-      }
-      if (ids.length === 0) emptied.tagValues.pop();
-    }
-    return emptied.aggregates.length === 0 && emptied.tagValues.length === 0;
+    return releaseEmptied(this, emptied, keep, budget);
   }
 
   /**
@@ -369,189 +353,35 @@ export class EventTable {
   }
 
   get columnBytes(): number {
-    return (
-      this.timestamp.bytes +
-      this.typeId.bytes +
-      this.aggregateId.bytes +
-      this.version.bytes +
-      this.recordOffset.bytes +
-      this.recordLength.bytes
-    );
+    return columnBytesOf(this);
   }
 
   get dictionaryBytes(): number {
-    let total = this.aggregates.bytes + this.types.bytes + this.compositeKeys.size * 40;
-    for (const index of this.tags.values()) total += index.values.bytes;
-    return total;
+    return dictionaryBytesOf(this);
+  }
+
+  get indexBytes(): number {
+    return indexBytesOf(this);
   }
 
   /** Per-index statistics; the sequence index is used by the store's read(), which counts its lookups. */
   indexStats(sequenceLookups = 0, sequenceHits = 0): Record<string, IndexStats> {
-    const stats = (
-      keys: number,
-      entries: number,
-      bytes: number,
-      lookups: number,
-      hits: number,
-    ): IndexStats => ({
-      keys,
-      entries,
-      bytes,
-      lookups,
-      hits,
-      hitRate: lookups === 0 ? 0 : hits / lookups,
-    });
-    const fromPostings = (p: PostingIndex) => stats(p.keys, p.entries, p.bytes, p.lookups, p.hits);
-    const result: Record<string, IndexStats> = {
-      sequence: stats(
-        this.present,
-        this.present,
-        this.recordOffset.bytes + this.recordLength.bytes,
-        sequenceLookups,
-        sequenceHits,
-      ),
-      aggregate: fromPostings(this.byAggregate),
-      type: fromPostings(this.byType),
-      'aggregate+type': stats(
-        this.compositeKeys.size,
-        this.byAggregateType.entries,
-        this.byAggregateType.bytes,
-        this.compositeLookups,
-        this.compositeHits,
-      ),
-      timestamp: stats(
-        this.byTime.hours.size,
-        this.byTime.entries,
-        this.byTime.bytes,
-        this.byTime.lookups,
-        this.byTime.hits,
-      ),
-    };
-    for (const [key, index] of this.tags) result[`tags.${key}`] = fromPostings(index.postings);
-    result.id = stats(this.present, this.ids.entries, this.ids.bytes, 0, 0);
-    return result;
+    return indexStatsOf(this, sequenceLookups, sequenceHits);
   }
 
-  get indexBytes(): number {
-    let total = this.byAggregate.bytes + this.byType.bytes + this.byAggregateType.bytes + this.byTime.bytes;
-    for (const index of this.tags.values()) total += index.postings.bytes;
-    return total + this.ids.bytes;
-  }
-
-  /**
-   * The snapshot's arrays that stay as they are while appends go on: the chunks of per-row columns
-   * and links wholly below the row count, the full blocks of row lists, the time index's runs.
-   * Everything else (per-key counts, the chunk or block rows are appended to, dictionaries) changes
-   * in place, so a checkpoint written in the background copies it.
-   */
+  /** The snapshot's arrays that stay as they are while appends go on (see table-snapshot.ts). */
   appendStableArrays(): Set<RawArray> {
-    const stable = new Set<RawArray>();
-    for (const name of COLUMN_NAMES) this[name].fullChunksBelow(this.rows, stable);
-    for (const postings of [this.byAggregate, this.byType, this.byAggregateType])
-      postings.appendStableArrays(this.rows, stable);
-    for (const index of this.tags.values()) index.postings.appendStableArrays(this.rows, stable);
-    this.byTime.appendStableArrays(stable);
-    this.ids.appendStableArrays(this.rows, stable);
-    return stable;
+    return appendStableArrays(this);
   }
 
   /** Pushes every column and index array onto `out` (no copy); returns the metadata `restore` needs. */
   snapshot(out: RawArray[]): TableSnapshot {
-    const columns = {} as TableSnapshot['columns'];
-    for (const name of COLUMN_NAMES) columns[name] = this[name].snapshot(out);
-    out.push(Float64Array.from(this.compositeKeys.keys()), Uint32Array.from(this.compositeKeys.values()));
-    return {
-      rows: this.rows,
-      present: this.present,
-      firstRow: this.firstRow,
-      aggregates: this.aggregates.toJSON(),
-      types: this.types.toJSON(),
-      columns,
-      streamVersions: this.streamVersions.snapshot(out),
-      byAggregate: this.byAggregate.snapshot(out),
-      byType: this.byType.snapshot(out),
-      byAggregateType: this.byAggregateType.snapshot(out),
-      compositeLookups: this.compositeLookups,
-      compositeHits: this.compositeHits,
-      byTime: this.byTime.snapshot(out),
-      tags: [...this.tags].map(([key, index]) => ({
-        key,
-        values: index.values.toJSON(),
-        postings: index.postings.snapshot(out),
-      })),
-      ids: this.ids.snapshot(out),
-    };
+    return snapshotTable(this, out);
   }
 
   static restore(meta: TableSnapshot, arrays: ArrayCursor): EventTable {
     const table = new EventTable();
-    table.rows = meta.rows;
-    table.present = meta.present ?? meta.rows;
-    table.firstRow = meta.firstRow ?? 0;
-    table.aggregates.load(meta.aggregates);
-    table.types.load(meta.types);
-    for (const name of COLUMN_NAMES) table[name].restore(meta.columns[name], arrays);
-    const keys = arrays.next(Float64Array);
-    const values = arrays.next(Uint32Array);
-    keys.forEach((key, i) => table.compositeKeys.set(key, values[i] as number));
-    // Ids below the highest that no composite holds were emptied by cleanup: free for reuse.
-    const held = new Set(values);
-    const next = values.reduce((top, id) => Math.max(top, id + 1), 0);
-    for (let id = 0; id < next; id++) if (!held.has(id)) table.compositeFree.push(id);
-    if (meta.streamVersions !== undefined) table.streamVersions.restore(meta.streamVersions, arrays);
-    table.byAggregate.restore(meta.byAggregate, arrays);
-    if (meta.streamVersions === undefined) {
-      // A checkpoint from before streamVersions: each stream's last event's version.
-      for (let id = 0; id < table.aggregates.size; id++) {
-        const count = table.byAggregate.count(id);
-        if (count > 0) table.streamVersions.set(id, table.version.get(table.byAggregate.last(id)));
-      }
-    }
-    table.byType.restore(meta.byType, arrays);
-    table.byAggregateType.restore(meta.byAggregateType, arrays);
-    table.compositeLookups = meta.compositeLookups;
-    table.compositeHits = meta.compositeHits;
-    table.byTime.restore(meta.byTime, arrays);
-    for (const tag of meta.tags) {
-      const index: TagIndex = { values: TagValues.from(tag.values), postings: new PostingIndex() };
-      index.postings.restore(tag.postings, arrays);
-      table.tags.set(tag.key, index);
-    }
-    // A checkpoint from before the id index cannot say which rows hold which ids: it is not used,
-    // and the store is rebuilt from the log (checkpoint.ts readCheckpoint).
-    if (meta.ids === undefined) throw new Error('the checkpoint has no id index');
-    table.ids = IdIndex.restore(meta.ids, arrays);
+    restoreTable(table, meta, arrays);
     return table;
   }
-}
-
-const COLUMN_NAMES = [
-  'timestamp',
-  'typeId',
-  'aggregateId',
-  'version',
-  'recordOffset',
-  'recordLength',
-] as const;
-
-export interface TableSnapshot {
-  rows: number;
-  /** Absent in checkpoints written before cleanup existed: then every row is present. */
-  present?: number;
-  firstRow?: number;
-  /** null: an id cleanup released. */
-  aggregates: readonly (string | null)[];
-  types: readonly (string | null)[];
-  columns: Record<(typeof COLUMN_NAMES)[number], number[]>;
-  /** Absent in checkpoints written before it existed: then derived from each stream's last event. */
-  streamVersions?: number[];
-  byAggregate: PostingSnapshot;
-  byType: PostingSnapshot;
-  byAggregateType: PostingSnapshot;
-  compositeLookups: number;
-  compositeHits: number;
-  byTime: TimeSnapshot;
-  tags: { key: string; values: (TagValue | null)[]; postings: PostingSnapshot }[];
-  /** Absent in checkpoints written before the id index: such a checkpoint is not used. */
-  ids?: IdIndexSnapshot;
 }

@@ -2,6 +2,7 @@ import type { PostingIndex } from './posting-index.js';
 import { TimeIndex } from './time-index.js';
 import { CHUNK_ROWS, CHUNK_SHIFT } from './chunked-column.js';
 import type { EmptiedIds, EventTable } from './event-table.js';
+import { COLUMN_NAMES } from './table-columns.js';
 
 const CHUNK_MASK = CHUNK_ROWS - 1;
 
@@ -19,7 +20,7 @@ const CHUNK_MASK = CHUNK_ROWS - 1;
  *  4. Let go of the column chunks below the floor, in one step.
  *
  * The ids of streams and tag values left with no event are collected in `emptied`, for the caller to
- * release (EventTable.releaseEmptied), and re-count what holds aggregate ids.
+ * release (releaseEmptied below, through EventTable.releaseEmptied), and re-count what holds aggregate ids.
  */
 export class TableCut {
   /** Rows the cut removes (known once step 1 is done). */
@@ -70,7 +71,7 @@ export class TableCut {
         this.key = 0;
       }
     }
-    this.table.freeBelow(this.from, this.end);
+    this.freeBelow();
     this.done = true;
     return true;
   }
@@ -91,6 +92,16 @@ export class TableCut {
       lists.push({ postings: index.postings, emptied: (ids) => this.emptied.tagValues.push({ index, ids }) });
     }
     return lists;
+  }
+
+  /** Step 4: marks the rows of the chunk the floor falls in removed, and frees the chunks below. */
+  private freeBelow(): void {
+    const { table, from, end } = this;
+    for (let row = Math.max(from, (end >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < end; row++)
+      table.recordLength.set(row, 0);
+    for (const name of COLUMN_NAMES) table[name].dropBelow(end);
+    table.ids.dropBelow(end);
+    table.pruneIds();
   }
 
   /** Step 1 for rows [from, to): those holding an event, per hour bucket, read chunk by chunk. */
@@ -121,4 +132,34 @@ export class TableCut {
     }
     if (run > 0) hours.set(hour, (hours.get(hour) ?? 0) + run);
   }
+}
+
+/**
+ * Releases up to `budget` of the ids a cut emptied (all by default) for reuse, skipping any that
+ * got an event again meanwhile and the streams `keep` says to hold (deleted ones: their ids must
+ * not pass to a new stream). Returns true once none is left.
+ */
+export function releaseEmptied(
+  table: EventTable,
+  emptied: EmptiedIds,
+  keep: (aggregate: number) => boolean,
+  budget = Infinity,
+): boolean {
+  let left = budget;
+  for (; left > 0 && emptied.aggregates.length > 0; left--) {
+    const id = emptied.aggregates.pop() as number;
+    if (table.byAggregate.count(id) === 0 && !keep(id)) {
+      table.aggregates.release(id);
+      table.streamVersions.set(id, 0);
+    }
+  }
+  while (left > 0 && emptied.tagValues.length > 0) {
+    const { index, ids } = emptied.tagValues[emptied.tagValues.length - 1] as EmptiedIds['tagValues'][number];
+    for (; left > 0 && ids.length > 0; left--) {
+      const id = ids.pop() as number;
+      if (index.postings.count(id) === 0) index.values.release(id);
+    }
+    if (ids.length === 0) emptied.tagValues.pop();
+  }
+  return emptied.aggregates.length === 0 && emptied.tagValues.length === 0;
 }
