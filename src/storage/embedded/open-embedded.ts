@@ -20,7 +20,7 @@ import { EventTable } from './table/event-table.js';
 import { TableReplay } from './table/table-replay.js';
 import { EmbeddedEngine } from './embedded-engine.js';
 import { openReadOnly } from './open-read-only.js';
-import { cleanupInterrupted, pendingArchivedRows } from './retention/cleanup.js';
+import { cleanupInterrupted, pendingArchivedRows } from './retention/cleanup-intent.js';
 import type { ResolvedOptions } from './embedded-options.js';
 import type { EngineContext } from '../storage-engine.js';
 import { nameTooLong } from '../../support/path-length.js';

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError, TammaError } from '../../errors.js';
 import type { UserIndex } from './indexes/user-index.js';
-import { cleanupInterrupted } from './retention/cleanup.js';
+import { cleanupInterrupted } from './retention/cleanup-intent.js';
 import { TOMBSTONE_FILE } from './retention/tombstones.js';
 import { checkpointPath, readCheckpoint } from './checkpoint.js';
 import { scanLog, type ScannedFrame } from './log/log-scan.js';

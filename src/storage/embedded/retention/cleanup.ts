@@ -17,9 +17,6 @@ import { newCleanupReport, recordCleanupRun, type CleanupRun } from './cleanup-r
 import { CpuMeter, Pacer } from './cleanup-slices.js';
 import { ErasureRecord, type PendingErasure } from './erasure-record.js';
 
-// open-embedded.ts and read-only.ts still import these from here; they live in cleanup-intent.ts.
-export { cleanupInterrupted, pendingArchivedRows } from './cleanup-intent.js';
-
 /**
  * Batch cleanup: turns events that reads already leave out (expired by the retention policy, or of
  * a deleted stream) into events that are gone, archiving them first when an archive is configured.
