@@ -7,6 +7,7 @@ import { describe } from 'vitest';
 import { appendToStreamSuite } from './append-to-stream.contract.js';
 import { appendSuite } from './append.contract.js';
 import { durabilitySuite } from './durability.contract.js';
+import { erasureSuite } from './erasure.contract.js';
 import { eventIdsSuite } from './event-ids.contract.js';
 import type { StoreFactory } from './factory.js';
 import { lifecycleSuite } from './lifecycle.contract.js';
@@ -22,6 +23,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     appendToStreamSuite(factory);
     readSuite(factory);
     querySuite(factory);
+    erasureSuite(factory);
     statsSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);

@@ -5,13 +5,14 @@ import type { StoreFactory } from './factory.js';
 type Capability = keyof StorageCapabilities;
 
 /**
- * `describe` and `test` for what needs a capability: when the factory's engine lacks it, the suite
- * or test is registered skipped (vitest reports it) and its title says why, rather than passing
+ * `describe` and `test` for what needs capabilities: when the factory's engine lacks one, the suite
+ * or test is registered skipped (vitest reports it) and its title says which, rather than passing
  * without having run.
  */
-export function requires(factory: StoreFactory, capability: Capability) {
-  const present = factory.capabilities[capability];
-  const title = (name: string) => (present ? name : `${name} (skipped: engine lacks ${capability})`);
+export function requires(factory: StoreFactory, ...capabilities: Capability[]) {
+  const lacking = capabilities.filter((capability) => !factory.capabilities[capability]);
+  const present = lacking.length === 0;
+  const title = (name: string) => (present ? name : `${name} (skipped: engine lacks ${lacking.join(', ')})`);
   return {
     describe(name: string, body: () => void): void {
       (present ? describe : describe.skip)(title(name), body);
