@@ -3,8 +3,8 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import type { EventStore } from '../../src/index.js';
 import { appendSample, sampleQueries } from '../support/contract-sample.js';
 import { rejection, sequences } from '../support/helpers.js';
-import { requires } from './requires.js';
 import type { ContractContext, StoreFactory } from './factory.js';
+import { requires } from './requires.js';
 
 export function durabilitySuite(factory: StoreFactory): void {
   requires(factory, 'durable').describe('persistence (close + reopen)', () => {

@@ -64,13 +64,10 @@ const ON_DISK_CAPABILITIES: StorageCapabilities = {
   explainAnalyze: true,
 };
 
-/**
- * An on-disk store in a fresh temporary directory, opened with `tuning` and then the options a
- * suite passes; `description` says how it is tuned, for the suites' titles.
- */
-export function embeddedOnDiskWith(description: string, tuning: Partial<OpenOptions>): StoreFactory {
+/** A store in a fresh temporary directory, opened with `tuning` and then the options a suite passes. */
+function onDisk(name: string, tuning: Partial<OpenOptions>): StoreFactory {
   return {
-    name: description === '' ? 'embedded, on disk' : `embedded, on disk, ${description}`,
+    name,
     capabilities: ON_DISK_CAPABILITIES,
     async open(options = {}): Promise<ContractContext> {
       const dir = await tempDir();
@@ -102,4 +99,9 @@ export function embeddedOnDiskWith(description: string, tuning: Partial<OpenOpti
   };
 }
 
-export const embeddedOnDisk: StoreFactory = embeddedOnDiskWith('', {});
+export const embeddedOnDisk: StoreFactory = onDisk('embedded, on disk', {});
+
+/** The on-disk engine tuned (segment size, fsync policy, checkpoint interval, …); `description` says how, for titles. */
+export function embeddedOnDiskWith(description: string, tuning: Partial<OpenOptions>): StoreFactory {
+  return onDisk(`embedded, on disk, ${description}`, tuning);
+}

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { DuplicateEventIdError, type EventStore, type NewEvent } from '../../src/index.js';
 import { T0 } from '../support/contract-sample.js';
 import { expectError, observe, rejection } from '../support/helpers.js';
-import { requires } from './requires.js';
 import type { ContractContext, StoreFactory } from './factory.js';
+import { requires } from './requires.js';
 
 export function eventIdsSuite(factory: StoreFactory): void {
   describe('event ids are unique in the store', () => {

@@ -11,8 +11,8 @@ import {
 } from '../../src/index.js';
 import { appendSample, HOUR, T0 } from '../support/contract-sample.js';
 import { expectError, rejection, sequences } from '../support/helpers.js';
-import { requires } from './requires.js';
 import type { ContractContext, StoreFactory } from './factory.js';
+import { requires } from './requires.js';
 
 export function lifecycleSuite(factory: StoreFactory): void {
   describe('options', () => {

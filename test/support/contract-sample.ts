@@ -1,6 +1,6 @@
 /**
- * The sample the contract suites query, and what they share about it: the clock-independent time
- * T0 its timestamps start from, and the shape of a default id.
+ * The sample the contract suites query (eight events over three orders), the time T0 its
+ * timestamps count from, and the shape of a default id.
  */
 import type { EventStore, NewEvent, StoredEvent } from '../../src/index.js';
 
