@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
   EventTooLargeError,
-  ManualClock,
   openEventStore,
   StoreLockedError,
   TammaError,
   type EventStore,
-  type OpenOptions,
 } from '../src/index.js';
-import { CONTRACT_CLOCK_START, eventStoreContract } from './contract/event-store.contract.js';
+import { embeddedOnDisk, embeddedOnDiskWith } from './contract/embedded-factories.js';
+import { eventStoreContract } from './contract/event-store.contract.js';
 import {
   expectError,
   fileSize,
@@ -25,36 +24,15 @@ import {
 
 const KiB = 1024;
 
-function diskFactory(extra: OpenOptions) {
-  return async () => {
-    const dir = await tempDir();
-    const clock = new ManualClock(CONTRACT_CLOCK_START);
-    const open: EventStore[] = [];
-    const options = { ...extra, dir, clock };
-    const store = await openEventStore(options);
-    open.push(store);
-    return {
-      store,
-      clock,
-      reopen: async () => {
-        const next = await openEventStore(options);
-        open.push(next);
-        return next;
-      },
-      cleanup: async () => {
-        for (const s of open) await s.close().catch(() => undefined);
-        await removeDir(dir);
-      },
-    };
-  };
-}
-
-eventStoreContract('embedded, on disk', diskFactory({}));
+eventStoreContract(embeddedOnDisk);
 eventStoreContract(
-  'embedded, on disk, 64 KiB segments, fsync always, checkpoint every 3 events',
-  diskFactory({ segmentSize: 64 * KiB, fsync: 'always', checkpointEvery: 3 }),
+  embeddedOnDiskWith('64 KiB segments, fsync always, checkpoint every 3 events', {
+    segmentSize: 64 * KiB,
+    fsync: 'always',
+    checkpointEvery: 3,
+  }),
 );
-eventStoreContract('embedded, on disk, fsync never', diskFactory({ fsync: 'never' }));
+eventStoreContract(embeddedOnDiskWith('fsync never', { fsync: 'never' }));
 
 /**
  * The sequence the store's last checkpoint covers, once a background one has landed: turns of the

@@ -1,19 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { EventTooLargeError, ManualClock, openEventStore, type EventStore } from '../src/index.js';
-import { CONTRACT_CLOCK_START, eventStoreContract } from './contract/event-store.contract.js';
+import { embeddedInMemory } from './contract/embedded-factories.js';
+import { eventStoreContract } from './contract/event-store.contract.js';
+import { CONTRACT_CLOCK_START } from './contract/factory.js';
 import { expectError, rejection } from './support/helpers.js';
 
-eventStoreContract('embedded, in memory', async () => {
-  const clock = new ManualClock(CONTRACT_CLOCK_START);
-  const store = await openEventStore({ clock });
-  return {
-    store,
-    clock,
-    cleanup: async () => {
-      await store.close().catch(() => undefined);
-    },
-  };
-});
+eventStoreContract(embeddedInMemory);
 
 describe('embedded, in memory: specifics', () => {
   const withStore = async (

@@ -2,7 +2,7 @@
  * Event ids are unique in the store, also across reopen (clean close: from the checkpoint; crash:
  * checkpoint + replayed tail), cleanup (removed ids are free; compaction keeps the index) and
  * restore (an archived event whose id is live is refused). The in-batch and across-batch rules are
- * in the contract suite (test/contract/event-store.contract.ts, "event ids are unique in the store").
+ * in the contract suite (test/contract/event-ids.contract.ts, "event ids are unique in the store").
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';

@@ -1,35 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ManualClock,
-  ValidationError,
-  openEventStore,
-  type EventStore,
-  type StoredEvent,
-} from '../../src/index.js';
+import { ManualClock, ValidationError, openEventStore } from '../../src/index.js';
+import { fill, live, seqs, T0 } from '../support/erasure-sample.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
-
-const T0 = Date.UTC(2026, 0, 1);
-const seqs = (rows: readonly unknown[]) => (rows as StoredEvent[]).map((event) => event.sequence);
-
-/** 60 events over streams s0..s5 (10 each, interleaved), types A and B, tag k. */
-async function fill(store: EventStore): Promise<void> {
-  await store.append(
-    Array.from({ length: 60 }, (_, i) => ({
-      aggregateId: `s${i % 6}`,
-      type: i % 2 ? 'A' : 'B',
-      timestamp: T0 + i * 1000,
-      tags: { k: `v${i % 3}` },
-      payload: { n: i },
-    })),
-  );
-}
-
-const live = (deleted: Set<string>) =>
-  Array.from({ length: 60 }, (_, i) => i)
-    .filter((i) => !deleted.has(`s${i % 6}`))
-    .map((i) => i + 1);
 
 let dir: string;
 
@@ -41,51 +15,8 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
+/** How tombstones refuse appends and are kept on disk; the erasure itself is in test/contract/erasure.contract.ts. */
 describe('deleteAggregate (tombstones)', () => {
-  for (const where of ['in memory', 'on disk'] as const) {
-    it(`hides a deleted stream from every read at once (${where})`, async () => {
-      const store = await openEventStore({
-        clock: new ManualClock(T0),
-        ...(where === 'on disk' ? { dir: join(dir, 'store') } : {}),
-      });
-      await fill(store);
-      expect(await store.deleteAggregate('s2')).toBe(true);
-      expect(await store.deleteAggregate('s2')).toBe(false);
-      const expected = live(new Set(['s2']));
-      expect(await store.getEvents('s2')).toEqual([]);
-      expect(seqs(await store.getEvents('s3'))).toHaveLength(10);
-      expect(seqs(await store.read())).toEqual(expected);
-      expect(seqs(await store.read({ fromSequence: 1, limit: 5 }))).toEqual(expected.slice(0, 5));
-      expect(seqs(await store.getEventsByType('B'))).toEqual(expected.filter((s) => (s - 1) % 2 === 0));
-      expect(seqs(await store.getEventsInRange(T0, T0 + 60_000))).toEqual(expected);
-      expect(seqs(await store.queryEvents({ tags: { k: 'v2' } }))).toEqual(
-        expected.filter((s) => (s - 1) % 3 === 2),
-      );
-      const query = store.query().where('aggregateId', 'in', ['s1', 's2']);
-      for (const index of ['aggregate', 'scan']) {
-        expect(seqs(await query.hint({ forceIndex: [index] }).execute())).toEqual(
-          expected.filter((s) => (s - 1) % 6 === 1),
-        );
-      }
-      const streamed: StoredEvent[] = [];
-      for await (const event of store.query().hint({ batchSize: 7 }).executeStream())
-        streamed.push(event as StoredEvent);
-      expect(seqs(streamed)).toEqual(expected);
-      expect(seqs(await store.query().orderBy('payload.n', 'desc').limit(3).execute())).toEqual(
-        expected.slice(-3).reverse(),
-      );
-      const analyzed = await store.explain(store.query().where('type', 'eq', 'A'), { analyze: true });
-      expect(analyzed.plan.actualRows).toBe(expected.filter((s) => (s - 1) % 2 === 1).length);
-      expect(store.stats()).toMatchObject({
-        events: 50,
-        aggregates: 5,
-        deletedAggregates: 1,
-        lastSequence: 60,
-      });
-      await store.close();
-    });
-  }
-
   it('refuses appends to a deleted stream and writes nothing', async () => {
     const store = await openEventStore({ clock: new ManualClock(T0) });
     await fill(store);
