@@ -9,6 +9,7 @@ import type { EventQuery } from '../query/ast.js';
 import type { Explanation } from '../query/explanation.js';
 import type { QueryCriteria, QueryEventsOptions, TimeInput } from '../query/criteria.js';
 import type { StoreStats } from '../storage/store-stats.js';
+import type { StorageCapabilities } from '../storage/storage-engine.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -109,6 +110,11 @@ export interface EventStore {
   restoreArchive(archiveDir: string, options?: RestoreOptions): Promise<RestoreReport>;
   /** Cancels a running query started with that `queryId`; returns whether one was running. */
   cancelQuery(queryId: string): boolean;
+  /**
+   * What the engine under this store can do (durable, userIndexes, archive, …): a call an engine
+   * cannot serve throws `UNSUPPORTED`.
+   */
+  readonly capabilities: StorageCapabilities;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */
   readonly indexes: Indexes;
   /** Reads in global order. */

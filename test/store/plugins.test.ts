@@ -231,7 +231,7 @@ describe('the engine option', () => {
       await store.appendToStream('a', [{ type: 'T' }], { expectedVersion: 'no_stream' });
       expect(await store.getEvents('a')).toHaveLength(1);
       expect(plugin.commits).toHaveLength(1);
-      expect((store as unknown as { capabilities: { durable: boolean } }).capabilities.durable).toBe(true);
+      expect(store.capabilities.durable).toBe(true);
       await store.close();
     } finally {
       await removeDir(dir);
