@@ -1,4 +1,4 @@
-import { EventTooLargeError, ValidationError } from '../errors.js';
+import { DuplicateEventIdError, EventTooLargeError, ValidationError } from '../errors.js';
 import { describe } from '../support/describe.js';
 import type { Clock } from './clock.js';
 import { uuidv7 } from './ids.js';
@@ -360,11 +360,7 @@ export function validateBatch(
     seen ??= new Map();
     const first = seen.get(id);
     if (first !== undefined) {
-      throw new ValidationError(
-        `events[${i}].id`,
-        `duplicates the id of events[${first}] (${JSON.stringify(id)}); ids must be unique within a batch`,
-        'DUPLICATE_EVENT_ID',
-      );
+      throw new DuplicateEventIdError(id, { batchIndex: first }, i);
     }
     seen.set(id, i);
   }

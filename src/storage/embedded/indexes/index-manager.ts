@@ -467,11 +467,7 @@ export class IndexManager implements Indexes {
         if (typeof key === 'object' && index.definition.unique) {
           const held = index.firstRowOf(key);
           if (held !== undefined) {
-            throw new TammaError(
-              'UNIQUE_VIOLATION',
-              `cannot build unique index ${index.name}: sequences ${held + 1} and ${row + 1} both have ` +
-                `${index.definition.fields.map((field, k) => `${field} = ${JSON.stringify(key[k])}`).join(', ')}`,
-            );
+            throw new UniqueViolationError(index.name, index.definition.fields, key, [held + 1, row + 1]);
           }
         }
         index.add(row, key);
