@@ -9,7 +9,6 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -21,6 +20,7 @@ import { CorruptionError, StoreClosedError } from '../../../errors.js';
 import { failpoint } from '../../../support/failpoint.js';
 import { storageError } from './storage-error.js';
 import { indexByBase } from './by-base.js';
+import { readFully } from './read-fully.js';
 import type { RecordLog, SpanWriter } from './record-log.js';
 import { listSegments, segmentPath, type SegmentFile } from './segment-files.js';
 
@@ -428,16 +428,6 @@ export function syncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
-}
-
-function readFully(fd: number, into: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, into, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 function shortRead(segment: Segment, offset: number, length: number): CorruptionError {
