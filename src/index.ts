@@ -62,6 +62,9 @@ export {
   DuplicateEventIdError,
   IndexNotFoundError,
   StorageError,
+  UnsupportedError,
+  ERROR_CODES,
+  type ErrorCode,
   type ExpectedVersion,
 } from './errors.js';
 export { verifyStore, repairStore } from './storage/embedded/recovery/verify.js';

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { TammaError, ValidationError } from '../index.js';
+import { TammaError, UniqueViolationError, ValidationError, type ErrorCode } from '../index.js';
 
 /** Exit statuses, stable for scripts: success, an operational failure, bad usage or bad input. */
 export const EXIT_OK = 0;
@@ -28,12 +28,14 @@ export class OutputClosedError extends TammaError {
 }
 
 /** Store errors that name something the command line got wrong: a mistyped or already taken index name. */
-const USAGE_CODES = new Set(['INDEX_NOT_FOUND', 'INDEX_EXISTS']);
+const USAGE_CODES = new Set<ErrorCode>(['INDEX_NOT_FOUND', 'INDEX_EXISTS']);
 
 /** Maps an error to the exit status: bad input is the caller's to fix (2), anything else is 1. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof OutputClosedError) return EXIT_OK;
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  // Building a unique index over stored duplicates is the data's conflict, not the command line's.
+  if (error instanceof UniqueViolationError && error.sequences !== undefined) return EXIT_FAILURE;
   if (error instanceof ValidationError || error instanceof UsageError || error instanceof InputError) {
     return EXIT_USAGE;
   }

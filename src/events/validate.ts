@@ -1,5 +1,6 @@
-import { EventTooLargeError, ValidationError } from '../errors.js';
+import { DuplicateEventIdError, EventTooLargeError, ValidationError } from '../errors.js';
 import { describe } from '../support/describe.js';
+import { requireNonEmptyString } from '../support/require-string.js';
 import type { Clock } from './clock.js';
 import { uuidv7 } from './ids.js';
 import type { NewEvent, TagValue, Tags } from './types.js';
@@ -44,10 +45,8 @@ function requireWellFormed(value: string, path: string): void {
   }
 }
 
-function requireName(value: unknown, path: string): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new ValidationError(path, `must be a non-empty string, got ${describe(value)}`);
-  }
+function requireName(input: unknown, path: string): string {
+  const value = requireNonEmptyString(input, path);
   requireWellFormed(value, path);
   if (value.length > MAX_NAME_BYTES / 3 && Buffer.byteLength(value) > MAX_NAME_BYTES) {
     throw new ValidationError(
@@ -360,11 +359,7 @@ export function validateBatch(
     seen ??= new Map();
     const first = seen.get(id);
     if (first !== undefined) {
-      throw new ValidationError(
-        `events[${i}].id`,
-        `duplicates the id of events[${first}] (${JSON.stringify(id)}); ids must be unique within a batch`,
-        'DUPLICATE_EVENT_ID',
-      );
+      throw new DuplicateEventIdError(id, { batchIndex: first }, i);
     }
     seen.set(id, i);
   }

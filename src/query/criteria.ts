@@ -4,6 +4,7 @@ import { isTagValue, toEpochMs } from '../events/validate.js';
 import type { TagValue } from '../events/types.js';
 
 import { describe } from '../support/describe.js';
+import { requireNonEmptyString } from '../support/require-string.js';
 
 /** `QueryCriteria` checked and normalised: arrays everywhere, times in epoch ms. */
 export interface NormalizedCriteria {
@@ -35,14 +36,7 @@ function strings(value: unknown, path: string): string[] {
   if (list.length === 0)
     throw new ValidationError(path, 'must not be an empty array: it would match nothing');
   requireDense(list, path);
-  list.forEach((item, i) => {
-    if (typeof item !== 'string' || item.length === 0) {
-      throw new ValidationError(
-        Array.isArray(value) ? `${path}[${i}]` : path,
-        `must be a non-empty string, got ${describe(item)}`,
-      );
-    }
-  });
+  list.forEach((item, i) => requireNonEmptyString(item, Array.isArray(value) ? `${path}[${i}]` : path));
   return list as string[];
 }
 

@@ -3,13 +3,12 @@ import type { NewEvent } from '../events/types.js';
 import { optionalInteger, requireObject } from '../query/criteria.js';
 import type { CleanupOptions } from '../retention/cleanup-report.js';
 import { describe } from '../support/describe.js';
+import { requireNonEmptyString } from '../support/require-string.js';
 
 /** The door's checks of arguments that are not events or queries (those have validators of their own). */
 
 export function requireStreamName(aggregateId: unknown): asserts aggregateId is string {
-  if (typeof aggregateId !== 'string' || aggregateId.length === 0) {
-    throw new ValidationError('aggregateId', `must be a non-empty string, got ${describe(aggregateId)}`);
-  }
+  requireNonEmptyString(aggregateId, 'aggregateId');
 }
 
 export function checkExpectedVersion(value: unknown): ExpectedVersion {

@@ -1,7 +1,7 @@
 import {
   ReadOnlyError,
   StoreClosedError,
-  TammaError,
+  UnsupportedError,
   ValidationError,
   type ExpectedVersion,
 } from '../errors.js';
@@ -44,6 +44,7 @@ import type {
 import type { ReadCall } from './hooks.js';
 import type { PluginHost } from './plugin-host.js';
 import { ReadRunner } from './read-runner.js';
+import { requireNonEmptyString } from '../support/require-string.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
 export interface FacadeSettings {
@@ -189,9 +190,7 @@ export class EventStoreFacade implements EventStore {
     options: GetEventsByTypeOptions = {},
   ): Promise<StoredEvent<P>[]> {
     const { afterSequence, limit } = requireObject(options, 'options') as GetEventsByTypeOptions;
-    if (typeof type !== 'string' || type.length === 0) {
-      throw new ValidationError('type', `must be a non-empty string, got ${describe(type)}`);
-    }
+    requireNonEmptyString(type, 'type');
     return this.queryCriteria<P>('getEventsByType', { type, afterSequence, limit }, {});
   }
 
@@ -428,10 +427,7 @@ export class EventStoreFacade implements EventStore {
 
   private requireCapability(capability: keyof StorageCapabilities, operation: string): void {
     if (!this.engine.capabilities[capability])
-      throw new TammaError(
-        'UNSUPPORTED',
-        `${operation} needs an engine with ${capability}; this one has none`,
-      );
+      throw new UnsupportedError(capability, `${operation} needs an engine with ${capability}`);
   }
 
   private assertOpen(): void {

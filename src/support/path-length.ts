@@ -1,5 +1,5 @@
 import { resolve, sep } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { ValidationError, type ValidationCode } from '../errors.js';
 
 /** Linux limits: a name is at most 255 bytes, a whole path at most 4,095 (PATH_MAX less the NUL). */
 const MAX_NAME_BYTES = 255;
@@ -11,7 +11,7 @@ const ROOM_FOR_FILES = 256;
  * Refuses a directory path the file system would refuse with a raw ENAMETOOLONG later (on open, or
  * in the middle of a cleanup), so the caller gets a coded error naming the option at the door.
  */
-export function checkPathLength(dir: string, where: string, code = 'INVALID_OPTION'): void {
+export function checkPathLength(dir: string, where: string, code: ValidationCode = 'INVALID_OPTION'): void {
   const absolute = resolve(dir);
   const total = Buffer.byteLength(absolute);
   if (total > MAX_PATH_BYTES - ROOM_FOR_FILES) {

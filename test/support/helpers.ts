@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { EventStore, StoredEvent } from '../../src/index.js';
+import { turn } from '../../src/support/turn.js';
 
 /** A fresh, empty temporary directory. */
 export async function tempDir(prefix = 'tamma-test-'): Promise<string> {
@@ -23,9 +24,9 @@ export async function turnsUntil(
   most = 10_000,
   step?: () => Promise<void>,
 ): Promise<void> {
-  for (let turn = 0; !done() && turn < most; turn++) {
+  for (let taken = 0; !done() && taken < most; taken++) {
     await step?.();
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
   }
 }
 

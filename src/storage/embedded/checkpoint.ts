@@ -4,7 +4,6 @@ import {
   fstatSync,
   fsyncSync,
   openSync,
-  readSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -17,6 +16,7 @@ import { EventTable } from './table/event-table.js';
 import type { TableSnapshot } from './table/table-snapshot.js';
 import type { TammaError } from '../../errors.js';
 import { CHECKPOINT_FILE } from './log/segment-files.js';
+import { readFully } from './log/read-fully.js';
 import { storageError } from './log/storage-error.js';
 import { removeTemporary, removeTemporaryAsync } from './log/durable-file.js';
 import { syncDirectory } from './log/segment-log.js';
@@ -261,13 +261,7 @@ function readShared(path: string): Buffer {
   try {
     const size = fstatSync(fd).size;
     const bytes = Buffer.from(new SharedArrayBuffer(size));
-    let done = 0;
-    while (done < size) {
-      const read = readSync(fd, bytes, done, size - done, done);
-      if (read === 0) break;
-      done += read;
-    }
-    return bytes.subarray(0, done);
+    return bytes.subarray(0, readFully(fd, bytes, size, 0));
   } finally {
     closeSync(fd);
   }

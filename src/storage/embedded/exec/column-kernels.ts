@@ -1,3 +1,5 @@
+import { partitionPoint } from '../../../support/binary-search.js';
+
 /**
  * The inner loops of the column scan: one per condition, each over one chunk of one column. A
  * kernel reads the slots (row offsets within the chunk) it is given, either every slot in
@@ -120,14 +122,8 @@ export function cutoffsSparse(
 
 /** Whether `value` is in `points` (ascending), by binary search. */
 function contains(points: Float64Array, value: number): boolean {
-  let lo = 0;
-  let hi = points.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((points[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < points.length && points[lo] === value;
+  const at = partitionPoint(points.length, (i) => (points[i] as number) < value);
+  return at < points.length && points[at] === value;
 }
 
 /** The value is one of `points`, on timestamps. */

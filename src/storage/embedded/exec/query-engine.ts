@@ -22,6 +22,8 @@ import { QueryMonitor } from './query-monitor.js';
 import { requireObject } from '../../../query/criteria.js';
 import { describe } from '../../../support/describe.js';
 import type { ResultPage, ResultRow, RunOptions } from '../../../query/results.js';
+import { turn } from '../../../support/turn.js';
+import { requireNonEmptyString } from '../../../support/require-string.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
 
@@ -261,7 +263,7 @@ export class QueryEngine {
           const page = this.present(rows.slice(i, i + batch), generation);
           returned += page.length;
           yield* this.hydrate(page, query);
-          await yieldToEventLoop();
+          await turn();
         }
         return;
       }
@@ -290,7 +292,7 @@ export class QueryEngine {
           returned += page.length;
           yield* this.hydrate(page, query);
           page = [];
-          await yieldToEventLoop();
+          await turn();
           guard.check();
         }
       }
@@ -360,10 +362,6 @@ export class QueryEngine {
   }
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /** Checked before a query starts: a wrong `signal` or `queryId` would otherwise fail deep inside with a TypeError. */
 function checkRunOptions(options: unknown): asserts options is RunOptions {
   const input = requireObject(options, 'options');
@@ -371,7 +369,5 @@ function checkRunOptions(options: unknown): asserts options is RunOptions {
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new ValidationError('options.signal', `must be an AbortSignal, got ${describe(signal)}`);
   }
-  if (queryId !== undefined && (typeof queryId !== 'string' || queryId.length === 0)) {
-    throw new ValidationError('options.queryId', `must be a non-empty string, got ${describe(queryId)}`);
-  }
+  if (queryId !== undefined) requireNonEmptyString(queryId, 'options.queryId');
 }

@@ -27,6 +27,7 @@ import { describeBuiltIns, describeUserIndex, indexUsage } from './index-info.js
 import type { Statistics } from './statistics.js';
 import { checkUniqueKeys } from './unique-keys.js';
 import { UserIndex, type RowKey } from './user-index.js';
+import { turn } from '../../../support/turn.js';
 
 /** Keys an append's events give each caught-up index, computed before the batch is written. */
 export type PreparedKeys = { index: UserIndex; keys: RowKey[] }[];
@@ -353,7 +354,7 @@ export class IndexManager implements Indexes {
         this.indexUpTo(index, Math.min(this.table.rows, index.indexedRows + SLICE_ROWS));
         options.onProgress?.({ indexed: index.indexedRows, total: this.table.rows });
         if (index.indexedRows >= this.table.rows) break;
-        await new Promise((resolve) => setImmediate(resolve));
+        await turn();
         check();
       }
       check(); // onProgress may have dropped the index or closed the store

@@ -1,3 +1,4 @@
+import { partitionPoint } from '../../../support/binary-search.js';
 import type { ArrayCursor, RawArray } from '../table/snapshot.js';
 import type { Dictionary } from '../table/dictionary.js';
 
@@ -58,14 +59,7 @@ export class KeyOrder {
 
   /** First position in the run whose key is >= `key`. */
   private search(run: Uint32Array, key: string): number {
-    let lo = 0;
-    let hi = run.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.keys.valueOf(run[mid] as number) < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return partitionPoint(run.length, (i) => this.keys.valueOf(run[i] as number) < key);
   }
 
   private flush(): void {

@@ -5,6 +5,7 @@ import { resolveField } from '../../../query/fields.js';
 import type { EventTable } from '../table/event-table.js';
 import { compareKeyParts, isKeyPart, type KeyPart } from '../../../indexes/index-keys.js';
 import type { FieldAnalysis } from '../../../indexes/index-types.js';
+import { partitionPoint } from '../../../support/binary-search.js';
 
 /** Events sampled for fields no index counts exactly: enough for ±3% on a selectivity. */
 const SAMPLE_SIZE = 1024;
@@ -172,15 +173,10 @@ const typeCeiling = (value: Scalar): Scalar =>
 
 /** First position whose value is above `value` when `after`, else at or above it. */
 function search(values: readonly KeyPart[], value: KeyPart, after: boolean): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = compareKeyParts(values[mid] as KeyPart, value);
-    if (c < 0 || (after && c === 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(values.length, (i) => {
+    const c = compareKeyParts(values[i] as KeyPart, value);
+    return c < 0 || (after && c === 0);
+  });
 }
 
 /** Sorted values between two bounds of one type; values of other types never match a comparison. */

@@ -1,4 +1,4 @@
-import { TammaError, UniqueViolationError } from '../../../errors.js';
+import { UniqueViolationError } from '../../../errors.js';
 import { encodeKey, type IndexKey } from '../../../indexes/index-keys.js';
 import type { RowKey, UserIndex } from './user-index.js';
 
@@ -32,10 +32,11 @@ export function checkUniqueKeys(index: UserIndex, keys: readonly RowKey[]): void
 }
 
 /** What a build of a unique index throws when rows `held` and `row` both have `key`. */
-export function uniqueBuildViolation(index: UserIndex, key: IndexKey, held: number, row: number): TammaError {
-  return new TammaError(
-    'UNIQUE_VIOLATION',
-    `cannot build unique index ${index.name}: sequences ${held + 1} and ${row + 1} both have ` +
-      `${index.definition.fields.map((field, k) => `${field} = ${JSON.stringify(key[k])}`).join(', ')}`,
-  );
+export function uniqueBuildViolation(
+  index: UserIndex,
+  key: IndexKey,
+  held: number,
+  row: number,
+): UniqueViolationError {
+  return new UniqueViolationError(index.name, index.definition.fields, key, [held + 1, row + 1]);
 }

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import {
   FRAME_HEADER,
   FRAME_MAGIC,
@@ -10,6 +10,7 @@ import {
   frameSpan,
   type FrameInfo,
 } from '../../../codec/frame.js';
+import { readFully } from './read-fully.js';
 import type { SegmentFile } from './segment-files.js';
 import type { VerifyProblem } from '../recovery/verify-types.js';
 
@@ -167,13 +168,7 @@ function readAt(fd: number, position: number, length: number): Buffer {
 
 /** Reads up to `length` bytes at `position` into the start of `buffer`; returns the part filled. */
 function readInto(fd: number, buffer: Buffer, position: number, length: number): Buffer {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buffer, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return buffer.subarray(0, done);
+  return buffer.subarray(0, readFully(fd, buffer, length, position));
 }
 
 /** Whether any intact frame starts after `from`: tells damage in the middle from a torn end. */

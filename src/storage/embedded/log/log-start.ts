@@ -1,8 +1,9 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CorruptionError } from '../../../errors.js';
 import { writeFileDurablyAsync } from './durable-file.js';
+import { readFully } from './read-fully.js';
 import { FRAME_HEADER, FRAME_MAGIC, frameSequence } from '../../../codec/frame.js';
 import { LOG_DIR, listSegments, type SegmentFile } from './segment-files.js';
 
@@ -147,7 +148,7 @@ function readHeader(path: string): Buffer | undefined {
   const fd = openSync(path, 'r');
   try {
     const header = Buffer.alloc(FRAME_HEADER);
-    return readSync(fd, header, 0, FRAME_HEADER, 0) < FRAME_HEADER ? undefined : header;
+    return readFully(fd, header, FRAME_HEADER, 0) < FRAME_HEADER ? undefined : header;
   } finally {
     closeSync(fd);
   }

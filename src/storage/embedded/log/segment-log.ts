@@ -9,7 +9,6 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -17,10 +16,11 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { StoreClosedError, TammaError } from '../../../errors.js';
+import { CorruptionError, StoreClosedError } from '../../../errors.js';
 import { failpoint } from '../../../support/failpoint.js';
 import { storageError } from './storage-error.js';
 import { indexByBase } from './by-base.js';
+import { readFully } from './read-fully.js';
 import type { RecordLog, SpanWriter } from './record-log.js';
 import { listSegments, segmentPath, type SegmentFile } from './segment-files.js';
 
@@ -199,7 +199,7 @@ export class SegmentLog implements RecordLog {
     const segment = this.segments[this.segmentIndexOf(offset)] as Segment;
     const into = scratch(length);
     if (readFully(segment.fd, into, length, offset - segment.base) < length)
-      throw shortRead(segment.path, offset, length);
+      throw shortRead(segment, offset, length);
     return into.subarray(0, length);
   }
 
@@ -430,19 +430,10 @@ export function syncDirectory(dir: string): void {
   }
 }
 
-function readFully(fd: number, into: Buffer, length: number, position: number): number {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, into, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
-}
-
-function shortRead(path: string, offset: number, length: number): TammaError {
-  return new TammaError(
-    'CORRUPTION',
-    `${path} ends before the ${length}-byte record at log offset ${offset}`,
+function shortRead(segment: Segment, offset: number, length: number): CorruptionError {
+  return new CorruptionError(
+    segment.path,
+    offset - segment.base,
+    `the file ends before the ${length}-byte record at log offset ${offset}`,
   );
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CorruptionError } from '../../../errors.js';
+import { partitionPoint } from '../../../support/binary-search.js';
 import { writeFileDurably } from '../log/durable-file.js';
 import { readManifest } from './archive.js';
 
@@ -90,14 +91,9 @@ export class ArchivedCopies {
     );
     if (ranges.length === 0) return undefined;
     return (sequence) => {
-      let lo = 0;
-      let hi = ranges.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((ranges[mid] as [number, number])[1] < sequence) lo = mid + 1;
-        else hi = mid;
-      }
-      const range = ranges[lo];
+      // The first range that does not end before the sequence: the only one that can hold it.
+      const range =
+        ranges[partitionPoint(ranges.length, (i) => (ranges[i] as [number, number])[1] < sequence)];
       return range !== undefined && range[0] <= sequence;
     };
   }

@@ -16,6 +16,7 @@ import { dropLogFront, frontSpanWithCutEvents } from './cleanup-log-front.js';
 import { newCleanupReport, recordCleanupRun, type CleanupRun } from './cleanup-run.js';
 import { CpuMeter, Pacer } from './cleanup-slices.js';
 import { ErasureRecord, type PendingErasure } from './erasure-record.js';
+import { turn } from '../../../support/turn.js';
 
 /**
  * Batch cleanup: turns events that reads already leave out (expired by the retention policy, or of
@@ -273,7 +274,7 @@ export class Cleanup {
 
   /** Lets appends and queries run; false when the store is closing and cleanup must stop. */
   private async yieldSlice(): Promise<boolean> {
-    await new Promise((resolve) => setImmediate(resolve));
+    await turn();
     return !this.host.closing;
   }
 }

@@ -1,13 +1,19 @@
+/** What a dictionary interns: strings (aggregate ids, types, index keys) or one tag key's values. */
+export type DictionaryValue = string | number | boolean;
+
 /**
- * Interns strings to dense integer ids (0, 1, 2 ...), so each distinct aggregate id, type or tag
+ * Interns values to dense integer ids (0, 1, 2 ...), so each distinct aggregate id, type or tag
  * value is held once and columns store 4-byte ids instead of strings.
+ *
+ * Values of different JSON types never collide ("1" is not 1 is not true), and no string is built
+ * per lookup: the map is keyed by the values themselves, and a Map compares keys by SameValueZero.
  *
  * Cleanup releases the ids of values no event holds any more; new values reuse them, so a rolling
  * window of streams keeps the dictionary (and every array indexed by id) at the window's size.
  */
-export class Dictionary {
-  private readonly ids = new Map<string, number>();
-  private readonly values: (string | undefined)[] = [];
+export class Dictionary<V extends DictionaryValue = string> {
+  private readonly ids = new Map<V, number>();
+  private readonly values: (V | undefined)[] = [];
   /** Released ids, reused before new ones. */
   private readonly free: number[] = [];
   private stringBytes = 0;
@@ -22,22 +28,22 @@ export class Dictionary {
     return this.ids.size;
   }
 
-  idOf(value: string): number | undefined {
+  idOf(value: V): number | undefined {
     return this.ids.get(value);
   }
 
-  intern(value: string): number {
+  intern(value: V): number {
     let id = this.ids.get(value);
     if (id === undefined) {
       id = this.free.pop() ?? this.values.length;
       this.ids.set(value, id);
       this.values[id] = value;
-      this.stringBytes += value.length * 2;
+      this.stringBytes += stringBytesOf(value);
     }
     return id;
   }
 
-  valueOf(id: number): string {
+  valueOf(id: number): V {
     const value = this.values[id];
     if (value === undefined) throw new RangeError(`no dictionary entry ${id}`);
     return value;
@@ -50,7 +56,7 @@ export class Dictionary {
     this.ids.delete(value);
     this.values[id] = undefined;
     this.free.push(id);
-    this.stringBytes -= value.length * 2;
+    this.stringBytes -= stringBytesOf(value);
   }
 
   /** Estimated heap bytes: string data plus roughly 40 bytes of Map entry and array slot per value. */
@@ -59,25 +65,30 @@ export class Dictionary {
   }
 
   /** The values by id; null for a released id. */
-  toJSON(): (string | null)[] {
+  toJSON(): (V | null)[] {
     return this.values.map((value) => value ?? null);
   }
 
   /** Into an empty dictionary: each value gets back the id it had; null leaves that id released. */
-  load(values: readonly (string | null)[]): this {
+  load(values: readonly (V | null)[]): this {
     for (const value of values) {
       const id = this.values.push(value ?? undefined) - 1;
       if (value === null) {
         this.free.push(id);
       } else {
         this.ids.set(value, id);
-        this.stringBytes += value.length * 2;
+        this.stringBytes += stringBytesOf(value);
       }
     }
     return this;
   }
 
-  static from(values: readonly (string | null)[]): Dictionary {
-    return new Dictionary().load(values);
+  static from<V extends DictionaryValue = string>(values: readonly (V | null)[]): Dictionary<V> {
+    return new Dictionary<V>().load(values);
   }
+}
+
+/** Heap bytes of a value's string data (two a UTF-16 unit); numbers and booleans live in the slot. */
+function stringBytesOf(value: DictionaryValue): number {
+  return typeof value === 'string' ? value.length * 2 : 0;
 }

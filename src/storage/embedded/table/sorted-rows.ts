@@ -1,3 +1,4 @@
+import { partitionPoint } from '../../../support/binary-search.js';
 import type { ArrayCursor, RawArray } from './snapshot.js';
 
 /**
@@ -11,14 +12,7 @@ export interface SortedRows {
 
 /** First index whose row is >= `row` (length when none). */
 export function lowerBound(rows: SortedRows, row: number, from = 0): number {
-  let lo = from;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rows.at(mid) < row) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(rows.length, (i) => rows.at(i) < row, from);
 }
 
 /** Wraps a typed array as SortedRows. */

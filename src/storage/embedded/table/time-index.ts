@@ -1,3 +1,4 @@
+import { partitionPoint } from '../../../support/binary-search.js';
 import type { ArrayCursor, RawArray } from './snapshot.js';
 import { lowerBound, RowList, type RowListSnapshot } from './sorted-rows.js';
 
@@ -157,14 +158,7 @@ export class TimeIndex {
 
   /** First position in inOrder whose timestamp is >= ts. */
   private searchInOrder(ts: number): number {
-    let lo = 0;
-    let hi = this.inOrder.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.timestampOf(this.inOrder.at(mid)) < ts) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return partitionPoint(this.inOrder.length, (i) => this.timestampOf(this.inOrder.at(i)) < ts);
   }
 
   private flushBuffer(): void {
@@ -237,14 +231,7 @@ export class TimeIndex {
 }
 
 function searchTs(ts: Float64Array, value: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((ts[mid] as number) < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return partitionPoint(ts.length, (i) => (ts[i] as number) < value);
 }
 
 function mergeRuns(a: Run, b: Run): Run {
