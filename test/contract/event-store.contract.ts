@@ -10,6 +10,7 @@ import { durabilitySuite } from './durability.contract.js';
 import { erasureSuite } from './erasure.contract.js';
 import { eventIdsSuite } from './event-ids.contract.js';
 import type { StoreFactory } from './factory.js';
+import { indexesSuite } from './indexes.contract.js';
 import { lifecycleSuite } from './lifecycle.contract.js';
 import { querySuite } from './query.contract.js';
 import { readSuite } from './read.contract.js';
@@ -25,6 +26,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     querySuite(factory);
     erasureSuite(factory);
     statsSuite(factory);
+    indexesSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);
     durabilitySuite(factory);
