@@ -14,6 +14,7 @@ import { indexesSuite } from './indexes.contract.js';
 import { lifecycleSuite } from './lifecycle.contract.js';
 import { querySuite } from './query.contract.js';
 import { readSuite } from './read.contract.js';
+import { retentionSuite } from './retention.contract.js';
 import { statsSuite } from './stats.contract.js';
 import { validationSuite } from './validation.contract.js';
 
@@ -27,6 +28,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     erasureSuite(factory);
     statsSuite(factory);
     indexesSuite(factory);
+    retentionSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);
     durabilitySuite(factory);
