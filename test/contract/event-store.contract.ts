@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import { appendToStreamSuite } from './append-to-stream.contract.js';
 import { appendSuite } from './append.contract.js';
+import { archiveSuite } from './archive.contract.js';
 import { durabilitySuite } from './durability.contract.js';
 import { erasureSuite } from './erasure.contract.js';
 import { eventIdsSuite } from './event-ids.contract.js';
@@ -29,6 +30,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     statsSuite(factory);
     indexesSuite(factory);
     retentionSuite(factory);
+    archiveSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);
     durabilitySuite(factory);
