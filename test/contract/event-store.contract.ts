@@ -11,6 +11,7 @@ import { durabilitySuite } from './durability.contract.js';
 import { erasureSuite } from './erasure.contract.js';
 import { eventIdsSuite } from './event-ids.contract.js';
 import type { StoreFactory } from './factory.js';
+import { hooksSuite } from './hooks.contract.js';
 import { indexesSuite } from './indexes.contract.js';
 import { lifecycleSuite } from './lifecycle.contract.js';
 import { querySuite } from './query.contract.js';
@@ -31,6 +32,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     indexesSuite(factory);
     retentionSuite(factory);
     archiveSuite(factory);
+    hooksSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);
     durabilitySuite(factory);
