@@ -10,6 +10,7 @@ import {
   type EventStore,
 } from '../src/index.js';
 import { embeddedOnDisk, embeddedOnDiskWith } from './contract/embedded-factories.js';
+import { embeddedSpecifics } from './contract/embedded-specifics.js';
 import { eventStoreContract } from './contract/event-store.contract.js';
 import {
   expectError,
@@ -24,15 +25,18 @@ import {
 
 const KiB = 1024;
 
-eventStoreContract(embeddedOnDisk);
-eventStoreContract(
+for (const factory of [
+  embeddedOnDisk,
   embeddedOnDiskWith('64 KiB segments, fsync always, checkpoint every 3 events', {
     segmentSize: 64 * KiB,
     fsync: 'always',
     checkpointEvery: 3,
   }),
-);
-eventStoreContract(embeddedOnDiskWith('fsync never', { fsync: 'never' }));
+  embeddedOnDiskWith('fsync never', { fsync: 'never' }),
+]) {
+  eventStoreContract(factory);
+  embeddedSpecifics(factory);
+}
 
 /**
  * The sequence the store's last checkpoint covers, once a background one has landed: turns of the

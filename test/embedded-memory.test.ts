@@ -1,11 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { EventTooLargeError, ManualClock, openEventStore, type EventStore } from '../src/index.js';
 import { embeddedInMemory } from './contract/embedded-factories.js';
+import { embeddedSpecifics } from './contract/embedded-specifics.js';
 import { eventStoreContract } from './contract/event-store.contract.js';
 import { CONTRACT_CLOCK_START } from './contract/factory.js';
 import { expectError, rejection } from './support/helpers.js';
 
 eventStoreContract(embeddedInMemory);
+embeddedSpecifics(embeddedInMemory);
 
 describe('embedded, in memory: specifics', () => {
   const withStore = async (

@@ -31,7 +31,7 @@ export const embeddedInMemory: StoreFactory = {
     gapFreeSequences: true,
     userIndexes: true,
     // cleanup() archives to the policy's archive directory, and restoreArchive / includeArchived
-    // read it back, with or without a store directory (test/retention/restore.test.ts).
+    // read it back, with or without a store directory (test/contract/archive.contract.ts).
     archive: true,
     // checkpoint() resolves and does nothing: there is nothing to shorten on open.
     checkpoints: false,

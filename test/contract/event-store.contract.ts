@@ -6,13 +6,17 @@
 import { describe } from 'vitest';
 import { appendToStreamSuite } from './append-to-stream.contract.js';
 import { appendSuite } from './append.contract.js';
+import { archiveSuite } from './archive.contract.js';
 import { durabilitySuite } from './durability.contract.js';
 import { erasureSuite } from './erasure.contract.js';
 import { eventIdsSuite } from './event-ids.contract.js';
 import type { StoreFactory } from './factory.js';
+import { hooksSuite } from './hooks.contract.js';
+import { indexesSuite } from './indexes.contract.js';
 import { lifecycleSuite } from './lifecycle.contract.js';
 import { querySuite } from './query.contract.js';
 import { readSuite } from './read.contract.js';
+import { retentionSuite } from './retention.contract.js';
 import { statsSuite } from './stats.contract.js';
 import { validationSuite } from './validation.contract.js';
 
@@ -25,6 +29,10 @@ export function eventStoreContract(factory: StoreFactory): void {
     querySuite(factory);
     erasureSuite(factory);
     statsSuite(factory);
+    indexesSuite(factory);
+    retentionSuite(factory);
+    archiveSuite(factory);
+    hooksSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);
     durabilitySuite(factory);

@@ -55,8 +55,7 @@ export function statsSuite(factory: StoreFactory): void {
       }
       expect(memory.rss).toBeGreaterThan(0);
       expect(memory.heapUsed).toBeGreaterThan(0);
-      expect(memory.columns).toBeGreaterThan(0);
-      expect(memory.indexes).toBeGreaterThan(0);
+      // What the columns and indexes take is the embedded engine's (test/contract/embedded-specifics.ts).
     });
 
     test('indexed lookups are counted as lookups and hits', async () => {

@@ -172,96 +172,10 @@ describe('events from the future', () => {
   });
 });
 
+// EVENT_EXPIRED itself, for any engine, is in test/contract/retention.contract.ts; here, what the
+// embedded engine's archive holds of an expired event it took.
 describe('events already past retention on arrival', () => {
   const retention = { maxAge: '30d', types: { 'DEBUG.*': '1h', 'AUDIT.*': 'forever' } };
-
-  it('refuses an event older than its type allows, by the rule reads hide it by', async () => {
-    const { store } = await storeAt({ retention });
-    const accepted = await store.append([
-      { aggregateId: 'a', type: 'DEBUG.TRACE', timestamp: T0 - HOUR },
-      { aggregateId: 'a', type: 'ORDER.PLACED', timestamp: T0 - 2 * HOUR },
-      { aggregateId: 'a', type: 'AUDIT.LOGIN', timestamp: T0 - 10 * 365 * DAY },
-      { aggregateId: 'a', type: 'ORDER.PLACED', timestamp: T0 - 30 * DAY },
-    ]);
-    // Accepted at the boundary, so visible: expiry needs the time to be strictly before the cutoff.
-    expect(await store.read()).toEqual(accepted);
-    const error = await rejection(() =>
-      store.append({ aggregateId: 'a', type: 'DEBUG.TRACE', timestamp: T0 - HOUR - 1 }),
-    );
-    expectError(
-      error,
-      ValidationError,
-      'EVENT_EXPIRED',
-      'events[0].timestamp',
-      iso(T0 - HOUR - 1),
-      'type "DEBUG.TRACE"',
-      'maxAge 1h',
-      `the store's clock is ${iso(T0)}`,
-      `events before ${iso(T0 - HOUR)} have expired`,
-      'nothing of the batch was written',
-    );
-    expectError(
-      await rejection(() =>
-        store.append({ aggregateId: 'a', type: 'ORDER.PLACED', timestamp: T0 - 30 * DAY - 1 }),
-      ),
-      ValidationError,
-      'EVENT_EXPIRED',
-      'maxAge 30d',
-    );
-  });
-
-  it('refuses the whole batch, in append and appendToStream, and counts the other expired events', async () => {
-    const { store } = await storeAt({ retention });
-    await store.appendToStream('s', { type: 'DEBUG.X' });
-    const before = await observe(store);
-    const old = { type: 'DEBUG.X', timestamp: T0 - 2 * HOUR };
-    expectError(
-      await rejection(() =>
-        store.append([
-          { aggregateId: 's', type: 'ORDER.PLACED' },
-          { aggregateId: 's', ...old },
-          { aggregateId: 't', ...old },
-        ]),
-      ),
-      ValidationError,
-      'EVENT_EXPIRED',
-      'events[1].timestamp',
-      '1 more event of the batch expired too',
-    );
-    expectError(
-      await rejection(() =>
-        store.appendToStream('s', [{ type: 'ORDER.PLACED' }, old], { expectedVersion: 1 }),
-      ),
-      ValidationError,
-      'EVENT_EXPIRED',
-      'events[1].timestamp',
-    );
-    expect(await observe(store)).toEqual(before);
-    expect(store.stats().lastSequence).toBe(1);
-  });
-
-  it('follows the policy in force, and setRetention changes it', async () => {
-    const { store } = await storeAt();
-    await store.append({ aggregateId: 'a', type: 'DEBUG.X', timestamp: T0 - 400 * DAY });
-    store.setRetention(retention);
-    expectError(
-      await rejection(() => store.append({ aggregateId: 'a', type: 'DEBUG.X', timestamp: T0 - 2 * HOUR })),
-      ValidationError,
-      'EVENT_EXPIRED',
-    );
-    store.setRetention(undefined);
-    await store.append({ aggregateId: 'a', type: 'DEBUG.X', timestamp: T0 - 2 * HOUR });
-    expect(store.stats().lastSequence).toBe(2);
-  });
-
-  it('ignores maxEvents: a new event is always the newest', async () => {
-    const { store } = await storeAt({ retention: { maxEvents: 1 } });
-    const stored = await store.append([
-      { aggregateId: 'a', type: 'T', timestamp: T0 - 1000 * DAY },
-      { aggregateId: 'a', type: 'T', timestamp: T0 - 1000 * DAY },
-    ]);
-    expect(await store.read()).toEqual(stored.slice(1));
-  });
 
   it("with onExpired: 'archive' takes the batch, hides the expired event, and the next cleanup archives it", async () => {
     const archiveDir = mkdtempSync(join(tmpdir(), 'tamma-arrival-archive-'));
