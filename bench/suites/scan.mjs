@@ -110,6 +110,7 @@ export const tasks = {
     const { EventTable } = await internal('storage/embedded/table/event-table.js');
     const { createExecutionPlan } = await internal('storage/embedded/exec/query-optimizer.js');
     const { selectRows } = await internal('storage/embedded/exec/executor.js');
+    const { findNode } = await internal('storage/embedded/exec/plan-nodes.js');
     const { QueryGuard } = await internal('storage/embedded/exec/query-guard.js');
     const { ParallelScanPool } = await internal('storage/embedded/exec/parallel-scan.js');
 
@@ -138,10 +139,11 @@ export const tasks = {
       ctx.progress(`scan: ${filter.id}, ${fmtCount(rows)} rows`);
       const serial = plan(filter.node, false);
       const parallel = plan(filter.node, true);
-      const perRow = { ...serial, vectorized: undefined };
+      const perRow = plan(filter.node, false, { vectorize: false });
       const retained = plan(filter.node, false, hidden);
-      if (retained.vectorized === undefined) throw new Error('a scan with hidden rows was not vectorized');
-      const retainedPerRow = { ...retained, vectorized: undefined };
+      if (findNode(retained.root, 'VectorizedFilter') === undefined)
+        throw new Error('a scan with hidden rows was not vectorized');
+      const retainedPerRow = plan(filter.node, false, { ...hidden, vectorize: false });
       const select = async (p) =>
         (await selectRows(p, table, noRecords, new QueryGuard('bench', undefined, undefined), pool)).length;
       const variants = await timeRuns(

@@ -8,6 +8,17 @@ import { describe, expect, it } from 'vitest';
 import { f, type FilterNode } from '../../src/query/ast.js';
 import { visitFilter, type FilterVisitor } from '../../src/query/visit-filter.js';
 import { assertNever } from '../../src/support/assert-never.js';
+import type { OperatorTable } from '../../src/storage/embedded/exec/executor.js';
+import { hydrate } from '../../src/storage/embedded/exec/operators/hydrate.js';
+import { indexLookup } from '../../src/storage/embedded/exec/operators/index-lookup.js';
+import { intersectLookups } from '../../src/storage/embedded/exec/operators/intersect.js';
+import { limit } from '../../src/storage/embedded/exec/operators/limit.js';
+import { parallelScan } from '../../src/storage/embedded/exec/operators/parallel-scan-operator.js';
+import { rowFilter } from '../../src/storage/embedded/exec/operators/row-filter.js';
+import { scan } from '../../src/storage/embedded/exec/operators/scan.js';
+import { sort } from '../../src/storage/embedded/exec/operators/sort.js';
+import { vectorizedFilter } from '../../src/storage/embedded/exec/operators/vectorized-filter.js';
+import { visitPlan, type PlanNode, type PlanVisitor } from '../../src/storage/embedded/exec/plan-nodes.js';
 
 const leaf = (node: { kind: string; field: string }) => `${node.kind}:${node.field}`;
 
@@ -129,5 +140,40 @@ describe('exhaustive visitors over the query AST', () => {
       }
     };
     expect(partial(f.or(f.eq('type', 'A')))).toBe(1);
+  });
+
+  it('does not compile a plan visitor, or the operator table of the executor, that misses a node kind', () => {
+    const kinds = {
+      IndexLookup: () => 'IndexLookup',
+      Intersect: () => 'Intersect',
+      Scan: () => 'Scan',
+      ParallelScan: () => 'ParallelScan',
+      Filter: () => 'Filter',
+      VectorizedFilter: () => 'VectorizedFilter',
+      Sort: () => 'Sort',
+      Limit: () => 'Limit',
+    };
+    // @ts-expect-error -- `Hydrate` is missing: a new node kind fails to compile where it is not handled.
+    const missing: PlanVisitor<string> = kinds;
+    const complete: PlanVisitor<string> = { ...kinds, Hydrate: () => 'Hydrate' };
+    const root = { kind: 'Scan', descending: false, condition: 'all rows', estimatedRows: 0, firstRow: 0 };
+    expect(visitPlan(root as PlanNode, complete)).toBe('Scan');
+    expect(Object.keys(missing)).not.toContain('Hydrate');
+
+    const operators = {
+      IndexLookup: indexLookup,
+      Intersect: intersectLookups,
+      Scan: scan,
+      ParallelScan: parallelScan,
+      Filter: rowFilter,
+      VectorizedFilter: vectorizedFilter,
+      Sort: sort,
+      Limit: limit,
+    };
+    // @ts-expect-error -- a node kind without its operator does not compile.
+    const withoutHydrate: OperatorTable = operators;
+    // @ts-expect-error -- an access node's operator must hand its rows to a filter as candidates.
+    const sortAsScan: OperatorTable = { ...operators, Hydrate: hydrate, Scan: sort };
+    expect([withoutHydrate, sortAsScan].every((table) => typeof table.Filter.rows === 'function')).toBe(true);
   });
 });
