@@ -1,6 +1,12 @@
 import type { Explanation, ExplainNode } from '../../../query/explanation.js';
-import { indexesOf, visitPlan, type PlanNode, type PlanVisitor, type RowFilterNode } from './plan-nodes.js';
-import type { VectorizedFilterNode } from './plan-nodes.js';
+import {
+  indexesOf,
+  visitPlan,
+  type PlanNode,
+  type PlanVisitor,
+  type RowFilterNode,
+  type VectorizedFilterNode,
+} from './plan-nodes.js';
 import type { QueryPlan } from './query-optimizer.js';
 
 /** What an EXPLAIN ANALYZE run saw. */

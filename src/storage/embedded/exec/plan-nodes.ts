@@ -1,9 +1,9 @@
 /**
- * Operator-tree plans: what the planner (query-optimizer.ts) returns, the executor (operators/) runs
- * and EXPLAIN (explain.ts) prints. One node kind per step the executor really takes; each node
- * carries the planner's estimates and what EXPLAIN shows of it. A node kind is added by adding its
- * type here and its operator in operators/: the operator table and every PlanVisitor then fail to
- * compile until they handle it.
+ * Operator-tree plans: what the planner (query-optimizer.ts, plan-tree.ts) returns, the executor
+ * (executor.ts, one operator per kind in operators/) runs and EXPLAIN (explain.ts) prints. One node
+ * kind per step the executor really takes; each node carries the planner's estimates and what
+ * EXPLAIN shows of it. A kind is added by adding its node type here and its operator in operators/:
+ * the executor's operator table and every PlanVisitor fail to compile until they handle it.
  *
  * Rows flow upwards as row numbers (row = sequence - 1): access nodes find candidate rows, a filter
  * keeps those that match, Sort orders them, Limit cuts them, and Hydrate, the root, reads their
@@ -73,7 +73,7 @@ export interface ParallelScanNode extends AccessEstimates {
 
 export type AccessNode = IndexLookupNode | IntersectNode | ScanNode | ParallelScanNode;
 
-/** Where a filter's `visibilityOnly` comes from: a query for every event still leaves out hidden rows. */
+/** What both filter nodes hold. */
 interface FilterEstimates extends Estimates {
   /**
    * The query has no filter: the node only leaves out the rows reads may not see (expired events,
