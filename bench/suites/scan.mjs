@@ -56,8 +56,8 @@ function filters(f, rows) {
  * streams are deleted. Every kind of visibility term is then in the scan's filter.
  */
 async function retention(table, workload, rows, ManualClock) {
-  const { Visibility } = await internal('retention/visibility.js');
-  const { Tombstones } = await internal('retention/tombstones.js');
+  const { Visibility } = await internal('storage/embedded/retention/visibility.js');
+  const { Tombstones } = await internal('storage/embedded/retention/tombstones.js');
   const { RetentionPolicy } = await internal('retention/policy.js');
   const span = rows * STEP_MS;
   const tombstones = new Tombstones(table, undefined);
@@ -107,11 +107,12 @@ export const tasks = {
   /** Builds a table of `rows` workload events in memory and times each scan variant over it. */
   async tamma({ rows, seed, iterations }, ctx) {
     const { f, ManualClock } = await loadLibrary();
-    const { EventTable } = await internal('table/event-table.js');
-    const { createExecutionPlan } = await internal('query/query-optimizer.js');
-    const { selectRows } = await internal('query/executor.js');
-    const { QueryGuard } = await internal('query/query-guard.js');
-    const { ParallelScanPool } = await internal('query/parallel-scan.js');
+    const { EventTable } = await internal('storage/embedded/table/event-table.js');
+    const { createExecutionPlan } = await internal('storage/embedded/exec/query-optimizer.js');
+    const { selectRows } = await internal('storage/embedded/exec/executor.js');
+    const { findNode } = await internal('storage/embedded/exec/plan-nodes.js');
+    const { QueryGuard } = await internal('storage/embedded/exec/query-guard.js');
+    const { ParallelScanPool } = await internal('storage/embedded/exec/parallel-scan.js');
 
     const workload = createWorkload(seed);
     const table = new EventTable();
@@ -138,10 +139,11 @@ export const tasks = {
       ctx.progress(`scan: ${filter.id}, ${fmtCount(rows)} rows`);
       const serial = plan(filter.node, false);
       const parallel = plan(filter.node, true);
-      const perRow = { ...serial, vectorized: undefined };
+      const perRow = plan(filter.node, false, { vectorize: false });
       const retained = plan(filter.node, false, hidden);
-      if (retained.vectorized === undefined) throw new Error('a scan with hidden rows was not vectorized');
-      const retainedPerRow = { ...retained, vectorized: undefined };
+      if (findNode(retained.root, 'VectorizedFilter') === undefined)
+        throw new Error('a scan with hidden rows was not vectorized');
+      const retainedPerRow = plan(filter.node, false, { ...hidden, vectorize: false });
       const select = async (p) =>
         (await selectRows(p, table, noRecords, new QueryGuard('bench', undefined, undefined), pool)).length;
       const variants = await timeRuns(

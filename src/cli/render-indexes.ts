@@ -1,4 +1,5 @@
 import type { FilterNode, IndexAnalysis, IndexInfo, IndexKey, IndexUsage } from '../index.js';
+import { assertNever } from '../support/assert-never.js';
 import { formatBytes, formatFixed, formatInt, plural } from './format.js';
 import { renderPairs, renderTable } from './table.js';
 
@@ -27,8 +28,15 @@ export function describeFilter(node: FilterNode): string {
         .join(` ${node.kind} `);
     case 'not':
       return `not (${describeFilter(node.filter)})`;
-    default:
+    case 'eq':
+    case 'ne':
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
       return `${node.field} ${OPERATORS[node.kind]} ${value(node.value)}`;
+    default:
+      return assertNever(node);
   }
 }
 

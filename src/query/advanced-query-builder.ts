@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { requireDense } from '../events/dense-list.js';
+import { assertNever } from '../support/assert-never.js';
 import { describe } from '../support/describe.js';
 import {
   MATCH_ALL,
@@ -45,8 +46,25 @@ function ownFilter(node: FilterNode, depth = 0): FilterNode {
     case 'in':
       if (Array.isArray(node.values)) requireDense(node.values, 'where.values');
       return f.in(node.field, Array.isArray(node.values) ? node.values.map(toScalar) : node.values);
-    default:
-      return node !== null && typeof node === 'object' ? Object.freeze({ ...node }) : node;
+    case 'all':
+    case 'eq':
+    case 'ne':
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+    case 'between':
+    case 'exists':
+    case 'prefix':
+      return Object.freeze({ ...node });
+    default: {
+      // Only input from outside the type system gets here (a missing case fails to compile):
+      // copied as it is, for validation to reject with the path to it.
+      const unknown: never = node;
+      return unknown !== null && typeof unknown === 'object'
+        ? (Object.freeze({ ...(unknown as object) }) as FilterNode)
+        : unknown;
+    }
   }
 }
 
@@ -82,9 +100,13 @@ function leaf(field: string, operator: WhereOperator, value: unknown, high: unkn
     case 'gte':
       return f[operator](field, toScalar(value));
     default:
-      throw new ValidationError(
-        'where.operator',
-        `unknown operator ${describe(operator)}; expected eq, ne, lt, lte, gt, gte, in, between, exists or prefix`,
+      return assertNever(
+        operator,
+        (unknown) =>
+          new ValidationError(
+            'where.operator',
+            `unknown operator ${describe(unknown)}; expected eq, ne, lt, lte, gt, gte, in, between, exists or prefix`,
+          ),
       );
   }
 }

@@ -1,20 +1,31 @@
 import type { EventQuery, FilterNode } from './ast.js';
+import { visitFilter, type FilterVisitor } from './visit-filter.js';
+
+// Constants go: `in` lists of any length share a plan shape too.
+const leaf = (node: { readonly kind: string; readonly field: string }): string =>
+  `${node.kind}(${node.field})`;
+const list = (node: { readonly kind: 'and' | 'or'; readonly filters: readonly FilterNode[] }): string =>
+  `${node.kind}(${node.filters.map(shape).join(',')})`;
+
+const SHAPE: FilterVisitor<string> = {
+  all: () => '*',
+  and: list,
+  or: list,
+  not: (node) => `not(${shape(node.filter)})`,
+  eq: leaf,
+  ne: leaf,
+  lt: leaf,
+  lte: leaf,
+  gt: leaf,
+  gte: leaf,
+  in: leaf,
+  between: leaf,
+  exists: leaf,
+  prefix: leaf,
+};
 
 function shape(node: FilterNode): string {
-  switch (node.kind) {
-    case 'all':
-      return '*';
-    case 'and':
-    case 'or':
-      return `${node.kind}(${node.filters.map(shape).join(',')})`;
-    case 'not':
-      return `not(${shape(node.filter)})`;
-    case 'exists':
-      return `exists(${node.field})`;
-    // Constants go: `in` lists of any length share a plan shape too.
-    default:
-      return `${node.kind}(${node.field})`;
-  }
+  return visitFilter(node, SHAPE);
 }
 
 /**

@@ -1,3 +1,6 @@
+import { assertNever } from '../support/assert-never.js';
+import type { FilterKind } from './visit-filter.js';
+
 const scratch = new DataView(new ArrayBuffer(8));
 
 /** The smallest double above `x`: turns an inclusive bound into the exclusive one ranges use. */
@@ -16,8 +19,13 @@ export interface Interval {
   to: number;
 }
 
-/** Narrows `interval` by one comparison on the field; returns undefined for a kind it does not handle. */
-export function narrow(interval: Interval, kind: string, value: number, high?: number): Interval | undefined {
+/** Narrows `interval` by one comparison on the field; returns undefined for a kind that sets no bound. */
+export function narrow(
+  interval: Interval,
+  kind: FilterKind,
+  value: number,
+  high?: number,
+): Interval | undefined {
   switch (kind) {
     case 'eq':
       return { from: Math.max(interval.from, value), to: Math.min(interval.to, nextUp(value)) };
@@ -31,7 +39,16 @@ export function narrow(interval: Interval, kind: string, value: number, high?: n
       return { from: Math.max(interval.from, value), to: interval.to };
     case 'between':
       return { from: Math.max(interval.from, value), to: Math.min(interval.to, nextUp(high as number)) };
-    default:
+    case 'all':
+    case 'ne':
+    case 'in':
+    case 'exists':
+    case 'prefix':
+    case 'and':
+    case 'or':
+    case 'not':
       return undefined;
+    default:
+      return assertNever(kind);
   }
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { requireDense } from '../events/dense-list.js';
+import { assertNever } from '../support/assert-never.js';
 import { describe } from '../support/describe.js';
 import type { EventQuery, FilterNode, QueryHints, Scalar } from './ast.js';
 import { CORE_FIELDS, resolveField, type FieldRef } from './fields.js';
@@ -137,9 +138,14 @@ export function validateFilter(node: unknown, where = 'filter', depth = 0): void
       return;
     }
     default:
-      throw new ValidationError(
-        `${where}.kind`,
-        `unknown filter kind ${describe((n as { kind: unknown }).kind)}; expected eq, ne, in, lt, lte, gt, gte, between, exists, prefix, and, or, not`,
+      // Reached by input from outside the type system alone: a missing case fails to compile here.
+      return assertNever(
+        n,
+        (node) =>
+          new ValidationError(
+            `${where}.kind`,
+            `unknown filter kind ${describe((node as { kind: unknown }).kind)}; expected eq, ne, in, lt, lte, gt, gte, between, exists, prefix, and, or, not`,
+          ),
       );
   }
 }

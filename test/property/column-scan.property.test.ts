@@ -26,6 +26,7 @@ import { compileFilter } from '../../src/storage/embedded/exec/compile-filter.js
 import { selectRows } from '../../src/storage/embedded/exec/executor.js';
 import { ParallelScanPool } from '../../src/storage/embedded/exec/parallel-scan.js';
 import { QueryGuard } from '../../src/storage/embedded/exec/query-guard.js';
+import { findNode } from '../../src/storage/embedded/exec/plan-nodes.js';
 import { createExecutionPlan } from '../../src/storage/embedded/exec/query-optimizer.js';
 import { RetentionPolicy } from '../../src/retention/policy.js';
 import { Tombstones } from '../../src/storage/embedded/retention/tombstones.js';
@@ -446,14 +447,15 @@ async function checkPlans(
     // A visibility that hides nothing right now (no floor, no expiry, no holes) may leave nothing
     // to vectorize, when the query's own column terms fold away too; results are checked either way.
     if (context.visible?.kind !== 'all') {
-      expect(plan.vectorized, `${label}: vectorized`).toBeDefined();
-      expect(plan.vectorized?.workers !== 0, `${label}: on the workers`).toBe(parallel);
+      expect(findNode(plan.root, 'VectorizedFilter'), `${label}: vectorized`).toBeDefined();
+      expect(findNode(plan.root, 'ParallelScan') !== undefined, `${label}: on the workers`).toBe(parallel);
     }
     expect(
       await selectRows(plan, table, noRecords, guard(), scanPool),
       `${label} parallel ${parallel}`,
     ).toEqual(expected);
-    const perRow = { ...plan, vectorized: undefined };
+    const perRow = createExecutionPlan(table, query, noRecords, { ...context, vectorize: false });
+    expect(findNode(perRow.root, 'VectorizedFilter'), `${label}: per row`).toBeUndefined();
     expect(await selectRows(perRow, table, noRecords, guard(), scanPool), `${label} per row`).toEqual(
       expected,
     );

@@ -1,4 +1,4 @@
-import type { SortedRows } from '../table/sorted-rows.js';
+import { lowerBound, type SortedRows } from '../table/sorted-rows.js';
 
 /** One way to find candidate rows: an index lookup (exact size known up front) or the scan. */
 export interface AccessPath {
@@ -22,6 +22,8 @@ export interface AccessPath {
   readonly fields: readonly string[];
   /** An intersection's two lookups. */
   readonly parts?: readonly AccessPath[];
+  /** The sequence range [first, end) of rows a sequence bound in the filter cut the path to. */
+  readonly bounds?: { readonly first: number; readonly end: number };
   rows(): SortedRows;
 }
 
@@ -39,4 +41,11 @@ export function lookupPath(
   fields: readonly string[],
 ): AccessPath {
   return { index, condition, estimatedRows: size, cost: size * (perRow + COLUMN_CHECK) + 1, fields, rows };
+}
+
+/** The rows of `rows` in [first, end): two binary searches, no copy. */
+export function within(rows: SortedRows, first: number, end: number): SortedRows {
+  const lo = lowerBound(rows, first);
+  const hi = lowerBound(rows, end, lo);
+  return { length: hi - lo, at: (i: number) => rows.at(lo + i) };
 }

@@ -3,6 +3,8 @@ import type { EventTable } from '../table/event-table.js';
 import { f, type FilterNode, type Scalar } from '../../../query/ast.js';
 import { resolveField } from '../../../query/fields.js';
 import { narrow, nextUp } from '../../../query/time-bounds.js';
+import { visitFilter, type FilterVisitor } from '../../../query/visit-filter.js';
+import { assertNever } from '../../../support/assert-never.js';
 
 /**
  * Numeric columns a filter compares values in. No query field reads `recordLength`: it is there for
@@ -64,27 +66,49 @@ export function compileColumnFilter(
   table: EventTable,
   dictionaryBudget = Infinity,
 ): ColumnFilter | undefined {
-  switch (node.kind) {
-    case 'all':
-      return ALL;
-    case 'and':
-    case 'or': {
-      const parts: ColumnFilter[] = [];
-      for (const child of node.filters) {
-        const part = compileColumnFilter(child, table, dictionaryBudget);
-        if (part === undefined) return undefined;
-        parts.push(part);
-      }
-      return node.kind === 'and' ? and(parts) : or(parts);
-    }
-    case 'not': {
-      const inner = compileColumnFilter(node.filter, table, dictionaryBudget);
-      return inner === undefined ? undefined : not(inner);
-    }
-    default:
-      return compileLeaf(node, table, dictionaryBudget);
-  }
+  return visitFilter(node, COLUMN_FILTER, table, dictionaryBudget);
 }
+
+/** Every part compiled, or undefined when any part reads the record. */
+function compileAll(
+  filters: readonly FilterNode[],
+  table: EventTable,
+  dictionaryBudget: number,
+): ColumnFilter[] | undefined {
+  const parts: ColumnFilter[] = [];
+  for (const child of filters) {
+    const part = compileColumnFilter(child, table, dictionaryBudget);
+    if (part === undefined) return undefined;
+    parts.push(part);
+  }
+  return parts;
+}
+
+const COLUMN_FILTER: FilterVisitor<ColumnFilter | undefined, [EventTable, number]> = {
+  all: () => ALL,
+  and: (node, table, budget) => {
+    const parts = compileAll(node.filters, table, budget);
+    return parts === undefined ? undefined : and(parts);
+  },
+  or: (node, table, budget) => {
+    const parts = compileAll(node.filters, table, budget);
+    return parts === undefined ? undefined : or(parts);
+  },
+  not: (node, table, budget) => {
+    const inner = compileColumnFilter(node.filter, table, budget);
+    return inner === undefined ? undefined : not(inner);
+  },
+  eq: compileLeaf,
+  ne: compileLeaf,
+  lt: compileLeaf,
+  lte: compileLeaf,
+  gt: compileLeaf,
+  gte: compileLeaf,
+  in: compileLeaf,
+  between: compileLeaf,
+  exists: compileLeaf,
+  prefix: compileLeaf,
+};
 
 /** The AND of `parts`, with `all` and `none` folded away (exported to build filters outside queries). */
 export function and(parts: readonly ColumnFilter[]): ColumnFilter {
@@ -246,8 +270,14 @@ function stringTest(node: Leaf): ((value: string) => boolean) | undefined {
       if (node.kind === 'gt') return (value) => value > operand;
       return (value) => value >= operand;
     }
-    default:
+    // Equality, `in` and `exists` never get here (see compileLeaf and idLeaf): nothing to test.
+    case 'eq':
+    case 'ne':
+    case 'in':
+    case 'exists':
       return undefined;
+    default:
+      return assertNever(node);
   }
 }
 

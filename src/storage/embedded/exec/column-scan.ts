@@ -23,6 +23,7 @@ import {
   slotRangeDense,
   slotRangeSparse,
 } from './column-kernels.js';
+import { assertNever } from '../../../support/assert-never.js';
 
 const CHUNK_MASK = CHUNK_ROWS - 1;
 
@@ -220,6 +221,8 @@ export class ColumnScan {
         return this.byMarks([node.filter], 0, chunk, slots, start, end, out);
       case 'or':
         return this.byMarks(node.filters, 1, chunk, slots, start, end, out);
+      default:
+        return assertNever(node);
     }
   }
 

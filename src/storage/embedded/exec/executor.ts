@@ -1,190 +1,101 @@
-import type { StoredEvent } from '../../../events/types.js';
 import type { EventTable } from '../table/event-table.js';
-import type { DecodedBody } from '../../../codec/record-codec.js';
-import type { OrderTerm, PageCursor, Scalar } from '../../../query/ast.js';
-import { compareKeyParts } from '../../../indexes/index-keys.js';
-import { fieldGetter } from './compile-filter.js';
-import { ownTag, readPath, resolveField } from '../../../query/fields.js';
+import type { BodyReader } from './compile-filter.js';
 import type { ParallelScanPool } from './parallel-scan.js';
-import { CHECK_EVERY, type QueryGuard } from './query-guard.js';
+import type { AccessNode, PlanKind, PlanNode, PlanNodeOf } from './plan-nodes.js';
+import type { QueryGuard } from './query-guard.js';
 import type { QueryPlan } from './query-optimizer.js';
-import { collectParallel, collectVectorized } from './vectorized-select.js';
+import { indexLookup } from './operators/index-lookup.js';
+import { intersectLookups } from './operators/intersect.js';
+import { scan } from './operators/scan.js';
+import { parallelScan } from './operators/parallel-scan-operator.js';
+import { rowFilter } from './operators/row-filter.js';
+import { vectorizedFilter } from './operators/vectorized-filter.js';
+import { sort } from './operators/sort.js';
+import { limit } from './operators/limit.js';
+import { hydrate } from './operators/hydrate.js';
+import type { AccessOperator, Candidates, Operator, Run, RowCursor } from './operators/operator.js';
 
-/** What one execution saw: for EXPLAIN ANALYZE and the query monitor. */
-export interface ExecutionCounts {
-  /** Rows the access path produced. */
-  examined: number;
-  /** Rows that passed the filter. */
-  matched: number;
-}
-
-/**
- * Runs a plan's row phase: candidate rows from the access path, the filter, then order, offset
- * and limit. With the access path already in the requested (sequence) order, it stops as soon as
- * offset + limit rows matched (top-k for free); any other order collects and sorts matching rows.
- * A vectorized plan checks its column terms a window of rows at a time (vectorized-select.ts), on
- * the pool's workers when the plan is parallel. Returns row numbers; hydrating them is the caller's
- * (so a stream can hydrate page by page).
- */
-export async function selectRows(
-  plan: QueryPlan,
-  table: EventTable,
-  body: (row: number) => DecodedBody,
-  guard: QueryGuard,
-  pool: ParallelScanPool,
-  counts: ExecutionCounts = { examined: 0, matched: 0 },
-): Promise<number[]> {
-  const { query, vectorized } = plan;
-  const offset = query.offset ?? 0;
-  const wanted = query.limit === undefined ? Infinity : offset + query.limit;
-  if (wanted === 0) return [];
-  const limit = plan.sorted ? wanted : Infinity;
-  const out =
-    vectorized === undefined
-      ? collectPerRow(plan, guard, counts, limit)
-      : vectorized.workers > 0
-        ? await collectParallel(plan, vectorized, table, pool, guard, counts, limit)
-        : collectVectorized(plan, vectorized, table, guard, counts, limit);
-  if (plan.sorted) return out.slice(offset, wanted);
-  // Other orders: the best offset + limit rows after the cursor (top-k), then the page.
-  const order = new RowOrder(query.orderBy, table, body, query.after);
-  for (const row of out) order.offer(row, wanted);
-  return order.sorted(wanted).slice(offset, wanted);
-}
-
-/** The access path's rows that pass the whole filter, one predicate call a row, up to `limit`. */
-function collectPerRow(plan: QueryPlan, guard: QueryGuard, counts: ExecutionCounts, limit: number): number[] {
-  const { predicate } = plan;
-  const rows = plan.access.rows();
-  const out: number[] = [];
-  const visit = (row: number): boolean => {
-    if (++counts.examined % CHECK_EVERY === 0) guard.check();
-    if (!predicate(row)) return false;
-    counts.matched++;
-    out.push(row);
-    return out.length >= limit;
-  };
-  if (plan.descending) {
-    for (let i = rows.length - 1; i >= 0; i--) if (visit(rows.at(i))) break;
-  } else {
-    for (let i = 0; i < rows.length; i++) if (visit(rows.at(i))) break;
-  }
-  return out;
-}
-
-type SortValue = string | number | boolean | null | undefined;
-
-function sortValue(
-  term: OrderTerm,
-  table: EventTable,
-  body: (row: number) => DecodedBody,
-): (row: number) => SortValue {
-  const get = fieldGetter(resolveField(term.field, 'orderBy.field'), table, body);
-  // Objects and arrays have no order: they sort as missing.
-  return (row) => {
-    const value = get(row);
-    return value === null || typeof value !== 'object' ? (value as SortValue) : undefined;
-  };
-}
-
-/** Missing values (undefined and null alike) sort last; values of different types sort boolean < number < string. */
-function compareValues(a: SortValue, b: SortValue): number {
-  const missingA = a === undefined || a === null;
-  const missingB = b === undefined || b === null;
-  if (missingA || missingB) return missingA === missingB ? 0 : missingA ? 1 : -1;
-  return compareKeyParts(a, b);
-}
-
-/** Buffered rows past this many times the rows wanted are cut back to the best `wanted`: top-k. */
-const TOP_K_SLACK = 2;
+type AccessKind = AccessNode['kind'];
 
 /**
- * Orders matching rows by the query's terms, ascending sequence breaking ties, so results are
- * deterministic. With a limit it keeps only the best offset + limit rows seen so far (sorting and
- * cutting whenever twice that many are buffered), so memory stays O(limit) however many match.
- * With a cursor, only rows strictly after it are kept.
+ * The executor's visitor: one operator per node kind, an access kind's able to hand candidates to
+ * a filter. A kind without its operator fails to compile here.
  */
-class RowOrder {
-  private readonly getters: ((row: number) => SortValue)[];
-  private rows: number[] = [];
-  private keys: SortValue[][] = [];
+export type OperatorTable = {
+  readonly [K in PlanKind]: K extends AccessKind
+    ? AccessOperator<Extract<AccessNode, { readonly kind: K }>>
+    : Operator<PlanNodeOf<K>>;
+};
+
+const OPERATORS: OperatorTable = {
+  IndexLookup: indexLookup,
+  Intersect: intersectLookups,
+  Scan: scan,
+  ParallelScan: parallelScan,
+  Filter: rowFilter,
+  VectorizedFilter: vectorizedFilter,
+  Sort: sort,
+  Limit: limit,
+  Hydrate: hydrate,
+};
+
+// The table pairs each kind with its node type; TypeScript cannot follow that pairing through
+// `node.kind`, so the operator found is called as taking any node.
+const operatorOf = (node: PlanNode) => OPERATORS[node.kind] as Operator<PlanNode>;
+const accessOperatorOf = (node: AccessNode) => OPERATORS[node.kind] as AccessOperator<AccessNode>;
+
+/** One execution of a plan tree: operators run the nodes below them through it. */
+class PlanRun implements Run {
+  readonly actual = new Map<PlanNode, number>();
+  readonly generation: number;
 
   constructor(
-    private readonly order: readonly OrderTerm[],
-    table: EventTable,
-    body: (row: number) => DecodedBody,
-    private readonly after: PageCursor | undefined,
+    readonly table: EventTable,
+    readonly body: BodyReader,
+    readonly guard: QueryGuard,
+    readonly pool: ParallelScanPool,
   ) {
-    this.getters = order.map((term) => sortValue(term, table, body));
+    this.generation = table.generation;
   }
 
-  /** The row's sort key: what a cursor after it holds (missing as null). */
-  static keyOf(
-    order: readonly OrderTerm[],
-    table: EventTable,
-    body: (row: number) => DecodedBody,
-    row: number,
-  ): Scalar[] {
-    return order.map((term) => sortValue(term, table, body)(row) ?? null);
+  count(node: PlanNode, rows: number): void {
+    this.actual.set(node, (this.actual.get(node) ?? 0) + rows);
   }
 
-  private compare(kx: readonly SortValue[], rx: number, ky: readonly SortValue[], ry: number): number {
-    for (let t = 0; t < this.order.length; t++) {
-      const missingX = kx[t] === undefined || kx[t] === null;
-      const missingY = ky[t] === undefined || ky[t] === null;
-      let c = compareValues(kx[t], ky[t]);
-      // Missing values stay last whichever the direction.
-      if (c !== 0 && !(missingX || missingY) && this.order[t]?.direction === 'desc') c = -c;
-      if (c !== 0) return c;
-    }
-    return rx - ry;
+  rows(node: PlanNode, demand: number): Promise<number[]> {
+    return operatorOf(node).rows(node, this, demand);
   }
 
-  offer(row: number, wanted: number): void {
-    const key = this.getters.map((get) => get(row));
-    const after = this.after;
-    if (after !== undefined && this.compare(key, row, after.keys ?? [], after.sequence - 1) <= 0) return;
-    this.rows.push(row);
-    this.keys.push(key);
-    if (this.rows.length >= Math.max(1024, wanted * TOP_K_SLACK)) this.cut(wanted);
+  open(node: PlanNode, demand: number): Promise<RowCursor> {
+    return operatorOf(node).open(node, this, demand);
   }
 
-  private cut(wanted: number): void {
-    const index = this.rows.map((_, i) => i);
-    index.sort((x, y) =>
-      this.compare(
-        this.keys[x] as SortValue[],
-        this.rows[x] as number,
-        this.keys[y] as SortValue[],
-        this.rows[y] as number,
-      ),
-    );
-    const keep = index.slice(0, wanted === Infinity ? index.length : wanted);
-    this.rows = keep.map((i) => this.rows[i] as number);
-    this.keys = keep.map((i) => this.keys[i] as SortValue[]);
-  }
-
-  sorted(wanted: number): number[] {
-    this.cut(wanted);
-    return this.rows;
+  candidates(node: AccessNode): Candidates {
+    return accessOperatorOf(node).candidates(node, this);
   }
 }
 
-/** The sort key of a row under the query's order, for a page cursor. */
-export const sortKeyOf = RowOrder.keyOf;
+/**
+ * Starts running plans against the table. `run.rows(plan.root, Infinity)` selects a query's rows
+ * (hydrating them is hydrateRows', so a stream can hydrate page by page); `run.open` streams them;
+ * `run.actual` then holds what each node put out.
+ */
+export function startRun(
+  table: EventTable,
+  body: BodyReader,
+  guard: QueryGuard,
+  pool: ParallelScanPool,
+): Run {
+  return new PlanRun(table, body, guard, pool);
+}
 
-/** Keeps only the selected fields; names are kept as given (`payload.order.total`). */
-export function project(event: StoredEvent, select: readonly string[] | undefined): Record<string, unknown> {
-  if (select === undefined) return event as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const field of select) {
-    const ref = resolveField(field, 'select');
-    out[field] =
-      ref.kind === 'core'
-        ? event[ref.name]
-        : ref.kind === 'tag'
-          ? ownTag(event.tags, ref.key)
-          : readPath(event.payload, ref.path);
-  }
-  return out;
+/** The rows a plan selects, in its order. */
+export function selectRows(
+  plan: QueryPlan,
+  table: EventTable,
+  body: BodyReader,
+  guard: QueryGuard,
+  pool: ParallelScanPool,
+): Promise<number[]> {
+  return startRun(table, body, guard, pool).rows(plan.root, Infinity);
 }

@@ -1,86 +1,128 @@
-import type { ExecutionCounts } from './executor.js';
-import type { AccessPath } from './access-path.js';
-import type { QueryPlan } from './query-optimizer.js';
 import type { Explanation, ExplainNode } from '../../../query/explanation.js';
+import {
+  indexesOf,
+  visitPlan,
+  type PlanNode,
+  type PlanVisitor,
+  type RowFilterNode,
+  type VectorizedFilterNode,
+} from './plan-nodes.js';
+import type { QueryPlan } from './query-optimizer.js';
 
+/** What an EXPLAIN ANALYZE run saw. */
 export interface Actuals {
-  counts: ExecutionCounts;
-  returned: number;
+  /** Rows each node put out (Run.actual). */
+  actual: ReadonlyMap<PlanNode, number>;
   timeMs: number;
 }
 
-export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals): Explanation {
-  const { access, query, vectorized } = plan;
-  const workers = vectorized?.workers ?? 0;
-  const lookup = (path: AccessPath): ExplainNode => ({
-    operator: path.index !== 'scan' ? 'IndexLookup' : workers > 0 ? 'ParallelScan' : 'Scan',
-    ...(path.index === 'scan' ? {} : { index: path.index }),
-    ...(path.index === 'scan' && workers > 0 ? { workers } : {}),
-    detail: path.index === 'scan' && workers > 0 ? `${path.condition}, ${workers} workers` : path.condition,
-    estimatedRows: path.estimatedRows,
-    children: [],
-  });
-  let node: ExplainNode =
-    access.parts === undefined
-      ? lookup(access)
-      : {
-          operator: 'Intersect',
-          detail: 'rows in both lookups',
-          estimatedRows: access.estimatedRows,
-          children: access.parts.map(lookup),
-        };
-  if (actual) node.actualRows = actual.counts.examined;
+/**
+ * A node as EXPLAIN shows it, or undefined for one it leaves out (it then shows the node's child in
+ * its place). `actual` is undefined without ANALYZE.
+ */
+type Shown = ExplainNode | undefined;
+type Explain = PlanVisitor<Shown, [ReadonlyMap<PlanNode, number> | undefined]>;
+
+/** With ANALYZE, the node's actual rows: 0 for a node that never ran (a limit of 0 stops before it). */
+const actualRows = (node: PlanNode, actual: ReadonlyMap<PlanNode, number> | undefined) =>
+  actual === undefined ? {} : { actualRows: actual.get(node) ?? 0 };
+
+function filter(
+  node: RowFilterNode | VectorizedFilterNode,
+  actual: ReadonlyMap<PlanNode, number> | undefined,
+): Shown {
+  const removed = actual === undefined ? 0 : (actual.get(node.child) ?? 0) - (actual.get(node) ?? 0);
   // A query for every event still leaves out what reads may not see (expired events, deleted
   // streams): when it did, say so, or `actual rows` would count events the query never returns.
-  const hiddenOnly =
-    query.filter.kind === 'all' && actual !== undefined && actual.counts.matched < actual.counts.examined;
-  if (query.filter.kind !== 'all' || hiddenOnly) {
-    node = {
-      operator: 'Filter',
-      detail: hiddenOnly
-        ? 'only the events reads may see (retention, deleted streams)'
-        : vectorized === undefined
-          ? 'the whole filter, compiled'
-          : vectorized.rest === undefined
-            ? 'vectorized over column chunks'
-            : 'column terms vectorized over column chunks, the rest compiled',
-      // Rows before any limit: exact when the filter is the index condition itself, else the
-      // path's rows times the statistics' selectivity of the other terms.
-      estimatedRows: plan.matchedRows,
-      ...(actual
-        ? {
-            actualRows: actual.counts.matched,
-            removedByFilter: actual.counts.examined - actual.counts.matched,
-          }
-        : {}),
-      children: [node],
-    };
-  }
-  if (!plan.sorted) {
-    node = {
-      operator: 'Sort',
-      detail: query.orderBy.map((t) => `${t.field} ${t.direction}`).join(', '),
-      estimatedRows: node.estimatedRows,
-      ...(actual ? { actualRows: actual.counts.matched } : {}),
-      children: [node],
-    };
-  }
-  if (query.limit !== undefined || query.offset !== undefined) {
-    node = {
-      operator: 'Limit',
-      detail: `offset ${query.offset ?? 0}, limit ${query.limit ?? 'all'}${plan.sorted ? ' (stops early)' : ''}`,
-      estimatedRows: plan.estimatedRows,
-      ...(actual ? { actualRows: actual.returned } : {}),
-      children: [node],
-    };
-  }
-  if (actual) node.timeMs = actual.timeMs;
+  if (node.visibilityOnly && removed === 0) return undefined;
+  return {
+    operator: 'Filter',
+    detail: node.visibilityOnly
+      ? 'only the events reads may see (retention, deleted streams)'
+      : node.kind === 'Filter'
+        ? 'the whole filter, compiled'
+        : node.rest === undefined
+          ? 'vectorized over column chunks'
+          : 'column terms vectorized over column chunks, the rest compiled',
+    // Rows before any limit: exact when the filter is the index condition itself, else the
+    // path's rows times the statistics' selectivity of the other terms.
+    estimatedRows: node.estimatedRows,
+    ...(actual === undefined ? {} : { actualRows: actual.get(node) ?? 0, removedByFilter: removed }),
+    children: [explainNode(node.child, actual)],
+  };
+}
+
+const EXPLAIN: Explain = {
+  IndexLookup: (node, actual) => ({
+    operator: 'IndexLookup',
+    index: node.index,
+    detail: node.condition,
+    estimatedRows: node.estimatedRows,
+    ...actualRows(node, actual),
+    children: [],
+  }),
+  Intersect: (node, actual) => ({
+    operator: 'Intersect',
+    detail: 'rows in both lookups',
+    estimatedRows: node.estimatedRows,
+    ...actualRows(node, actual),
+    children: node.children.map((child) => explainNode(child, actual)),
+  }),
+  Scan: (node, actual) => ({
+    operator: 'Scan',
+    detail: node.condition,
+    estimatedRows: node.estimatedRows,
+    ...actualRows(node, actual),
+    children: [],
+  }),
+  ParallelScan: (node, actual) => ({
+    operator: 'ParallelScan',
+    workers: node.workers,
+    detail: `${node.condition}, ${node.workers} workers`,
+    estimatedRows: node.estimatedRows,
+    ...actualRows(node, actual),
+    children: [],
+  }),
+  Filter: filter,
+  VectorizedFilter: filter,
+  Sort: (node, actual) => ({
+    operator: 'Sort',
+    detail: node.order.map((t) => `${t.field} ${t.direction}`).join(', '),
+    estimatedRows: node.estimatedRows,
+    ...actualRows(node, actual),
+    children: [explainNode(node.child, actual)],
+  }),
+  Limit: (node, actual) => ({
+    operator: 'Limit',
+    detail: `offset ${node.offset}, limit ${node.limit ?? 'all'}${node.stopsEarly ? ' (stops early)' : ''}`,
+    estimatedRows: node.estimatedRows,
+    ...actualRows(node, actual),
+    children: [explainNode(node.child, actual)],
+  }),
+  // Reading the events of the rows chosen is not an operator EXPLAIN shows (nor is it in
+  // PostgreSQL's): the tree shown starts at the rows.
+  Hydrate: () => undefined,
+};
+
+/** The node as EXPLAIN shows it; a node left out shows as its (only) child. */
+function explainNode(node: PlanNode, actual: ReadonlyMap<PlanNode, number> | undefined): ExplainNode {
+  const shown = visitPlan(node, EXPLAIN, actual);
+  if (shown !== undefined) return shown;
+  if (!('child' in node))
+    throw new Error(`EXPLAIN left out ${node.kind}, which has no child to show instead`);
+  return explainNode(node.child, actual);
+}
+
+/** The plan's operator tree as EXPLAIN shows it, with what a run saw when given (ANALYZE). */
+export function explainPlan(queryId: string, plan: QueryPlan, run?: Actuals): Explanation {
+  const root = explainNode(plan.root, run?.actual);
+  if (run) root.timeMs = run.timeMs;
   return {
     queryId,
-    plan: node,
+    plan: root,
     estimatedCost: plan.estimatedCost,
     estimatedRows: plan.estimatedRows,
-    indexesUsed: (access.parts ?? [access]).filter((path) => path.index !== 'scan').map((path) => path.index),
+    indexesUsed: indexesOf(plan.root),
     considered: plan.considered.map(({ index, condition, estimatedRows, cost }) => ({
       index,
       condition,
@@ -89,8 +131,8 @@ export function explainPlan(queryId: string, plan: QueryPlan, actual?: Actuals):
     })),
     ...(plan.fingerprint === undefined ? {} : { fingerprint: plan.fingerprint }),
     ...(plan.planCache === undefined ? {} : { planCache: plan.planCache }),
-    ...(actual ? { executionTimeMs: actual.timeMs } : {}),
-    text: renderTree(node, 0),
+    ...(run ? { executionTimeMs: run.timeMs } : {}),
+    text: renderTree(root, 0),
   };
 }
 

@@ -6,11 +6,15 @@ import type { IndexManager } from '../indexes/index-manager.js';
 import type { Statistics } from '../indexes/statistics.js';
 import type { EventQuery } from '../../../query/ast.js';
 import type { ColumnFilter } from './column-filter.js';
-import { project, selectRows, sortKeyOf, type ExecutionCounts } from './executor.js';
+import { startRun } from './executor.js';
+import { hydrateRows } from './operators/hydrate.js';
+import { DONE, type RowCursor, type Run } from './operators/operator.js';
+import { sortKeyOf } from './operators/row-order.js';
+import { accessOf, indexesOf } from './plan-nodes.js';
 import { explainPlan } from './explain.js';
 import { type Explanation } from '../../../query/explanation.js';
 import { ParallelScanPool } from './parallel-scan.js';
-import { CHECK_EVERY, QueryGuard } from './query-guard.js';
+import { QueryGuard } from './query-guard.js';
 import { createExecutionPlan, type QueryPlan } from './query-optimizer.js';
 import { inSequenceOrder, validateQuery } from '../../../query/validate-query.js';
 import { encodeCursor } from '../../../query/cursor.js';
@@ -181,7 +185,7 @@ export class QueryEngine {
   }
 
   execute(query: EventQuery, options: RunOptions = {}): Promise<ResultRow[]> {
-    return this.run(query, options, (rows) => this.hydrate(rows, query));
+    return this.run(query, options, (rows, _, plan) => hydrateRows(plan.root, this.reader, rows));
   }
 
   /**
@@ -189,7 +193,7 @@ export class QueryEngine {
    * pagination, so page 1,000 costs what page 1 does. Pass the cursor back with `after`.
    */
   page(query: EventQuery, options: RunOptions = {}): Promise<ResultPage> {
-    return this.run(query, options, (rows, body) => {
+    return this.run(query, options, (rows, body, plan) => {
       const last = rows[rows.length - 1];
       const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
       const order = query.orderBy;
@@ -202,23 +206,23 @@ export class QueryEngine {
             order,
           )
         : undefined;
-      return { rows: this.hydrate(rows, query), ...(cursor === undefined ? {} : { cursor }) };
+      return { rows: hydrateRows(plan.root, this.reader, rows), ...(cursor === undefined ? {} : { cursor }) };
     });
   }
 
   private async run<T>(
     query: EventQuery,
     options: RunOptions,
-    finish: (rows: number[], body: (row: number) => DecodedBody) => T,
+    finish: (rows: number[], body: (row: number) => DecodedBody, plan: QueryPlan) => T,
   ): Promise<T> {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
-    const counts: ExecutionCounts = { examined: 0, matched: 0 };
+    const run = startRun(this.table, body, guard, this.pool);
     const started = performance.now();
     try {
-      const rows = await this.selectPresent(plan, body, guard, counts);
-      const out = finish(rows, body);
-      this.finished(plan, started, counts.examined, rows.length);
+      const rows = await run.rows(plan.root, Infinity);
+      const out = finish(rows, body, plan);
+      this.finished(plan, run, started, rows.length);
       return out;
     } finally {
       end();
@@ -226,16 +230,14 @@ export class QueryEngine {
   }
 
   /** Counts a run plan: index usage, and the query statistics the advisor reads. */
-  private finished(plan: QueryPlan, started: number, examined: number, returned: number): void {
-    if (plan.access.index !== 'scan') {
-      for (const part of plan.access.parts ?? [plan.access]) this.indexes.recordUse(part.index);
-    }
+  private finished(plan: QueryPlan, run: Run, started: number, returned: number): void {
+    for (const index of indexesOf(plan.root)) this.indexes.recordUse(index);
     this.monitor.record(
       plan.fingerprint ?? '',
       plan.query,
       plan.access.index,
       performance.now() - started,
-      examined,
+      run.actual.get(accessOf(plan.root)) ?? 0,
       returned,
     );
     this.onQuery?.();
@@ -251,57 +253,29 @@ export class QueryEngine {
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
     const started = performance.now();
-    const counts: ExecutionCounts = { examined: 0, matched: 0 };
-    const table = this.table;
-    const { generation } = table;
+    const run = startRun(this.table, body, guard, this.pool);
     let returned = 0;
+    let cursor: RowCursor | undefined;
     try {
-      if (!plan.sorted) {
-        const rows = await selectRows(plan, table, body, guard, this.pool, counts);
-        for (let i = 0; i < rows.length; i += batch) {
-          guard.check();
-          const page = this.present(rows.slice(i, i + batch), generation);
-          returned += page.length;
-          yield* this.hydrate(page, query);
-          await turn();
-        }
-        return;
-      }
-      const source = plan.access.rows();
-      const offset = query.offset ?? 0;
-      const limit = query.limit ?? Infinity;
-      let skipped = 0;
+      cursor = await run.open(plan.root, Infinity);
       let page: number[] = [];
-      const step = plan.descending ? -1 : 1;
-      for (
-        let i = plan.descending ? source.length - 1 : 0;
-        i >= 0 && i < source.length && returned + page.length < limit;
-        i += step
-      ) {
-        if (++counts.examined % CHECK_EVERY === 0) guard.check();
-        const row = source.at(i);
-        // `source` is the index as the stream began: since then cleanup may have removed rows.
-        if (table.generation !== generation && table.isRemoved(row)) continue;
-        if (!plan.predicate(row)) continue;
-        if (skipped < offset) {
-          skipped++;
-          continue;
-        }
+      for (let row = cursor.next(); row !== DONE; row = cursor.next()) {
         page.push(row);
         if (page.length >= batch) {
           returned += page.length;
-          yield* this.hydrate(page, query);
+          yield* hydrateRows(plan.root, this.reader, page);
           page = [];
           await turn();
           guard.check();
         }
       }
       returned += page.length;
-      if (page.length > 0) yield* this.hydrate(page, query);
+      if (page.length > 0) yield* hydrateRows(plan.root, this.reader, page);
     } finally {
+      cursor?.close();
       end();
       // Time includes the consumer's: a stream's pace is set by whoever reads it.
-      this.finished(plan, started, counts.examined, returned);
+      this.finished(plan, run, started, returned);
     }
   }
 
@@ -310,14 +284,14 @@ export class QueryEngine {
     const { guard, end } = this.begin(query, {});
     try {
       if (!analyze) return explainPlan(guard.queryId, plan);
-      const counts: ExecutionCounts = { examined: 0, matched: 0 };
+      const run = startRun(this.table, body, guard, this.pool);
       const started = performance.now();
-      const rows = await this.selectPresent(plan, body, guard, counts);
-      this.hydrate(rows, query);
+      const rows = await run.rows(plan.root, Infinity);
+      hydrateRows(plan.root, this.reader, rows);
       const timeMs = performance.now() - started;
       // It ran: it counts for index usage and the advisor like any executed query.
-      this.finished(plan, started, counts.examined, rows.length);
-      return explainPlan(guard.queryId, plan, { counts, returned: rows.length, timeMs });
+      this.finished(plan, run, started, rows.length);
+      return explainPlan(guard.queryId, plan, { actual: run.actual, timeMs });
     } finally {
       end();
     }
@@ -333,32 +307,6 @@ export class QueryEngine {
     const controller = this.running.get(queryId);
     controller?.abort();
     return controller !== undefined;
-  }
-
-  /** selectRows, less the rows a cleanup removed while it ran (see present). */
-  private async selectPresent(
-    plan: QueryPlan,
-    body: (row: number) => DecodedBody,
-    guard: QueryGuard,
-    counts: ExecutionCounts,
-  ): Promise<number[]> {
-    const { generation } = this.table;
-    return this.present(await selectRows(plan, this.table, body, guard, this.pool, counts), generation);
-  }
-
-  /**
-   * The rows chosen while the table was at `generation` that it still holds. A parallel scan, or a
-   * stream between two pages, can outlast a slice of cleanup, and a row cleanup removed meanwhile
-   * holds no event to read: it is left out, as its event was hidden when cleanup took it.
-   */
-  private present(rows: number[], generation: number): number[] {
-    const table = this.table;
-    return table.generation === generation ? rows : rows.filter((row) => !table.isRemoved(row));
-  }
-
-  private hydrate(rows: readonly number[], query: EventQuery): ResultRow[] {
-    const events = this.reader.events(rows);
-    return query.select === undefined ? events : events.map((event) => project(event, query.select));
   }
 }
 

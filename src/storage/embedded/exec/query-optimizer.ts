@@ -1,40 +1,37 @@
 import { ValidationError } from '../../../errors.js';
-import { ArrayRows, NO_ROWS, lowerBound, type SortedRows } from '../table/sorted-rows.js';
+import { ArrayRows, NO_ROWS, type SortedRows } from '../table/sorted-rows.js';
 import { unionOf } from '../table/union.js';
 import type { Statistics } from '../indexes/statistics.js';
 import type { UserIndex } from '../indexes/user-index.js';
-import { COLUMN_CHECK, RECORD_DECODE, lookupPath, type AccessPath } from './access-path.js';
+import { COLUMN_CHECK, RECORD_DECODE, lookupPath, within, type AccessPath } from './access-path.js';
 import type { EventTable } from '../table/event-table.js';
 import type { EventQuery, FilterNode, Scalar } from '../../../query/ast.js';
-import { compileFilter, needsRecord, type BodyReader, type RowPredicate } from './compile-filter.js';
+import { compileFilter, needsRecord, type BodyReader } from './compile-filter.js';
 import { resolveField } from '../../../query/fields.js';
 import { narrow, type Interval } from '../../../query/time-bounds.js';
 import { userIndexPaths } from './user-index-paths.js';
 import { INTERSECT, intersectionOf, intersectionPath } from './intersection.js';
 import type { ColumnFilter } from './column-filter.js';
-import { vectorize, type VectorizedFilter } from './vectorize.js';
+import { vectorize } from './vectorize.js';
+import type { HydrateNode } from './plan-nodes.js';
+import { planTree } from './plan-tree.js';
 
+/** A planned query: the operator tree the executor runs and EXPLAIN prints, and what it was chosen from. */
 export interface QueryPlan {
   readonly query: EventQuery;
+  /** The operator tree; its root hydrates the rows the nodes below select. */
+  readonly root: HydrateNode;
+  /** The access path the tree's access node reads: what the plan cache remembers. */
   readonly access: AccessPath;
   /** Every path considered, cheapest first: what EXPLAIN shows as alternatives. */
   readonly considered: readonly AccessPath[];
-  /** The whole filter, checked on every candidate row. */
-  readonly predicate: RowPredicate;
-  /** Rows come out of the access path in sequence order, so order and limit need no sort. */
-  readonly sorted: boolean;
-  readonly descending: boolean;
-  /** Rows expected to pass the filter, before offset and limit. */
-  readonly matchedRows: number;
-  /** Rows expected out: matchedRows cut by offset and limit. */
+  /** Rows expected out: the rows expected to pass the filter, cut by offset and limit. */
   readonly estimatedRows: number;
   readonly estimatedCost: number;
   /** The query without its constants: the plan cache's key. */
   readonly fingerprint?: string;
   /** Whether the plan cache already held a choice for this fingerprint. */
   readonly planCache?: 'hit' | 'miss';
-  /** Set when the filter's column terms are checked vectorized, a window of rows at a time. */
-  readonly vectorized?: VectorizedFilter;
 }
 
 export function conjuncts(node: FilterNode): FilterNode[] {
@@ -97,12 +94,8 @@ function clip(path: AccessPath, first: number, end: number, perRow: number, rows
     estimatedRows,
     expectedRows: Math.min(estimatedRows, expected),
     cost: estimatedRows * (perRow + COLUMN_CHECK) + 1,
-    rows: () => {
-      const rows = path.rows();
-      const lo = lowerBound(rows, first);
-      const hi = lowerBound(rows, end, lo);
-      return { length: hi - lo, at: (i: number) => rows.at(lo + i) };
-    },
+    bounds: { first, end },
+    rows: () => within(path.rows(), first, end),
   };
 }
 
@@ -237,6 +230,11 @@ export interface PlannerContext {
    * plans AND them in. Without it, a plan with hidden rows checks every row through isHidden.
    */
   visible?: ColumnFilter;
+  /**
+   * False checks the whole filter row by row where its column terms could be vectorized: the
+   * reference the vectorized plans are tested and benchmarked against.
+   */
+  vectorize?: boolean;
 }
 
 /** Rows expected to pass the whole filter: the path's rows times the selectivity of every term it leaves over. */
@@ -298,24 +296,25 @@ export function createExecutionPlan(
   // Hidden rows are left out by the vectorized scan's visibility terms, or else row by row by the
   // predicate: without those terms, a plan with hidden rows is not vectorized.
   const vectorized =
-    isHidden !== undefined && visible === undefined
+    context.vectorize === false || (isHidden !== undefined && visible === undefined)
       ? undefined
       : vectorize(table, query, access, sorted, body, workers, visible);
   const filter = compileFilter(query.filter, table, body);
   const matchedRows = matchEstimate(access, query.filter, statistics);
-  return {
+  const estimatedRows = Math.min(
+    matchedRows,
+    query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0),
+  );
+  const root = planTree({
     query,
     access,
-    considered,
-    predicate: isHidden === undefined ? filter : (row) => !isHidden(row) && filter(row),
     sorted,
     descending: sorted && order[0]?.direction === 'desc',
-    matchedRows,
-    estimatedRows: Math.min(
-      matchedRows,
-      query.limit === undefined ? Infinity : query.limit + (query.offset ?? 0),
-    ),
-    estimatedCost: access.cost,
     vectorized,
-  };
+    predicate: isHidden === undefined ? filter : (row) => !isHidden(row) && filter(row),
+    hidden: isHidden !== undefined,
+    matchedRows,
+    estimatedRows,
+  });
+  return { query, root, access, considered, estimatedRows, estimatedCost: access.cost };
 }

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type { ScanColumn } from './column-filter.js';
 import { ColumnScan, zeroChunk, type ChunkSource } from './column-scan.js';
 import type { FromWorker, ToWorker } from './parallel-scan.js';
+import { assertNever } from '../../../support/assert-never.js';
 
 const port = parentPort;
 if (port === null) throw new Error('scan-worker.js runs as a worker thread of the parallel scan pool');
@@ -57,5 +58,7 @@ port.on('message', (message: ToWorker) => {
       port.postMessage(reply, 'rows' in reply ? [reply.rows.buffer] : []);
       return;
     }
+    default:
+      return assertNever(message);
   }
 });

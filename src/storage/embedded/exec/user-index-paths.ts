@@ -11,6 +11,7 @@ import { lookupPath, type AccessPath } from './access-path.js';
 import type { FilterNode } from '../../../query/ast.js';
 import { canonicalJson } from '../../../query/canonical.js';
 import { resolveField } from '../../../query/fields.js';
+import { assertNever } from '../../../support/assert-never.js';
 
 /** Most key combinations an `in` list (or several) may expand to before an index is not worth it. */
 const MAX_COMBINATIONS = 4096;
@@ -101,8 +102,14 @@ function requiresScalar(term: FilterNode & { field: string }): boolean {
     case 'ne':
     case 'exists':
       return ref.kind === 'tag';
-    default:
+    // Terms of these kinds have no field of their own.
+    case 'all':
+    case 'and':
+    case 'or':
+    case 'not':
       return false;
+    default:
+      return assertNever(term);
   }
 }
 

@@ -6,6 +6,11 @@ import type { EventTable } from '../table/event-table.js';
 import { compareKeyParts, isKeyPart, type KeyPart } from '../../../indexes/index-keys.js';
 import type { FieldAnalysis } from '../../../indexes/index-types.js';
 import { partitionPoint } from '../../../support/binary-search.js';
+import { visitFilter, type FilterVisitor } from '../../../query/visit-filter.js';
+import { assertNever } from '../../../support/assert-never.js';
+
+/** A filter node that tests one field. */
+type Leaf = Exclude<FilterNode, { kind: 'all' | 'and' | 'or' | 'not' }>;
 
 /** Events sampled for fields no index counts exactly: enough for ±3% on a selectivity. */
 const SAMPLE_SIZE = 1024;
@@ -30,20 +35,30 @@ export class Statistics {
 
   /** Share of all events matching the filter, in [0, 1]. */
   selectivity(node: FilterNode): number {
-    const rows = this.table.present;
-    if (rows === 0) return 0;
-    switch (node.kind) {
-      case 'all':
-        return 1;
-      case 'and':
-        return node.filters.reduce((product, child) => product * this.selectivity(child), 1);
-      case 'or':
-        return 1 - node.filters.reduce((product, child) => product * (1 - this.selectivity(child)), 1);
-      case 'not':
-        return 1 - this.selectivity(node.filter);
-    }
+    if (this.table.present === 0) return 0;
+    return visitFilter(node, this.selectivityOf);
+  }
+
+  private readonly selectivityOf: FilterVisitor<number> = {
+    all: () => 1,
+    and: (node) => node.filters.reduce((product, child) => product * this.selectivity(child), 1),
+    or: (node) => 1 - node.filters.reduce((product, child) => product * (1 - this.selectivity(child)), 1),
+    not: (node) => 1 - this.selectivity(node.filter),
+    eq: (node) => this.leafSelectivity(node),
+    ne: (node) => this.leafSelectivity(node),
+    lt: (node) => this.leafSelectivity(node),
+    lte: (node) => this.leafSelectivity(node),
+    gt: (node) => this.leafSelectivity(node),
+    gte: (node) => this.leafSelectivity(node),
+    in: (node) => this.leafSelectivity(node),
+    between: (node) => this.leafSelectivity(node),
+    exists: (node) => this.leafSelectivity(node),
+    prefix: (node) => this.leafSelectivity(node),
+  };
+
+  private leafSelectivity(node: Leaf): number {
     const exact = this.exactCount(node);
-    if (exact !== undefined) return Math.min(1, exact / rows);
+    if (exact !== undefined) return Math.min(1, exact / this.table.present);
     const sample = this.events();
     if (sample.length === 0) return 0;
     const hits = this.sampleHits(node, sample);
@@ -55,10 +70,7 @@ export class Statistics {
    * Sampled events matching a leaf. Equality and ranges are answered from the field's sampled values,
    * sorted once per sample (a lookup and two binary searches), since the planner asks on every query.
    */
-  private sampleHits(
-    node: Exclude<FilterNode, { kind: 'all' | 'and' | 'or' | 'not' }>,
-    sample: EventView[],
-  ): number {
+  private sampleHits(node: Leaf, sample: EventView[]): number {
     const values = this.sortedValues(node.field, sample);
     const count = (low: Scalar, high: Scalar, lowIn: boolean, highIn: boolean) =>
       countBetween(values, low, high, lowIn, highIn);
@@ -73,8 +85,13 @@ export class Statistics {
       case 'gt':
       case 'gte':
         return count(node.value, typeCeiling(node.value), node.kind === 'gte', true);
-      default:
+      case 'ne':
+      case 'in':
+      case 'exists':
+      case 'prefix':
         return this.scan(node, sample);
+      default:
+        return assertNever(node);
     }
   }
 
