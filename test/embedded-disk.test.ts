@@ -108,7 +108,15 @@ describe('embedded, on disk: specifics', () => {
 
   test('checkpointEvery and the batch fsync start inside a tight append loop that never yields to timers', async () => {
     await withDir(async (dir) => {
-      const store = await openEventStore({ dir, fsync: 'batch', fsyncIntervalMs: 1, checkpointEvery: 500 });
+      // No scheduled cleanup: the default schedule runs on the wall clock at the top of each hour, and
+      // a run then abandons the background checkpoint this test waits for.
+      const store = await openEventStore({
+        dir,
+        fsync: 'batch',
+        fsyncIntervalMs: 1,
+        checkpointEvery: 500,
+        retention: { schedule: false },
+      });
       // Awaiting already-resolved appends never lets setImmediate or setTimeout callbacks run.
       for (let i = 0; i < 2000; i++) await store.append({ aggregateId: `a-${i % 7}`, type: 'T' });
       expect(store.stats().storage!.fsyncs).toBeGreaterThan(0);
