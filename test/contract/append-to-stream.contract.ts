@@ -1,23 +1,18 @@
 /** appendToStream(): optimistic concurrency on a stream's version, and idempotent retries by event id. */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ConcurrencyError, TammaError, ValidationError, type EventStore } from '../../src/index.js';
 import { UUID_V7 } from '../support/contract-sample.js';
 import { expectError, observe, rejection } from '../support/helpers.js';
-import { CONTRACT_CLOCK_START, type ContractContext, type StoreFactory } from './factory.js';
+import { CONTRACT_CLOCK_START, type ContractContext, type StoreFactory, eachFreshStore } from './factory.js';
 import { requires } from './requires.js';
 
 export function appendToStreamSuite(factory: StoreFactory): void {
   describe('appendToStream', () => {
     let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
+    eachFreshStore(factory, (opened) => {
+      ctx = opened;
+      store = opened.store;
     });
 
     const concurrencyError = async (

@@ -1,23 +1,18 @@
 /** append(): what a stored event holds, its defaults, and how values round-trip. */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { EventStore, StoredEvent } from '../../src/index.js';
 import { UUID_V7 } from '../support/contract-sample.js';
 import { observe, sequences } from '../support/helpers.js';
-import { CONTRACT_CLOCK_START, type ContractContext, type StoreFactory } from './factory.js';
+import { CONTRACT_CLOCK_START, type ContractContext, type StoreFactory, eachFreshStore } from './factory.js';
 import { requires } from './requires.js';
 
 export function appendSuite(factory: StoreFactory): void {
   describe('append', () => {
     let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
+    eachFreshStore(factory, (opened) => {
+      ctx = opened;
+      store = opened.store;
     });
 
     const expectDefaultTime = (event: StoredEvent, before: number, after: number): void => {

@@ -8,10 +8,11 @@
  */
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { ManualClock, ValidationError, type EventStore, type StoredEvent } from '../../src/index.js';
+import { ManualClock, ValidationError } from '../../src/index.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
 import type { ContractContext, StoreFactory } from './factory.js';
 import { requires } from './requires.js';
+import { archiveRetention, fillArchiveSample } from '../support/archive-sample.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const HOUR = 3_600_000;
@@ -40,36 +41,10 @@ export function archiveSuite(factory: StoreFactory): void {
       const ctx = await factory.open({
         clock,
         ...(factory.capabilities.durable ? { segmentSize: 4096 } : {}),
-        ...(archive === undefined
-          ? {}
-          : {
-              retention: {
-                maxAge: '1h',
-                types: { 'KEEP.*': 'forever' },
-                archive: { dir: archive },
-                schedule: false,
-              },
-            }),
+        ...archiveRetention(archive),
       });
       opened.push(ctx);
       return ctx;
-    }
-
-    /** 60 events a minute apart over three streams; every fifth is KEEP.x (never expires). */
-    async function fill(store: EventStore, clock: ManualClock): Promise<StoredEvent[]> {
-      const out: StoredEvent[] = [];
-      for (let i = 0; i < 60; i++) {
-        const [event] = await store.append({
-          aggregateId: `s${i % 3}`,
-          type: i % 5 === 0 ? 'KEEP.x' : 'T',
-          timestamp: clock.now(),
-          tags: { n: i },
-          payload: { i, text: 'x'.repeat(40) },
-        });
-        out.push(event as StoredEvent);
-        clock.advance(60_000);
-      }
-      return out;
     }
 
     /**
@@ -81,7 +56,7 @@ export function archiveSuite(factory: StoreFactory): void {
       const archive = join(await fresh('archive'), 'a');
       const ctx = await open(clock, archive);
       const store = ctx.store;
-      const appended = await fill(store, clock);
+      const appended = await fillArchiveSample(store, clock);
       clock.advance(wait);
       const cleaned = await store.cleanup();
       return { clock, archive, ctx, store, appended, cleaned };
@@ -91,7 +66,7 @@ export function archiveSuite(factory: StoreFactory): void {
       const clock = new ManualClock(T0);
       const archive = join(await fresh('archive'), 'a');
       const source = (await open(clock, archive)).store;
-      const appended = await fill(source, clock);
+      const appended = await fillArchiveSample(source, clock);
       clock.advance(2 * HOUR);
       const report = await source.cleanup();
       const kept = appended.filter((event) => event.type === 'KEEP.x');
@@ -115,7 +90,7 @@ export function archiveSuite(factory: StoreFactory): void {
       const clock = new ManualClock(T0);
       const archive = join(await fresh('archive'), 'a');
       const source = (await open(clock, archive)).store;
-      const appended = await fill(source, clock);
+      const appended = await fillArchiveSample(source, clock);
       clock.advance(2 * HOUR);
       await source.cleanup();
       const gone = appended.filter((event) => event.type !== 'KEEP.x');
@@ -164,7 +139,7 @@ export function archiveSuite(factory: StoreFactory): void {
       const kept = await store.read();
       expect(kept.length).toBe(appended.length - cleaned.removed);
       expect(cleaned.removed).toBeGreaterThan(20);
-      const later = await fill(store, clock);
+      const later = await fillArchiveSample(store, clock);
       const report = await store.restoreArchive(archive);
       // The events cleanup took: every one expired, the first (KEEP.x) aside, up to half an hour in.
       const stayed = new Set(kept.map((event) => event.id));
@@ -207,7 +182,7 @@ export function archiveSuite(factory: StoreFactory): void {
       const clock = new ManualClock(T0);
       const archive = join(await fresh('archive'), 'a');
       const store = (await open(clock, archive)).store;
-      await fill(store, clock);
+      await fillArchiveSample(store, clock);
       clock.advance(HOUR / 2);
       const cleaned = await store.cleanup();
       const before = store.stats().cleanup;
@@ -261,7 +236,7 @@ export function archiveSuite(factory: StoreFactory): void {
       const archive = join(await fresh('archive'), 'a');
       const store = (await open(clock, archive)).store;
       await store.indexes.createIndex({ name: 'by_n', fields: ['tags.n'] });
-      const appended = await fill(store, clock);
+      const appended = await fillArchiveSample(store, clock);
       clock.advance(HOUR / 2);
       await store.cleanup();
       store.setRetention({ maxAge: '30d', archive: { dir: archive }, schedule: false });

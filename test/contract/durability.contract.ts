@@ -1,23 +1,18 @@
 /** A durable store closed and reopened: data, versions and indexes survive; rejected appends leave no trace. */
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { EventStore } from '../../src/index.js';
 import { appendSample, sampleQueries } from '../support/contract-sample.js';
 import { rejection, sequences } from '../support/helpers.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type ContractContext, type StoreFactory } from './factory.js';
 import { requires } from './requires.js';
 
 export function durabilitySuite(factory: StoreFactory): void {
   requires(factory, 'durable').describe('persistence (close + reopen)', () => {
     let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
+    eachFreshStore(factory, (opened) => {
+      ctx = opened;
+      store = opened.store;
     });
 
     test('data, versions and indexes survive; appends continue the sequence', async () => {

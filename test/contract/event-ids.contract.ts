@@ -1,23 +1,18 @@
 /** Event ids are unique in the store: an exact retry returns the stored event, other content is refused. */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { DuplicateEventIdError, type EventStore, type NewEvent } from '../../src/index.js';
 import { T0 } from '../support/contract-sample.js';
 import { expectError, observe, rejection } from '../support/helpers.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type ContractContext, type StoreFactory } from './factory.js';
 import { requires } from './requires.js';
 
 export function eventIdsSuite(factory: StoreFactory): void {
   describe('event ids are unique in the store', () => {
     let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
+    eachFreshStore(factory, (opened) => {
+      ctx = opened;
+      store = opened.store;
     });
 
     const placed = (id: string, n: number): NewEvent => ({

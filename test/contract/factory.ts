@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from 'vitest';
 /**
  * What the contract and property suites open stores through: a factory per engine (and per
  * configuration of it), with the capabilities the engine declares. A suite for a capability the
@@ -43,3 +44,23 @@ export interface StoreFactory {
 
 /** The start time factories give their ManualClock (any other start works too). */
 export const CONTRACT_CLOCK_START = Date.UTC(2024, 0, 1);
+
+/**
+ * A fresh store for each test of the enclosing describe: opened before it (and handed to `take`,
+ * which keeps what the tests use), cleaned up after it.
+ *
+ * @example
+ * let store: EventStore;
+ * eachFreshStore(factory, (opened) => (store = opened.store));
+ */
+export function eachFreshStore(factory: StoreFactory, take: (opened: ContractContext) => void): void {
+  let current: ContractContext | undefined;
+  beforeEach(async () => {
+    current = await factory.open();
+    take(current);
+  });
+  afterEach(async () => {
+    await current?.cleanup();
+    current = undefined;
+  });
+}

@@ -1,5 +1,5 @@
 /** Opening with bad options, and closing: what a closed store refuses and what close() waits for. */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   ManualClock,
   openEventStore,
@@ -11,7 +11,7 @@ import {
 } from '../../src/index.js';
 import { appendSample, HOUR, T0 } from '../support/contract-sample.js';
 import { expectError, rejection, sequences } from '../support/helpers.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type ContractContext, type StoreFactory } from './factory.js';
 import { requires } from './requires.js';
 
 export function lifecycleSuite(factory: StoreFactory): void {
@@ -43,14 +43,9 @@ export function lifecycleSuite(factory: StoreFactory): void {
   describe('close', () => {
     let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
+    eachFreshStore(factory, (opened) => {
+      ctx = opened;
+      store = opened.store;
     });
 
     test('every operation after close() rejects with StoreClosedError', async () => {

@@ -1,23 +1,14 @@
 /** stats(): counts of events, aggregates and types, index lookups and memory. */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { EventStore } from '../../src/index.js';
 import { appendSample } from '../support/contract-sample.js';
 import { rejection } from '../support/helpers.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type StoreFactory } from './factory.js';
 
 export function statsSuite(factory: StoreFactory): void {
   describe('stats', () => {
-    let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
-    });
+    eachFreshStore(factory, (opened) => (store = opened.store));
 
     const expectIndexStats = (indexes: Record<string, unknown>) => {
       expect(Object.keys(indexes).length).toBeGreaterThan(0);

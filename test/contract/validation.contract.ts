@@ -1,5 +1,5 @@
 /** Bad input and bad query arguments: a coded error that names the problem, and nothing changed. */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   EventTooLargeError,
   TammaError,
@@ -9,21 +9,12 @@ import {
 } from '../../src/index.js';
 import { appendSample, T0 } from '../support/contract-sample.js';
 import { expectError, observe, rejection } from '../support/helpers.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type StoreFactory } from './factory.js';
 
 export function validationSuite(factory: StoreFactory): void {
   describe('bad input is rejected, names the problem, and changes nothing', () => {
-    let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
-    });
+    eachFreshStore(factory, (opened) => (store = opened.store));
 
     const cycle: Record<string, unknown> = { a: 1 };
     cycle.self = cycle;
@@ -254,17 +245,8 @@ export function validationSuite(factory: StoreFactory): void {
   });
 
   describe('bad query arguments are ValidationErrors', () => {
-    let ctx: ContractContext;
     let store: EventStore;
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
-    });
+    eachFreshStore(factory, (opened) => (store = opened.store));
 
     test('limits, sequences and times are checked at the door', async () => {
       await appendSample(store);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock, openEventStore, type EventStore, type StoredEvent } from '../../src/index.js';
 import { readManifest } from '../../src/storage/embedded/retention/archive.js';
 import { removeDir, tempDir } from '../support/helpers.js';
+import { archiveRetention, fillArchiveSample } from '../support/archive-sample.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const HOUR = 3_600_000;
@@ -29,36 +30,10 @@ async function open(dir: string | undefined, clock: ManualClock, archive?: strin
   const store = await openEventStore({
     ...(dir === undefined ? {} : { dir, segmentSize: 4096 }),
     clock,
-    ...(archive === undefined
-      ? {}
-      : {
-          retention: {
-            maxAge: '1h',
-            types: { 'KEEP.*': 'forever' },
-            archive: { dir: archive },
-            schedule: false,
-          },
-        }),
+    ...archiveRetention(archive),
   });
   stores.push(store);
   return store;
-}
-
-/** 60 events a minute apart over three streams; every fifth is KEEP.x (never expires). */
-async function fill(store: EventStore, clock: ManualClock): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for (let i = 0; i < 60; i++) {
-    const [event] = await store.append({
-      aggregateId: `s${i % 3}`,
-      type: i % 5 === 0 ? 'KEEP.x' : 'T',
-      timestamp: clock.now(),
-      tags: { n: i },
-      payload: { i, text: 'x'.repeat(40) },
-    });
-    out.push(event as StoredEvent);
-    clock.advance(60_000);
-  }
-  return out;
 }
 
 /**
@@ -69,7 +44,7 @@ async function cleanedAfter(dir: string | undefined, wait = HOUR / 2) {
   const clock = new ManualClock(T0);
   const archive = join(await fresh('archive'), 'a');
   const store = await open(dir, clock, archive);
-  const appended = await fill(store, clock);
+  const appended = await fillArchiveSample(store, clock);
   clock.advance(wait);
   const cleaned = await store.cleanup();
   return { clock, archive, store, appended, cleaned };
@@ -90,7 +65,7 @@ describe('archived events come back', () => {
 
   it('does not archive a restored event twice when it expires again', async () => {
     const { clock, archive, store, appended } = await cleanedAfter(await fresh('store'));
-    const later = await fill(store, clock);
+    const later = await fillArchiveSample(store, clock);
     const archived = readManifest(archive).reduce((total, entry) => total + entry.events, 0);
     const before = await store.read();
 
