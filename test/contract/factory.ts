@@ -47,17 +47,17 @@ export const CONTRACT_CLOCK_START = Date.UTC(2024, 0, 1);
 
 /**
  * A fresh store for each test of the enclosing describe: opened before it (and handed to `take`,
- * which keeps what the tests use), cleaned up after it.
+ * which keeps what the tests use, and may fill it), cleaned up after it.
  *
  * @example
  * let store: EventStore;
  * eachFreshStore(factory, (opened) => (store = opened.store));
  */
-export function eachFreshStore(factory: StoreFactory, take: (opened: ContractContext) => void): void {
+export function eachFreshStore(factory: StoreFactory, take: (opened: ContractContext) => unknown): void {
   let current: ContractContext | undefined;
   beforeEach(async () => {
     current = await factory.open();
-    take(current);
+    await take(current);
   });
   afterEach(async () => {
     await current?.cleanup();

@@ -15,6 +15,7 @@ import {
   considered,
   INDEX_T0 as T0,
   orders,
+  indexCalls,
 } from '../support/index-sample.js';
 import type { StoreFactory } from './factory.js';
 import { openIndexContext, type IndexContext } from './index-context.js';
@@ -294,15 +295,7 @@ export function indexManagementSuite(factory: StoreFactory): void {
         await ctx.store.append(orders(0, 5));
         await ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
         await ctx.store.close();
-        const calls: (() => Promise<unknown>)[] = [
-          () => ctx.store.indexes.createIndex({ name: 'by_type', fields: ['type'] }),
-          () => ctx.store.indexes.dropIndex('by_amount'),
-          () => ctx.store.indexes.rebuildIndex('by_amount'),
-          () => ctx.store.indexes.listIndexes(),
-          () => ctx.store.indexes.analyzeIndex('by_amount'),
-          () => ctx.store.indexes.getIndexUsage(),
-          () => ctx.store.indexes.getIndexSize(),
-        ];
+        const calls = indexCalls(ctx.store);
         for (const call of calls) expectError(await rejection(call), StoreClosedError, 'STORE_CLOSED');
         // (That the embedded engine's index catalog stays as it was is in test/indexes/index-manager.test.ts.)
         if (ctx.reopen) {

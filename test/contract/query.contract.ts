@@ -2,26 +2,19 @@
  * Queries over the sample: getEventsByType, getEventsInRange and queryEvents with every criterion,
  * over out-of-order timestamps and typed tag values.
  */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { EventStore, StoredEvent } from '../../src/index.js';
 import { appendSample, HOUR, T0 } from '../support/contract-sample.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type StoreFactory } from './factory.js';
 
 export function querySuite(factory: StoreFactory): void {
   describe('queries over the sample', () => {
-    let ctx: ContractContext;
     let store: EventStore;
     let all: StoredEvent[];
     const pick = (...seqs: number[]): StoredEvent[] => seqs.map((s) => all[s - 1]!);
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
+    eachFreshStore(factory, async (opened) => {
+      store = opened.store;
       all = await appendSample(store);
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
     });
 
     test('getEventsByType: sequence order, afterSequence (exclusive) and limit', async () => {

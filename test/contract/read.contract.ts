@@ -2,27 +2,20 @@
  * Reads over the sample: a stream by version (getEvents) and the whole log in global order (read),
  * each result a copy of its own.
  */
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { EventStore, StoredEvent } from '../../src/index.js';
 import { appendSample, HOUR, T0 } from '../support/contract-sample.js';
 import { sequences } from '../support/helpers.js';
-import type { ContractContext, StoreFactory } from './factory.js';
+import { eachFreshStore, type StoreFactory } from './factory.js';
 
 export function readSuite(factory: StoreFactory): void {
   describe('reads over the sample', () => {
-    let ctx: ContractContext;
     let store: EventStore;
     let all: StoredEvent[];
     const pick = (...seqs: number[]): StoredEvent[] => seqs.map((s) => all[s - 1]!);
-
-    beforeEach(async () => {
-      ctx = await factory.open();
-      store = ctx.store;
+    eachFreshStore(factory, async (opened) => {
+      store = opened.store;
       all = await appendSample(store);
-    });
-
-    afterEach(async () => {
-      await ctx.cleanup();
     });
 
     test('the sample was stored with the expected sequences and versions', async () => {

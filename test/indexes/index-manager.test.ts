@@ -28,6 +28,7 @@ import {
   INDEX_T0 as T0,
   order,
   orders,
+  indexCalls,
 } from '../support/index-sample.js';
 
 /** Rows an online build indexes per slice (SLICE_ROWS in index-manager.ts): more makes it yield. */
@@ -314,15 +315,7 @@ describe('store.indexes, on disk: the index catalog (indexes.json)', () => {
     await ctx.store.append(orders(0, 5));
     await ctx.store.indexes.createIndex({ name: 'by_amount', fields: ['payload.amount'] });
     await ctx.store.close();
-    const calls: (() => Promise<unknown>)[] = [
-      () => ctx.store.indexes.createIndex({ name: 'by_type', fields: ['type'] }),
-      () => ctx.store.indexes.dropIndex('by_amount'),
-      () => ctx.store.indexes.rebuildIndex('by_amount'),
-      () => ctx.store.indexes.listIndexes(),
-      () => ctx.store.indexes.analyzeIndex('by_amount'),
-      () => ctx.store.indexes.getIndexUsage(),
-      () => ctx.store.indexes.getIndexSize(),
-    ];
+    const calls = indexCalls(ctx.store);
     for (const call of calls) expectError(await rejection(call), StoreClosedError, 'STORE_CLOSED');
     // The directory's lock is released: a closed store must not write its index catalog.
     expect(catalogNames(ctx.dir!)).toEqual(['by_amount']);

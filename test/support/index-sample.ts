@@ -59,3 +59,16 @@ export function accessNode(plan: ExplainNode): ExplainNode {
  */
 export const at = (appended: readonly StoredEvent[], ...positions: number[]): number[] =>
   positions.map((position) => appended[position]!.sequence);
+
+/** Every store.indexes call, on the indexes the after-close tests create (by_amount): each must refuse on a closed store. */
+export function indexCalls(store: EventStore): (() => Promise<unknown>)[] {
+  return [
+    () => store.indexes.createIndex({ name: 'by_type', fields: ['type'] }),
+    () => store.indexes.dropIndex('by_amount'),
+    () => store.indexes.rebuildIndex('by_amount'),
+    () => store.indexes.listIndexes(),
+    () => store.indexes.analyzeIndex('by_amount'),
+    () => store.indexes.getIndexUsage(),
+    () => store.indexes.getIndexSize(),
+  ];
+}
