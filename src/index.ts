@@ -101,3 +101,13 @@ export type {
 export type { IndexKey, KeyPart } from './indexes/index-keys.js';
 export type { FieldAnalysis, IndexRecommendation, IndexOptimizationResult } from './indexes/index-types.js';
 export type { AutoIndexSettings, AutoIndexAction } from './indexes/auto-index.js';
+export { parseBucketWidth, type BucketWidth, type BucketUnit } from './analytics/bucket-width.js';
+export {
+  bucketStart,
+  nextBucket,
+  bucketRange,
+  bucketGrid,
+  MAX_RANGE_BUCKETS,
+  type BucketOptions,
+  type BucketGrid,
+} from './analytics/time-bucket.js';

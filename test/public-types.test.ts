@@ -11,6 +11,14 @@ import {
   StoreLockedError,
   TammaError,
   ValidationError,
+  bucketGrid,
+  bucketRange,
+  bucketStart,
+  nextBucket,
+  parseBucketWidth,
+  type BucketGrid,
+  type BucketOptions,
+  type BucketWidth,
   type CleanupReport,
   type CleanupStats,
   type EventQuery,
@@ -105,5 +113,15 @@ describe('the public types', () => {
     expectTypeOf(verifyStore).returns.resolves.toEqualTypeOf<VerifyReport>();
     expectTypeOf(repairStore).returns.resolves.toEqualTypeOf<RepairReport>();
     expectTypeOf<EventStore['restoreArchive']>().returns.resolves.toEqualTypeOf<RestoreReport>();
+  });
+
+  it('type the time-bucket functions', () => {
+    const options: BucketOptions = { timezone: 'Europe/London' };
+    const width: BucketWidth = parseBucketWidth('1d');
+    const grid: BucketGrid = bucketGrid(width, options);
+    const start: number = bucketStart(Date.UTC(2024, 2, 31, 12), '1d', options);
+    expect(grid.start(start)).toBe(start);
+    expect(nextBucket(start, width, options) - start).toBe(23 * 3_600_000);
+    expectTypeOf(bucketRange(start, start, '1h')).toEqualTypeOf<number[]>();
   });
 });
