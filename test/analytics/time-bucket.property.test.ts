@@ -307,6 +307,35 @@ describe('time buckets in a time zone', () => {
   });
 });
 
+describe('sub-day buckets in a time zone (the documented choice)', () => {
+  it('count elapsed time from local midnight, cut at the next one', () => {
+    // Kolkata (+05:30): 7h buckets start at local 00:00, 07:00, 14:00, 21:00; the last is 3 hours.
+    const kolkataMidnight = Date.parse('2024-03-09T18:30:00Z');
+    expect(bucketRange(kolkataMidnight, kolkataMidnight + DAY, '7h', { timezone: 'Asia/Kolkata' })).toEqual([
+      kolkataMidnight,
+      kolkataMidnight + 7 * HOUR,
+      kolkataMidnight + 14 * HOUR,
+      kolkataMidnight + 21 * HOUR,
+    ]);
+    expect(nextBucket(kolkataMidnight + 21 * HOUR, '7h', { timezone: 'Asia/Kolkata' })).toBe(
+      kolkataMidnight + DAY,
+    );
+    // Lord Howe, 2024-10-06: 02:00 (+10:30) becomes 02:30 (+11). Midnight is 2024-10-05T13:30Z;
+    // hours keep counting elapsed time, so after the shift they start at :30 local.
+    const lordHoweMidnight = Date.parse('2024-10-05T13:30:00Z');
+    const hours = bucketRange(lordHoweMidnight, lordHoweMidnight + 4 * HOUR, '1h', {
+      timezone: 'Australia/Lord_Howe',
+    });
+    expect(hours).toEqual([0, 1, 2, 3].map((n) => lordHoweMidnight + n * HOUR));
+    expect(hours.map((start) => localParts(start, 'Australia/Lord_Howe').hms)).toEqual([
+      '00:00:00',
+      '01:00:00',
+      '02:30:00',
+      '03:30:00',
+    ]);
+  });
+});
+
 describe('DuckDB time_bucket values in UTC', () => {
   // Each expected value is worked out by hand: 2024-03-10 is day 19 792 after 1970-01-01
   // (54 years with 13 leap days = 19 723 days to 2024-01-01, + 31 + 29 + 9), so its midnight is
