@@ -6,6 +6,9 @@ export function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** −0 reads as 0 (as in SQL): otherwise min, max and percentiles would depend on which of two equal values came first. */
+export const plain = (value: number) => value + 0;
+
 export const countAll: Accumulator<{ n: number }, number> = {
   init: () => ({ n: 0 }),
   add: (state) => ((state.n += 1), state),
@@ -44,7 +47,7 @@ export const sum: Accumulator<{ n: number; sum: number }, number | null> = {
   init: () => ({ n: 0, sum: 0 }),
   add: (state, value) => {
     if (!isFiniteNumber(value)) return state;
-    state.sum = state.n === 0 ? value : state.sum + value;
+    state.sum = state.n === 0 ? plain(value) : state.sum + value;
     state.n += 1;
     return state;
   },
@@ -70,7 +73,7 @@ function extreme(
   return {
     init: () => ({ value: null }),
     add: (state, value) =>
-      isFiniteNumber(value) ? ((state.value = pick(state.value, value)), state) : state,
+      isFiniteNumber(value) ? ((state.value = pick(state.value, plain(value))), state) : state,
     merge: (a, b) => (b.value === null ? a : ((a.value = pick(a.value, b.value)), a)),
     result: (state) => state.value,
   };

@@ -1,13 +1,13 @@
 import { ValidationError } from '../errors.js';
 import type { Accumulator, AggregateEvent } from './accumulator.js';
 import type { HistogramBucket } from './aggregate-spec.js';
-import { isFiniteNumber } from './numeric-accumulators.js';
+import { isFiniteNumber, plain } from './numeric-accumulators.js';
 
 /** Exact percentiles and histograms need every value: the state is the list, merged by concatenation. */
 function collectNumbers<R>(result: (sorted: readonly number[]) => R): Accumulator<number[], R | null> {
   return {
     init: () => [],
-    add: (state, value) => (isFiniteNumber(value) ? (state.push(value), state) : state),
+    add: (state, value) => (isFiniteNumber(value) ? (state.push(plain(value)), state) : state),
     merge: (a, b) => {
       for (const value of b) a.push(value);
       return a;
