@@ -76,10 +76,12 @@ export interface HistogramBucket {
 export interface CustomAggregate<S = unknown, R = unknown> {
   /** The field whose value `add` receives; without it `add` receives undefined and the event. */
   readonly field?: string;
-  readonly init: () => S;
-  readonly add: (state: S, value: unknown, event?: AggregateEvent) => S;
-  readonly merge: (a: S, b: S) => S;
-  readonly result: (state: S) => R;
+  // Methods, not function properties: their parameters are bivariant, so a CustomAggregateSpec<number>
+  // is an AggregateSpec like the others.
+  init(): S;
+  add(state: S, value: unknown, event?: AggregateEvent): S;
+  merge(a: S, b: S): S;
+  result(state: S): R;
 }
 
 export interface CustomAggregateSpec<S = unknown, R = unknown> extends CustomAggregate<S, R> {

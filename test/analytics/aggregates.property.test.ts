@@ -401,7 +401,7 @@ describe('bad arguments throw ValidationError naming the value', () => {
     ['corr y', () => agg.corr('payload.x', 'nope'), 'UNKNOWN_FIELD', '"nope"'],
     [
       'custom without merge',
-      () => agg.custom({ init: () => 0, add: (s) => s, result: (s) => s } as never),
+      () => agg.custom({ init: () => 0, add: (s: number) => s, result: (s: number) => s } as never),
       'INVALID_OPTION',
       'undefined',
     ],
