@@ -101,3 +101,22 @@ export type {
 export type { IndexKey, KeyPart } from './indexes/index-keys.js';
 export type { FieldAnalysis, IndexRecommendation, IndexOptimizationResult } from './indexes/index-types.js';
 export type { AutoIndexSettings, AutoIndexAction } from './indexes/auto-index.js';
+export { agg, type Agg } from './analytics/aggregates.js';
+export { accumulatorFor, aggregateEvents } from './analytics/accumulator-for.js';
+export type { Accumulator, AggregateEvent } from './analytics/accumulator.js';
+export type {
+  AggregateSpec,
+  CountSpec,
+  CountFieldSpec,
+  CountDistinctSpec,
+  FieldAggregateSpec,
+  NumericAggregateKind,
+  PositionalAggregateKind,
+  PercentileSpec,
+  ApproxPercentileSpec,
+  CorrSpec,
+  HistogramSpec,
+  HistogramBucket,
+  CustomAggregate,
+  CustomAggregateSpec,
+} from './analytics/aggregate-spec.js';
