@@ -3,18 +3,9 @@ import { ownTag, readPath, resolveField } from '../query/fields.js';
 import { assertNever } from '../support/assert-never.js';
 import type { Accumulator } from './accumulator.js';
 import type { AggregateSpec } from './aggregate-spec.js';
-import { addToSketch, emptySketch, mergeSketches, sketchPercentile, type DDSketch } from './ddsketch.js';
+import { approxPercentile } from './approx-percentile.js';
 import * as numeric from './numeric-accumulators.js';
 import * as ordered from './order-accumulators.js';
-
-function approxPercentile(p: number): Accumulator<DDSketch, number | null> {
-  return {
-    init: emptySketch,
-    add: (state, value) => (numeric.isFiniteNumber(value) ? addToSketch(state, value) : state),
-    merge: mergeSketches,
-    result: (state) => sketchPercentile(state, p),
-  };
-}
 
 /** Each accumulator's state type is its own; a caller holds states only to hand them back. */
 const erase = <S, R>(accumulator: Accumulator<S, R>) => accumulator as unknown as Accumulator;
