@@ -40,7 +40,8 @@ export function histogram(buckets: number): Accumulator<number[], HistogramBucke
     const low = sorted[0]!;
     const high = sorted[sorted.length - 1]!;
     if (low === high) return [{ low, high, count: sorted.length }];
-    const bound = (i: number) => (i === buckets ? high : low + ((high - low) * i) / buckets);
+    // low·(1−t) + high·t rather than low + (high − low)·t: high − low overflows for values near ±1.8e308.
+    const bound = (i: number) => (i === buckets ? high : low * (1 - i / buckets) + high * (i / buckets));
     const counts = new Array<number>(buckets).fill(0);
     let bucket = 0;
     for (const value of sorted) {

@@ -350,6 +350,14 @@ describe('aggregate edge cases', () => {
     ]);
   });
 
+  it('histogram bounds stay finite when max − min overflows', () => {
+    const events = [-1e308, 0, 1e308].map((v, i) => event(v, 0, i));
+    expect(aggregateEvents(agg.histogram('payload.v', { buckets: 2 }), events)).toEqual([
+      { low: -1e308, high: 0, count: 1 },
+      { low: 0, high: 1e308, count: 2 },
+    ]);
+  });
+
   it('countDistinct compares objects by content, whatever their key order', () => {
     const events = [{ a: 1, b: 2 }, { b: 2, a: 1 }, [1, 2], 'x'].map((v, i) => event(v, 0, i));
     expect(aggregateEvents(agg.countDistinct('payload.v'), events)).toBe(3);
