@@ -111,3 +111,22 @@ export {
   type BucketOptions,
   type BucketGrid,
 } from './analytics/time-bucket.js';
+export { agg, type Agg } from './analytics/aggregates.js';
+export { accumulatorFor, aggregateEvents } from './analytics/accumulator-for.js';
+export type { Accumulator, AggregateEvent } from './analytics/accumulator.js';
+export type {
+  AggregateSpec,
+  CountSpec,
+  CountFieldSpec,
+  CountDistinctSpec,
+  FieldAggregateSpec,
+  NumericAggregateKind,
+  PositionalAggregateKind,
+  PercentileSpec,
+  ApproxPercentileSpec,
+  CorrSpec,
+  HistogramSpec,
+  HistogramBucket,
+  CustomAggregate,
+  CustomAggregateSpec,
+} from './analytics/aggregate-spec.js';

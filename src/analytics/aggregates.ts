@@ -1,0 +1,129 @@
+import { ValidationError } from '../errors.js';
+import { resolveField } from '../query/fields.js';
+import { describe } from '../support/describe.js';
+import type {
+  AggregateSpec,
+  ApproxPercentileSpec,
+  CorrSpec,
+  CountDistinctSpec,
+  CountFieldSpec,
+  CountSpec,
+  CustomAggregate,
+  CustomAggregateSpec,
+  FieldAggregateSpec,
+  HistogramSpec,
+  NumericAggregateKind,
+  PercentileSpec,
+  PositionalAggregateKind,
+} from './aggregate-spec.js';
+
+function field(value: unknown, where: string): string {
+  resolveField(value, where);
+  return value as string;
+}
+
+function fraction(p: unknown, where: string): number {
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+    throw new ValidationError(where, `must be a number from 0 to 1, got ${describe(p)}`, 'INVALID_OPERAND');
+  }
+  return p;
+}
+
+function fieldAggregate(kind: NumericAggregateKind | PositionalAggregateKind) {
+  return (name: string): FieldAggregateSpec =>
+    Object.freeze({ kind, field: field(name, `agg.${kind}(field)`) });
+}
+
+const COUNT_ALL: CountSpec = Object.freeze({ kind: 'count' });
+
+/**
+ * The aggregates: each call checks its arguments (a ValidationError naming the bad value) and
+ * returns a frozen spec. docs/analytics.md gives each one's SQL equivalent and null semantics.
+ */
+export const agg = Object.freeze({
+  /** `count()`: events in the group (0 for an empty group); `count(field)`: events where the field is present and not null. */
+  count(name?: string): CountSpec | CountFieldSpec {
+    if (name === undefined) return COUNT_ALL;
+    return Object.freeze({ kind: 'countField', field: field(name, 'agg.count(field)') });
+  },
+  /** Distinct present values, exact; objects and arrays compare by their JSON with sorted keys. */
+  countDistinct(name: string): CountDistinctSpec {
+    return Object.freeze({ kind: 'countDistinct', field: field(name, 'agg.countDistinct(field)') });
+  },
+  sum: fieldAggregate('sum'),
+  avg: fieldAggregate('avg'),
+  /** Numbers only: strings, booleans and other values are skipped like missing ones. */
+  min: fieldAggregate('min'),
+  /** Numbers only: strings, booleans and other values are skipped like missing ones. */
+  max: fieldAggregate('max'),
+  /** Sample standard deviation (SQL stddev_samp): null for fewer than 2 values. */
+  stddev: fieldAggregate('stddev'),
+  /** Sample variance (SQL var_samp): null for fewer than 2 values. */
+  variance: fieldAggregate('variance'),
+  median: fieldAggregate('median'),
+  /** Exact continuous percentile, interpolated like SQL percentile_cont(p). */
+  percentile(name: string, p: number): PercentileSpec {
+    const where = 'agg.percentile';
+    return Object.freeze({
+      kind: 'percentile',
+      field: field(name, `${where}(field)`),
+      p: fraction(p, `${where}(p)`),
+    });
+  },
+  /** A mergeable relative-error sketch (DDSketch): within 1% of the exact percentile for positive values. */
+  approxPercentile(name: string, p: number): ApproxPercentileSpec {
+    const where = 'agg.approxPercentile';
+    return Object.freeze({
+      kind: 'approxPercentile',
+      field: field(name, `${where}(field)`),
+      p: fraction(p, `${where}(p)`),
+    });
+  },
+  /** The field's value at the earliest event (by timestamp, then sequence) that has it. */
+  first: fieldAggregate('first'),
+  /** The field's value at the latest event (by timestamp, then sequence) that has it. */
+  last: fieldAggregate('last'),
+  /** Pearson correlation (SQL corr): over events where both are finite numbers; null for fewer than 2 or a constant side. */
+  corr(x: string, y: string): CorrSpec {
+    return Object.freeze({ kind: 'corr', x: field(x, 'agg.corr(x)'), y: field(y, 'agg.corr(y)') });
+  },
+  /** `buckets` equal-width buckets from the smallest to the largest value (docs/analytics.md). */
+  histogram(name: string, options: { readonly buckets: number }): HistogramSpec {
+    const buckets: unknown = options?.buckets;
+    if (typeof buckets !== 'number' || !Number.isSafeInteger(buckets) || buckets < 1) {
+      throw new ValidationError(
+        'agg.histogram(options.buckets)',
+        `must be a positive integer, got ${describe(buckets)}`,
+        'INVALID_OPTION',
+      );
+    }
+    return Object.freeze({ kind: 'histogram', field: field(name, 'agg.histogram(field)'), buckets });
+  },
+  /** A user-defined aggregate: not JSON (it holds functions), but mergeable like the others. */
+  custom<S, R>(definition: CustomAggregate<S, R>): CustomAggregateSpec<S, R> {
+    for (const part of ['init', 'add', 'merge', 'result'] as const) {
+      const value: unknown = definition?.[part];
+      if (typeof value !== 'function') {
+        throw new ValidationError(
+          `agg.custom(${part})`,
+          `must be a function, got ${describe(value)}`,
+          'INVALID_OPTION',
+        );
+      }
+    }
+    const { init, add, merge, result } = definition;
+    if (definition.field === undefined) return Object.freeze({ kind: 'custom', init, add, merge, result });
+    return Object.freeze({
+      kind: 'custom',
+      field: field(definition.field, 'agg.custom(field)'),
+      init,
+      add,
+      merge,
+      result,
+    });
+  },
+});
+
+export type Agg = typeof agg;
+/** Re-exported so a caller narrowing on `kind` needs one import. */
+export type { AggregateSpec };
