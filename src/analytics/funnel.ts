@@ -1,0 +1,255 @@
+import { ValidationError } from '../errors.js';
+import { describe } from '../support/describe.js';
+import {
+  firstAbove,
+  type OrderedEvent,
+  partitionEvents,
+  type SequencedEvent,
+  windowMs,
+} from './partition-events.js';
+
+/**
+ * Funnels (issue 16, part 4), backend-neutral: steps and exclusions are plain predicates here. The
+ * definitions (docs/analytics.md, "Funnels"); steps are numbered by their index in `steps`, from 0:
+ *
+ * - Per partition, events in (timestamp, sequence) order. A chain reaching step k is events
+ *   c_0 … c_k, c_i matching `steps[i]`:
+ *   - `'sequential'`: at increasing positions, `c_k.ts − c_0.ts ≤ withinMs`;
+ *   - `'strict'`: at consecutive positions (no other event of the partition between), same window;
+ *   - `'any'`: distinct events in any order, `max ts − min ts ≤ withinMs`.
+ * - The partition's depth is the furthest step some chain reaches. Its best chain: for 'sequential'
+ *   and 'strict', the chain reaching that depth whose positions are lexicographically smallest (the
+ *   earliest start that gets there, then the earliest event for each step). For 'any', the best
+ *   window is the earliest event matching some step from which events within `withinMs` reach the
+ *   depth; the time to step k is from that event to the first event of the window by which steps
+ *   0..k can all be matched to distinct events.
+ * - Time to convert to step k: `c_k.ts − c_0.ts` of the best chain (for 'any', as above).
+ * - Exclusions ('sequential' and 'strict' only): a partition whose best chain reaches step j and has
+ *   an event matching `test` strictly between c_i and c_j (`between: [i, j]`) is dropped: it counts
+ *   at no step.
+ * - count_k: partitions (not dropped) whose depth is k or more; conversion = count_k / count_0,
+ *   fromPrevious = count_k / count_{k−1} (step 0: 1); both null when the divisor is 0.
+ *   medianTimeToConvertMs: the median (the mean of the middle two for an even count) over partitions
+ *   counted at step k of their time to step k; null when there are none.
+ */
+export type FunnelMode = 'sequential' | 'strict' | 'any';
+
+export interface FunnelExclusion<E> {
+  readonly test: (event: E) => boolean;
+  /** Two step indices `[i, j]`, `0 ≤ i < j < steps.length`. */
+  readonly between: readonly [number, number];
+}
+
+export interface FunnelSpec<E> {
+  readonly partitionBy: (event: E) => unknown;
+  readonly steps: readonly ((event: E) => boolean)[];
+  readonly withinMs: number;
+  readonly mode?: FunnelMode;
+  readonly exclusions?: readonly FunnelExclusion<E>[];
+}
+
+export interface FunnelStep {
+  /** The step's index in `steps`. */
+  readonly step: number;
+  readonly count: number;
+  readonly conversion: number | null;
+  readonly fromPrevious: number | null;
+  readonly medianTimeToConvertMs: number | null;
+}
+
+export interface FunnelResult {
+  readonly steps: FunnelStep[];
+}
+
+/** A partition's best chain: the time to each step it reaches, and the chain's positions (not for 'any'). */
+interface Progress {
+  readonly times: number[];
+  readonly positions: number[] | null;
+}
+
+function validate<E>(spec: FunnelSpec<E>): { mode: FunnelMode; within: number } {
+  if (spec === null || typeof spec !== 'object') {
+    throw new ValidationError('spec', `must be an object, got ${describe(spec)}`, 'INVALID_OPTION');
+  }
+  if (typeof spec.partitionBy !== 'function') {
+    throw new ValidationError(
+      'partitionBy',
+      `must be a function, got ${describe(spec.partitionBy)}`,
+      'INVALID_OPTION',
+    );
+  }
+  const { steps } = spec;
+  if (!Array.isArray(steps) || steps.length === 0) {
+    throw new ValidationError(
+      'steps',
+      `must be a non-empty array of predicates, got ${describe(steps)}`,
+      'INVALID_OPTION',
+    );
+  }
+  steps.forEach((step: unknown, i) => {
+    if (typeof step !== 'function') {
+      throw new ValidationError(`steps[${i}]`, `must be a function, got ${describe(step)}`, 'INVALID_OPTION');
+    }
+  });
+  const within = windowMs(spec.withinMs, 'withinMs');
+  const mode: unknown = spec.mode ?? 'sequential';
+  if (mode !== 'sequential' && mode !== 'strict' && mode !== 'any') {
+    throw new ValidationError(
+      'mode',
+      `must be 'sequential', 'strict' or 'any', got ${describe(mode)}`,
+      'INVALID_OPTION',
+    );
+  }
+  const exclusions: unknown = spec.exclusions ?? [];
+  if (!Array.isArray(exclusions)) {
+    throw new ValidationError(
+      'exclusions',
+      `must be an array, got ${describe(exclusions)}`,
+      'INVALID_OPTION',
+    );
+  }
+  if (mode === 'any' && exclusions.length > 0) {
+    throw new ValidationError(
+      'exclusions',
+      "have no meaning in mode 'any' (its steps have no order)",
+      'INVALID_OPTION',
+    );
+  }
+  exclusions.forEach((exclusion: Partial<FunnelExclusion<E>> | null | undefined, i) => {
+    if (typeof exclusion?.test !== 'function') {
+      throw new ValidationError(
+        `exclusions[${i}].test`,
+        `must be a function, got ${describe(exclusion?.test)}`,
+        'INVALID_OPTION',
+      );
+    }
+    const between: unknown = exclusion.between;
+    const [from, to] = Array.isArray(between) ? (between as unknown[]) : [];
+    const isIndex = (value: unknown): value is number =>
+      Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < steps.length;
+    if (!Array.isArray(between) || between.length !== 2 || !isIndex(from) || !isIndex(to) || from >= to) {
+      throw new ValidationError(
+        `exclusions[${i}].between`,
+        `must be two step indices [i, j] with 0 <= i < j < ${steps.length}, got ${describe(between)}`,
+        'INVALID_OPTION',
+      );
+    }
+  });
+  return { mode, within };
+}
+
+/** The funnel over `events`: how many partitions reach each step, and how fast. */
+export function funnel<E extends SequencedEvent>(events: readonly E[], spec: FunnelSpec<E>): FunnelResult {
+  const { mode, within } = validate(spec);
+  const exclusions = spec.exclusions ?? [];
+  const times: number[][] = spec.steps.map(() => []);
+  for (const ordered of partitionEvents(events, spec.partitionBy).values()) {
+    const hits = spec.steps.map((test) => ordered.flatMap((hit, i) => (test(hit.event) ? [i] : [])));
+    const progress =
+      mode === 'any'
+        ? anyOrderProgress(ordered, hits, within)
+        : chainProgress(ordered, hits, within, mode === 'strict');
+    if (progress.positions && excluded(ordered, progress.positions, exclusions)) continue;
+    progress.times.forEach((time, k) => times[k]!.push(time));
+  }
+  const first = times[0]!.length;
+  return {
+    steps: times.map((reached, k) => {
+      const previous = k === 0 ? first : times[k - 1]!.length;
+      return {
+        step: k,
+        count: reached.length,
+        conversion: first === 0 ? null : reached.length / first,
+        fromPrevious: previous === 0 ? null : reached.length / previous,
+        medianTimeToConvertMs: median(reached),
+      };
+    }),
+  };
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function excluded<E>(
+  ordered: readonly OrderedEvent<E>[],
+  chain: readonly number[],
+  exclusions: readonly FunnelExclusion<E>[],
+): boolean {
+  return exclusions.some(({ test, between: [i, j] }) => {
+    if (j >= chain.length) return false;
+    for (let p = chain[i]! + 1; p < chain[j]!; p++) if (test(ordered[p]!.event)) return true;
+    return false;
+  });
+}
+
+/**
+ * Sequential and strict: from each step-0 event in order, the greedy chain (the earliest later match
+ * of each step within the window; for strict, the very next event) reaches as far as any chain from
+ * that start can, so the first start reaching the furthest depth gives the lexicographically smallest
+ * best chain. Binary search over each step's positions: O(n·k·log n).
+ */
+function chainProgress<E>(
+  ordered: readonly OrderedEvent<E>[],
+  hits: readonly number[][],
+  within: number,
+  strict: boolean,
+): Progress {
+  let best: number[] = [];
+  for (const start of hits[0]!) {
+    const chain = [start];
+    const deadline = ordered[start]!.ms + within;
+    for (let s = 1; s < hits.length; s++) {
+      const previous = chain[s - 1]!;
+      const next = hits[s]![firstAbove(hits[s]!, previous)];
+      if (next === undefined || ordered[next]!.ms > deadline || (strict && next !== previous + 1)) break;
+      chain.push(next);
+    }
+    if (chain.length > best.length) best = chain;
+    if (best.length === hits.length) break;
+  }
+  return { times: best.map((p) => ordered[p]!.ms - ordered[best[0]!]!.ms), positions: best };
+}
+
+/**
+ * Any order: for each window start (an event matching some step), events are added in order while
+ * within the window, and steps 0, 1, … are matched to distinct events by augmenting paths (a
+ * bipartite matching); the depth is the longest prefix of steps matched.
+ */
+function anyOrderProgress<E>(
+  ordered: readonly OrderedEvent<E>[],
+  hits: readonly number[][],
+  within: number,
+): Progress {
+  const matching = hits.map((list) => new Set(list));
+  let best: number[] = [];
+  for (let start = 0; start < ordered.length && best.length < hits.length; start++) {
+    if (!matching.some((set) => set.has(start))) continue;
+    const times: number[] = [];
+    const owner = new Map<number, number>(); // event position -> step
+    const assigned: number[] = []; // step -> event position
+    const augment = (step: number, end: number, seen: Set<number>): boolean => {
+      for (let p = start; p <= end; p++) {
+        if (!matching[step]!.has(p) || seen.has(p)) continue;
+        seen.add(p);
+        const holder = owner.get(p);
+        if (holder === undefined || augment(holder, end, seen)) {
+          owner.set(p, step);
+          assigned[step] = p;
+          return true;
+        }
+      }
+      return false;
+    };
+    for (let end = start; end < ordered.length && ordered[end]!.ms <= ordered[start]!.ms + within; end++) {
+      while (times.length < hits.length && augment(times.length, end, new Set())) {
+        times.push(ordered[end]!.ms - ordered[start]!.ms);
+      }
+    }
+    if (times.length > best.length) best = times;
+  }
+  return { times: best, positions: null };
+}
