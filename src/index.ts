@@ -130,3 +130,18 @@ export type {
   CustomAggregate,
   CustomAggregateSpec,
 } from './analytics/aggregate-spec.js';
+export {
+  matchPattern,
+  type PatternSpec,
+  type PatternStep,
+  type PatternRow,
+} from './analytics/pattern-match.js';
+export {
+  funnel,
+  type FunnelSpec,
+  type FunnelMode,
+  type FunnelExclusion,
+  type FunnelStep,
+  type FunnelResult,
+} from './analytics/funnel.js';
+export type { SequencedEvent } from './analytics/partition-events.js';
