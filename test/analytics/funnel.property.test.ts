@@ -213,6 +213,34 @@ describe('funnel', () => {
     );
   });
 
+  const ev = (timestamp: number, sequence: number, p: string, type: string): Ev => ({
+    timestamp,
+    sequence,
+    p,
+    type,
+  });
+  const is = (type: string) => (e: Ev) => e.type === type;
+  const counts = (events: Ev[], spec: Partial<Parameters<typeof funnel<Ev>>[1]>) =>
+    funnel(events, {
+      partitionBy: (e) => e.p,
+      steps: [is('VIEW'), is('CART')],
+      withinMs: 10,
+      ...spec,
+    }).steps.map((s) => s.count);
+
+  it('distinguishes the modes and applies exclusions on concrete cases', () => {
+    const between = [ev(0, 1, 'u', 'VIEW'), ev(1, 2, 'u', 'REFUND'), ev(2, 3, 'u', 'CART')];
+    expect(counts(between, {})).toEqual([1, 1]);
+    expect(counts(between, { mode: 'strict' })).toEqual([1, 0]);
+    expect(counts(between, { exclusions: [{ test: is('REFUND'), between: [0, 1] }] })).toEqual([0, 0]);
+    const reversed = [ev(0, 1, 'u', 'CART'), ev(3, 2, 'u', 'VIEW')];
+    expect(counts(reversed, {})).toEqual([1, 0]);
+    expect(counts(reversed, { mode: 'any' })).toEqual([1, 1]);
+    expect(counts(reversed, { mode: 'any', withinMs: 2 })).toEqual([1, 0]);
+    // Equal timestamps: sequence orders them, whatever order they are passed in.
+    expect(counts([ev(5, 2, 'u', 'VIEW'), ev(5, 1, 'u', 'CART')], {})).toEqual([1, 0]);
+  });
+
   it('gives zero counts and null ratios for no partitions', () => {
     const result = funnel([] as Ev[], {
       partitionBy: (e) => e.p,
