@@ -197,6 +197,23 @@ describe('matchPattern', () => {
     expect(matchPattern([...events, ev(10, 3, 'B')], spec(100))).toEqual([]);
   });
 
+  it('with strict contiguity needs the very next event, and a failed attempt resumes after its first event', () => {
+    const events = [ev(0, 1, 'A'), ev(1, 2, 'C'), ev(2, 3, 'A'), ev(3, 4, 'B')];
+    const steps = [
+      { name: 'a', test: A },
+      { name: 'b', test: B },
+    ];
+    const strict = matchPattern(events, {
+      partitionBy: (e) => e.p,
+      steps,
+      withinMs: 10,
+      contiguity: 'strict',
+    });
+    expect(strict.map((row) => [row.a, row.b])).toEqual([[events[2], events[3]]]);
+    const relaxed = matchPattern(events, { partitionBy: (e) => e.p, steps, withinMs: 10 });
+    expect(relaxed.map((row) => [row.a, row.b])).toEqual([[events[0], events[3]]]);
+  });
+
   it('returns [] for empty input', () => {
     expect(matchPattern([], { partitionBy: () => 1, steps: [{ name: 'a', test: A }], withinMs: 1 })).toEqual(
       [],
