@@ -391,7 +391,9 @@ export function userIndexesProperties(factory: StoreFactory): void {
         test('appends before, during and after createIndex', async () => {
           await appendsAroundTheBuilds(factory);
           // The random queries reached what they are for: user indexes considered, chosen, and matching.
-          expect(reached.withUserIndex).toBeGreaterThan(reached.queries / 4);
+          // (The share that considers a user index is 25-40% from run to run, unseeded: a quarter failed
+          // once in a clean CI run at 224 of 900; a fifth still proves the generator reaches them.)
+          expect(reached.withUserIndex).toBeGreaterThan(reached.queries / 5);
           expect(reached.chosen).toBeGreaterThan(0);
           expect(reached.nonEmpty).toBeGreaterThan(reached.queries / 20);
         });
