@@ -6,6 +6,7 @@ import {
   partitionEvents,
   type SequencedEvent,
   windowMs,
+  requirePartitionedSpec,
 } from './partition-events.js';
 
 /**
@@ -68,16 +69,7 @@ interface Progress {
 }
 
 function validate<E>(spec: FunnelSpec<E>): { mode: FunnelMode; within: number } {
-  if (spec === null || typeof spec !== 'object') {
-    throw new ValidationError('spec', `must be an object, got ${describe(spec)}`, 'INVALID_OPTION');
-  }
-  if (typeof spec.partitionBy !== 'function') {
-    throw new ValidationError(
-      'partitionBy',
-      `must be a function, got ${describe(spec.partitionBy)}`,
-      'INVALID_OPTION',
-    );
-  }
+  requirePartitionedSpec(spec);
   const { steps } = spec;
   if (!Array.isArray(steps) || steps.length === 0) {
     throw new ValidationError(

@@ -77,3 +77,18 @@ export function firstAbove(sorted: readonly number[], after: number): number {
   }
   return low;
 }
+
+/** A pattern's or a funnel's spec: an object with a partitionBy function (the rest each checks itself). */
+export function requirePartitionedSpec(spec: unknown): void {
+  if (spec === null || typeof spec !== 'object') {
+    throw new ValidationError('spec', `must be an object, got ${describe(spec)}`, 'INVALID_OPTION');
+  }
+  const { partitionBy } = spec as { partitionBy?: unknown };
+  if (typeof partitionBy !== 'function') {
+    throw new ValidationError(
+      'partitionBy',
+      `must be a function, got ${describe(partitionBy)}`,
+      'INVALID_OPTION',
+    );
+  }
+}

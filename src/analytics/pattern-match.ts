@@ -6,6 +6,7 @@ import {
   partitionEvents,
   type SequencedEvent,
   windowMs,
+  requirePartitionedSpec,
 } from './partition-events.js';
 
 /**
@@ -101,16 +102,7 @@ export function matchPattern<E extends SequencedEvent>(
   events: readonly E[],
   spec: PatternSpec<E>,
 ): PatternRow[] {
-  if (spec === null || typeof spec !== 'object') {
-    throw new ValidationError('spec', `must be an object, got ${describe(spec)}`, 'INVALID_OPTION');
-  }
-  if (typeof spec.partitionBy !== 'function') {
-    throw new ValidationError(
-      'partitionBy',
-      `must be a function, got ${describe(spec.partitionBy)}`,
-      'INVALID_OPTION',
-    );
-  }
+  requirePartitionedSpec(spec);
   const steps = validateSteps<E>(spec.steps);
   const within = windowMs(spec.withinMs, 'withinMs');
   const contiguity: unknown = spec.contiguity ?? 'relaxed';

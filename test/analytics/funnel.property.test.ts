@@ -2,46 +2,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { funnel, type FunnelExclusion, type FunnelMode } from '../../src/analytics/funnel.js';
 import { ValidationError } from '../../src/errors.js';
+import { sequencedEvents, type Ev } from '../support/analytics-events.js';
 
 // funnel against an exhaustive oracle: every chain of every small partition is enumerated and the
 // definitions of docs/analytics.md ("Funnels") are applied to them directly.
 
-interface Ev {
-  timestamp: number | Date;
-  sequence: number;
-  p: string;
-  type: string;
-}
 type Test = (e: Ev) => boolean;
 
 const TYPES = ['A', 'B', 'C', 'D'];
 const RUNS = { numRuns: 300 };
 
-const eventsArb = fc
-  .array(
-    fc.record({
-      t: fc.integer({ min: 0, max: 20 }),
-      p: fc.constantFrom('x', 'y', 'z'),
-      type: fc.constantFrom(...TYPES),
-      asDate: fc.boolean(),
-    }),
-    { maxLength: 12 },
-  )
-  .chain((raw) =>
-    fc
-      .shuffledSubarray(
-        raw.map((_, i) => i * 2 + 1),
-        { minLength: raw.length, maxLength: raw.length },
-      )
-      .map((sequences) =>
-        raw.map((r, i): Ev => ({
-          timestamp: r.asDate ? new Date(r.t) : r.t,
-          sequence: sequences[i]!,
-          p: r.p,
-          type: r.type,
-        })),
-      ),
-  );
+const eventsArb = sequencedEvents({
+  maxTime: 20,
+  partitions: ['x', 'y', 'z'],
+  types: TYPES,
+  maxLength: 12,
+  stride: 2,
+});
 
 /** Steps match sets of types, so one event may fit several steps (which 'any' must share out). */
 const typeSet = fc.subarray(TYPES, { minLength: 1, maxLength: 2 });

@@ -2,45 +2,21 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matchPattern, type PatternStep } from '../../src/analytics/pattern-match.js';
 import { ValidationError } from '../../src/errors.js';
+import { sequencedEvents, type Ev } from '../support/analytics-events.js';
 
 // matchPattern against a literal simulation of issue 16's text: linear scans, no binary search.
-
-interface Ev {
-  timestamp: number | Date;
-  sequence: number;
-  p: string;
-  type: string;
-}
 
 const TYPES = ['A', 'B', 'C'];
 const RUNS = { numRuns: 300 };
 
 /** Small partitions, few types, timestamps colliding often (sequence breaks ties), some as Dates. */
-const eventsArb = fc
-  .array(
-    fc.record({
-      t: fc.integer({ min: 0, max: 30 }),
-      p: fc.constantFrom('x', 'y'),
-      type: fc.constantFrom(...TYPES),
-      asDate: fc.boolean(),
-    }),
-    { maxLength: 14 },
-  )
-  .chain((raw) =>
-    fc
-      .shuffledSubarray(
-        raw.map((r, i) => i * 3 + 1),
-        { minLength: raw.length, maxLength: raw.length },
-      )
-      .map((sequences) =>
-        raw.map((r, i): Ev => ({
-          timestamp: r.asDate ? new Date(r.t) : r.t,
-          sequence: sequences[i]!,
-          p: r.p,
-          type: r.type,
-        })),
-      ),
-  );
+const eventsArb = sequencedEvents({
+  maxTime: 30,
+  partitions: ['x', 'y'],
+  types: TYPES,
+  maxLength: 14,
+  stride: 3,
+});
 
 const stepsArb = fc
   .record({
