@@ -16,6 +16,7 @@ import type {
   PercentileSpec,
   PositionalAggregateKind,
 } from './aggregate-spec.js';
+import { requireFunction } from '../support/require-function.js';
 
 function field(value: unknown, where: string): string {
   resolveField(value, where);
@@ -102,14 +103,7 @@ export const agg = Object.freeze({
   /** A user-defined aggregate: not JSON (it holds functions), but mergeable like the others. */
   custom<S, R>(definition: CustomAggregate<S, R>): CustomAggregateSpec<S, R> {
     for (const part of ['init', 'add', 'merge', 'result'] as const) {
-      const value: unknown = definition?.[part];
-      if (typeof value !== 'function') {
-        throw new ValidationError(
-          `agg.custom(${part})`,
-          `must be a function, got ${describe(value)}`,
-          'INVALID_OPTION',
-        );
-      }
+      requireFunction(definition?.[part], `agg.custom(${part})`);
     }
     const { init, add, merge, result } = definition;
     if (definition.field === undefined) return Object.freeze({ kind: 'custom', init, add, merge, result });

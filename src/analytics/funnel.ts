@@ -8,6 +8,7 @@ import {
   windowMs,
   requirePartitionedSpec,
 } from './partition-events.js';
+import { requireFunction } from '../support/require-function.js';
 
 /**
  * Funnels (issue 16, part 4), backend-neutral: steps and exclusions are plain predicates here. The
@@ -79,9 +80,7 @@ function validate<E>(spec: FunnelSpec<E>): { mode: FunnelMode; within: number } 
     );
   }
   steps.forEach((step: unknown, i) => {
-    if (typeof step !== 'function') {
-      throw new ValidationError(`steps[${i}]`, `must be a function, got ${describe(step)}`, 'INVALID_OPTION');
-    }
+    requireFunction(step, `steps[${i}]`);
   });
   const within = windowMs(spec.withinMs, 'withinMs');
   const mode: unknown = spec.mode ?? 'sequential';
@@ -108,14 +107,8 @@ function validate<E>(spec: FunnelSpec<E>): { mode: FunnelMode; within: number } 
     );
   }
   exclusions.forEach((exclusion: Partial<FunnelExclusion<E>> | null | undefined, i) => {
-    if (typeof exclusion?.test !== 'function') {
-      throw new ValidationError(
-        `exclusions[${i}].test`,
-        `must be a function, got ${describe(exclusion?.test)}`,
-        'INVALID_OPTION',
-      );
-    }
-    const between: unknown = exclusion.between;
+    requireFunction(exclusion?.test, `exclusions[${i}].test`);
+    const between: unknown = exclusion?.between;
     const [from, to] = Array.isArray(between) ? (between as unknown[]) : [];
     const isIndex = (value: unknown): value is number =>
       Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) < steps.length;

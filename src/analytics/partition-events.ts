@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../support/describe.js';
+import { requireFunction } from '../support/require-function.js';
 
 /** What patterns and funnels need of an event: its time and its place in the log. */
 export interface SequencedEvent {
@@ -84,11 +85,5 @@ export function requirePartitionedSpec(spec: unknown): void {
     throw new ValidationError('spec', `must be an object, got ${describe(spec)}`, 'INVALID_OPTION');
   }
   const { partitionBy } = spec as { partitionBy?: unknown };
-  if (typeof partitionBy !== 'function') {
-    throw new ValidationError(
-      'partitionBy',
-      `must be a function, got ${describe(partitionBy)}`,
-      'INVALID_OPTION',
-    );
-  }
+  requireFunction(partitionBy, 'partitionBy');
 }

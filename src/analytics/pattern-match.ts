@@ -8,6 +8,7 @@ import {
   windowMs,
   requirePartitionedSpec,
 } from './partition-events.js';
+import { requireFunction } from '../support/require-function.js';
 
 /**
  * Sequence patterns (issue 16, part 3), backend-neutral: each step's condition is a plain predicate
@@ -71,14 +72,8 @@ function validateSteps<E>(steps: unknown): readonly PatternStep<E>[] {
       );
     }
     names.add(name);
-    if (typeof step?.test !== 'function') {
-      throw new ValidationError(
-        `steps[${i}].test`,
-        `must be a function, got ${describe(step?.test)}`,
-        'INVALID_OPTION',
-      );
-    }
-    const absent: unknown = step.absent;
+    requireFunction(step?.test, `steps[${i}].test`);
+    const absent: unknown = step?.absent;
     if (absent !== undefined && absent !== true) {
       throw new ValidationError(
         `steps[${i}].absent`,
