@@ -129,7 +129,7 @@ export type {
   HistogramBucket,
   CustomAggregate,
   CustomAggregateSpec,
-} from './analytics/aggregate-spec.js';
+} from './query/aggregate-spec.js';
 export {
   matchPattern,
   type PatternSpec,

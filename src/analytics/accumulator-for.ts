@@ -2,7 +2,7 @@ import type { StoredEvent } from '../events/types.js';
 import { ownTag, readPath, resolveField } from '../query/fields.js';
 import { assertNever } from '../support/assert-never.js';
 import type { Accumulator } from './accumulator.js';
-import type { AggregateSpec } from './aggregate-spec.js';
+import type { AggregateSpec } from '../query/aggregate-spec.js';
 import { approxPercentile } from './approx-percentile.js';
 import * as numeric from './numeric-accumulators.js';
 import * as ordered from './order-accumulators.js';

@@ -1,11 +1,6 @@
-/**
- * Where an event sits in time order: what `first` and `last` compare (timestamp, then sequence).
- * A StoredEvent fits; `timestamp` may also be epoch ms.
- */
-export interface AggregateEvent {
-  readonly timestamp: Date | number;
-  readonly sequence: number;
-}
+import type { AggregateEvent } from '../query/aggregate-spec.js';
+
+export type { AggregateEvent };
 
 /**
  * A mergeable accumulator: `init` an empty state, `add` values one by one, `merge` two states built

@@ -15,7 +15,7 @@ import type {
   NumericAggregateKind,
   PercentileSpec,
   PositionalAggregateKind,
-} from './aggregate-spec.js';
+} from '../query/aggregate-spec.js';
 import { requireFunction } from '../support/require-function.js';
 
 function field(value: unknown, where: string): string {

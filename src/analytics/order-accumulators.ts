@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { Accumulator, AggregateEvent } from './accumulator.js';
-import type { HistogramBucket } from './aggregate-spec.js';
+import type { HistogramBucket } from '../query/aggregate-spec.js';
 import { isFiniteNumber, plain } from './numeric-accumulators.js';
 
 /** Exact percentiles and histograms need every value: the state is the list, merged by concatenation. */

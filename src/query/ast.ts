@@ -6,6 +6,7 @@
  */
 
 import { requireDense } from '../events/dense-list.js';
+import type { AnalyticsSpec, EventSource } from './analytics-ast.js';
 
 /** A scalar a filter compares with. Timestamps are epoch milliseconds. */
 export type Scalar = string | number | boolean | null;
@@ -72,6 +73,13 @@ export interface EventQuery {
   /** Keyset pagination: only rows after this cursor (see executePage). */
   readonly after?: PageCursor;
   readonly hints: QueryHints;
+  /** Live events (default), archived ones, or both. */
+  readonly source?: EventSource;
+  /**
+   * Group-by, aggregates, time buckets, windows, patterns, joins (analytics-ast.ts). With it,
+   * orderBy, offset and limit apply to the output rows, by their column names.
+   */
+  readonly analytics?: AnalyticsSpec;
 }
 
 export const MATCH_ALL: FilterNode = Object.freeze({ kind: 'all' });

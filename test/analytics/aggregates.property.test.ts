@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { accumulatorFor, aggregateEvents, inputReader } from '../../src/analytics/accumulator-for.js';
-import type { AggregateSpec, HistogramBucket } from '../../src/analytics/aggregate-spec.js';
+import type { AggregateSpec, HistogramBucket } from '../../src/query/aggregate-spec.js';
 import { agg } from '../../src/analytics/aggregates.js';
 import { ValidationError } from '../../src/errors.js';
 import type { StoredEvent } from '../../src/events/types.js';

@@ -1,4 +1,11 @@
-import type { AggregateEvent } from './accumulator.js';
+/**
+ * Where an event sits in time order: what `first` and `last` compare (timestamp, then sequence).
+ * A StoredEvent fits; `timestamp` may also be epoch ms.
+ */
+export interface AggregateEvent {
+  readonly timestamp: Date | number;
+  readonly sequence: number;
+}
 
 /**
  * An aggregate, described as plain JSON (apart from `custom`): what `agg.*` builds and what a
