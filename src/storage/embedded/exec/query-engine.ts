@@ -27,6 +27,11 @@ import { requireObject } from '../../../query/criteria.js';
 import { describe } from '../../../support/describe.js';
 import type { ResultPage, ResultRow, RunOptions } from '../../../query/results.js';
 import { turn } from '../../../support/turn.js';
+import { systemClock, type Clock } from '../../../events/clock.js';
+import { validateAnalytics } from '../../../analytics/validate-analytics.js';
+import { planAnalytics } from './analytics/plan-analytics.js';
+import { runAnalytics, type AnalyticsRun } from './analytics/run-analytics.js';
+import { rowPlansOf, type AnalyticsNode } from './analytics/analytics-nodes.js';
 import { requireNonEmptyString } from '../../../support/require-string.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
@@ -75,6 +80,8 @@ export class QueryEngine {
     private readonly statistics: Statistics,
     /** Rows reads must not see (deleted streams, expired events, removed rows); none without it. */
     private readonly visibility?: RowVisibility,
+    /** The store's clock: an absent pattern step's window closes by it. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.pool = new ParallelScanPool(table);
   }
@@ -185,6 +192,7 @@ export class QueryEngine {
   }
 
   execute(query: EventQuery, options: RunOptions = {}): Promise<ResultRow[]> {
+    if (query.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => rows);
     return this.run(query, options, (rows, _, plan) => hydrateRows(plan.root, this.reader, rows));
   }
 
@@ -296,6 +304,48 @@ export class QueryEngine {
       end();
     }
   }
+
+  /**
+   * Runs a query with analytics: its filter's row plan selects the events, the analytics plan
+   * (analytics/plan-analytics.ts) groups, buckets, matches or joins them, then orders and cuts the
+   * output rows.
+   */
+  private async analyze(
+    query: EventQuery,
+    options: RunOptions,
+  ): Promise<{ rows: Record<string, unknown>[]; root: AnalyticsNode; run: AnalyticsRun; rowRun: Run; timeMs: number }> {
+    validateQuery(query);
+    validateAnalytics(query.analytics);
+    const root = planAnalytics(query, {
+      table: this.table,
+      planRows: (rowQuery) => this.plan(rowQuery).plan,
+      ...(this.fieldColumns === undefined ? {} : { hasFieldColumn: this.fieldColumns }),
+    });
+    const { guard, end } = this.begin(query, options);
+    const body = this.bodyReader();
+    const rowRun = startRun(this.table, body, guard, this.pool);
+    const run: AnalyticsRun = {
+      table: this.table,
+      reader: this.reader,
+      body,
+      guard,
+      selectRows: (plan) => rowRun.rows(plan.root, Infinity),
+      now: () => this.clock.now(),
+      actual: new Map(),
+    };
+    const started = performance.now();
+    try {
+      const rows = await runAnalytics(root, run);
+      const timeMs = performance.now() - started;
+      for (const plan of rowPlansOf(root)) this.finished(plan, rowRun, started, rows.length);
+      return { rows, root, run, rowRun, timeMs };
+    } finally {
+      end();
+    }
+  }
+
+  /** Whether a field column serves a `payload.*` or `tags.*` field; set by the engine when it has them. */
+  fieldColumns: ((field: string) => boolean) | undefined;
 
   /** Ends the scan workers, if any were started. */
   close(): Promise<void> {
