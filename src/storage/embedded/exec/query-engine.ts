@@ -32,6 +32,7 @@ import { validateAnalytics } from '../../../analytics/validate-analytics.js';
 import { planAnalytics } from './analytics/plan-analytics.js';
 import { runAnalytics, type AnalyticsRun } from './analytics/run-analytics.js';
 import { rowPlansOf, type AnalyticsNode } from './analytics/analytics-nodes.js';
+import { explainAnalytics } from './analytics/explain-analytics.js';
 import { requireNonEmptyString } from '../../../support/require-string.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
@@ -201,6 +202,8 @@ export class QueryEngine {
    * pagination, so page 1,000 costs what page 1 does. Pass the cursor back with `after`.
    */
   page(query: EventQuery, options: RunOptions = {}): Promise<ResultPage> {
+    // Analytics rows are paged with offset and limit: the page is the whole (limited) result.
+    if (query.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => ({ rows }));
     return this.run(query, options, (rows, body, plan) => {
       const last = rows[rows.length - 1];
       const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
@@ -257,6 +260,11 @@ export class QueryEngine {
    * orders first collect the matching row numbers (4-8 bytes a row) to sort them.
    */
   async *stream(query: EventQuery, options: RunOptions = {}): AsyncGenerator<ResultRow, void, undefined> {
+    // Analytics rows are computed whole (groups are only complete at the end), then streamed.
+    if (query.analytics !== undefined) {
+      yield* (await this.analyze(query, options)).rows;
+      return;
+    }
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
@@ -288,6 +296,7 @@ export class QueryEngine {
   }
 
   async explain(query: EventQuery, analyze: boolean): Promise<Explanation> {
+    if (query.analytics !== undefined) return this.explainAnalytics(query, analyze);
     const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
@@ -313,14 +322,14 @@ export class QueryEngine {
   private async analyze(
     query: EventQuery,
     options: RunOptions,
-  ): Promise<{ rows: Record<string, unknown>[]; root: AnalyticsNode; run: AnalyticsRun; rowRun: Run; timeMs: number }> {
-    validateQuery(query);
-    validateAnalytics(query.analytics);
-    const root = planAnalytics(query, {
-      table: this.table,
-      planRows: (rowQuery) => this.plan(rowQuery).plan,
-      ...(this.fieldColumns === undefined ? {} : { hasFieldColumn: this.fieldColumns }),
-    });
+  ): Promise<{
+    rows: Record<string, unknown>[];
+    root: AnalyticsNode;
+    run: AnalyticsRun;
+    rowRun: Run;
+    timeMs: number;
+  }> {
+    const root = this.planAnalytics(query, false);
     const { guard, end } = this.begin(query, options);
     const body = this.bodyReader();
     const rowRun = startRun(this.table, body, guard, this.pool);
@@ -342,6 +351,31 @@ export class QueryEngine {
     } finally {
       end();
     }
+  }
+
+  private planAnalytics(query: EventQuery, fresh: boolean): AnalyticsNode {
+    validateQuery(query);
+    validateAnalytics(query.analytics);
+    return planAnalytics(query, {
+      table: this.table,
+      planRows: (rowQuery) => this.plan(rowQuery, fresh).plan,
+      ...(this.fieldColumns === undefined ? {} : { hasFieldColumn: this.fieldColumns }),
+    });
+  }
+
+  private async explainAnalytics(query: EventQuery, analyze: boolean): Promise<Explanation> {
+    if (!analyze) {
+      const root = this.planAnalytics(query, true);
+      const events = rowPlansOf(root)[0] as QueryPlan;
+      return explainAnalytics(`q${++this.sequence}`, root, explainPlan('', events));
+    }
+    const { root, run, rowRun, timeMs } = await this.analyze(query, {});
+    const events = rowPlansOf(root)[0] as QueryPlan;
+    return explainAnalytics(run.guard.queryId, root, explainPlan(run.guard.queryId, events), {
+      actual: run.actual,
+      rowActual: rowRun.actual,
+      timeMs,
+    });
   }
 
   /** Whether a field column serves a `payload.*` or `tags.*` field; set by the engine when it has them. */
