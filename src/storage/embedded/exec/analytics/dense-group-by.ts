@@ -181,7 +181,8 @@ function fold(
   const v = values as Float64Array;
   if (kind === 'countField') {
     for (let i = 0; i < groupOf.length; i++) if (!Number.isNaN(v[i])) n[groupOf[i] as number]! += 1;
-    return (g) => n[g] as number;
+    // As the general path's count(field) (numeric-accumulators.ts): null when nothing was counted.
+    return (g) => ((n[g] as number) === 0 ? null : (n[g] as number));
   }
   const acc = new Float64Array(groups).fill(kind === 'min' ? Infinity : kind === 'max' ? -Infinity : 0);
   for (let i = 0; i < groupOf.length; i++) {
