@@ -109,7 +109,7 @@ function percentile(values: number[], p: number): number | null {
 }
 
 function oracleAggregate(spec: AggregateSpec, events: StoredEvent[]): unknown {
-  const field = 'field' in spec ? spec.field : '';
+  const field = 'field' in spec ? (spec.field ?? '') : '';
   const values = numbers(events, field);
   const byTime = [...events].sort(
     (a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.sequence - b.sequence,

@@ -7,6 +7,7 @@ import type { QueryGuard } from '../query-guard.js';
 import type { QueryPlan } from '../query-optimizer.js';
 import type { AnalyticsNode } from './analytics-nodes.js';
 import { groupByColumns } from './group-by-columns.js';
+import { patternOverColumns } from './pattern-over-columns.js';
 import { denseGroupBy, type DenseSources } from './dense-group-by.js';
 import { havingRows, sortRows, unsupportedYet } from './row-stages.js';
 
@@ -47,8 +48,24 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
   switch (node.kind) {
     case 'Events':
       return { rows: await run.selectRows(node.plan) };
+    case 'Pattern': {
+      const input = await evaluate(node.child, run);
+      if ('rows' in input) {
+        return {
+          records: patternOverColumns(
+            input.rows,
+            node.spec,
+            run.table,
+            run.reader,
+            run.body,
+            run.guard,
+            run.now(),
+          ),
+        };
+      }
+      return unsupportedYet('patterns over joined rows');
+    }
     case 'Join':
-    case 'Pattern':
     case 'Window':
     case 'Fill':
       return unsupportedYet(node.kind);
