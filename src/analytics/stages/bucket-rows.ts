@@ -56,7 +56,7 @@ export function validateTimeBucketSpec(spec: unknown, path: string): asserts spe
  * (default `timestamp`), or null when that is not a finite number or Date. A later group stage
  * groups by it.
  */
-export function bucketRows(rows: readonly PipelineRow[], spec: TimeBucketSpec): PipelineRow[] {
+export function bucketRows(rows: readonly object[], spec: TimeBucketSpec): PipelineRow[] {
   validateTimeBucketSpec(spec, 'timeBucket');
   const grid = gridOf(spec);
   const field = spec.field ?? 'timestamp';

@@ -19,7 +19,7 @@ export interface GroupRowsOptions {
 }
 
 /** What `add` receives for a row: the field's value, `[x, y]` for corr, nothing for count(). */
-export function rowInput(spec: AggregateSpec): (row: PipelineRow) => unknown {
+export function rowInput(spec: AggregateSpec): (row: object) => unknown {
   switch (spec.kind) {
     case 'count':
       return () => undefined;
@@ -39,7 +39,7 @@ export function rowInput(spec: AggregateSpec): (row: PipelineRow) => unknown {
  * without a timestamp (a group or pattern row) by its position in the input, which also stands in
  * for a missing sequence.
  */
-export function rowPosition(row: PipelineRow, position: number): AggregateEvent {
+export function rowPosition(row: object, position: number): AggregateEvent {
   const timestamp = readRowField(row, 'timestamp');
   const sequence = readRowField(row, 'sequence');
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp))
@@ -50,7 +50,7 @@ export function rowPosition(row: PipelineRow, position: number): AggregateEvent 
   };
 }
 
-function bucketReader(spec: TimeBucketSpec): (row: PipelineRow) => number | null {
+function bucketReader(spec: TimeBucketSpec): (row: object) => number | null {
   validateTimeBucketSpec(spec, 'group.bucket');
   const grid = gridOf(spec, 'group.bucket');
   const field = spec.field ?? 'timestamp';
@@ -81,7 +81,7 @@ function requireFields(by: unknown, path: string): asserts by is readonly Field[
  * No rows give no groups, except without `by` and `bucket`: one row, as SQL's aggregate without
  * GROUP BY (`count()` 0, the others null).
  */
-export function groupRows(rows: readonly PipelineRow[], options: GroupRowsOptions): PipelineRow[] {
+export function groupRows(rows: readonly object[], options: GroupRowsOptions): PipelineRow[] {
   const by = options.by ?? [];
   requireFields(by, 'group.by');
   const keys = options.bucket ? ['bucket', ...by] : [...by];

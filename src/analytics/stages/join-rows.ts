@@ -53,7 +53,7 @@ export function validateJoinOptions(options: unknown, path: string): asserts opt
   if (within !== undefined) durationMs(within, `${path}.within`);
 }
 
-const timeOf = (row: PipelineRow) => {
+const timeOf = (row: object) => {
   const ms = readRowField(row, 'timestamp');
   return typeof ms === 'number' && Number.isFinite(ms) ? ms : null;
 };
@@ -66,8 +66,8 @@ const timeOf = (row: PipelineRow) => {
  * then matches nothing). A `left` join keeps a left row without matches as `{ ...leftRow, [as]: null }`.
  */
 export function joinRows(
-  left: readonly PipelineRow[],
-  right: readonly PipelineRow[],
+  left: readonly object[],
+  right: readonly object[],
   options: JoinOptions,
 ): PipelineRow[] {
   validateJoinOptions(options, 'join');
@@ -79,7 +79,7 @@ export function joinRows(
       return { row, t: timeOf(row) ?? -Infinity, order: typeof sequence === 'number' ? sequence : position };
     })
     .sort((a, b) => a.t - b.t || a.order - b.order);
-  const table = new Map<string, { row: PipelineRow; t: number }[]>();
+  const table = new Map<string, { row: object; t: number }[]>();
   for (const { row, t } of ordered) {
     const key = readRowField(row, rightField);
     if (key === undefined || key === null) continue;

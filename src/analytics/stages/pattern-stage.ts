@@ -71,11 +71,7 @@ export function validatePatternSpec(spec: unknown, path: string): asserts spec i
  * (docs/analytics.md, Patterns). `now` (epoch ms) closes the windows of `absent` steps. Step names,
  * `absent` and `contiguity` are checked by matchPattern.
  */
-export function patternStage(
-  rows: readonly PipelineRow[],
-  spec: PatternQuerySpec,
-  now: number,
-): PatternRow[] {
+export function patternStage(rows: readonly object[], spec: PatternQuerySpec, now: number): PatternRow[] {
   validatePatternSpec(spec, 'pattern');
   const steps = spec.steps.map((step) => ({
     name: step.name,

@@ -59,7 +59,7 @@ export function validateExpression(
  * a number is itself, `{ literal: v }` is v, arithmetic is null unless both operands are finite
  * numbers and the result is finite (so division by zero is null).
  */
-export function evaluateExpression(expression: Expression, row: PipelineRow): unknown {
+export function evaluateExpression(expression: Expression, row: object): unknown {
   if (typeof expression === 'string') return readRowField(row, expression) ?? null;
   if (typeof expression === 'number') return expression;
   if ('literal' in expression) return expression.literal;
@@ -97,7 +97,7 @@ export function validateProjection(
 
 /** Each row as a new record of exactly the projection's names, each the value of its expression. */
 export function projectRows(
-  rows: readonly PipelineRow[],
+  rows: readonly object[],
   projection: Readonly<Record<string, Expression>>,
 ): PipelineRow[] {
   validateProjection(projection, 'project');

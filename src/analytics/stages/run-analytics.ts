@@ -66,12 +66,12 @@ export function validateAnalyticsSpec(spec: unknown, path = 'analytics'): assert
  * they are. The query's orderBy, offset and limit are the caller's (sortRows, limitRows).
  */
 export async function runAnalytics(
-  events: readonly PipelineRow[],
+  events: readonly object[],
   spec: AnalyticsSpec,
   context: PipelineContext,
 ): Promise<PipelineRow[]> {
   validateAnalyticsSpec(spec);
-  let rows: PipelineRow[] = [...events];
+  let rows = [...events] as PipelineRow[];
   if (spec.join) rows = joinRows(rows, await context.readEvents(spec.join.right), spec.join);
   if (spec.pattern) rows = patternStage(rows, spec.pattern, context.now());
   const by = spec.groupBy ?? [];

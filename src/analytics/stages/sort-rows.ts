@@ -1,6 +1,5 @@
 import { ValidationError } from '../../errors.js';
 import type { OrderTerm } from '../../query/ast.js';
-import type { PipelineRow } from '../../query/analytics-ast.js';
 import { canonicalJson } from '../../query/canonical.js';
 import { describe } from '../../support/describe.js';
 import { readRowField } from './read-row-field.js';
@@ -68,7 +67,7 @@ export function validateOrderTerms(terms: unknown, path: string): asserts terms 
  * reversed for `desc`: so null and missing come last ascending and first descending, as in
  * PostgreSQL. Returns a new array.
  */
-export function sortRows(rows: readonly PipelineRow[], terms: readonly OrderTerm[]): PipelineRow[] {
+export function sortRows<T extends object>(rows: readonly T[], terms: readonly OrderTerm[]): T[] {
   validateOrderTerms(terms, 'sort');
   const keyed = rows.map((row) => ({ row, keys: terms.map((term) => readRowField(row, term.field)) }));
   keyed.sort((a, b) => {
@@ -93,7 +92,7 @@ export function validateLimit(limit: unknown, path: string): asserts limit is nu
 }
 
 /** The first `limit` rows. */
-export function limitRows(rows: readonly PipelineRow[], limit: number): PipelineRow[] {
+export function limitRows<T>(rows: readonly T[], limit: number): T[] {
   validateLimit(limit, 'limit');
   return rows.slice(0, limit);
 }

@@ -23,7 +23,7 @@ export interface SessionOptions {
   readonly field?: Field;
 }
 
-function timeOf(row: PipelineRow, field: string): number | null {
+function timeOf(row: object, field: string): number | null {
   const ms = readRowField(row, field);
   return typeof ms === 'number' && Number.isFinite(ms) ? ms : null;
 }
@@ -36,7 +36,7 @@ function timeOf(row: PipelineRow, field: string): number | null {
  * finite time are dropped (as stream processors drop events without timestamps). Copies come in
  * input order, each row's windows in ascending order.
  */
-export function hoppingWindows(rows: readonly PipelineRow[], options: HoppingOptions): PipelineRow[] {
+export function hoppingWindows(rows: readonly object[], options: HoppingOptions): PipelineRow[] {
   const size = positiveDurationMs(options?.size, 'window.size');
   const every = positiveDurationMs(options?.every, 'window.every');
   if (size / every > MAX_WINDOWS_PER_ROW) {
@@ -68,7 +68,7 @@ export function hoppingWindows(rows: readonly PipelineRow[], options: HoppingOpt
  * Rows without a finite time are dropped. Returns the rows with the two keys added, each group's
  * rows in time order, groups in first-seen order.
  */
-export function sessionWindows(rows: readonly PipelineRow[], options: SessionOptions): PipelineRow[] {
+export function sessionWindows(rows: readonly object[], options: SessionOptions): PipelineRow[] {
   const gap = positiveDurationMs(options?.gap, 'window.gap');
   const by = options.by ?? [];
   const field = options.field ?? 'timestamp';
@@ -118,7 +118,7 @@ export function validateWindowSpec(spec: unknown, path: string): asserts spec is
 
 /** The rows of a window spec: hopping or session windows (sessions per `by`). */
 export function windowRows(
-  rows: readonly PipelineRow[],
+  rows: readonly object[],
   spec: TimeWindowSpec,
   by: readonly Field[] = [],
 ): PipelineRow[] {

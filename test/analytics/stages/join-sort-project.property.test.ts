@@ -26,7 +26,7 @@ describe('joinRows', () => {
           const sortedRight = [...right].sort(
             (a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.sequence - b.sequence,
           );
-          const expected = left.flatMap((l) => {
+          const expected = left.flatMap((l): Record<string, unknown>[] => {
             const matches = sortedRight.filter((r) => {
               const d = r.timestamp.getTime() - l.timestamp.getTime();
               return (

@@ -81,7 +81,7 @@ describe('runPipeline', () => {
       { provider: 'gh', n: 2, p50: 2000, p95: 2900 },
       { provider: 'gl', n: 1, p50: 2000, p95: 2000 },
     ]);
-    expect(asked).toEqual([stages[0]!.match]);
+    expect(asked).toEqual([(stages[0] as { match: FilterNode }).match]);
   });
 
   it('reads all events without a first match; a later match filters rows; timeBucket feeds group, fill and running', async () => {

@@ -40,7 +40,7 @@ const leaf: fc.Arbitrary<FilterNode> = fc
       case 'in':
         return f.in(name, [x, y]);
       case 'between':
-        return typeof x === typeof y ? f.between(name, x < y ? x : y, x < y ? y : x) : f.exists(name);
+        return typeof x === typeof y ? f.between(name, x! < y! ? x : y, x! < y! ? y : x) : f.exists(name);
       case 'exists':
         return f.exists(name);
       case 'prefix':
