@@ -7,8 +7,8 @@ import type { Accumulator, AggregateEvent } from '../accumulator.js';
 import { accumulatorFor } from '../accumulator-for.js';
 import { splitAggregates, validateAggregateMap } from './aggregate-map.js';
 import { gridOf, validateTimeBucketSpec } from './bucket-rows.js';
-import { groupKeyText, keyValue } from './group-key.js';
-import { readRowField } from './read-row-field.js';
+import { GroupIndex, keyValue } from './group-key.js';
+import { readRowField, rowFieldReader } from './read-row-field.js';
 
 export interface GroupRowsOptions {
   /** Group key fields, read with readRowField; missing values group under null. */
@@ -23,14 +23,14 @@ export function rowInput(spec: AggregateSpec): (row: object) => unknown {
   switch (spec.kind) {
     case 'count':
       return () => undefined;
-    case 'corr':
-      return (row) => [readRowField(row, spec.x), readRowField(row, spec.y)];
-    case 'custom': {
-      const { field } = spec;
-      return field === undefined ? () => undefined : (row) => readRowField(row, field);
+    case 'corr': {
+      const [x, y] = [rowFieldReader(spec.x), rowFieldReader(spec.y)];
+      return (row) => [x(row), y(row)];
     }
+    case 'custom':
+      return spec.field === undefined ? () => undefined : rowFieldReader(spec.field);
     default:
-      return (row) => readRowField(row, spec.field);
+      return rowFieldReader(spec.field);
   }
 }
 
@@ -53,9 +53,9 @@ export function rowPosition(row: object, position: number): AggregateEvent {
 function bucketReader(spec: TimeBucketSpec): (row: object) => number | null {
   validateTimeBucketSpec(spec, 'group.bucket');
   const grid = gridOf(spec, 'group.bucket');
-  const field = spec.field ?? 'timestamp';
+  const read = rowFieldReader(spec.field ?? 'timestamp');
   return (row) => {
-    const ms = readRowField(row, field);
+    const ms = read(row);
     return typeof ms === 'number' && Number.isFinite(ms) ? grid.start(ms) : null;
   };
 }
@@ -97,25 +97,28 @@ export function groupRows(rows: readonly object[], options: GroupRowsOptions): P
   const accumulators: Accumulator[] = plain.map(([, spec]) => accumulatorFor(spec));
   const inputs = plain.map(([, spec]) => rowInput(spec));
   const bucket = options.bucket ? bucketReader(options.bucket) : null;
-  const groups = new Map<string, { key: unknown[]; states: unknown[] }>();
-  rows.forEach((row, position) => {
-    const key: unknown[] = by.map((field) => keyValue(readRowField(row, field)));
-    if (bucket) key.unshift(bucket(row));
-    const text = groupKeyText(key);
-    let group = groups.get(text);
-    if (group === undefined) {
-      group = { key, states: accumulators.map((accumulator) => accumulator.init()) };
-      groups.set(text, group);
-    }
-    const at = rowPosition(row, position);
+  const readers = by.map(rowFieldReader);
+  // Only first, last and custom aggregates look at where a row sits in time.
+  const positioned = plain.some(([, spec]) => ['first', 'last', 'custom'].includes(spec.kind));
+  const index = new GroupIndex<{ key: unknown[]; states: unknown[] }>();
+  const offset = bucket ? 1 : 0;
+  const parts: unknown[] = new Array(keys.length);
+  const create = () => ({
+    key: parts.map(keyValue),
+    states: accumulators.map((accumulator) => accumulator.init()),
+  });
+  for (let position = 0; position < rows.length; position++) {
+    const row = rows[position]!;
+    if (bucket) parts[0] = bucket(row);
+    for (let k = 0; k < readers.length; k++) parts[k + offset] = readers[k]!(row);
+    const group = index.find(parts, create);
+    const at = positioned ? rowPosition(row, position) : undefined;
     for (let i = 0; i < accumulators.length; i++) {
       group.states[i] = accumulators[i]!.add(group.states[i], inputs[i]!(row), at);
     }
-  });
-  if (groups.size === 0 && keys.length === 0) {
-    groups.set('', { key: [], states: accumulators.map((accumulator) => accumulator.init()) });
   }
-  return [...groups.values()].map(({ key, states }) => {
+  if (index.groups.length === 0 && keys.length === 0) index.find([], create);
+  return index.groups.map(({ key, states }) => {
     const out: PipelineRow = {};
     keys.forEach((name, i) => (out[name] = key[i]));
     plain.forEach(([alias], i) => (out[alias] = accumulators[i]!.result(states[i])));

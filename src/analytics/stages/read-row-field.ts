@@ -24,7 +24,15 @@ export function readRowField(row: unknown, field: string): unknown {
   return value instanceof Date ? value.getTime() : value;
 }
 
-/** A reader for one field, for callers that read it from many rows. */
+/** A reader for one field, for callers that read it from many rows: the path is split once. */
 export function rowFieldReader(field: string): (row: unknown) => unknown {
-  return (row) => readRowField(row, field);
+  const path = field.split('.');
+  return (row) => {
+    if (row === null || typeof row !== 'object') return undefined;
+    let value: unknown;
+    if (own(row, field)) value = (row as Record<string, unknown>)[field];
+    else if (path.length === 1) return undefined;
+    else value = readPath(row, path);
+    return value instanceof Date ? value.getTime() : value;
+  };
 }
