@@ -194,6 +194,13 @@ export function validateRowFilter(filter: unknown, path: string, depth = 0): ass
           'INVALID_OPERAND',
         );
       }
+      if ((node.low as string | number) > (node.high as string | number)) {
+        throw new ValidationError(
+          path,
+          `bad range: low ${describe(node.low)} is above high ${describe(node.high)}`,
+          'INVALID_RANGE',
+        );
+      }
       return;
     case 'eq':
     case 'ne':

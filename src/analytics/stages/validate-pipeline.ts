@@ -34,7 +34,7 @@ export function stageName(stage: PipelineStage): StageName {
   return Object.keys(stage)[0] as StageName;
 }
 
-function validateGroup(group: unknown, path: string): void {
+function validateGroup(group: unknown, path: string, added: readonly string[]): void {
   if (group === null || typeof group !== 'object') {
     throw new ValidationError(path, `must be { by?, aggregates }, got ${describe(group)}`, 'INVALID_OPTION');
   }
@@ -51,7 +51,7 @@ function validateGroup(group: unknown, path: string): void {
       'UNKNOWN_FIELD',
     );
   }
-  validateAggregateMap(aggregates, `${path}.aggregates`, (by as string[] | undefined) ?? []);
+  validateAggregateMap(aggregates, `${path}.aggregates`, [...added, ...((by as string[] | undefined) ?? [])]);
 }
 
 function validateJoin(join: unknown, path: string): void {
@@ -63,7 +63,13 @@ function validateJoin(join: unknown, path: string): void {
 }
 
 /** Checks one stage's content; `first` tells a first `match`, which the store serves. */
-function validateStage(name: StageName, content: unknown, path: string, first: boolean): void {
+function validateStage(
+  name: StageName,
+  content: unknown,
+  path: string,
+  first: boolean,
+  added: readonly string[],
+): void {
   switch (name) {
     case 'match':
       // The first match goes to the store (its fields are event fields); a later one filters rows.
@@ -77,7 +83,7 @@ function validateStage(name: StageName, content: unknown, path: string, first: b
     case 'window':
       return validateWindowSpec(content, path);
     case 'group':
-      return validateGroup(content, path);
+      return validateGroup(content, path, added);
     case 'pattern':
       return validatePatternSpec(content, path);
     case 'join':
@@ -107,6 +113,8 @@ export function validatePipeline(stages: unknown): asserts stages is readonly Pi
       'INVALID_OPTION',
     );
   }
+  // The keys a timeBucket or window stage adds, which the next group stage groups by.
+  let added: readonly string[] = [];
   stages.forEach((stage: unknown, i) => {
     const path = `stages[${i}]`;
     const keys =
@@ -119,6 +127,9 @@ export function validatePipeline(stages: unknown): asserts stages is readonly Pi
       );
     }
     const name = keys[0] as StageName;
-    validateStage(name, (stage as Record<string, unknown>)[name], `${path}.${name}`, i === 0);
+    validateStage(name, (stage as Record<string, unknown>)[name], `${path}.${name}`, i === 0, added);
+    if (name === 'timeBucket') added = ['bucket'];
+    else if (name === 'window') added = ['windowStart', 'windowEnd'];
+    else if (name === 'group') added = [];
   });
 }

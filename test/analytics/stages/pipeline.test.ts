@@ -190,6 +190,10 @@ describe('validatePipeline', () => {
       'stages[2].sort[0].direction',
     ],
     [[{ limit: 1, sort: [] }], 'stages[0]'],
+    [
+      [{ timeBucket: { width: '1h' } }, { group: { aggregates: { bucket: agg.count() } } }],
+      'stages[1].group.aggregates.bucket',
+    ],
     [[{ timeBucket: { width: '5x' } }], 'stages[0].timeBucket.width'],
     [[{ window: { size: 10 } }], 'stages[0].window'],
     [

@@ -114,6 +114,7 @@ describe('validateRowFilter', () => {
       'INVALID_OPERAND',
     ],
     [{ kind: 'in', field: 'n', values: [] }, 'having.values', 'INVALID_OPERAND'],
+    [{ kind: 'between', field: 'n', low: 5, high: 1 }, 'having', 'INVALID_RANGE'],
     [{ kind: 'like', field: 'n' }, 'having.kind', 'VALIDATION_FAILED'],
     [null, 'having', 'VALIDATION_FAILED'],
   ])('refuses %j at %s', (node, path, code) => {
