@@ -292,4 +292,32 @@ describe('runAnalytics', () => {
       runAnalytics(events, { bucket: { width: '1s' }, window: { gap: 5 } }, context([]).ctx),
     ).rejects.toThrow(ValidationError);
   });
+
+  it('joins with the right query read from the store, then groups session windows per key', async () => {
+    const events = [
+      event(1, 0, 'S', { issueId: 'i1' }),
+      event(2, 50, 'C', { issueId: 'i1' }),
+      event(3, 1000, 'S', { issueId: 'i2' }),
+      event(4, 5000, 'S', { issueId: 'i1' }),
+    ];
+    const { ctx, asked } = context(events);
+    const right: EventQuery = { kind: 'query', filter: f.eq('type', 'C'), orderBy: [], hints: {} };
+    const starts = events.filter((e) => e.type === 'S');
+    const rows = await runAnalytics(
+      starts,
+      {
+        join: { right, on: 'tags.issueId', as: 'done', type: 'left', within: 100 },
+        window: { gap: 2000 },
+        groupBy: ['tags.issueId'],
+        aggregates: { n: agg.count(), completed: { kind: 'countField', field: 'done.id' } },
+      },
+      ctx,
+    );
+    expect(asked).toEqual([right]);
+    expect(rows).toEqual([
+      { windowStart: 0, windowEnd: 2000, 'tags.issueId': 'i1', n: 1, completed: 1 },
+      { windowStart: 5000, windowEnd: 7000, 'tags.issueId': 'i1', n: 1, completed: null },
+      { windowStart: 1000, windowEnd: 3000, 'tags.issueId': 'i2', n: 1, completed: null },
+    ]);
+  });
 });
