@@ -166,6 +166,7 @@ export { joinRows, type JoinOptions } from './analytics/stages/join-rows.js';
 export { validatePipeline } from './analytics/stages/validate-pipeline.js';
 export { runPipeline, type PipelineContext } from './analytics/stages/run-pipeline.js';
 export { runAnalytics, validateAnalyticsSpec } from './analytics/stages/run-analytics.js';
+export { filterTimeRange } from './analytics/stages/filter-time-range.js';
 export type {
   AnalyticsSpec,
   AggregateMap,

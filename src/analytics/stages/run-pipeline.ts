@@ -5,6 +5,7 @@ import { describe } from '../../support/describe.js';
 import { type BucketGrid } from '../time-bucket.js';
 import { bucketRows, gridOf } from './bucket-rows.js';
 import { fillBuckets } from './fill-buckets.js';
+import { filterTimeRange } from './filter-time-range.js';
 import { groupRows } from './group-rows.js';
 import { joinRows } from './join-rows.js';
 import { patternStage } from './pattern-stage.js';
@@ -22,7 +23,10 @@ export interface PipelineContext {
   readEvents(match: FilterNode | EventQuery): Promise<PipelineRow[]>;
   /** The store's clock, epoch ms: closes the windows of absent pattern steps. */
   now(): number;
-  /** The time range [from, to) empty buckets are filled across; without it, the data's own range. */
+  /**
+   * The time range [from, to) empty buckets are filled across. Without it: the first match's
+   * timestamp bounds (filterTimeRange) when it has both, else the data's first to last bucket.
+   */
   timeRange?(): { from: number; to: number };
 }
 
@@ -81,7 +85,14 @@ export async function runPipeline(
   validatePipeline(stages);
   const first = stages[0];
   const readsItself = first !== undefined && stageName(first) === 'match';
-  let rows = await context.readEvents(readsItself ? (first as { match: FilterNode }).match : MATCH_ALL);
+  const match = readsItself ? (first as { match: FilterNode }).match : MATCH_ALL;
+  let rows = await context.readEvents(match);
+  const matchRange = filterTimeRange(match);
+  const ranged: Pick<PipelineContext, 'timeRange'> = context.timeRange
+    ? context
+    : matchRange
+      ? { timeRange: () => matchRange }
+      : {};
   let pending: PendingKeys | null = null;
   for (const [i, stage] of stages.entries()) {
     if (i === 0 && readsItself) continue;
@@ -107,7 +118,7 @@ export async function runPipeline(
       return windowRows(input, stage.window, next?.group.by ?? []);
     }
     if ('group' in stage) {
-      const out = groupStage(input, stage.group.by ?? [], stage.group.aggregates, pending, context);
+      const out = groupStage(input, stage.group.by ?? [], stage.group.aggregates, pending, ranged);
       pending = null;
       return out;
     }

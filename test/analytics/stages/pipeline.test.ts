@@ -4,6 +4,8 @@ import { agg } from '../../../src/analytics/aggregates.js';
 import { matchPattern } from '../../../src/analytics/pattern-match.js';
 import { groupRows } from '../../../src/analytics/stages/group-rows.js';
 import { patternStage } from '../../../src/analytics/stages/pattern-stage.js';
+import { filterTimeRange } from '../../../src/analytics/stages/filter-time-range.js';
+import { nextUp } from '../../../src/query/time-bounds.js';
 import { compileRowFilter } from '../../../src/analytics/stages/row-filter.js';
 import { runAnalytics } from '../../../src/analytics/stages/run-analytics.js';
 import { runPipeline, type PipelineContext } from '../../../src/analytics/stages/run-pipeline.js';
@@ -117,6 +119,27 @@ describe('runPipeline', () => {
       { bucket: 10, n: 0, total: 1, d: -1 },
       { bucket: 20, n: 2, total: 3, d: 2 },
     ]);
+  });
+
+  it('fills across the first match’s timestamp range when the context gives none', async () => {
+    const events = [event(1, 15, 'A', {})];
+    const rows = await runPipeline(
+      [
+        { match: f.and(f.gte('timestamp', 0), f.lt('timestamp', 40), f.eq('type', 'A')) },
+        { timeBucket: { width: '10ms', fill: 'previous' } },
+        { group: { aggregates: { n: agg.count() } } },
+      ],
+      context(events).ctx,
+    );
+    expect(rows).toEqual([
+      { bucket: 0, n: null },
+      { bucket: 10, n: 1 },
+      { bucket: 20, n: 1 },
+      { bucket: 30, n: 1 },
+    ]);
+    expect(filterTimeRange(f.between('timestamp', 5, 9))).toEqual({ from: 5, to: nextUp(9) });
+    expect(filterTimeRange(f.gte('timestamp', 5))).toBeUndefined();
+    expect(filterTimeRange(f.or(f.gte('timestamp', 5), f.lt('timestamp', 9)))).toBeUndefined();
   });
 
   it('groups hopping windows by windowStart/windowEnd and session windows per the group keys', async () => {
