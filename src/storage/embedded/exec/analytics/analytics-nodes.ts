@@ -59,6 +59,8 @@ export interface AggregateNode extends Estimated {
   readonly aggregates: readonly { readonly alias: string; readonly spec: AggregateSpec }[];
   /** Running aggregates over the output rows, in bucket (or window) order per group. */
   readonly running: readonly { readonly alias: string; readonly spec: RunningSpec }[];
+  /** A Fill above adds the running aggregates, after the empty buckets (they count as 0 or null). */
+  readonly filled: boolean;
   /** Grouped over the table's columns by row number (true), or over records from below (false). */
   readonly overColumns: boolean;
   /** Each field read and where from (columns only). */
