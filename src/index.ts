@@ -112,6 +112,7 @@ export {
   type BucketGrid,
 } from './analytics/time-bucket.js';
 export { agg, type Agg } from './analytics/aggregates.js';
+export type { FunnelQuery, FunnelReport } from './store/store-analytics.js';
 export { accumulatorFor, aggregateEvents } from './analytics/accumulator-for.js';
 export type { Accumulator, AggregateEvent } from './analytics/accumulator.js';
 export type {

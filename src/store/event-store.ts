@@ -4,6 +4,8 @@ import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.
 import type { Indexes } from '../indexes/indexes.js';
 import type { ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
+import type { FunnelQuery, FunnelReport } from './store-analytics.js';
+import type { PipelineRow, PipelineStage } from '../query/analytics-ast.js';
 import type { AdvancedQueryBuilder } from '../builder/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
 import type { Explanation } from '../query/explanation.js';
@@ -88,6 +90,15 @@ export interface EventStore {
    * explain. `query<P>()` types the rows as `StoredEvent<P>` (until a `select`).
    */
   query<P = unknown>(): AdvancedQueryBuilder<StoredEvent<P>>;
+
+  /**
+   * Funnels and pipelines over the store's events (docs/analytics.md): `funnel(spec)` counts the
+   * journeys reaching each step within a window; `pipeline(stages)` runs JSON stages in order.
+   */
+  readonly analytics: {
+    funnel(spec: FunnelQuery): Promise<FunnelReport>;
+    pipeline(stages: readonly PipelineStage[]): Promise<PipelineRow[]>;
+  };
   /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */
   explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
   /** Replaces the retention policy; events it expires disappear from reads at once. */

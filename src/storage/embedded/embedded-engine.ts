@@ -290,7 +290,7 @@ export class EmbeddedEngine implements StorageEngine {
       cleanup: (options: CleanupOptions): Promise<CleanupReport> => this.maintenance.run(options),
       restore: (archiveDir: string, options: RestoreOptions): Promise<RestoreReport> =>
         restoreInto(this.restoreHost(), archiveDir, options),
-      queryArchive: (archiveDir: string, criteria: NormalizedCriteria): StoredEvent[] => {
+      queryArchive: (archiveDir: string, criteria: NormalizedCriteria | EventQuery): StoredEvent[] => {
         // A deleted stream stays deleted in the archive too: erasure is not undone by reading cold storage.
         const tombstones = this.current.tombstones;
         return queryArchived(archiveDir, criteria, (event) =>
