@@ -145,3 +145,13 @@ export {
   type FunnelResult,
 } from './analytics/funnel.js';
 export type { SequencedEvent } from './analytics/partition-events.js';
+// Export: rows to CSV, NDJSON, Parquet or Arrow (docs/export.md).
+export { exportRows } from './analytics/export/export-rows.js';
+export {
+  EVENT_COLUMNS,
+  type ColumnSpec,
+  type ColumnType,
+  type ExportColumn,
+} from './analytics/export/column-spec.js';
+export type { ExportFormat, ExportOptions, ExportResult } from './analytics/export/export-options.js';
+export type { ExportSource, PipelineRunner } from './store/export-runner.js';

@@ -44,6 +44,8 @@ import type {
 import type { ReadCall } from './hooks.js';
 import type { PluginHost } from './plugin-host.js';
 import { ReadRunner } from './read-runner.js';
+import { runExport, type ExportSource, type PipelineRunner } from './export-runner.js';
+import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import { requireNonEmptyString } from '../support/require-string.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
@@ -298,6 +300,18 @@ export class EventStoreFacade implements EventStore {
       return this.explainQuery(query, requireObject(options, 'options').analyze === true);
     },
   };
+
+  /**
+   * Export (store/export-runner.ts): queries stream through the builder's runner, so every export
+   * is a read the plugins see; a pipeline goes through `analytics.pipeline` when the store has it.
+   */
+  async export(source: ExportSource, options: ExportOptions): Promise<ExportResult> {
+    this.assertOpen();
+    return runExport(source, options, {
+      stream: (query) => this.builderRunner.stream(query),
+      analytics: (this as unknown as { analytics?: PipelineRunner }).analytics,
+    });
+  }
 
   async read<P = unknown>(options: ReadOptions = {}): Promise<StoredEvent<P>[]> {
     this.assertOpen();

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Table, tableToIPC, type Schema } from 'apache-arrow';
+import {
+  Compression,
+  initSync,
+  Table as WasmTable,
+  transformParquetStream,
+  WriterPropertiesBuilder,
+  type RecordBatch as WasmRecordBatch,
+} from 'parquet-wasm/esm';
+import { arrowSchema, toRecordBatch } from './arrow-batch.js';
+import type { FormatWriter } from './format-writer.js';
+import type { RowBatch } from './row-batches.js';
+
+let initialized = false;
+
+/**
+ * parquet-wasm is Apache Arrow's Rust Parquet writer compiled to WebAssembly, shipped inside its npm
+ * package: loaded once, on the first Parquet export (its `node` build does not load as an ES
+ * module, so the `esm` build is initialized with the module's bytes).
+ */
+function initParquetWasm(): void {
+  if (initialized) return;
+  const require = createRequire(import.meta.url);
+  initSync({ module: readFileSync(require.resolve('parquet-wasm/esm/parquet_wasm_bg.wasm')) });
+  initialized = true;
+}
+
+/** Each batch of rows as WebAssembly record batches (through Arrow IPC, which both sides speak). */
+async function* wasmBatches(batches: AsyncIterable<RowBatch>): AsyncGenerator<WasmRecordBatch> {
+  let schema: Schema | undefined;
+  for await (const batch of batches) {
+    schema ??= arrowSchema(batch.columns);
+    const ipc = tableToIPC(new Table(schema, [toRecordBatch(batch, schema)]), 'stream');
+    const table = WasmTable.fromIPCStream(ipc);
+    try {
+      yield* table.recordBatches();
+    } finally {
+      table.free();
+    }
+  }
+}
+
+/**
+ * Parquet: one row group per batch of rows, Snappy-compressed, written as each row group is done.
+ * The input stream has no buffer (highWaterMark 0): the writer pulls the next batch only when it
+ * has written the previous one, so memory holds one batch whatever the row count.
+ */
+export const writeParquet: FormatWriter = async (batches, sink, { batchRows }) => {
+  initParquetWasm();
+  const source = wasmBatches(batches);
+  // parquet-wasm reports an error of the input stream as its own text: the original (a coded
+  // TammaError) is kept here and thrown instead.
+  let failure: { error: unknown } | undefined;
+  const input = new ReadableStream<WasmRecordBatch>(
+    {
+      async pull(controller) {
+        try {
+          const next = await source.next();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          failure = { error };
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await source.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const properties = new WriterPropertiesBuilder()
+    .setCompression(Compression.SNAPPY)
+    .setMaxRowGroupSize(batchRows)
+    .setCreatedBy('tamma-events export (parquet-wasm)')
+    .build();
+  try {
+    const output = (await transformParquetStream(input, properties)) as ReadableStream<Uint8Array>;
+    for await (const chunk of output) await sink.write(chunk);
+  } catch (error) {
+    throw failure === undefined ? error : failure.error;
+  }
+};
