@@ -9,6 +9,7 @@ import {
   WriterPropertiesBuilder,
   type RecordBatch as WasmRecordBatch,
 } from 'parquet-wasm/esm';
+import { StorageError } from '../../errors.js';
 import { arrowSchema, toRecordBatch } from './arrow-batch.js';
 import type { FormatWriter } from './format-writer.js';
 import type { RowBatch } from './row-batches.js';
@@ -53,13 +54,16 @@ export const writeParquet: FormatWriter = async (batches, sink, { batchRows }) =
   // parquet-wasm reports an error of the input stream as its own text: the original (a coded
   // TammaError) is kept here and thrown instead.
   let failure: { error: unknown } | undefined;
+  let exhausted = false;
   const input = new ReadableStream<WasmRecordBatch>(
     {
       async pull(controller) {
         try {
           const next = await source.next();
-          if (next.done) controller.close();
-          else controller.enqueue(next.value);
+          if (next.done) {
+            exhausted = true;
+            controller.close();
+          } else controller.enqueue(next.value);
         } catch (error) {
           failure = { error };
           controller.error(error);
@@ -81,5 +85,14 @@ export const writeParquet: FormatWriter = async (batches, sink, { batchRows }) =
     for await (const chunk of output) await sink.write(chunk);
   } catch (error) {
     throw failure === undefined ? error : failure.error;
+  }
+  // parquet-wasm ends its output normally when its input fails (a file of the rows so far): an
+  // export that stopped early must fail, never pass as complete.
+  if (failure !== undefined) throw failure.error;
+  if (!exhausted) {
+    throw new StorageError(
+      'the Parquet writer stopped before the last row',
+      new Error('input not exhausted'),
+    );
   }
 };
