@@ -21,6 +21,8 @@ export interface ExportOptions {
   columns?: readonly ColumnSpec[];
   /** Rows per batch; default 65,536. Memory holds one batch. */
   batchRows?: number;
+  /** Called after each batch is written, with the rows and bytes written so far (a progress bar). */
+  onProgress?: (progress: ExportResult) => void;
 }
 
 export interface ExportResult {
@@ -35,6 +37,7 @@ export interface CheckedExportOptions {
   readonly to: string | Writable;
   readonly columns: readonly ColumnSpec[] | undefined;
   readonly batchRows: number;
+  readonly onProgress: ((progress: ExportResult) => void) | undefined;
 }
 
 /** Checks every option before anything is opened or written: a bad option creates no file. */
@@ -46,12 +49,12 @@ export function checkExportOptions(options: unknown): CheckedExportOptions {
       'INVALID_OPTION',
     );
   }
-  const { format, to, columns, batchRows, ...rest } = options as Partial<ExportOptions>;
+  const { format, to, columns, batchRows, onProgress, ...rest } = options as Partial<ExportOptions>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) {
     throw new ValidationError(
       unknown[0] as string,
-      'is not an export option; expected format, to, columns or batchRows',
+      'is not an export option; expected format, to, columns, batchRows or onProgress',
       'INVALID_OPTION',
     );
   }
@@ -76,10 +79,18 @@ export function checkExportOptions(options: unknown): CheckedExportOptions {
       'INVALID_OPTION',
     );
   }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new ValidationError(
+      'onProgress',
+      `must be a function, got ${describe(onProgress)}`,
+      'INVALID_OPTION',
+    );
+  }
   return {
     format: format as ExportFormat,
     to: to as string | Writable,
     columns: columns === undefined ? undefined : checkColumns(columns, 'columns'),
     batchRows: batchRows ?? DEFAULT_BATCH_ROWS,
+    onProgress,
   };
 }

@@ -27,9 +27,17 @@ function isIterable(value: unknown): value is AsyncIterable<unknown> | Iterable<
   );
 }
 
-/** Counts the rows the writer took, batch by batch, as it takes them. */
-async function* counted(batches: AsyncIterable<RowBatch>, count: { rows: number }): AsyncGenerator<RowBatch> {
+/**
+ * Counts the rows the writer took, batch by batch. When the writer asks for the next batch it has
+ * written the previous one: that is when progress is reported.
+ */
+async function* counted(
+  batches: AsyncIterable<RowBatch>,
+  count: { rows: number },
+  report: () => void,
+): AsyncGenerator<RowBatch> {
   for await (const batch of batches) {
+    if (count.rows > 0) report();
     count.rows += batch.rows.length;
     yield batch;
   }
@@ -61,9 +69,11 @@ export async function exportRows(
   const sink = typeof checked.to === 'string' ? await fileSink(checked.to) : streamSink(checked.to);
   const count = { rows: 0 };
   try {
-    const batches = counted(rowBatches(rows, checked.columns, checked.batchRows), count);
+    const report = (): void => checked.onProgress?.({ rows: count.rows, bytes: sink.bytes });
+    const batches = counted(rowBatches(rows, checked.columns, checked.batchRows), count, report);
     await write(batches, sink, { batchRows: checked.batchRows });
     await sink.close();
+    report();
   } catch (error) {
     await sink.abort();
     throw error;
