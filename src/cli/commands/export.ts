@@ -36,7 +36,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
   addQueryOptions(command)
     .option(
       '--batch-rows <n>',
-      'rows per batch (Parquet row group, Arrow record batch); default 65536',
+      'rows per batch (an Arrow record batch; a Parquet row group holds 8); default 16384',
       integerArg(1),
     )
     .addHelpText(
