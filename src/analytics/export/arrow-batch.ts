@@ -88,29 +88,32 @@ function textColumn(
   const cell: Cell<string> = column.type === 'json' ? jsonCell : textCell;
   const texts: (string | null)[] = new Array(rows.length);
   const validity = new Validity(rows.length);
-  const offsets = new Int32Array(rows.length + 1);
-  let bytes = 0;
+  // One pass to convert (and size: UTF-8 takes at most 3 bytes per UTF-16 unit), one to encode.
+  let units = 0;
   for (let i = 0; i < rows.length; i++) {
     const text = cell((rows[i] as Record<string, unknown>)[column.name], offset + i, column.name);
     texts[i] = text;
     if (text === null) validity.nulls++;
     else {
       validity.set(i);
-      bytes += Buffer.byteLength(text, 'utf8');
-      if (bytes > MAX_TEXT_BYTES) {
-        throw new ValidationError(
-          'batchRows',
-          `column ${column.name} holds over 2 GiB of text in one batch of ${rows.length} rows; export with a smaller batchRows`,
-          'INVALID_OPTION',
-        );
-      }
+      units += text.length;
     }
-    offsets[i + 1] = bytes;
   }
-  const data = Buffer.allocUnsafe(bytes);
+  if (units * 3 > MAX_TEXT_BYTES) {
+    throw new ValidationError(
+      'batchRows',
+      `column ${column.name} may hold over 2 GiB of text in one batch of ${rows.length} rows; export with a smaller batchRows`,
+      'INVALID_OPTION',
+    );
+  }
+  const data = Buffer.allocUnsafe(units * 3);
+  const offsets = new Int32Array(rows.length + 1);
+  let bytes = 0;
   for (let i = 0; i < rows.length; i++) {
     const text = texts[i];
-    if (text !== null && text !== undefined) data.write(text, offsets[i] as number, 'utf8');
+    // Buffer#write: one native UTF-8 encode per value, straight into the column's buffer.
+    if (text !== null && text !== undefined && text.length > 0) bytes += data.write(text, bytes, 'utf8');
+    offsets[i + 1] = bytes;
   }
   return makeData({
     type,
@@ -118,7 +121,7 @@ function textColumn(
     nullCount: validity.nulls,
     nullBitmap: validity.bits,
     valueOffsets: offsets,
-    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    data: new Uint8Array(data.buffer, data.byteOffset, bytes),
   });
 }
 
