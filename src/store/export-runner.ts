@@ -6,7 +6,7 @@ import {
   type ExportResult,
 } from '../analytics/export/export-options.js';
 import { exportRows } from '../analytics/export/export-rows.js';
-import { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
+import { AdvancedQueryBuilder } from '../builder/advanced-query-builder.js';
 import type { PipelineRow, PipelineStage } from '../query/analytics-ast.js';
 import type { EventQuery } from '../query/ast.js';
 import type { ResultRow } from '../query/results.js';
