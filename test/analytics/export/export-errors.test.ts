@@ -5,7 +5,13 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exportRows,
+  f,
   openEventStore,
+  runPipeline,
+  type EventQuery,
+  type FilterNode,
+  type PipelineRow,
+  type PipelineStage,
   StorageError,
   UnsupportedError,
   ValidationError,
@@ -104,34 +110,81 @@ describe('pipelines', () => {
     expect(existsSync(to)).toBe(false);
   });
 
-  it('with a pipeline runner: its rows are written (materialized), columns from the first batch', async () => {
-    const rows = [
-      { provider: 'openai', p50: 12.5 },
-      { provider: 'anthropic', p50: 9 },
-    ];
-    const stages = [{ limit: 2 }] as const;
-    let asked: unknown;
-    const to = path('parquet');
-    const result = await runExport(
-      stages,
-      { format: 'parquet', to },
-      {
-        stream: () => [] as never,
-        analytics: {
-          pipeline: async (given) => {
-            asked = given;
-            return rows;
+  it('with a pipeline runner (runPipeline over the store): its rows are written, columns from the first batch', async () => {
+    // What store.analytics.pipeline will be: the row stages reading this store's events.
+    const flows = await openEventStore();
+    try {
+      const T0 = Date.UTC(2025, 0, 1);
+      await flows.append([
+        {
+          aggregateId: 'w1',
+          type: 'WORKFLOW.STARTED',
+          timestamp: T0,
+          tags: { issueId: '1', provider: 'github' },
+        },
+        { aggregateId: 'w1', type: 'WORKFLOW.COMPLETED', timestamp: T0 + 2000, tags: { issueId: '1' } },
+        {
+          aggregateId: 'w2',
+          type: 'WORKFLOW.STARTED',
+          timestamp: T0,
+          tags: { issueId: '2', provider: 'gitlab' },
+        },
+        { aggregateId: 'w2', type: 'WORKFLOW.COMPLETED', timestamp: T0 + 5000, tags: { issueId: '2' } },
+      ]);
+      const context = {
+        readEvents: async (match: FilterNode | EventQuery) =>
+          (await flows
+            .query()
+            .where(match as FilterNode)
+            .execute()) as unknown as PipelineRow[],
+        now: () => Date.now(),
+      };
+      const stages: PipelineStage[] = [
+        { match: f.in('type', ['WORKFLOW.STARTED', 'WORKFLOW.COMPLETED']) },
+        {
+          pattern: {
+            partitionBy: 'tags.issueId',
+            steps: [
+              { name: 'started', where: f.eq('type', 'WORKFLOW.STARTED') },
+              { name: 'completed', where: f.eq('type', 'WORKFLOW.COMPLETED') },
+            ],
+            within: '1d',
           },
         },
-      },
-    );
-    expect(asked).toBe(stages);
-    expect(result.rows).toBe(2);
-    const columns = [
-      { name: 'provider', type: 'utf8' },
-      { name: 'p50', type: 'float64' },
-    ] as const;
-    expect(await readBack('parquet', to, columns)).toEqual(expectedRows(rows, columns));
+        { project: { provider: 'started.tags.provider', ms: 'durationMs' } },
+        { group: { by: ['provider'], aggregates: { p50: { kind: 'percentile', field: 'ms', p: 0.5 } } } },
+        { sort: [{ field: 'provider', direction: 'asc' }] },
+      ];
+      const expected = await runPipeline(stages, context);
+      expect(expected).toEqual([
+        { provider: 'github', p50: 2000 },
+        { provider: 'gitlab', p50: 5000 },
+      ]);
+      let asked: unknown;
+      const to = path('parquet');
+      const result = await runExport(
+        stages,
+        { format: 'parquet', to },
+        {
+          stream: () => [] as never,
+          analytics: {
+            pipeline: (given) => {
+              asked = given;
+              return runPipeline(given, context);
+            },
+          },
+        },
+      );
+      expect(asked).toBe(stages);
+      expect(result.rows).toBe(2);
+      const columns = [
+        { name: 'provider', type: 'utf8' },
+        { name: 'p50', type: 'float64' },
+      ] as const;
+      expect(await readBack('parquet', to, columns)).toEqual(expectedRows(expected, columns));
+    } finally {
+      await flows.close();
+    }
   });
 });
 
