@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  agg,
   EVENT_COLUMNS,
   exportRows,
   openEventStore,
@@ -252,5 +253,33 @@ describe('property: random events export and read back equal, in every format', 
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('store.export of an analytics query (group-by through the builder)', () => {
+  it('streams the aggregate rows; columns and types come from the first batch', async () => {
+    const store = await openEventStore();
+    try {
+      await store.append(SAMPLE);
+      const query = store
+        .query()
+        .groupBy(['type'])
+        .aggregate({ n: agg.count(), total: agg.sum('payload.total') })
+        .orderBy('type');
+      const rows = (await query.execute()) as Record<string, unknown>[];
+      expect(rows.length).toBe(3);
+      const columns: ExportColumn[] = [
+        { name: 'type', type: 'utf8' },
+        { name: 'n', type: 'float64' },
+        { name: 'total', type: 'float64' },
+      ];
+      for (const format of FORMATS) {
+        const to = file(format);
+        expect((await store.export(query, { format, to })).rows).toBe(3);
+        expect(await readBack(format, to, columns)).toEqual(expectedRows(rows, columns));
+      }
+    } finally {
+      await store.close();
+    }
   });
 });
