@@ -182,6 +182,9 @@ export class EmbeddedEngine implements StorageEngine {
       readOnly: this.disk?.readOnly !== undefined,
     });
     this.current = wired.parts;
+    // Declared field columns are there from the start: extracted now, or caught up with the log
+    // replayed after the checkpoint they were read from.
+    for (const field of this.options.fieldColumns) table.fieldColumn(field);
     this.manager = wired.indexes;
   }
 
@@ -384,8 +387,10 @@ export class EmbeddedEngine implements StorageEngine {
         indexes: table.indexBytes,
         dictionaries: table.dictionaryBytes,
         records: log.memoryBytes,
+        fieldColumns: table.fieldColumns.bytes,
       },
     };
+    if (table.fieldColumns.size > 0) stats.fieldColumns = table.fieldColumns.stats();
     const disk = this.disk;
     const diskLog = this.current.diskLog;
     if (disk !== undefined && diskLog !== undefined) {

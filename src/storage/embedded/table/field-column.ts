@@ -1,0 +1,174 @@
+import { ValidationError } from '../../../errors.js';
+import { RecordFieldReader } from '../../../codec/record-field.js';
+import { ownTag, readPath, resolveField, type FieldRef } from '../../../query/fields.js';
+import type { Tags } from '../../../events/types.js';
+import { ChunkedColumn, int32Column, type CHUNK_ROWS } from './chunked-column.js';
+import { FieldValues } from './field-values.js';
+import type { ArrayCursor, RawArray } from './snapshot.js';
+
+/** What a field column holds: only numbers, only strings, or anything else (empty counts as 'number'). */
+export type FieldColumnKind = 'number' | 'string' | 'mixed';
+
+/** A code for a row whose value is not in the dictionary: a number (see `number`), or no value. */
+export const NOT_CODED = -1;
+
+/** One field column as the checkpoint holds it (see FieldColumns.snapshot). */
+export interface FieldColumnSnapshot {
+  field: string;
+  /** Rows [0, filled) hold their value; later rows are extracted at the next use. */
+  filled: number;
+  /** The dictionary's values, by code. */
+  values: unknown[];
+  /** Chunk indices of the numbers, then of the codes, in the order their arrays were pushed. */
+  numbers: number[];
+  codes: number[];
+  counts: { numbers: number; strings: number; others: number };
+}
+
+/** Rows per chunk, for readers walking `numbers`/`codes` chunk by chunk. */
+export type FieldChunkRows = typeof CHUNK_ROWS;
+
+/**
+ * One `payload.<path>` or `tags.<key>` field over every row of the table, typed for aggregates and
+ * group keys, so a query reads it as a column instead of decoding each event's record:
+ *
+ *  - `numbers`: a Float64Array-chunked column, the value of each row that holds a number; NaN for
+ *    every other row (JSON numbers are finite, so NaN never stands for a value).
+ *  - `codes`: an Int32Array-chunked column, for each row holding anything else (a string, a
+ *    boolean, null, an object or an array) the value's code in `dictionary`; NOT_CODED (-1) for a
+ *    number or no value.
+ *
+ * Chunks are allocated on first write, so a column of numbers holds no codes and one of strings no
+ * numbers. Rows [0, filled) hold their values; the owner (FieldColumns) fills the rest from the log
+ * or from appends. Rows that hold no event (removed, or never there) read as missing.
+ */
+export class FieldColumn {
+  readonly ref: FieldRef & { kind: 'tag' | 'payload' };
+  readonly reader: RecordFieldReader;
+  readonly numbers: ChunkedColumn<Float64Array> = new ChunkedColumn(Float64Array, Number.NaN);
+  readonly codes: ChunkedColumn<Int32Array> = int32Column(NOT_CODED);
+  dictionary = new FieldValues();
+  /** Rows [0, filled) hold their value. */
+  filled = 0;
+  /** Rows this column decoded from the log (0 for one read whole from a checkpoint and kept up by appends). */
+  extractedRows = 0;
+  /** Whether it was read from a checkpoint rather than extracted in this process. */
+  restored = false;
+  private readonly counts = { numbers: 0, strings: 0, others: 0 };
+
+  /** `where` names the option or argument `field` came from, for the error a bad one raises. */
+  constructor(
+    readonly field: string,
+    where = 'field',
+  ) {
+    const ref = resolveField(field, where);
+    if (ref.kind === 'core') {
+      throw new ValidationError(
+        where,
+        `${field} is a core field, a column already; a field column is for tags.<key> or payload.<path>`,
+        'UNKNOWN_FIELD',
+      );
+    }
+    this.ref = ref;
+    this.reader = new RecordFieldReader(ref);
+  }
+
+  /** The row's value, equal to the field read from its decoded event; undefined when it has none. */
+  value(row: number): unknown {
+    const number = this.numbers.get(row);
+    if (number === number) return number;
+    const code = this.codes.get(row);
+    return code === NOT_CODED ? undefined : this.dictionary.valueOf(code);
+  }
+
+  /** The row's value when it is a number; NaN otherwise (missing, a string, anything else). */
+  number(row: number): number {
+    return this.numbers.get(row);
+  }
+
+  /** The row's code in `dictionary` (a non-number value); NOT_CODED for a number or no value. */
+  code(row: number): number {
+    return this.codes.get(row);
+  }
+
+  /** Only numbers (or nothing yet), only strings, or a mix of kinds (booleans, null, objects count as mixed). */
+  get kind(): FieldColumnKind {
+    const { numbers, strings, others } = this.counts;
+    if (others > 0 || (numbers > 0 && strings > 0)) return 'mixed';
+    return strings > 0 ? 'string' : 'number';
+  }
+
+  /** Bytes held: both columns' chunks and the dictionary. */
+  get bytes(): number {
+    return this.numbers.bytes + this.codes.bytes + this.dictionary.bytes;
+  }
+
+  /** Stores row `row`'s value (each row once, in row order; rows with no value need no call). */
+  set(row: number, value: unknown): void {
+    if (value === undefined) return;
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      this.numbers.set(row, value);
+      this.counts.numbers++;
+      return;
+    }
+    this.codes.set(row, this.dictionary.intern(value));
+    if (typeof value === 'string') this.counts.strings++;
+    else this.counts.others++;
+  }
+
+  /** The value an appended event holds, from the event itself (what its record decodes to). */
+  valueOfEvent(payload: unknown, tags: Tags): unknown {
+    return this.ref.kind === 'tag' ? ownTag(tags, this.ref.key) : readPath(payload, this.ref.path);
+  }
+
+  /** Lets go of the chunks wholly below `row` (cleanup removed those rows). */
+  dropBelow(row: number): void {
+    this.numbers.dropBelow(row);
+    this.codes.dropBelow(row);
+  }
+
+  /** Adds the chunks wholly below `filled`: nothing writes them again (see EventTable.appendStableArrays). */
+  fullChunksBelowFilled(out: Set<RawArray>): void {
+    this.numbers.fullChunksBelow(this.filled, out);
+    this.codes.fullChunksBelow(this.filled, out);
+  }
+
+  snapshot(out: RawArray[]): FieldColumnSnapshot {
+    return {
+      field: this.field,
+      filled: this.filled,
+      values: this.dictionary.toJSON(),
+      numbers: this.numbers.snapshot(out),
+      codes: this.codes.snapshot(out),
+      counts: { ...this.counts },
+    };
+  }
+
+  /**
+   * A column from a checkpoint, checked so that damage the CRC missed (or a checkpoint of another
+   * build) throws here rather than reading back wrong values: the caller then refuses the checkpoint.
+   */
+  static restore(meta: FieldColumnSnapshot, arrays: ArrayCursor, rows: number): FieldColumn {
+    const column = new FieldColumn(meta.field);
+    if (!Number.isSafeInteger(meta.filled) || meta.filled < 0 || meta.filled > rows)
+      throw new Error(`field column ${meta.field} covers ${meta.filled} rows of ${rows}`);
+    if (!Array.isArray(meta.values)) throw new Error(`field column ${meta.field} has no value list`);
+    column.dictionary = FieldValues.from(meta.values);
+    column.numbers.restore(meta.numbers, arrays);
+    column.codes.restore(meta.codes, arrays);
+    const size = column.dictionary.size;
+    for (const index of meta.codes) {
+      const chunk = column.codes.chunk(index) as Int32Array;
+      for (let slot = 0; slot < chunk.length; slot++) {
+        const code = chunk[slot] as number;
+        if (code < NOT_CODED || code >= size)
+          throw new Error(`field column ${meta.field} holds code ${code}, past its ${size} values`);
+      }
+    }
+    const { numbers, strings, others } = meta.counts;
+    Object.assign(column.counts, { numbers, strings, others });
+    column.filled = meta.filled;
+    column.restored = true;
+    return column;
+  }
+}
