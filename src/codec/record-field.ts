@@ -8,12 +8,20 @@ export type RecordFieldRef =
   | { readonly kind: 'payload'; readonly path: readonly string[] };
 
 const INDEX = /^(0|[1-9]\d*)$/;
-const ASCII_TAGS = 2;
 const PROTO_KEYS = 4;
 /** The body is msgpack of the 2-element array [payload, metadata]: fixarray of 2. */
 const BODY_ARRAY = 0x92;
-/** Returned by the walker when the bytes hold something it leaves to the full decoder. */
-const UNKNOWN = Symbol('unknown');
+/** What `locate` found: no value, a number (`number`), a string's bytes (`stringStart`..`stringEnd`), or another value (`value`). */
+export const FIELD_MISSING = 0;
+export const FIELD_NUMBER = 1;
+export const FIELD_STRING = 2;
+export const FIELD_VALUE = 3;
+export type FieldFound =
+  typeof FIELD_MISSING | typeof FIELD_NUMBER | typeof FIELD_STRING | typeof FIELD_VALUE;
+
+/** Positions the walker returns besides a value's: the field is missing, or the bytes need the full decoder. */
+const MISSING = -1;
+const UNKNOWN = -2;
 
 /** A path step: the key's UTF-8 bytes, and its array index (-1 if it is not one, as readPath has it). */
 interface Step {
@@ -28,18 +36,27 @@ interface Step {
  * map keys as bytes and skipping the values it does not want without decoding them.
  *
  * The value read is exactly what `readPath(decodeBody(record).payload, path)` (or `ownTag` of the
- * tags) gives: scalars are decoded here (numbers, booleans, null, ASCII strings), anything else (a
- * non-ASCII string, an object, an array, a 64-bit integer) by msgpackr itself on the value's bytes
- * alone. What the walker does not know (a body flagged with `__proto__` keys, which msgpackr decodes
- * differently, or a non-string map key) falls back to the full decode, so it is never wrong, only
- * slower.
+ * tags) gives: scalars are decoded here (numbers, booleans, null, strings), anything else (an
+ * object, an array, a 64-bit integer) by msgpackr itself on the value's bytes alone. What the walker
+ * does not know (a body flagged with `__proto__` keys, which msgpackr decodes differently, or a
+ * non-string map key) falls back to the full decode, so it is never wrong, only slower.
+ *
+ * `locate` leaves a string as its bytes, so a caller interning strings (a field column) makes a JS
+ * string only for a value it has not seen; `read` gives the value itself.
  */
 export class RecordFieldReader {
+  /** After `locate` found FIELD_NUMBER. */
+  number = 0;
+  /** After `locate` found FIELD_STRING: the string's UTF-8 bytes in the buffer given. */
+  stringStart = 0;
+  stringEnd = 0;
+  /** After `locate` found FIELD_VALUE. */
+  value: unknown = undefined;
   private readonly tagKey: Buffer | undefined;
   private readonly steps: readonly Step[];
   private readonly path: readonly string[];
 
-  constructor(private readonly ref: RecordFieldRef) {
+  constructor(ref: RecordFieldRef) {
     if (ref.kind === 'tag') {
       this.tagKey = Buffer.from(ref.key, 'utf8');
       this.steps = [];
@@ -55,23 +72,38 @@ export class RecordFieldReader {
 
   /** The field's value in the record at `bytes[start, start + length)`; undefined when it has none. */
   read(bytes: Buffer, start: number, length: number): unknown {
-    if (this.tagKey !== undefined) return this.readTag(bytes, start, this.tagKey);
-    const names =
-      bytes.readUInt16LE(start + 12) + bytes.readUInt16LE(start + 14) + bytes.readUInt16LE(start + 16);
-    const body = start + RECORD_HEADER + names + bytes.readUInt32LE(start + 18);
-    if (((bytes[start + 26] as number) & PROTO_KEYS) === 0 && bytes[body] === BODY_ARRAY) {
-      const value = this.walk(bytes, body + 1);
-      if (value !== UNKNOWN) return value;
+    switch (this.locate(bytes, start, length)) {
+      case FIELD_MISSING:
+        return undefined;
+      case FIELD_NUMBER:
+        return this.number;
+      case FIELD_STRING:
+        return utf8String(bytes, this.stringStart, this.stringEnd);
+      default:
+        return this.value;
     }
-    return this.slowRead(bytes.subarray(start, start + length));
   }
 
-  private readTag(bytes: Buffer, start: number, key: Buffer): unknown {
+  /** Finds the field in the record at `bytes[start, start + length)`; what it found is in the fields above. */
+  locate(bytes: Buffer, start: number, length: number): FieldFound {
     const names =
       bytes.readUInt16LE(start + 12) + bytes.readUInt16LE(start + 14) + bytes.readUInt16LE(start + 16);
-    let at = start + RECORD_HEADER + names;
-    const end = at + bytes.readUInt32LE(start + 18);
-    const ascii = ((bytes[start + 26] as number) & ASCII_TAGS) !== 0;
+    const tags = start + RECORD_HEADER + names;
+    if (this.tagKey !== undefined) return this.locateTag(bytes, tags, tags + bytes.readUInt32LE(start + 18));
+    const body = tags + bytes.readUInt32LE(start + 18);
+    if (((bytes[start + 26] as number) & PROTO_KEYS) === 0 && bytes[body] === BODY_ARRAY) {
+      const at = this.walk(bytes, body + 1);
+      if (at === MISSING) return FIELD_MISSING;
+      if (at !== UNKNOWN) {
+        const found = this.scalar(bytes, at);
+        if (found !== UNKNOWN) return found;
+      }
+    }
+    return this.found(this.slowRead(bytes.subarray(start, start + length)));
+  }
+
+  private locateTag(bytes: Buffer, at: number, end: number): FieldFound {
+    const key = this.tagKey as Buffer;
     const keyLength = key.length;
     while (at < end) {
       const length = bytes.readUInt16LE(at);
@@ -80,21 +112,38 @@ export class RecordFieldReader {
       const kind = bytes[at];
       if (kind === TAG_STRING) {
         const valueLength = bytes.readUInt32LE(at + 1);
-        if (match) return readString(bytes, at + 5, at + 5 + valueLength, ascii);
+        if (match) {
+          this.stringStart = at + 5;
+          this.stringEnd = at + 5 + valueLength;
+          return FIELD_STRING;
+        }
         at += 5 + valueLength;
       } else if (kind === TAG_NUMBER) {
-        if (match) return bytes.readDoubleLE(at + 1);
+        if (match) {
+          this.number = bytes.readDoubleLE(at + 1);
+          return FIELD_NUMBER;
+        }
         at += 9;
       } else {
-        if (match) return kind === TAG_TRUE;
+        if (match) return this.found(kind === TAG_TRUE);
         at += 1;
       }
     }
-    return undefined;
+    return FIELD_MISSING;
   }
 
-  /** Follows the path from the payload at `at`; the value, undefined if a step is missing, or UNKNOWN. */
-  private walk(bytes: Buffer, at: number): unknown {
+  private found(value: unknown): FieldFound {
+    if (value === undefined) return FIELD_MISSING;
+    if (typeof value === 'number') {
+      this.number = value;
+      return FIELD_NUMBER;
+    }
+    this.value = value;
+    return FIELD_VALUE;
+  }
+
+  /** Follows the path from the payload at `at`: the position of the value, MISSING, or UNKNOWN. */
+  private walk(bytes: Buffer, at: number): number {
     for (const step of this.steps) {
       const type = bytes[at] as number;
       let count: number;
@@ -119,10 +168,10 @@ export class RecordFieldReader {
           items = bytes.readUInt32BE(at + 1);
           at += 5;
         } else {
-          return undefined; // a scalar (or null) has no fields
+          return MISSING; // a scalar (or null) has no fields
         }
-        if (step.index < 0 || step.index >= items) return undefined;
-        for (let i = 0; i < step.index; i++) at = skip(bytes, at);
+        if (step.index < 0 || step.index >= items) return MISSING;
+        for (let i = 0; i < step.index && at >= 0; i++) at = skip(bytes, at);
         if (at < 0) return UNKNOWN;
         continue;
       }
@@ -155,46 +204,68 @@ export class RecordFieldReader {
         at = skip(bytes, at);
         if (at < 0) return UNKNOWN;
       }
-      if (!found) return undefined;
+      if (!found) return MISSING;
     }
-    return this.value(bytes, at);
+    return at;
   }
 
-  /** The msgpack value at `at`: common scalars decoded here, the rest by msgpackr. */
-  private value(bytes: Buffer, at: number): unknown {
+  /** Classifies the msgpack value at `at`: numbers and strings read here, the rest decoded by msgpackr. */
+  private scalar(bytes: Buffer, at: number): FieldFound | typeof UNKNOWN {
     const type = bytes[at] as number;
-    if (type < 0x80) return type;
-    if (type >= 0xe0) return type - 0x100;
-    if (type >= 0xa0 && type <= 0xbf) return asciiString(bytes, at + 1, at + 1 + (type & 0x1f));
-    switch (type) {
-      case 0xc0:
-        return null;
-      case 0xc2:
-        return false;
-      case 0xc3:
-        return true;
-      case 0xcb:
-        return bytes.readDoubleBE(at + 1);
-      case 0xcc:
-        return bytes[at + 1];
-      case 0xcd:
-        return bytes.readUInt16BE(at + 1);
-      case 0xce:
-        return bytes.readUInt32BE(at + 1);
-      case 0xd0:
-        return bytes.readInt8(at + 1);
-      case 0xd1:
-        return bytes.readInt16BE(at + 1);
-      case 0xd2:
-        return bytes.readInt32BE(at + 1);
-      case 0xd9:
-        return asciiString(bytes, at + 2, at + 2 + (bytes[at + 1] as number));
-      default: {
-        const end = skip(bytes, at);
-        if (end < 0) return UNKNOWN;
-        return decodeMsgpackValue(bytes.subarray(at, end));
+    let number: number;
+    if (type < 0x80) number = type;
+    else if (type >= 0xe0) number = type - 0x100;
+    else if (type >= 0xa0 && type <= 0xbf) return this.string(at + 1, at + 1 + (type & 0x1f));
+    else {
+      switch (type) {
+        case 0xc0:
+          return this.found(null);
+        case 0xc2:
+          return this.found(false);
+        case 0xc3:
+          return this.found(true);
+        case 0xcb:
+          number = bytes.readDoubleBE(at + 1);
+          break;
+        case 0xcc:
+          number = bytes[at + 1] as number;
+          break;
+        case 0xcd:
+          number = bytes.readUInt16BE(at + 1);
+          break;
+        case 0xce:
+          number = bytes.readUInt32BE(at + 1);
+          break;
+        case 0xd0:
+          number = bytes.readInt8(at + 1);
+          break;
+        case 0xd1:
+          number = bytes.readInt16BE(at + 1);
+          break;
+        case 0xd2:
+          number = bytes.readInt32BE(at + 1);
+          break;
+        case 0xd9:
+          return this.string(at + 2, at + 2 + (bytes[at + 1] as number));
+        case 0xda:
+          return this.string(at + 3, at + 3 + bytes.readUInt16BE(at + 1));
+        case 0xdb:
+          return this.string(at + 5, at + 5 + bytes.readUInt32BE(at + 1));
+        default: {
+          const end = skip(bytes, at);
+          if (end < 0) return UNKNOWN;
+          return this.found(decodeMsgpackValue(bytes.subarray(at, end)));
+        }
       }
     }
+    this.number = number;
+    return FIELD_NUMBER;
+  }
+
+  private string(start: number, end: number): FieldFound {
+    this.stringStart = start;
+    this.stringEnd = end;
+    return FIELD_STRING;
   }
 
   private slowRead(record: Buffer): unknown {
@@ -212,10 +283,10 @@ export class RecordFieldReader {
 }
 
 /**
- * A msgpack string's bytes as a string: Latin-1 is exact for ASCII and faster. Validation refuses
+ * A string's UTF-8 bytes (msgpack's or a tag's) as a string: Latin-1 is exact for ASCII and faster. Validation refuses
  * lone surrogates, so the bytes are valid UTF-8 and Node's decoder gives what msgpackr's does.
  */
-function asciiString(bytes: Buffer, start: number, end: number): string {
+export function utf8String(bytes: Buffer, start: number, end: number): string {
   let high = 0;
   for (let i = start; i < end; i++) high |= bytes[i] as number;
   return readString(bytes, start, end, high < 0x80);

@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openEventStore, type EventStore, type StoredEvent } from '../../src/index.js';
+import type { Tags } from '../../src/events/types.js';
 import { ManualClock } from '../../src/events/clock.js';
 import { ownTag, readPath, resolveField } from '../../src/query/fields.js';
 import { NOT_CODED } from '../../src/storage/embedded/table/field-column.js';
@@ -80,8 +81,10 @@ const eventArb = fc.record({
   payload: payloadArb,
 });
 
+type EventInput = typeof eventArb extends fc.Arbitrary<infer T> ? T : never;
+
 type Step =
-  | { kind: 'append'; events: fc.RecordValue<typeof eventArb>[] }
+  | { kind: 'append'; events: EventInput[] }
   | { kind: 'use'; field: number }
   | { kind: 'advance'; minutes: number }
   | { kind: 'cleanup' }
@@ -171,7 +174,7 @@ describe('field columns hold every row’s field value', () => {
                   aggregateId: event.aggregateId,
                   type: event.type,
                   timestamp: clock.now() - event.ageMinutes * MINUTE,
-                  tags: event.region === undefined ? {} : { region: event.region },
+                  tags: (event.region === undefined ? {} : { region: event.region }) as Tags,
                   payload: event.payload,
                 })),
               );

@@ -452,8 +452,9 @@ export class EmbeddedEngine implements StorageEngine {
       const diskLog = parts.diskLog;
       if (this.disk !== undefined && diskLog !== undefined && this.failure === undefined && !this.follower) {
         // Not with spans a cleanup compacted left unrewritten: see Cleanup.owesRewrites.
-        if (parts.table.rows !== this.checkpointer.rows && !this.maintenance.owesRewrites)
-          this.checkpointer.now();
+        // Also when only field columns were extracted: the next open then reads them back.
+        const changed = parts.table.rows !== this.checkpointer.rows || parts.table.fieldColumns.unsaved;
+        if (changed && !this.maintenance.owesRewrites) this.checkpointer.now();
         else syncOnClose(diskLog);
       }
     } finally {

@@ -1,5 +1,13 @@
 import { ValidationError } from '../../../errors.js';
-import { RecordFieldReader } from '../../../codec/record-field.js';
+import {
+  FIELD_MISSING,
+  FIELD_NUMBER,
+  FIELD_STRING,
+  RecordFieldReader,
+  utf8String,
+  type FieldFound,
+} from '../../../codec/record-field.js';
+import { hashBytes, type ByteInterner } from './byte-interner.js';
 import { ownTag, readPath, resolveField, type FieldRef } from '../../../query/fields.js';
 import type { Tags } from '../../../events/types.js';
 import { ChunkedColumn, int32Column, type CHUNK_ROWS } from './chunked-column.js';
@@ -114,6 +122,32 @@ export class FieldColumn {
     this.codes.set(row, this.dictionary.intern(value));
     if (typeof value === 'string') this.counts.strings++;
     else this.counts.others++;
+  }
+
+  /**
+   * Stores what `reader.locate` found for `row` in `bytes` (which `view` covers, at the same
+   * positions). A string is looked up by its bytes in `strings` (see ByteInterner), so a JS string
+   * is made only for a value not seen before in this extraction.
+   */
+  setLocated(row: number, found: FieldFound, bytes: Buffer, view: DataView, strings: ByteInterner): void {
+    const reader = this.reader;
+    if (found === FIELD_MISSING) return;
+    if (found === FIELD_NUMBER) {
+      this.set(row, reader.number);
+    } else if (found === FIELD_STRING) {
+      const from = reader.stringStart;
+      const to = reader.stringEnd;
+      const hash = hashBytes(view, from, to);
+      let code = strings.find(view, from, to, hash);
+      if (code < 0) {
+        code = this.dictionary.intern(utf8String(bytes, from, to));
+        strings.add(view, from, to, hash, code);
+      }
+      this.codes.set(row, code);
+      this.counts.strings++;
+    } else {
+      this.set(row, reader.value);
+    }
   }
 
   /** The value an appended event holds, from the event itself (what its record decodes to). */

@@ -1,5 +1,6 @@
 import type { Tags } from '../../../events/types.js';
 import type { RecordLog } from '../log/record-log.js';
+import { ByteInterner } from './byte-interner.js';
 import type { EventTable } from './event-table.js';
 import type { FieldColumnStats } from '../../store-stats.js';
 import { FieldColumn, type FieldColumnSnapshot } from './field-column.js';
@@ -28,6 +29,11 @@ export class FieldColumns {
   extractions = 0;
   /** Records decoded from the log, over all columns, in this process. */
   rowsDecoded = 0;
+  /**
+   * Whether a column was made or filled from the log since the last snapshot: close then writes a
+   * checkpoint even with no new rows, so the work is not done again at the next open.
+   */
+  unsaved = false;
 
   /** The log the table's rows point into: where columns are read from. Set by wireParts. */
   attach(log: RecordLog): void {
@@ -60,6 +66,7 @@ export class FieldColumns {
         throw new Error('the table has no log attached to extract field columns from');
       this.columns.set(field, column);
       this.extractions++;
+      this.unsaved = true;
     }
     if (column.filled < table.rows) {
       try {
@@ -110,6 +117,7 @@ export class FieldColumns {
   }
 
   snapshot(out: RawArray[]): FieldColumnSnapshot[] {
+    this.unsaved = false;
     return [...this.columns.values()].map((column) => column.snapshot(out));
   }
 
@@ -141,6 +149,8 @@ export class FieldColumns {
       return this.scratch;
     };
     let decoded = 0;
+    // String values by their bytes, for this extraction only (about 20 bytes a distinct value).
+    const strings = new ByteInterner();
     while (row < end) {
       const length = recordLength.get(row);
       if (length === 0) {
@@ -160,8 +170,10 @@ export class FieldColumns {
         spanEnd = next;
       }
       const span = log.readInto(start, spanEnd - start, scratch);
+      const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
       for (let r = row; r < last; r++) {
-        column.set(r, reader.read(span, recordOffset.get(r) - start, recordLength.get(r)));
+        const found = reader.locate(span, recordOffset.get(r) - start, recordLength.get(r));
+        column.setLocated(r, found, span, view, strings);
       }
       decoded += last - row;
       row = last;
@@ -169,5 +181,6 @@ export class FieldColumns {
     column.filled = end;
     column.extractedRows += decoded;
     this.rowsDecoded += decoded;
+    if (decoded > 0) this.unsaved = true;
   }
 }
