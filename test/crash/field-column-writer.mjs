@@ -1,0 +1,34 @@
+// Child process for field-columns-kill.test.ts: appends batches to a store that declares field
+// columns and writes a checkpoint every few hundred events, printing each acknowledged append, until
+// it is SIGKILLed. Runs the TypeScript sources: started with `node --import test/support/register-typescript.mjs`.
+//
+//   START <lastSequence>   the store is open
+//   ACK <lastSequence>     an append resolved
+import { pathToFileURL } from 'node:url';
+
+const config = JSON.parse(process.argv[2] ?? '{}');
+const { openEventStore } = await import(pathToFileURL(config.lib).href);
+const say = (line) => process.stdout.write(`${line}\n`);
+
+const store = await openEventStore({
+  dir: config.dir,
+  fsync: 'batch',
+  checkpointEvery: 700,
+  fieldColumns: config.fieldColumns,
+});
+say(`START ${store.stats().lastSequence}`);
+const CARRIERS = ['AA', 'UA', 'DL', 'é'];
+for (let n = store.stats().lastSequence; ;) {
+  const batch = [];
+  for (let i = 0; i < 37; i++, n++) {
+    batch.push({
+      aggregateId: `s-${n % 20}`,
+      type: 'T',
+      tags: n % 5 === 0 ? {} : { k: CARRIERS[n % 4] },
+      payload:
+        n % 9 === 0 ? { other: [n] } : { n, carrier: CARRIERS[n % 3], deep: { v: n % 2 === 0 ? n : `${n}` } },
+    });
+  }
+  const stored = await store.append(batch);
+  say(`ACK ${stored[stored.length - 1].sequence}`);
+}
