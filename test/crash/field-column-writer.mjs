@@ -1,9 +1,10 @@
 // Child process for field-columns-kill.test.ts: appends batches to a store that declares field
-// columns and writes a checkpoint every few hundred events, printing each acknowledged append, until
-// it is SIGKILLed. Runs the TypeScript sources: started with `node --import test/support/register-typescript.mjs`.
+// columns, writes a checkpoint once past `checkpointAt` events, and goes on appending, printing each
+// acknowledged append, until it is SIGKILLed. Runs the TypeScript sources: started with `node --import test/support/register-typescript.mjs`.
 //
 //   START <lastSequence>   the store is open
 //   ACK <lastSequence>     an append resolved
+//   CHECKPOINT <sequence>  a checkpoint covering the events up to it is written
 import { pathToFileURL } from 'node:url';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
@@ -13,7 +14,7 @@ const say = (line) => process.stdout.write(`${line}\n`);
 const store = await openEventStore({
   dir: config.dir,
   fsync: 'batch',
-  checkpointEvery: 700,
+  checkpointEvery: 0,
   fieldColumns: config.fieldColumns,
 });
 say(`START ${store.stats().lastSequence}`);
@@ -30,5 +31,10 @@ for (let n = store.stats().lastSequence; ;) {
     });
   }
   const stored = await store.append(batch);
-  say(`ACK ${stored[stored.length - 1].sequence}`);
+  const last = stored[stored.length - 1].sequence;
+  say(`ACK ${last}`);
+  if (last >= config.checkpointAt && last - batch.length < config.checkpointAt) {
+    await store.checkpoint();
+    say(`CHECKPOINT ${last}`);
+  }
 }

@@ -18,10 +18,13 @@ import { ROOT, REGISTER, LIB } from '../support/child-paths.js';
 const WRITER = fileURLToPath(new URL('./field-column-writer.mjs', import.meta.url));
 const FIELDS = ['payload.n', 'payload.deep.v', 'payload.carrier', 'tags.k'];
 
-/** Runs the writer until an append past `sequence` is acknowledged, then SIGKILLs it; the last sequence acknowledged. */
-function runWriter(dir: string, sequence: number): Promise<number> {
+/**
+ * Runs the writer, which checkpoints once past `checkpointAt`, until an append past `sequence` is
+ * acknowledged, then SIGKILLs it; the last sequence acknowledged.
+ */
+function runWriter(dir: string, checkpointAt: number, sequence: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const config = { lib: LIB, dir, fieldColumns: FIELDS };
+    const config = { lib: LIB, dir, fieldColumns: FIELDS, checkpointAt };
     const child = spawn(process.execPath, ['--import', REGISTER, WRITER, JSON.stringify(config)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,8 +60,11 @@ describe('kill -9 with field columns', () => {
   test('after each kill, the columns hold every acknowledged event’s field; only the tail is read', async () => {
     const dir = join(await tempDir('tamma-kill-fieldcols-'), 'store');
     dirs.push(dir);
-    for (const target of [1000, 2600]) {
-      const acknowledged = await runWriter(dir, target);
+    for (const [checkpointAt, target] of [
+      [700, 1000],
+      [1900, 2600],
+    ] as const) {
+      const acknowledged = await runWriter(dir, checkpointAt, target);
       const store = await openEventStore({ dir, fieldColumns: FIELDS });
       try {
         const table = tableOf(store);
@@ -66,9 +72,10 @@ describe('kill -9 with field columns', () => {
         const rows = stats.lastSequence;
         expect(rows).toBeGreaterThanOrEqual(acknowledged);
         const checkpointRows = stats.storage?.lastCheckpointSequence ?? 0;
-        expect(checkpointRows).toBeGreaterThan(0);
-        // The first kill comes 300 events past the first periodic checkpoint (at 700): a tail to read.
-        if (target === 1000) expect(rows).toBeGreaterThan(checkpointRows);
+        // The checkpoint the writer wrote, and the tail after it that the kill left unsaved.
+        expect(checkpointRows).toBeGreaterThanOrEqual(checkpointAt);
+        expect(checkpointRows).toBeLessThan(checkpointAt + 37);
+        expect(rows).toBeGreaterThan(checkpointRows + 200);
         for (const column of stats.fieldColumns ?? []) {
           expect(column).toMatchObject({ restored: true, rows, extractedRows: rows - checkpointRows });
         }
