@@ -16,6 +16,7 @@ import {
   type NewEvent,
   type StoredEvent,
 } from '../../src/index.js';
+import { ManualClock } from '../../src/events/clock.js';
 import { readPath } from '../../src/query/fields.js';
 import { CHECKPOINT_FILE } from '../../src/storage/embedded/log/segment-files.js';
 import { expectError, removeDir, tempDir } from '../support/helpers.js';
@@ -32,6 +33,8 @@ async function storeDir(): Promise<string> {
 }
 
 const CARRIERS = ['AA', 'UA', 'DL', 'é'];
+const T0 = Date.UTC(2026, 0, 1);
+const HOUR = 3_600_000;
 function events(from: number, count: number): NewEvent[] {
   return Array.from({ length: count }, (_, k): NewEvent => {
     const i = from + k;
@@ -192,6 +195,54 @@ describe('field columns across close and reopen', () => {
     expect(tableOf(again).fieldColumn('payload.delay').restored).toBe(false);
     await expectColumnsMatch(again, ['payload.delay']);
     await again.close();
+  });
+});
+
+describe('field columns when the table is replaced or followed', () => {
+  it('a restore back between live events (a new table) gets its columns again, with the restored rows', async () => {
+    const dir = await storeDir();
+    const archive = join(await storeDir(), 'archive');
+    const clock = new ManualClock(T0);
+    const store = await openEventStore({
+      dir,
+      clock,
+      fieldColumns: ['payload.delay'],
+      retention: { maxAge: '1h', schedule: false, archive: { dir: archive } },
+    });
+    await store.append(events(0, 300));
+    clock.set(T0 + 2 * HOUR);
+    await store.append(events(300, 300));
+    tableOf(store).fieldColumn('payload.carrier');
+    expect((await store.cleanup()).removed).toBe(300);
+    await store.setRetention({ schedule: false, archive: { dir: archive } });
+    expect((await store.restoreArchive(archive)).restored).toBe(300);
+    const table = tableOf(store);
+    expect(table.hasFieldColumn('payload.delay')).toBe(true); // declared: made again at once
+    await expectColumnsMatch(store, ['payload.delay', 'payload.carrier']);
+    await store.append(events(600, 10));
+    await expectColumnsMatch(store, ['payload.delay', 'payload.carrier']);
+    await store.close();
+  });
+
+  it('a read-only follower’s columns take in the writer’s new events', async () => {
+    const dir = await storeDir();
+    const writer = await openEventStore({ dir });
+    await writer.append(events(0, 400));
+    await writer.flush();
+    const follower = await openEventStore({
+      dir,
+      readOnly: true,
+      followIntervalMs: 0,
+      fieldColumns: ['tags.origin'],
+    });
+    await expectColumnsMatch(follower, ['tags.origin', 'payload.gate.n']);
+    await writer.append(events(400, 250));
+    await writer.flush();
+    await follower.refresh();
+    await expectColumnsMatch(follower, ['tags.origin', 'payload.gate.n']);
+    expect(tableOf(follower).fieldColumns.peek('tags.origin')?.filled).toBe(650);
+    await follower.close();
+    await writer.close();
   });
 });
 
