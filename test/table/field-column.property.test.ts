@@ -4,8 +4,9 @@
  * and random steps (appends, cleanup cuts by age, deleteAggregate with the cleanup that removes the
  * stream, columns used between the steps or only at the end), every row's `value(row)` equals the
  * field read from that row's event as `store.read()` returns it, `number(row)` is that value when it
- * is a number and NaN otherwise, and `code(row)` names it in the dictionary. The oracle is
- * readPath/ownTag on the read event: no column code.
+ * is a number and NaN otherwise, and `code(row)` names it in the dictionary; so does a copy of the
+ * columns through a checkpoint round trip (metadata through JSON). The oracle is readPath/ownTag on
+ * the read event: no column code.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,9 @@ import { openEventStore, type EventStore, type StoredEvent } from '../../src/ind
 import type { Tags } from '../../src/events/types.js';
 import { ManualClock } from '../../src/events/clock.js';
 import { ownTag, readPath, resolveField } from '../../src/query/fields.js';
-import { NOT_CODED } from '../../src/storage/embedded/table/field-column.js';
+import { NOT_CODED, type FieldColumnSnapshot } from '../../src/storage/embedded/table/field-column.js';
+import { FieldColumns } from '../../src/storage/embedded/table/field-columns.js';
+import { ArrayCursor, type RawArray } from '../../src/storage/embedded/table/snapshot.js';
 import { tableOf } from '../support/internals.js';
 
 const MINUTE = 60_000;
@@ -129,15 +132,29 @@ function expected(event: StoredEvent, field: string): unknown {
   throw new Error(`not a column field: ${field}`);
 }
 
+/** The table's field columns through a checkpoint round trip: metadata through JSON, arrays copied. */
+function roundTrip(columns: FieldColumns, rows: number): FieldColumns {
+  const arrays: RawArray[] = [];
+  const meta = JSON.parse(JSON.stringify(columns.snapshot(arrays))) as FieldColumnSnapshot[];
+  const restored = new FieldColumns();
+  restored.restore(meta, new ArrayCursor(arrays.map((array) => array.slice())), rows);
+  return restored;
+}
+
 async function checkColumns(store: EventStore): Promise<void> {
   const table = tableOf(store);
   const events = await store.read();
+  for (const field of FIELDS) table.fieldColumn(field);
+  const restored = roundTrip(table.fieldColumns, table.rows);
   for (const field of FIELDS) {
     const column = table.fieldColumn(field);
+    const copy = restored.peek(field);
+    expect(copy?.kind).toBe(column.kind);
     for (const event of events) {
       const row = event.sequence - 1;
       const want = expected(event, field);
       expect(column.value(row), `${field} of sequence ${event.sequence}`).toStrictEqual(want);
+      expect(copy?.value(row), `${field} of sequence ${event.sequence}, restored`).toStrictEqual(want);
       const number = column.number(row);
       if (typeof want === 'number') expect(number).toBe(want);
       else expect(number).toBeNaN();
