@@ -162,6 +162,29 @@ async function checkColumns(store: EventStore): Promise<void> {
       if (want === undefined || typeof want === 'number') expect(code).toBe(NOT_CODED);
       else expect(column.dictionary.valueOf(code)).toStrictEqual(want);
     }
+    // The vectorized reads: over the rows read (gaps where rows were removed), and over a run of rows.
+    const run = Int32Array.from({ length: table.rows - table.firstRow }, (_, i) => table.firstRow + i);
+    for (const rows of [Int32Array.from(events, (event) => event.sequence - 1), run]) {
+      const numbers = new Float64Array(rows.length);
+      const codes = new Int32Array(rows.length);
+      column.numbersOf(rows, numbers);
+      column.codesOf(rows, codes);
+      expect([...numbers]).toStrictEqual([...rows].map((row) => column.number(row)));
+      expect([...codes]).toStrictEqual([...rows].map((row) => column.code(row)));
+    }
+    const keys = column.keyCodes();
+    expect(keys === undefined).toBe(column.holdsNumbers);
+    if (keys !== undefined) {
+      const rows = Int32Array.from(events, (event) => event.sequence - 1);
+      const codes = new Int32Array(rows.length);
+      keys.codes(rows, codes);
+      events.forEach((event, i) => {
+        const code = codes[i] as number;
+        expect(code).toBeGreaterThanOrEqual(0);
+        expect(code).toBeLessThan(keys.cardinality);
+        expect(keys.valueOf(code)).toStrictEqual(expected(event, field) ?? null);
+      });
+    }
     if (column.kind === 'number')
       for (const event of events) expect(['number', 'undefined']).toContain(typeof expected(event, field));
     if (column.kind === 'string')

@@ -10,7 +10,7 @@ import {
 import { hashBytes, type ByteInterner } from './byte-interner.js';
 import { ownTag, readPath, resolveField, type FieldRef } from '../../../query/fields.js';
 import type { Tags } from '../../../events/types.js';
-import { ChunkedColumn, int32Column, type CHUNK_ROWS } from './chunked-column.js';
+import { CHUNK_ROWS, CHUNK_SHIFT, ChunkedColumn, int32Column } from './chunked-column.js';
 import { FieldValues } from './field-values.js';
 import type { ArrayCursor, RawArray } from './snapshot.js';
 
@@ -33,8 +33,29 @@ export interface FieldColumnSnapshot {
   counts: { numbers: number; strings: number; others: number };
 }
 
-/** Rows per chunk, for readers walking `numbers`/`codes` chunk by chunk. */
-export type FieldChunkRows = typeof CHUNK_ROWS;
+const CHUNK_MASK = CHUNK_ROWS - 1;
+
+/** `column`'s values of `rows` into `out`: chunk copies where the rows run without a gap, else row by row. */
+function gather<T extends Float64Array | Int32Array>(
+  column: ChunkedColumn<T>,
+  rows: Int32Array,
+  out: T,
+): void {
+  const n = Math.min(rows.length, out.length);
+  if (n > 0 && (rows[n - 1] as number) - (rows[0] as number) === n - 1) {
+    for (let i = 0; i < n;) {
+      const row = rows[i] as number;
+      const offset = row & CHUNK_MASK;
+      const take = Math.min(n - i, CHUNK_ROWS - offset);
+      const chunk = column.chunk(row >>> CHUNK_SHIFT);
+      if (chunk === undefined) out.fill(column.get(row), i, i + take);
+      else out.set(chunk.subarray(offset, offset + take), i);
+      i += take;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) out[i] = column.get(rows[i] as number);
+}
 
 /**
  * One `payload.<path>` or `tags.<key>` field over every row of the table, typed for aggregates and
@@ -104,6 +125,55 @@ export class FieldColumn {
     const { numbers, strings, others } = this.counts;
     if (others > 0 || (numbers > 0 && strings > 0)) return 'mixed';
     return strings > 0 ? 'string' : 'number';
+  }
+
+  /** Whether some row was given a number (a count since extraction: a cut does not lower it). */
+  get holdsNumbers(): boolean {
+    return this.counts.numbers > 0;
+  }
+
+  /**
+   * The rows' numbers into `out` (NaN where not a number), for vectorized aggregates: a chunk copy
+   * per 65,536 rows where the rows run without a gap (a whole-table scan), one read a row otherwise.
+   * The shape of the analytics operators' NumberSource.
+   */
+  numbersOf(rows: Int32Array, out: Float64Array): void {
+    gather(this.numbers, rows, out);
+  }
+
+  /** The rows' dictionary codes into `out` (NOT_CODED for a number or no value); as numbersOf. */
+  codesOf(rows: Int32Array, out: Int32Array): void {
+    gather(this.codes, rows, out);
+  }
+
+  /**
+   * The column as a group key of integer codes 0 .. cardinality - 1 (the shape of the analytics
+   * operators' CodeSource), when no row holds a number (those have no code): a value's dictionary
+   * code, and for rows with no value the code of `null`, as SQL groups a missing key with null (a
+   * code of its own past the dictionary when no row holds null). Undefined when rows hold numbers.
+   * The dictionary only grows, so codes stay valid while the table is appended to.
+   */
+  keyCodes():
+    | {
+        column: string;
+        cardinality: number;
+        codes(rows: Int32Array, out: Int32Array): void;
+        valueOf(code: number): unknown;
+      }
+    | undefined {
+    if (this.holdsNumbers) return undefined;
+    const dictionary = this.dictionary;
+    const size = dictionary.size;
+    const missing = dictionary.codeOf(null) ?? size;
+    return {
+      column: this.field,
+      cardinality: missing === size ? size + 1 : size,
+      codes: (rows, out) => {
+        gather(this.codes, rows, out);
+        for (let i = 0; i < out.length && i < rows.length; i++) if (out[i] === NOT_CODED) out[i] = missing;
+      },
+      valueOf: (code) => (code === missing ? null : dictionary.valueOf(code)),
+    };
   }
 
   /** Bytes held: both columns' chunks and the dictionary. */
