@@ -133,6 +133,9 @@ export class EmbeddedEngine implements StorageEngine {
       disk?.checkpointRows ?? 0,
     );
     this.wire(table, log, new Tombstones(table, dir));
+    // In memory the table starts empty: its declared columns exist from the first append on. On disk
+    // they are made once the load is complete (openIndexes).
+    if (disk === undefined) this.extractDeclaredColumns();
     this.maintenance = new Maintenance({
       dir,
       clock: options.clock,
@@ -182,9 +185,6 @@ export class EmbeddedEngine implements StorageEngine {
       readOnly: this.disk?.readOnly !== undefined,
     });
     this.current = wired.parts;
-    // Declared field columns are there from the start: extracted now, or caught up with the log
-    // replayed after the checkpoint they were read from.
-    for (const field of this.options.fieldColumns) table.fieldColumn(field);
     this.manager = wired.indexes;
   }
 
@@ -325,6 +325,7 @@ export class EmbeddedEngine implements StorageEngine {
       swapIn: async (table, log, tombstones) => {
         const old = this.current;
         this.wire(table, log, tombstones, this.manager);
+        this.extractDeclaredColumns();
         this.checkpointer.rows = 0;
         this.maintenance.rewire();
         await old.queries.close();
@@ -360,6 +361,17 @@ export class EmbeddedEngine implements StorageEngine {
     this.manager.openFrom(snapshots);
     // A snapshot from before the cut still holds its rows.
     this.manager.dropBelow(cut);
+    this.extractDeclaredColumns();
+  }
+
+  /**
+   * Declared field columns (the `fieldColumns` option) are there from the start: extracted now, or
+   * caught up with the log replayed after the checkpoint they were read from. Only once a load is
+   * complete: before its cut, the table may hold rows whose log segments cleanup already dropped.
+   */
+  private extractDeclaredColumns(): void {
+    const table = this.current.table;
+    for (const field of this.options.fieldColumns) table.fieldColumn(field);
   }
 
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
