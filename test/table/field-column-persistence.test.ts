@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CorruptionError,
   openEventStore,
   ValidationError,
   type EventStore,
@@ -267,6 +268,38 @@ describe('field columns when the table is replaced or followed', () => {
     expect(tableOf(follower).fieldColumns.peek('tags.origin')?.filled).toBe(650);
     await follower.close();
     await writer.close();
+  });
+});
+
+describe('a damaged record', () => {
+  it('extracting a column over it raises a CorruptionError naming the file and offset', async () => {
+    const dir = await storeDir();
+    const store = await openEventStore({ dir });
+    await store.append(events(0, 50));
+    const table = tableOf(store);
+    const where = (
+      store as unknown as {
+        engine: { parts: { log: { locate(o: number): { file: string; offset: number } } } };
+      }
+    ).engine.parts.log.locate(table.recordOffset.get(20));
+    await store.close();
+    // The record's tags length (header offset 18) made to point far past its end; its frame's CRC
+    // is not checked again at open with verifyOnOpen off (the checkpoint covers it).
+    const bytes = readFileSync(where.file);
+    bytes.writeUInt32LE(0x7fffff00, where.offset + 18);
+    writeFileSync(where.file, bytes);
+    const again = await openEventStore({ dir, verifyOnOpen: false });
+    const error = (() => {
+      try {
+        tableOf(again).fieldColumn('payload.delay');
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expectError(error, CorruptionError, 'CORRUPTION', 'the record of sequence 21 does not decode');
+    expect(tableOf(again).hasFieldColumn('payload.delay')).toBe(false);
+    await again.close();
   });
 });
 

@@ -1,3 +1,4 @@
+import { CorruptionError, TammaError } from '../../../errors.js';
 import type { Tags } from '../../../events/types.js';
 import type { RecordLog } from '../log/record-log.js';
 import { ByteInterner } from './byte-interner.js';
@@ -5,6 +6,20 @@ import type { EventTable } from './event-table.js';
 import type { FieldColumnStats } from '../../store-stats.js';
 import { FieldColumn, type FieldColumnSnapshot } from './field-column.js';
 import type { ArrayCursor, RawArray } from './snapshot.js';
+
+/**
+ * A record whose bytes do not read (damaged after the store checked them, or with verifyOnOpen off)
+ * as the CorruptionError a read of it raises (EventReader): naming the file and offset.
+ */
+function corruption(log: RecordLog, offset: number, row: number, error: unknown): Error {
+  if (error instanceof TammaError) return error;
+  const where = log.locate(offset);
+  return new CorruptionError(
+    where.file,
+    where.offset,
+    `the record of sequence ${row + 1} does not decode (${(error as Error).message})`,
+  );
+}
 
 /** Records closer than this in the log are read in one go (as EventReader does). */
 const MAX_GAP = 4 * 1024;
@@ -171,9 +186,14 @@ export class FieldColumns {
       }
       const span = log.readInto(start, spanEnd - start, scratch);
       const view = new DataView(span.buffer, span.byteOffset, span.byteLength);
-      for (let r = row; r < last; r++) {
-        const found = reader.locate(span, recordOffset.get(r) - start, recordLength.get(r));
-        column.setLocated(r, found, span, view, strings);
+      let r = row;
+      try {
+        for (; r < last; r++) {
+          const found = reader.locate(span, recordOffset.get(r) - start, recordLength.get(r));
+          column.setLocated(r, found, span, view, strings);
+        }
+      } catch (error) {
+        throw corruption(log, recordOffset.get(r), r, error);
       }
       decoded += last - row;
       row = last;
