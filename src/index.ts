@@ -41,6 +41,7 @@ export type {
   StoreStats,
   IndexStats,
   MemoryStats,
+  FieldColumnStats,
   FsyncPolicy,
   PlanCacheStats,
 } from './storage/store-stats.js';
