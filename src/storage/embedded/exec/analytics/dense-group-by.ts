@@ -34,7 +34,8 @@ export interface NumberSource {
 /** Where the dense group-by reads fields: the table's own columns, and field columns when there are any. */
 export interface DenseSources {
   codes(field: string): CodeSource | undefined;
-  numbers(field: string): NumberSource | undefined;
+  /** `counting`: for count(field), which counts present values of any kind, not only numbers. */
+  numbers(field: string, counting: boolean): NumberSource | undefined;
 }
 
 const DENSE_KINDS = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max']);
@@ -74,8 +75,14 @@ function timestampNumbers(table: EventTable): NumberSource {
   return { numbers: (rows, out) => gather(table.timestamp, rows, out) };
 }
 
-/** The table's core columns as dense sources. */
-export function coreSources(table: EventTable): DenseSources {
+/**
+ * The table's columns as dense sources: core columns, and `payload.*` / `tags.*` fields through
+ * their field columns (extracted on first use). A field column is a group key when it holds only
+ * strings (objects key by their JSON, which only the general path canonicalizes), and numbers for
+ * sum, avg, min and max; count(field) counts any present value, so it takes a field column only
+ * when every value there is a number.
+ */
+export function tableSources(table: EventTable): DenseSources {
   const dictionaryCodes = (field: 'type' | 'aggregateId'): CodeSource => {
     const [dictionary, column] =
       field === 'type' ? [table.types, table.typeId] : [table.aggregates, table.aggregateId];
@@ -88,13 +95,17 @@ export function coreSources(table: EventTable): DenseSources {
       valueOf: (code) => dictionary.valueOf(code),
     };
   };
+  const isFieldColumn = (field: string) => field.startsWith('payload.') || field.startsWith('tags.');
   return {
-    codes: (field) => (field === 'type' || field === 'aggregateId' ? dictionaryCodes(field) : undefined),
-    numbers: (field) => {
+    codes: (field) => {
+      if (field === 'type' || field === 'aggregateId') return dictionaryCodes(field);
+      if (!isFieldColumn(field)) return undefined;
+      const column = table.fieldColumn(field);
+      return column.kind === 'string' ? column.keyCodes() : undefined;
+    },
+    numbers: (field, counting) => {
       if (field === 'timestamp') return timestampNumbers(table);
-      if (field === 'version') {
-        return { numbers: (rows, out) => gather(table.version, rows, out) };
-      }
+      if (field === 'version') return { numbers: (rows, out) => gather(table.version, rows, out) };
       if (field === 'sequence') {
         return {
           numbers(rows, out) {
@@ -102,7 +113,10 @@ export function coreSources(table: EventTable): DenseSources {
           },
         };
       }
-      return undefined;
+      if (!isFieldColumn(field)) return undefined;
+      const column = table.fieldColumn(field);
+      if (counting && column.kind !== 'number') return undefined;
+      return { numbers: (rows, out) => column.numbersOf(rows, out) };
     },
   };
 }
@@ -268,7 +282,7 @@ export function denseGroupBy(
   if (!spec.aggregates.every(({ spec: a }) => DENSE_KINDS.has(a.kind))) return undefined;
   const numberSources = spec.aggregates.map(({ spec: a }) => {
     const field = fieldOf(a);
-    return field === undefined ? null : sources.numbers(field);
+    return field === undefined ? null : sources.numbers(field, a.kind === 'countField');
   });
   if (numberSources.some((source) => source === undefined)) return undefined;
   const keys: CodeSource[] = [];
