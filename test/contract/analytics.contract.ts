@@ -6,7 +6,15 @@
  * and test/analytics/.)
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { agg, f, ManualClock, ValidationError, type EventStore, type NewEvent } from '../../src/index.js';
+import {
+  agg,
+  f,
+  ManualClock,
+  QueryCancelledError,
+  ValidationError,
+  type EventStore,
+  type NewEvent,
+} from '../../src/index.js';
 import { expectError, rejection, removeDir, tempDir } from '../support/helpers.js';
 import type { ContractContext, StoreFactory } from './factory.js';
 import { eachFreshStore } from './factory.js';
@@ -226,6 +234,15 @@ export function analyticsSuite(factory: StoreFactory): void {
       const streamed: unknown[] = [];
       for await (const row of query.executeStream()) streamed.push(row);
       expect(streamed).toEqual(rows);
+    });
+
+    test('an analytics query stops when its signal aborts', async () => {
+      const controller = new AbortController();
+      controller.abort();
+      const error = await rejection(() =>
+        store.query().timeBucket('1m').aggregate({ n: agg.count() }).execute({ signal: controller.signal }),
+      );
+      expect(error).toBeInstanceOf(QueryCancelledError);
     });
 
     test('bad analytics are refused with a ValidationError naming them', async () => {
