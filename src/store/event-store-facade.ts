@@ -104,7 +104,7 @@ export class EventStoreFacade implements EventStore {
    * live ones) read and worked over here.
    */
   private executeQuery(query: EventQuery, options: RunOptions): Promise<ResultRow[]> {
-    if (query.source === undefined || query.source === 'events') return this.engine.execute(query, options);
+    if (query?.source === undefined || query.source === 'events') return this.engine.execute(query, options);
     this.requireCapability('archive', `from('${query.source}')`);
     validateQuery(query);
     if (query.analytics !== undefined) validateAnalytics(query.analytics);
@@ -320,7 +320,7 @@ export class EventStoreFacade implements EventStore {
       this.assertOpen();
       const call: ReadCall = { kind: 'query', method: 'page', query };
       const read =
-        query.source === undefined || query.source === 'events'
+        query?.source === undefined || query.source === 'events'
           ? () => this.engine.page(query, options)
           : async () => ({ rows: await this.executeQuery(query, options) });
       return this.runner.run(call, read, (page) => page.rows.length);
@@ -328,7 +328,7 @@ export class EventStoreFacade implements EventStore {
     stream: (query, options = {}) => {
       this.assertOpen();
       const read =
-        query.source === undefined || query.source === 'events'
+        query?.source === undefined || query.source === 'events'
           ? () => this.engine.stream(query, options)
           : async function* (this: EventStoreFacade) {
               yield* await this.executeQuery(query, options);

@@ -194,7 +194,7 @@ export class QueryEngine {
   }
 
   execute(query: EventQuery, options: RunOptions = {}): Promise<ResultRow[]> {
-    if (query.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => rows);
+    if (query?.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => rows);
     return this.run(query, options, (rows, _, plan) => hydrateRows(plan.root, this.reader, rows));
   }
 
@@ -204,7 +204,7 @@ export class QueryEngine {
    */
   page(query: EventQuery, options: RunOptions = {}): Promise<ResultPage> {
     // Analytics rows are paged with offset and limit: the page is the whole (limited) result.
-    if (query.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => ({ rows }));
+    if (query?.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => ({ rows }));
     return this.run(query, options, (rows, body, plan) => {
       const last = rows[rows.length - 1];
       const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
@@ -262,7 +262,7 @@ export class QueryEngine {
    */
   async *stream(query: EventQuery, options: RunOptions = {}): AsyncGenerator<ResultRow, void, undefined> {
     // Analytics rows are computed whole (groups are only complete at the end), then streamed.
-    if (query.analytics !== undefined) {
+    if (query?.analytics !== undefined) {
       yield* (await this.analyze(query, options)).rows;
       return;
     }
@@ -297,7 +297,7 @@ export class QueryEngine {
   }
 
   async explain(query: EventQuery, analyze: boolean): Promise<Explanation> {
-    if (query.analytics !== undefined) return this.explainAnalytics(query, analyze);
+    if (query?.analytics !== undefined) return this.explainAnalytics(query, analyze);
     const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
