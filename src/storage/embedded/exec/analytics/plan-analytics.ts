@@ -5,7 +5,7 @@ import { windowMs } from '../../../../analytics/partition-events.js';
 import { parseBucketWidth } from '../../../../analytics/bucket-width.js';
 import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
 import type { RunningSpec } from '../../../../query/analytics-ast.js';
-import type { EventQuery } from '../../../../query/ast.js';
+import { f, type EventQuery, type FilterNode } from '../../../../query/ast.js';
 import { resolveField } from '../../../../query/fields.js';
 import type { EventTable } from '../../table/event-table.js';
 import type { QueryPlan } from '../query-optimizer.js';
@@ -21,7 +21,26 @@ export interface AnalyticsPlanning {
 
 /** The event query under the analytics: the filter and hints, in sequence order, every row. */
 export function inputQuery(query: EventQuery): EventQuery {
-  return { kind: 'query', filter: query.filter, orderBy: [], hints: query.hints };
+  return { kind: 'query', filter: inputFilter(query), orderBy: [], hints: query.hints };
+}
+
+/**
+ * The filter of the events the analytics read. A pattern straight over the events (relaxed
+ * contiguity) or a funnel (not strict) only ever looks at events some step (or exclusion)
+ * matches, so those terms join the filter: the planner can then serve it from the type or tag
+ * postings instead of scanning every row.
+ */
+function inputFilter(query: EventQuery): FilterNode {
+  const spec = query.analytics;
+  let terms: FilterNode[] | undefined;
+  if (spec?.pattern !== undefined && spec.join === undefined && spec.pattern.contiguity !== 'strict') {
+    terms = spec.pattern.steps.map((step) => step.where);
+  } else if (spec?.funnel !== undefined && spec.funnel.mode !== 'strict') {
+    terms = [...spec.funnel.steps, ...(spec.funnel.exclusions ?? []).map((exclusion) => exclusion.where)];
+  }
+  if (terms === undefined || terms.some((term) => term.kind === 'all')) return query.filter;
+  const any = terms.length === 1 ? (terms[0] as FilterNode) : f.or(...terms);
+  return query.filter.kind === 'all' ? any : f.and(query.filter, any);
 }
 
 function fieldRead(field: string, planning: AnalyticsPlanning): FieldRead {
