@@ -1,0 +1,82 @@
+import { csvRecord } from './csv.js';
+import { renderTable } from './table.js';
+
+/** The output formats of `analyze`. */
+export const ROW_FORMATS = ['table', 'ndjson', 'csv'] as const;
+export type RowFormat = (typeof ROW_FORMATS)[number];
+
+type Row = Readonly<Record<string, unknown>>;
+
+/** Columns that hold instants as epoch ms: the table shows them as ISO-8601 (UTC) for reading. */
+const TIME_COLUMNS = new Set(['bucket', 'windowStart', 'windowEnd', 'start', 'end']);
+
+/** A table cell longer than this is cut (ndjson and csv keep every value whole). */
+const MAX_TABLE_CELL = 80;
+
+/** Every key of every row, in first-seen order: rows of one result may differ (a left join's null side). */
+export function columnsOf(rows: readonly Row[]): string[] {
+  const seen = new Set<string>();
+  for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
+  return [...seen];
+}
+
+/**
+ * A value as text for csv and table: null and missing are empty (SQL NULL), a Date its ISO-8601
+ * text, objects and arrays (a pattern's events, a histogram) their JSON.
+ */
+export function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function tableCell(column: string, value: unknown): string {
+  if (TIME_COLUMNS.has(column) && typeof value === 'number' && Number.isSafeInteger(value)) {
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime())) return date.toISOString();
+  }
+  const text = cellText(value);
+  return text.length > MAX_TABLE_CELL ? `${text.slice(0, MAX_TABLE_CELL - 1)}…` : text;
+}
+
+/** An aligned table (numbers right-aligned) and a row count; `(no rows)` for none. */
+export function renderRowsTable(rows: readonly Row[]): string {
+  if (rows.length === 0) return '(no rows)\n';
+  const columns = columnsOf(rows);
+  // Time columns are shown as ISO text, so they read left to right like other text.
+  const numeric = columns.map(
+    (column) =>
+      !TIME_COLUMNS.has(column) &&
+      rows.every(
+        (row) => row[column] === null || row[column] === undefined || typeof row[column] === 'number',
+      ),
+  );
+  const table = renderTable(
+    columns.map((header, i) => ({ header, align: numeric[i] === true ? 'right' : 'left' })),
+    rows.map((row) => columns.map((column) => tableCell(column, row[column]))),
+  );
+  return `${table}\n(${rows.length} ${rows.length === 1 ? 'row' : 'rows'})\n`;
+}
+
+/** One JSON object per line: values exactly as the library returns them (Dates as ISO-8601 text). */
+export function renderRowsNdjson(rows: readonly Row[]): string {
+  let text = '';
+  for (const row of rows) text += `${JSON.stringify(row)}\n`;
+  return text;
+}
+
+/** A header of every column, then one record per row (RFC 4180, CRLF line ends). */
+export function renderRowsCsv(rows: readonly Row[]): string {
+  if (rows.length === 0) return '';
+  const columns = columnsOf(rows);
+  let text = csvRecord(columns);
+  for (const row of rows) text += csvRecord(columns.map((column) => cellText(row[column])));
+  return text;
+}
+
+export function renderRows(rows: readonly Row[], format: RowFormat): string {
+  if (format === 'ndjson') return renderRowsNdjson(rows);
+  if (format === 'csv') return renderRowsCsv(rows);
+  return renderRowsTable(rows);
+}
