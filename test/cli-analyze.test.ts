@@ -207,6 +207,40 @@ describe('analyze from flags', () => {
     expect(lines(printed)).toEqual(asJson(expected));
   });
 
+  it('a --query filter over payload fields, ANDed with the criteria flags, then grouped', async () => {
+    const filter = f.gte('payload.durationMs', 3 * MINUTE);
+    const expected = await withStore((store) =>
+      store
+        .query()
+        .where(f.and(f.eq('tags.provider', 'openai'), filter))
+        .groupBy(['type'])
+        .aggregate({ n: agg.count(), 'max(payload.durationMs)': agg.max('payload.durationMs') })
+        .orderBy('type')
+        .execute(),
+    );
+    expect(expected.length).toBe(2);
+    const printed = await ok([
+      'analyze',
+      '--dir',
+      dir,
+      '--tag',
+      'provider=openai',
+      '--query',
+      JSON.stringify(filter),
+      '--group-by',
+      'type',
+      '--agg',
+      'n=count',
+      '--agg',
+      'max:payload.durationMs',
+      '--order-by',
+      'type',
+      '--format',
+      'ndjson',
+    ]);
+    expect(lines(printed)).toEqual(asJson(expected));
+  });
+
   it('--explain prints EXPLAIN ANALYZE with actual rows and time', async () => {
     const text = await ok(['analyze', '--dir', dir, '--group-by', 'type', '--agg', 'n=count', '--explain']);
     expect(text).toContain('execution time');
@@ -319,6 +353,7 @@ describe('analyze refuses bad input with a coded error and exit status 2', () =>
     ['JSON of the wrong shape', ['--json', '42'], 'USAGE', 'a pipeline'],
     ['a bad stage', ['--json', '[{"group":{"by":["type"]}}]'], 'INVALID_OPTION', 'aggregates'],
     ['--json with flags', ['--json', '[]', '--group-by', 'type'], 'USAGE', '--group-by'],
+    ['--source archive without an archive', ['--source', 'archive'], 'VALIDATION_FAILED', 'no archive'],
     ['--explain of a pipeline', ['--json', '[]', '--explain'], 'USAGE', '--explain takes a query'],
   ];
   it.each(cases)('%s', async (_name, args, code, fragment) => {

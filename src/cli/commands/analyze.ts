@@ -117,16 +117,16 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
       [
         '',
         'Examples:',
-        '  $ tamma-events analyze --dir ./data --bucket 1h --group-by type --order-by bucket,n:desc',
+        '  $ tamma-events analyze --dir ./data --bucket 1h --group-by type --agg n=count --order-by bucket,n:desc',
         '  $ tamma-events analyze --dir ./data --type WORKFLOW.COMPLETED --group-by tags.provider \\',
-        '      --agg n=count --agg p95=percentile:payload.durationMs:0.95 --having n>=10 --format csv',
+        '      --agg n=count --agg p95=percentile:payload.durationMs:0.95 --having "n>=10" --format csv',
         '  $ tamma-events analyze --dir ./data --bucket 1d --timezone Europe/Berlin --fill 0 \\',
         '      --from 2024-05-01 --to 2024-06-01 --agg n=count --agg avg7=moving:avg:n:7',
         `  $ tamma-events analyze --dir ./data --json '[{"match":{"kind":"eq","field":"type","value":"PR.MERGED"}},` +
           `{"group":{"by":["tags.repo"],"aggregates":{"n":{"kind":"count"}}}},{"sort":[{"field":"n","direction":"desc"}]}]'`,
         '  $ tamma-events analyze --dir ./data --json @pipeline.json --format ndjson',
         '',
-        'The --agg, --having and --json forms are described in docs/cli.md ("analyze").',
+        'The --agg, --having and --json forms are described in docs/cli.md ("Analyze").',
       ].join('\n'),
     )
     .action(async (options: AnalyzeOptions) => {
