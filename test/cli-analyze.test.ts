@@ -304,6 +304,26 @@ describe('analyze --json', () => {
     expect(csvRecord(['a\nb', ' x', 'plain'])).toBe('"a\nb"," x",plain\r\n');
   });
 
+  it('a pattern: whole events in ndjson, `#sequence TYPE` in the table', async () => {
+    const pattern = {
+      partitionBy: 'tags.issueId',
+      steps: [
+        { name: 'started', where: f.eq('type', 'WORKFLOW.STARTED') },
+        { name: 'failed', where: f.eq('type', 'WORKFLOW.FAILED') },
+      ],
+      within: '1h',
+    };
+    const expected = await withStore((store) => store.query().pattern(pattern).limit(3).execute());
+    expect(expected.length).toBe(3);
+    const query = JSON.stringify({ kind: 'query', analytics: { pattern }, limit: 3 });
+    expect(lines(await ok(['analyze', '--dir', dir, '--json', query, '--format', 'ndjson']))).toEqual(
+      asJson(expected),
+    );
+    const table = (await ok(['analyze', '--dir', dir, '--json', query])).split('\n');
+    expect(table[0]).toMatch(/^partition\s+started\s+failed\s+start\s+end\s+durationMs$/);
+    expect(table[2]).toMatch(/^i3\s+#7 WORKFLOW\.STARTED\s+#8 WORKFLOW\.FAILED\s+2025-01-01T00:15:00\.000Z /);
+  });
+
   it('a query object with analytics, and a funnel', async () => {
     const query = {
       kind: 'query',

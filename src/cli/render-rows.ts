@@ -31,7 +31,17 @@ export function cellText(value: unknown): string {
   return String(value);
 }
 
+/** A stored event (a pattern step, a join's other side) as the table shows it: `#68 TESTS.FAILED`. */
+function eventLabel(value: object): string | undefined {
+  const { sequence, type } = value as { sequence?: unknown; type?: unknown };
+  return typeof sequence === 'number' && typeof type === 'string' ? `#${sequence} ${type}` : undefined;
+}
+
 function tableCell(column: string, value: unknown): string {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const label = eventLabel(value);
+    if (label !== undefined) return label;
+  }
   if (TIME_COLUMNS.has(column) && typeof value === 'number' && Number.isSafeInteger(value)) {
     const date = new Date(value);
     if (!Number.isNaN(date.getTime())) return date.toISOString();
