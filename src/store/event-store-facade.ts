@@ -50,6 +50,8 @@ import { validateAnalytics } from '../analytics/validate-analytics.js';
 import { validateQuery } from '../query/validate-query.js';
 import type { PipelineRow } from '../query/analytics-ast.js';
 import type { ResultRow, RunOptions } from '../query/results.js';
+import { runExport, type ExportSource } from './export-runner.js';
+import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import { requireNonEmptyString } from '../support/require-string.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
@@ -338,6 +340,18 @@ export class EventStoreFacade implements EventStore {
       return this.explainQuery(query, requireObject(options, 'options').analyze === true);
     },
   };
+
+  /**
+   * Export (store/export-runner.ts): queries stream through the builder's runner, so every export
+   * is a read the plugins see; a pipeline goes through `analytics.pipeline` when the store has it.
+   */
+  async export(source: ExportSource, options: ExportOptions): Promise<ExportResult> {
+    this.assertOpen();
+    return runExport(source, options, {
+      stream: (query) => this.builderRunner.stream(query),
+      analytics: this.analytics,
+    });
+  }
 
   async read<P = unknown>(options: ReadOptions = {}): Promise<StoredEvent<P>[]> {
     this.assertOpen();

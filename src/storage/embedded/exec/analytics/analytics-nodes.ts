@@ -48,8 +48,11 @@ export interface WindowNode extends Estimated {
   readonly groupBy: readonly string[];
 }
 
-/** Where an Aggregate reads a field: a column of the table, a field column, or each decoded record. */
-export type FieldRead = 'column' | 'field column' | 'record';
+/**
+ * Where an Aggregate reads a field: a column of the table, a field column (one this query extracts
+ * first, decoding each record once, when there is none yet), or each decoded record (`id`).
+ */
+export type FieldRead = 'column' | 'field column' | 'field column, extracted now' | 'record';
 
 export interface AggregateNode extends Estimated {
   readonly kind: 'Aggregate';

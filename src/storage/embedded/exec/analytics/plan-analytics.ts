@@ -27,7 +27,7 @@ export function inputQuery(query: EventQuery): EventQuery {
 function fieldRead(field: string, planning: AnalyticsPlanning): FieldRead {
   const ref = resolveField(field, 'field');
   if (ref.kind === 'core') return ref.name === 'id' ? 'record' : 'column';
-  return planning.hasFieldColumn?.(field) === true ? 'field column' : 'record';
+  return planning.hasFieldColumn?.(field) === true ? 'field column' : 'field column, extracted now';
 }
 
 /** Groups a key can take, guessed from what the table knows: dictionary sizes, the time span. */
