@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAggregates, parseHaving, parseOrderBy, parseWindow } from '../src/cli/analytics-flags.js';
-import { csvRecord } from '../src/cli/csv.js';
-import { agg, f, openEventStore, type EventStore, type PipelineStage } from '../src/index.js';
+import { agg, exportRows, f, openEventStore, type EventStore, type PipelineStage } from '../src/index.js';
 import { cli } from './support/cli.js';
 
 /**
@@ -285,23 +285,29 @@ describe('analyze --json', () => {
     writeFileSync(file, text);
     const csv = await ok(['analyze', '--dir', dir, '--json', `@${file}`, '--format', 'csv']);
     expect(csv).toBe(
-      csvRecord(['provider', 'n', 'p50', 'p95']) +
-        expected.map((row) => csvRecord([row.provider, row.n, row.p50, row.p95].map(String))).join(''),
+      'provider,n,p50,p95\n' +
+        expected.map((row) => `${[row.provider, row.n, row.p50, row.p95].join(',')}\n`).join(''),
     );
   });
 
-  it('csv quotes commas, quotes and newlines; nulls are empty; objects are JSON', async () => {
+  it('csv is the export writer’s: commas and quotes quoted, nulls empty, objects as JSON', async () => {
     const stages = [
       { match: f.eq('aggregateId', 'issue-5') },
       { project: { type: 'type', note: 'payload.note', missing: 'payload.nothing', tags: 'tags' } },
     ];
     const csv = await ok(['analyze', '--dir', dir, '--json', JSON.stringify(stages), '--format', 'csv']);
     expect(csv).toBe(
-      'type,note,missing,tags\r\n' +
-        'WORKFLOW.STARTED,,,"{""issueId"":""i5"",""provider"":""local""}"\r\n' +
-        'WORKFLOW.COMPLETED,"a ""quoted"", text",,"{""issueId"":""i5"",""provider"":""local""}"\r\n',
+      'type,note,missing,tags\n' +
+        'WORKFLOW.STARTED,,,"{""issueId"":""i5"",""provider"":""local""}"\n' +
+        'WORKFLOW.COMPLETED,"a ""quoted"", text",,"{""issueId"":""i5"",""provider"":""local""}"\n',
     );
-    expect(csvRecord(['a\nb', ' x', 'plain'])).toBe('"a\nb"," x",plain\r\n');
+    // The same text as `export --format csv` writes for these rows.
+    const exported = new PassThrough();
+    let text = '';
+    exported.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    const rows = await withStore((store) => store.analytics.pipeline(stages as PipelineStage[]));
+    await exportRows(rows, { format: 'csv', to: exported });
+    expect(csv).toBe(text);
   });
 
   it('a pattern: whole events in ndjson, `#sequence TYPE` in the table', async () => {

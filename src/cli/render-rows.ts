@@ -1,4 +1,6 @@
-import { csvRecord } from './csv.js';
+import type { Writable } from 'node:stream';
+import { exportRows } from '../index.js';
+import { writeWithBackpressure } from './io.js';
 import { renderTable } from './table.js';
 
 /** The output formats of `analyze`. */
@@ -21,10 +23,10 @@ export function columnsOf(rows: readonly Row[]): string[] {
 }
 
 /**
- * A value as text for csv and table: null and missing are empty (SQL NULL), a Date its ISO-8601
- * text, objects and arrays (a pattern's events, a histogram) their JSON.
+ * A value as table text: null and missing are empty (SQL NULL), a Date its ISO-8601 text, objects
+ * and arrays (a histogram) their JSON.
  */
-export function cellText(value: unknown): string {
+function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') return JSON.stringify(value);
@@ -76,17 +78,15 @@ export function renderRowsNdjson(rows: readonly Row[]): string {
   return text;
 }
 
-/** A header of every column, then one record per row (RFC 4180, CRLF line ends). */
-export function renderRowsCsv(rows: readonly Row[]): string {
-  if (rows.length === 0) return '';
-  const columns = columnsOf(rows);
-  let text = csvRecord(columns);
-  for (const row of rows) text += csvRecord(columns.map((column) => cellText(row[column])));
-  return text;
-}
-
-export function renderRows(rows: readonly Row[], format: RowFormat): string {
-  if (format === 'ndjson') return renderRowsNdjson(rows);
-  if (format === 'csv') return renderRowsCsv(rows);
-  return renderRowsTable(rows);
+/**
+ * Writes the rows in `format`. CSV is the export's writer (`exportRows`, csv-stringify), so
+ * `analyze --format csv` and `export --format csv` write the same text for the same rows; the
+ * column types are inferred from every row (one batch), so a column of mixed kinds is JSON.
+ */
+export async function writeRows(rows: readonly Row[], format: RowFormat, stdout: Writable): Promise<void> {
+  if (format === 'csv') {
+    if (rows.length > 0) await exportRows(rows, { format: 'csv', to: stdout, batchRows: rows.length });
+    return;
+  }
+  await writeWithBackpressure(stdout, format === 'ndjson' ? renderRowsNdjson(rows) : renderRowsTable(rows));
 }

@@ -24,7 +24,7 @@ import { writeWithBackpressure } from '../io.js';
 import { choiceArg, collect } from '../option-parsers.js';
 import { addQueryOptions, jsonArg, readQuery, type QueryOptions } from '../query-options.js';
 import { renderExplanation } from '../render-explain.js';
-import { renderRows, ROW_FORMATS, type RowFormat } from '../render-rows.js';
+import { ROW_FORMATS, writeRows, type RowFormat } from '../render-rows.js';
 import { openWithRecordedPolicy } from '../store-dir.js';
 
 interface AnalyzeOptions extends QueryOptions {
@@ -132,13 +132,14 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
     .action(async (options: AnalyzeOptions) => {
       const input = readInput(options);
       const { store } = await openWithRecordedPolicy(options.dir, { readOnly: true });
-      let text: string;
+      let result: PipelineRow[] | string;
       try {
-        text = await run(store, input, options);
+        result = await run(store, input, options);
       } finally {
         await store.close();
       }
-      await writeWithBackpressure(ctx.io.stdout, text);
+      if (typeof result === 'string') await writeWithBackpressure(ctx.io.stdout, result);
+      else await writeRows(result, options.format, ctx.io.stdout);
     });
 }
 
@@ -205,17 +206,21 @@ function queryOfFlags(options: AnalyzeOptions): EventQuery {
   };
 }
 
-async function run(store: EventStore, input: AnalyzeInput, options: AnalyzeOptions): Promise<string> {
+/** The rows, or with --explain the EXPLAIN ANALYZE text. */
+async function run(
+  store: EventStore,
+  input: AnalyzeInput,
+  options: AnalyzeOptions,
+): Promise<PipelineRow[] | string> {
   if (input.kind === 'query') {
     const builder = analyticsBuilder(store, input.query);
     if (options.explain === true) {
       return `${renderExplanation(await store.explain(builder, { analyze: true }))}\n`;
     }
-    return renderRows((await builder.execute()) as PipelineRow[], options.format);
+    return (await builder.execute()) as PipelineRow[];
   }
-  if (input.kind === 'pipeline')
-    return renderRows(await store.analytics.pipeline(input.stages), options.format);
-  return renderRows(funnelRows(await store.analytics.funnel(input.funnel)), options.format);
+  if (input.kind === 'pipeline') return store.analytics.pipeline(input.stages);
+  return funnelRows(await store.analytics.funnel(input.funnel));
 }
 
 /** A funnel as rows: one per step, and with breakdownBy one per value and step (`breakdown` first). */
