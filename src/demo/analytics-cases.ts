@@ -20,7 +20,12 @@ async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }
 
 const hour = (ms: unknown): string =>
   new Date(ms as number).toISOString().slice(0, 13).replace('T', ' ') + ':00';
-const ms = (value: unknown): string => (typeof value === 'number' ? formatDuration(value) : '-');
+/** A duration: `2 min 5 s`, or hours with two decimals from an hour on (workflows run for hours). */
+const ms = (value: unknown): string => {
+  if (typeof value !== 'number') return '-';
+  if (value === 0) return '0';
+  return value >= 3_600_000 ? `${formatFixed(value / 3_600_000, 2)} h` : formatDuration(value);
+};
 const percent = (value: number | null): string => (value === null ? '-' : `${formatFixed(100 * value, 1)}%`);
 
 export async function runAnalytics(store: EventStore, out: Print): Promise<void> {
