@@ -141,6 +141,12 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
       if (typeof result === 'string') await writeWithBackpressure(ctx.io.stdout, result);
       else await writeRows(result, options.format, ctx.io.stdout);
     });
+  // The shared query options as they read here: --limit counts output rows; --order (by sequence)
+  // is refused for grouped rows, so it is not offered.
+  for (const option of command.options) {
+    if (option.long === '--limit') option.description = 'at most this many rows (after having and order)';
+    if (option.long === '--order') option.hideHelp();
+  }
 }
 
 /** Checks and builds what to run before any store opens: bad input fails fast and touches nothing. */
