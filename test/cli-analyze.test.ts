@@ -380,6 +380,18 @@ describe('analyze refuses bad input with a coded error and exit status 2', () =>
     ['a bad stage', ['--json', '[{"group":{"by":["type"]}}]'], 'INVALID_OPTION', 'aggregates'],
     ['--json with flags', ['--json', '[]', '--group-by', 'type'], 'USAGE', '--group-by'],
     ['--source archive without an archive', ['--source', 'archive'], 'VALIDATION_FAILED', 'no archive'],
+    [
+      'a query object with a part it would drop',
+      ['--json', '{"kind":"query","after":"x"}'],
+      'USAGE',
+      '"after"',
+    ],
+    [
+      'a funnel inside a query object',
+      ['--json', '{"kind":"query","analytics":{"funnel":{}}}'],
+      'USAGE',
+      '{"funnel":{...}}',
+    ],
     ['--explain of a pipeline', ['--json', '[]', '--explain'], 'USAGE', '--explain takes a query'],
   ];
   it.each(cases)('%s', async (_name, args, code, fragment) => {
@@ -394,6 +406,19 @@ describe('analyze refuses bad input with a coded error and exit status 2', () =>
     const missing = await cli(['analyze', '--dir', join(root, 'nope')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('[USAGE]');
+    // A bad query is named before any store opens (here there is none to open).
+    const early = await cli(['analyze', '--dir', join(root, 'nope'), '--group-by', 'nope']);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toContain('[UNKNOWN_FIELD]');
+    const earlyJson = await cli([
+      'analyze',
+      '--dir',
+      join(root, 'nope'),
+      '--json',
+      '{"kind":"query","analytics":{"groupBy":["tags."]}}',
+    ]);
+    expect(earlyJson.code).toBe(2);
+    expect(earlyJson.stderr).not.toContain('does not exist');
     const format = await cli(['analyze', '--dir', dir, '--format', 'xml']);
     expect(format.code).toBe(2);
     expect(format.stderr).toContain('table, ndjson, csv');

@@ -8,7 +8,7 @@ import type {
   PipelineRow,
 } from '../../index.js';
 import { f } from '../../index.js';
-import { analyticsBuilder } from '../analytics-builder.js';
+import { analyticsBuilder, checkAnalyticsQuery } from '../analytics-builder.js';
 import {
   AGG_SYNTAX,
   parseAggregates,
@@ -165,9 +165,12 @@ function readInput(options: AnalyzeOptions): AnalyzeInput {
           'a pipeline or funnel runs its later stages in memory, over the rows of its first query',
       );
     }
+    if (input.kind === 'query') checkAnalyticsQuery(input.query);
     return input;
   }
-  return { kind: 'query', query: queryOfFlags(options) };
+  const query = queryOfFlags(options);
+  checkAnalyticsQuery(query);
+  return { kind: 'query', query };
 }
 
 /** The EventQuery the flags describe: the query flags' filter and limit, then the analytics. */
