@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { transformSync } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as library from '../src/index.js';
 import { removeDir, tempDir } from './support/helpers.js';
@@ -9,13 +10,15 @@ import { removeDir, tempDir } from './support/helpers.js';
  * code block under "## A tour", points its directories at a temporary one, and runs it against the
  * library's public exports (what `@tamma/events` resolves to).
  */
-function tourCode(): string {
+function sectionCode(heading: string): string {
   const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
-  const section = readme.split('\n## A tour\n')[1];
+  const section = readme.split(`\n## ${heading}\n`)[1];
   const block = section?.match(/```ts\n([\s\S]*?)```/)?.[1];
-  if (block === undefined) throw new Error('README.md has no ts code block under "## A tour"');
+  if (block === undefined) throw new Error(`README.md has no ts code block under "## ${heading}"`);
   return block;
 }
+
+const tourCode = (): string => sectionCode('A tour');
 
 describe('README', () => {
   let dir: string | undefined;
@@ -38,5 +41,27 @@ describe('README', () => {
     await new AsyncFunction('library', 'console', code)(library, console);
     // The tour prints the plan and the stats; the concurrency conflict is caught, not printed.
     expect(logged.length).toBe(2);
+  });
+
+  it('runs the analytics example as written and prints what its comments say', async () => {
+    const code = sectionCode('Analytics');
+    // Each `console.log(JSON.stringify(x)); // <json>` promises that JSON.
+    const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) =>
+      JSON.parse(m[1] as string),
+    );
+    expect(promised.length).toBe(3);
+    // esbuild strips the types; the import becomes the library's exports.
+    const runnable = transformSync(code, { loader: 'ts' }).code.replace(
+      /^import \{([^}]*)\} from "@tamma\/events";$/m,
+      'const {$1} = library;',
+    );
+    expect(runnable).not.toContain('@tamma/events');
+    const logged: unknown[] = [];
+    const console = { log: (text: string) => logged.push(JSON.parse(text)) };
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+      ...args: string[]
+    ) => (...values: unknown[]) => Promise<void>;
+    await new AsyncFunction('library', 'console', runnable)(library, console);
+    expect(logged).toEqual(promised);
   });
 });

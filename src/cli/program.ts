@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerArchive } from './commands/archive.js';
 import { registerExplain } from './commands/explain.js';
 import { registerExport } from './commands/export.js';
@@ -55,5 +56,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerVerify(program, ctx);
   registerRepair(program, ctx);
   registerArchive(program, ctx);
+  registerAnalyze(program, ctx);
   return program;
 }

@@ -9,6 +9,7 @@ import { openEventStore, verifyStore, type EventStore, type NewEvent } from '../
 import { diskUsage } from './disk-usage.js';
 import { Oracle } from './oracle.js';
 import { ProgressLine } from './progress-line.js';
+import { runAnalytics } from './analytics-cases.js';
 import { checkResult, queryCases } from './query-cases.js';
 import { Random } from './random.js';
 import { EVENT_TYPES, generateTelemetry, materialize, type Telemetry } from './telemetry.js';
@@ -243,6 +244,8 @@ async function main(): Promise<number> {
   try {
     await appendSample(store, telemetry);
     ok = (await runQueries(store, telemetry, runs)) && ok;
+    section('Analytics (each timed once, its first run)');
+    await runAnalytics(store, out);
     section('Stats');
     out(renderStats(store.stats(), '  '));
   } catch (error) {
@@ -255,6 +258,10 @@ async function main(): Promise<number> {
     `Done in ${formatDuration(performance.now() - demoStarted)}${ok ? '.' : ', WITH MISMATCHES (see above).'} The store is in ./${DEMO_DIR}/; try:`,
   );
   out(`  node dist/cli/main.js query --dir ${DEMO_DIR} --type WORKFLOW.FAILED --order desc --limit 3`);
+  out(
+    `  node dist/cli/main.js analyze --dir ${DEMO_DIR} --type WORKFLOW.COMPLETED --group-by tags.provider ` +
+      '--agg n=count --agg p95=percentile:payload.totalDurationMs:0.95 --order-by n:desc',
+  );
   return ok ? 0 : 1;
 }
 
