@@ -6,6 +6,7 @@ import { CHUNK_ROWS, CHUNK_SHIFT, type ChunkedColumn } from '../../table/chunked
 
 const CHUNK_MASK = CHUNK_ROWS - 1;
 import type { QueryGuard } from '../query-guard.js';
+import { continuousPercentile } from '../../../../analytics/order-accumulators.js';
 import type { ColumnGroupSpec } from './group-by-columns.js';
 
 /**
@@ -38,7 +39,7 @@ export interface DenseSources {
   numbers(field: string, counting: boolean): NumberSource | undefined;
 }
 
-const DENSE_KINDS = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max']);
+const DENSE_KINDS = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max', 'median', 'percentile']);
 /** Most groups the typed arrays are sized for (the product of the keys' cardinalities). */
 const MAX_DENSE_GROUPS = 1 << 22;
 /** The ISO week grid's origin: Monday 1969-12-29 (time-bucket.ts). */
@@ -263,6 +264,60 @@ function foldOf(kind: string, groups: number): Fold {
   };
 }
 
+/**
+ * An exact percentile (percentile_cont) per group on typed arrays: the first pass counts each
+ * group's numbers, the second places them in one array, a run per group, and each run is sorted
+ * numerically; the result interpolates as the general path does (order-accumulators.ts).
+ */
+class PercentileFold implements Fold {
+  private readonly n: Float64Array;
+  private starts = new Float64Array(0);
+  private filled = new Float64Array(0);
+  private all = new Float64Array(0);
+
+  constructor(
+    groups: number,
+    private readonly p: number,
+  ) {
+    this.n = new Float64Array(groups);
+  }
+
+  add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void {
+    const v = values as Float64Array;
+    for (let i = 0; i < length; i++) if (v[i] === v[i]) this.n[groupOf[i] as number]! += 1;
+  }
+
+  allocate(): void {
+    const groups = this.n.length;
+    this.starts = new Float64Array(groups + 1);
+    for (let g = 0; g < groups; g++) this.starts[g + 1] = (this.starts[g] as number) + (this.n[g] as number);
+    this.filled = this.starts.slice(0, groups);
+    this.all = new Float64Array(this.starts[groups] as number);
+  }
+
+  place(groupOf: Int32Array, v: Float64Array, length: number): void {
+    for (let i = 0; i < length; i++) {
+      const x = v[i] as number;
+      if (x !== x) continue;
+      const g = groupOf[i] as number;
+      this.all[this.filled[g]!++] = x + 0;
+    }
+  }
+
+  sortRuns(): void {
+    for (let g = 0; g < this.n.length; g++) {
+      if ((this.n[g] as number) > 1) this.all.subarray(this.starts[g], this.starts[g + 1]).sort();
+    }
+  }
+
+  result(group: number): number | null {
+    const count = this.n[group] as number;
+    if (count === 0) return null;
+    const run = this.all.subarray(this.starts[group], this.starts[group + 1]);
+    return continuousPercentile(run as unknown as number[], this.p) + 0;
+  }
+}
+
 function fieldOf(spec: AggregateSpec): string | undefined {
   return 'field' in spec ? spec.field : undefined;
 }
@@ -303,10 +358,15 @@ export function denseGroupBy(
   const codes = new Int32Array(length);
   const values = new Float64Array(length);
   const present = new Uint8Array(groups);
-  const folds = spec.aggregates.map(({ spec: a }) => foldOf(a.kind, groups));
-  forBlocks(rows, (block) => {
-    guard.check();
-    // Each row's group: the keys' codes in mixed radix, the first key most significant.
+  const folds: Fold[] = spec.aggregates.map(({ spec: a }) =>
+    a.kind === 'percentile'
+      ? new PercentileFold(groups, a.p)
+      : a.kind === 'median'
+        ? new PercentileFold(groups, 0.5)
+        : foldOf(a.kind, groups),
+  );
+  // Each row's group: the keys' codes in mixed radix, the first key most significant.
+  const groupsOf = (block: Int32Array): void => {
     groupOf.fill(0);
     for (const key of keys) {
       key.codes(block, codes);
@@ -314,6 +374,10 @@ export function denseGroupBy(
       for (let i = 0; i < block.length; i++)
         groupOf[i] = (groupOf[i] as number) * radix + (codes[i] as number);
     }
+  };
+  forBlocks(rows, (block) => {
+    guard.check();
+    groupsOf(block);
     for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
     folds.forEach((fold, a) => {
       const source = numberSources[a];
@@ -321,6 +385,22 @@ export function denseGroupBy(
       fold.add(groupOf, source ? values : undefined, block.length);
     });
   });
+  // Exact percentiles: a second pass puts each group's values side by side, then sorts each run.
+  const percentiles = folds.flatMap((fold, a) =>
+    fold instanceof PercentileFold ? [[fold, a] as const] : [],
+  );
+  if (percentiles.length > 0) {
+    for (const [fold] of percentiles) fold.allocate();
+    forBlocks(rows, (block) => {
+      guard.check();
+      groupsOf(block);
+      for (const [fold, a] of percentiles) {
+        (numberSources[a] as NumberSource).numbers(block, values);
+        fold.place(groupOf, values, block.length);
+      }
+    });
+    for (const [fold] of percentiles) fold.sortRuns();
+  }
   const out: Record<string, unknown>[] = [];
   // With no key, SQL's one row of an aggregate over no rows: count 0, the others null.
   if (keys.length === 0) present[0] = 1;
