@@ -7,6 +7,8 @@ import { CHUNK_ROWS, CHUNK_SHIFT, type ChunkedColumn } from '../../table/chunked
 const CHUNK_MASK = CHUNK_ROWS - 1;
 import type { QueryGuard } from '../query-guard.js';
 import { continuousPercentile } from '../../../../analytics/order-accumulators.js';
+import { accumulatorFor } from '../../../../analytics/accumulator-for.js';
+import type { Accumulator } from '../../../../analytics/accumulator.js';
 import type { ColumnGroupSpec } from './group-by-columns.js';
 
 /**
@@ -39,7 +41,21 @@ export interface DenseSources {
   numbers(field: string, counting: boolean): NumberSource | undefined;
 }
 
-const DENSE_KINDS = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max', 'median', 'percentile']);
+const DENSE_KINDS = new Set([
+  'count',
+  'countField',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'median',
+  'percentile',
+  // Numeric ones folded by their accumulator, fed numbers from the typed arrays:
+  'stddev',
+  'variance',
+  'approxPercentile',
+]);
+const ACCUMULATED = new Set(['stddev', 'variance', 'approxPercentile']);
 /** Most groups the typed arrays are sized for (the product of the keys' cardinalities). */
 const MAX_DENSE_GROUPS = 1 << 22;
 /** The ISO week grid's origin: Monday 1969-12-29 (time-bucket.ts). */
@@ -265,6 +281,25 @@ function foldOf(kind: string, groups: number): Fold {
 }
 
 /**
+ * Any numeric aggregate by its own accumulator (the general path's, so the results are the same),
+ * one state per group, fed the block's numbers (NaN, the missing and non-numbers, it skips).
+ */
+function accumulatedFold(accumulator: Accumulator, groups: number): Fold {
+  const states = new Array<unknown>(groups);
+  return {
+    add(groupOf, values, length) {
+      const v = values as Float64Array;
+      for (let i = 0; i < length; i++) {
+        const g = groupOf[i] as number;
+        states[g] = accumulator.add(states[g] === undefined ? accumulator.init() : states[g], v[i]);
+      }
+    },
+    result: (g) =>
+      accumulator.result(states[g] === undefined ? accumulator.init() : states[g]) as number | null,
+  };
+}
+
+/**
  * An exact percentile (percentile_cont) per group on typed arrays: the first pass counts each
  * group's numbers, the second places them in one array, a run per group, and each run is sorted
  * numerically; the result interpolates as the general path does (order-accumulators.ts).
@@ -363,7 +398,9 @@ export function denseGroupBy(
       ? new PercentileFold(groups, a.p)
       : a.kind === 'median'
         ? new PercentileFold(groups, 0.5)
-        : foldOf(a.kind, groups),
+        : ACCUMULATED.has(a.kind)
+          ? accumulatedFold(accumulatorFor(a), groups)
+          : foldOf(a.kind, groups),
   );
   // Each row's group: the keys' codes in mixed radix, the first key most significant.
   const groupsOf = (block: Int32Array): void => {
