@@ -15,6 +15,8 @@ interface RowEvent {
   readonly sequence: number;
   readonly row: number;
   readonly partition: unknown;
+  /** Bit s: the row matches step s (up to 31 steps; 0 past that, when steps are tested as asked). */
+  readonly mask: number;
 }
 
 const CHECK_EVERY = 65_536;
@@ -42,22 +44,34 @@ export function patternOverColumns(
   const codeColumn = coded ? (ref.name === 'type' ? table.typeId : table.aggregateId) : undefined;
   const getter = analyticsGetter(spec.partitionBy, table, body);
   const strict = spec.contiguity === 'strict';
+  const packed = tests.length <= 31;
   const events: RowEvent[] = [];
   for (let i = 0; i < rows.length; i++) {
     if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1) guard.check();
     const row = rows[i] as number;
-    if (!strict && !tests.some((test) => test(row))) continue;
+    // Each step tested once per row; the matcher then reads the bits (it asks many times a row).
+    let mask = 0;
+    if (packed) for (let t = 0; t < tests.length; t++) if ((tests[t] as RowPredicate)(row)) mask |= 1 << t;
+    if (!strict && (packed ? mask === 0 : !tests.some((test) => test(row)))) continue;
     const partition = codeColumn === undefined ? getter(row) : codeColumn.get(row);
     // An event without the partition field belongs to no partition: it takes part in no match.
     if (partition === undefined || partition === null) continue;
-    events.push({ timestamp: table.timestamp.get(row), sequence: row + 1, row, partition: keyOf(partition) });
+    events.push({
+      timestamp: table.timestamp.get(row),
+      sequence: row + 1,
+      row,
+      partition: keyOf(partition),
+      mask,
+    });
   }
   guard.check();
   const matches = matchPattern(events, {
     partitionBy: (event) => event.partition,
     steps: spec.steps.map((step, i) => ({
       name: step.name,
-      test: (event: RowEvent) => (tests[i] as RowPredicate)(event.row),
+      test: packed
+        ? (event: RowEvent) => (event.mask & (1 << i)) !== 0
+        : (event: RowEvent) => (tests[i] as RowPredicate)(event.row),
       ...(step.absent ? { absent: true as const } : {}),
     })),
     withinMs: windowMs(spec.within, 'pattern.within'),
