@@ -86,3 +86,22 @@ export function createCountProgress(io: CliIo, label: string, unit: string): Cou
     stop: () => multi.stop(),
   };
 }
+
+/**
+ * On a terminal, how long the query has been running, redrawn in place on stderr and cleared at the
+ * end: an analytics query is one call with no finer progress to report. Nothing when piped.
+ */
+export function elapsedTicker(io: CliIo, label: string): { stop(): void } {
+  if (!io.isTTY) return { stop: () => {} };
+  const started = performance.now();
+  const timer = setInterval(() => {
+    io.stderr.write(`\r${label}… ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }, 250);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      if (performance.now() - started >= 250) io.stderr.write('\r\x1b[2K');
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { elapsedTicker } from '../progress.js';
 import type { Command } from 'commander';
 import type {
   AnalyticsSpec,
@@ -133,9 +134,11 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
       const input = readInput(options);
       const { store } = await openWithRecordedPolicy(options.dir, { readOnly: true });
       let result: PipelineRow[] | string;
+      const ticker = elapsedTicker(ctx.io, 'analyzing');
       try {
         result = await run(store, input, options);
       } finally {
+        ticker.stop();
         await store.close();
       }
       if (typeof result === 'string') await writeWithBackpressure(ctx.io.stdout, result);
