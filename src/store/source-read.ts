@@ -3,7 +3,7 @@ import { runAnalytics } from '../analytics/stages/run-analytics.js';
 import { sortRows } from '../analytics/stages/sort-rows.js';
 import type { PipelineRow } from '../query/analytics-ast.js';
 import type { EventQuery } from '../query/ast.js';
-import { ownTag, readPath, resolveField } from '../query/fields.js';
+import { projectEvent } from '../query/project-event.js';
 import type { ResultRow } from '../query/results.js';
 
 /** Where a query with `from('archive' | 'all')` reads: the live events, the archive, the clock. */
@@ -31,20 +31,6 @@ async function readEvents(query: EventQuery, reads: SourceReads): Promise<Stored
   return [...live, ...archived.filter((event) => !seen.has(event.sequence))].sort(
     (a, b) => a.sequence - b.sequence,
   );
-}
-
-function project(event: StoredEvent, select: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of select) {
-    const ref = resolveField(field, 'select');
-    out[field] =
-      ref.kind === 'core'
-        ? event[ref.name]
-        : ref.kind === 'tag'
-          ? ownTag(event.tags, ref.key)
-          : readPath(event.payload, ref.path);
-  }
-  return out;
 }
 
 /**
@@ -76,5 +62,5 @@ export async function readFromSource(query: EventQuery, reads: SourceReads): Pro
   const offset = query.offset ?? 0;
   const cut = rows.slice(offset, query.limit === undefined ? undefined : offset + query.limit);
   if (query.select === undefined || query.analytics !== undefined) return cut as ResultRow[];
-  return (cut as unknown as StoredEvent[]).map((event) => project(event, query.select as readonly string[]));
+  return (cut as unknown as StoredEvent[]).map((event) => projectEvent(event, query.select));
 }

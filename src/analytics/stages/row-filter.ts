@@ -1,9 +1,6 @@
-import { ValidationError } from '../../errors.js';
-import { requireDense } from '../../events/dense-list.js';
 import type { FilterNode, Scalar } from '../../query/ast.js';
-import { filterTooDeep, MAX_FILTER_DEPTH } from '../../query/validate-query.js';
+import { validateOutputFilter } from '../../query/validate-query.js';
 import { visitFilter, type FilterVisitor } from '../../query/visit-filter.js';
-import { describe } from '../../support/describe.js';
 import { rowFieldReader } from './read-row-field.js';
 
 /** A compiled row filter. */
@@ -92,126 +89,11 @@ export function evaluateRowFilter(filter: FilterNode, row: unknown): boolean {
   return compileRowFilter(filter)(row);
 }
 
-function requireFieldName(value: unknown, path: string): void {
-  if (typeof value !== 'string' || value === '') {
-    throw new ValidationError(
-      path,
-      `must be a field name (a non-empty string), got ${describe(value)}`,
-      'UNKNOWN_FIELD',
-    );
-  }
-}
-
-function requireOperand(value: unknown, path: string, ordering: boolean): void {
-  const scalar = value === null || ['string', 'number', 'boolean'].includes(typeof value);
-  if (!scalar || (typeof value === 'number' && !Number.isFinite(value))) {
-    throw new ValidationError(
-      path,
-      `must be a string, a finite number, a boolean or null, got ${describe(value)}`,
-      'INVALID_OPERAND',
-    );
-  }
-  if (ordering && typeof value !== 'number' && typeof value !== 'string') {
-    throw new ValidationError(
-      path,
-      `an ordering comparison needs a number or a string, got ${describe(value)}`,
-      'INVALID_OPERAND',
-    );
-  }
-}
-
-const KINDS = 'expected all, eq, ne, in, lt, lte, gt, gte, between, exists, prefix, and, or, not';
-
 /**
- * Checks a row filter (plain JSON from a pipeline or a `having`): the shape of every node, field
- * names non-empty strings, operands scalars. A ValidationError's path names the node, e.g.
- * `stages[2].having.and[1].value`.
+ * Checks a row filter (plain JSON from a pipeline or a `having`): the store's own filter checks
+ * (validate-query.ts), with field names free, since rows have their own columns. A
+ * ValidationError's path names the node, e.g. `stages[2].having.and[1].value`.
  */
-export function validateRowFilter(filter: unknown, path: string, depth = 0): asserts filter is FilterNode {
-  if (depth > MAX_FILTER_DEPTH) throw filterTooDeep(path);
-  if (
-    filter === null ||
-    typeof filter !== 'object' ||
-    typeof (filter as { kind?: unknown }).kind !== 'string'
-  ) {
-    throw new ValidationError(path, `must be a filter node with a kind, got ${describe(filter)}`);
-  }
-  const node = filter as Record<string, unknown> & { kind: string };
-  switch (node.kind) {
-    case 'all':
-      return;
-    case 'and':
-    case 'or': {
-      const filters = node.filters;
-      if (!Array.isArray(filters) || filters.length === 0) {
-        throw new ValidationError(
-          `${path}.${node.kind}`,
-          `must hold at least one filter, got ${describe(filters)}`,
-        );
-      }
-      requireDense(filters, `${path}.${node.kind}`);
-      filters.forEach((child, i) => validateRowFilter(child, `${path}.${node.kind}[${i}]`, depth + 1));
-      return;
-    }
-    case 'not':
-      validateRowFilter(node.filter, `${path}.not`, depth + 1);
-      return;
-    case 'exists':
-      requireFieldName(node.field, `${path}.field`);
-      return;
-    case 'prefix':
-      requireFieldName(node.field, `${path}.field`);
-      if (typeof node.value !== 'string') {
-        throw new ValidationError(
-          `${path}.value`,
-          `prefix needs a string, got ${describe(node.value)}`,
-          'INVALID_OPERAND',
-        );
-      }
-      return;
-    case 'in': {
-      requireFieldName(node.field, `${path}.field`);
-      const values = node.values;
-      if (!Array.isArray(values) || values.length === 0) {
-        throw new ValidationError(
-          `${path}.values`,
-          `in needs a non-empty array of values, got ${describe(values)}`,
-          'INVALID_OPERAND',
-        );
-      }
-      requireDense(values, `${path}.values`);
-      values.forEach((value, i) => requireOperand(value, `${path}.values[${i}]`, false));
-      return;
-    }
-    case 'between':
-      requireFieldName(node.field, `${path}.field`);
-      requireOperand(node.low, `${path}.low`, true);
-      requireOperand(node.high, `${path}.high`, true);
-      if (typeof node.low !== typeof node.high) {
-        throw new ValidationError(
-          path,
-          `between needs bounds of one type, got ${describe(node.low)} and ${describe(node.high)}`,
-          'INVALID_OPERAND',
-        );
-      }
-      if ((node.low as string | number) > (node.high as string | number)) {
-        throw new ValidationError(
-          path,
-          `bad range: low ${describe(node.low)} is above high ${describe(node.high)}`,
-          'INVALID_RANGE',
-        );
-      }
-      return;
-    case 'eq':
-    case 'ne':
-    case 'lt':
-    case 'lte':
-    case 'gt':
-    case 'gte':
-      requireFieldName(node.field, `${path}.field`);
-      requireOperand(node.value, `${path}.value`, !['eq', 'ne'].includes(node.kind));
-      return;
-    default:
-      throw new ValidationError(`${path}.kind`, `unknown filter kind ${describe(node.kind)}; ${KINDS}`);
-  }
+export function validateRowFilter(filter: unknown, path: string): asserts filter is FilterNode {
+  validateOutputFilter(filter, path);
 }

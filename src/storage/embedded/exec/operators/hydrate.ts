@@ -1,5 +1,4 @@
-import type { StoredEvent } from '../../../../events/types.js';
-import { ownTag, readPath, resolveField } from '../../../../query/fields.js';
+import { projectEvent } from '../../../../query/project-event.js';
 import type { ResultRow } from '../../../../query/results.js';
 import type { EventReader } from '../../table/event-reader.js';
 import type { HydrateNode } from '../plan-nodes.js';
@@ -43,21 +42,5 @@ export const hydrate: Operator<HydrateNode> = {
 /** The events of the rows, with only the node's `select` fields when it has them. */
 export function hydrateRows(node: HydrateNode, reader: EventReader, rows: readonly number[]): ResultRow[] {
   const events = reader.events(rows);
-  return node.select === undefined ? events : events.map((event) => project(event, node.select));
-}
-
-/** Keeps only the selected fields; names are kept as given (`payload.order.total`). */
-export function project(event: StoredEvent, select: readonly string[] | undefined): Record<string, unknown> {
-  if (select === undefined) return event as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const field of select) {
-    const ref = resolveField(field, 'select');
-    out[field] =
-      ref.kind === 'core'
-        ? event[ref.name]
-        : ref.kind === 'tag'
-          ? ownTag(event.tags, ref.key)
-          : readPath(event.payload, ref.path);
-  }
-  return out;
+  return node.select === undefined ? events : events.map((event) => projectEvent(event, node.select));
 }
