@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { OutputClosedError } from './errors.js';
+import { writeDrained } from '../support/write-drained.js';
 
 /**
  * The streams the CLI talks to. Injected rather than taken from `process` so tests run the whole
@@ -17,32 +18,9 @@ export interface CliIo {
  * Writes `text` and waits for `drain` when the stream's buffer is full, so a large query piped into
  * a slow consumer holds bounded memory instead of buffering the whole result.
  */
-export async function writeWithBackpressure(stream: Writable, text: string): Promise<void> {
-  if (stream.destroyed || stream.writableEnded) throw new OutputClosedError();
-  if (stream.write(text)) return;
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onDrain = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(new OutputClosedError(error));
-    };
-    // A consumer that goes away (`| head`) closes the stream without ever draining it.
-    const onClose = (): void => {
-      cleanup();
-      reject(new OutputClosedError());
-    };
-    stream.on('drain', onDrain);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-  });
+export function writeWithBackpressure(stream: Writable, text: string): Promise<void> {
+  // A consumer that goes away (`| head`) closes the stream without ever draining it.
+  return writeDrained(stream, text, (cause) => new OutputClosedError(cause));
 }
 
 /** Writes one line to stderr; diagnostics are small, so backpressure does not matter there. */

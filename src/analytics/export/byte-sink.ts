@@ -1,3 +1,4 @@
+import { writeDrained } from '../../support/write-drained.js';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { StorageError, ValidationError } from '../../errors.js';
@@ -61,7 +62,7 @@ export function streamSink(stream: Writable): ByteSink {
     },
     async write(chunk) {
       const length = typeof chunk === 'string' ? Buffer.byteLength(chunk, 'utf8') : chunk.byteLength;
-      await writeWithBackpressure(stream, chunk);
+      await writeDrained(stream, chunk, streamFailed);
       bytes += length;
     },
     close: async () => undefined,
@@ -69,32 +70,9 @@ export function streamSink(stream: Writable): ByteSink {
   };
 }
 
-async function writeWithBackpressure(stream: Writable, chunk: Uint8Array | string): Promise<void> {
-  if (stream.destroyed || stream.writableEnded) throw closedStream();
-  if (stream.write(chunk)) return;
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      stream.off('drain', onDrain);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onDrain = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(new StorageError('the export stream failed', error));
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(closedStream());
-    };
-    stream.on('drain', onDrain);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-  });
-}
+/** The export's error for a stream that failed (with its error) or closed before the export finished. */
+const streamFailed = (cause?: Error): StorageError =>
+  cause === undefined ? closedStream() : new StorageError('the export stream failed', cause);
 
 function closedStream(): StorageError {
   return new StorageError(
