@@ -1,4 +1,4 @@
-// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids] [--keep]`.
+// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics] [--keep]`.
 // Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -57,7 +57,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
