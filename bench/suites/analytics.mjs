@@ -596,8 +596,9 @@ const typeRows = (rows) => rows.map(([type, s]) => ({ type, s }));
  */
 function duckdbSql(n) {
   const timeBucket = (width) => `epoch_ms(time_bucket(INTERVAL ${width}, ts))::DOUBLE`;
-  // The same buckets by integer division of epoch ms: about twice as fast in DuckDB 1.5 (measured),
-  // so it is timed too, and the targets judge tamma against the faster of the two.
+  // The same buckets by integer division of epoch ms: DuckDB 1.5 executes that about twice as fast as
+  // time_bucket when the rows are not read back (1M events: 100 vs 210-275 ms), so it is timed too,
+  // and the targets judge tamma against the faster of the two forms.
   const epochBucket = (width) => {
     const unitMs = { minute: 60_000, hour: 3_600_000 }[width.split(' ')[1]];
     const widthMs = Number(width.split(' ')[0]) * unitMs;
