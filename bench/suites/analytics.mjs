@@ -63,6 +63,7 @@ function answer(rows, keyOf, valuesOf) {
   return { keys: keyed.map((r) => r[0]), values: keyed.map((r) => r[1]) };
 }
 
+/** A number from a result value (bigint, Date: epoch ms, null / undefined: NaN). */
 function num(v) {
   if (v === null || v === undefined) return NaN;
   if (typeof v === 'bigint') return Number(v);
@@ -235,7 +236,7 @@ async function tammaQueries(store, { f, agg }, n) {
       (rows) =>
         answer(
           rows,
-          (r) => r.bucket,
+          (r) => num(r.bucket),
           (r) => [r.n, r.s, r.a, r.lo, r.hi],
         ),
     ],
@@ -251,7 +252,7 @@ async function tammaQueries(store, { f, agg }, n) {
       (rows) =>
         answer(
           rows,
-          (r) => `${r.bucket}|${r.type}`,
+          (r) => `${num(r.bucket)}|${r.type}`,
           (r) => [r.n],
         ),
     ],
@@ -283,8 +284,8 @@ async function tammaQueries(store, { f, agg }, n) {
           (r) => [r.n, r.last],
         ),
     ],
-    percentiles: [percentiles('percentile'), (rows) => answer(rows, (r) => r.bucket, percentileValues)],
-    approx: [percentiles('approxPercentile'), (rows) => answer(rows, (r) => r.bucket, percentileValues)],
+    percentiles: [percentiles('percentile'), (rows) => answer(rows, (r) => num(r.bucket), percentileValues)],
+    approx: [percentiles('approxPercentile'), (rows) => answer(rows, (r) => num(r.bucket), percentileValues)],
     followed: [pattern(false), patternAnswer],
     notFollowed: [pattern(true), patternAnswer],
     funnel: [
