@@ -8,6 +8,7 @@ const LAYERS = [
   ['codec', '^src/codec/'],
   ['query', '^src/query/'],
   ['analytics', '^src/analytics/'],
+  ['builder', '^src/builder/'],
   ['indexes', '^src/indexes/'],
   ['retention', '^src/retention/'],
   ['storage contract', '^src/storage/[^/]+\\.ts$'],

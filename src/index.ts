@@ -75,7 +75,7 @@ export type {
   DroppedRange,
 } from './storage/embedded/recovery/verify-types.js';
 export type { OpenRecovery } from './storage/store-stats.js';
-export { AdvancedQueryBuilder, type WhereOperator } from './query/advanced-query-builder.js';
+export { AdvancedQueryBuilder, type WhereOperator } from './builder/advanced-query-builder.js';
 export { f, MATCH_ALL } from './query/ast.js';
 export type {
   ComparisonOperator,

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { resolveField } from '../query/fields.js';
+import { CORE_FIELDS, resolveField } from '../query/fields.js';
 import { describe } from '../support/describe.js';
 import type {
   AggregateSpec,
@@ -18,7 +18,13 @@ import type {
 } from '../query/aggregate-spec.js';
 import { requireFunction } from '../support/require-function.js';
 
+/**
+ * A field an aggregate reads: an event field (checked here: `payload.`, `tags.x.` are refused), or
+ * the name of a column of earlier output rows (a pipeline's projected `ms`), which the query that
+ * uses the aggregate checks against what its rows hold.
+ */
 function field(value: unknown, where: string): string {
+  if (typeof value === 'string' && /^[A-Za-z_$][\w$]*$/.test(value) && !(value in CORE_FIELDS)) return value;
   resolveField(value, where);
   return value as string;
 }

@@ -37,8 +37,7 @@ export interface TimeBucketSpec {
  * `windowEnd`) or session windows per group (`gap`: a window ends after `gap` with no event).
  */
 export type TimeWindowSpec =
-  | { readonly size: Duration; readonly every: Duration }
-  | { readonly gap: Duration };
+  { readonly size: Duration; readonly every: Duration } | { readonly gap: Duration };
 
 /**
  * A running aggregate over the ordered buckets (or windows) of each group, computed from the

@@ -1,6 +1,20 @@
 /** One operator of a plan, PostgreSQL-like. `actual*` and `timeMs` only with `analyze`. */
 export interface ExplainNode {
-  operator: 'Limit' | 'Sort' | 'Filter' | 'Intersect' | 'IndexLookup' | 'Scan' | 'ParallelScan';
+  operator:
+    | 'Limit'
+    | 'Sort'
+    | 'Filter'
+    | 'Intersect'
+    | 'IndexLookup'
+    | 'Scan'
+    | 'ParallelScan'
+    // Analytics operators, above the row plan of the query's filter:
+    | 'Join'
+    | 'Pattern'
+    | 'Window'
+    | 'Aggregate'
+    | 'Fill'
+    | 'Having';
   index?: string;
   detail?: string;
   /** Worker threads a ParallelScan is split across. */

@@ -53,7 +53,12 @@ export function filterTooDeep(where: string): ValidationError {
 }
 
 /** Checks a filter tree; throws a ValidationError naming the bad node by its path, e.g. `filter.and[1].value`. */
-export function validateFilter(node: unknown, where = 'filter', depth = 0): void {
+export function validateFilter(
+  node: unknown,
+  where = 'filter',
+  depth = 0,
+  resolve: (field: unknown, where: string) => FieldRef = resolveField,
+): void {
   if (depth > MAX_FILTER_DEPTH) throw filterTooDeep(where);
   if (node === null || typeof node !== 'object' || typeof (node as { kind?: unknown }).kind !== 'string') {
     throw new ValidationError(where, `must be a filter node with a kind, got ${describe(node)}`);
@@ -68,16 +73,16 @@ export function validateFilter(node: unknown, where = 'filter', depth = 0): void
         throw new ValidationError(`${where}.${n.kind}`, 'must hold at least one filter');
       }
       requireDense(n.filters, `${where}.${n.kind}`);
-      n.filters.forEach((child, i) => validateFilter(child, `${where}.${n.kind}[${i}]`, depth + 1));
+      n.filters.forEach((child, i) => validateFilter(child, `${where}.${n.kind}[${i}]`, depth + 1, resolve));
       return;
     case 'not':
-      validateFilter(n.filter, `${where}.not`, depth + 1);
+      validateFilter(n.filter, `${where}.not`, depth + 1, resolve);
       return;
     case 'exists':
-      resolveField(n.field, `${where}.field`);
+      resolve(n.field, `${where}.field`);
       return;
     case 'prefix': {
-      const ref = resolveField(n.field, `${where}.field`);
+      const ref = resolve(n.field, `${where}.field`);
       if (typeof n.value !== 'string') {
         throw new ValidationError(
           `${where}.value`,
@@ -95,7 +100,7 @@ export function validateFilter(node: unknown, where = 'filter', depth = 0): void
       return;
     }
     case 'in': {
-      const ref = resolveField(n.field, `${where}.field`);
+      const ref = resolve(n.field, `${where}.field`);
       if (!Array.isArray(n.values) || n.values.length === 0) {
         throw new ValidationError(
           `${where}.values`,
@@ -108,7 +113,7 @@ export function validateFilter(node: unknown, where = 'filter', depth = 0): void
       return;
     }
     case 'between': {
-      const ref = resolveField(n.field, `${where}.field`);
+      const ref = resolve(n.field, `${where}.field`);
       checkOperand(ref, n.low, `${where}.low`, true);
       checkOperand(ref, n.high, `${where}.high`, true);
       if (typeof n.low !== typeof n.high) {
@@ -133,7 +138,7 @@ export function validateFilter(node: unknown, where = 'filter', depth = 0): void
     case 'lte':
     case 'gt':
     case 'gte': {
-      const ref = resolveField(n.field, `${where}.field`);
+      const ref = resolve(n.field, `${where}.field`);
       checkOperand(ref, (n as { value: Scalar }).value, `${where}.value`, RANGE_KINDS.has(n.kind));
       return;
     }
@@ -174,6 +179,17 @@ function validateHints(hints: QueryHints): void {
   optionalCount(hints.batchSize, 'hints.batchSize', 1);
 }
 
+/**
+ * Checks a filter over output rows (`having`, a pipeline's later `match`): its fields are column
+ * names, any non-empty text, and compare with any scalar.
+ */
+export function validateOutputFilter(node: unknown, where: string): void {
+  validateFilter(node, where, 0, (field, at) => ({
+    kind: 'payload',
+    path: [requireOutputColumn(field, at)],
+  }));
+}
+
 /** Checks a whole query; a bad query never reaches the planner. */
 export function validateQuery(query: EventQuery): void {
   // A query from outside the builder (explain(ast), a parsed JSON body) may be anything.
@@ -196,8 +212,12 @@ export function validateQuery(query: EventQuery): void {
   if (query.select !== undefined) requireDense(query.select, 'select');
   requireDense(query.orderBy, 'orderBy');
   query.select?.forEach((field, i) => resolveField(field, `select[${i}]`));
+  const analytics = query.analytics !== undefined;
+  if (analytics) checkAnalyticsShape(query);
   query.orderBy.forEach((term, i) => {
-    resolveField(term.field, `orderBy[${i}].field`);
+    // With analytics, the order is over output rows: group fields, `bucket`, aggregate aliases.
+    if (analytics) requireOutputColumn(term.field, `orderBy[${i}].field`);
+    else resolveField(term.field, `orderBy[${i}].field`);
     if (term.direction !== 'asc' && term.direction !== 'desc') {
       throw new ValidationError(
         `orderBy[${i}].direction`,
@@ -209,6 +229,41 @@ export function validateQuery(query: EventQuery): void {
   optionalCount(query.offset, 'offset', 0);
   if (query.after !== undefined) validateCursor(query);
   validateHints(query.hints);
+  if (query.source !== undefined && !SOURCES.includes(query.source)) {
+    throw new ValidationError(
+      'source',
+      `must be 'events', 'archive' or 'all', got ${describe(query.source)}`,
+    );
+  }
+}
+
+const SOURCES = ['events', 'archive', 'all'];
+
+function checkAnalyticsShape(query: EventQuery): void {
+  const { analytics } = query;
+  if (analytics === null || typeof analytics !== 'object' || Array.isArray(analytics)) {
+    throw new ValidationError('analytics', `must be an object, got ${describe(analytics)}`);
+  }
+  if (query.select !== undefined) {
+    throw new ValidationError(
+      'select',
+      'cannot be combined with group-by, aggregates, buckets, windows, patterns or joins: their rows have their own columns',
+    );
+  }
+  if (query.after !== undefined) {
+    throw new ValidationError(
+      'after',
+      'keyset pagination is for event queries; page analytics rows with offset and limit',
+    );
+  }
+}
+
+/** An output column name: any non-empty string (what it names is checked against the rows' columns). */
+export function requireOutputColumn(field: unknown, where: string): string {
+  if (typeof field !== 'string' || field.length === 0) {
+    throw new ValidationError(where, `must be a column name, got ${describe(field)}`, 'UNKNOWN_FIELD');
+  }
+  return field;
 }
 
 /** Whether rows come in sequence order: no orderBy, or sequence alone. */

@@ -10,7 +10,7 @@ import { checkClockSkew, type OnFutureEvent } from '../events/clock-skew.js';
 import { requireDense } from '../events/dense-list.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
 import { toEpochMs, validateBatch, type ValidEvent } from '../events/validate.js';
-import { AdvancedQueryBuilder, type QueryRunner } from '../query/advanced-query-builder.js';
+import { AdvancedQueryBuilder, type QueryRunner } from '../builder/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
 import {
   normalizeCriteria,

@@ -4,7 +4,7 @@ import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.
 import type { Indexes } from '../indexes/indexes.js';
 import type { ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
-import type { AdvancedQueryBuilder } from '../query/advanced-query-builder.js';
+import type { AdvancedQueryBuilder } from '../builder/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
 import type { Explanation } from '../query/explanation.js';
 import type { QueryCriteria, QueryEventsOptions, TimeInput } from '../query/criteria.js';

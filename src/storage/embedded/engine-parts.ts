@@ -60,7 +60,7 @@ export function wireParts(options: WireOptions): { parts: EngineParts; indexes: 
   if (options.readOnly && dir !== undefined)
     indexes.refuseWrites(() => new ReadOnlyError('changing indexes', dir));
   const visibility = new Visibility(table, options.tombstones, clock, options.policy);
-  const queries = new QueryEngine(table, reader, indexes, statistics, visibility);
+  const queries = new QueryEngine(table, reader, indexes, statistics, visibility, clock);
   const manager = indexes;
   manager.attachAdvisor(
     new IndexAdvisor(

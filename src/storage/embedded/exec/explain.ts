@@ -136,7 +136,7 @@ export function explainPlan(queryId: string, plan: QueryPlan, run?: Actuals): Ex
   };
 }
 
-function renderTree(node: ExplainNode, depth: number): string {
+export function renderTree(node: ExplainNode, depth: number): string {
   const head = `${depth === 0 ? '' : `${' '.repeat(depth * 2 - 2)}-> `}${node.operator}${node.index ? ` using ${node.index}` : ''}`;
   const facts = [`rows=${node.estimatedRows}`];
   if (node.workers !== undefined) facts.push(`workers=${node.workers}`);

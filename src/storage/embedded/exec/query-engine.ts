@@ -27,6 +27,12 @@ import { requireObject } from '../../../query/criteria.js';
 import { describe } from '../../../support/describe.js';
 import type { ResultPage, ResultRow, RunOptions } from '../../../query/results.js';
 import { turn } from '../../../support/turn.js';
+import { systemClock, type Clock } from '../../../events/clock.js';
+import { validateAnalytics } from '../../../analytics/validate-analytics.js';
+import { planAnalytics } from './analytics/plan-analytics.js';
+import { runAnalytics, type AnalyticsRun } from './analytics/run-analytics.js';
+import { rowPlansOf, type AnalyticsNode } from './analytics/analytics-nodes.js';
+import { explainAnalytics } from './analytics/explain-analytics.js';
 import { requireNonEmptyString } from '../../../support/require-string.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
@@ -75,6 +81,8 @@ export class QueryEngine {
     private readonly statistics: Statistics,
     /** Rows reads must not see (deleted streams, expired events, removed rows); none without it. */
     private readonly visibility?: RowVisibility,
+    /** The store's clock: an absent pattern step's window closes by it. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.pool = new ParallelScanPool(table);
   }
@@ -185,6 +193,7 @@ export class QueryEngine {
   }
 
   execute(query: EventQuery, options: RunOptions = {}): Promise<ResultRow[]> {
+    if (query.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => rows);
     return this.run(query, options, (rows, _, plan) => hydrateRows(plan.root, this.reader, rows));
   }
 
@@ -193,6 +202,8 @@ export class QueryEngine {
    * pagination, so page 1,000 costs what page 1 does. Pass the cursor back with `after`.
    */
   page(query: EventQuery, options: RunOptions = {}): Promise<ResultPage> {
+    // Analytics rows are paged with offset and limit: the page is the whole (limited) result.
+    if (query.analytics !== undefined) return this.analyze(query, options).then(({ rows }) => ({ rows }));
     return this.run(query, options, (rows, body, plan) => {
       const last = rows[rows.length - 1];
       const more = last !== undefined && query.limit !== undefined && rows.length === query.limit;
@@ -249,6 +260,11 @@ export class QueryEngine {
    * orders first collect the matching row numbers (4-8 bytes a row) to sort them.
    */
   async *stream(query: EventQuery, options: RunOptions = {}): AsyncGenerator<ResultRow, void, undefined> {
+    // Analytics rows are computed whole (groups are only complete at the end), then streamed.
+    if (query.analytics !== undefined) {
+      yield* (await this.analyze(query, options)).rows;
+      return;
+    }
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
@@ -280,6 +296,7 @@ export class QueryEngine {
   }
 
   async explain(query: EventQuery, analyze: boolean): Promise<Explanation> {
+    if (query.analytics !== undefined) return this.explainAnalytics(query, analyze);
     const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
@@ -296,6 +313,73 @@ export class QueryEngine {
       end();
     }
   }
+
+  /**
+   * Runs a query with analytics: its filter's row plan selects the events, the analytics plan
+   * (analytics/plan-analytics.ts) groups, buckets, matches or joins them, then orders and cuts the
+   * output rows.
+   */
+  private async analyze(
+    query: EventQuery,
+    options: RunOptions,
+  ): Promise<{
+    rows: Record<string, unknown>[];
+    root: AnalyticsNode;
+    run: AnalyticsRun;
+    rowRun: Run;
+    timeMs: number;
+  }> {
+    const root = this.planAnalytics(query, false);
+    const { guard, end } = this.begin(query, options);
+    const body = this.bodyReader();
+    const rowRun = startRun(this.table, body, guard, this.pool);
+    const run: AnalyticsRun = {
+      table: this.table,
+      reader: this.reader,
+      body,
+      guard,
+      selectRows: (plan) => rowRun.rows(plan.root, Infinity),
+      now: () => this.clock.now(),
+      actual: new Map(),
+    };
+    const started = performance.now();
+    try {
+      const rows = await runAnalytics(root, run);
+      const timeMs = performance.now() - started;
+      for (const plan of rowPlansOf(root)) this.finished(plan, rowRun, started, rows.length);
+      return { rows, root, run, rowRun, timeMs };
+    } finally {
+      end();
+    }
+  }
+
+  private planAnalytics(query: EventQuery, fresh: boolean): AnalyticsNode {
+    validateQuery(query);
+    validateAnalytics(query.analytics);
+    return planAnalytics(query, {
+      table: this.table,
+      planRows: (rowQuery) => this.plan(rowQuery, fresh).plan,
+      ...(this.fieldColumns === undefined ? {} : { hasFieldColumn: this.fieldColumns }),
+    });
+  }
+
+  private async explainAnalytics(query: EventQuery, analyze: boolean): Promise<Explanation> {
+    if (!analyze) {
+      const root = this.planAnalytics(query, true);
+      const events = rowPlansOf(root)[0] as QueryPlan;
+      return explainAnalytics(`q${++this.sequence}`, root, explainPlan('', events));
+    }
+    const { root, run, rowRun, timeMs } = await this.analyze(query, {});
+    const events = rowPlansOf(root)[0] as QueryPlan;
+    return explainAnalytics(run.guard.queryId, root, explainPlan(run.guard.queryId, events), {
+      actual: run.actual,
+      rowActual: rowRun.actual,
+      timeMs,
+    });
+  }
+
+  /** Whether a field column serves a `payload.*` or `tags.*` field; set by the engine when it has them. */
+  fieldColumns: ((field: string) => boolean) | undefined;
 
   /** Ends the scan workers, if any were started. */
   close(): Promise<void> {

@@ -10,11 +10,30 @@ import {
   type OrderTerm,
   type QueryHints,
   type Scalar,
-} from './ast.js';
-import type { Explanation } from './explanation.js';
-import type { ResultPage, ResultRow, RunOptions } from './results.js';
-import { decodeCursor } from './cursor.js';
-import { filterTooDeep, MAX_FILTER_DEPTH, validateFilter, validateQuery } from './validate-query.js';
+} from '../query/ast.js';
+import type { Explanation } from '../query/explanation.js';
+import type {
+  AggregateMap,
+  AnalyticsSpec,
+  BucketFill,
+  Duration,
+  EventSource,
+  JoinSpec,
+  PatternQuerySpec,
+  PatternStepSpec,
+  TimeWindowSpec,
+} from '../query/analytics-ast.js';
+import { agg } from '../analytics/aggregates.js';
+import { resolveField } from '../query/fields.js';
+import { requireOutputColumn, validateOutputFilter } from '../query/validate-query.js';
+import {
+  validateAggregateMap,
+  validateAnalytics,
+  validatePatternSpec,
+} from '../analytics/validate-analytics.js';
+import type { ResultPage, ResultRow, RunOptions } from '../query/results.js';
+import { decodeCursor } from '../query/cursor.js';
+import { filterTooDeep, MAX_FILTER_DEPTH, validateFilter, validateQuery } from '../query/validate-query.js';
 
 /** What a builder runs its query with: the store's query engine behind its open/closed checks. */
 export interface QueryRunner {
@@ -66,6 +85,33 @@ function ownFilter(node: FilterNode, depth = 0): FilterNode {
         : unknown;
     }
   }
+}
+
+function requireObjectArgument(value: unknown, where: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(where, `must be an object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A frozen copy of a pattern spec, its steps' filters copied like where()'s. */
+function ownPattern(spec: PatternQuerySpec): PatternQuerySpec {
+  const input = requireObjectArgument(spec, 'pattern');
+  const steps = input.steps;
+  if (!Array.isArray(steps)) return Object.freeze({ ...input }) as unknown as PatternQuerySpec;
+  requireDense(steps, 'pattern.steps');
+  return Object.freeze({
+    ...input,
+    steps: Object.freeze(
+      steps.map((step: unknown, i: number) => {
+        const s = requireObjectArgument(step, `pattern.steps[${i}]`);
+        return Object.freeze({
+          ...s,
+          where: s.where === undefined ? s.where : ownFilter(s.where as FilterNode),
+        });
+      }),
+    ),
+  }) as unknown as PatternQuerySpec;
 }
 
 /** Dates become epoch milliseconds, the model's time unit; everything else is checked by validation. */
@@ -223,9 +269,136 @@ export class AdvancedQueryBuilder<R = ResultRow> {
     return this.with({ hints: Object.freeze(merged) as QueryHints });
   }
 
+  // ---- Analytics (docs/analytics.md). Each method checks its own arguments; how the parts fit
+  // together (a bucket needs aggregates, having needs groups) is checked when the query runs.
+
+  private withAnalytics(changes: Partial<AnalyticsSpec>): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.with<Record<string, unknown>>({
+      analytics: Object.freeze({ ...this.state.analytics, ...changes }),
+    });
+  }
+
+  /** After a join or a pattern rows are records: fields are their column paths, not event fields. */
+  private checkField(): (field: unknown, where: string) => void {
+    const records = this.state.analytics?.join !== undefined || this.state.analytics?.pattern !== undefined;
+    return records ? requireOutputColumn : resolveField;
+  }
+
+  /** Groups events by these fields; each output row holds the group's key under the field names. */
+  groupBy(fields: string | readonly string[]): AdvancedQueryBuilder<Record<string, unknown>> {
+    const list = typeof fields === 'string' ? [fields] : fields;
+    if (!Array.isArray(list)) {
+      throw new ValidationError('groupBy', `must be a field or an array of fields, got ${describe(fields)}`);
+    }
+    requireDense(list, 'groupBy');
+    const check = this.checkField();
+    list.forEach((field, i) => check(field, `groupBy[${i}]`));
+    const groupBy = Object.freeze([...(this.state.analytics?.groupBy ?? []), ...list]);
+    return this.withAnalytics({ groupBy });
+  }
+
+  /** Adds aggregates under their aliases: `{ n: agg.count(), p95: agg.percentile('payload.delay', 0.95) }`. */
+  aggregate(aggregates: AggregateMap): AdvancedQueryBuilder<Record<string, unknown>> {
+    validateAggregateMap(aggregates, 'aggregate', this.state.analytics?.groupBy ?? [], this.checkField());
+    const merged = Object.freeze({ ...this.state.analytics?.aggregates, ...aggregates });
+    return this.withAnalytics({ aggregates: merged });
+  }
+
+  /** Keeps the groups whose output row matches: fields are output columns (`f.gte('n', 100)`). */
+  having(filter: FilterNode): AdvancedQueryBuilder<Record<string, unknown>> {
+    const node = ownFilter(filter);
+    validateOutputFilter(node, 'having');
+    const current = this.state.analytics?.having;
+    return this.withAnalytics({ having: current === undefined ? node : f.and(current, node) });
+  }
+
+  /** The aggregate `count` (events per group), or `count(field)` (events where the field is present). */
+  count(field?: string): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.aggregate({ [field === undefined ? 'count' : `count(${field})`]: agg.count(field) });
+  }
+
+  sum(field: string): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.aggregate({ [`sum(${field})`]: agg.sum(field) });
+  }
+
+  avg(field: string): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.aggregate({ [`avg(${field})`]: agg.avg(field) });
+  }
+
+  min(field: string): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.aggregate({ [`min(${field})`]: agg.min(field) });
+  }
+
+  max(field: string): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.aggregate({ [`max(${field})`]: agg.max(field) });
+  }
+
+  /**
+   * Groups by time bucket as well: the group key `bucket` is the bucket's start, epoch ms. `fill`
+   * emits empty buckets across the query's time range (its timestamp bounds, else the data's).
+   */
+  timeBucket(
+    width: string,
+    options: { field?: string; origin?: number; timezone?: string; fill?: BucketFill } = {},
+  ): AdvancedQueryBuilder<Record<string, unknown>> {
+    const bucket = Object.freeze({ ...requireObjectArgument(options, 'timeBucket.options'), width });
+    validateAnalytics({ bucket, aggregates: {} }, 'timeBucket');
+    return this.withAnalytics({ bucket });
+  }
+
+  /** Hopping windows (`{ size, every }`) or session windows per group (`{ gap }`). */
+  timeWindow(window: TimeWindowSpec): AdvancedQueryBuilder<Record<string, unknown>> {
+    const copy = Object.freeze({ ...requireObjectArgument(window, 'timeWindow') }) as TimeWindowSpec;
+    validateAnalytics({ window: copy, aggregates: {} }, 'timeWindow');
+    return this.withAnalytics({ window: copy });
+  }
+
+  /** Finds sequences of events per partition; rows `{ partition, <step>: event, start, end, durationMs }`. */
+  pattern(spec: PatternQuerySpec): AdvancedQueryBuilder<Record<string, unknown>> {
+    const pattern = ownPattern(spec);
+    validatePatternSpec(pattern, 'pattern', this.state.analytics?.join !== undefined);
+    return this.withAnalytics({ pattern });
+  }
+
+  /** `pattern` with its options apart: `sequence(steps, { partitionBy, within })`. */
+  sequence(
+    steps: readonly PatternStepSpec[],
+    options: { partitionBy: string; within: Duration; contiguity?: 'relaxed' | 'strict' },
+  ): AdvancedQueryBuilder<Record<string, unknown>> {
+    return this.pattern({ ...requireObjectArgument(options, 'sequence.options'), steps } as PatternQuerySpec);
+  }
+
+  /**
+   * Joins each event with the events of `other` whose field equals its own (`on`, or
+   * `[leftField, rightField]`): the right event under `as`; `within` bounds how much later it is.
+   */
+  join(
+    other: AdvancedQueryBuilder<unknown> | EventQuery,
+    options: Omit<JoinSpec, 'right'>,
+  ): AdvancedQueryBuilder<Record<string, unknown>> {
+    const right = other instanceof AdvancedQueryBuilder ? other.toQuery() : other;
+    const input = requireObjectArgument(options, 'join.options');
+    const join = Object.freeze({
+      ...input,
+      right,
+      ...(Array.isArray(input.on) ? { on: Object.freeze([...input.on]) } : {}),
+    }) as JoinSpec;
+    validateAnalytics({ join }, 'join');
+    return this.withAnalytics({ join });
+  }
+
+  /** Reads live events (default), archived ones, or both. */
+  from(source: EventSource): AdvancedQueryBuilder<R> {
+    if (source !== 'events' && source !== 'archive' && source !== 'all') {
+      throw new ValidationError('from', `must be 'events', 'archive' or 'all', got ${describe(source)}`);
+    }
+    return this.with({ source });
+  }
+
   /** The query as a plain, frozen AST, checked. */
   toQuery(): EventQuery {
     validateQuery(this.state);
+    if (this.state.analytics !== undefined) validateAnalytics(this.state.analytics);
     return this.state;
   }
 

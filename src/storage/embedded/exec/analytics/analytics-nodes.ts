@@ -1,0 +1,119 @@
+/**
+ * The analytics operators of a plan: what runs above the rows the filter selects. The bottom of
+ * every analytics plan is `Events`, the ordinary row plan of the query's filter (indexes, scans,
+ * filters; plan-nodes.ts); above it, in the order the query model applies them, Join, Pattern,
+ * TimeBucket or Window, Aggregate, Fill, Having, Sort and Limit, each over the rows of the one
+ * below. EXPLAIN prints this chain on top of the row plan, with estimated and (ANALYZE) actual rows.
+ */
+import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
+import type {
+  JoinSpec,
+  PatternQuerySpec,
+  RunningSpec,
+  TimeBucketSpec,
+  TimeWindowSpec,
+} from '../../../../query/analytics-ast.js';
+import type { FilterNode, OrderTerm } from '../../../../query/ast.js';
+import type { QueryPlan } from '../query-optimizer.js';
+
+interface Estimated {
+  readonly estimatedRows: number;
+}
+
+/** The events the query's filter selects, by its row plan. */
+export interface EventsNode extends Estimated {
+  readonly kind: 'Events';
+  readonly plan: QueryPlan;
+}
+
+export interface JoinNode extends Estimated {
+  readonly kind: 'Join';
+  readonly child: AnalyticsNode;
+  /** The right side's own row plan. */
+  readonly right: QueryPlan;
+  readonly spec: JoinSpec;
+}
+
+export interface PatternNode extends Estimated {
+  readonly kind: 'Pattern';
+  readonly child: AnalyticsNode;
+  readonly spec: PatternQuerySpec;
+}
+
+export interface WindowNode extends Estimated {
+  readonly kind: 'Window';
+  readonly child: AnalyticsNode;
+  readonly spec: TimeWindowSpec;
+  /** The fields sessions are kept apart by (session windows). */
+  readonly groupBy: readonly string[];
+}
+
+/** Where an Aggregate reads a field: a column of the table, a field column, or each decoded record. */
+export type FieldRead = 'column' | 'field column' | 'record';
+
+export interface AggregateNode extends Estimated {
+  readonly kind: 'Aggregate';
+  readonly child: AnalyticsNode;
+  readonly bucket?: TimeBucketSpec;
+  readonly groupBy: readonly string[];
+  readonly aggregates: readonly { readonly alias: string; readonly spec: AggregateSpec }[];
+  /** Running aggregates over the output rows, in bucket (or window) order per group. */
+  readonly running: readonly { readonly alias: string; readonly spec: RunningSpec }[];
+  /** Grouped over the table's columns by row number (true), or over records from below (false). */
+  readonly overColumns: boolean;
+  /** Each field read and where from (columns only). */
+  readonly reads: readonly { readonly field: string; readonly from: FieldRead }[];
+}
+
+/** Empty buckets across the query's time range. */
+export interface FillNode extends Estimated {
+  readonly kind: 'Fill';
+  readonly child: AggregateNode;
+  readonly fill: 0 | null | 'previous';
+  /** The time range [from, to) filled: the query's timestamp bounds, else the data's. */
+  readonly range?: { readonly from: number; readonly to: number };
+}
+
+export interface HavingNode extends Estimated {
+  readonly kind: 'Having';
+  readonly child: AnalyticsNode;
+  readonly filter: FilterNode;
+}
+
+export interface SortRowsNode extends Estimated {
+  readonly kind: 'SortRows';
+  readonly child: AnalyticsNode;
+  readonly order: readonly OrderTerm[];
+}
+
+export interface LimitRowsNode extends Estimated {
+  readonly kind: 'LimitRows';
+  readonly child: AnalyticsNode;
+  readonly offset: number;
+  readonly limit?: number;
+}
+
+export type AnalyticsNode =
+  | EventsNode
+  | JoinNode
+  | PatternNode
+  | WindowNode
+  | AggregateNode
+  | FillNode
+  | HavingNode
+  | SortRowsNode
+  | LimitRowsNode;
+
+export type AnalyticsKind = AnalyticsNode['kind'];
+
+/** Every row plan in the tree (the input's and a join's right side): EXPLAIN's indexes used. */
+export function rowPlansOf(node: AnalyticsNode): QueryPlan[] {
+  switch (node.kind) {
+    case 'Events':
+      return [node.plan];
+    case 'Join':
+      return [...rowPlansOf(node.child), node.right];
+    default:
+      return rowPlansOf(node.child);
+  }
+}

@@ -1,0 +1,186 @@
+import { isRunning } from '../../../../analytics/validate-analytics.js';
+import { windowMs } from '../../../../analytics/partition-events.js';
+import { parseBucketWidth } from '../../../../analytics/bucket-width.js';
+import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
+import type { RunningSpec } from '../../../../query/analytics-ast.js';
+import type { EventQuery, FilterNode } from '../../../../query/ast.js';
+import { resolveField } from '../../../../query/fields.js';
+import { narrow, type Interval } from '../../../../query/time-bounds.js';
+import type { EventTable } from '../../table/event-table.js';
+import { conjuncts, type QueryPlan } from '../query-optimizer.js';
+import type { AggregateNode, AnalyticsNode, FieldRead } from './analytics-nodes.js';
+
+/** What the analytics planner asks of the engine: row plans, and where a payload field lives. */
+export interface AnalyticsPlanning {
+  readonly table: EventTable;
+  planRows(query: EventQuery): QueryPlan;
+  /** Whether a field column holds this `payload.*` / `tags.*` field (read without decoding records). */
+  hasFieldColumn?(field: string): boolean;
+}
+
+/** The event query under the analytics: the filter and hints, in sequence order, every row. */
+export function inputQuery(query: EventQuery): EventQuery {
+  return { kind: 'query', filter: query.filter, orderBy: [], hints: query.hints };
+}
+
+/** The timestamp bounds a filter's top-level terms set, as [from, to); undefined when it sets none. */
+export function timeRangeOf(filter: FilterNode): Interval | undefined {
+  let range: Interval | undefined;
+  for (const term of conjuncts(filter)) {
+    if (!('field' in term) || term.field !== 'timestamp') continue;
+    const value = term.kind === 'between' ? term.low : 'value' in term ? term.value : undefined;
+    if (typeof value !== 'number') continue;
+    const high = term.kind === 'between' ? (term.high as number) : undefined;
+    range = narrow(range ?? { from: -Infinity, to: Infinity }, term.kind, value, high) ?? range;
+  }
+  return range;
+}
+
+function fieldRead(field: string, planning: AnalyticsPlanning): FieldRead {
+  const ref = resolveField(field, 'field');
+  if (ref.kind === 'core') return ref.name === 'id' ? 'record' : 'column';
+  return planning.hasFieldColumn?.(field) === true ? 'field column' : 'record';
+}
+
+function fieldsOf(spec: AggregateSpec): string[] {
+  switch (spec.kind) {
+    case 'count':
+      return [];
+    case 'corr':
+      return [spec.x, spec.y];
+    case 'custom':
+      return spec.field === undefined ? [] : [spec.field];
+    default:
+      return [spec.field];
+  }
+}
+
+/** Groups a key can take, guessed from what the table knows: dictionary sizes, the time span. */
+function distinctGuess(field: string, table: EventTable, input: number): number {
+  if (field === 'type') return Math.max(1, table.types.count);
+  if (field === 'aggregateId') return Math.max(1, table.aggregates.count);
+  return Math.max(1, Math.round(Math.sqrt(input)));
+}
+
+function bucketGuess(query: EventQuery, table: EventTable): number {
+  const bucket = query.analytics?.bucket;
+  if (bucket === undefined) return 1;
+  const width = parseBucketWidth(bucket.width);
+  const span = table.rows === 0 ? 0 : table.timestamp.get(table.rows - 1) - table.timestamp.get(0);
+  return Math.max(1, Math.ceil(Math.abs(span) / Math.max(1, width.fixedMs ?? 30 * 86_400_000)));
+}
+
+/**
+ * Plans a query's analytics as a chain of operators over its row plan. Groups over the table's
+ * columns by row number when the events come straight from the filter (no join, pattern or window
+ * in between); over records otherwise.
+ */
+export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): AnalyticsNode {
+  const spec = query.analytics ?? {};
+  const { table } = planning;
+  const plan = planning.planRows(inputQuery(query));
+  let node: AnalyticsNode = { kind: 'Events', plan, estimatedRows: plan.estimatedRows };
+  if (spec.join !== undefined) {
+    const right = planning.planRows({ ...spec.join.right, orderBy: [], limit: undefined, offset: undefined });
+    node = { kind: 'Join', child: node, right, spec: spec.join, estimatedRows: node.estimatedRows };
+  }
+  if (spec.pattern !== undefined) {
+    const steps = spec.pattern.steps.length;
+    node = {
+      kind: 'Pattern',
+      child: node,
+      spec: spec.pattern,
+      estimatedRows: Math.ceil(node.estimatedRows / steps),
+    };
+  }
+  if (spec.window !== undefined) {
+    const copies =
+      'gap' in spec.window
+        ? 1
+        : Math.ceil(windowMs(spec.window.size, 'size') / windowMs(spec.window.every, 'every'));
+    node = {
+      kind: 'Window',
+      child: node,
+      spec: spec.window,
+      groupBy: spec.groupBy ?? [],
+      estimatedRows: node.estimatedRows * copies,
+    };
+  }
+  if (spec.aggregates !== undefined || spec.groupBy !== undefined) {
+    const entries = Object.entries(spec.aggregates ?? {});
+    const aggregates = entries
+      .filter((entry): entry is [string, AggregateSpec] => !isRunning(entry[1]))
+      .map(([alias, aggregate]) => ({ alias, spec: aggregate }));
+    const running = entries
+      .filter((entry): entry is [string, RunningSpec] => isRunning(entry[1]))
+      .map(([alias, aggregate]) => ({ alias, spec: aggregate }));
+    const overColumns = node.kind === 'Events';
+    const groupBy = spec.groupBy ?? [];
+    const fields = [
+      ...(spec.bucket === undefined ? [] : [spec.bucket.field ?? 'timestamp']),
+      ...groupBy,
+      ...aggregates.flatMap(({ spec: aggregate }) => fieldsOf(aggregate)),
+    ];
+    const reads = overColumns
+      ? [...new Set(fields)].map((field) => ({ field, from: fieldRead(field, planning) }))
+      : [];
+    const input = node.estimatedRows;
+    const groups =
+      groupBy.length === 0 && spec.bucket === undefined
+        ? 1
+        : Math.min(
+            Math.max(1, input),
+            groupBy.reduce(
+              (product, field) => product * distinctGuess(field, table, input),
+              bucketGuess(query, table),
+            ),
+          );
+    const aggregate: AggregateNode = {
+      kind: 'Aggregate',
+      child: node,
+      ...(spec.bucket === undefined ? {} : { bucket: spec.bucket }),
+      groupBy,
+      aggregates,
+      running,
+      overColumns,
+      reads,
+      estimatedRows: groups,
+    };
+    node = aggregate;
+    if (spec.bucket?.fill !== undefined) {
+      const range = timeRangeOf(query.filter);
+      node = {
+        kind: 'Fill',
+        child: aggregate,
+        fill: spec.bucket.fill,
+        ...(range === undefined || !Number.isFinite(range.from) || !Number.isFinite(range.to)
+          ? {}
+          : { range }),
+        estimatedRows: groups,
+      };
+    }
+  }
+  if (spec.having !== undefined) {
+    node = {
+      kind: 'Having',
+      child: node,
+      filter: spec.having,
+      estimatedRows: Math.ceil(node.estimatedRows / 3),
+    };
+  }
+  if (query.orderBy.length > 0) {
+    node = { kind: 'SortRows', child: node, order: query.orderBy, estimatedRows: node.estimatedRows };
+  }
+  if (query.limit !== undefined || (query.offset ?? 0) > 0) {
+    const offset = query.offset ?? 0;
+    const rows = Math.max(0, node.estimatedRows - offset);
+    node = {
+      kind: 'LimitRows',
+      child: node,
+      offset,
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+      estimatedRows: query.limit === undefined ? rows : Math.min(rows, query.limit),
+    };
+  }
+  return node;
+}
