@@ -145,3 +145,43 @@ export {
   type FunnelResult,
 } from './analytics/funnel.js';
 export type { SequencedEvent } from './analytics/partition-events.js';
+// Row stages (issue 16): the backend-neutral engine behind pipelines and the builder's analytics.
+export { readRowField } from './analytics/stages/read-row-field.js';
+export { evaluateRowFilter, compileRowFilter, validateRowFilter } from './analytics/stages/row-filter.js';
+export { groupRows, type GroupRowsOptions } from './analytics/stages/group-rows.js';
+export { applyRunning, type RunningOptions } from './analytics/stages/running-aggregates.js';
+export { fillBuckets, type FillOptions } from './analytics/stages/fill-buckets.js';
+export { bucketRows } from './analytics/stages/bucket-rows.js';
+export {
+  hoppingWindows,
+  sessionWindows,
+  MAX_WINDOWS_PER_ROW,
+  type HoppingOptions,
+  type SessionOptions,
+} from './analytics/stages/time-windows.js';
+export { projectRows, evaluateExpression, validateExpression } from './analytics/stages/project-rows.js';
+export { sortRows, limitRows, compareValues } from './analytics/stages/sort-rows.js';
+export { patternStage } from './analytics/stages/pattern-stage.js';
+export { joinRows, type JoinOptions } from './analytics/stages/join-rows.js';
+export { validatePipeline } from './analytics/stages/validate-pipeline.js';
+export { runPipeline, type PipelineContext } from './analytics/stages/run-pipeline.js';
+export { runAnalytics, validateAnalyticsSpec } from './analytics/stages/run-analytics.js';
+export { filterTimeRange } from './analytics/stages/filter-time-range.js';
+export type {
+  AnalyticsSpec,
+  AggregateMap,
+  BucketFill,
+  DeltaSpec,
+  Duration as AnalyticsDuration,
+  EventSource,
+  Expression,
+  JoinSpec,
+  MovingSpec,
+  PatternQuerySpec,
+  PatternStepSpec,
+  PipelineRow,
+  PipelineStage,
+  RunningSpec,
+  TimeBucketSpec,
+  TimeWindowSpec,
+} from './query/analytics-ast.js';

@@ -17,6 +17,8 @@ import type {
   PositionalAggregateKind,
 } from '../query/aggregate-spec.js';
 import { requireFunction } from '../support/require-function.js';
+import type { DeltaSpec, MovingSpec } from '../query/analytics-ast.js';
+import { validateAggregateSpec } from './stages/aggregate-map.js';
 
 /**
  * A field an aggregate reads: an event field (checked here: `payload.`, `tags.x.` are refused), or
@@ -39,6 +41,27 @@ function fraction(p: unknown, where: string): number {
 function fieldAggregate(kind: NumericAggregateKind | PositionalAggregateKind) {
   return (name: string): FieldAggregateSpec =>
     Object.freeze({ kind, field: field(name, `agg.${kind}(field)`) });
+}
+
+/** An output column a running aggregate reads (e.g. an alias `n`): any non-empty name. */
+function outputColumn(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new ValidationError(
+      where,
+      `must be an output column name (a non-empty string), got ${describe(value)}`,
+      'UNKNOWN_FIELD',
+    );
+  }
+  return value;
+}
+
+/**
+ * The aggregate a running one applies over output rows: its field names an output column (`n`),
+ * which agg.avg('n') refuses as an event field, so it is usually written as JSON: `{ kind: 'avg', field: 'n' }`.
+ */
+function overOutput(of: unknown, where: string): AggregateSpec {
+  validateAggregateSpec(of, where, false);
+  return of as AggregateSpec;
 }
 
 const COUNT_ALL: CountSpec = Object.freeze({ kind: 'count' });
@@ -105,6 +128,31 @@ export const agg = Object.freeze({
       );
     }
     return Object.freeze({ kind: 'histogram', field: field(name, 'agg.histogram(field)'), buckets });
+  },
+  /**
+   * A running aggregate over the ordered buckets (or windows) of each group: `of` over the last
+   * `buckets` output rows up to and including the current one (`'all'`: cumulative). `of` reads an
+   * output column, e.g. `agg.moving({ kind: 'avg', field: 'n' }, { buckets: 3 })` is a 3-bucket moving average of the
+   * aggregate named `n` (agg.avg('n') would refuse `n`, which is not an event field).
+   */
+  moving(of: AggregateSpec, options: { readonly buckets: number | 'all' }): MovingSpec {
+    const buckets: unknown = options?.buckets;
+    if (buckets !== 'all' && (typeof buckets !== 'number' || !Number.isSafeInteger(buckets) || buckets < 1)) {
+      throw new ValidationError(
+        'agg.moving(options.buckets)',
+        `must be a positive integer or 'all', got ${describe(buckets)}`,
+        'INVALID_OPTION',
+      );
+    }
+    return Object.freeze({ kind: 'moving', of: overOutput(of, 'agg.moving(of)'), buckets });
+  },
+  /** `of` over every bucket of the group so far: `agg.cumulative(agg.sum('n'))` is a running total. */
+  cumulative(of: AggregateSpec): MovingSpec {
+    return Object.freeze({ kind: 'moving', of: overOutput(of, 'agg.cumulative(of)'), buckets: 'all' });
+  },
+  /** An output column's value minus its value in the group's previous bucket (null for the first). */
+  delta(column: string): DeltaSpec {
+    return Object.freeze({ kind: 'delta', field: outputColumn(column, 'agg.delta(field)') });
   },
   /** A user-defined aggregate: not JSON (it holds functions), but mergeable like the others. */
   custom<S, R>(definition: CustomAggregate<S, R>): CustomAggregateSpec<S, R> {

@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../support/describe.js';
 import { requireFunction } from '../support/require-function.js';
+import { parseDuration } from '../events/duration.js';
 
 /** What patterns and funnels need of an event: its time and its place in the log. */
 export interface SequencedEvent {
@@ -55,12 +56,13 @@ export function partitionEvents<E extends SequencedEvent>(
   return groups;
 }
 
-/** A window length: a finite, non-negative number of ms. */
+/** A window length: a finite, non-negative number of ms, or a duration text such as `'10m'`. */
 export function windowMs(value: unknown, path: string): number {
+  if (typeof value === 'string') return parseDuration(value, path);
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new ValidationError(
       path,
-      `must be a finite number of ms, 0 or more, got ${describe(value)}`,
+      `must be a finite number of ms, 0 or more, or a duration like '10m', got ${describe(value)}`,
       'INVALID_OPTION',
     );
   }

@@ -33,6 +33,7 @@ import { planAnalytics } from './analytics/plan-analytics.js';
 import { runAnalytics, type AnalyticsRun } from './analytics/run-analytics.js';
 import { rowPlansOf, type AnalyticsNode } from './analytics/analytics-nodes.js';
 import { explainAnalytics } from './analytics/explain-analytics.js';
+import { coreSources } from './analytics/dense-group-by.js';
 import { requireNonEmptyString } from '../../../support/require-string.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
@@ -338,8 +339,9 @@ export class QueryEngine {
       reader: this.reader,
       body,
       guard,
-      selectRows: (plan) => rowRun.rows(plan.root, Infinity),
+      selectRows: (plan) => selectRowsOf(plan, rowRun, this.table),
       now: () => this.clock.now(),
+      sources: coreSources(this.table),
       actual: new Map(),
     };
     const started = performance.now();
@@ -392,6 +394,23 @@ export class QueryEngine {
     controller?.abort();
     return controller !== undefined;
   }
+}
+
+/**
+ * The rows of an analytics query's filter, as an Int32Array: a plain scan of a table without holes
+ * (no filter, nothing hidden) is the row range itself, made without a row list; anything else runs
+ * its plan.
+ */
+async function selectRowsOf(plan: QueryPlan, run: Run, table: EventTable): Promise<Int32Array> {
+  const child = plan.root.child;
+  if (child.kind === 'Scan' && !table.hasHoles && plan.root.select === undefined) {
+    const rows = new Int32Array(child.estimatedRows);
+    for (let i = 0; i < rows.length; i++) rows[i] = child.firstRow + i;
+    run.count(child, rows.length);
+    run.count(plan.root, rows.length);
+    return rows;
+  }
+  return Int32Array.from(await run.rows(plan.root, Infinity));
 }
 
 /** Checked before a query starts: a wrong `signal` or `queryId` would otherwise fail deep inside with a TypeError. */

@@ -116,7 +116,7 @@ const CHECK_EVERY = 65_536;
  * order groups were first seen: `{ bucket?, <group field>: key, <alias>: result }`.
  */
 export function groupByColumns(
-  rows: readonly number[],
+  rows: ArrayLike<number>,
   spec: ColumnGroupSpec,
   table: EventTable,
   body: BodyReader,
