@@ -35,6 +35,11 @@ export const ERROR_CODES = deepFreeze({
     error: 'ValidationError',
     meaning: 'no index a forceIndex hint names can serve the query',
   },
+  EXPORT_SCHEMA_MISMATCH: {
+    error: 'ValidationError',
+    meaning:
+      "a row an export cannot write without losing a value: one its column's type cannot hold, or a key the first batch did not have; declare columns",
+  },
   EVENT_TOO_LARGE: {
     error: 'EventTooLargeError',
     meaning:

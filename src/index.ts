@@ -41,6 +41,7 @@ export type {
   StoreStats,
   IndexStats,
   MemoryStats,
+  FieldColumnStats,
   FsyncPolicy,
   PlanCacheStats,
 } from './storage/store-stats.js';
@@ -112,6 +113,7 @@ export {
   type BucketGrid,
 } from './analytics/time-bucket.js';
 export { agg, type Agg } from './analytics/aggregates.js';
+export type { FunnelQuery, FunnelReport } from './store/store-analytics.js';
 export { accumulatorFor, aggregateEvents } from './analytics/accumulator-for.js';
 export type { Accumulator, AggregateEvent } from './analytics/accumulator.js';
 export type {
@@ -185,3 +187,13 @@ export type {
   TimeBucketSpec,
   TimeWindowSpec,
 } from './query/analytics-ast.js';
+// Export: rows to CSV, NDJSON, Parquet or Arrow (docs/export.md).
+export { exportRows } from './analytics/export/export-rows.js';
+export {
+  EVENT_COLUMNS,
+  type ColumnSpec,
+  type ColumnType,
+  type ExportColumn,
+} from './analytics/export/column-spec.js';
+export type { ExportFormat, ExportOptions, ExportResult } from './analytics/export/export-options.js';
+export type { ExportSource, PipelineRunner } from './store/export-runner.js';

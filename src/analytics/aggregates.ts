@@ -26,7 +26,10 @@ import { validateAggregateSpec } from './stages/aggregate-map.js';
  * uses the aggregate checks against what its rows hold.
  */
 function field(value: unknown, where: string): string {
-  if (typeof value === 'string' && /^[A-Za-z_$][\w$]*$/.test(value) && !(value in CORE_FIELDS)) return value;
+  if (typeof value === 'string' && /^[A-Za-z_$][\w$]*(\.[^.]+)*$/.test(value)) {
+    const head = value.split('.')[0] as string;
+    if (!(head in CORE_FIELDS) && head !== 'payload' && head !== 'tags') return value;
+  }
   resolveField(value, where);
   return value as string;
 }

@@ -26,11 +26,12 @@ import type {
 import { agg } from '../analytics/aggregates.js';
 import { resolveField } from '../query/fields.js';
 import { requireOutputColumn, validateOutputFilter } from '../query/validate-query.js';
-import {
-  validateAggregateMap,
-  validateAnalytics,
-  validatePatternSpec,
-} from '../analytics/validate-analytics.js';
+import { checkEventFields, validateAnalytics } from '../analytics/validate-analytics.js';
+import { validateAggregateMap } from '../analytics/stages/aggregate-map.js';
+import { validatePatternSpec } from '../analytics/stages/pattern-stage.js';
+import { validateTimeBucketSpec } from '../analytics/stages/bucket-rows.js';
+import { validateWindowSpec } from '../analytics/stages/time-windows.js';
+import { validateJoinOptions } from '../analytics/stages/join-rows.js';
 import type { ResultPage, ResultRow, RunOptions } from '../query/results.js';
 import { decodeCursor } from '../query/cursor.js';
 import { filterTooDeep, MAX_FILTER_DEPTH, validateFilter, validateQuery } from '../query/validate-query.js';
@@ -279,9 +280,12 @@ export class AdvancedQueryBuilder<R = ResultRow> {
   }
 
   /** After a join or a pattern rows are records: fields are their column paths, not event fields. */
+  private overRecords(): boolean {
+    return this.state.analytics?.join !== undefined || this.state.analytics?.pattern !== undefined;
+  }
+
   private checkField(): (field: unknown, where: string) => void {
-    const records = this.state.analytics?.join !== undefined || this.state.analytics?.pattern !== undefined;
-    return records ? requireOutputColumn : resolveField;
+    return this.overRecords() ? requireOutputColumn : resolveField;
   }
 
   /** Groups events by these fields; each output row holds the group's key under the field names. */
@@ -299,7 +303,13 @@ export class AdvancedQueryBuilder<R = ResultRow> {
 
   /** Adds aggregates under their aliases: `{ n: agg.count(), p95: agg.percentile('payload.delay', 0.95) }`. */
   aggregate(aggregates: AggregateMap): AdvancedQueryBuilder<Record<string, unknown>> {
-    validateAggregateMap(aggregates, 'aggregate', this.state.analytics?.groupBy ?? [], this.checkField());
+    const keys = [
+      ...(this.state.analytics?.bucket === undefined ? [] : ['bucket']),
+      ...(this.state.analytics?.window === undefined ? [] : ['windowStart', 'windowEnd']),
+      ...(this.state.analytics?.groupBy ?? []),
+    ];
+    validateAggregateMap(aggregates, 'aggregate', keys);
+    if (!this.overRecords()) checkEventFields(aggregates, 'aggregate');
     const merged = Object.freeze({ ...this.state.analytics?.aggregates, ...aggregates });
     return this.withAnalytics({ aggregates: merged });
   }
@@ -342,21 +352,26 @@ export class AdvancedQueryBuilder<R = ResultRow> {
     options: { field?: string; origin?: number; timezone?: string; fill?: BucketFill } = {},
   ): AdvancedQueryBuilder<Record<string, unknown>> {
     const bucket = Object.freeze({ ...requireObjectArgument(options, 'timeBucket.options'), width });
-    validateAnalytics({ bucket, aggregates: {} }, 'timeBucket');
+    validateTimeBucketSpec(bucket, 'timeBucket');
+    if (bucket.field !== undefined) this.checkField()(bucket.field, 'timeBucket.field');
     return this.withAnalytics({ bucket });
   }
 
   /** Hopping windows (`{ size, every }`) or session windows per group (`{ gap }`). */
   timeWindow(window: TimeWindowSpec): AdvancedQueryBuilder<Record<string, unknown>> {
     const copy = Object.freeze({ ...requireObjectArgument(window, 'timeWindow') }) as TimeWindowSpec;
-    validateAnalytics({ window: copy, aggregates: {} }, 'timeWindow');
+    validateWindowSpec(copy, 'timeWindow');
     return this.withAnalytics({ window: copy });
   }
 
   /** Finds sequences of events per partition; rows `{ partition, <step>: event, start, end, durationMs }`. */
   pattern(spec: PatternQuerySpec): AdvancedQueryBuilder<Record<string, unknown>> {
     const pattern = ownPattern(spec);
-    validatePatternSpec(pattern, 'pattern', this.state.analytics?.join !== undefined);
+    validatePatternSpec(pattern, 'pattern');
+    if (this.state.analytics?.join === undefined) {
+      resolveField(pattern.partitionBy, 'pattern.partitionBy');
+      pattern.steps.forEach((step, i) => validateFilter(step.where, `pattern.steps[${i}].where`));
+    }
     return this.withAnalytics({ pattern });
   }
 
@@ -383,6 +398,7 @@ export class AdvancedQueryBuilder<R = ResultRow> {
       right,
       ...(Array.isArray(input.on) ? { on: Object.freeze([...input.on]) } : {}),
     }) as JoinSpec;
+    validateJoinOptions(join, 'join');
     validateAnalytics({ join }, 'join');
     return this.withAnalytics({ join });
   }

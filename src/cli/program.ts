@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerArchive } from './commands/archive.js';
 import { registerExplain } from './commands/explain.js';
+import { registerExport } from './commands/export.js';
 import { registerIndex } from './commands/indexes.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
@@ -24,7 +25,7 @@ export function buildProgram(ctx: CliContext): Command {
   const { io } = ctx;
   const program = new Command('tamma-events')
     .description(
-      'Tamma Events: an embedded event store. Ingest, query, explain, index, inspect, verify and repair a store directory; list, verify and restore an archive.',
+      'Tamma Events: an embedded event store. Ingest, query, explain, export, index, inspect, verify and repair a store directory; list, verify and restore an archive.',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces with errors')
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerIngest(program, ctx);
   registerQuery(program, ctx);
   registerExplain(program, ctx);
+  registerExport(program, ctx);
   registerIndex(program, ctx);
   registerStats(program, ctx);
   registerCleanup(program, ctx);

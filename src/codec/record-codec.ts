@@ -259,6 +259,15 @@ export function decodeBody(record: Buffer): DecodedBody {
   return { id, tags, payload, metadata };
 }
 
+/**
+ * One msgpack value cut out of a record's body (an object or array inside a payload): decoded with
+ * the options the body is decoded with, so it comes out as it does inside decodeBody. Not for a
+ * body flagged PROTO_KEYS (see record-field.ts, which decodes those whole).
+ */
+export function decodeMsgpackValue(bytes: Buffer): unknown {
+  return packr.unpack(bytes);
+}
+
 /** Reads just the id: for idempotent-retry checks. */
 export function decodeId(record: Buffer): string {
   const ascii = asciiNames(record);

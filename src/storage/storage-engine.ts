@@ -102,7 +102,8 @@ export interface EngineRetention {
   /** Restores archived events with their sequences and ids (capability `archive`). */
   restore(archiveDir: string, options: RestoreOptions): Promise<RestoreReport>;
   /** Archived events matching the criteria, in sequence order (capability `archive`). */
-  queryArchive(archiveDir: string, criteria: NormalizedCriteria): StoredEvent[];
+  /** Archived events matching criteria or an event query's filter, in its limit and sequence order. */
+  queryArchive(archiveDir: string, criteria: NormalizedCriteria | EventQuery): StoredEvent[];
 }
 
 /**

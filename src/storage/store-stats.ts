@@ -34,6 +34,23 @@ export interface MemoryStats {
   dictionaries: number;
   /** Bytes of encoded records held in memory: the in-memory store's log; 0 on disk, where the OS page cache holds them. */
   records: number;
+  /** Bytes held by field columns (payload and tag fields extracted for analytics; see `fieldColumns`). */
+  fieldColumns?: number;
+}
+
+/** One field column in `stats().fieldColumns`: a payload or tag field held as a typed column. */
+export interface FieldColumnStats {
+  field: string;
+  /** Rows it holds values for (up to the table's rows at its last use or append). */
+  rows: number;
+  /** Bytes held: its number and code chunks and its dictionary of distinct non-numeric values. */
+  bytes: number;
+  /** 'number': only numbers (or no value yet); 'string': only strings; 'mixed': anything else. */
+  kind: 'number' | 'string' | 'mixed';
+  /** Whether it was read from the checkpoint at open rather than extracted from the log. */
+  restored: boolean;
+  /** Records decoded from the log to fill it, in this process. */
+  extractedRows: number;
 }
 
 /** What `stats().plugins` says of each plugin (StorePlugin). */
@@ -71,6 +88,8 @@ export interface StoreStats {
   /** The planner's cache of access-path choices by query fingerprint. */
   planCache: PlanCacheStats;
   memory: MemoryStats;
+  /** Present when the store holds field columns (the embedded engine's analytics columns). */
+  fieldColumns?: FieldColumnStats[];
   /** Present when the store has plugins: each one's hook errors. */
   plugins?: PluginStats[];
   /** Present for on-disk stores. */

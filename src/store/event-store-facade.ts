@@ -44,6 +44,14 @@ import type {
 import type { ReadCall } from './hooks.js';
 import type { PluginHost } from './plugin-host.js';
 import { ReadRunner } from './read-runner.js';
+import { StoreAnalytics } from './store-analytics.js';
+import { readFromSource } from './source-read.js';
+import { validateAnalytics } from '../analytics/validate-analytics.js';
+import { validateQuery } from '../query/validate-query.js';
+import type { PipelineRow } from '../query/analytics-ast.js';
+import type { ResultRow, RunOptions } from '../query/results.js';
+import { runExport, type ExportSource } from './export-runner.js';
+import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import { requireNonEmptyString } from '../support/require-string.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
@@ -82,6 +90,36 @@ export class EventStoreFacade implements EventStore {
   ) {
     this.runner = new ReadRunner(plugins);
     this.writes = settings.writeGate;
+    this.analytics = new StoreAnalytics({
+      execute: (query) => this.builderRunner.execute(query) as Promise<PipelineRow[]>,
+      now: () => settings.clock.now(),
+    });
+  }
+
+  /** Funnels and pipelines (docs/analytics.md). */
+  readonly analytics: StoreAnalytics;
+
+  /**
+   * A builder query's rows: the engine's, or for `from('archive' | 'all')` archived events (and
+   * live ones) read and worked over here.
+   */
+  private executeQuery(query: EventQuery, options: RunOptions): Promise<ResultRow[]> {
+    if (query.source === undefined || query.source === 'events') return this.engine.execute(query, options);
+    this.requireCapability('archive', `from('${query.source}')`);
+    validateQuery(query);
+    if (query.analytics !== undefined) validateAnalytics(query.analytics);
+    const archiveDir = this.engine.retention.policy.archiveDir;
+    if (archiveDir === undefined) {
+      throw new ValidationError(
+        'from',
+        'there is no archive to read: set retention.archive.dir (openEventStore or setRetention)',
+      );
+    }
+    return readFromSource(query, {
+      live: (input) => this.engine.execute(input, options),
+      archived: (input) => this.engine.retention.queryArchive(archiveDir, input),
+      now: () => this.settings.clock.now(),
+    });
   }
 
   /** The engine's failure, as EngineContext.fail reports it. */
@@ -276,28 +314,44 @@ export class EventStoreFacade implements EventStore {
     execute: async (query, options = {}) => {
       this.assertOpen();
       const call: ReadCall = { kind: 'query', method: 'execute', query };
-      return this.runner.run(call, () => this.engine.execute(query, options), countRows);
+      return this.runner.run(call, () => this.executeQuery(query, options), countRows);
     },
     page: async (query, options = {}) => {
       this.assertOpen();
       const call: ReadCall = { kind: 'query', method: 'page', query };
-      return this.runner.run(
-        call,
-        () => this.engine.page(query, options),
-        (page) => page.rows.length,
-      );
+      const read =
+        query.source === undefined || query.source === 'events'
+          ? () => this.engine.page(query, options)
+          : async () => ({ rows: await this.executeQuery(query, options) });
+      return this.runner.run(call, read, (page) => page.rows.length);
     },
     stream: (query, options = {}) => {
       this.assertOpen();
-      return this.runner.stream({ kind: 'query', method: 'stream', query }, () =>
-        this.engine.stream(query, options),
-      );
+      const read =
+        query.source === undefined || query.source === 'events'
+          ? () => this.engine.stream(query, options)
+          : async function* (this: EventStoreFacade) {
+              yield* await this.executeQuery(query, options);
+            }.bind(this);
+      return this.runner.stream({ kind: 'query', method: 'stream', query }, read);
     },
     explain: async (query, options = {}) => {
       this.assertOpen();
       return this.explainQuery(query, requireObject(options, 'options').analyze === true);
     },
   };
+
+  /**
+   * Export (store/export-runner.ts): queries stream through the builder's runner, so every export
+   * is a read the plugins see; a pipeline goes through `analytics.pipeline` when the store has it.
+   */
+  async export(source: ExportSource, options: ExportOptions): Promise<ExportResult> {
+    this.assertOpen();
+    return runExport(source, options, {
+      stream: (query) => this.builderRunner.stream(query),
+      analytics: this.analytics,
+    });
+  }
 
   async read<P = unknown>(options: ReadOptions = {}): Promise<StoredEvent<P>[]> {
     this.assertOpen();

@@ -4,12 +4,16 @@ import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.
 import type { Indexes } from '../indexes/indexes.js';
 import type { ExpectedVersion } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../events/types.js';
+import type { FunnelQuery, FunnelReport } from './store-analytics.js';
+import type { PipelineRow, PipelineStage } from '../query/analytics-ast.js';
 import type { AdvancedQueryBuilder } from '../builder/advanced-query-builder.js';
 import type { EventQuery } from '../query/ast.js';
 import type { Explanation } from '../query/explanation.js';
 import type { QueryCriteria, QueryEventsOptions, TimeInput } from '../query/criteria.js';
 import type { StoreStats } from '../storage/store-stats.js';
 import type { StorageCapabilities } from '../storage/storage-engine.js';
+import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
+import type { ExportSource } from './export-runner.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -88,8 +92,27 @@ export interface EventStore {
    * explain. `query<P>()` types the rows as `StoredEvent<P>` (until a `select`).
    */
   query<P = unknown>(): AdvancedQueryBuilder<StoredEvent<P>>;
+
+  /**
+   * Funnels and pipelines over the store's events (docs/analytics.md): `funnel(spec)` counts the
+   * journeys reaching each step within a window; `pipeline(stages)` runs JSON stages in order.
+   */
+  readonly analytics: {
+    funnel(spec: FunnelQuery): Promise<FunnelReport>;
+    pipeline(stages: readonly PipelineStage[]): Promise<PipelineRow[]>;
+  };
   /** The plan for a query (an AST or a builder); with `analyze`, also runs it and reports actual rows and time. */
   explain(query: EventQuery | AdvancedQueryBuilder, options?: { analyze?: boolean }): Promise<Explanation>;
+  /**
+   * Writes a query's rows (a builder or an EventQuery, streamed in constant memory) or a pipeline's
+   * rows to a file or stream as CSV, NDJSON, Parquet or Arrow; resolves with the rows and bytes
+   * written. Events flatten to sequence, id, aggregateId, version, type, timestamp, tags, payload,
+   * metadata (objects as JSON text); with `select`, one column per field. See docs/export.md.
+   *
+   * @example
+   * await store.export(store.query().where('type', 'eq', 'ORDER.PLACED'), { format: 'parquet', to: 'orders.parquet' });
+   */
+  export(source: ExportSource, options: ExportOptions): Promise<ExportResult>;
   /** Replaces the retention policy; events it expires disappear from reads at once. */
   setRetention(retention: RetentionOptions | undefined): void;
   /** Deletes a stream (erasure): hidden at once from every read, further appends refused; survives restart. */

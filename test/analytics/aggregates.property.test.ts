@@ -405,7 +405,7 @@ describe('bad arguments throw ValidationError naming the value', () => {
     ['buckets 2.5', () => agg.histogram('payload.v', { buckets: 2.5 }), 'INVALID_OPTION', '2.5'],
     ['empty field', () => agg.sum(''), 'UNKNOWN_FIELD', '""'],
     ['field of count', () => agg.count('payload.'), 'UNKNOWN_FIELD', '"payload."'],
-    ['corr y', () => agg.corr('payload.x', 'no.pe'), 'UNKNOWN_FIELD', '"no.pe"'],
+    ['corr y', () => agg.corr('payload.x', 'tags.'), 'UNKNOWN_FIELD', '"tags."'],
     [
       'custom without merge',
       () => agg.custom({ init: () => 0, add: (s: number) => s, result: (s: number) => s } as never),

@@ -4,6 +4,7 @@
  * for a capability the engine lacks shows as skipped, with the capability in its title.
  */
 import { describe } from 'vitest';
+import { analyticsSuite } from './analytics.contract.js';
 import { appendToStreamSuite } from './append-to-stream.contract.js';
 import { appendSuite } from './append.contract.js';
 import { archiveSuite } from './archive.contract.js';
@@ -27,6 +28,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     appendToStreamSuite(factory);
     readSuite(factory);
     querySuite(factory);
+    analyticsSuite(factory);
     erasureSuite(factory);
     statsSuite(factory);
     indexesSuite(factory);

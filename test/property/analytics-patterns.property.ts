@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { f, ManualClock, matchPattern, type NewEvent, type StoredEvent } from '../../src/index.js';
+import { f, funnel, ManualClock, matchPattern, type NewEvent, type StoredEvent } from '../../src/index.js';
 import type { StoreFactory } from '../contract/factory.js';
 import { prepareStore } from '../support/property-store.js';
 
@@ -40,7 +40,7 @@ const specArb = fc.record({
 });
 
 export function analyticsPatternProperties(factory: StoreFactory): void {
-  describe(`${factory.name}: patterns against matchPattern over the events`, () => {
+  describe(`${factory.name}: patterns and funnels against the plain matchers over the events`, () => {
     test('every match equals the plain matcher’s', async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(eventArb, { maxLength: 80 }), specArb, async (events, spec) => {
@@ -85,6 +85,68 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
               },
             );
             expect(rows).toEqual(expected);
+          } finally {
+            await prepared.cleanup();
+          }
+        }),
+        { numRuns: factory.capabilities.durable ? Math.ceil(RUNS / 4) : RUNS },
+      );
+    });
+
+    test('store.analytics.funnel equals funnel() over the same events, in every mode', async () => {
+      const funnelArb = fc.record({
+        steps: fc.array(fc.constantFrom(...TYPES), { minLength: 1, maxLength: 4 }),
+        within: fc.integer({ min: 0, max: 30 }),
+        mode: fc.constantFrom('sequential' as const, 'strict' as const, 'any' as const),
+        exclude: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
+        exclusion: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
+        partitionBy: fc.constantFrom('aggregateId', 'tags.issue'),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(eventArb, { maxLength: 80 }), funnelArb, async (events, spec) => {
+          const prepared = await prepareStore(
+            factory,
+            new ManualClock(NOW),
+            { writer: {}, reader: {}, dropCheckpoint: false },
+            async (store) => (events.length === 0 ? [] : store.append(events)),
+          );
+          try {
+            const exclusions =
+              spec.exclusion === undefined || spec.steps.length < 2 || spec.mode === 'any'
+                ? []
+                : [
+                    {
+                      where: f.eq('type', spec.exclusion),
+                      between: [0, spec.steps.length - 1] as [number, number],
+                    },
+                  ];
+            const report = await prepared.store.analytics.funnel({
+              partitionBy: spec.partitionBy,
+              steps: spec.steps.map((type) => f.eq('type', type)),
+              within: spec.within * 60_000,
+              mode: spec.mode,
+              exclusions,
+              ...(spec.exclude === undefined ? {} : { where: f.ne('type', spec.exclude) }),
+            });
+            const partitionOf = (e: StoredEvent) =>
+              spec.partitionBy === 'aggregateId' ? e.aggregateId : (e.tags as Record<string, unknown>).issue;
+            const expected = funnel(
+              prepared.all.filter(
+                (e) =>
+                  partitionOf(e) !== undefined && (spec.exclude === undefined || e.type !== spec.exclude),
+              ),
+              {
+                partitionBy: partitionOf,
+                steps: spec.steps.map((type) => (e: StoredEvent) => e.type === type),
+                withinMs: spec.within * 60_000,
+                mode: spec.mode,
+                exclusions: exclusions.map((x) => ({
+                  test: (e: StoredEvent) => e.type === spec.exclusion,
+                  between: x.between,
+                })),
+              },
+            );
+            expect(report).toEqual(expected);
           } finally {
             await prepared.cleanup();
           }

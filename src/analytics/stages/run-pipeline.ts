@@ -62,12 +62,18 @@ export function groupStage(
 }
 
 /** [first bucket, end of last bucket) of grouped rows, or null when none has a bucket. */
-function dataRange(rows: readonly PipelineRow[], grid: BucketGrid): { from: number; to: number } | null {
+export function dataRange(
+  rows: readonly PipelineRow[],
+  grid: BucketGrid,
+): { from: number; to: number } | null {
   const buckets = rows
     .map((row) => readRowField(row, 'bucket'))
     .filter((b): b is number => typeof b === 'number');
   if (buckets.length === 0) return null;
-  return { from: Math.min(...buckets), to: grid.next(Math.max(...buckets)) };
+  // A loop, not Math.min(...buckets): a spread of a million buckets overflows the call stack.
+  let [low, high] = [Infinity, -Infinity];
+  for (const bucket of buckets) [low, high] = [Math.min(low, bucket), Math.max(high, bucket)];
+  return { from: low, to: grid.next(high) };
 }
 
 /**

@@ -208,6 +208,7 @@ function commit(
       event.tags,
     );
     table.ids.add(row, idHashes[i] as number);
+    if (table.fieldColumns.size > 0) table.fieldColumns.onAppend(row, event.payload, event.tags);
     at += length;
     stored[i] = {
       sequence: firstSequence + i,

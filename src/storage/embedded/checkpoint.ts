@@ -14,6 +14,7 @@ import { crc32 } from 'node:zlib';
 import { UserIndex, type UserIndexSnapshot } from './indexes/user-index.js';
 import { EventTable } from './table/event-table.js';
 import type { TableSnapshot } from './table/table-snapshot.js';
+import type { FieldColumnSnapshot } from './table/field-column.js';
 import type { TammaError } from '../../errors.js';
 import { CHECKPOINT_FILE } from './log/segment-files.js';
 import { readFully } from './log/read-fully.js';
@@ -27,6 +28,10 @@ import { ARRAY_KINDS, ArrayCursor, kindOf, type ArrayKind, type RawArray } from 
  * opening a store replays only the log written after it.
  *
  *   u32 magic 'TCP2' | u32 meta length | meta JSON | padding to 8 | arrays, each padded to 8 | u32 CRC-32
+ *
+ * Arrays in order: the table's, the user indexes', then the field columns' (each column's number
+ * chunks, then its code chunks; its dictionary is in the meta JSON). The meta's `fieldColumns` key
+ * is optional, so checkpoints from before field columns still load.
  *
  * The arrays are the structures' own typed arrays, written raw; loading makes views into the file's
  * bytes (hence the alignment), so reopening costs a read and a checksum, not a rebuild. The file is
@@ -43,6 +48,12 @@ interface Meta {
   table: TableSnapshot;
   /** User-defined indexes, each caught up with the table (their definitions live in indexes.json). */
   userIndexes?: UserIndexSnapshot[];
+  /**
+   * The table's field columns (table/field-columns.ts). Absent in checkpoints written before them:
+   * then each is extracted again at its first use. Their arrays come last, after the user indexes',
+   * so a build that does not know them reads everything before and ignores them.
+   */
+  fieldColumns?: FieldColumnSnapshot[];
   /** Kind and element count of each array, in file order. */
   arrays: [ArrayKind, number][];
 }
@@ -227,6 +238,7 @@ function checkpointImage(
     logEnd,
     table: snapshot,
     userIndexes: userIndexes.map((index) => index.snapshot(arrays)),
+    fieldColumns: table.fieldColumns.snapshot(arrays),
     arrays: arrays.map((array) => [kindOf(array), array.length]),
   };
   const metaBytes = Buffer.from(JSON.stringify(meta));
@@ -330,6 +342,9 @@ export function readCheckpoint(
     const cursor = new ArrayCursor(arrays);
     const table = EventTable.restore(meta.table, cursor);
     const userIndexes = (meta.userIndexes ?? []).map((index) => UserIndex.restore(index, cursor));
+    // A field column that does not check throws: the checkpoint is refused and the store rebuilt
+    // from the log (its columns then extracted again at first use), never read back wrong.
+    table.fieldColumns.restore(meta.fieldColumns ?? [], cursor, table.rows);
     return { table, logEnd: meta.logEnd, userIndexes };
   } catch (error) {
     return { unusable: `does not match this build (${(error as Error).message})` };

@@ -133,6 +133,9 @@ export class EmbeddedEngine implements StorageEngine {
       disk?.checkpointRows ?? 0,
     );
     this.wire(table, log, new Tombstones(table, dir));
+    // In memory the table starts empty: its declared columns exist from the first append on. On disk
+    // they are made once the load is complete (openIndexes).
+    if (disk === undefined) this.extractDeclaredColumns();
     this.maintenance = new Maintenance({
       dir,
       clock: options.clock,
@@ -290,7 +293,7 @@ export class EmbeddedEngine implements StorageEngine {
       cleanup: (options: CleanupOptions): Promise<CleanupReport> => this.maintenance.run(options),
       restore: (archiveDir: string, options: RestoreOptions): Promise<RestoreReport> =>
         restoreInto(this.restoreHost(), archiveDir, options),
-      queryArchive: (archiveDir: string, criteria: NormalizedCriteria): StoredEvent[] => {
+      queryArchive: (archiveDir: string, criteria: NormalizedCriteria | EventQuery): StoredEvent[] => {
         // A deleted stream stays deleted in the archive too: erasure is not undone by reading cold storage.
         const tombstones = this.current.tombstones;
         return queryArchived(archiveDir, criteria, (event) =>
@@ -322,6 +325,7 @@ export class EmbeddedEngine implements StorageEngine {
       swapIn: async (table, log, tombstones) => {
         const old = this.current;
         this.wire(table, log, tombstones, this.manager);
+        this.extractDeclaredColumns();
         this.checkpointer.rows = 0;
         this.maintenance.rewire();
         await old.queries.close();
@@ -357,6 +361,17 @@ export class EmbeddedEngine implements StorageEngine {
     this.manager.openFrom(snapshots);
     // A snapshot from before the cut still holds its rows.
     this.manager.dropBelow(cut);
+    this.extractDeclaredColumns();
+  }
+
+  /**
+   * Declared field columns (the `fieldColumns` option) are there from the start: extracted now, or
+   * caught up with the log replayed after the checkpoint they were read from. Only once a load is
+   * complete: before its cut, the table may hold rows whose log segments cleanup already dropped.
+   */
+  private extractDeclaredColumns(): void {
+    const table = this.current.table;
+    for (const field of this.options.fieldColumns) table.fieldColumn(field);
   }
 
   /** Finishes a cleanup a crash interrupted after archiving (see retention/cleanup.ts, step 3). */
@@ -384,8 +399,10 @@ export class EmbeddedEngine implements StorageEngine {
         indexes: table.indexBytes,
         dictionaries: table.dictionaryBytes,
         records: log.memoryBytes,
+        fieldColumns: table.fieldColumns.bytes,
       },
     };
+    if (table.fieldColumns.size > 0) stats.fieldColumns = table.fieldColumns.stats();
     const disk = this.disk;
     const diskLog = this.current.diskLog;
     if (disk !== undefined && diskLog !== undefined) {
@@ -447,8 +464,9 @@ export class EmbeddedEngine implements StorageEngine {
       const diskLog = parts.diskLog;
       if (this.disk !== undefined && diskLog !== undefined && this.failure === undefined && !this.follower) {
         // Not with spans a cleanup compacted left unrewritten: see Cleanup.owesRewrites.
-        if (parts.table.rows !== this.checkpointer.rows && !this.maintenance.owesRewrites)
-          this.checkpointer.now();
+        // Also when only field columns were extracted: the next open then reads them back.
+        const changed = parts.table.rows !== this.checkpointer.rows || parts.table.fieldColumns.unsaved;
+        if (changed && !this.maintenance.owesRewrites) this.checkpointer.now();
         else syncOnClose(diskLog);
       }
     } finally {

@@ -6,6 +6,7 @@ import { resolveFutureTolerance, type OnFutureEvent } from '../../events/clock-s
 import type { Duration } from '../../events/duration.js';
 import { checkPathLength } from '../../support/path-length.js';
 import { describe } from '../../support/describe.js';
+import { resolveField } from '../../query/fields.js';
 
 /** The embedded engine's options (openEventStore's options when no `engine` is given). */
 export interface EmbeddedOpenOptions {
@@ -77,6 +78,13 @@ export interface EmbeddedOpenOptions {
    * (default 1000); 0 turns polling off, and only `refresh()` brings them in.
    */
   followIntervalMs?: number;
+  /**
+   * Payload and tag fields (`'payload.<path>'`, `'tags.<key>'`) to hold as typed columns from open
+   * on, so aggregates and group keys over them never decode records (see docs/analytics.md,
+   * "Payload fields at column speed"). Any such field gets a column at its first use anyway; a
+   * declared one is extracted (or caught up from the checkpoint) at open instead. Default none.
+   */
+  fieldColumns?: readonly string[];
 }
 
 export interface ResolvedOptions {
@@ -95,6 +103,8 @@ export interface ResolvedOptions {
   onFutureEvent: OnFutureEvent;
   readOnly: boolean;
   followIntervalMs: number;
+  /** Field names, checked and without repeats. */
+  fieldColumns: string[];
 }
 
 const MiB = 1024 * 1024;
@@ -114,6 +124,7 @@ export const EMBEDDED_OPTIONS: ReadonlySet<string> = new Set([
   'onFutureEvent',
   'readOnly',
   'followIntervalMs',
+  'fieldColumns',
 ]);
 
 function integerOption(
@@ -133,6 +144,29 @@ function integerOption(
     );
   }
   return value;
+}
+
+/** The `fieldColumns` option: an array of `tags.<key>` and `payload.<path>` field names. */
+function fieldColumnsOption(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new ValidationError(
+      'fieldColumns',
+      `must be an array of field names ('payload.<path>' or 'tags.<key>'), got ${describe(value)}`,
+      'INVALID_OPTION',
+    );
+  }
+  value.forEach((field: unknown, i) => {
+    const where = `fieldColumns[${i}]`;
+    if (resolveField(field, where).kind === 'core') {
+      throw new ValidationError(
+        where,
+        `${describe(field)} is a core field, a column already; expected 'payload.<path>' or 'tags.<key>'`,
+        'INVALID_OPTION',
+      );
+    }
+  });
+  return [...new Set(value as string[])];
 }
 
 /** Epoch milliseconds a Date can hold: ±100,000,000 days. */
@@ -254,5 +288,6 @@ export function resolveOptions(options: EmbeddedOpenOptions = {}): ResolvedOptio
     checkpointEvery: integerOption(options, 'checkpointEvery', 1_000_000, 0, Number.MAX_SAFE_INTEGER),
     readOnly,
     followIntervalMs: integerOption(options, 'followIntervalMs', 1000, 0, 86_400_000),
+    fieldColumns: fieldColumnsOption(options.fieldColumns),
   };
 }

@@ -50,6 +50,7 @@ export interface WireOptions {
 export function wireParts(options: WireOptions): { parts: EngineParts; indexes: IndexManager } {
   const { table, log, dir, clock } = options;
   const reader = new EventReader(table, log);
+  table.fieldColumns.attach(log);
   const statistics = new Statistics(table, (rows) => reader.events(rows).map(toView));
   let indexes = options.indexes;
   if (indexes === undefined) {

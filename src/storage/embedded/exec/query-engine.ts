@@ -33,7 +33,7 @@ import { planAnalytics } from './analytics/plan-analytics.js';
 import { runAnalytics, type AnalyticsRun } from './analytics/run-analytics.js';
 import { rowPlansOf, type AnalyticsNode } from './analytics/analytics-nodes.js';
 import { explainAnalytics } from './analytics/explain-analytics.js';
-import { coreSources } from './analytics/dense-group-by.js';
+import { tableSources } from './analytics/dense-group-by.js';
 import { requireNonEmptyString } from '../../../support/require-string.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
@@ -341,7 +341,7 @@ export class QueryEngine {
       guard,
       selectRows: (plan) => selectRowsOf(plan, rowRun, this.table),
       now: () => this.clock.now(),
-      sources: coreSources(this.table),
+      sources: tableSources(this.table),
       actual: new Map(),
     };
     const started = performance.now();
@@ -361,7 +361,7 @@ export class QueryEngine {
     return planAnalytics(query, {
       table: this.table,
       planRows: (rowQuery) => this.plan(rowQuery, fresh).plan,
-      ...(this.fieldColumns === undefined ? {} : { hasFieldColumn: this.fieldColumns }),
+      hasFieldColumn: (field) => this.table.hasFieldColumn(field),
     });
   }
 
@@ -379,9 +379,6 @@ export class QueryEngine {
       timeMs,
     });
   }
-
-  /** Whether a field column serves a `payload.*` or `tags.*` field; set by the engine when it has them. */
-  fieldColumns: ((field: string) => boolean) | undefined;
 
   /** Ends the scan workers, if any were started. */
   close(): Promise<void> {

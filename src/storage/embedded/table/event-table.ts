@@ -3,6 +3,8 @@ import type { Tags, TagValue } from '../../../events/types.js';
 import type { IndexStats } from '../../store-stats.js';
 import { float64Column, uint32Column } from './chunked-column.js';
 import { Dictionary } from './dictionary.js';
+import type { FieldColumn } from './field-column.js';
+import { FieldColumns } from './field-columns.js';
 import { IdIndex } from './id-index.js';
 import { PostingIndex } from './posting-index.js';
 import type { ArrayCursor, RawArray } from './snapshot.js';
@@ -92,6 +94,11 @@ export class EventTable {
    * replay, restore) adds its id; compaction keeps row numbers, so its copy shares this one.
    */
   ids: IdIndex;
+  /**
+   * Payload and tag fields extracted into typed columns (field-columns.ts), for aggregates and group
+   * keys that would otherwise decode every record. Kept across adopt (rows keep their numbers).
+   */
+  fieldColumns = new FieldColumns();
 
   /**
    * `types` may be shared with the table being compacted, so type ids stay the same; so is `ids`,
@@ -157,8 +164,10 @@ export class EventTable {
    */
   adopt(compacted: EventTable): void {
     const generation = this.generation + 1;
+    const fieldColumns = this.fieldColumns;
     Object.assign(this, compacted);
     this.generation = generation;
+    this.fieldColumns = fieldColumns;
     this.tagJournal = undefined;
     this.pruneIds();
   }
@@ -362,6 +371,20 @@ export class EventTable {
 
   get indexBytes(): number {
     return indexBytesOf(this);
+  }
+
+  /**
+   * The column of `field` (`payload.<path>` or `tags.<key>`) over every row: extracted from the log
+   * on first use (each record read once), brought up to the table's rows on each call. A row holding
+   * no event reads as missing. Throws a ValidationError (UNKNOWN_FIELD) for any other field.
+   */
+  fieldColumn(field: string): FieldColumn {
+    return this.fieldColumns.column(field, this);
+  }
+
+  /** Whether `field` has a column already (extracted before, declared, or read from the checkpoint). */
+  hasFieldColumn(field: string): boolean {
+    return this.fieldColumns.has(field);
   }
 
   /** Per-index statistics; the sequence index is used by the store's read(), which counts its lookups. */

@@ -100,6 +100,7 @@ export class TableCut {
     for (let row = Math.max(from, (end >>> CHUNK_SHIFT) << CHUNK_SHIFT); row < end; row++)
       table.recordLength.set(row, 0);
     for (const name of COLUMN_NAMES) table[name].dropBelow(end);
+    table.fieldColumns.dropBelow(end);
     table.ids.dropBelow(end);
     table.pruneIds();
   }

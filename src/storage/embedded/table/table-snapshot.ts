@@ -114,5 +114,6 @@ export function appendStableArrays(table: EventTable): Set<RawArray> {
   for (const index of table.tags.values()) index.postings.appendStableArrays(table.rows, stable);
   table.byTime.appendStableArrays(stable);
   table.ids.appendStableArrays(table.rows, stable);
+  table.fieldColumns.appendStableArrays(stable);
   return stable;
 }

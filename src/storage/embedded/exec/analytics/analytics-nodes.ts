@@ -48,8 +48,11 @@ export interface WindowNode extends Estimated {
   readonly groupBy: readonly string[];
 }
 
-/** Where an Aggregate reads a field: a column of the table, a field column, or each decoded record. */
-export type FieldRead = 'column' | 'field column' | 'record';
+/**
+ * Where an Aggregate reads a field: a column of the table, a field column (one this query extracts
+ * first, decoding each record once, when there is none yet), or each decoded record (`id`).
+ */
+export type FieldRead = 'column' | 'field column' | 'field column, extracted now' | 'record';
 
 export interface AggregateNode extends Estimated {
   readonly kind: 'Aggregate';
@@ -59,6 +62,8 @@ export interface AggregateNode extends Estimated {
   readonly aggregates: readonly { readonly alias: string; readonly spec: AggregateSpec }[];
   /** Running aggregates over the output rows, in bucket (or window) order per group. */
   readonly running: readonly { readonly alias: string; readonly spec: RunningSpec }[];
+  /** A Fill above adds the running aggregates, after the empty buckets (they count as 0 or null). */
+  readonly filled: boolean;
   /** Grouped over the table's columns by row number (true), or over records from below (false). */
   readonly overColumns: boolean;
   /** Each field read and where from (columns only). */

@@ -34,7 +34,8 @@ export interface NumberSource {
 /** Where the dense group-by reads fields: the table's own columns, and field columns when there are any. */
 export interface DenseSources {
   codes(field: string): CodeSource | undefined;
-  numbers(field: string): NumberSource | undefined;
+  /** `counting`: for count(field), which counts present values of any kind, not only numbers. */
+  numbers(field: string, counting: boolean): NumberSource | undefined;
 }
 
 const DENSE_KINDS = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max']);
@@ -74,8 +75,14 @@ function timestampNumbers(table: EventTable): NumberSource {
   return { numbers: (rows, out) => gather(table.timestamp, rows, out) };
 }
 
-/** The table's core columns as dense sources. */
-export function coreSources(table: EventTable): DenseSources {
+/**
+ * The table's columns as dense sources: core columns, and `payload.*` / `tags.*` fields through
+ * their field columns (extracted on first use). A field column is a group key when it holds only
+ * strings (objects key by their JSON, which only the general path canonicalizes), and numbers for
+ * sum, avg, min and max; count(field) counts any present value, so it takes a field column only
+ * when every value there is a number.
+ */
+export function tableSources(table: EventTable): DenseSources {
   const dictionaryCodes = (field: 'type' | 'aggregateId'): CodeSource => {
     const [dictionary, column] =
       field === 'type' ? [table.types, table.typeId] : [table.aggregates, table.aggregateId];
@@ -88,13 +95,17 @@ export function coreSources(table: EventTable): DenseSources {
       valueOf: (code) => dictionary.valueOf(code),
     };
   };
+  const isFieldColumn = (field: string) => field.startsWith('payload.') || field.startsWith('tags.');
   return {
-    codes: (field) => (field === 'type' || field === 'aggregateId' ? dictionaryCodes(field) : undefined),
-    numbers: (field) => {
+    codes: (field) => {
+      if (field === 'type' || field === 'aggregateId') return dictionaryCodes(field);
+      if (!isFieldColumn(field)) return undefined;
+      const column = table.fieldColumn(field);
+      return column.kind === 'string' ? column.keyCodes() : undefined;
+    },
+    numbers: (field, counting) => {
       if (field === 'timestamp') return timestampNumbers(table);
-      if (field === 'version') {
-        return { numbers: (rows, out) => gather(table.version, rows, out) };
-      }
+      if (field === 'version') return { numbers: (rows, out) => gather(table.version, rows, out) };
       if (field === 'sequence') {
         return {
           numbers(rows, out) {
@@ -102,14 +113,25 @@ export function coreSources(table: EventTable): DenseSources {
           },
         };
       }
-      return undefined;
+      if (!isFieldColumn(field)) return undefined;
+      const column = table.fieldColumn(field);
+      if (counting && column.kind !== 'number') return undefined;
+      return { numbers: (rows, out) => column.numbersOf(rows, out) };
     },
   };
 }
 
+/** Rows per block: every per-row array is one block long, so memory stays flat however many rows. */
+const BLOCK = 65_536;
+
+function forBlocks(rows: Int32Array, each: (block: Int32Array, start: number) => void): void {
+  for (let start = 0; start < rows.length; start += BLOCK) each(rows.subarray(start, start + BLOCK), start);
+}
+
 /**
  * The bucket of each row as codes 0 .. n-1 over the buckets the rows span (fixed widths in UTC by
- * arithmetic; months, years and time zones through the grid, one call per row).
+ * arithmetic; months, years and time zones through the grid, one call per row). Reads the rows'
+ * timestamps once to find the span first.
  */
 function bucketCodes(
   spec: NonNullable<ColumnGroupSpec['bucket']>,
@@ -121,86 +143,123 @@ function bucketCodes(
     ...(spec.origin === undefined ? {} : { origin: spec.origin }),
     ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
   });
-  const times = new Float64Array(rows.length);
-  timestampNumbers(table).numbers(rows, times);
+  const times = new Float64Array(Math.min(BLOCK, rows.length));
   const fixed = grid.width.fixedMs !== null && spec.timezone === undefined ? grid.width.fixedMs : null;
   const origin = spec.origin ?? (grid.width.unit === 'w' ? WEEK_ORIGIN : 0);
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < times.length; i++) {
-    const t = times[i] as number;
-    if (t < low) low = t;
-    if (t > high) high = t;
-  }
   if (fixed !== null) {
+    let low = Infinity;
+    let high = -Infinity;
+    forBlocks(rows, (block) => {
+      gather(table.timestamp, block, times);
+      for (let i = 0; i < block.length; i++) {
+        const t = times[i] as number;
+        if (t < low) low = t;
+        if (t > high) high = t;
+      }
+    });
     const first = rows.length === 0 ? 0 : Math.floor((low - origin) / fixed);
     const cardinality = rows.length === 0 ? 1 : Math.floor((high - origin) / fixed) - first + 1;
     return {
       column: 'bucket',
       cardinality,
-      codes(_, out) {
-        for (let i = 0; i < times.length; i++)
+      codes(block, out) {
+        gather(table.timestamp, block, times);
+        for (let i = 0; i < block.length; i++)
           out[i] = Math.floor(((times[i] as number) - origin) / fixed) - first;
       },
       valueOf: (code) => origin + (code + first) * fixed,
     };
   }
+  // Calendar and zoned buckets: each distinct start gets a code as it is first seen.
   const starts: number[] = [];
   const index = new Map<number, number>();
-  const codes = new Int32Array(rows.length);
-  for (let i = 0; i < times.length; i++) {
-    const start = grid.start(times[i] as number);
+  const codeOf = (ms: number): number => {
+    const start = grid.start(ms);
     let code = index.get(start);
     if (code === undefined) {
       code = starts.length;
       starts.push(start);
       index.set(start, code);
     }
-    codes[i] = code;
-  }
+    return code;
+  };
+  // A first pass fixes the codes, so the cardinality is known before grouping.
+  forBlocks(rows, (block) => {
+    gather(table.timestamp, block, times);
+    for (let i = 0; i < block.length; i++) codeOf(times[i] as number);
+  });
   return {
     column: 'bucket',
     cardinality: Math.max(1, starts.length),
-    codes: (_, out) => out.set(codes),
+    codes(block, out) {
+      gather(table.timestamp, block, times);
+      for (let i = 0; i < block.length; i++) out[i] = codeOf(times[i] as number);
+    },
     valueOf: (code) => starts[code],
   };
 }
 
-/** Folds one aggregate over the rows' group indices; returns the per-group result reader. */
-function fold(
-  kind: string,
-  values: Float64Array | undefined,
-  groupOf: Int32Array,
-  groups: number,
-): (group: number) => number | null {
+/** One aggregate's per-group state: a count, and the running sum, min or max. */
+interface Fold {
+  add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void;
+  result(group: number): number | null;
+}
+
+function foldOf(kind: string, groups: number): Fold {
   const n = new Float64Array(groups);
-  if (kind === 'count') {
-    for (let i = 0; i < groupOf.length; i++) n[groupOf[i] as number]! += 1;
-    return (g) => n[g] as number;
-  }
-  const v = values as Float64Array;
-  if (kind === 'countField') {
-    for (let i = 0; i < groupOf.length; i++) if (!Number.isNaN(v[i])) n[groupOf[i] as number]! += 1;
-    // As the general path's count(field) (numeric-accumulators.ts): null when nothing was counted.
-    return (g) => ((n[g] as number) === 0 ? null : (n[g] as number));
+  if (kind === 'count' || kind === 'countField') {
+    const all = kind === 'count';
+    return {
+      add(groupOf, values, length) {
+        if (all) for (let i = 0; i < length; i++) n[groupOf[i] as number]! += 1;
+        else {
+          const v = values as Float64Array;
+          for (let i = 0; i < length; i++) if (v[i] === v[i]) n[groupOf[i] as number]! += 1;
+        }
+      },
+      // count(field) is null when nothing was counted, as on the general path (numeric-accumulators.ts).
+      result: (g) => (all || (n[g] as number) > 0 ? (n[g] as number) : null),
+    };
   }
   const acc = new Float64Array(groups).fill(kind === 'min' ? Infinity : kind === 'max' ? -Infinity : 0);
-  for (let i = 0; i < groupOf.length; i++) {
-    const x = v[i] as number;
-    if (x !== x) continue; // NaN: missing or not a number, skipped as SQL skips NULL
-    const g = groupOf[i] as number;
-    n[g]! += 1;
-    if (kind === 'min') {
-      if (x < (acc[g] as number)) acc[g] = x;
-    } else if (kind === 'max') {
-      if (x > (acc[g] as number)) acc[g] = x;
-    } else acc[g]! += x;
-  }
-  return (g) => {
-    const count = n[g] as number;
-    if (count === 0) return null;
-    const value = acc[g] as number;
-    return (kind === 'avg' ? value / count : value) + 0;
+  const add =
+    kind === 'min'
+      ? (groupOf: Int32Array, v: Float64Array, length: number) => {
+          for (let i = 0; i < length; i++) {
+            const x = v[i] as number;
+            if (x !== x) continue; // NaN: missing or not a number, skipped as SQL skips NULL
+            const g = groupOf[i] as number;
+            n[g]! += 1;
+            if (x < (acc[g] as number)) acc[g] = x;
+          }
+        }
+      : kind === 'max'
+        ? (groupOf: Int32Array, v: Float64Array, length: number) => {
+            for (let i = 0; i < length; i++) {
+              const x = v[i] as number;
+              if (x !== x) continue;
+              const g = groupOf[i] as number;
+              n[g]! += 1;
+              if (x > (acc[g] as number)) acc[g] = x;
+            }
+          }
+        : (groupOf: Int32Array, v: Float64Array, length: number) => {
+            for (let i = 0; i < length; i++) {
+              const x = v[i] as number;
+              if (x !== x) continue;
+              const g = groupOf[i] as number;
+              n[g]! += 1;
+              acc[g]! += x;
+            }
+          };
+  return {
+    add: (groupOf, values, length) => add(groupOf, values as Float64Array, length),
+    result: (g) => {
+      const count = n[g] as number;
+      if (count === 0) return null;
+      const value = acc[g] as number;
+      return (kind === 'avg' ? value / count : value) + 0;
+    },
   };
 }
 
@@ -210,7 +269,8 @@ function fieldOf(spec: AggregateSpec): string | undefined {
 
 /**
  * Groups and aggregates the rows with typed arrays, or returns undefined when the query is not one
- * it can do (see the top of this file): the caller then takes the general path.
+ * it can do (see the top of this file): the caller then takes the general path. Rows are taken a
+ * block at a time: the arrays per row are one block long.
  */
 export function denseGroupBy(
   rows: Int32Array,
@@ -222,60 +282,61 @@ export function denseGroupBy(
   if (!spec.aggregates.every(({ spec: a }) => DENSE_KINDS.has(a.kind))) return undefined;
   const numberSources = spec.aggregates.map(({ spec: a }) => {
     const field = fieldOf(a);
-    return field === undefined ? null : sources.numbers(field);
+    return field === undefined ? null : sources.numbers(field, a.kind === 'countField');
   });
   if (numberSources.some((source) => source === undefined)) return undefined;
   const keys: CodeSource[] = [];
-  if (spec.bucket !== undefined) {
-    const bucket = bucketCodes(spec.bucket, table, rows);
-    if (bucket === undefined) return undefined;
-    keys.push(bucket);
-  }
   for (const field of spec.groupBy) {
     const source = sources.codes(field);
     if (source === undefined) return undefined;
     keys.push(source);
   }
+  if (spec.bucket !== undefined) {
+    const bucket = bucketCodes(spec.bucket, table, rows);
+    if (bucket === undefined) return undefined;
+    keys.unshift(bucket);
+  }
   const groups = keys.reduce((product, key) => product * key.cardinality, 1);
   if (groups > MAX_DENSE_GROUPS) return undefined;
-  guard.check();
-  // Each row's group: the keys' codes in mixed radix, the first key most significant.
-  const groupOf = new Int32Array(rows.length);
-  const codes = new Int32Array(rows.length);
-  for (const key of keys) {
-    key.codes(rows, codes);
-    const radix = key.cardinality;
-    for (let i = 0; i < rows.length; i++) groupOf[i] = (groupOf[i] as number) * radix + (codes[i] as number);
-  }
-  guard.check();
+  const length = Math.min(BLOCK, rows.length);
+  const groupOf = new Int32Array(length);
+  const codes = new Int32Array(length);
+  const values = new Float64Array(length);
   const present = new Uint8Array(groups);
-  for (let i = 0; i < groupOf.length; i++) present[groupOf[i] as number] = 1;
-  const values = new Float64Array(rows.length);
-  const results = spec.aggregates.map(({ spec: a }, index) => {
-    const source = numberSources[index];
-    if (source) source.numbers(rows, values);
-    const result = fold(a.kind, source ? values : undefined, groupOf, groups);
+  const folds = spec.aggregates.map(({ spec: a }) => foldOf(a.kind, groups));
+  forBlocks(rows, (block) => {
     guard.check();
-    return result;
+    // Each row's group: the keys' codes in mixed radix, the first key most significant.
+    groupOf.fill(0);
+    for (const key of keys) {
+      key.codes(block, codes);
+      const radix = key.cardinality;
+      for (let i = 0; i < block.length; i++)
+        groupOf[i] = (groupOf[i] as number) * radix + (codes[i] as number);
+    }
+    for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
+    folds.forEach((fold, a) => {
+      const source = numberSources[a];
+      if (source) source.numbers(block, values);
+      fold.add(groupOf, source ? values : undefined, block.length);
+    });
   });
   const out: Record<string, unknown>[] = [];
   // With no key, SQL's one row of an aggregate over no rows: count 0, the others null.
   if (keys.length === 0) present[0] = 1;
+  const digits = new Array<unknown>(keys.length);
   for (let g = 0; g < groups; g++) {
     if (present[g] === 0) continue;
-    const row: Record<string, unknown> = {};
     let rest = g;
     for (let k = keys.length - 1; k >= 0; k--) {
       const key = keys[k] as CodeSource;
-      row[key.column] = key.valueOf(rest % key.cardinality);
+      digits[k] = key.valueOf(rest % key.cardinality);
       rest = Math.floor(rest / key.cardinality);
     }
-    const ordered: Record<string, unknown> = {};
-    for (const key of keys) ordered[key.column] = row[key.column];
-    spec.aggregates.forEach(
-      ({ alias }, index) => (ordered[alias] = (results[index] as (g: number) => unknown)(g)),
-    );
-    out.push(ordered);
+    const row: Record<string, unknown> = {};
+    keys.forEach((key, k) => (row[key.column] = digits[k]));
+    spec.aggregates.forEach(({ alias }, a) => (row[alias] = (folds[a] as Fold).result(g)));
+    out.push(row);
   }
   return out;
 }

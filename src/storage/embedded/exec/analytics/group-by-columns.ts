@@ -16,6 +16,22 @@ export interface ColumnGroupSpec {
   readonly aggregates: readonly { readonly alias: string; readonly spec: AggregateSpec }[];
 }
 
+/**
+ * Reads a field of a row for analytics: core fields from their columns, `payload.*` and `tags.*`
+ * from their field column (extracted on first use, each record decoded once, ever), never from a
+ * record per query.
+ */
+export function analyticsGetter(
+  field: string,
+  table: EventTable,
+  body: BodyReader,
+): (row: number) => unknown {
+  const ref = resolveField(field, 'field');
+  if (ref.kind === 'core') return fieldGetter(ref, table, body);
+  const column = table.fieldColumn(field);
+  return (row) => column.value(row);
+}
+
 /** One group key: how to read it from a row as something a Map can hold, and how to give it back. */
 interface KeyReader {
   readonly column: string;
@@ -49,7 +65,7 @@ function fieldKey(field: string, table: EventTable, body: BodyReader): KeyReader
       output: (key) => dictionary.valueOf(key as number),
     };
   }
-  const get = fieldGetter(ref, table, body);
+  const get = analyticsGetter(field, table, body);
   const objects = new Map<string, unknown>();
   return {
     column: field,
@@ -64,7 +80,7 @@ function bucketKey(spec: TimeBucketSpec, table: EventTable, body: BodyReader): K
     ...(spec.timezone === undefined ? {} : { timezone: spec.timezone }),
   });
   const field = spec.field ?? 'timestamp';
-  const get = fieldGetter(resolveField(field, 'timeBucket.field'), table, body);
+  const get = analyticsGetter(field, table, body);
   return {
     column: 'bucket',
     read: (row) => {
@@ -87,7 +103,7 @@ interface Input {
 }
 
 function inputOf(spec: AggregateSpec, table: EventTable, body: BodyReader): Input {
-  const getter = (field: string) => fieldGetter(resolveField(field, 'aggregate'), table, body);
+  const getter = (field: string) => analyticsGetter(field, table, body);
   const accumulator = accumulatorFor(spec);
   switch (spec.kind) {
     case 'count':

@@ -5,7 +5,8 @@ import { resolveField } from '../../../../query/fields.js';
 import type { StoredEvent } from '../../../../events/types.js';
 import type { EventReader } from '../../table/event-reader.js';
 import type { EventTable } from '../../table/event-table.js';
-import { compileFilter, fieldGetter, type BodyReader, type RowPredicate } from '../compile-filter.js';
+import { compileFilter, type BodyReader, type RowPredicate } from '../compile-filter.js';
+import { analyticsGetter } from './group-by-columns.js';
 import type { QueryGuard } from '../query-guard.js';
 
 /** A row as the matcher sees it: its time from the column, its place in the log, its partition. */
@@ -39,7 +40,7 @@ export function patternOverColumns(
   const coded = ref.kind === 'core' && (ref.name === 'aggregateId' || ref.name === 'type');
   const dictionary = coded ? (ref.name === 'type' ? table.types : table.aggregates) : undefined;
   const codeColumn = coded ? (ref.name === 'type' ? table.typeId : table.aggregateId) : undefined;
-  const getter = fieldGetter(ref, table, body);
+  const getter = analyticsGetter(spec.partitionBy, table, body);
   const strict = spec.contiguity === 'strict';
   const events: RowEvent[] = [];
   for (let i = 0; i < rows.length; i++) {

@@ -1,13 +1,14 @@
-import { isRunning } from '../../../../analytics/validate-analytics.js';
+import { isRunning } from '../../../../analytics/stages/aggregate-map.js';
+import { aggregateFields } from '../../../../analytics/validate-analytics.js';
+import { filterTimeRange } from '../../../../analytics/stages/filter-time-range.js';
 import { windowMs } from '../../../../analytics/partition-events.js';
 import { parseBucketWidth } from '../../../../analytics/bucket-width.js';
 import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
 import type { RunningSpec } from '../../../../query/analytics-ast.js';
-import type { EventQuery, FilterNode } from '../../../../query/ast.js';
+import type { EventQuery } from '../../../../query/ast.js';
 import { resolveField } from '../../../../query/fields.js';
-import { narrow, type Interval } from '../../../../query/time-bounds.js';
 import type { EventTable } from '../../table/event-table.js';
-import { conjuncts, type QueryPlan } from '../query-optimizer.js';
+import type { QueryPlan } from '../query-optimizer.js';
 import type { AggregateNode, AnalyticsNode, FieldRead } from './analytics-nodes.js';
 
 /** What the analytics planner asks of the engine: row plans, and where a payload field lives. */
@@ -23,36 +24,10 @@ export function inputQuery(query: EventQuery): EventQuery {
   return { kind: 'query', filter: query.filter, orderBy: [], hints: query.hints };
 }
 
-/** The timestamp bounds a filter's top-level terms set, as [from, to); undefined when it sets none. */
-export function timeRangeOf(filter: FilterNode): Interval | undefined {
-  let range: Interval | undefined;
-  for (const term of conjuncts(filter)) {
-    if (!('field' in term) || term.field !== 'timestamp') continue;
-    const value = term.kind === 'between' ? term.low : 'value' in term ? term.value : undefined;
-    if (typeof value !== 'number') continue;
-    const high = term.kind === 'between' ? (term.high as number) : undefined;
-    range = narrow(range ?? { from: -Infinity, to: Infinity }, term.kind, value, high) ?? range;
-  }
-  return range;
-}
-
 function fieldRead(field: string, planning: AnalyticsPlanning): FieldRead {
   const ref = resolveField(field, 'field');
   if (ref.kind === 'core') return ref.name === 'id' ? 'record' : 'column';
-  return planning.hasFieldColumn?.(field) === true ? 'field column' : 'record';
-}
-
-function fieldsOf(spec: AggregateSpec): string[] {
-  switch (spec.kind) {
-    case 'count':
-      return [];
-    case 'corr':
-      return [spec.x, spec.y];
-    case 'custom':
-      return spec.field === undefined ? [] : [spec.field];
-    default:
-      return [spec.field];
-  }
+  return planning.hasFieldColumn?.(field) === true ? 'field column' : 'field column, extracted now';
 }
 
 /** Groups a key can take, guessed from what the table knows: dictionary sizes, the time span. */
@@ -119,7 +94,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
     const fields = [
       ...(spec.bucket === undefined ? [] : [spec.bucket.field ?? 'timestamp']),
       ...groupBy,
-      ...aggregates.flatMap(({ spec: aggregate }) => fieldsOf(aggregate)),
+      ...aggregates.flatMap(({ spec: aggregate }) => aggregateFields(aggregate)),
     ];
     const reads = overColumns
       ? [...new Set(fields)].map((field) => ({ field, from: fieldRead(field, planning) }))
@@ -143,12 +118,13 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       aggregates,
       running,
       overColumns,
+      filled: spec.bucket?.fill !== undefined,
       reads,
       estimatedRows: groups,
     };
     node = aggregate;
     if (spec.bucket?.fill !== undefined) {
-      const range = timeRangeOf(query.filter);
+      const range = filterTimeRange(query.filter);
       node = {
         kind: 'Fill',
         child: aggregate,

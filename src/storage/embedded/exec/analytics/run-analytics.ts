@@ -5,11 +5,21 @@ import type { EventTable } from '../../table/event-table.js';
 import type { BodyReader } from '../compile-filter.js';
 import type { QueryGuard } from '../query-guard.js';
 import type { QueryPlan } from '../query-optimizer.js';
-import type { AnalyticsNode } from './analytics-nodes.js';
+import type { AggregateNode, AnalyticsNode } from './analytics-nodes.js';
 import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
 import { denseGroupBy, type DenseSources } from './dense-group-by.js';
-import { havingRows, sortRows, unsupportedYet } from './row-stages.js';
+import { applyRunning } from '../../../../analytics/stages/running-aggregates.js';
+import { bucketRows, gridOf } from '../../../../analytics/stages/bucket-rows.js';
+import { fillBuckets } from '../../../../analytics/stages/fill-buckets.js';
+import { groupRows } from '../../../../analytics/stages/group-rows.js';
+import { joinRows } from '../../../../analytics/stages/join-rows.js';
+import { patternStage } from '../../../../analytics/stages/pattern-stage.js';
+import { compileRowFilter } from '../../../../analytics/stages/row-filter.js';
+import { dataRange } from '../../../../analytics/stages/run-pipeline.js';
+import { sortRows } from '../../../../analytics/stages/sort-rows.js';
+import { windowRows } from '../../../../analytics/stages/time-windows.js';
+import type { TimeBucketSpec } from '../../../../query/analytics-ast.js';
 
 type Row = Record<string, unknown>;
 
@@ -44,50 +54,89 @@ async function evaluate(node: AnalyticsNode, run: AnalyticsRun): Promise<Output>
   return output;
 }
 
+/** The group rows of an Aggregate node, before a Fill and running aggregates. */
+function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Row[] {
+  if (node.overColumns && 'rows' in input) {
+    const spec = {
+      ...(node.bucket === undefined ? {} : { bucket: node.bucket }),
+      groupBy: node.groupBy,
+      aggregates: node.aggregates,
+    };
+    return (
+      denseGroupBy(input.rows, spec, run.table, run.sources, run.guard) ??
+      groupByColumns(input.rows, spec, run.table, run.body, run.guard)
+    );
+  }
+  let rows = recordsOf(input, run);
+  const plain = Object.fromEntries(node.aggregates.map(({ alias, spec }) => [alias, spec]));
+  const keys = [...node.groupBy];
+  if (node.bucket !== undefined) {
+    rows = bucketRows(rows, node.bucket);
+    keys.unshift('bucket');
+  } else if (node.child.kind === 'Window') keys.unshift('windowStart', 'windowEnd');
+  return groupRows(rows, { by: [...new Set(keys)], aggregates: plain });
+}
+
+/** Adds a node's running aggregates, each group's series in bucket (or window) order. */
+function withRunning(node: AggregateNode, rows: Row[]): Row[] {
+  if (node.running.length === 0) return rows;
+  const order =
+    node.bucket !== undefined ? 'bucket' : node.child.kind === 'Window' ? 'windowStart' : undefined;
+  return applyRunning(rows, Object.fromEntries(node.running.map(({ alias, spec }) => [alias, spec])), {
+    ...(order === undefined ? {} : { order }),
+    partitionBy: node.groupBy,
+  });
+}
+
 async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> {
   switch (node.kind) {
     case 'Events':
       return { rows: await run.selectRows(node.plan) };
+    case 'Join': {
+      const left = recordsOf(await evaluate(node.child, run), run);
+      const right = run.reader.events(Array.from(await run.selectRows(node.right)));
+      return { records: joinRows(left, right, node.spec) };
+    }
     case 'Pattern': {
       const input = await evaluate(node.child, run);
+      const now = run.now();
       if ('rows' in input) {
         return {
-          records: patternOverColumns(
-            input.rows,
-            node.spec,
-            run.table,
-            run.reader,
-            run.body,
-            run.guard,
-            run.now(),
-          ),
+          records: patternOverColumns(input.rows, node.spec, run.table, run.reader, run.body, run.guard, now),
         };
       }
-      return unsupportedYet('patterns over joined rows');
+      return { records: patternStage(input.records, node.spec, now) };
     }
-    case 'Join':
-    case 'Window':
-    case 'Fill':
-      return unsupportedYet(node.kind);
+    case 'Window': {
+      const rows = recordsOf(await evaluate(node.child, run), run);
+      return { records: windowRows(rows, node.spec, node.groupBy) };
+    }
     case 'Aggregate': {
-      const input = await evaluate(node.child, run);
-      if (node.running.length > 0) unsupportedYet('running aggregates');
-      if (node.overColumns && 'rows' in input) {
-        const spec = {
-          ...(node.bucket === undefined ? {} : { bucket: node.bucket }),
-          groupBy: node.groupBy,
-          aggregates: node.aggregates,
-        };
-        const records =
-          denseGroupBy(input.rows, spec, run.table, run.sources, run.guard) ??
-          groupByColumns(input.rows, spec, run.table, run.body, run.guard);
-        return { records };
-      }
-      recordsOf(input, run);
-      return unsupportedYet('grouping records');
+      const rows = groups(node, await evaluate(node.child, run), run);
+      return { records: node.filled ? rows : withRunning(node, rows) };
+    }
+    case 'Fill': {
+      const aggregate = node.child;
+      const rows = recordsOf(await evaluate(aggregate, run), run);
+      const bucket = aggregate.bucket as TimeBucketSpec;
+      const grid = gridOf(bucket);
+      const range = node.range ?? dataRange(rows, grid);
+      const filled =
+        range === null
+          ? rows
+          : fillBuckets(rows, {
+              grid,
+              ...range,
+              fill: node.fill,
+              by: aggregate.groupBy,
+              aggregates: Object.fromEntries(aggregate.aggregates.map(({ alias, spec }) => [alias, spec])),
+            });
+      return { records: withRunning(aggregate, filled) };
     }
     case 'Having':
-      return { records: havingRows(recordsOf(await evaluate(node.child, run), run), node.filter) };
+      return {
+        records: recordsOf(await evaluate(node.child, run), run).filter(compileRowFilter(node.filter)),
+      };
     case 'SortRows':
       return { records: sortRows(recordsOf(await evaluate(node.child, run), run), node.order) };
     case 'LimitRows': {

@@ -1,0 +1,88 @@
+import { UnsupportedError, ValidationError } from '../errors.js';
+import { EVENT_COLUMNS, selectColumns, type ColumnSpec } from '../analytics/export/column-spec.js';
+import {
+  checkExportOptions,
+  type ExportOptions,
+  type ExportResult,
+} from '../analytics/export/export-options.js';
+import { exportRows } from '../analytics/export/export-rows.js';
+import { AdvancedQueryBuilder } from '../builder/advanced-query-builder.js';
+import type { PipelineRow, PipelineStage } from '../query/analytics-ast.js';
+import type { EventQuery } from '../query/ast.js';
+import type { ResultRow } from '../query/results.js';
+import { validateQuery } from '../query/validate-query.js';
+import { describe } from '../support/describe.js';
+
+/** What `store.export` exports: a query builder, a query AST, or a pipeline of analytics stages. */
+export type ExportSource = AdvancedQueryBuilder | EventQuery | readonly PipelineStage[];
+
+/** What a pipeline export needs of the store: `store.analytics.pipeline`, which returns its rows. */
+export interface PipelineRunner {
+  pipeline(stages: readonly PipelineStage[]): Promise<PipelineRow[]>;
+}
+
+/** The store's side of an export: its stream of a query's rows, and its analytics when it has them. */
+export interface ExportReads {
+  stream(query: EventQuery): AsyncIterable<ResultRow>;
+  readonly analytics: PipelineRunner | undefined;
+}
+
+/**
+ * The columns of a query's rows: whole events flatten to the nine event columns; `select`ed fields
+ * are one column each; analytics rows (group-by, buckets, …) are records whose columns the first
+ * batch decides. A caller's `columns` win.
+ */
+function columnsOf(
+  query: EventQuery,
+  given: readonly ColumnSpec[] | undefined,
+): readonly ColumnSpec[] | undefined {
+  if (given !== undefined) return given;
+  if (query.analytics !== undefined) return undefined;
+  return query.select === undefined ? EVENT_COLUMNS : selectColumns(query.select);
+}
+
+/**
+ * `store.export(source, options)`. Queries (a builder or an AST) are streamed as the store streams
+ * any query (executeStream: pages read as the writer asks), so an export of any size holds one
+ * batch. A pipeline runs first (`store.analytics.pipeline` returns its rows as an array) and its
+ * rows are then written in batches: a pipeline's output is materialized, a query's is not.
+ * Options and the source are checked before the file is created.
+ */
+export async function runExport(
+  source: ExportSource,
+  options: ExportOptions,
+  reads: ExportReads,
+): Promise<ExportResult> {
+  const checked = checkExportOptions(options);
+  if (source instanceof AdvancedQueryBuilder) {
+    const query = source.toQuery();
+    return exportRows(source.executeStream() as AsyncIterable<Record<string, unknown>>, {
+      ...options,
+      columns: columnsOf(query, checked.columns),
+    });
+  }
+  if (Array.isArray(source)) {
+    const analytics = reads.analytics;
+    if (analytics === undefined || typeof analytics.pipeline !== 'function') {
+      throw new UnsupportedError(
+        'analytics',
+        'a pipeline export needs store.analytics.pipeline; export a query (a builder or an EventQuery) instead',
+        'source',
+      );
+    }
+    const rows = await analytics.pipeline(source as readonly PipelineStage[]);
+    return exportRows(rows, options);
+  }
+  if (source !== null && typeof source === 'object' && (source as { kind?: unknown }).kind === 'query') {
+    const query = source as EventQuery;
+    validateQuery(query);
+    return exportRows(reads.stream(query) as AsyncIterable<Record<string, unknown>>, {
+      ...options,
+      columns: columnsOf(query, checked.columns),
+    });
+  }
+  throw new ValidationError(
+    'source',
+    `must be a query builder (store.query()...), an EventQuery ({ kind: 'query', ... }) or an array of pipeline stages, got ${describe(source)}`,
+  );
+}
