@@ -129,7 +129,12 @@ export function funnel<E extends SequencedEvent>(events: readonly E[], spec: Fun
   const exclusions = spec.exclusions ?? [];
   const times: number[][] = spec.steps.map(() => []);
   for (const ordered of partitionEvents(events, spec.partitionBy).values()) {
-    const hits = spec.steps.map((test) => ordered.flatMap((hit, i) => (test(hit.event) ? [i] : [])));
+    // Each step's positions, in one pass over the partition (no array per event and step).
+    const hits: number[][] = spec.steps.map(() => []);
+    for (let i = 0; i < ordered.length; i++) {
+      const event = ordered[i]!.event;
+      for (let s = 0; s < spec.steps.length; s++) if (spec.steps[s]!(event)) hits[s]!.push(i);
+    }
     const progress =
       mode === 'any'
         ? anyOrderProgress(ordered, hits, within)

@@ -91,6 +91,21 @@ export interface JoinSpec {
 }
 
 /**
+ * A conversion funnel as the query model carries it (what `store.analytics.funnel` sends the
+ * engine): journeys by `partitionBy`, one filter per step. See docs/analytics.md, Funnels.
+ */
+export interface FunnelQuerySpec {
+  readonly partitionBy: Field;
+  readonly steps: readonly FilterNode[];
+  readonly within: Duration;
+  readonly mode?: 'sequential' | 'strict' | 'any';
+  readonly exclusions?: readonly {
+    readonly where: FilterNode;
+    readonly between: readonly [number, number];
+  }[];
+}
+
+/**
  * The analytics a builder query adds, applied in this order: join, pattern, time bucket or window,
  * group and aggregate, having. The query's orderBy, offset and limit then apply to the output rows,
  * by output column names (`bucket`, group fields, aggregate aliases).
@@ -104,6 +119,8 @@ export interface AnalyticsSpec {
   readonly aggregates?: AggregateMap;
   /** A filter over output rows: fields are output column names. */
   readonly having?: FilterNode;
+  /** A funnel over the events: one row, `{ steps }`; not combined with the parts above. */
+  readonly funnel?: FunnelQuerySpec;
 }
 
 /**

@@ -12,6 +12,7 @@ export interface ExplainNode {
     | 'Join'
     | 'Pattern'
     | 'Window'
+    | 'Funnel'
     | 'Aggregate'
     | 'Fill'
     | 'Having';

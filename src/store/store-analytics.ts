@@ -134,6 +134,18 @@ export class StoreAnalytics {
         : relevant.kind === 'all'
           ? spec.where
           : f.and(spec.where, relevant);
+    if (spec.breakdownBy === undefined) {
+      // One query: the engine runs the funnel where the events are (the embedded one over its columns).
+      const funnelSpec = {
+        partitionBy: spec.partitionBy,
+        steps: spec.steps,
+        within: spec.within,
+        mode,
+        ...(spec.exclusions === undefined ? {} : { exclusions: spec.exclusions }),
+      };
+      const [row] = await this.reads.execute({ ...eventQuery(where), analytics: { funnel: funnelSpec } });
+      return row as unknown as FunnelReport;
+    }
     const events = ((await this.reads.execute(eventQuery(where))) as unknown as StoredEvent[]).filter(
       (event) => partitionOf(event, spec.partitionBy) !== undefined,
     );

@@ -7,6 +7,7 @@
  */
 import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
 import type {
+  FunnelQuerySpec,
   JoinSpec,
   PatternQuerySpec,
   RunningSpec,
@@ -70,6 +71,13 @@ export interface AggregateNode extends Estimated {
   readonly reads: readonly { readonly field: string; readonly from: FieldRead }[];
 }
 
+/** A conversion funnel over the events: one row, the steps' counts and conversions. */
+export interface FunnelNode extends Estimated {
+  readonly kind: 'Funnel';
+  readonly child: AnalyticsNode;
+  readonly spec: FunnelQuerySpec;
+}
+
 /** Empty buckets across the query's time range. */
 export interface FillNode extends Estimated {
   readonly kind: 'Fill';
@@ -104,6 +112,7 @@ export type AnalyticsNode =
   | PatternNode
   | WindowNode
   | AggregateNode
+  | FunnelNode
   | FillNode
   | HavingNode
   | SortRowsNode

@@ -46,6 +46,8 @@ function detailOf(node: Exclude<AnalyticsNode, { kind: 'Events' }>): string {
     }
     case 'Pattern':
       return `${node.spec.steps.map((step) => `${step.absent ? 'not ' : ''}${step.name}`).join(' -> ')} per ${node.spec.partitionBy} within ${node.spec.within}${node.spec.contiguity === 'strict' ? ', strict' : ''}`;
+    case 'Funnel':
+      return `${node.spec.steps.length} steps per ${node.spec.partitionBy} within ${node.spec.within}, ${node.spec.mode ?? 'sequential'}`;
     case 'Window':
       return 'gap' in node.spec
         ? `session windows, gap ${node.spec.gap}${node.groupBy.length > 0 ? ` per ${node.groupBy.join(', ')}` : ''}`
@@ -84,6 +86,7 @@ const OPERATOR = {
   Join: 'Join',
   Pattern: 'Pattern',
   Window: 'Window',
+  Funnel: 'Funnel',
   Aggregate: 'Aggregate',
   Fill: 'Fill',
   Having: 'Having',

@@ -55,6 +55,9 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
   const { table } = planning;
   const plan = planning.planRows(inputQuery(query));
   let node: AnalyticsNode = { kind: 'Events', plan, estimatedRows: plan.estimatedRows };
+  if (spec.funnel !== undefined) {
+    node = { kind: 'Funnel', child: node, spec: spec.funnel, estimatedRows: 1 };
+  }
   if (spec.join !== undefined) {
     const right = planning.planRows({ ...spec.join.right, orderBy: [], limit: undefined, offset: undefined });
     node = { kind: 'Join', child: node, right, spec: spec.join, estimatedRows: node.estimatedRows };

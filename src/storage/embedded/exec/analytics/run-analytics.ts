@@ -8,6 +8,7 @@ import type { QueryPlan } from '../query-optimizer.js';
 import type { AggregateNode, AnalyticsNode } from './analytics-nodes.js';
 import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
+import { funnelOverColumns } from './funnel-over-columns.js';
 import { denseGroupBy, type DenseSources } from './dense-group-by.js';
 import { applyRunning } from '../../../../analytics/stages/running-aggregates.js';
 import { bucketRows, gridOf } from '../../../../analytics/stages/bucket-rows.js';
@@ -106,6 +107,12 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
         };
       }
       return { records: patternStage(input.records, node.spec, now) };
+    }
+    case 'Funnel': {
+      const input = await evaluate(node.child, run);
+      // The planner puts a Funnel straight over the events (analytics-nodes.ts).
+      if (!('rows' in input)) throw new Error('a Funnel runs over the filter’s rows, not records');
+      return { records: [{ ...funnelOverColumns(input.rows, node.spec, run.table, run.body, run.guard) }] };
     }
     case 'Window': {
       const rows = recordsOf(await evaluate(node.child, run), run);
