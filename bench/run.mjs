@@ -1,4 +1,4 @@
-// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids] [--keep]`.
+// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics] [--keep]`.
 // Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -31,6 +31,15 @@ function heapBudget(value) {
   return mib;
 }
 
+function eventCounts(value) {
+  const counts = value.split(',').map(Number);
+  if (!counts.every((n) => Number.isInteger(n) && n >= 1000))
+    usage(
+      `--analytics-events: expected event counts (integers, at least 1000, comma-separated), got ${value}`,
+    );
+  return counts;
+}
+
 function parseArgs(argv) {
   const args = {
     quick: false,
@@ -55,9 +64,11 @@ function parseArgs(argv) {
     // The real-time soak's heap budget in MiB (the plan's heapMiB), or `default`: Node's own limit.
     else if (a.startsWith('--soak-heap=')) args.soakHeap = heapBudget(a.slice(12));
     else if (a.startsWith('--seed=')) args.seed = Number(a.slice(7));
+    // The analytics suite's store sizes, e.g. --analytics-events=10000000 (the plan's by default).
+    else if (a.startsWith('--analytics-events=')) args.analyticsEvents = eventCounts(a.slice(19));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--analytics-events=N,...] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);
@@ -139,7 +150,9 @@ function stripFingerprints(results) {
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const mode = args.quick ? 'quick' : args.long ? 'long' : 'full';
-  const plan = PLANS[mode];
+  const plan = args.analyticsEvents
+    ? { ...PLANS[mode], analytics: { ...PLANS[mode].analytics, sizes: args.analyticsEvents } }
+    : PLANS[mode];
   // Only the suites that compare with sqlite or DuckDB need the peers (installing them compiles one).
   if (args.only.some((s) => !TAMMA_ONLY.has(s))) ensurePeers();
   const tmp = await mkdtemp(join(os.tmpdir(), 'tamma-bench-'));

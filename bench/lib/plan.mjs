@@ -37,6 +37,12 @@ const restoreCommon = {
   readEveryMs: 5,
   idleReadMs: 1_000,
 };
+/**
+ * The analytics suite: per size, `runs` timed runs of each query after `warmup` untimed ones; a query
+ * stops early (at 3 timed runs, and the report says so) once it has spent budgetMs. Up to
+ * semanticsMaxEvents, DuckDB's answers are also checked against the library's pure semantics functions.
+ */
+const analyticsCommon = { runs: 11, warmup: 2, semanticsMaxEvents: 1_000_000 };
 const common = {
   appendEvents: 1_000_000, // batched appends (1000 per call)
   oneAtATimeEvents: 100_000, // one append call per event
@@ -67,6 +73,7 @@ export const PLANS = {
     scanRows: 1_000_000,
     soak: SOAK.quick,
     restore: { ...restoreCommon, events: 100_000 },
+    analytics: { ...analyticsCommon, sizes: [1_000_000], budgetMs: 15_000 },
   },
   full: {
     ...common,
@@ -87,6 +94,7 @@ export const PLANS = {
     scanRows: 10_000_000,
     soak: SOAK.full,
     restore: { ...restoreCommon, events: 1_000_000 },
+    analytics: { ...analyticsCommon, sizes: [1_000_000, 10_000_000], budgetMs: 90_000 },
   },
 };
 PLANS.long = { ...PLANS.full, soak: SOAK.long };

@@ -1,4 +1,5 @@
 // Puts the suites' tables together: the console report and the Markdown headline for the README.
+import * as analytics from '../suites/analytics.mjs';
 import * as append from '../suites/append.mjs';
 import * as ids from '../suites/ids.mjs';
 import * as indexes from '../suites/indexes.mjs';
@@ -11,7 +12,7 @@ import * as soak from '../suites/soak.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen, indexes, scan, soak, restore, ids };
+export const SUITES = { append, queries, memory, reopen, indexes, scan, soak, restore, ids, analytics };
 
 export function machineLine(machine) {
   return (
@@ -31,6 +32,7 @@ const TITLES = {
   soak: 'Soak: retention under a steady 10K events/s',
   restore: 'Restore from the archive into a live store (tamma vs sqlite vs PostgreSQL vs DuckDB)',
   ids: 'Unique event ids: the id index in memory and append throughput',
+  analytics: 'Analytics (tamma vs DuckDB on the same rows)',
 };
 
 export function reportHeader(results) {

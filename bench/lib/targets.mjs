@@ -1,4 +1,5 @@
 // The performance targets, judged PASS / MISS from the results.
+import { analyticsTargets } from '../suites/analytics.mjs';
 import { headline } from '../suites/indexes.mjs';
 import { rowsPerSecond } from '../suites/scan.mjs';
 import { soakTargets } from '../suites/soak.mjs';
@@ -144,5 +145,9 @@ export function evaluateTargets(results) {
 
   const soak = ok(results.soak);
   if (soak) for (const [target, measured, at, pass] of soakTargets(soak)) add(target, measured, at, pass);
+
+  const analytics = ok(results.analytics);
+  if (analytics)
+    for (const [target, measured, at, pass] of analyticsTargets(analytics)) add(target, measured, at, pass);
   return out;
 }
