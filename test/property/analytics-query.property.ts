@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import {
   agg,
+  aggregateEvents,
   bucketStart,
   f,
   ManualClock,
@@ -76,6 +77,8 @@ const aggregateArb: fc.Arbitrary<[string, AggregateSpec]> = fc.oneof(
     ['last', agg.last('type')],
     ['kinds', agg.countDistinct('payload.kind')],
     ['sd', agg.stddev('payload.delay')],
+    ['ap', agg.approxPercentile('payload.delay', 0.9)],
+    ['ap5', agg.approxPercentile('payload.delay', 0.5)],
     ['var', agg.variance('timestamp')],
   ),
 );
@@ -143,6 +146,10 @@ function oracleAggregate(spec: AggregateSpec, events: StoredEvent[]): unknown {
       const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1);
       return spec.kind === 'variance' ? variance : Math.sqrt(variance);
     }
+    case 'approxPercentile':
+      // The sketch is the library's own (its error bound is tested in test/analytics/): here the
+      // store's answer must be exactly the sketch's over the same events.
+      return aggregateEvents(spec, events);
     case 'countDistinct': {
       const present = events.map((e) => read(e, field)).filter((v) => v !== undefined && v !== null);
       return present.length === 0 ? null : new Set(present.map((v) => JSON.stringify(v))).size;

@@ -9,6 +9,8 @@ import type { QueryGuard } from '../query-guard.js';
 import { continuousPercentile } from '../../../../analytics/order-accumulators.js';
 import { accumulatorFor } from '../../../../analytics/accumulator-for.js';
 import type { Accumulator } from '../../../../analytics/accumulator.js';
+import { DDSketch } from '@datadog/sketches-js';
+import { RELATIVE_ACCURACY, sketchPercentile } from '../../../../analytics/approx-percentile.js';
 import type { ColumnGroupSpec } from './group-by-columns.js';
 
 /**
@@ -55,7 +57,7 @@ const DENSE_KINDS = new Set([
   'variance',
   'approxPercentile',
 ]);
-const ACCUMULATED = new Set(['stddev', 'variance', 'approxPercentile']);
+const ACCUMULATED = new Set(['stddev', 'variance']);
 /** Most groups the typed arrays are sized for (the product of the keys' cardinalities). */
 const MAX_DENSE_GROUPS = 1 << 22;
 /** The ISO week grid's origin: Monday 1969-12-29 (time-bucket.ts). */
@@ -300,6 +302,30 @@ function accumulatedFold(accumulator: Accumulator, groups: number): Fold {
 }
 
 /**
+ * approxPercentile by DDSketch per group (approx-percentile.ts: the general path's sketch and
+ * reading, so the results are the same). The first such aggregate over a field fills the field's
+ * sketches; the others over it only read them.
+ */
+function sketchFold(shared: Map<string, DDSketch[]>, field: string, p: number, groups: number): Fold {
+  const existing = shared.get(field);
+  const sketches = existing ?? new Array<DDSketch>(groups);
+  if (existing === undefined) shared.set(field, sketches);
+  const sketch = (g: number): DDSketch =>
+    (sketches[g] ??= new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }));
+  return {
+    add(groupOf, values, length) {
+      if (existing !== undefined) return;
+      const v = values as Float64Array;
+      for (let i = 0; i < length; i++) {
+        const x = v[i] as number;
+        if (x === x) sketch(groupOf[i] as number).accept(x);
+      }
+    },
+    result: (g) => (sketches[g] === undefined ? null : sketchPercentile(sketches[g], p)),
+  };
+}
+
+/**
  * An exact percentile (percentile_cont) per group on typed arrays: the first pass counts each
  * group's numbers, the second places them in one array, a run per group, and each run is sorted
  * numerically; the result interpolates as the general path does (order-accumulators.ts).
@@ -393,14 +419,18 @@ export function denseGroupBy(
   const codes = new Int32Array(length);
   const values = new Float64Array(length);
   const present = new Uint8Array(groups);
+  // approxPercentile aggregates over one field share its sketches: p50, p95 and p99 sketch once.
+  const sketches = new Map<string, DDSketch[]>();
   const folds: Fold[] = spec.aggregates.map(({ spec: a }) =>
     a.kind === 'percentile'
       ? new PercentileFold(groups, a.p)
       : a.kind === 'median'
         ? new PercentileFold(groups, 0.5)
-        : ACCUMULATED.has(a.kind)
-          ? accumulatedFold(accumulatorFor(a), groups)
-          : foldOf(a.kind, groups),
+        : a.kind === 'approxPercentile'
+          ? sketchFold(sketches, a.field, a.p, groups)
+          : ACCUMULATED.has(a.kind)
+            ? accumulatedFold(accumulatorFor(a), groups)
+            : foldOf(a.kind, groups),
   );
   // Each row's group: the keys' codes in mixed radix, the first key most significant.
   const groupsOf = (block: Int32Array): void => {
