@@ -336,14 +336,17 @@ class PercentileFold implements Fold {
   private filled = new Float64Array(0);
   private all = new Float64Array(0);
 
+  /** With an `owner` (an earlier percentile over the same field), this one only reads its sorted runs. */
   constructor(
     groups: number,
     private readonly p: number,
+    readonly owner?: PercentileFold,
   ) {
-    this.n = new Float64Array(groups);
+    this.n = owner?.n ?? new Float64Array(groups);
   }
 
   add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void {
+    if (this.owner !== undefined) return;
     const v = values as Float64Array;
     for (let i = 0; i < length; i++) if (v[i] === v[i]) this.n[groupOf[i] as number]! += 1;
   }
@@ -374,7 +377,8 @@ class PercentileFold implements Fold {
   result(group: number): number | null {
     const count = this.n[group] as number;
     if (count === 0) return null;
-    const run = this.all.subarray(this.starts[group], this.starts[group + 1]);
+    const runs = this.owner ?? this;
+    const run = runs.all.subarray(runs.starts[group], runs.starts[group + 1]);
     return continuousPercentile(run as unknown as number[], this.p) + 0;
   }
 }
@@ -419,13 +423,21 @@ export function denseGroupBy(
   const codes = new Int32Array(length);
   const values = new Float64Array(length);
   const present = new Uint8Array(groups);
-  // approxPercentile aggregates over one field share its sketches: p50, p95 and p99 sketch once.
+  // approxPercentile aggregates over one field share its sketches, exact ones its sorted runs:
+  // p50, p95 and p99 sketch, or place and sort, the field's values once.
   const sketches = new Map<string, DDSketch[]>();
+  const runs = new Map<string, PercentileFold>();
+  const percentileFold = (field: string, p: number): PercentileFold => {
+    const owner = runs.get(field);
+    const fold = new PercentileFold(groups, p, owner);
+    if (owner === undefined) runs.set(field, fold);
+    return fold;
+  };
   const folds: Fold[] = spec.aggregates.map(({ spec: a }) =>
     a.kind === 'percentile'
-      ? new PercentileFold(groups, a.p)
+      ? percentileFold(a.field, a.p)
       : a.kind === 'median'
-        ? new PercentileFold(groups, 0.5)
+        ? percentileFold(a.field, 0.5)
         : a.kind === 'approxPercentile'
           ? sketchFold(sketches, a.field, a.p, groups)
           : ACCUMULATED.has(a.kind)
@@ -454,7 +466,7 @@ export function denseGroupBy(
   });
   // Exact percentiles: a second pass puts each group's values side by side, then sorts each run.
   const percentiles = folds.flatMap((fold, a) =>
-    fold instanceof PercentileFold ? [[fold, a] as const] : [],
+    fold instanceof PercentileFold && fold.owner === undefined ? [[fold, a] as const] : [],
   );
   if (percentiles.length > 0) {
     for (const [fold] of percentiles) fold.allocate();
