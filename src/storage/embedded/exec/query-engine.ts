@@ -343,6 +343,9 @@ export class QueryEngine {
       now: () => this.clock.now(),
       sources: tableSources(this.table),
       actual: new Map(),
+      pool: this.pool,
+      forceParallel: query.hints.parallel === true,
+      workers: new Map(),
     };
     const started = performance.now();
     try {
@@ -362,6 +365,7 @@ export class QueryEngine {
       table: this.table,
       planRows: (rowQuery) => this.plan(rowQuery, fresh).plan,
       hasFieldColumn: (field) => this.table.hasFieldColumn(field),
+      workers: this.pool.size,
     });
   }
 
@@ -375,6 +379,7 @@ export class QueryEngine {
     const events = rowPlansOf(root)[0] as QueryPlan;
     return explainAnalytics(run.guard.queryId, root, explainPlan(run.guard.queryId, events), {
       actual: run.actual,
+      workers: run.workers,
       rowActual: rowRun.actual,
       timeMs,
     });

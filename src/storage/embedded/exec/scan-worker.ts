@@ -4,17 +4,21 @@
  * transferring (not copying) the result.
  */
 import { parentPort } from 'node:worker_threads';
-import type { ScanColumn } from './column-filter.js';
 import { ColumnScan, zeroChunk, type ChunkSource } from './column-scan.js';
 import type { FromWorker, ToWorker } from './parallel-scan.js';
 import { assertNever } from '../../../support/assert-never.js';
+import type { ChunkArray, ChunkKey, ChunkReader } from './analytics/chunk-sources.js';
+import { runGroupTask } from './analytics/group-task.js';
 
 const port = parentPort;
 if (port === null) throw new Error('scan-worker.js runs as a worker thread of the parallel scan pool');
 
-const chunks = new Map<ScanColumn, (Float64Array | Uint32Array | undefined)[]>();
-const chunkOf = (column: ScanColumn, index: number): Float64Array | Uint32Array | undefined =>
-  chunks.get(column)?.[index];
+const chunks = new Map<ChunkKey, (ChunkArray | undefined)[]>();
+const chunkOf = (column: ChunkKey, index: number): ChunkArray | undefined => chunks.get(column)?.[index];
+const reader: ChunkReader = { chunk: chunkOf };
+
+/** Thrown out of a group-by share when its query stopped: the answer is ignored. */
+class Stopped extends Error {}
 // A chunk the table does not hold (cleanup freed those of removed rows) reads as zeros, as
 // ChunkedColumn.get does.
 const source: ChunkSource = {
@@ -56,6 +60,22 @@ port.on('message', (message: ToWorker) => {
         reply = { task, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
       }
       port.postMessage(reply, 'rows' in reply ? [reply.rows.buffer] : []);
+      return;
+    }
+    case 'group': {
+      const { task, stop } = message;
+      let reply: FromWorker;
+      let transfer: ArrayBuffer[] = [];
+      try {
+        const done = runGroupTask(message.group, message.rows, reader, () => {
+          if (Atomics.load(stop, 0) !== 0) throw new Stopped('stopped');
+        });
+        reply = { task, partial: done.partial };
+        transfer = done.transfer;
+      } catch (error) {
+        reply = { task, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+      }
+      port.postMessage(reply, transfer);
       return;
     }
     default:

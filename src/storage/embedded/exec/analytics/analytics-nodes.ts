@@ -67,6 +67,11 @@ export interface AggregateNode extends Estimated {
   readonly filled: boolean;
   /** Grouped over the table's columns by row number (true), or over records from below (false). */
   readonly overColumns: boolean;
+  /**
+   * Scan workers the rows fold on (over columns only; 0: on the main thread). The run may still
+   * fold on the main thread: fewer rows than planned, or a key or aggregate the workers cannot do.
+   */
+  readonly workers: number;
   /** Each field read and where from (columns only). */
   readonly reads: readonly { readonly field: string; readonly from: FieldRead }[];
 }

@@ -10,6 +10,8 @@ import { rowPlansOf, type AnalyticsNode } from './analytics-nodes.js';
 /** What an EXPLAIN ANALYZE run of an analytics query saw. */
 export interface AnalyticsActuals {
   readonly actual: ReadonlyMap<AnalyticsNode, number>;
+  /** Workers each Aggregate folded on (0: the main thread). */
+  readonly workers?: ReadonlyMap<AnalyticsNode, number>;
   readonly rowActual: ReadonlyMap<PlanNode, number>;
   readonly timeMs: number;
 }
@@ -94,6 +96,15 @@ const OPERATOR = {
   LimitRows: 'Limit',
 } as const;
 
+/** Where an Aggregate over columns folds: planned on the workers, and (analyzed) where it did. */
+function workersOf(node: AnalyticsNode, run: AnalyticsActuals | undefined): string {
+  if (node.kind !== 'Aggregate' || !node.overColumns) return '';
+  const used = run?.workers?.get(node);
+  if (used === undefined) return node.workers > 0 ? `; parallel on ${node.workers} workers` : '';
+  if (used > 0) return `; folded on ${used} workers`;
+  return node.workers > 0 ? '; folded on the main thread (too few rows, or not a fold the workers do)' : '';
+}
+
 function explainNode(node: AnalyticsNode, queryId: string, run: AnalyticsActuals | undefined): ExplainNode {
   if (node.kind === 'Events') {
     return explainPlan(queryId, node.plan, run && { actual: run.rowActual, timeMs: 0 }).plan;
@@ -103,7 +114,7 @@ function explainNode(node: AnalyticsNode, queryId: string, run: AnalyticsActuals
     children.push(explainPlan(queryId, node.right, run && { actual: run.rowActual, timeMs: 0 }).plan);
   return {
     operator: OPERATOR[node.kind],
-    detail: detailOf(node),
+    detail: detailOf(node) + workersOf(node, run),
     estimatedRows: node.estimatedRows,
     ...(run === undefined ? {} : { actualRows: run.actual.get(node) ?? 0 }),
     children,

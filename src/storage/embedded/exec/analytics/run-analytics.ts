@@ -5,6 +5,7 @@ import type { EventTable } from '../../table/event-table.js';
 import type { BodyReader } from '../compile-filter.js';
 import type { QueryGuard } from '../query-guard.js';
 import type { QueryPlan } from '../query-optimizer.js';
+import type { ParallelScanPool } from '../parallel-scan.js';
 import type { AggregateNode, AnalyticsNode } from './analytics-nodes.js';
 import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
@@ -38,6 +39,12 @@ export interface AnalyticsRun {
   readonly sources: DenseSources;
   /** Rows each analytics node put out. */
   readonly actual: Map<AnalyticsNode, number>;
+  /** The scan workers' pool, for Aggregates planned on workers. */
+  readonly pool: ParallelScanPool;
+  /** hints.parallel: true: fold on the workers however few the rows. */
+  readonly forceParallel: boolean;
+  /** Workers each Aggregate actually folded on (0: the main thread). */
+  readonly workers: Map<AnalyticsNode, number>;
 }
 
 /** What a node hands the one above: row numbers straight from the filter, or records. */
@@ -56,17 +63,17 @@ async function evaluate(node: AnalyticsNode, run: AnalyticsRun): Promise<Output>
 }
 
 /** The group rows of an Aggregate node, before a Fill and running aggregates. */
-function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Row[] {
+async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Promise<Row[]> {
   if (node.overColumns && 'rows' in input) {
     const spec = {
       ...(node.bucket === undefined ? {} : { bucket: node.bucket }),
       groupBy: node.groupBy,
       aggregates: node.aggregates,
     };
-    return (
-      denseGroupBy(input.rows, spec, run.table, run.sources, run.guard) ??
-      groupByColumns(input.rows, spec, run.table, run.body, run.guard)
-    );
+    const parallel = { pool: run.pool, workers: node.workers, forced: run.forceParallel };
+    const dense = await denseGroupBy(input.rows, spec, run.table, run.sources, run.guard, parallel);
+    run.workers.set(node, dense?.workers ?? 0);
+    return dense?.rows ?? groupByColumns(input.rows, spec, run.table, run.body, run.guard);
   }
   let rows = recordsOf(input, run);
   const plain = Object.fromEntries(node.aggregates.map(({ alias, spec }) => [alias, spec]));
@@ -119,7 +126,7 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
       return { records: windowRows(rows, node.spec, node.groupBy) };
     }
     case 'Aggregate': {
-      const rows = groups(node, await evaluate(node.child, run), run);
+      const rows = await groups(node, await evaluate(node.child, run), run);
       return { records: node.filled ? rows : withRunning(node, rows) };
     }
     case 'Fill': {
