@@ -209,6 +209,44 @@ describe('a group-by folded on the scan workers', () => {
   );
 });
 
+describe('patterns and funnels matched on the scan workers', () => {
+  test.skipIf(WORKERS < 2)('equal the main thread’s, and EXPLAIN ANALYZE says where they ran', async () => {
+    for (const absent of [false, true]) {
+      const pattern = (parallel: boolean) =>
+        store
+          .query()
+          .pattern({
+            partitionBy: 'aggregateId',
+            steps: [
+              { name: 'a', where: f.eq('type', 'T0') },
+              { name: 'b', where: f.eq('type', 'T1'), ...(absent ? { absent: true as const } : {}) },
+            ],
+            within: '10m',
+          })
+          .hint({ parallel });
+      const serial = await pattern(false).execute();
+      expect(serial.length).toBeGreaterThan(100);
+      expect(await pattern(true).execute()).toEqual(serial);
+      expect((await store.explain(pattern(true), { analyze: true })).text).toContain(
+        `matched on ${WORKERS} workers`,
+      );
+    }
+    for (const mode of ['sequential', 'strict', 'any'] as const) {
+      const funnel = (parallel: boolean) =>
+        store.analytics.funnel({
+          partitionBy: 'tags.region',
+          steps: [f.eq('type', 'T0'), f.eq('type', 'T1'), f.eq('type', 'T2')],
+          within: '5m',
+          mode,
+          hints: { parallel },
+        });
+      const serial = await funnel(false);
+      expect(serial.steps[0]?.count).toBe(3);
+      expect(await funnel(true)).toEqual(serial);
+    }
+  });
+});
+
 test('a share whose query stopped gives up with an error the query never sees', async () => {
   const table = new EventTable();
   for (let i = 0; i < 5000; i++) table.addRow('a', 'T', T0 + i, i + 1, 0, 0, {});

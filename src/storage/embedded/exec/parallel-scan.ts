@@ -7,6 +7,7 @@ import type { EventTable } from '../table/event-table.js';
 import { columnsOf, type ColumnFilter, type ScanColumn } from './column-filter.js';
 import type { ChunkArray, ChunkKey } from './analytics/chunk-sources.js';
 import type { GroupPartial, GroupTask } from './analytics/group-task.js';
+import type { SequenceAnswer, SequenceLayout, SequenceTask } from './analytics/sequence-task.js';
 import { chunkColumnOf } from './analytics/table-chunks.js';
 
 /** What the pool tells a scan worker. */
@@ -24,7 +25,9 @@ export type ToWorker =
   | { kind: 'scan'; task: number; filter: number; from: number; to: number }
   | { kind: 'forget'; id: number }
   /** A share of a parallel group-by (analytics/parallel-group-by.ts): fold these rows, stop when `stop` is set. */
-  | { kind: 'group'; task: number; group: GroupTask; rows: Int32Array; stop: Int32Array };
+  | { kind: 'group'; task: number; group: GroupTask; rows: Int32Array; stop: Int32Array }
+  /** A share of a pattern's or funnel's partitions (analytics/parallel-sequences.ts). */
+  | { kind: 'sequence'; task: number; sequence: SequenceTask; layout: SequenceLayout; stop: Int32Array };
 
 /**
  * A worker's answer to one task: a scan's matching rows, ascending, a group-by share's folded
@@ -33,6 +36,7 @@ export type ToWorker =
 export type FromWorker =
   | { task: number; rows: Uint32Array<ArrayBuffer> }
   | { task: number; partial: GroupPartial }
+  | { task: number; answer: SequenceAnswer }
   | { task: number; error: string };
 
 /**
@@ -175,6 +179,22 @@ export class ParallelScanPool {
     return new Promise<FromWorker>((resolve, reject) =>
       worker.run(task, message, { resolve, reject }, [rows.buffer as ArrayBuffer]),
     ).then((answer) => (answer as { partial: GroupPartial }).partial);
+  }
+
+  /**
+   * Runs a pattern or funnel over a share of the partitions on the least busy worker. The layout's
+   * arrays are the caller's copies: transferred, not copied again.
+   */
+  sequence(sequence: SequenceTask, layout: SequenceLayout, stop: Int32Array): Promise<SequenceAnswer> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    this.workers ??= this.start();
+    const worker = leastBusy(this.workers);
+    const task = this.nextTask++;
+    const message: ToWorker = { kind: 'sequence', task, sequence, layout, stop };
+    const transfer = [layout.ms.buffer, layout.masks.buffer, layout.bounds.buffer] as ArrayBuffer[];
+    return new Promise<FromWorker>((resolve, reject) =>
+      worker.run(task, message, { resolve, reject }, transfer),
+    ).then((answer) => (answer as { answer: SequenceAnswer }).answer);
   }
 
   /** Sends `worker` the chunks of `keys` holding rows [from, to) that it lacks. */

@@ -39,6 +39,8 @@ export interface PatternNode extends Estimated {
   readonly kind: 'Pattern';
   readonly child: AnalyticsNode;
   readonly spec: PatternQuerySpec;
+  /** Scan workers its partitions are matched on (over the filter's rows only; 0: the main thread). */
+  readonly workers: number;
 }
 
 export interface WindowNode extends Estimated {
@@ -81,6 +83,8 @@ export interface FunnelNode extends Estimated {
   readonly kind: 'Funnel';
   readonly child: AnalyticsNode;
   readonly spec: FunnelQuerySpec;
+  /** Scan workers its partitions are matched on (0: the main thread). */
+  readonly workers: number;
 }
 
 /** Empty buckets across the query's time range. */

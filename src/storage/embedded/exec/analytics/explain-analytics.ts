@@ -96,13 +96,17 @@ const OPERATOR = {
   LimitRows: 'Limit',
 } as const;
 
-/** Where an Aggregate over columns folds: planned on the workers, and (analyzed) where it did. */
+/**
+ * Where an Aggregate over columns, a Pattern or a Funnel runs: planned on the workers, and
+ * (analyzed) where it did.
+ */
 function workersOf(node: AnalyticsNode, run: AnalyticsActuals | undefined): string {
-  if (node.kind !== 'Aggregate' || !node.overColumns) return '';
+  if (node.kind !== 'Aggregate' && node.kind !== 'Pattern' && node.kind !== 'Funnel') return '';
+  const verb = node.kind === 'Aggregate' ? 'folded' : 'matched';
   const used = run?.workers?.get(node);
   if (used === undefined) return node.workers > 0 ? `; parallel on ${node.workers} workers` : '';
-  if (used > 0) return `; folded on ${used} workers`;
-  return node.workers > 0 ? '; folded on the main thread (too few rows, or not a fold the workers do)' : '';
+  if (used > 0) return `; ${verb} on ${used} workers`;
+  return node.workers > 0 ? `; ${verb} on the main thread (too few rows, or not one the workers do)` : '';
 }
 
 function explainNode(node: AnalyticsNode, queryId: string, run: AnalyticsActuals | undefined): ExplainNode {

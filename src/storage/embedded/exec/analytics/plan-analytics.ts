@@ -23,11 +23,11 @@ export interface AnalyticsPlanning {
 }
 
 /**
- * Workers an Aggregate over columns folds its rows on: hints.parallel true forces the pool's,
- * false forbids them; otherwise the pool's when the filter is expected to select enough rows
- * (parallel-group-by.ts decides again on the rows it gets).
+ * Workers an operator over the filter's rows (an Aggregate, Pattern or Funnel over columns) runs
+ * on: hints.parallel true forces the pool's, false forbids them; otherwise the pool's when the
+ * filter is expected to select enough rows (the operator decides again on the rows it gets).
  */
-function aggregateWorkers(query: EventQuery, estimatedRows: number, workers: number): number {
+function operatorWorkers(query: EventQuery, estimatedRows: number, workers: number): number {
   if (workers < 2 || query.hints.parallel === false) return 0;
   return query.hints.parallel === true || estimatedRows >= PARALLEL_FOLD_ROWS ? workers : 0;
 }
@@ -88,7 +88,8 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
   const plan = planning.planRows(inputQuery(query));
   let node: AnalyticsNode = { kind: 'Events', plan, estimatedRows: plan.estimatedRows };
   if (spec.funnel !== undefined) {
-    node = { kind: 'Funnel', child: node, spec: spec.funnel, estimatedRows: 1 };
+    const workers = operatorWorkers(query, node.estimatedRows, planning.workers ?? 0);
+    node = { kind: 'Funnel', child: node, spec: spec.funnel, workers, estimatedRows: 1 };
   }
   if (spec.join !== undefined) {
     const right = planning.planRows({ ...spec.join.right, orderBy: [], limit: undefined, offset: undefined });
@@ -100,6 +101,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       kind: 'Pattern',
       child: node,
       spec: spec.pattern,
+      workers: node.kind === 'Events' ? operatorWorkers(query, node.estimatedRows, planning.workers ?? 0) : 0,
       estimatedRows: Math.ceil(node.estimatedRows / steps),
     };
   }
@@ -153,7 +155,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       aggregates,
       running,
       overColumns,
-      workers: overColumns ? aggregateWorkers(query, input, planning.workers ?? 0) : 0,
+      workers: overColumns ? operatorWorkers(query, input, planning.workers ?? 0) : 0,
       filled: spec.bucket?.fill !== undefined,
       reads,
       estimatedRows: groups,

@@ -11,6 +11,7 @@ import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
 import { funnelOverColumns } from './funnel-over-columns.js';
 import { denseGroupBy, type DenseSources } from './dense-group-by.js';
+import type { ParallelFold } from './parallel-group-by.js';
 import { applyRunning } from '../../../../analytics/stages/running-aggregates.js';
 import { bucketRows, gridOf } from '../../../../analytics/stages/bucket-rows.js';
 import { fillBuckets } from '../../../../analytics/stages/fill-buckets.js';
@@ -43,7 +44,7 @@ export interface AnalyticsRun {
   readonly pool: ParallelScanPool;
   /** hints.parallel: true: fold on the workers however few the rows. */
   readonly forceParallel: boolean;
-  /** Workers each Aggregate actually folded on (0: the main thread). */
+  /** Workers each Aggregate, Pattern and Funnel actually ran on (0: the main thread). */
   readonly workers: Map<AnalyticsNode, number>;
 }
 
@@ -62,6 +63,11 @@ async function evaluate(node: AnalyticsNode, run: AnalyticsRun): Promise<Output>
   return output;
 }
 
+/** How an operator planned on the workers may use them. */
+function parallelOf(node: { readonly workers: number }, run: AnalyticsRun): ParallelFold {
+  return { pool: run.pool, workers: node.workers, forced: run.forceParallel };
+}
+
 /** The group rows of an Aggregate node, before a Fill and running aggregates. */
 async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Promise<Row[]> {
   if (node.overColumns && 'rows' in input) {
@@ -70,8 +76,14 @@ async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Pr
       groupBy: node.groupBy,
       aggregates: node.aggregates,
     };
-    const parallel = { pool: run.pool, workers: node.workers, forced: run.forceParallel };
-    const dense = await denseGroupBy(input.rows, spec, run.table, run.sources, run.guard, parallel);
+    const dense = await denseGroupBy(
+      input.rows,
+      spec,
+      run.table,
+      run.sources,
+      run.guard,
+      parallelOf(node, run),
+    );
     run.workers.set(node, dense?.workers ?? 0);
     return dense?.rows ?? groupByColumns(input.rows, spec, run.table, run.body, run.guard);
   }
@@ -109,9 +121,19 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
       const input = await evaluate(node.child, run);
       const now = run.now();
       if ('rows' in input) {
-        return {
-          records: patternOverColumns(input.rows, node.spec, run.table, run.reader, run.body, run.guard, now),
-        };
+        const { table, reader, body, guard } = run;
+        const matched = await patternOverColumns(
+          input.rows,
+          node.spec,
+          table,
+          reader,
+          body,
+          guard,
+          now,
+          parallelOf(node, run),
+        );
+        run.workers.set(node, matched.workers);
+        return { records: matched.rows };
       }
       return { records: patternStage(input.records, node.spec, now) };
     }
@@ -119,7 +141,16 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
       const input = await evaluate(node.child, run);
       // The planner puts a Funnel straight over the events (analytics-nodes.ts).
       if (!('rows' in input)) throw new Error('a Funnel runs over the filter’s rows, not records');
-      return { records: [{ ...funnelOverColumns(input.rows, node.spec, run.table, run.body, run.guard) }] };
+      const { result, workers } = await funnelOverColumns(
+        input.rows,
+        node.spec,
+        run.table,
+        run.body,
+        run.guard,
+        parallelOf(node, run),
+      );
+      run.workers.set(node, workers);
+      return { records: [{ ...result }] };
     }
     case 'Window': {
       const rows = recordsOf(await evaluate(node.child, run), run);
