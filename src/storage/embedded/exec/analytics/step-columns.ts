@@ -46,6 +46,12 @@ export function stepColumns(
   const codes = new Map<unknown, number>();
   const values: unknown[] = [];
 
+  // Tests that read only the event's type (steps like type = 'X', the usual kind) are asked once per
+  // type, on the first row of it, and their bits kept per type code; the others once per row.
+  const byType = filters.map(readsOnlyType);
+  const typeMasks = new Int32Array(table.types.size * words);
+  const typeKnown = new Uint8Array(table.types.size);
+
   // The kept rows, in row order: their row, partition code and mask words.
   const keptRows = new Int32Array(rows.length);
   const keptCodes = new Int32Array(rows.length);
@@ -55,10 +61,18 @@ export function stepColumns(
   for (let i = 0; i < rows.length; i++) {
     if ((i & (CHECK_EVERY - 1)) === CHECK_EVERY - 1) guard.check();
     const row = rows[i] as number;
-    mask.fill(0);
+    const type = table.typeId.get(row);
+    if (typeKnown[type] === 0) {
+      typeKnown[type] = 1;
+      for (let t = 0; t < tests.length; t++) {
+        if (byType[t] && (tests[t] as RowPredicate)(row))
+          typeMasks[type * words + (t >>> 5)]! |= 1 << (t & 31);
+      }
+    }
     let any = 0;
+    for (let w = 0; w < words; w++) any |= mask[w] = typeMasks[type * words + w] as number;
     for (let t = 0; t < tests.length; t++) {
-      if ((tests[t] as RowPredicate)(row)) {
+      if (!byType[t] && (tests[t] as RowPredicate)(row)) {
         mask[t >>> 5]! |= 1 << (t & 31);
         any = 1;
       }
@@ -81,7 +95,8 @@ export function stepColumns(
     }
     keptRows[kept] = row;
     keptCodes[kept] = code;
-    keptMasks.set(mask, kept * words);
+    if (words === 1) keptMasks[kept] = mask[0] as number;
+    else for (let w = 0; w < words; w++) keptMasks[kept * words + w] = mask[w] as number;
     kept++;
   }
   guard.check();
@@ -99,12 +114,14 @@ export function stepColumns(
   const outRows = new Int32Array(kept);
   const ms = new Float64Array(kept);
   const masks = new Int32Array(kept * words);
+  const times = table.timestamp;
   for (let i = 0; i < kept; i++) {
     const at = counts[keptCodes[i] as number]!++;
     const row = keptRows[i] as number;
     outRows[at] = row;
-    ms[at] = table.timestamp.get(row);
-    for (let w = 0; w < words; w++) masks[at * words + w] = keptMasks[i * words + w] as number;
+    ms[at] = times.get(row);
+    if (words === 1) masks[at] = keptMasks[i] as number;
+    else for (let w = 0; w < words; w++) masks[at * words + w] = keptMasks[i * words + w] as number;
   }
   for (let p = 0; p < partitionCodes.length; p++)
     orderByTime(bounds[p] as number, bounds[p + 1] as number, outRows, ms, masks, words);
@@ -121,9 +138,29 @@ export function stepColumns(
   };
 }
 
+/** Whether the filter reads nothing of an event but its type. */
+function readsOnlyType(filter: FilterNode): boolean {
+  switch (filter.kind) {
+    case 'all':
+      return true;
+    case 'and':
+    case 'or':
+      return filter.filters.every(readsOnlyType);
+    case 'not':
+      return readsOnlyType(filter.filter);
+    default:
+      return filter.field === 'type';
+  }
+}
+
+/** Shifts an insertion sort may make per event before the partition is sorted another way. */
+const INSERTION_BUDGET = 8;
+
 /**
  * Sorts events [from, to) by (timestamp, row) unless they are in that order already (rows are,
- * so only late events put a partition out of order).
+ * so only late events put a partition out of order). Nearly ordered partitions (a few late events)
+ * are put in order by insertion, in place; one with more disorder than that is sorted through an
+ * index.
  */
 function orderByTime(
   from: number,
@@ -136,6 +173,7 @@ function orderByTime(
   let sorted = true;
   for (let i = from + 1; i < to && sorted; i++) sorted = (ms[i - 1] as number) <= (ms[i] as number);
   if (sorted) return;
+  if (words === 1 && insertionSorted(from, to, rows, ms, masks)) return;
   const order = Array.from({ length: to - from }, (_, k) => from + k);
   order.sort((a, b) => (ms[a] as number) - (ms[b] as number) || (rows[a] as number) - (rows[b] as number));
   const oldRows = rows.slice(from, to);
@@ -147,4 +185,40 @@ function orderByTime(
     ms[at] = oldMs[source - from] as number;
     for (let w = 0; w < words; w++) masks[at * words + w] = oldMasks[(source - from) * words + w] as number;
   });
+}
+
+/**
+ * Insertion sort of [from, to) by (timestamp, row), one mask word per event; gives up (returning
+ * false, the events left in some order) once it has shifted more than INSERTION_BUDGET per event.
+ */
+function insertionSorted(
+  from: number,
+  to: number,
+  rows: Int32Array,
+  ms: Float64Array,
+  masks: Int32Array,
+): boolean {
+  let budget = INSERTION_BUDGET * (to - from);
+  for (let i = from + 1; i < to; i++) {
+    const t = ms[i] as number;
+    const row = rows[i] as number;
+    const mask = masks[i] as number;
+    let j = i - 1;
+    while (j >= from && ((ms[j] as number) > t || ((ms[j] as number) === t && (rows[j] as number) > row))) {
+      ms[j + 1] = ms[j] as number;
+      rows[j + 1] = rows[j] as number;
+      masks[j + 1] = masks[j] as number;
+      j--;
+      if (--budget < 0) {
+        ms[j + 1] = t;
+        rows[j + 1] = row;
+        masks[j + 1] = mask;
+        return false;
+      }
+    }
+    ms[j + 1] = t;
+    rows[j + 1] = row;
+    masks[j + 1] = mask;
+  }
+  return true;
 }
