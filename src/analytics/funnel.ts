@@ -7,6 +7,7 @@ import {
   requirePartitionedSpec,
 } from './partition-events.js';
 import { requireFunction } from '../support/require-function.js';
+import { selectKth } from './select-kth.js';
 import { msAt, nextHit, stepPartitionOf, type StepPartition } from './step-partition.js';
 
 /**
@@ -191,36 +192,12 @@ function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
   const copy = Float64Array.from(values);
   const mid = copy.length >> 1;
-  const upper = select(copy, mid);
+  const upper = selectKth(copy, mid);
   if (copy.length % 2 === 1) return upper;
   // After selecting `mid`, the elements below it hold the lower half: its largest is the other middle.
   let lower = -Infinity;
   for (let i = 0; i < mid; i++) if ((copy[i] as number) > lower) lower = copy[i] as number;
   return (lower + upper) / 2;
-}
-
-/** The k-th smallest value (Hoare's selection); reorders `values` so that those below k are not larger. */
-function select(values: Float64Array, k: number): number {
-  let low = 0;
-  let high = values.length - 1;
-  while (low < high) {
-    const pivot = values[(low + high) >>> 1] as number;
-    let i = low;
-    let j = high;
-    while (i <= j) {
-      while ((values[i] as number) < pivot) i++;
-      while ((values[j] as number) > pivot) j--;
-      if (i <= j) {
-        const swap = values[i] as number;
-        values[i++] = values[j] as number;
-        values[j--] = swap;
-      }
-    }
-    if (k <= j) high = j;
-    else if (k >= i) low = i;
-    else break;
-  }
-  return values[k] as number;
 }
 
 /** Whether the chain has an exclusion's event strictly between its two steps' events. */

@@ -1,4 +1,5 @@
-import { continuousPercentile } from '../../../../analytics/order-accumulators.js';
+import { interpolate } from '../../../../analytics/order-accumulators.js';
+import { minFrom, selectKth } from '../../../../analytics/select-kth.js';
 
 /**
  * The typed-array core of the dense group-by (dense-group-by.ts): group keys as integer codes,
@@ -114,7 +115,7 @@ export class SimpleFold implements Fold {
   }
 }
 
-/** Each group's numbers side by side, a sorted run per group: runs [starts[g], starts[g + 1]) of `all`. */
+/** Each group's numbers side by side, a run per group: runs [starts[g], starts[g + 1]) of `all`. */
 export interface RunsState {
   readonly n: Float64Array;
   readonly starts: Float64Array;
@@ -123,9 +124,10 @@ export interface RunsState {
 
 /**
  * An exact percentile (percentile_cont) per group on typed arrays: the first pass counts each
- * group's numbers, the second places them in one array, a run per group, and each run is sorted
- * numerically; the result interpolates as the general path does (order-accumulators.ts). Shares of
- * the rows sorted apart (by workers) merge run by run.
+ * group's numbers, the second places them in one array, a run per group; the result selects the
+ * two values around the rank in the group's run (expected linear time, where sorting the run took
+ * n·log n) and interpolates as the general path does (order-accumulators.ts). Shares of the rows
+ * placed apart (by workers) merge by putting each group's runs side by side.
  */
 export class PercentileFold implements Fold {
   private n: Float64Array;
@@ -133,7 +135,7 @@ export class PercentileFold implements Fold {
   private filled = new Float64Array(0);
   private all = new Float64Array(0);
 
-  /** With an `owner` (an earlier percentile over the same field), this one only reads its sorted runs. */
+  /** With an `owner` (an earlier percentile over the same field), this one only reads its runs. */
   constructor(
     groups: number,
     private readonly p: number,
@@ -165,39 +167,21 @@ export class PercentileFold implements Fold {
     }
   }
 
-  sortRuns(): void {
-    for (let g = 0; g < this.n.length; g++) {
-      if ((this.n[g] as number) > 1) this.all.subarray(this.starts[g], this.starts[g + 1]).sort();
-    }
-  }
-
   get state(): RunsState {
     return { n: this.n, starts: this.starts, all: this.all };
   }
 
-  /** Takes the shares' sorted runs as its own, each group's runs merged into one sorted run. */
+  /** Takes the shares' runs as its own, each group's runs side by side. */
   mergeRuns(shares: readonly RunsState[]): void {
     const groups = this.n.length;
     for (const share of shares) for (let g = 0; g < groups; g++) this.n[g]! += share.n[g] as number;
     this.allocate();
-    const { all, starts } = this;
-    const at = new Float64Array(shares.length);
     for (let g = 0; g < groups; g++) {
-      for (let s = 0; s < shares.length; s++) at[s] = (shares[s] as RunsState).starts[g] as number;
-      for (let out = starts[g] as number; out < (starts[g + 1] as number); out++) {
-        // The smallest head among the shares' runs (two or so shares: a scan is cheaper than a heap).
-        let best = -1;
-        let value = Infinity;
-        for (let s = 0; s < shares.length; s++) {
-          const share = shares[s] as RunsState;
-          const i = at[s] as number;
-          if (i < (share.starts[g + 1] as number) && (best < 0 || (share.all[i] as number) < value)) {
-            best = s;
-            value = share.all[i] as number;
-          }
-        }
-        all[out] = value;
-        at[best]! += 1;
+      let at = this.starts[g] as number;
+      for (const share of shares) {
+        const run = share.all.subarray(share.starts[g], share.starts[g + 1]);
+        this.all.set(run, at);
+        at += run.length;
       }
     }
   }
@@ -206,8 +190,13 @@ export class PercentileFold implements Fold {
     const count = this.n[group] as number;
     if (count === 0) return null;
     const runs = this.owner ?? this;
+    // Selection reorders the run in place, which the other percentiles over it do not mind.
     const run = runs.all.subarray(runs.starts[group], runs.starts[group + 1]);
-    return continuousPercentile(run as unknown as number[], this.p) + 0;
+    const rank = this.p * (count - 1);
+    const low = Math.floor(rank);
+    const lowValue = selectKth(run, low);
+    const highValue = low + 1 < count ? minFrom(run, low + 1) : lowValue;
+    return interpolate(lowValue, highValue, rank - low) + 0;
   }
 }
 
@@ -229,7 +218,7 @@ function groupsOf(
 /**
  * Folds the rows into `folds` (one per aggregate, fed by `numbers[a]`, or nothing for count()),
  * a block at a time; returns which groups hold a row. Exact percentiles take a second pass that
- * puts each group's values side by side, then sort each run. `check` runs once a block (a query's
+ * puts each group's values side by side. `check` runs once a block (a query's
  * guard, a worker's stop flag).
  */
 export function foldRows(
@@ -268,7 +257,6 @@ export function foldRows(
         fold.place(groupOf, values, block.length);
       }
     });
-    for (const [fold] of percentiles) fold.sortRuns();
   }
   return present;
 }

@@ -270,8 +270,8 @@ export async function denseGroupBy(
   }
   const groups = keys.reduce((product, key) => product * key.cardinality, 1);
   if (groups > MAX_DENSE_GROUPS) return undefined;
-  // approxPercentile aggregates over one field share its sketches, exact ones its sorted runs:
-  // p50, p95 and p99 sketch, or place and sort, the field's values once.
+  // approxPercentile aggregates over one field share its sketches, exact ones its runs:
+  // p50, p95 and p99 sketch, or place, the field's values once.
   const sketches = new Map<string, DDSketch[]>();
   const runs = new Map<string, PercentileFold>();
   const percentileFold = (field: string, p: number): PercentileFold => {

@@ -20,7 +20,7 @@ export interface GroupTask {
 export type GroupTaskAggregate =
   /** count, countField, sum, avg, min or max (SIMPLE_KINDS), over `numbers` (none for count()). */
   | { readonly kind: 'simple'; readonly fold: string; readonly numbers: NumberSpec | null }
-  /** The sorted runs an exact percentile reads; `owner` names the aggregate whose runs it shares. */
+  /** The runs an exact percentile reads; `owner` names the aggregate whose runs it shares. */
   | { readonly kind: 'runs'; readonly numbers: NumberSpec; readonly owner?: number };
 
 /** A share's folded state: which groups hold a row, and each aggregate's state (null: it shares another's). */
