@@ -8,6 +8,7 @@ import { columnsOf, type ColumnFilter, type ScanColumn } from './column-filter.j
 import type { ChunkArray, ChunkKey } from './analytics/chunk-sources.js';
 import type { GroupPartial, GroupTask } from './analytics/group-task.js';
 import type { SequenceAnswer, SequenceLayout, SequenceTask } from './analytics/sequence-task.js';
+import type { OperatorWorkers } from './analytics/operator-workers.js';
 import { chunkColumnOf } from './analytics/table-chunks.js';
 
 /** What the pool tells a scan worker. */
@@ -123,7 +124,7 @@ const leastBusy = (workers: readonly ScanWorker[]): ScanWorker =>
  * them. Started on the first parallel scan, unref'd while idle so it never keeps the process alive,
  * and ended by close() (the store's close).
  */
-export class ParallelScanPool {
+export class ParallelScanPool implements OperatorWorkers {
   private workers: ScanWorker[] | undefined;
   private closed = false;
   private nextTask = 0;

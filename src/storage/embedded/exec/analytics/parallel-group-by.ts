@@ -1,4 +1,4 @@
-import type { ParallelScanPool } from '../parallel-scan.js';
+import type { OperatorWorkers } from './operator-workers.js';
 import type { QueryGuard } from '../query-guard.js';
 import { keysOf, type ChunkKey, type CodeSpec, type NumberSpec } from './chunk-sources.js';
 import {
@@ -13,7 +13,7 @@ import type { GroupPartial, GroupTask, GroupTaskAggregate } from './group-task.j
 
 /** How a dense group-by may use the scan workers. */
 export interface ParallelFold {
-  readonly pool: ParallelScanPool;
+  readonly pool: OperatorWorkers;
   /** Workers to share the rows among (the plan's; 0 or 1: fold here). */
   readonly workers: number;
   /** Fold on the workers whatever the input's size (hints.parallel: true). */

@@ -5,7 +5,7 @@ import type { EventTable } from '../../table/event-table.js';
 import type { BodyReader } from '../compile-filter.js';
 import type { QueryGuard } from '../query-guard.js';
 import type { QueryPlan } from '../query-optimizer.js';
-import type { ParallelScanPool } from '../parallel-scan.js';
+import type { OperatorWorkers } from './operator-workers.js';
 import type { AggregateNode, AnalyticsNode } from './analytics-nodes.js';
 import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
@@ -41,7 +41,7 @@ export interface AnalyticsRun {
   /** Rows each analytics node put out. */
   readonly actual: Map<AnalyticsNode, number>;
   /** The scan workers' pool, for Aggregates planned on workers. */
-  readonly pool: ParallelScanPool;
+  readonly pool: OperatorWorkers;
   /** hints.parallel: true: fold on the workers however few the rows. */
   readonly forceParallel: boolean;
   /** Workers each Aggregate, Pattern and Funnel actually ran on (0: the main thread). */
