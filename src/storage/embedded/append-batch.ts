@@ -8,7 +8,8 @@ import type { StoredEvent } from '../../events/types.js';
 import type { ValidEvent } from '../../events/validate.js';
 import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../../codec/frame.js';
 import { RecordWriter, decodeId } from '../../codec/record-codec.js';
-import type { AppendBatch, AppendOutcome } from '../storage-engine.js';
+import type { AppendBatch, AppendOutcome, BeforeCommit } from '../storage-engine.js';
+import { isPromiseLike } from '../../support/promise-like.js';
 import { contentDifference, matchStoredIds } from './duplicate-ids.js';
 import type { EngineParts } from './engine-parts.js';
 import type { EventView } from './exec/event-view.js';
@@ -25,19 +26,47 @@ export function holdsId(tombstones: Tombstones, row: number): boolean {
 }
 
 /**
+ * A batch its beforeCommit hook answered with a promise: nothing was written. The engine waits for
+ * the approval, keeping every other batch out meanwhile, then runs the step again (commit-turn.ts).
+ */
+export interface AwaitingApproval {
+  readonly approval: PromiseLike<void>;
+  /** The events the hook saw: the run after the approval must write exactly these. */
+  readonly events: readonly StoredEvent[];
+}
+
+/**
  * The embedded engine's atomic append step, all in one synchronous call, so concurrent appends are
  * serialised and the stream expectation, versions, ids and unique keys are checked and taken
  * together: a retry (ids stored already, same content) returns the stored events; otherwise the
  * batch is encoded into one frame, written, then indexed. Everything that can fail on bad input
  * happens before the write, and a failed write leaves the log as it was, so a rejected batch
- * changes nothing. The caller acknowledges (fsync policy) afterwards.
+ * changes nothing. `approve` (the store's beforeCommit hook) comes last before the write: sequences
+ * and versions are assigned, every check passed; when it throws, nothing is written and the table
+ * is as it was, so the sequences it saw are the next batch's. The caller acknowledges (fsync
+ * policy) afterwards.
  */
 export function appendBatch(
   parts: EngineParts,
   indexes: IndexManager,
   maxEventSize: number,
   batch: AppendBatch,
-): AppendOutcome {
+  approve: (events: readonly StoredEvent[]) => undefined,
+): AppendOutcome;
+export function appendBatch(
+  parts: EngineParts,
+  indexes: IndexManager,
+  maxEventSize: number,
+  batch: AppendBatch,
+  approve: BeforeCommit | undefined,
+): AppendOutcome | AwaitingApproval;
+export function appendBatch(
+  parts: EngineParts,
+  indexes: IndexManager,
+  maxEventSize: number,
+  batch: AppendBatch,
+  approve: BeforeCommit | undefined,
+): AppendOutcome | AwaitingApproval {
   const { events, stream } = batch;
   const { table, reader, tombstones } = parts;
   let versions: (fresh: readonly ValidEvent[]) => number[];
@@ -58,8 +87,8 @@ export function appendBatch(
   const given = { ids: batch.givenIds, timestamps: batch.givenTimestamps };
   const match = matchStoredIds(table, reader, events, given, (row) => holdsId(tombstones, row));
   if (match.stored === undefined) {
-    const written = commit(parts, indexes, maxEventSize, events, versions(events), match.hashes);
-    return { events: written, written };
+    const written = commit(parts, indexes, maxEventSize, events, versions(events), match.hashes, approve);
+    return Array.isArray(written) ? { events: written, written } : written;
   }
   // Some events are retries: those return the stored events, the others are appended in one frame,
   // and the result is in the batch's order. A batch of retries only writes nothing.
@@ -72,7 +101,8 @@ export function appendBatch(
     freshHashes.push(match.hashes[i] as number);
   });
   if (fresh.length === 0) return { events: stored as StoredEvent[], written: [] };
-  const written = commit(parts, indexes, maxEventSize, fresh, versions(fresh), freshHashes);
+  const written = commit(parts, indexes, maxEventSize, fresh, versions(fresh), freshHashes, approve);
+  if (!Array.isArray(written)) return written;
   let next = 0;
   // A loop, not map: `stored` has holes where events are new, which map would skip.
   const out = new Array<StoredEvent>(stored.length);
@@ -141,7 +171,11 @@ function versionMatches(expected: ExpectedVersion, current: number): boolean {
   }
 }
 
-/** Encodes the batch into one frame, writes it, then adds its rows to the table and the indexes. */
+/**
+ * Encodes the batch into one frame, asks `approve`, writes the frame, then adds its rows to the
+ * table and the indexes. What approve sees was encoded already: changing those objects cannot
+ * change what is written.
+ */
 function commit(
   parts: EngineParts,
   indexes: IndexManager,
@@ -149,7 +183,8 @@ function commit(
   events: readonly ValidEvent[],
   versions: readonly number[],
   idHashes: readonly number[],
-): StoredEvent[] {
+  approve: BeforeCommit | undefined,
+): StoredEvent[] | AwaitingApproval {
   const { table, log, tombstones } = parts;
   writer.reset(FRAME_HEADER);
   const lengths = new Array<number>(events.length);
@@ -188,11 +223,29 @@ function commit(
         })),
       )
     : undefined;
+  const stored = new Array<StoredEvent>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as ValidEvent;
+    stored[i] = {
+      sequence: firstSequence + i,
+      id: event.id,
+      aggregateId: event.aggregateId,
+      version: versions[i] as number,
+      type: event.type,
+      timestamp: new Date(event.timestamp),
+      tags: event.tags,
+      payload: event.payload,
+      metadata: event.metadata,
+    };
+  }
+  if (approve !== undefined) {
+    const verdict = approve(stored);
+    if (isPromiseLike(verdict)) return { approval: verdict, events: stored };
+  }
   const frame = writer.buffer.subarray(0, writer.length);
   sealFrame(frame, firstSequence, events.length);
   const frameOffset = log.append(frame);
 
-  const stored = new Array<StoredEvent>(events.length);
   let at = frameOffset + FRAME_HEADER;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as ValidEvent;
@@ -210,17 +263,6 @@ function commit(
     table.ids.add(row, idHashes[i] as number);
     if (table.fieldColumns.size > 0) table.fieldColumns.onAppend(row, event.payload, event.tags);
     at += length;
-    stored[i] = {
-      sequence: firstSequence + i,
-      id: event.id,
-      aggregateId: event.aggregateId,
-      version: versions[i] as number,
-      type: event.type,
-      timestamp: new Date(event.timestamp),
-      tags: event.tags,
-      payload: event.payload,
-      metadata: event.metadata,
-    };
   }
   indexes.commitBatch(firstSequence - 1, keys);
   return stored;
