@@ -5,6 +5,8 @@ import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
 import { PluginHost } from './plugin-host.js';
+import { BeforeCommitHook } from './before-commit.js';
+import { afterCommitPlugin } from './commit-hooks.js';
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
@@ -16,8 +18,8 @@ import { PluginHost } from './plugin-host.js';
  * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
  */
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  const { resolved, engine: factory, plugins } = resolveStoreOptions(options);
-  const host = new PluginHost(plugins);
+  const { resolved, engine: factory, plugins, hooks } = resolveStoreOptions(options);
+  const host = new PluginHost(plugins, afterCommitPlugin(hooks));
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
   const opened: { facade?: EventStoreFacade; failure?: Error } = {};
@@ -42,6 +44,9 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
       onFutureEvent: resolved.onFutureEvent,
       dir: resolved.dir,
       writeGate: context.writeGate,
+      ...(hooks?.beforeCommit === undefined
+        ? {}
+        : { beforeCommit: new BeforeCommitHook(hooks.beforeCommit.bind(hooks)) }),
     },
     host,
   );
