@@ -48,6 +48,11 @@ export interface StorageCapabilities {
   readonly readOnly: boolean;
   /** explain({ analyze: true }) runs the query and reports actual rows and time. */
   readonly explainAnalyze: boolean;
+  /**
+   * Calls AppendBatch.beforeCommit as append describes: openEventStore refuses `hooks.beforeCommit`
+   * over an engine without it, rather than let a veto be silently skipped.
+   */
+  readonly commitHooks: boolean;
 }
 
 /** One append, validated at the facade's door. */

@@ -1,3 +1,4 @@
+import { UnsupportedError } from '../errors.js';
 import { openEmbeddedEngine } from '../storage/embedded/open-embedded.js';
 import type { EngineContext } from '../storage/storage-engine.js';
 import { WriteGate } from '../support/write-gate.js';
@@ -35,6 +36,14 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
   };
   const engine =
     factory === undefined ? await openEmbeddedEngine(resolved, context) : await factory.open(context);
+  if (hooks?.beforeCommit !== undefined && !engine.capabilities.commitHooks) {
+    await engine.close();
+    throw new UnsupportedError(
+      'commitHooks',
+      'hooks.beforeCommit needs an engine that runs it before each write',
+      'hooks.beforeCommit',
+    );
+  }
   const facade = new EventStoreFacade(
     engine,
     {

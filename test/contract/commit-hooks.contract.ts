@@ -5,7 +5,7 @@
  * each written batch before the append resolves, and its errors never look like a failed write.
  * The engine side of this is AppendBatch.beforeCommit (src/storage/storage-engine.ts).
  */
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import {
   ConcurrencyError,
   TammaError,
@@ -30,16 +30,29 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
-/** Turns of the microtask queue and the event loop until `done` holds (no time passes on purpose). */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
-  expect(done()).toBe(true);
+/**
+ * Counts the times a hook was entered, and lets a test wait for the n-th: hooks may run after I/O
+ * (an fsync under 'always'), so the test waits for the event itself, not for some turns or time.
+ */
+function arrivals(): { arrive(): void; reached(n: number): Promise<void> } {
+  let count = 0;
+  let waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    arrive() {
+      count++;
+      for (const waiter of waiters) if (waiter.n <= count) waiter.resolve();
+      waiters = waiters.filter((waiter) => waiter.n > count);
+    },
+    reached(n) {
+      return count >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+  };
 }
 
 class Vetoed extends Error {}
 
 export function commitHooksSuite(factory: StoreFactory): void {
-  describe('commit hooks', () => {
+  requires(factory, 'commitHooks').describe('commit hooks', () => {
     async function withStore(
       options: Partial<OpenOptions>,
       fn: (store: EventStore, ctx: ContractContext) => Promise<void>,
@@ -138,18 +151,20 @@ export function commitHooksSuite(factory: StoreFactory): void {
 
     test('an async beforeCommit holds the batch until it settles; a rejection vetoes it like a throw', async () => {
       const gates: ReturnType<typeof deferred>[] = [];
+      const entered = arrivals();
       const seen: number[][] = [];
       const hooks: CommitHooks = {
         beforeCommit(events) {
           seen.push(sequences(events));
           const gate = deferred();
           gates.push(gate);
+          entered.arrive();
           return gate.promise;
         },
       };
       await withStore({ hooks }, async (store) => {
         const first = store.append({ aggregateId: 'a', type: 'T' });
-        await until(() => gates.length === 1);
+        await entered.reached(1);
         // Pending: not written yet, and a read meanwhile does not see it.
         expect(await store.read()).toEqual([]);
         gates[0]?.resolve();
@@ -159,12 +174,12 @@ export function commitHooksSuite(factory: StoreFactory): void {
           { aggregateId: 'a', type: 'T' },
           { aggregateId: 'a', type: 'T' },
         ]);
-        await until(() => gates.length === 2);
+        await entered.reached(2);
         const veto = new Vetoed('read model says no');
         gates[1]?.reject(veto);
         expect(await rejection(() => vetoed)).toBe(veto);
         const after = store.append({ aggregateId: 'a', type: 'T' });
-        await until(() => gates.length === 3);
+        await entered.reached(3);
         gates[2]?.resolve();
         expect((await after)[0]).toMatchObject({ sequence: 2, version: 2 });
         expect(seen).toEqual([[1], [2, 3], [2]]);
@@ -204,6 +219,7 @@ export function commitHooksSuite(factory: StoreFactory): void {
 
     test('concurrent appends behind an async beforeCommit wait their turn, in call order, and skip a veto without a gap', async () => {
       const gates = new Map<string, ReturnType<typeof deferred>>();
+      const entered = arrivals();
       const seen: string[] = [];
       const hooks: CommitHooks = {
         beforeCommit(events) {
@@ -211,6 +227,7 @@ export function commitHooksSuite(factory: StoreFactory): void {
           seen.push(`${name}@${events[0]?.sequence}`);
           const gate = deferred();
           gates.set(name, gate);
+          entered.arrive();
           return gate.promise;
         },
       };
@@ -219,13 +236,13 @@ export function commitHooksSuite(factory: StoreFactory): void {
         // Its rejection is looked at below, once C is through: caught now, so it is not "unhandled" meanwhile.
         const b = store.append({ aggregateId: 'x', type: 'B' }).catch((error: unknown) => error);
         const c = store.appendToStream('x', [{ type: 'C' }], { expectedVersion: 'stream_exists' });
-        await until(() => gates.has('A'));
+        await entered.reached(1);
         // B and C queue behind A's pending approval: their hooks have not run.
         expect(seen).toEqual(['A@1']);
         gates.get('A')?.resolve();
-        await until(() => gates.has('B'));
+        await entered.reached(2);
         gates.get('B')?.reject(new Vetoed('B'));
-        await until(() => gates.has('C'));
+        await entered.reached(3);
         gates.get('C')?.resolve();
         expect((await a)[0]).toMatchObject({ sequence: 1, version: 1 });
         expect(await b).toBeInstanceOf(Vetoed);
@@ -271,10 +288,12 @@ export function commitHooksSuite(factory: StoreFactory): void {
     test('afterCommit follows each written batch after the plugins, and is awaited before append resolves', async () => {
       const order: string[] = [];
       const gate = deferred();
+      const entered = arrivals();
       const hooks: CommitHooks = {
         beforeCommit: (events) => void order.push(`before ${sequences(events)}`),
         async afterCommit(events) {
           order.push(`after ${sequences(events)}`);
+          entered.arrive();
           await gate.promise;
           order.push(`after done ${sequences(events)}`);
         },
@@ -286,7 +305,7 @@ export function commitHooksSuite(factory: StoreFactory): void {
           resolved = true;
           return events;
         });
-        await until(() => order.includes('after 1'));
+        await entered.reached(1);
         // The write is stored (a read sees it) but the append waits for the hook.
         expect(sequences(await store.read())).toEqual([1]);
         expect(resolved).toBe(false);

@@ -1,18 +1,14 @@
-import {
-  ConcurrencyError,
-  DuplicateEventIdError,
-  ValidationError,
-  type ExpectedVersion,
-} from '../../errors.js';
+import { ConcurrencyError, DuplicateEventIdError, type ExpectedVersion } from '../../errors.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { ValidEvent } from '../../events/validate.js';
-import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../../codec/frame.js';
+import { FRAME_HEADER, RECORD_PREFIX } from '../../codec/frame.js';
 import { RecordWriter, decodeId } from '../../codec/record-codec.js';
 import type { AppendBatch, AppendOutcome, BeforeCommit } from '../storage-engine.js';
 import { isPromiseLike } from '../../support/promise-like.js';
+import { writeApproved } from './approved-write.js';
+import { batchKeys, refuseDeletedStreams, writeBatch, type EncodedBatch } from './batch-write.js';
 import { contentDifference, matchStoredIds } from './duplicate-ids.js';
 import type { EngineParts } from './engine-parts.js';
-import type { EventView } from './exec/event-view.js';
 import type { IndexManager } from './indexes/index-manager.js';
 import type { Tombstones } from './retention/tombstones.js';
 import { positionOfVersion } from './table/stream-position.js';
@@ -31,8 +27,13 @@ export function holdsId(tombstones: Tombstones, row: number): boolean {
  */
 export interface AwaitingApproval {
   readonly approval: PromiseLike<void>;
-  /** The events the hook saw: the run after the approval must write exactly these. */
+  /** The events the hook saw: what is written after the approval must be exactly these. */
   readonly events: readonly StoredEvent[];
+  /**
+   * Once approved: writes the batch as it was encoded and returns the outcome, or undefined (nothing
+   * written) when something it was checked against changed meanwhile; the step then runs again.
+   */
+  write(parts: EngineParts, indexes: IndexManager): AppendOutcome | undefined;
 }
 
 /**
@@ -88,7 +89,8 @@ export function appendBatch(
   const match = matchStoredIds(table, reader, events, given, (row) => holdsId(tombstones, row));
   if (match.stored === undefined) {
     const written = commit(parts, indexes, maxEventSize, events, versions(events), match.hashes, approve);
-    return Array.isArray(written) ? { events: written, written } : written;
+    if (!Array.isArray(written)) return awaiting(written, (done) => ({ events: done, written: done }));
+    return { events: written, written };
   }
   // Some events are retries: those return the stored events, the others are appended in one frame,
   // and the result is in the batch's order. A batch of retries only writes nothing.
@@ -102,12 +104,14 @@ export function appendBatch(
   });
   if (fresh.length === 0) return { events: stored as StoredEvent[], written: [] };
   const written = commit(parts, indexes, maxEventSize, fresh, versions(fresh), freshHashes, approve);
-  if (!Array.isArray(written)) return written;
-  let next = 0;
-  // A loop, not map: `stored` has holes where events are new, which map would skip.
-  const out = new Array<StoredEvent>(stored.length);
-  for (let i = 0; i < stored.length; i++) out[i] = stored[i] ?? (written[next++] as StoredEvent);
-  return { events: out, written };
+  const outcome = (done: StoredEvent[]): AppendOutcome => {
+    let next = 0;
+    // A loop, not map: `stored` has holes where events are new, which map would skip.
+    const out = new Array<StoredEvent>(stored.length);
+    for (let i = 0; i < stored.length; i++) out[i] = stored[i] ?? (done[next++] as StoredEvent);
+    return { events: out, written: done };
+  };
+  return Array.isArray(written) ? outcome(written) : awaiting(written, outcome);
 }
 
 /**
@@ -174,7 +178,8 @@ function versionMatches(expected: ExpectedVersion, current: number): boolean {
 /**
  * Encodes the batch into one frame, asks `approve`, writes the frame, then adds its rows to the
  * table and the indexes. What approve sees was encoded already: changing those objects cannot
- * change what is written.
+ * change what is written. When approve answers with a promise, nothing is written yet: the frame
+ * is copied out of the shared encoder and kept, to be written once approved (approved-write.ts).
  */
 function commit(
   parts: EngineParts,
@@ -184,8 +189,7 @@ function commit(
   versions: readonly number[],
   idHashes: readonly number[],
   approve: BeforeCommit | undefined,
-): StoredEvent[] | AwaitingApproval {
-  const { table, log, tombstones } = parts;
+): StoredEvent[] | PendingWrite {
   writer.reset(FRAME_HEADER);
   const lengths = new Array<number>(events.length);
   for (let i = 0; i < events.length; i++) {
@@ -201,28 +205,27 @@ function commit(
     writer.buffer.writeUInt32LE(length, prefix);
     lengths[i] = length;
   }
-  if (tombstones.active) {
-    events.forEach((event, i) => {
-      if (tombstones.isAggregateDeleted(event.aggregateId)) {
-        throw new ValidationError(
-          `events[${i}].aggregateId`,
-          `stream ${JSON.stringify(event.aggregateId)} was deleted (deleteAggregate) and takes no more events; nothing was written`,
-          'AGGREGATE_DELETED',
-        );
-      }
-    });
+  refuseDeletedStreams(parts, events);
+  const batch: EncodedBatch = { events, versions, lengths, idHashes, firstSequence: parts.table.rows + 1 };
+  const keys = batchKeys(indexes, batch);
+  const stored = storedEvents(batch);
+  if (approve !== undefined) {
+    const verdict = approve(stored);
+    if (isPromiseLike(verdict)) {
+      const frame = Buffer.from(writer.buffer.subarray(0, writer.length));
+      return {
+        approval: verdict,
+        stored,
+        write: (now, nowIndexes) => writeApproved(now, nowIndexes, { parts, frame, batch }),
+      };
+    }
   }
-  const firstSequence = table.rows + 1;
-  // Unique indexes check keys now: a violation must leave nothing written.
-  const keys = indexes.active
-    ? indexes.prepareBatch(
-        events.map((event, i): EventView => ({
-          ...event,
-          sequence: firstSequence + i,
-          version: versions[i] as number,
-        })),
-      )
-    : undefined;
+  writeBatch(parts, indexes, writer.buffer.subarray(0, writer.length), batch, keys);
+  return stored;
+}
+
+/** The batch's events as they are stored (and returned): what beforeCommit sees. */
+function storedEvents({ events, versions, firstSequence }: EncodedBatch): StoredEvent[] {
   const stored = new Array<StoredEvent>(events.length);
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as ValidEvent;
@@ -238,32 +241,24 @@ function commit(
       metadata: event.metadata,
     };
   }
-  if (approve !== undefined) {
-    const verdict = approve(stored);
-    if (isPromiseLike(verdict)) return { approval: verdict, events: stored };
-  }
-  const frame = writer.buffer.subarray(0, writer.length);
-  sealFrame(frame, firstSequence, events.length);
-  const frameOffset = log.append(frame);
-
-  let at = frameOffset + FRAME_HEADER;
-  for (let i = 0; i < events.length; i++) {
-    const event = events[i] as ValidEvent;
-    const length = lengths[i] as number;
-    at += RECORD_PREFIX;
-    const row = table.addRow(
-      event.aggregateId,
-      event.type,
-      event.timestamp,
-      versions[i] as number,
-      at,
-      length,
-      event.tags,
-    );
-    table.ids.add(row, idHashes[i] as number);
-    if (table.fieldColumns.size > 0) table.fieldColumns.onAppend(row, event.payload, event.tags);
-    at += length;
-  }
-  indexes.commitBatch(firstSequence - 1, keys);
   return stored;
+}
+
+/** A batch encoded and waiting for its hook's promise; `write` writes it then, if nothing moved. */
+interface PendingWrite {
+  readonly approval: PromiseLike<void>;
+  readonly stored: StoredEvent[];
+  write(parts: EngineParts, indexes: IndexManager): boolean;
+}
+
+/** The step's answer while the hook's promise is pending, with how to finish the outcome once written. */
+function awaiting(
+  pending: PendingWrite,
+  outcome: (written: StoredEvent[]) => AppendOutcome,
+): AwaitingApproval {
+  return {
+    approval: pending.approval,
+    events: pending.stored,
+    write: (parts, indexes) => (pending.write(parts, indexes) ? outcome(pending.stored) : undefined),
+  };
 }

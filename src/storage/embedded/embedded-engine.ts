@@ -21,7 +21,7 @@ import type {
 import type { StoreStats } from '../store-stats.js';
 import { appendBatch, holdsId, type AwaitingApproval } from './append-batch.js';
 import { CommitTurn } from './commit-turn.js';
-import { requireApproved } from './approved-events.js';
+import { requireApproved } from './approved-write.js';
 import { storageError } from './log/storage-error.js';
 import { Checkpointer } from './checkpointer.js';
 import type { ResolvedOptions } from './embedded-options.js';
@@ -105,6 +105,7 @@ export class EmbeddedEngine implements StorageEngine {
       erasure: true,
       readOnly,
       explainAnalyze: true,
+      commitHooks: true,
     };
     this.writes = context.writeGate;
     this.archivedCopies = new ArchivedCopies(dir);
@@ -233,15 +234,19 @@ export class EmbeddedEngine implements StorageEngine {
 
   /**
    * Writes a batch once its hook's promise resolved. Nothing was written, and no other append ran
-   * meanwhile (the turn), so the step runs again and assigns the same sequences and versions;
-   * checks that depend on more than appends (a stream deleted meanwhile) are made again too. A
-   * rejection propagates as it is, with nothing written.
+   * meanwhile (the turn): the batch is written as it was encoded, unless something else moved
+   * what it was checked against (a stream deleted meanwhile, a restore). Then the step runs again
+   * (and refuses, or must assign what the hook saw). A rejection propagates as it is, with nothing
+   * written.
    */
   private async afterApproval(batch: AppendBatch, awaiting: AwaitingApproval): Promise<AppendOutcome> {
     await awaiting.approval;
     if (this.failure !== undefined) this.assertWritable();
-    return appendBatch(this.current, this.manager, this.options.maxEventSize, batch, (events) =>
-      requireApproved(awaiting.events, events),
+    return (
+      awaiting.write(this.current, this.manager) ??
+      appendBatch(this.current, this.manager, this.options.maxEventSize, batch, (events) =>
+        requireApproved(awaiting.events, events),
+      )
     );
   }
 
