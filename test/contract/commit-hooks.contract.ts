@@ -15,6 +15,7 @@ import {
   type StoredEvent,
 } from '../../src/index.js';
 import { expectError, observe, rejection, sequences } from '../support/helpers.js';
+import { randomInt, seededRandom } from '../support/random.js';
 import { recorder } from '../support/recorder-plugin.js';
 import type { ContractContext, StoreFactory } from './factory.js';
 import { requires } from './requires.js';
@@ -393,6 +394,71 @@ export function commitHooksSuite(factory: StoreFactory): void {
         }
       },
     );
+
+    for (const seed of [7, 1234]) {
+      test(`randomized (seed ${seed}): sync and async approvals and vetoes under concurrency, the log is exactly what was approved`, async () => {
+        type Mode = 'ok' | 'veto' | 'async-ok' | 'async-veto';
+        const random = seededRandom(seed);
+        const approved: StoredEvent[][] = [];
+        /** Some turns of the event loop: an async hook that takes a while, without time passing. */
+        const turns = async (n: number) => {
+          for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+        };
+        const hooks: CommitHooks = {
+          beforeCommit(events) {
+            const { mode, turnsTaken } = events[0]?.payload as { mode: Mode; turnsTaken: number };
+            if (mode === 'ok') approved.push([...events]);
+            if (mode === 'veto') throw new Vetoed('sync');
+            if (mode === 'async-ok') return turns(turnsTaken).then(() => void approved.push([...events]));
+            if (mode === 'async-veto')
+              return turns(turnsTaken).then(() => Promise.reject(new Vetoed('async')));
+          },
+        };
+        await withStore({ hooks }, async (store) => {
+          const modes: Mode[] = ['ok', 'veto', 'async-ok', 'async-veto'];
+          const calls: { mode: Mode; outcome: Promise<unknown> }[] = [];
+          for (let wave = 0; wave < 12; wave++) {
+            const wavePromises: Promise<unknown>[] = [];
+            for (let k = randomInt(random, 1, 8); k > 0; k--) {
+              const mode = modes[randomInt(random, 0, 3)] as Mode;
+              const payload = { mode, turnsTaken: randomInt(random, 0, 3) };
+              const stream = `s-${randomInt(random, 0, 4)}`;
+              const size = randomInt(random, 1, 3);
+              const outcome =
+                random() < 0.5
+                  ? store.append(
+                      Array.from({ length: size }, () => ({ aggregateId: stream, type: 'T', payload })),
+                    )
+                  : store.appendToStream(
+                      stream,
+                      Array.from({ length: size }, () => ({ type: 'T', payload })),
+                    );
+              const settled = outcome.then(
+                (events) => events,
+                (error: unknown) => error,
+              );
+              calls.push({ mode, outcome: settled });
+              wavePromises.push(settled);
+            }
+            // Some waves overlap the next one, some are awaited.
+            if (random() < 0.5) await Promise.all(wavePromises);
+          }
+          for (const { mode, outcome } of calls) {
+            const result = await outcome;
+            if (mode === 'ok' || mode === 'async-ok')
+              expect(Array.isArray(result), String(result)).toBe(true);
+            else expect(result).toBeInstanceOf(Vetoed);
+          }
+          const log = await store.read();
+          expect(log).toEqual(approved.flat());
+          expect(sequences(log)).toEqual(log.map((_, i) => i + 1));
+          for (let stream = 0; stream < 5; stream++) {
+            const events = await store.getEvents(`s-${stream}`);
+            expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+          }
+        });
+      });
+    }
 
     test('inline projection (as in Emmett): beforeCommit keeps a read model and enforces its invariant', async () => {
       // A shopping cart summary kept in step with the log: a batch that would take a cart over its
