@@ -341,10 +341,16 @@ export function commitHooksSuite(factory: StoreFactory): void {
 
     test('afterCommit may append (a follow-up event); beforeCommit may not write to its own store', async () => {
       let store!: EventStore;
+      let spawned: Promise<number[]> | undefined;
       const hooks: CommitHooks = {
         async beforeCommit(events) {
           if (events[0]?.type === 'Sneaky') await store.append({ aggregateId: 'b', type: 'Inner' });
           if (events[0]?.type === 'Eraser') await store.deleteAggregate('a');
+          if (events[0]?.type === 'Spawner') {
+            spawned = new Promise<void>((resolve) => setImmediate(resolve)).then(async () =>
+              sequences(await store.append({ aggregateId: 'b', type: 'Spawned' })),
+            );
+          }
         },
         async afterCommit(events) {
           if (events[0]?.type === 'Ordered') await store.append({ aggregateId: 'b', type: 'Shipped' });
@@ -361,6 +367,9 @@ export function commitHooksSuite(factory: StoreFactory): void {
         expect((await store.read()).map((e) => e.type)).toEqual(['Ordered', 'Shipped']);
         // Outside the hook, writes go on as usual.
         expect((await store.append({ aggregateId: 'a', type: 'Later' }))[0]?.sequence).toBe(3);
+        // Work the hook left behind writes once the hook has answered (it inherits the hook's context).
+        expect(sequences(await store.append({ aggregateId: 'a', type: 'Spawner' }))).toEqual([4]);
+        expect(await spawned).toEqual([5]);
       });
     });
 
