@@ -18,9 +18,14 @@ export class PluginHost {
   /** Whether any plugin watches reads: with none, the read runner adds nothing to a read. */
   readonly watchesReads: boolean;
 
+  /** Where the store's own plugins start: their afterCommit promises are waited for. */
+  private readonly firstOwn: number;
+
   /** `own`: the store's own plugins (e.g. hooks.afterCommit), checked already, run after the user's. */
   constructor(plugins: unknown, ...own: (StorePlugin | undefined)[]) {
-    this.plugins = [...checkPlugins(plugins), ...own.filter((plugin) => plugin !== undefined)];
+    const given = checkPlugins(plugins);
+    this.firstOwn = given.length;
+    this.plugins = [...given, ...own.filter((plugin) => plugin !== undefined)];
     this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
@@ -39,9 +44,10 @@ export class PluginHost {
   }
 
   /**
-   * Tells every plugin about a committed batch. A plugin that returns a promise (the store's
-   * hooks.afterCommit may) is waited for: then this returns a promise that resolves, whatever the
-   * plugins' promises did, once all have settled; otherwise it returns nothing, adding no turn.
+   * Tells every plugin about a committed batch. When one of the store's own plugins returns a
+   * promise (hooks.afterCommit may), this returns a promise that resolves once those have settled,
+   * however they ended; otherwise nothing, adding no turn. A user plugin's promise is not waited
+   * for (plugins observe; they do not hold appends up), but its rejection is counted.
    */
   afterCommit(events: readonly StoredEvent[]): Promise<void> | undefined {
     const first = events[0];
@@ -51,11 +57,12 @@ export class PluginHost {
     let waits: Promise<void>[] | undefined;
     this.each((plugin, at) => {
       const result: unknown = plugin.afterCommit?.(notice);
-      if (isPromiseLike(result)) {
-        (waits ??= []).push(
-          Promise.resolve(result).then(undefined, (error: unknown) => this.failed(at, error)),
-        );
-      }
+      if (!isPromiseLike(result)) return;
+      const settled = Promise.resolve(result).then(
+        () => undefined,
+        (error: unknown) => this.failed(at, error),
+      );
+      if (at >= this.firstOwn) (waits ??= []).push(settled);
     });
     return waits === undefined ? undefined : Promise.all(waits).then(() => undefined);
   }

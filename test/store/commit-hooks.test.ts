@@ -105,6 +105,44 @@ describe('the hooks option', () => {
 });
 
 describe('afterCommit and durability', () => {
+  test("hooks.afterCommit's promise is waited for; a plugin's is not, but its rejection is counted", async () => {
+    let release!: () => void;
+    const pluginWork = new Promise<void>((resolve) => (release = resolve));
+    const order: string[] = [];
+    const store = await openEventStore({
+      clock: new ManualClock(T0),
+      plugins: [
+        {
+          name: 'slow-plugin',
+          afterCommit: (async () => {
+            await pluginWork;
+            order.push('plugin done');
+            throw new Error('plugin failed late');
+          }) as () => void,
+        },
+      ],
+      hooks: {
+        async afterCommit() {
+          await Promise.resolve();
+          order.push('hook done');
+        },
+      },
+    });
+    try {
+      await store.append({ aggregateId: 'a', type: 'T' });
+      order.push('append resolved');
+      release();
+      await someTurns();
+      expect(order).toEqual(['hook done', 'append resolved', 'plugin done']);
+      expect(store.stats().plugins).toEqual([
+        { name: 'slow-plugin', errors: 1, lastError: 'plugin failed late' },
+        { name: 'hooks.afterCommit', errors: 0, lastError: null },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("under fsync 'always', afterCommit runs once the batch is synced", async () => {
     await withDir(async (dir) => {
       const seen: { sequences: number[]; unsyncedBytes: number; fsyncs: number }[] = [];
