@@ -7,6 +7,7 @@ export { openEventStore } from './store/open.js';
 export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
 export type { EmbeddedOpenOptions } from './storage/embedded/embedded-options.js';
 export type { StorePlugin, ReadCall, ReadObservation, CommitNotice, ChangeNotice } from './store/hooks.js';
+export type { CommitHooks } from './store/commit-hooks.js';
 export type {
   StorageEngine,
   StorageEngineFactory,
@@ -15,6 +16,7 @@ export type {
   EngineRetention,
   AppendBatch,
   AppendOutcome,
+  BeforeCommit,
   StreamRead,
   GlobalRead,
 } from './storage/storage-engine.js';

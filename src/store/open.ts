@@ -1,3 +1,4 @@
+import { UnsupportedError } from '../errors.js';
 import { openEmbeddedEngine } from '../storage/embedded/open-embedded.js';
 import type { EngineContext } from '../storage/storage-engine.js';
 import { WriteGate } from '../support/write-gate.js';
@@ -5,6 +6,8 @@ import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
 import { PluginHost } from './plugin-host.js';
+import { BeforeCommitHook } from './before-commit.js';
+import { afterCommitPlugin } from './commit-hooks.js';
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
@@ -16,8 +19,8 @@ import { PluginHost } from './plugin-host.js';
  * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
  */
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  const { resolved, engine: factory, plugins } = resolveStoreOptions(options);
-  const host = new PluginHost(plugins);
+  const { resolved, engine: factory, plugins, hooks } = resolveStoreOptions(options);
+  const host = new PluginHost(plugins, afterCommitPlugin(hooks));
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
   const opened: { facade?: EventStoreFacade; failure?: Error } = {};
@@ -33,6 +36,14 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
   };
   const engine =
     factory === undefined ? await openEmbeddedEngine(resolved, context) : await factory.open(context);
+  if (hooks?.beforeCommit !== undefined && !engine.capabilities.commitHooks) {
+    await engine.close();
+    throw new UnsupportedError(
+      'commitHooks',
+      'hooks.beforeCommit needs an engine that runs it before each write',
+      'hooks.beforeCommit',
+    );
+  }
   const facade = new EventStoreFacade(
     engine,
     {
@@ -42,6 +53,9 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
       onFutureEvent: resolved.onFutureEvent,
       dir: resolved.dir,
       writeGate: context.writeGate,
+      ...(hooks?.beforeCommit === undefined
+        ? {}
+        : { beforeCommit: new BeforeCommitHook(hooks.beforeCommit.bind(hooks)) }),
     },
     host,
   );

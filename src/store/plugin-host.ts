@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import { describe } from '../support/describe.js';
+import { isPromiseLike } from '../support/promise-like.js';
 import type { PluginStats } from '../storage/store-stats.js';
 import type { ChangeNotice, ReadCall, ReadObservation, StorePlugin } from './hooks.js';
 
@@ -17,8 +18,14 @@ export class PluginHost {
   /** Whether any plugin watches reads: with none, the read runner adds nothing to a read. */
   readonly watchesReads: boolean;
 
-  constructor(plugins: unknown) {
-    this.plugins = checkPlugins(plugins);
+  /** Where the store's own plugins start: their afterCommit promises are waited for. */
+  private readonly firstOwn: number;
+
+  /** `own`: the store's own plugins (e.g. hooks.afterCommit), checked already, run after the user's. */
+  constructor(plugins: unknown, ...own: (StorePlugin | undefined)[]) {
+    const given = checkPlugins(plugins);
+    this.firstOwn = given.length;
+    this.plugins = [...given, ...own.filter((plugin) => plugin !== undefined)];
     this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
@@ -36,12 +43,28 @@ export class PluginHost {
     return this.stats_.map((entry) => ({ ...entry }));
   }
 
-  afterCommit(events: readonly StoredEvent[]): void {
+  /**
+   * Tells every plugin about a committed batch. When one of the store's own plugins returns a
+   * promise (hooks.afterCommit may), this returns a promise that resolves once those have settled,
+   * however they ended; otherwise nothing, adding no turn. A user plugin's promise is not waited
+   * for (plugins observe; they do not hold appends up), but its rejection is counted.
+   */
+  afterCommit(events: readonly StoredEvent[]): Promise<void> | undefined {
     const first = events[0];
     const last = events[events.length - 1];
-    if (first === undefined || last === undefined || this.plugins.length === 0) return;
+    if (first === undefined || last === undefined || this.plugins.length === 0) return undefined;
     const notice = { events, firstSequence: first.sequence, lastSequence: last.sequence };
-    this.each((plugin) => plugin.afterCommit?.(notice));
+    let waits: Promise<void>[] | undefined;
+    this.each((plugin, at) => {
+      const result: unknown = plugin.afterCommit?.(notice);
+      if (!isPromiseLike(result)) return;
+      const settled = Promise.resolve(result).then(
+        () => undefined,
+        (error: unknown) => this.failed(at, error),
+      );
+      if (at >= this.firstOwn) (waits ??= []).push(settled);
+    });
+    return waits === undefined ? undefined : Promise.all(waits).then(() => undefined);
   }
 
   afterChange(change: ChangeNotice): void {
@@ -95,10 +118,10 @@ export class PluginHost {
     }
   }
 
-  private each(call: (plugin: StorePlugin) => void): void {
+  private each(call: (plugin: StorePlugin, at: number) => void): void {
     for (let at = 0; at < this.plugins.length; at++) {
       try {
-        call(this.plugins[at] as StorePlugin);
+        call(this.plugins[at] as StorePlugin, at);
       } catch (error) {
         this.failed(at, error);
       }
