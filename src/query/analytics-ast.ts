@@ -103,6 +103,11 @@ export interface FunnelQuerySpec {
     readonly where: FilterNode;
     readonly between: readonly [number, number];
   }[];
+  /**
+   * Also the funnel of each value of this field (a journey's value: the field on its earliest
+   * event, in (timestamp, sequence) order, that holds it; null when none does), as `breakdown`.
+   */
+  readonly breakdownBy?: Field;
 }
 
 /**
@@ -119,7 +124,7 @@ export interface AnalyticsSpec {
   readonly aggregates?: AggregateMap;
   /** A filter over output rows: fields are output column names. */
   readonly having?: FilterNode;
-  /** A funnel over the events: one row, `{ steps }`; not combined with the parts above. */
+  /** A funnel over the events: one row, `{ steps, breakdown? }`; not combined with the parts above. */
   readonly funnel?: FunnelQuerySpec;
 }
 

@@ -1,9 +1,6 @@
 import { ValidationError } from '../errors.js';
-import type { StoredEvent } from '../events/types.js';
-import { funnel, type FunnelMode, type FunnelResult } from '../analytics/funnel.js';
+import type { FunnelMode, FunnelResult } from '../analytics/funnel.js';
 import { windowMs } from '../analytics/partition-events.js';
-import { readRowField } from '../analytics/stages/read-row-field.js';
-import { compileRowFilter } from '../analytics/stages/row-filter.js';
 import { runPipeline } from '../analytics/stages/run-pipeline.js';
 import { stageName, validatePipeline } from '../analytics/stages/validate-pipeline.js';
 import type { Duration, PipelineRow, PipelineStage } from '../query/analytics-ast.js';
@@ -122,7 +119,7 @@ export class StoreAnalytics {
 
   /** A conversion funnel: how many journeys reach each step within the window (docs/analytics.md, Funnels). */
   async funnel(spec: FunnelQuery): Promise<FunnelReport> {
-    const checked = validateFunnel(spec);
+    validateFunnel(spec);
     const mode = spec.mode ?? 'sequential';
     // Only events some step or exclusion matches take part, but in strict mode every event of a
     // journey stands between its steps.
@@ -136,81 +133,23 @@ export class StoreAnalytics {
         : relevant.kind === 'all'
           ? spec.where
           : f.and(spec.where, relevant);
-    if (spec.breakdownBy === undefined) {
-      // One query: the engine runs the funnel where the events are (the embedded one over its columns).
-      const funnelSpec = {
-        partitionBy: spec.partitionBy,
-        steps: spec.steps,
-        within: spec.within,
-        mode,
-        ...(spec.exclusions === undefined ? {} : { exclusions: spec.exclusions }),
-      };
-      const [row] = await this.reads.execute({
-        ...eventQuery(where),
-        hints: spec.hints ?? {},
-        analytics: { funnel: funnelSpec },
-      });
-      return row as unknown as FunnelReport;
-    }
-    const events = (
-      (await this.reads.execute({
-        ...eventQuery(where),
-        hints: spec.hints ?? {},
-      })) as unknown as StoredEvent[]
-    ).filter((event) => partitionOf(event, spec.partitionBy) !== undefined);
-    const run = (subset: readonly StoredEvent[]) =>
-      funnel(subset, {
-        partitionBy: (event) => partitionOf(event, spec.partitionBy),
-        steps: spec.steps.map((step) => compileRowFilter(step)),
-        withinMs: checked.within,
-        mode,
-        exclusions: (spec.exclusions ?? []).map((exclusion) => ({
-          test: compileRowFilter(exclusion.where),
-          between: exclusion.between,
-        })),
-      });
-    const report: FunnelReport = run(events);
-    if (spec.breakdownBy === undefined) return report;
-    return { ...report, breakdown: breakdown(events, spec.partitionBy, spec.breakdownBy, run) };
+    // One query: the engine runs the funnel where the events are (the embedded one over its columns),
+    // breakdown included.
+    const funnelSpec = {
+      partitionBy: spec.partitionBy,
+      steps: spec.steps,
+      within: spec.within,
+      mode,
+      ...(spec.exclusions === undefined ? {} : { exclusions: spec.exclusions }),
+      ...(spec.breakdownBy === undefined ? {} : { breakdownBy: spec.breakdownBy }),
+    };
+    const [row] = await this.reads.execute({
+      ...eventQuery(where),
+      hints: spec.hints ?? {},
+      analytics: { funnel: funnelSpec },
+    });
+    return row as unknown as FunnelReport;
   }
-}
-
-/** A journey's key: objects by their JSON (partitions are Map keys); undefined when the event has none. */
-function partitionOf(event: StoredEvent, field: string): unknown {
-  const value = readRowField(event, field);
-  if (value === undefined || value === null) return undefined;
-  return typeof value === 'object' ? JSON.stringify(value) : value;
-}
-
-function breakdown(
-  events: readonly StoredEvent[],
-  partitionBy: string,
-  field: string,
-  run: (subset: readonly StoredEvent[]) => FunnelResult,
-): { value: unknown; steps: FunnelResult['steps'] }[] {
-  const ordered = [...events].sort(
-    (a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.sequence - b.sequence,
-  );
-  const valueOf = new Map<unknown, unknown>();
-  for (const event of ordered) {
-    const partition = partitionOf(event, partitionBy);
-    const value = readRowField(event, field);
-    if (
-      !valueOf.has(partition) ||
-      (valueOf.get(partition) === null && value !== undefined && value !== null)
-    ) {
-      valueOf.set(partition, value === undefined ? null : value);
-    }
-  }
-  const groups = new Map<string, { value: unknown; events: StoredEvent[] }>();
-  for (const event of ordered) {
-    const value = valueOf.get(partitionOf(event, partitionBy)) ?? null;
-    const key = JSON.stringify(value);
-    const group = groups.get(key) ?? { value, events: [] };
-    group.events.push(event);
-    groups.set(key, group);
-  }
-  return [...groups.values()].map(({ value, events: subset }) => ({ value, steps: run(subset).steps }));
 }
 
 function validateFunnel(spec: unknown): { within: number } {

@@ -104,6 +104,7 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
         exclusion: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
         partitionBy: fc.constantFrom('aggregateId', 'tags.issue'),
         parallel: fc.constantFrom(false, false, false, true),
+        breakdownBy: fc.option(fc.constantFrom('tags.issue', 'type', 'aggregateId'), { nil: undefined }),
       });
       await fc.assert(
         fc.asyncProperty(fc.array(eventArb, { maxLength: 80 }), funnelArb, async (events, spec) => {
@@ -131,15 +132,15 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
               exclusions,
               hints: { parallel: spec.parallel },
               ...(spec.exclude === undefined ? {} : { where: f.ne('type', spec.exclude) }),
+              ...(spec.breakdownBy === undefined ? {} : { breakdownBy: spec.breakdownBy }),
             });
             const partitionOf = (e: StoredEvent) =>
               spec.partitionBy === 'aggregateId' ? e.aggregateId : (e.tags as Record<string, unknown>).issue;
-            const expected = funnel(
-              prepared.all.filter(
-                (e) =>
-                  partitionOf(e) !== undefined && (spec.exclude === undefined || e.type !== spec.exclude),
-              ),
-              {
+            const kept = prepared.all.filter(
+              (e) => partitionOf(e) !== undefined && (spec.exclude === undefined || e.type !== spec.exclude),
+            );
+            const run = (events: readonly StoredEvent[]) =>
+              funnel(events, {
                 partitionBy: partitionOf,
                 steps: spec.steps.map((type) => (e: StoredEvent) => e.type === type),
                 withinMs: spec.within * 60_000,
@@ -148,8 +149,43 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
                   test: (e: StoredEvent) => e.type === spec.exclusion,
                   between: x.between,
                 })),
-              },
-            );
+              });
+            const expected: Record<string, unknown> = { ...run(kept) };
+            if (spec.breakdownBy !== undefined) {
+              // A journey's events are those some step or exclusion matches (every event, strict);
+              // its value: the field on the earliest of them that holds it, else null; the values in
+              // the order their first journey starts.
+              const relevant = kept.filter(
+                (e) =>
+                  spec.mode === 'strict' ||
+                  spec.steps.includes(e.type) ||
+                  (exclusions.length > 0 && e.type === spec.exclusion),
+              );
+              const ordered = [...relevant].sort(
+                (a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.sequence - b.sequence,
+              );
+              const field = (e: StoredEvent): unknown =>
+                spec.breakdownBy === 'tags.issue'
+                  ? (e.tags as Record<string, unknown>).issue
+                  : e[spec.breakdownBy as 'type' | 'aggregateId'];
+              const valueOf = new Map<unknown, unknown>();
+              for (const e of ordered) {
+                const held = field(e) ?? null;
+                if (!valueOf.has(partitionOf(e)) || (valueOf.get(partitionOf(e)) === null && held !== null))
+                  valueOf.set(partitionOf(e), held);
+              }
+              const groups = new Map<string, { value: unknown; events: StoredEvent[] }>();
+              for (const e of ordered) {
+                const value = valueOf.get(partitionOf(e)) ?? null;
+                const group = groups.get(JSON.stringify(value)) ?? { value, events: [] };
+                group.events.push(e);
+                groups.set(JSON.stringify(value), group);
+              }
+              expected.breakdown = [...groups.values()].map(({ value, events }) => ({
+                value,
+                steps: run(events).steps,
+              }));
+            }
             expect(report).toEqual(expected);
           } finally {
             await prepared.cleanup();

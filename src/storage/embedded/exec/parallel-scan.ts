@@ -193,6 +193,7 @@ export class ParallelScanPool implements OperatorWorkers {
     const task = this.nextTask++;
     const message: ToWorker = { kind: 'sequence', task, sequence, layout, stop };
     const transfer = [layout.ms.buffer, layout.masks.buffer, layout.bounds.buffer] as ArrayBuffer[];
+    if (layout.groupOf !== undefined) transfer.push(layout.groupOf.buffer as ArrayBuffer);
     return new Promise<FromWorker>((resolve, reject) =>
       worker.run(task, message, { resolve, reject }, transfer),
     ).then((answer) => (answer as { answer: SequenceAnswer }).answer);

@@ -40,6 +40,7 @@ export async function runSequences(
         masks: layout.masks.slice(from * layout.words, to * layout.words),
         words: layout.words,
         bounds,
+        ...(layout.groupOf === undefined ? {} : { groupOf: layout.groupOf.slice(first, last) }),
       };
       return pool.sequence(task, share, stop);
     });
@@ -77,8 +78,8 @@ function joinAnswers(
   bounds: Int32Array,
 ): SequenceAnswer {
   if (answers[0]?.kind === 'funnel') {
-    const steps = answers[0].times.length;
-    const times = Array.from({ length: steps }, (_, k) => {
+    const lists = answers[0].times.length;
+    const times = Array.from({ length: lists }, (_, k) => {
       const parts = answers.map((answer) => (answer as { times: Float64Array[] }).times[k] as Float64Array);
       const joined = new Float64Array(parts.reduce((n, part) => n + part.length, 0));
       let at = 0;

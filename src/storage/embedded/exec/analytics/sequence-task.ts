@@ -16,6 +16,8 @@ export interface SequenceLayout {
   readonly words: number;
   /** Partition p's events are [bounds[p], bounds[p + 1]). */
   readonly bounds: Int32Array;
+  /** A funnel's breakdown: partition p's group (absent: every partition in group 0). */
+  readonly groupOf?: Int32Array;
 }
 
 export type SequenceTask =
@@ -29,6 +31,8 @@ export type SequenceTask =
   | {
       readonly kind: 'funnel';
       readonly steps: number;
+      /** Breakdown groups (1 without a breakdown): see SequenceLayout.groupOf. */
+      readonly groups: number;
       readonly within: number;
       readonly mode: FunnelMode;
       readonly between: readonly (readonly [number, number])[];
@@ -37,7 +41,7 @@ export type SequenceTask =
 export type SequenceAnswer =
   /** Match m: its partition `partitions[m]`, its step s event `found[m * steps + s]` (an event index; -1: absent). */
   | { readonly kind: 'pattern'; readonly partitions: Int32Array; readonly found: Int32Array }
-  /** Step k: the time to it of each partition that reached it. */
+  /** Group g's step k (`times[g * steps + k]`): the time to it of each of the group's partitions that reached it. */
   | { readonly kind: 'funnel'; readonly times: Float64Array[] };
 
 /**
@@ -130,12 +134,13 @@ export function runSequenceTask(
     return { kind: 'pattern', partitions: owners.done(), found: found.done() };
   }
   const cursor = new PartitionCursor(layout, task.steps + task.between.length);
-  const times: number[][] = Array.from({ length: task.steps }, () => []);
+  const times: number[][] = Array.from({ length: task.groups * task.steps }, () => []);
   for (let p = 0; p < partitions; p++) {
     if ((p & 4095) === 4095) check();
     cursor.load(p);
+    const base = (layout.groupOf?.[p] ?? 0) * task.steps;
     funnelTimes(cursor, task.steps, task.within, task.mode, task.between)?.forEach((time, k) =>
-      times[k]!.push(time),
+      times[base + k]!.push(time),
     );
   }
   return { kind: 'funnel', times: times.map((reached) => Float64Array.from(reached)) };
