@@ -33,6 +33,17 @@ export interface ReadObservation {
   readonly error?: unknown;
 }
 
+/** How one append went (the batch's way through the engine to its acknowledgement): for the monitor. */
+export interface WriteObservation {
+  readonly method: 'append' | 'appendToStream';
+  /** Wall time, in milliseconds, from the validated batch reaching the engine to the append resolving. */
+  readonly durationMs: number;
+  /** Events the call wrote (0 when it threw; retried events already stored are not counted). */
+  readonly events: number;
+  /** Set when the append threw (a concurrency conflict, a unique violation, a failed fsync …). */
+  readonly error?: unknown;
+}
+
 /** A batch that committed: the events it wrote, in sequence order (retried events are not among them). */
 export interface CommitNotice {
   readonly events: readonly StoredEvent[];
@@ -73,6 +84,8 @@ export interface StorePlugin {
   aroundRead?<R>(call: ReadCall, next: () => Promise<R>): Promise<R>;
   /** After each read, streams included, with its time and outcome. */
   afterRead?(observation: ReadObservation): void;
+  /** After each append (append, appendToStream), with its time and outcome. */
+  afterWrite?(observation: WriteObservation): void;
   /** When the store closes, after the engine closed. */
   close?(): void | Promise<void>;
 }

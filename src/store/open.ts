@@ -5,6 +5,7 @@ import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
 import { PluginHost } from './plugin-host.js';
+import type { LivePart } from './live-part.js';
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
@@ -15,9 +16,20 @@ import { PluginHost } from './plugin-host.js';
  * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
  * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
  */
-export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  const { resolved, engine: factory, plugins } = resolveStoreOptions(options);
-  const host = new PluginHost(plugins);
+export async function openEventStore(
+  options?: OpenOptions,
+  /** The parts built above the store (src/live/open-live-store.ts hands them in). */
+  parts: readonly LivePart[] = [],
+): Promise<EventStore> {
+  const { resolved, engine: factory, plugins, live } = resolveStoreOptions(options);
+  const made = parts.map((part) => ({
+    part,
+    instance: part.create(live[part.name], { clock: resolved.clock, dir: resolved.dir }),
+  }));
+  const host = new PluginHost(
+    plugins,
+    made.flatMap(({ instance }) => (instance.plugin === undefined ? [] : [instance.plugin])),
+  );
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
   const opened: { facade?: EventStoreFacade; failure?: Error } = {};
@@ -44,7 +56,9 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
       writeGate: context.writeGate,
     },
     host,
+    Object.fromEntries(made.map(({ part, instance }) => [part.name, instance.api])),
   );
+  for (const { instance } of made) instance.attach(engine);
   opened.facade = facade;
   if (opened.failure !== undefined) facade.engineFailed(opened.failure);
   return facade;

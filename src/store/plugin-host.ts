@@ -2,9 +2,9 @@ import { ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import { describe } from '../support/describe.js';
 import type { PluginStats } from '../storage/store-stats.js';
-import type { ChangeNotice, ReadCall, ReadObservation, StorePlugin } from './hooks.js';
+import type { ChangeNotice, ReadCall, ReadObservation, StorePlugin, WriteObservation } from './hooks.js';
 
-const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'close'] as const;
+const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'afterWrite', 'close'] as const;
 
 /**
  * The store's plugins, called safely: a hook that throws is counted (stats().plugins) and skipped,
@@ -16,20 +16,30 @@ export class PluginHost {
   private readonly around: { plugin: StorePlugin; at: number }[];
   /** Whether any plugin watches reads: with none, the read runner adds nothing to a read. */
   readonly watchesReads: boolean;
+  /** Whether any plugin watches appends: with none, an append takes no clock readings for them. */
+  readonly watchesWrites: boolean;
 
-  constructor(plugins: unknown) {
-    this.plugins = checkPlugins(plugins);
-    this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
+  /**
+   * `plugins` are the user's (openEventStore's option, checked here); `builtIn` are the store's own
+   * live parts (the performance monitor), called after them, left out of `size` and `stats()`:
+   * they count their own failures.
+   */
+  constructor(plugins: unknown, builtIn: readonly StorePlugin[] = []) {
+    const own = checkPlugins(plugins);
+    this.plugins = builtIn.length === 0 ? own : [...own, ...builtIn];
+    this.stats_ = own.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
     );
     this.watchesReads = this.plugins.some(
       (plugin) => plugin.aroundRead !== undefined || plugin.afterRead !== undefined,
     );
+    this.watchesWrites = this.plugins.some((plugin) => plugin.afterWrite !== undefined);
   }
 
+  /** The user's plugins. */
   get size(): number {
-    return this.plugins.length;
+    return this.stats_.length;
   }
 
   stats(): PluginStats[] {
@@ -50,6 +60,10 @@ export class PluginHost {
 
   afterRead(observation: ReadObservation): void {
     this.each((plugin) => plugin.afterRead?.(observation));
+  }
+
+  afterWrite(observation: WriteObservation): void {
+    this.each((plugin) => plugin.afterWrite?.(observation));
   }
 
   /**
@@ -106,7 +120,8 @@ export class PluginHost {
   }
 
   private failed(at: number, error: unknown): void {
-    const entry = this.stats_[at] as PluginStats;
+    const entry = this.stats_[at];
+    if (entry === undefined) return; // a built-in part's: it counts its own
     entry.errors++;
     entry.lastError = error instanceof Error ? error.message : String(error);
   }

@@ -1,0 +1,106 @@
+import type { QueryProfile } from '../../storage/query-profile.js';
+import type { SlowQueryEntry, SlowQueryFilter } from '../../store/store-monitor.js';
+import { ValidationError } from '../../errors.js';
+import { describe } from '../../support/describe.js';
+import type { RotatingJsonlFile } from './rotating-jsonl-file.js';
+
+const DEFAULT_LIMIT = 100;
+
+/** A slow query's entry: the profile's figures, and its plan tree with actual rows (built now, for this query only). */
+export function slowQueryEntry(
+  profile: QueryProfile,
+  createdAt: number,
+  thresholdMs: number,
+  reason: SlowQueryEntry['reason'],
+): SlowQueryEntry {
+  const explained = profile.explain();
+  const scan = profile.accessPath === 'scan';
+  return {
+    queryId: profile.queryId,
+    queryText: JSON.stringify(profile.query),
+    executionTimeMs: profile.timeMs,
+    rowsReturned: profile.rowsReturned,
+    indexesUsed: [...profile.indexesUsed],
+    createdAt: new Date(createdAt).toISOString(),
+    fingerprint: profile.fingerprint,
+    thresholdMs,
+    reason,
+    accessPath: profile.accessPath,
+    rowsExamined: profile.rowsExamined,
+    estimatedRows: profile.estimatedRows,
+    phases: {
+      planMs: profile.planMs,
+      indexMs: scan ? 0 : profile.selectMs,
+      scanMs: scan ? profile.selectMs : 0,
+      decodeMs: profile.decodeMs,
+    },
+    plan: { text: explained.text, root: explained.plan },
+  };
+}
+
+/**
+ * The slow-query log: the last `capacity` entries in memory (a ring), and on a durable store each
+ * one also appended to a rotated JSON Lines file in the store's directory.
+ */
+export class SlowQueryLog {
+  private readonly ring: (SlowQueryEntry | undefined)[];
+  private next = 0;
+  /** Entries ever logged. */
+  total = 0;
+
+  constructor(
+    capacity: number,
+    readonly file: RotatingJsonlFile | undefined,
+  ) {
+    this.ring = new Array<SlowQueryEntry | undefined>(capacity);
+  }
+
+  add(entry: SlowQueryEntry): void {
+    this.ring[this.next] = entry;
+    this.next = (this.next + 1) % this.ring.length;
+    this.total++;
+    this.file?.write(entry);
+  }
+
+  /** Newest first, filtered. */
+  entries(filter: SlowQueryFilter = {}): SlowQueryEntry[] {
+    const { thresholdMs, limit } = checkFilter(filter);
+    const out: SlowQueryEntry[] = [];
+    for (let i = 1; i <= this.ring.length && out.length < limit; i++) {
+      const entry = this.ring[(this.next - i + this.ring.length) % this.ring.length];
+      if (entry === undefined) break;
+      if (entry.executionTimeMs >= thresholdMs) out.push(entry);
+    }
+    return out;
+  }
+
+  /** The newest entry for a query id, if the ring still holds it. */
+  byQueryId(queryId: string): SlowQueryEntry | undefined {
+    for (let i = 1; i <= this.ring.length; i++) {
+      const entry = this.ring[(this.next - i + this.ring.length) % this.ring.length];
+      if (entry === undefined) return undefined;
+      if (entry.queryId === queryId) return entry;
+    }
+    return undefined;
+  }
+}
+
+function checkFilter(filter: unknown): { thresholdMs: number; limit: number } {
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+    throw new ValidationError(
+      'filter',
+      `must be an object like { thresholdMs, limit }, got ${describe(filter)}`,
+    );
+  }
+  const { thresholdMs = 0, limit = DEFAULT_LIMIT } = filter as SlowQueryFilter;
+  if (typeof thresholdMs !== 'number' || !Number.isFinite(thresholdMs) || thresholdMs < 0) {
+    throw new ValidationError(
+      'filter.thresholdMs',
+      `must be a number of milliseconds ≥ 0, got ${describe(thresholdMs)}`,
+    );
+  }
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) {
+    throw new ValidationError('filter.limit', `must be a whole number ≥ 1, got ${describe(limit)}`);
+  }
+  return { thresholdMs, limit };
+}
