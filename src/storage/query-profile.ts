@@ -14,10 +14,14 @@ export interface QueryProfile {
   readonly fingerprint: string;
   /** The query as run, constants included. */
   readonly query: EventQuery;
-  /** Engine time, in milliseconds: planning + finding the rows + decoding them. */
+  /**
+   * When finding the rows began (after planning), on the `performance.now()` timeline: with the
+   * start of the call that asked (ReadObservation.startedAt), it gives the planning time without
+   * the engine reading the clock once more.
+   */
+  readonly startedAt: number;
+  /** Engine time after planning, in milliseconds: finding the rows + decoding them. */
   readonly timeMs: number;
-  /** Choosing the plan (a plan-cache hit makes it small). */
-  readonly planMs: number;
   /**
    * Finding the rows (the access path and any filter, sort and limit over it): counted as index time
    * when the access path is an index, as scan time when it is a scan. For analytics queries, the

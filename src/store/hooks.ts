@@ -27,6 +27,8 @@ export interface ReadObservation {
   readonly call: ReadCall;
   /** Wall time, in milliseconds (for a stream: until it ended or was abandoned). */
   readonly durationMs: number;
+  /** When it started, on the `performance.now()` timeline (QueryProfile.startedAt is on it too). */
+  readonly startedAt?: number;
   /** Rows returned (events, projected rows, or a page's rows); 0 for explain. */
   readonly rows: number;
   /** Set when the read threw. */

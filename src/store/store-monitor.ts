@@ -53,6 +53,7 @@ export interface LatencyReport {
 
 /** Where a query's time went, in milliseconds. */
 export interface QueryPhases {
+  /** Everything before the row search began: the store's checks at the door and choosing the plan. */
   planMs: number;
   /** Finding the rows through an index (0 for a scan). */
   indexMs: number;
@@ -79,12 +80,16 @@ export interface SlowQueryEntry {
   /** The threshold it crossed, and which one: `slowQueryMs`, or `outlierFactor` × its shape's p99. */
   thresholdMs: number;
   reason: 'threshold' | 'outlier';
-  accessPath: string;
-  rowsExamined: number;
-  estimatedRows: number;
-  phases: QueryPhases;
+  /**
+   * The rest comes from the engine's profile of the query (StorageEngine.observeQueries): null for
+   * an engine that gives none. The access path: an index name or `scan`.
+   */
+  accessPath: string | null;
+  rowsExamined: number | null;
+  estimatedRows: number | null;
+  phases: QueryPhases | null;
   /** The plan as EXPLAIN ANALYZE shows it: per node, estimated and actual rows. */
-  plan: { text: string; root: ExplainNode };
+  plan: { text: string; root: ExplainNode } | null;
 }
 
 /** One query shape's statistics (`getQueryStats`). */

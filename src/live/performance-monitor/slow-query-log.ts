@@ -1,3 +1,4 @@
+import type { EventQuery } from '../../query/ast.js';
 import type { QueryProfile } from '../../storage/query-profile.js';
 import type { SlowQueryEntry, SlowQueryFilter } from '../../store/store-monitor.js';
 import { ValidationError } from '../../errors.js';
@@ -6,35 +7,54 @@ import type { RotatingJsonlFile } from './rotating-jsonl-file.js';
 
 const DEFAULT_LIMIT = 100;
 
-/** A slow query's entry: the profile's figures, and its plan tree with actual rows (built now, for this query only). */
+/** What the monitor knows of a slow call: the read's own figures, and the engine's profile if it gave one. */
+export interface SlowCall {
+  readonly query: EventQuery;
+  readonly fingerprint: string;
+  readonly durationMs: number;
+  /** The call's start on the performance.now() timeline, if the store said. */
+  readonly startedAt: number | undefined;
+  readonly rows: number;
+  readonly profile: QueryProfile | undefined;
+}
+
+/**
+ * A slow query's entry: the call's figures, and from the engine's profile its plan tree with actual
+ * rows (built now, for this query only) and where the time went. Planning is what came before the
+ * row search began: the store's own work at the door included.
+ */
 export function slowQueryEntry(
-  profile: QueryProfile,
+  call: SlowCall,
   createdAt: number,
   thresholdMs: number,
   reason: SlowQueryEntry['reason'],
 ): SlowQueryEntry {
-  const explained = profile.explain();
-  const scan = profile.accessPath === 'scan';
+  const { profile } = call;
+  const explained = profile?.explain();
+  const scan = profile?.accessPath === 'scan';
   return {
-    queryId: profile.queryId,
-    queryText: JSON.stringify(profile.query),
-    executionTimeMs: profile.timeMs,
-    rowsReturned: profile.rowsReturned,
-    indexesUsed: [...profile.indexesUsed],
+    queryId: profile?.queryId ?? '',
+    queryText: JSON.stringify(call.query),
+    executionTimeMs: call.durationMs,
+    rowsReturned: call.rows,
+    indexesUsed: profile === undefined ? [] : [...profile.indexesUsed],
     createdAt: new Date(createdAt).toISOString(),
-    fingerprint: profile.fingerprint,
+    fingerprint: call.fingerprint,
     thresholdMs,
     reason,
-    accessPath: profile.accessPath,
-    rowsExamined: profile.rowsExamined,
-    estimatedRows: profile.estimatedRows,
-    phases: {
-      planMs: profile.planMs,
-      indexMs: scan ? 0 : profile.selectMs,
-      scanMs: scan ? profile.selectMs : 0,
-      decodeMs: profile.decodeMs,
-    },
-    plan: { text: explained.text, root: explained.plan },
+    accessPath: profile?.accessPath ?? null,
+    rowsExamined: profile?.rowsExamined ?? null,
+    estimatedRows: profile?.estimatedRows ?? null,
+    phases:
+      profile === undefined
+        ? null
+        : {
+            planMs: call.startedAt === undefined ? 0 : Math.max(0, profile.startedAt - call.startedAt),
+            indexMs: scan ? 0 : profile.selectMs,
+            scanMs: scan ? profile.selectMs : 0,
+            decodeMs: profile.decodeMs,
+          },
+    plan: explained === undefined ? null : { text: explained.text, root: explained.plan },
   };
 }
 

@@ -133,20 +133,24 @@ describe('slow queries', () => {
       limit: 4,
     });
     expect(first!.executionTimeMs).toBeGreaterThan(0);
-    const { planMs, indexMs, scanMs, decodeMs } = first!.phases;
+    const { planMs, indexMs, scanMs, decodeMs } = first!.phases!;
     expect(scanMs).toBe(0);
-    expect(planMs + indexMs + decodeMs).toBeCloseTo(first!.executionTimeMs, 9);
+    expect(planMs).toBeGreaterThan(0);
+    expect(indexMs).toBeGreaterThan(0);
+    expect(decodeMs).toBeGreaterThan(0);
+    // The phases are within the call's time (the rest: handing the answer back).
+    expect(planMs + indexMs + decodeMs).toBeLessThanOrEqual(first!.executionTimeMs);
     // The plan: estimated and actual rows per node, as EXPLAIN ANALYZE shows them.
-    expect(first!.plan.root.operator).toBe('Limit');
-    expect(first!.plan.root.actualRows).toBe(4);
-    const lookup = first!.plan.root.children[0]!.children[0]!;
+    expect(first!.plan!.root.operator).toBe('Limit');
+    expect(first!.plan!.root.actualRows).toBe(4);
+    const lookup = first!.plan!.root.children[0]!.children[0]!;
     expect(lookup).toMatchObject({
       operator: 'IndexLookup',
       index: 'tags.n',
       estimatedRows: 5,
       actualRows: 4,
     });
-    expect(first!.plan.text).toContain('actual rows=4');
+    expect(first!.plan!.text).toContain('actual rows=4');
     expect(last!.queryId).not.toBe('dash-1');
     expect(last!.indexesUsed).toEqual(['tags.region']);
 

@@ -235,7 +235,6 @@ export class QueryEngine {
     finish: (rows: number[], body: (row: number) => DecodedBody, plan: QueryPlan) => T,
   ): Promise<T> {
     const observer = this.observer;
-    const planning = observer === undefined ? 0 : performance.now();
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const run = startRun(this.table, body, guard, this.pool);
@@ -248,9 +247,10 @@ export class QueryEngine {
       if (observer !== undefined) {
         const profile = new RunProfile(
           guard.queryId,
+          query,
           plan,
           run,
-          started - planning,
+          started,
           selected - started,
           ended - selected,
           rows.length,
@@ -299,7 +299,6 @@ export class QueryEngine {
       yield* (await this.analyze(query, options)).rows;
       return;
     }
-    const planning = this.observer === undefined ? 0 : performance.now();
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const batch = query.hints.batchSize ?? DEFAULT_BATCH;
@@ -331,7 +330,7 @@ export class QueryEngine {
       if (observer !== undefined) {
         this.observe(
           observer,
-          new RunProfile(guard.queryId, plan, run, started - planning, ended - started, 0, returned),
+          new RunProfile(guard.queryId, query, plan, run, started, ended - started, 0, returned),
         );
       }
     }
@@ -339,7 +338,6 @@ export class QueryEngine {
 
   async explain(query: EventQuery, analyze: boolean): Promise<Explanation> {
     if (query?.analytics !== undefined) return this.explainAnalytics(query, analyze);
-    const planning = performance.now();
     const { plan, body } = this.plan(query, true);
     const { guard, end } = this.begin(query, {});
     try {
@@ -358,9 +356,10 @@ export class QueryEngine {
           observer,
           new RunProfile(
             guard.queryId,
+            query,
             plan,
             run,
-            started - planning,
+            started,
             selected - started,
             ended - selected,
             rows.length,
@@ -388,7 +387,6 @@ export class QueryEngine {
     rowRun: Run;
     timeMs: number;
   }> {
-    const planning = this.observer === undefined ? 0 : performance.now();
     const root = this.planAnalytics(query, false);
     const { guard, end } = this.begin(query, options);
     const body = this.bodyReader();
@@ -426,7 +424,7 @@ export class QueryEngine {
             query,
             rowPlan,
             rowRun,
-            started - planning,
+            started,
             timeMs,
             rows.length,
             explain,

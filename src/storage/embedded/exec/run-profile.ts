@@ -13,29 +13,29 @@ import type { QueryPlan } from './query-optimizer.js';
  */
 export class RunProfile implements QueryProfile {
   readonly fingerprint: string;
-  readonly query: EventQuery;
   readonly accessPath: string;
   readonly estimatedRows: number;
   readonly rowsExamined: number;
 
   constructor(
     readonly queryId: string,
+    /** The query as the caller gave it (the plan's may carry a cursor turned into a bound). */
+    readonly query: EventQuery,
     private readonly plan: QueryPlan,
     private readonly run: Run,
-    readonly planMs: number,
+    readonly startedAt: number,
     readonly selectMs: number,
     readonly decodeMs: number,
     readonly rowsReturned: number,
   ) {
     this.fingerprint = plan.fingerprint ?? '';
-    this.query = plan.query;
     this.accessPath = plan.access.index;
     this.estimatedRows = plan.estimatedRows;
     this.rowsExamined = run.actual.get(accessOf(plan.root)) ?? 0;
   }
 
   get timeMs(): number {
-    return this.planMs + this.selectMs + this.decodeMs;
+    return this.selectMs + this.decodeMs;
   }
 
   get indexesUsed(): readonly string[] {
@@ -60,7 +60,7 @@ export class AnalyticsProfile implements QueryProfile {
     readonly query: EventQuery,
     private readonly rowPlan: QueryPlan,
     rowRun: Run,
-    readonly planMs: number,
+    readonly startedAt: number,
     readonly selectMs: number,
     readonly rowsReturned: number,
     private readonly explainTree: () => Explanation,
@@ -71,7 +71,7 @@ export class AnalyticsProfile implements QueryProfile {
   }
 
   get timeMs(): number {
-    return this.planMs + this.selectMs;
+    return this.selectMs;
   }
 
   get indexesUsed(): readonly string[] {
