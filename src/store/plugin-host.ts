@@ -58,12 +58,25 @@ export class PluginHost {
     this.each((plugin) => plugin.afterChange?.(change));
   }
 
+  // The per-call hooks loop inline rather than through each(): no closure made per read or append.
   afterRead(observation: ReadObservation): void {
-    this.each((plugin) => plugin.afterRead?.(observation));
+    for (let at = 0; at < this.plugins.length; at++) {
+      try {
+        (this.plugins[at] as StorePlugin).afterRead?.(observation);
+      } catch (error) {
+        this.failed(at, error);
+      }
+    }
   }
 
   afterWrite(observation: WriteObservation): void {
-    this.each((plugin) => plugin.afterWrite?.(observation));
+    for (let at = 0; at < this.plugins.length; at++) {
+      try {
+        (this.plugins[at] as StorePlugin).afterWrite?.(observation);
+      } catch (error) {
+        this.failed(at, error);
+      }
+    }
   }
 
   /**

@@ -25,7 +25,13 @@ export class ReadRunner {
         return result;
       },
       (error: unknown) => {
-        this.plugins.afterRead({ call, durationMs: performance.now() - started, startedAt: started, rows: 0, error });
+        this.plugins.afterRead({
+          call,
+          durationMs: performance.now() - started,
+          startedAt: started,
+          rows: 0,
+          error,
+        });
         throw error;
       },
     );

@@ -63,6 +63,13 @@ const PROFILES = 8;
 /** A shape not run for this long may give its place to a new one once `maxShapes` are tracked. */
 const SHAPE_IDLE_MS = 3_600_000;
 
+/** How often a shape's queries took one access path (an index name or `scan`), and its indexes. */
+interface AccessPathUse {
+  count: number;
+  lastUsed: number;
+  readonly indexes: readonly string[];
+}
+
 /** One query shape: its latency, counts, and the access paths it used (with their indexes). */
 interface Shape {
   readonly fingerprint: string;
@@ -71,7 +78,7 @@ interface Shape {
   rowsReturned: number;
   rowsExamined: number;
   slow: number;
-  paths: Map<string, { count: number; indexes: readonly string[] }>;
+  paths: Map<string, AccessPathUse>;
   outlierMs: number;
   outlierAt: number;
 }
@@ -107,7 +114,8 @@ export class PerformanceMonitor implements StoreMonitor {
   private readonly other: Shape;
   private readonly slowLog: SlowQueryLog;
   private readonly indexDays: IndexUsageDays;
-  private readonly indexLookups = new Map<string, number>();
+  /** Index use of the shapes no longer tracked (dropped when idle). */
+  private readonly retiredIndexUse = new Map<string, { count: number; lastUsed: number | null }>();
   private readonly events: EventRate;
   private readonly ids: string[] = new Array<string>(REMEMBERED_IDS).fill('');
   private readonly idShapes: string[] = new Array<string>(REMEMBERED_IDS).fill('');
@@ -160,7 +168,7 @@ export class PerformanceMonitor implements StoreMonitor {
     this.other = newShape('other', now);
     this.events = new EventRate(now);
     const on = settings === false ? undefined : settings;
-    this.indexDays = new IndexUsageDays(on?.indexUsageDays ?? 1);
+    this.indexDays = new IndexUsageDays(on?.indexUsageDays ?? 1, now);
     const file =
       on === undefined || dir === undefined
         ? undefined
@@ -194,26 +202,41 @@ export class PerformanceMonitor implements StoreMonitor {
       this.nextSnapshotAt = Infinity;
       (this.slowLog as { file: RotatingJsonlFile | undefined }).file = undefined;
     }
-    engine.observeQueries?.((profile) => this.guard(() => this.onQuery(profile)));
+    engine.observeQueries?.((profile) => this.onQuery(profile));
   }
 
   private hooks(): StorePlugin {
     return {
       name: 'performance-monitor',
-      afterRead: (observation) => this.guard(() => this.onRead(observation)),
-      afterWrite: (observation) => this.guard(() => this.onWrite(observation)),
-      afterChange: (change) => this.guard(() => this.onChange(change)),
+      // Each hook catches its own failures: no closure is made per call.
+      afterRead: (observation) => {
+        try {
+          this.onRead(observation);
+        } catch (error) {
+          this.failed(error);
+        }
+      },
+      afterWrite: (observation) => {
+        try {
+          this.onWrite(observation);
+        } catch (error) {
+          this.failed(error);
+        }
+      },
+      afterChange: (change) => {
+        try {
+          this.onChange(change);
+        } catch (error) {
+          this.failed(error);
+        }
+      },
       close: () => this.close(),
     };
   }
 
-  private guard(work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      this.failures++;
-      this.lastFailure = error instanceof Error ? error.message : String(error);
-    }
+  private failed(error: unknown): void {
+    this.failures++;
+    this.lastFailure = error instanceof Error ? error.message : String(error);
   }
 
   // --- the hot paths: a read, an append, a query profile -------------------------------------
@@ -275,16 +298,15 @@ export class PerformanceMonitor implements StoreMonitor {
       const pathName = profile.accessPath;
       let path = shape.paths.get(pathName);
       if (path === undefined) {
-        path = { count: 0, indexes: profile.indexesUsed };
+        path = { count: 0, lastUsed: now, indexes: profile.indexesUsed };
         shape.paths.set(pathName, path);
       }
+      // Index use per day is the difference of these totals across the day (index-usage-days.ts).
+      if (now >= this.indexDays.dayEnd) this.indexDays.roll(now, this.indexTotals());
       path.count++;
+      path.lastUsed = now;
       if (pathName === 'scan') this.scans++;
       else this.indexed++;
-      for (const index of path.indexes) {
-        this.indexLookups.set(index, (this.indexLookups.get(index) ?? 0) + 1);
-        this.indexDays.record(index, now);
-      }
       const at = this.nextId;
       this.ids[at] = profile.queryId;
       this.idShapes[at] = shape.fingerprint;
@@ -351,7 +373,9 @@ export class PerformanceMonitor implements StoreMonitor {
     if (now - this.lastShapeSweep < 60_000 && now >= this.lastShapeSweep) return;
     this.lastShapeSweep = now;
     for (const [fingerprint, shape] of this.shapes) {
-      if (now - shape.series.lastAt >= SHAPE_IDLE_MS) this.shapes.delete(fingerprint);
+      if (now - shape.series.lastAt < SHAPE_IDLE_MS) continue;
+      this.shapes.delete(fingerprint);
+      addIndexUse(this.retiredIndexUse, shape);
     }
   }
 
@@ -442,7 +466,7 @@ export class PerformanceMonitor implements StoreMonitor {
     const engine = this.engine;
     const usage = engine?.capabilities.userIndexes ? await engine.indexes.getIndexUsage() : [];
     const sizes = await this.indexSizes();
-    const days = this.indexDays.rows(sizes, now);
+    const days = this.indexDays.rows(now, this.indexTotals(), sizes);
     const queries = this.queryCounts();
     const cache = await this.cacheCounts();
     const cacheRequests = cache === undefined ? 0 : cache.hits + cache.misses;
@@ -508,7 +532,7 @@ export class PerformanceMonitor implements StoreMonitor {
       shapes: () => [...this.shapes.values(), this.other],
       eventsAppended: () => this.events.total,
       slowQueries: () => this.slowLog.total,
-      indexLookups: () => this.indexLookups,
+      indexLookups: () => new Map([...this.indexTotals()].map(([name, use]) => [name, use.count])),
       tableScans: () => this.scans,
       indexSizes: () => this.indexSizes(),
       cleanup: () => this.cleanups,
@@ -547,6 +571,13 @@ export class PerformanceMonitor implements StoreMonitor {
   }
 
   // --- helpers ---------------------------------------------------------------------------------
+
+  /** Queries per index since the store opened (and when one last used it), from the shapes' access paths. */
+  private indexTotals(): Map<string, { count: number; lastUsed: number | null }> {
+    const totals = new Map([...this.retiredIndexUse].map(([name, use]) => [name, { ...use }]));
+    for (const shape of [...this.shapes.values(), this.other]) addIndexUse(totals, shape);
+    return totals;
+  }
 
   private queryCounts(): IndexUsageReport['queries'] {
     return { total: this.queries, indexed: this.indexed, scans: this.scans, slow: this.slowLog.total };
@@ -638,6 +669,19 @@ export class PerformanceMonitor implements StoreMonitor {
     } catch (error) {
       this.failures++;
       this.lastFailure = error instanceof Error ? error.message : String(error);
+    }
+  }
+}
+
+function addIndexUse(totals: Map<string, { count: number; lastUsed: number | null }>, shape: Shape): void {
+  for (const path of shape.paths.values()) {
+    for (const index of path.indexes) {
+      const use = totals.get(index);
+      if (use === undefined) totals.set(index, { count: path.count, lastUsed: path.lastUsed });
+      else {
+        use.count += path.count;
+        use.lastUsed = Math.max(use.lastUsed ?? -Infinity, path.lastUsed);
+      }
     }
   }
 }

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ManualClock, openEventStore, ValidationError, type EventStore } from '../../../src/index.js';
 import { expectError, removeDir, tempDir } from '../../support/helpers.js';
