@@ -1,10 +1,11 @@
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   AppendThroughput,
   CleanupEffectiveness,
   LatencyReport,
   LatencyWindow,
+  SlowQueryEntry,
 } from '../../store/store-monitor.js';
 
 /** The monitor's folder in a durable store's directory. */
@@ -44,4 +45,44 @@ export async function readSnapshot(dir: string): Promise<MonitorSnapshot | undef
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * The slow-query log as written, oldest entry first: the rotated files (highest number first),
+ * then the current one. A line that does not parse (cut short by a crash) is counted, not returned.
+ */
+export async function readSlowQueryLog(
+  dir: string,
+): Promise<{ entries: SlowQueryEntry[]; badLines: number }> {
+  const folder = join(dir, MONITOR_DIR);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], badLines: 0 };
+    throw error;
+  }
+  const rotation = (name: string): number | undefined => {
+    if (name === 'slow-queries.jsonl') return 0;
+    const match = /^slow-queries\.(\d+)\.jsonl$/.exec(name);
+    return match === null ? undefined : Number(match[1]);
+  };
+  const files = names
+    .map((name) => ({ name, n: rotation(name) }))
+    .filter((file): file is { name: string; n: number } => file.n !== undefined)
+    .sort((a, b) => b.n - a.n);
+  const entries: SlowQueryEntry[] = [];
+  let badLines = 0;
+  for (const { name } of files) {
+    const text = await readFile(join(folder, name), 'utf8');
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        entries.push(JSON.parse(line) as SlowQueryEntry);
+      } catch {
+        badLines++;
+      }
+    }
+  }
+  return { entries, badLines };
 }
