@@ -28,7 +28,10 @@ export interface QueryProfile {
    * whole analytics run; for streams, the time until the stream ended (the consumer's pace included).
    */
   readonly selectMs: number;
-  /** Reading and decoding the chosen rows' records into events (0 where it is not told apart). */
+  /**
+   * Reading and decoding the chosen rows' records into events: told apart for results of 64 rows or
+   * more (below, it is within `selectMs`, saving a clock reading on point queries), else 0.
+   */
   readonly decodeMs: number;
   /** The access path: an index name, or `scan`. */
   readonly accessPath: string;

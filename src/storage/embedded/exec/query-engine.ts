@@ -55,6 +55,8 @@ function seekPastCursor(query: EventQuery): EventQuery {
 }
 
 const DEFAULT_BATCH = 1000;
+/** Results of at least this many rows have their decoding timed apart in a query's profile. */
+const DECODE_TIMED_ROWS = 64;
 
 /**
  * Which rows reads may see (src/storage/embedded/retention/visibility.ts), asked afresh for each query: deadlines
@@ -241,18 +243,22 @@ export class QueryEngine {
     const started = performance.now();
     try {
       const rows = await run.rows(plan.root, Infinity);
-      const selected = observer === undefined ? 0 : performance.now();
+      // Decoding is timed apart only for results big enough for it to matter: a point query keeps
+      // its decode within the row search rather than pay one more clock reading (~0.1 µs) for it.
+      const timed = observer !== undefined && rows.length >= DECODE_TIMED_ROWS;
+      const selected = timed ? performance.now() : 0;
       const out = finish(rows, body, plan);
       const ended = this.finished(plan, run, started, rows.length);
       if (observer !== undefined) {
+        const searched = timed ? selected : ended;
         const profile = new RunProfile(
           guard.queryId,
           query,
           plan,
           run,
           started,
-          selected - started,
-          ended - selected,
+          searched - started,
+          ended - searched,
           rows.length,
         );
         this.observe(observer, profile);
