@@ -179,11 +179,6 @@ export class PerformanceMonitor implements StoreMonitor {
     if (on !== undefined && dir !== undefined && on.snapshotIntervalMs > 0) {
       this.nextSnapshotAt = now + on.snapshotIntervalMs;
     }
-    if (on !== undefined && clock === systemClock) {
-      this.coarseNow = Date.now();
-      this.coarseTimer = setInterval(() => (this.coarseNow = Date.now()), COARSE_CLOCK_MS);
-      this.coarseTimer.unref();
-    }
   }
 
   private now(): number {
@@ -203,6 +198,12 @@ export class PerformanceMonitor implements StoreMonitor {
       (this.slowLog as { file: RotatingJsonlFile | undefined }).file = undefined;
     }
     engine.observeQueries?.((profile) => this.onQuery(profile));
+    // Started once the store is open: an open that fails leaves no timer behind.
+    if (this.clock === systemClock) {
+      this.coarseNow = Date.now();
+      this.coarseTimer = setInterval(() => (this.coarseNow = Date.now()), COARSE_CLOCK_MS);
+      this.coarseTimer.unref();
+    }
   }
 
   private hooks(): StorePlugin {
