@@ -112,7 +112,10 @@ export async function run(ctx) {
   return {
     ...plan,
     runs,
-    appendOverheadPct: pct(median(runs.map((r) => r.appendRatio))),
+    // Throughput overhead: events/s off ÷ on − 1 per process, then the median; the per-batch ratio's
+    // median is kept too (GC pauses fall on one store's batch or the other's, which skews it).
+    appendOverheadPct: pct(median(runs.map((r) => r.appendPerSec.off / r.appendPerSec.on))),
+    appendBatchOverheadPct: pct(median(runs.map((r) => r.appendRatio))),
     appendPerSec: {
       on: median(runs.map((r) => r.appendPerSec.on)),
       off: median(runs.map((r) => r.appendPerSec.off)),
@@ -143,7 +146,7 @@ export function report(section) {
       `batched append (${BATCH} events/batch), events/s`,
       fmtNum(section.appendPerSec.on),
       fmtNum(section.appendPerSec.off),
-      fmtPct(section.appendOverheadPct),
+      `${fmtPct(section.appendOverheadPct)} (per-batch median: ${fmtPct(section.appendBatchOverheadPct)})`,
       '≤ 3%',
     ],
     ...Object.entries(section.points).map(([kind, p]) => [
@@ -156,7 +159,7 @@ export function report(section) {
   ];
   return [
     `${fmtCount(section.events)} workload events, ${fmtCount(section.queries)} point queries of each kind; ` +
-      `medians of ${section.repeats} processes, each with both stores taking turns (overhead: median per-batch / per-call ratio on ÷ off − 1)`,
+      `medians of ${section.repeats} processes, each with both stores taking turns (overhead: appends, events/s off ÷ on − 1; queries, p50 on ÷ off − 1)`,
     textTable(['measure', 'monitor on', 'monitor off', 'overhead', 'target'], rows),
   ].join('\n');
 }
