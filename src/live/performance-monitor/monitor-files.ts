@@ -37,13 +37,23 @@ export async function writeSnapshot(dir: string, snapshot: MonitorSnapshot): Pro
   await rename(`${path}.tmp`, path);
 }
 
-/** The last snapshot, or undefined when none was written (a store no monitored process has used). */
+/**
+ * The last snapshot, or undefined when there is none to show: none written yet (a store no monitored
+ * process has used), or one that does not parse (figures, not data: nothing to repair).
+ */
 export async function readSnapshot(dir: string): Promise<MonitorSnapshot | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(snapshotPath(dir), 'utf8')) as MonitorSnapshot;
+    text = await readFile(snapshotPath(dir), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
+  }
+  try {
+    const snapshot = JSON.parse(text) as MonitorSnapshot;
+    return snapshot?.latency?.all?.methods === undefined ? undefined : snapshot;
+  } catch {
+    return undefined;
   }
 }
 
