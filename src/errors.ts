@@ -117,6 +117,11 @@ export const ERROR_CODES = deepFreeze({
     error: 'TammaError',
     meaning: 'the index was dropped while it was being built or rebuilt',
   },
+  COMMIT_HOOK_REENTRY: {
+    error: 'TammaError',
+    meaning:
+      "a write (append, appendToStream, deleteAggregate, …) made from inside the same store's beforeCommit hook; nothing was written",
+  },
   TOO_MANY_TYPES: { error: 'TammaError', meaning: 'more than 2^21 distinct event types in one store' },
   UNSUPPORTED: {
     error: 'UnsupportedError',

@@ -35,6 +35,7 @@ export type {
   CacheCounts,
   SubscriptionLag,
 } from './store/store-monitor.js';
+export type { CommitHooks } from './store/commit-hooks.js';
 export type {
   StorageEngine,
   StorageEngineFactory,
@@ -43,6 +44,7 @@ export type {
   EngineRetention,
   AppendBatch,
   AppendOutcome,
+  BeforeCommit,
   StreamRead,
   GlobalRead,
 } from './storage/storage-engine.js';

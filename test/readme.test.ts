@@ -64,4 +64,32 @@ describe('README', () => {
     await new AsyncFunction('library', 'console', runnable)(library, console);
     expect(logged).toEqual(promised);
   });
+
+  it('runs the commit hooks example as written and prints what its comments say', async () => {
+    const { promised, logged } = await runPromising(sectionCode('Commit hooks'));
+    expect(promised.length).toBe(4);
+    expect(logged).toEqual(promised);
+  });
 });
+
+/**
+ * Runs a README block (types stripped, the import turned into the library's exports) and returns
+ * what it logged beside what its `console.log(JSON.stringify(x)); // <json>` comments promise.
+ */
+async function runPromising(code: string): Promise<{ promised: unknown[]; logged: unknown[] }> {
+  const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) =>
+    JSON.parse(m[1] as string),
+  );
+  const runnable = transformSync(code, { loader: 'ts' }).code.replace(
+    /^import \{([^}]*)\} from "@tamma\/events";$/m,
+    'const {$1} = library;',
+  );
+  expect(runnable).not.toContain('@tamma/events');
+  const logged: unknown[] = [];
+  const console = { log: (text: string) => logged.push(JSON.parse(text)) };
+  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+    ...args: string[]
+  ) => (...values: unknown[]) => Promise<void>;
+  await new AsyncFunction('library', 'console', runnable)(library, console);
+  return { promised, logged };
+}

@@ -1,14 +1,14 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../support/describe.js';
 import {
-  firstAbove,
-  type OrderedEvent,
   partitionEvents,
   type SequencedEvent,
   windowMs,
   requirePartitionedSpec,
 } from './partition-events.js';
 import { requireFunction } from '../support/require-function.js';
+import { selectKth } from './select-kth.js';
+import { msAt, nextHit, stepPartitionOf, type StepPartition } from './step-partition.js';
 
 /**
  * Funnels (issue 16, part 4), backend-neutral: steps and exclusions are plain predicates here. The
@@ -61,12 +61,6 @@ export interface FunnelStep {
 
 export interface FunnelResult {
   readonly steps: FunnelStep[];
-}
-
-/** A partition's best chain: the time to each step it reaches, and the chain's positions (not for 'any'). */
-interface Progress {
-  readonly times: number[];
-  readonly positions: number[] | null;
 }
 
 function validate<E>(spec: FunnelSpec<E>): { mode: FunnelMode; within: number } {
@@ -127,51 +121,95 @@ function validate<E>(spec: FunnelSpec<E>): { mode: FunnelMode; within: number } 
 export function funnel<E extends SequencedEvent>(events: readonly E[], spec: FunnelSpec<E>): FunnelResult {
   const { mode, within } = validate(spec);
   const exclusions = spec.exclusions ?? [];
-  const times: number[][] = spec.steps.map(() => []);
+  const tests = [...spec.steps, ...exclusions.map((exclusion) => exclusion.test)];
+  const between = exclusions.map((exclusion) => exclusion.between);
+  const tally = new FunnelTally(spec.steps.length);
   for (const ordered of partitionEvents(events, spec.partitionBy).values()) {
-    // Each step's positions, in one pass over the partition (no array per event and step).
-    const hits: number[][] = spec.steps.map(() => []);
-    for (let i = 0; i < ordered.length; i++) {
-      const event = ordered[i]!.event;
-      for (let s = 0; s < spec.steps.length; s++) if (spec.steps[s]!(event)) hits[s]!.push(i);
-    }
-    const progress =
-      mode === 'any'
-        ? anyOrderProgress(ordered, hits, within)
-        : chainProgress(ordered, hits, within, mode === 'strict');
-    if (progress.positions && excluded(ordered, progress.positions, exclusions)) continue;
-    progress.times.forEach((time, k) => times[k]!.push(time));
+    tally.add(funnelTimes(stepPartitionOf(ordered, tests), spec.steps.length, within, mode, between));
   }
-  const first = times[0]!.length;
-  return {
-    steps: times.map((reached, k) => {
-      const previous = k === 0 ? first : times[k - 1]!.length;
-      return {
-        step: k,
-        count: reached.length,
-        conversion: first === 0 ? null : reached.length / first,
-        fromPrevious: previous === 0 ? null : reached.length / previous,
-        medianTimeToConvertMs: median(reached),
-      };
-    }),
-  };
+  return tally.result();
 }
 
-function median(values: number[]): number | null {
+/**
+ * A partition's times to each step its best chain reaches (from its first step), or null when an
+ * exclusion drops it. Tests `steps` .. `steps + between.length - 1` of `part` are the exclusions'.
+ */
+export function funnelTimes(
+  part: StepPartition,
+  steps: number,
+  within: number,
+  mode: FunnelMode,
+  between: readonly (readonly [number, number])[],
+): number[] | null {
+  if (mode === 'any') return anyOrderTimes(part, steps, within);
+  const chain = bestChain(part, steps, within, mode === 'strict');
+  if (excluded(part, chain, steps, between)) return null;
+  return chain.map((p) => msAt(part, p) - msAt(part, chain[0]!));
+}
+
+/**
+ * The funnel's counts and times, partition by partition; tallies of shares of the partitions (a
+ * worker's) merge by adding their times.
+ */
+export class FunnelTally {
+  /** Per step, the time to it of each partition that reached it. */
+  readonly times: number[][];
+
+  constructor(steps: number) {
+    this.times = Array.from({ length: steps }, () => []);
+  }
+
+  add(times: readonly number[] | null): void {
+    times?.forEach((time, k) => this.times[k]!.push(time));
+  }
+
+  merge(times: readonly ArrayLike<number>[]): void {
+    times.forEach((reached, k) => {
+      for (let i = 0; i < reached.length; i++) this.times[k]!.push(reached[i] as number);
+    });
+  }
+
+  result(): FunnelResult {
+    const times = this.times;
+    const first = times[0]!.length;
+    return {
+      steps: times.map((reached, k) => {
+        const previous = k === 0 ? first : times[k - 1]!.length;
+        return {
+          step: k,
+          count: reached.length,
+          conversion: first === 0 ? null : reached.length / first,
+          fromPrevious: previous === 0 ? null : reached.length / previous,
+          medianTimeToConvertMs: median(reached),
+        };
+      }),
+    };
+  }
+}
+
+/** The median (the mean of the middle two for an even count), by selection rather than a full sort. */
+function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const copy = Float64Array.from(values);
+  const mid = copy.length >> 1;
+  const upper = selectKth(copy, mid);
+  if (copy.length % 2 === 1) return upper;
+  // After selecting `mid`, the elements below it hold the lower half: its largest is the other middle.
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if ((copy[i] as number) > lower) lower = copy[i] as number;
+  return (lower + upper) / 2;
 }
 
-function excluded<E>(
-  ordered: readonly OrderedEvent<E>[],
+/** Whether the chain has an exclusion's event strictly between its two steps' events. */
+function excluded(
+  part: StepPartition,
   chain: readonly number[],
-  exclusions: readonly FunnelExclusion<E>[],
+  steps: number,
+  between: readonly (readonly [number, number])[],
 ): boolean {
-  return exclusions.some(({ test, between: [i, j] }) => {
+  return between.some(([i, j], x) => {
     if (j >= chain.length) return false;
-    for (let p = chain[i]! + 1; p < chain[j]!; p++) if (test(ordered[p]!.event)) return true;
+    for (let p = chain[i]! + 1; p < chain[j]!; p++) if (part.matches(steps + x, p)) return true;
     return false;
   });
 }
@@ -182,26 +220,22 @@ function excluded<E>(
  * that start can, so the first start reaching the furthest depth gives the lexicographically smallest
  * best chain. Binary search over each step's positions: O(n·k·log n).
  */
-function chainProgress<E>(
-  ordered: readonly OrderedEvent<E>[],
-  hits: readonly number[][],
-  within: number,
-  strict: boolean,
-): Progress {
+function bestChain(part: StepPartition, steps: number, within: number, strict: boolean): number[] {
   let best: number[] = [];
-  for (const start of hits[0]!) {
+  for (let at = part.start[0] as number; at < (part.start[1] as number); at++) {
+    const start = part.pos[at] as number;
     const chain = [start];
-    const deadline = ordered[start]!.ms + within;
-    for (let s = 1; s < hits.length; s++) {
+    const deadline = msAt(part, start) + within;
+    for (let s = 1; s < steps; s++) {
       const previous = chain[s - 1]!;
-      const next = hits[s]![firstAbove(hits[s]!, previous)];
-      if (next === undefined || ordered[next]!.ms > deadline || (strict && next !== previous + 1)) break;
+      const next = nextHit(part, s, previous);
+      if (next === -1 || msAt(part, next) > deadline || (strict && next !== previous + 1)) break;
       chain.push(next);
     }
     if (chain.length > best.length) best = chain;
-    if (best.length === hits.length) break;
+    if (best.length === steps) break;
   }
-  return { times: best.map((p) => ordered[p]!.ms - ordered[best[0]!]!.ms), positions: best };
+  return best;
 }
 
 /**
@@ -209,37 +243,35 @@ function chainProgress<E>(
  * within the window, and steps 0, 1, … are matched to distinct events by augmenting paths (a
  * bipartite matching); the depth is the longest prefix of steps matched.
  */
-function anyOrderProgress<E>(
-  ordered: readonly OrderedEvent<E>[],
-  hits: readonly number[][],
-  within: number,
-): Progress {
-  const matching = hits.map((list) => new Set(list));
+function anyOrderTimes(part: StepPartition, steps: number, within: number): number[] {
+  const matchesSome = (p: number): boolean => {
+    for (let s = 0; s < steps; s++) if (part.matches(s, p)) return true;
+    return false;
+  };
   let best: number[] = [];
-  for (let start = 0; start < ordered.length && best.length < hits.length; start++) {
-    if (!matching.some((set) => set.has(start))) continue;
+  for (let start = 0; start < part.length && best.length < steps; start++) {
+    if (!matchesSome(start)) continue;
     const times: number[] = [];
     const owner = new Map<number, number>(); // event position -> step
-    const assigned: number[] = []; // step -> event position
     const augment = (step: number, end: number, seen: Set<number>): boolean => {
       for (let p = start; p <= end; p++) {
-        if (!matching[step]!.has(p) || seen.has(p)) continue;
+        if (!part.matches(step, p) || seen.has(p)) continue;
         seen.add(p);
         const holder = owner.get(p);
         if (holder === undefined || augment(holder, end, seen)) {
           owner.set(p, step);
-          assigned[step] = p;
           return true;
         }
       }
       return false;
     };
-    for (let end = start; end < ordered.length && ordered[end]!.ms <= ordered[start]!.ms + within; end++) {
-      while (times.length < hits.length && augment(times.length, end, new Set())) {
-        times.push(ordered[end]!.ms - ordered[start]!.ms);
+    const deadline = msAt(part, start) + within;
+    for (let end = start; end < part.length && msAt(part, end) <= deadline; end++) {
+      while (times.length < steps && augment(times.length, end, new Set())) {
+        times.push(msAt(part, end) - msAt(part, start));
       }
     }
     if (times.length > best.length) best = times;
   }
-  return { times: best, positions: null };
+  return best;
 }

@@ -69,18 +69,6 @@ export function windowMs(value: unknown, path: string): number {
   return value;
 }
 
-/** Index of the first element of an ascending list above `after`, or the list's length. */
-export function firstAbove(sorted: readonly number[], after: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (sorted[mid]! > after) high = mid;
-    else low = mid + 1;
-  }
-  return low;
-}
-
 /** A pattern's or a funnel's spec: an object with a partitionBy function (the rest each checks itself). */
 export function requirePartitionedSpec(spec: unknown): void {
   if (spec === null || typeof spec !== 'object') {

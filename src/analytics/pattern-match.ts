@@ -1,14 +1,13 @@
 import { ValidationError } from '../errors.js';
 import { describe } from '../support/describe.js';
 import {
-  firstAbove,
-  type OrderedEvent,
   partitionEvents,
   type SequencedEvent,
   windowMs,
   requirePartitionedSpec,
 } from './partition-events.js';
 import { requireFunction } from '../support/require-function.js';
+import { msAt, nextHit, stepPartitionOf, type StepPartition } from './step-partition.js';
 
 /**
  * Sequence patterns (issue 16, part 3), backend-neutral: each step's condition is a plain predicate
@@ -117,52 +116,56 @@ export function matchPattern<E extends SequencedEvent>(
     );
   }
   const rows: { row: PatternRow; sequence: number }[] = [];
+  const tests = steps.map((step) => step.test);
+  const absent = steps.map((step) => step.absent === true);
   for (const [partition, ordered] of partitionEvents(events, spec.partitionBy)) {
-    for (const found of matchPartition(ordered, steps, within, contiguity === 'strict', now)) {
+    const part = stepPartitionOf(ordered, tests);
+    patternMatches(part, absent, within, contiguity === 'strict', now, (found) => {
       const row: PatternRow = { partition, start: 0, end: 0, durationMs: 0 };
-      steps.forEach((step, i) => (row[step.name] = found[i]?.event ?? null));
-      const first = found[0]!;
-      const last = found.findLast((hit) => hit !== null)!;
+      steps.forEach((step, i) => (row[step.name] = found[i] === -1 ? null : ordered[found[i]!]!.event));
+      const first = ordered[found[0]!]!;
+      const last = ordered[found.findLast((at) => at !== -1)!]!;
       row.start = first.ms;
       row.end = last.ms;
       row.durationMs = last.ms - first.ms;
       rows.push({ row, sequence: first.sequence });
-    }
+    });
   }
   rows.sort((a, b) => a.row.start - b.row.start || a.sequence - b.sequence);
   return rows.map(({ row }) => row);
 }
 
 /**
- * One partition's matches, each as its events by step (null for the absent step). Each step's matching
- * positions are listed once, so finding "the earliest later match" is a binary search: O(n·k·log n).
+ * One partition's matches, each given to `emit` as its events' positions by step (-1 for the absent
+ * step; the array is reused, so copy what you keep). Each step's matching positions are listed once
+ * (the partition's), so finding "the earliest later match" is a binary search: O(n·k·log n).
  */
-function matchPartition<E>(
-  ordered: readonly OrderedEvent<E>[],
-  steps: readonly PatternStep<E>[],
+export function patternMatches(
+  part: StepPartition,
+  absent: readonly boolean[],
   within: number,
   strict: boolean,
   now: number,
-): (OrderedEvent<E> | null)[][] {
-  const positions = steps.map((step) => ordered.flatMap((hit, i) => (step.test(hit.event) ? [i] : [])));
-  const matches: (OrderedEvent<E> | null)[][] = [];
+  emit: (found: readonly number[]) => void,
+): void {
+  const steps = absent.length;
+  const found = new Array<number>(steps);
   let from = 0;
   for (;;) {
-    const startAt = positions[0]![firstAbove(positions[0]!, from - 1)];
-    if (startAt === undefined) return matches;
-    const deadline = ordered[startAt]!.ms + within;
-    const found: (OrderedEvent<E> | null)[] = [ordered[startAt]!];
+    const startAt = nextHit(part, 0, from - 1);
+    if (startAt === -1) return;
+    const deadline = msAt(part, startAt) + within;
+    found[0] = startAt;
     let previous = startAt;
     let complete = true;
-    for (let s = 1; s < steps.length; s++) {
-      const list = positions[s]!;
-      const next = list[firstAbove(list, previous)];
-      const inWindow = next !== undefined && ordered[next]!.ms <= deadline;
-      if (steps[s]!.absent) {
+    for (let s = 1; s < steps; s++) {
+      const next = nextHit(part, s, previous);
+      const inWindow = next !== -1 && msAt(part, next) <= deadline;
+      if (absent[s]) {
         complete = !inWindow && now > deadline;
-        found.push(null);
+        found[s] = -1;
       } else if (inWindow && (!strict || next === previous + 1)) {
-        found.push(ordered[next]!);
+        found[s] = next;
         previous = next;
       } else {
         complete = false;
@@ -170,7 +173,7 @@ function matchPartition<E>(
       if (!complete) break;
     }
     if (complete) {
-      matches.push(found);
+      emit(found);
       from = previous + 1;
     } else {
       from = startAt + 1;

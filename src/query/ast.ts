@@ -42,8 +42,9 @@ export interface QueryHints {
   /** Use exactly these indexes (or `scan`), whatever the cost model says. */
   readonly forceIndex?: readonly string[];
   /**
-   * Split a full scan across worker threads: true forces it (when the filter has terms on columns),
-   * false forbids it; absent, the planner does it for scans of 4M rows or more.
+   * Split work across worker threads: a full scan (true forces it when the filter has terms on
+   * columns; absent, the planner does it for scans of 4M rows or more) and the analytics operators
+   * over columns (Aggregate, Pattern, Funnel; absent, for 512K input rows or more). False forbids both.
    */
   readonly parallel?: boolean;
   /** Milliseconds before the query fails with QueryTimeoutError. */

@@ -49,6 +49,11 @@ export interface StorageCapabilities {
   readonly readOnly: boolean;
   /** explain({ analyze: true }) runs the query and reports actual rows and time. */
   readonly explainAnalyze: boolean;
+  /**
+   * Calls AppendBatch.beforeCommit as append describes: openEventStore refuses `hooks.beforeCommit`
+   * over an engine without it, rather than let a veto be silently skipped.
+   */
+  readonly commitHooks: boolean;
 }
 
 /** One append, validated at the facade's door. */
@@ -67,7 +72,20 @@ export interface AppendBatch {
    * appends racing on one stream cannot both pass. Absent for a plain append.
    */
   readonly stream?: { readonly aggregateId: string; readonly expected: ExpectedVersion };
+  /**
+   * The batch's last check before it is written (openEventStore's `hooks.beforeCommit`): see
+   * BeforeCommit and StorageEngine.append. Absent when the store has no such hook.
+   */
+  readonly beforeCommit?: BeforeCommit;
 }
+
+/**
+ * Approves a batch before it is written. The engine calls it once per batch that writes anything,
+ * with the events exactly as they will be stored (sequences and versions assigned, every check
+ * passed) and before anything is written. Throwing, or returning a promise that rejects, vetoes
+ * the batch. Returning a promise holds the engine's commit order until it settles.
+ */
+export type BeforeCommit = (events: readonly StoredEvent[]) => void | PromiseLike<void>;
 
 /** What an append did: the events in the batch's order, and which of them it wrote now. */
 export interface AppendOutcome {
@@ -120,6 +138,15 @@ export interface StorageEngine {
    * Resolves once the batch is acknowledged under the engine's durability policy.
    * Throws ConcurrencyError, DuplicateEventIdError, UniqueViolationError, ValidationError
    * (AGGREGATE_DELETED, BATCH_TOO_LARGE) and leaves nothing written when it does.
+   *
+   * With `batch.beforeCommit`, the engine calls it after those checks, with the events it is about
+   * to write, and writes only once it returned (or its promise resolved). When it throws or
+   * rejects, the engine writes nothing, consumes no sequence (the next batch takes the sequences
+   * this one would have had: no gap) and rejects with that same error, unwrapped. While a promise
+   * it returned is pending, no other batch takes a sequence (the embedded engine queues them; a
+   * database engine calls it inside the batch's transaction, holding what orders sequences), so
+   * the events it saw are the events written. Not called for a batch that writes nothing (only
+   * retries of stored ids).
    */
   append(batch: AppendBatch): Promise<AppendOutcome>;
   /** A stream's current version (0 when it has no event). */

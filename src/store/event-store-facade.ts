@@ -44,6 +44,7 @@ import type {
 import type { ReadCall } from './hooks.js';
 import type { StoreMonitor } from './store-monitor.js';
 import type { PluginHost } from './plugin-host.js';
+import type { BeforeCommitHook } from './before-commit.js';
 import { ReadRunner } from './read-runner.js';
 import { StoreAnalytics } from './store-analytics.js';
 import { readFromSource } from './source-read.js';
@@ -65,6 +66,8 @@ export interface FacadeSettings {
   /** The store's directory, if it has one: archive paths in a retention policy resolve against it. */
   readonly dir: string | undefined;
   readonly writeGate: WriteGate;
+  /** The store's hooks.beforeCommit, handed to the engine with every batch. */
+  readonly beforeCommit?: BeforeCommitHook;
 }
 
 const countRows = (rows: readonly unknown[]): number => rows.length;
@@ -186,7 +189,10 @@ export class EventStoreFacade implements EventStore {
     return this.commit(valid, list, { aggregateId, expected }) as Promise<StoredEvent<P>[]>;
   }
 
-  /** Hands a validated batch to the engine, then tells the plugins what it wrote. */
+  /**
+   * Hands a validated batch to the engine (with the beforeCommit hook, which the engine runs just
+   * before it writes), then tells the plugins, hooks.afterCommit last, what it wrote.
+   */
   private async commit(
     valid: ValidEvent[],
     inputs: readonly unknown[],
@@ -201,12 +207,18 @@ export class EventStoreFacade implements EventStore {
         givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
         givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
         ...(stream === undefined ? {} : { stream }),
+        ...(this.settings.beforeCommit === undefined
+          ? {}
+          : { beforeCommit: this.settings.beforeCommit.call }),
       });
     } catch (error) {
       if (watched) this.observeWrite(stream, started, 0, error);
       throw error;
     }
-    if (outcome.written.length > 0) this.plugins.afterCommit(outcome.written);
+    if (outcome.written.length > 0) {
+      const notified = this.plugins.afterCommit(outcome.written);
+      if (notified !== undefined) await notified;
+    }
     if (watched) this.observeWrite(stream, started, outcome.written.length);
     return outcome.events;
   }
@@ -422,6 +434,7 @@ export class EventStoreFacade implements EventStore {
 
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.refuseIfReadOnly('cleanup');
+    this.settings.beforeCommit?.refuseReentry('cleanup');
     this.assertWritable();
     const report = await this.engine.retention.cleanup(checkCleanupOptions(options));
     this.plugins.afterChange({ kind: 'cleanup', report });
@@ -435,6 +448,7 @@ export class EventStoreFacade implements EventStore {
    */
   async restoreArchive(archiveDir: string, options: RestoreOptions = {}): Promise<RestoreReport> {
     this.refuseIfReadOnly('restoreArchive');
+    this.settings.beforeCommit?.refuseReentry('restoreArchive');
     // One restore at a time, each deciding its path from the store as it finds it.
     const run = this.restores.then(async () => {
       this.assertWritable();
@@ -506,6 +520,7 @@ export class EventStoreFacade implements EventStore {
    */
   private enterWrite(operation: string): Promise<void> | undefined {
     this.refuseIfReadOnly(operation);
+    this.settings.beforeCommit?.refuseReentry(operation);
     const waiting = this.writes.passage();
     if (waiting === undefined) {
       this.assertWritable();

@@ -58,6 +58,8 @@ export interface EventStore {
   /**
    * Appends one atomic batch (all or none) across any aggregates. `append<P>(...)` checks the
    * payloads against `P` and types the stored events with it; a batch of mixed payloads needs none.
+   * With `hooks.beforeCommit`, its error (as thrown) rejects the batch with nothing written; with
+   * `hooks.afterCommit`, this resolves after it ran (see CommitHooks).
    */
   append<P = unknown>(
     events: NewEvent<NoInfer<P>> | readonly NewEvent<NoInfer<P>>[],

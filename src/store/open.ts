@@ -1,11 +1,14 @@
+import { UnsupportedError } from '../errors.js';
 import { openEmbeddedEngine } from '../storage/embedded/open-embedded.js';
 import type { EngineContext } from '../storage/storage-engine.js';
 import { WriteGate } from '../support/write-gate.js';
 import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
-import { PluginHost } from './plugin-host.js';
+import { PluginHost, quietPlugin } from './plugin-host.js';
 import type { LivePart } from './live-part.js';
+import { BeforeCommitHook } from './before-commit.js';
+import { afterCommitPlugin } from './commit-hooks.js';
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
@@ -21,14 +24,15 @@ export async function openEventStore(
   /** The parts built above the store (src/live/open-live-store.ts hands them in). */
   parts: readonly LivePart[] = [],
 ): Promise<EventStore> {
-  const { resolved, engine: factory, plugins, live } = resolveStoreOptions(options);
+  const { resolved, engine: factory, plugins, hooks, live } = resolveStoreOptions(options);
   const made = parts.map((part) => ({
     part,
     instance: part.create(live[part.name], { clock: resolved.clock, dir: resolved.dir }),
   }));
   const host = new PluginHost(
     plugins,
-    made.flatMap(({ instance }) => (instance.plugin === undefined ? [] : [instance.plugin])),
+    afterCommitPlugin(hooks),
+    ...made.map(({ instance }) => (instance.plugin === undefined ? undefined : quietPlugin(instance.plugin))),
   );
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
@@ -45,6 +49,14 @@ export async function openEventStore(
   };
   const engine =
     factory === undefined ? await openEmbeddedEngine(resolved, context) : await factory.open(context);
+  if (hooks?.beforeCommit !== undefined && !engine.capabilities.commitHooks) {
+    await engine.close();
+    throw new UnsupportedError(
+      'commitHooks',
+      'hooks.beforeCommit needs an engine that runs it before each write',
+      'hooks.beforeCommit',
+    );
+  }
   const facade = new EventStoreFacade(
     engine,
     {
@@ -54,6 +66,9 @@ export async function openEventStore(
       onFutureEvent: resolved.onFutureEvent,
       dir: resolved.dir,
       writeGate: context.writeGate,
+      ...(hooks?.beforeCommit === undefined
+        ? {}
+        : { beforeCommit: new BeforeCommitHook(hooks.beforeCommit.bind(hooks)) }),
     },
     host,
     Object.fromEntries(made.map(({ part, instance }) => [part.name, instance.api])),

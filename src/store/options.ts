@@ -7,6 +7,8 @@ import {
 } from '../storage/embedded/embedded-options.js';
 import type { StorageEngineFactory } from '../storage/storage-engine.js';
 import { describe } from '../support/describe.js';
+import { requireFunction } from '../support/require-function.js';
+import type { CommitHooks } from './commit-hooks.js';
 import type { StorePlugin } from './hooks.js';
 import type { MonitorOptions } from './store-monitor.js';
 
@@ -20,6 +22,8 @@ export interface OpenOptions extends EmbeddedOpenOptions {
   engine?: StorageEngineFactory;
   /** Plugins on the store's hooks: after each commit or change, around each read (see StorePlugin). */
   plugins?: readonly StorePlugin[];
+  /** Code run with each batch written: beforeCommit may veto it, afterCommit follows it (see CommitHooks). */
+  hooks?: CommitHooks;
   /**
    * The performance monitor (`store.monitor`): on by default; `false` turns it off, an object tunes
    * it (slow-query threshold, log sizes; see MonitorOptions and docs/monitoring.md).
@@ -29,13 +33,15 @@ export interface OpenOptions extends EmbeddedOpenOptions {
 
 /** Options that mean the same for every engine; the rest of EmbeddedOpenOptions are the embedded engine's. */
 const SHARED = new Set(['clock', 'retention', 'maxEventSize', 'futureTolerance', 'onFutureEvent']);
-const FACADE = ['engine', 'plugins', 'monitor'];
+const FACADE = ['engine', 'plugins', 'hooks', 'monitor'];
+const COMMIT_HOOKS = ['beforeCommit', 'afterCommit'] as const;
 
 export interface StoreOptions {
   /** Every option checked; for the embedded engine, all of them. */
   resolved: ResolvedOptions;
   engine: StorageEngineFactory | undefined;
   plugins: unknown;
+  hooks: CommitHooks | undefined;
   /** The live parts' options (checked by each part when the store opens). */
   live: { monitor: unknown };
 }
@@ -55,9 +61,10 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  const { engine, plugins, monitor, ...rest } = options;
+  const { engine, plugins, hooks: given, monitor, ...rest } = options;
+  const hooks = checkCommitHooks(given);
   const live = { monitor };
-  if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins, live };
+  if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins, hooks, live };
   if (engine === null || typeof engine !== 'object' || typeof engine.open !== 'function') {
     throw new ValidationError(
       'engine',
@@ -74,5 +81,31 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  return { resolved: resolveOptions(rest), engine, plugins, live };
+  return { resolved: resolveOptions(rest), engine, plugins, hooks, live };
+}
+
+/** `hooks`: an object with beforeCommit and/or afterCommit functions, and nothing else. */
+function checkCommitHooks(hooks: unknown): CommitHooks | undefined {
+  if (hooks === undefined) return undefined;
+  if (hooks === null || typeof hooks !== 'object' || Array.isArray(hooks)) {
+    throw new ValidationError(
+      'hooks',
+      `must be an object with beforeCommit and/or afterCommit functions, got ${describe(hooks)}`,
+      'INVALID_OPTION',
+    );
+  }
+  for (const key of Object.keys(hooks)) {
+    if (!(COMMIT_HOOKS as readonly string[]).includes(key)) {
+      throw new ValidationError(
+        `hooks.${key}`,
+        `is not a known hook; expected one of ${COMMIT_HOOKS.join(', ')}`,
+        'INVALID_OPTION',
+      );
+    }
+  }
+  for (const key of COMMIT_HOOKS) {
+    const hook = (hooks as Record<string, unknown>)[key];
+    if (hook !== undefined) requireFunction(hook, `hooks.${key}`);
+  }
+  return hooks as CommitHooks;
 }

@@ -1,10 +1,23 @@
 import { ValidationError } from '../errors.js';
 import type { StoredEvent } from '../events/types.js';
 import { describe } from '../support/describe.js';
+import { isPromiseLike } from '../support/promise-like.js';
 import type { PluginStats } from '../storage/store-stats.js';
 import type { ChangeNotice, ReadCall, ReadObservation, StorePlugin, WriteObservation } from './hooks.js';
 
 const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'afterWrite', 'close'] as const;
+
+/** The store's live parts' plugins (the performance monitor): left out of `size` and `stats()`. */
+const QUIET = new WeakSet<StorePlugin>();
+
+/**
+ * Marks one of the store's own plugins as a live part: it counts its own failures, and is not one
+ * of the plugins `stats().plugins` lists (a store opened without `plugins` still reports none).
+ */
+export function quietPlugin(plugin: StorePlugin): StorePlugin {
+  QUIET.add(plugin);
+  return plugin;
+}
 
 /**
  * The store's plugins, called safely: a hook that throws is counted (stats().plugins) and skipped,
@@ -18,16 +31,18 @@ export class PluginHost {
   readonly watchesReads: boolean;
   /** Whether any plugin watches appends: with none, an append takes no clock readings for them. */
   readonly watchesWrites: boolean;
+  /** Per plugin, whether it is a live part (quietPlugin). */
+  private readonly quiet: readonly boolean[];
 
-  /**
-   * `plugins` are the user's (openEventStore's option, checked here); `builtIn` are the store's own
-   * live parts (the performance monitor), called after them, left out of `size` and `stats()`:
-   * they count their own failures.
-   */
-  constructor(plugins: unknown, builtIn: readonly StorePlugin[] = []) {
-    const own = checkPlugins(plugins);
-    this.plugins = builtIn.length === 0 ? own : [...own, ...builtIn];
-    this.stats_ = own.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
+  /** Where the store's own plugins start: their afterCommit promises are waited for. */
+  private readonly firstOwn: number;
+
+  /** `own`: the store's own plugins (e.g. hooks.afterCommit), checked already, run after the user's. */
+  constructor(plugins: unknown, ...own: (StorePlugin | undefined)[]) {
+    const given = checkPlugins(plugins);
+    this.firstOwn = given.length;
+    this.plugins = [...given, ...own.filter((plugin) => plugin !== undefined)];
+    this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
     );
@@ -35,23 +50,40 @@ export class PluginHost {
       (plugin) => plugin.aroundRead !== undefined || plugin.afterRead !== undefined,
     );
     this.watchesWrites = this.plugins.some((plugin) => plugin.afterWrite !== undefined);
+    this.quiet = this.plugins.map((plugin) => QUIET.has(plugin));
   }
 
-  /** The user's plugins. */
+  /** The plugins `stats().plugins` lists: all but the live parts. */
   get size(): number {
-    return this.stats_.length;
+    return this.quiet.filter((quiet) => !quiet).length;
   }
 
   stats(): PluginStats[] {
-    return this.stats_.map((entry) => ({ ...entry }));
+    return this.stats_.filter((_, at) => !this.quiet[at]).map((entry) => ({ ...entry }));
   }
 
-  afterCommit(events: readonly StoredEvent[]): void {
+  /**
+   * Tells every plugin about a committed batch. When one of the store's own plugins returns a
+   * promise (hooks.afterCommit may), this returns a promise that resolves once those have settled,
+   * however they ended; otherwise nothing, adding no turn. A user plugin's promise is not waited
+   * for (plugins observe; they do not hold appends up), but its rejection is counted.
+   */
+  afterCommit(events: readonly StoredEvent[]): Promise<void> | undefined {
     const first = events[0];
     const last = events[events.length - 1];
-    if (first === undefined || last === undefined || this.plugins.length === 0) return;
+    if (first === undefined || last === undefined || this.plugins.length === 0) return undefined;
     const notice = { events, firstSequence: first.sequence, lastSequence: last.sequence };
-    this.each((plugin) => plugin.afterCommit?.(notice));
+    let waits: Promise<void>[] | undefined;
+    this.each((plugin, at) => {
+      const result: unknown = plugin.afterCommit?.(notice);
+      if (!isPromiseLike(result)) return;
+      const settled = Promise.resolve(result).then(
+        () => undefined,
+        (error: unknown) => this.failed(at, error),
+      );
+      if (at >= this.firstOwn) (waits ??= []).push(settled);
+    });
+    return waits === undefined ? undefined : Promise.all(waits).then(() => undefined);
   }
 
   afterChange(change: ChangeNotice): void {
@@ -122,10 +154,10 @@ export class PluginHost {
     }
   }
 
-  private each(call: (plugin: StorePlugin) => void): void {
+  private each(call: (plugin: StorePlugin, at: number) => void): void {
     for (let at = 0; at < this.plugins.length; at++) {
       try {
-        call(this.plugins[at] as StorePlugin);
+        call(this.plugins[at] as StorePlugin, at);
       } catch (error) {
         this.failed(at, error);
       }
@@ -133,8 +165,8 @@ export class PluginHost {
   }
 
   private failed(at: number, error: unknown): void {
-    const entry = this.stats_[at];
-    if (entry === undefined) return; // a built-in part's: it counts its own
+    if (this.quiet[at]) return; // a live part counts its own
+    const entry = this.stats_[at] as PluginStats;
     entry.errors++;
     entry.lastError = error instanceof Error ? error.message : String(error);
   }

@@ -7,7 +7,7 @@ import { compileRowFilter } from '../analytics/stages/row-filter.js';
 import { runPipeline } from '../analytics/stages/run-pipeline.js';
 import { stageName, validatePipeline } from '../analytics/stages/validate-pipeline.js';
 import type { Duration, PipelineRow, PipelineStage } from '../query/analytics-ast.js';
-import { f, MATCH_ALL, type EventQuery, type FilterNode } from '../query/ast.js';
+import { f, MATCH_ALL, type EventQuery, type FilterNode, type QueryHints } from '../query/ast.js';
 import { resolveField } from '../query/fields.js';
 import { validateFilter } from '../query/validate-query.js';
 import { describe } from '../support/describe.js';
@@ -30,6 +30,8 @@ export interface FunnelQuery {
   }[];
   /** Splits the funnel by this field's value on each journey's earliest event holding it. */
   readonly breakdownBy?: string;
+  /** The query's hints: `parallel` (match journeys on the scan workers or not), `timeout`, … */
+  readonly hints?: QueryHints;
 }
 
 export interface FunnelReport extends FunnelResult {
@@ -143,12 +145,19 @@ export class StoreAnalytics {
         mode,
         ...(spec.exclusions === undefined ? {} : { exclusions: spec.exclusions }),
       };
-      const [row] = await this.reads.execute({ ...eventQuery(where), analytics: { funnel: funnelSpec } });
+      const [row] = await this.reads.execute({
+        ...eventQuery(where),
+        hints: spec.hints ?? {},
+        analytics: { funnel: funnelSpec },
+      });
       return row as unknown as FunnelReport;
     }
-    const events = ((await this.reads.execute(eventQuery(where))) as unknown as StoredEvent[]).filter(
-      (event) => partitionOf(event, spec.partitionBy) !== undefined,
-    );
+    const events = (
+      (await this.reads.execute({
+        ...eventQuery(where),
+        hints: spec.hints ?? {},
+      })) as unknown as StoredEvent[]
+    ).filter((event) => partitionOf(event, spec.partitionBy) !== undefined);
     const run = (subset: readonly StoredEvent[]) =>
       funnel(subset, {
         partitionBy: (event) => partitionOf(event, spec.partitionBy),

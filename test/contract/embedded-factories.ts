@@ -38,6 +38,7 @@ export const embeddedInMemory: StoreFactory = {
     erasure: true,
     readOnly: false,
     explainAnalyze: true,
+    commitHooks: true,
   },
   async open(options = {}) {
     const { clock, manual } = clockFor(options);
@@ -62,6 +63,7 @@ const ON_DISK_CAPABILITIES: StorageCapabilities = {
   erasure: true,
   readOnly: false,
   explainAnalyze: true,
+  commitHooks: true,
 };
 
 /** A store in a fresh temporary directory, opened with `tuning` and then the options a suite passes. */

@@ -13,6 +13,7 @@ import { erasureSuite } from './erasure.contract.js';
 import { eventIdsSuite } from './event-ids.contract.js';
 import type { StoreFactory } from './factory.js';
 import { hooksSuite } from './hooks.contract.js';
+import { commitHooksSuite } from './commit-hooks.contract.js';
 import { indexesSuite } from './indexes.contract.js';
 import { lifecycleSuite } from './lifecycle.contract.js';
 import { querySuite } from './query.contract.js';
@@ -35,6 +36,7 @@ export function eventStoreContract(factory: StoreFactory): void {
     retentionSuite(factory);
     archiveSuite(factory);
     hooksSuite(factory);
+    commitHooksSuite(factory);
     validationSuite(factory);
     lifecycleSuite(factory);
     durabilitySuite(factory);

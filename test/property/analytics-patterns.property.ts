@@ -37,6 +37,8 @@ const specArb = fc.record({
   within: fc.integer({ min: 0, max: 30 }),
   strict: fc.boolean(),
   exclude: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
+  // hints.parallel: true matches the partitions on the scan workers however few the events.
+  parallel: fc.constantFrom(false, false, false, true),
 });
 
 export function analyticsPatternProperties(factory: StoreFactory): void {
@@ -57,7 +59,7 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
               where: f.eq('type', type),
               ...(absent && i === spec.steps.length - 1 ? { absent: true as const } : {}),
             }));
-            let query = prepared.store.query();
+            let query = prepared.store.query().hint({ parallel: spec.parallel });
             if (spec.exclude !== undefined) query = query.where(f.ne('type', spec.exclude));
             const rows = await query
               .pattern({
@@ -101,6 +103,7 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
         exclude: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
         exclusion: fc.option(fc.constantFrom(...TYPES), { nil: undefined }),
         partitionBy: fc.constantFrom('aggregateId', 'tags.issue'),
+        parallel: fc.constantFrom(false, false, false, true),
       });
       await fc.assert(
         fc.asyncProperty(fc.array(eventArb, { maxLength: 80 }), funnelArb, async (events, spec) => {
@@ -126,6 +129,7 @@ export function analyticsPatternProperties(factory: StoreFactory): void {
               within: spec.within * 60_000,
               mode: spec.mode,
               exclusions,
+              hints: { parallel: spec.parallel },
               ...(spec.exclude === undefined ? {} : { where: f.ne('type', spec.exclude) }),
             });
             const partitionOf = (e: StoredEvent) =>

@@ -4,7 +4,8 @@
  * some events only), a random filter, random group keys (core fields, a tag, a payload field, a
  * time bucket of random width, some in a time zone) and random aggregates; every output row must
  * equal the oracle's. Both the typed-array group-by (buckets, type, aggregateId with
- * count/sum/avg/min/max over numeric columns) and the general one are reached.
+ * count/sum/avg/min/max over numeric columns), its fold on the scan workers (hints.parallel: true)
+ * and the general one are reached.
  *
  * `analyticsQueryProperties(factory)` runs them against one engine.
  */
@@ -90,6 +91,8 @@ const queryArb = fc.record({
     nil: undefined,
   }),
   aggregates: fc.uniqueArray(aggregateArb, { minLength: 1, maxLength: 4, selector: ([alias]) => alias }),
+  // hints.parallel: true folds on the scan workers however few the rows (parallel-group-by.ts).
+  parallel: fc.constantFrom(false, false, false, true),
 });
 type Query = typeof queryArb extends fc.Arbitrary<infer Q> ? Q : never;
 
@@ -190,7 +193,7 @@ function oracle(all: StoredEvent[], query: Query): Record<string, unknown>[] {
 }
 
 function run(store: EventStore, query: Query): Promise<Record<string, unknown>[]> {
-  let builder = store.query();
+  let builder = query.parallel ? store.query().hint({ parallel: true }) : store.query();
   if (query.types !== undefined) builder = builder.where(f.in('type', query.types));
   let grouped = query.bucket
     ? builder.timeBucket(

@@ -1,17 +1,14 @@
-import {
-  ConcurrencyError,
-  DuplicateEventIdError,
-  ValidationError,
-  type ExpectedVersion,
-} from '../../errors.js';
+import { ConcurrencyError, DuplicateEventIdError, type ExpectedVersion } from '../../errors.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { ValidEvent } from '../../events/validate.js';
-import { FRAME_HEADER, RECORD_PREFIX, sealFrame } from '../../codec/frame.js';
+import { FRAME_HEADER, RECORD_PREFIX } from '../../codec/frame.js';
 import { RecordWriter, decodeId } from '../../codec/record-codec.js';
-import type { AppendBatch, AppendOutcome } from '../storage-engine.js';
+import type { AppendBatch, AppendOutcome, BeforeCommit } from '../storage-engine.js';
+import { isPromiseLike } from '../../support/promise-like.js';
+import { writeApproved } from './approved-write.js';
+import { batchKeys, refuseDeletedStreams, writeBatch, type EncodedBatch } from './batch-write.js';
 import { contentDifference, matchStoredIds } from './duplicate-ids.js';
 import type { EngineParts } from './engine-parts.js';
-import type { EventView } from './exec/event-view.js';
 import type { IndexManager } from './indexes/index-manager.js';
 import type { Tombstones } from './retention/tombstones.js';
 import { positionOfVersion } from './table/stream-position.js';
@@ -25,19 +22,52 @@ export function holdsId(tombstones: Tombstones, row: number): boolean {
 }
 
 /**
+ * A batch its beforeCommit hook answered with a promise: nothing was written. The engine waits for
+ * the approval, keeping every other batch out meanwhile, then runs the step again (commit-turn.ts).
+ */
+export interface AwaitingApproval {
+  readonly approval: PromiseLike<void>;
+  /** The events the hook saw: what is written after the approval must be exactly these. */
+  readonly events: readonly StoredEvent[];
+  /**
+   * Once approved: writes the batch as it was encoded and returns the outcome, or undefined (nothing
+   * written) when something it was checked against changed meanwhile; the step then runs again.
+   */
+  write(parts: EngineParts, indexes: IndexManager): AppendOutcome | undefined;
+}
+
+/**
  * The embedded engine's atomic append step, all in one synchronous call, so concurrent appends are
  * serialised and the stream expectation, versions, ids and unique keys are checked and taken
  * together: a retry (ids stored already, same content) returns the stored events; otherwise the
  * batch is encoded into one frame, written, then indexed. Everything that can fail on bad input
  * happens before the write, and a failed write leaves the log as it was, so a rejected batch
- * changes nothing. The caller acknowledges (fsync policy) afterwards.
+ * changes nothing. `approve` (the store's beforeCommit hook) comes last before the write: sequences
+ * and versions are assigned, every check passed; when it throws, nothing is written and the table
+ * is as it was, so the sequences it saw are the next batch's. The caller acknowledges (fsync
+ * policy) afterwards.
  */
 export function appendBatch(
   parts: EngineParts,
   indexes: IndexManager,
   maxEventSize: number,
   batch: AppendBatch,
-): AppendOutcome {
+  approve: (events: readonly StoredEvent[]) => undefined,
+): AppendOutcome;
+export function appendBatch(
+  parts: EngineParts,
+  indexes: IndexManager,
+  maxEventSize: number,
+  batch: AppendBatch,
+  approve: BeforeCommit | undefined,
+): AppendOutcome | AwaitingApproval;
+export function appendBatch(
+  parts: EngineParts,
+  indexes: IndexManager,
+  maxEventSize: number,
+  batch: AppendBatch,
+  approve: BeforeCommit | undefined,
+): AppendOutcome | AwaitingApproval {
   const { events, stream } = batch;
   const { table, reader, tombstones } = parts;
   let versions: (fresh: readonly ValidEvent[]) => number[];
@@ -58,7 +88,8 @@ export function appendBatch(
   const given = { ids: batch.givenIds, timestamps: batch.givenTimestamps };
   const match = matchStoredIds(table, reader, events, given, (row) => holdsId(tombstones, row));
   if (match.stored === undefined) {
-    const written = commit(parts, indexes, maxEventSize, events, versions(events), match.hashes);
+    const written = commit(parts, indexes, maxEventSize, events, versions(events), match.hashes, approve);
+    if (!Array.isArray(written)) return awaiting(written, (done) => ({ events: done, written: done }));
     return { events: written, written };
   }
   // Some events are retries: those return the stored events, the others are appended in one frame,
@@ -72,12 +103,15 @@ export function appendBatch(
     freshHashes.push(match.hashes[i] as number);
   });
   if (fresh.length === 0) return { events: stored as StoredEvent[], written: [] };
-  const written = commit(parts, indexes, maxEventSize, fresh, versions(fresh), freshHashes);
-  let next = 0;
-  // A loop, not map: `stored` has holes where events are new, which map would skip.
-  const out = new Array<StoredEvent>(stored.length);
-  for (let i = 0; i < stored.length; i++) out[i] = stored[i] ?? (written[next++] as StoredEvent);
-  return { events: out, written };
+  const written = commit(parts, indexes, maxEventSize, fresh, versions(fresh), freshHashes, approve);
+  const outcome = (done: StoredEvent[]): AppendOutcome => {
+    let next = 0;
+    // A loop, not map: `stored` has holes where events are new, which map would skip.
+    const out = new Array<StoredEvent>(stored.length);
+    for (let i = 0; i < stored.length; i++) out[i] = stored[i] ?? (done[next++] as StoredEvent);
+    return { events: out, written: done };
+  };
+  return Array.isArray(written) ? outcome(written) : awaiting(written, outcome);
 }
 
 /**
@@ -141,7 +175,12 @@ function versionMatches(expected: ExpectedVersion, current: number): boolean {
   }
 }
 
-/** Encodes the batch into one frame, writes it, then adds its rows to the table and the indexes. */
+/**
+ * Encodes the batch into one frame, asks `approve`, writes the frame, then adds its rows to the
+ * table and the indexes. What approve sees was encoded already: changing those objects cannot
+ * change what is written. When approve answers with a promise, nothing is written yet: the frame
+ * is copied out of the shared encoder and kept, to be written once approved (approved-write.ts).
+ */
 function commit(
   parts: EngineParts,
   indexes: IndexManager,
@@ -149,8 +188,8 @@ function commit(
   events: readonly ValidEvent[],
   versions: readonly number[],
   idHashes: readonly number[],
-): StoredEvent[] {
-  const { table, log, tombstones } = parts;
+  approve: BeforeCommit | undefined,
+): StoredEvent[] | PendingWrite {
   writer.reset(FRAME_HEADER);
   const lengths = new Array<number>(events.length);
   for (let i = 0; i < events.length; i++) {
@@ -166,50 +205,30 @@ function commit(
     writer.buffer.writeUInt32LE(length, prefix);
     lengths[i] = length;
   }
-  if (tombstones.active) {
-    events.forEach((event, i) => {
-      if (tombstones.isAggregateDeleted(event.aggregateId)) {
-        throw new ValidationError(
-          `events[${i}].aggregateId`,
-          `stream ${JSON.stringify(event.aggregateId)} was deleted (deleteAggregate) and takes no more events; nothing was written`,
-          'AGGREGATE_DELETED',
-        );
-      }
-    });
+  refuseDeletedStreams(parts, events);
+  const batch: EncodedBatch = { events, versions, lengths, idHashes, firstSequence: parts.table.rows + 1 };
+  const keys = batchKeys(indexes, batch);
+  const stored = storedEvents(batch);
+  if (approve !== undefined) {
+    const verdict = approve(stored);
+    if (isPromiseLike(verdict)) {
+      const frame = Buffer.from(writer.buffer.subarray(0, writer.length));
+      return {
+        approval: verdict,
+        stored,
+        write: (now, nowIndexes) => writeApproved(now, nowIndexes, { parts, frame, batch }),
+      };
+    }
   }
-  const firstSequence = table.rows + 1;
-  // Unique indexes check keys now: a violation must leave nothing written.
-  const keys = indexes.active
-    ? indexes.prepareBatch(
-        events.map((event, i): EventView => ({
-          ...event,
-          sequence: firstSequence + i,
-          version: versions[i] as number,
-        })),
-      )
-    : undefined;
-  const frame = writer.buffer.subarray(0, writer.length);
-  sealFrame(frame, firstSequence, events.length);
-  const frameOffset = log.append(frame);
+  writeBatch(parts, indexes, writer.buffer.subarray(0, writer.length), batch, keys);
+  return stored;
+}
 
+/** The batch's events as they are stored (and returned): what beforeCommit sees. */
+function storedEvents({ events, versions, firstSequence }: EncodedBatch): StoredEvent[] {
   const stored = new Array<StoredEvent>(events.length);
-  let at = frameOffset + FRAME_HEADER;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as ValidEvent;
-    const length = lengths[i] as number;
-    at += RECORD_PREFIX;
-    const row = table.addRow(
-      event.aggregateId,
-      event.type,
-      event.timestamp,
-      versions[i] as number,
-      at,
-      length,
-      event.tags,
-    );
-    table.ids.add(row, idHashes[i] as number);
-    if (table.fieldColumns.size > 0) table.fieldColumns.onAppend(row, event.payload, event.tags);
-    at += length;
     stored[i] = {
       sequence: firstSequence + i,
       id: event.id,
@@ -222,6 +241,24 @@ function commit(
       metadata: event.metadata,
     };
   }
-  indexes.commitBatch(firstSequence - 1, keys);
   return stored;
+}
+
+/** A batch encoded and waiting for its hook's promise; `write` writes it then, if nothing moved. */
+interface PendingWrite {
+  readonly approval: PromiseLike<void>;
+  readonly stored: StoredEvent[];
+  write(parts: EngineParts, indexes: IndexManager): boolean;
+}
+
+/** The step's answer while the hook's promise is pending, with how to finish the outcome once written. */
+function awaiting(
+  pending: PendingWrite,
+  outcome: (written: StoredEvent[]) => AppendOutcome,
+): AwaitingApproval {
+  return {
+    approval: pending.approval,
+    events: pending.stored,
+    write: (parts, indexes) => (pending.write(parts, indexes) ? outcome(pending.stored) : undefined),
+  };
 }

@@ -20,7 +20,9 @@ import type {
   StreamRead,
 } from '../storage-engine.js';
 import type { StoreStats } from '../store-stats.js';
-import { appendBatch, holdsId } from './append-batch.js';
+import { appendBatch, holdsId, type AwaitingApproval } from './append-batch.js';
+import { CommitTurn } from './commit-turn.js';
+import { requireApproved } from './approved-write.js';
 import { storageError } from './log/storage-error.js';
 import { Checkpointer } from './checkpointer.js';
 import type { ResolvedOptions } from './embedded-options.js';
@@ -68,6 +70,8 @@ export class EmbeddedEngine implements StorageEngine {
   private current!: EngineParts;
   private manager!: IndexManager;
   private readonly groupCommit: GroupCommit;
+  /** Keeps the commit order while a beforeCommit hook's promise is pending. */
+  private readonly turn = new CommitTurn();
   readonly checkpointer: Checkpointer;
   private readonly maintenance: Maintenance;
   private readonly follower: Follower | undefined;
@@ -104,6 +108,7 @@ export class EmbeddedEngine implements StorageEngine {
       erasure: true,
       readOnly,
       explainAnalyze: true,
+      commitHooks: true,
     };
     this.writes = context.writeGate;
     this.archivedCopies = new ArchivedCopies(dir);
@@ -207,12 +212,51 @@ export class EmbeddedEngine implements StorageEngine {
   }
 
   async append(batch: AppendBatch): Promise<AppendOutcome> {
-    const outcome = appendBatch(this.current, this.manager, this.options.maxEventSize, batch);
+    let outcome: AppendOutcome;
+    if (this.turn.free) {
+      const step = this.appendStep(batch);
+      outcome = step instanceof Promise ? await this.turn.hold(step) : step;
+    } else {
+      outcome = await this.turn.enqueue(() => this.appendStep(batch));
+    }
     if (outcome.events.length === 0) return outcome;
     // Also when every event was a retry and nothing was written: the stored events may be the ones
     // an append still waits to fsync, so the retry is acknowledged no sooner than the first append.
     await this.groupCommit.acknowledge(() => this.checkpointer.maybe());
     return outcome;
+  }
+
+  /**
+   * One batch's atomic step (append-batch.ts). A promise only when its beforeCommit hook answered
+   * with one: the step then holds the commit turn until the hook settles (commit-turn.ts).
+   */
+  private appendStep(batch: AppendBatch): AppendOutcome | Promise<AppendOutcome> {
+    const outcome = appendBatch(
+      this.current,
+      this.manager,
+      this.options.maxEventSize,
+      batch,
+      batch.beforeCommit,
+    );
+    return 'approval' in outcome ? this.afterApproval(batch, outcome) : outcome;
+  }
+
+  /**
+   * Writes a batch once its hook's promise resolved. Nothing was written, and no other append ran
+   * meanwhile (the turn): the batch is written as it was encoded, unless something else moved
+   * what it was checked against (a stream deleted meanwhile, a restore). Then the step runs again
+   * (and refuses, or must assign what the hook saw). A rejection propagates as it is, with nothing
+   * written.
+   */
+  private async afterApproval(batch: AppendBatch, awaiting: AwaitingApproval): Promise<AppendOutcome> {
+    await awaiting.approval;
+    if (this.failure !== undefined) this.assertWritable();
+    return (
+      awaiting.write(this.current, this.manager) ??
+      appendBatch(this.current, this.manager, this.options.maxEventSize, batch, (events) =>
+        requireApproved(awaiting.events, events),
+      )
+    );
   }
 
   streamVersion(aggregateId: string): number {
@@ -323,6 +367,8 @@ export class EmbeddedEngine implements StorageEngine {
       assertWritable: () => this.assertWritable(),
       abandonCheckpoint: () => this.checkpointer.abandon(),
       quiesce: async () => {
+        // A batch waiting for its beforeCommit hook writes into the parts a restore replaces.
+        await this.turn.drained();
         await this.maintenance.settle();
         await this.groupCommit.settle();
       },
@@ -459,6 +505,8 @@ export class EmbeddedEngine implements StorageEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Appends already taken in finish (those waiting for a beforeCommit hook included).
+    await this.turn.drained();
     this.maintenance.stop();
     await this.follower?.stop();
     await this.maintenance.settle();

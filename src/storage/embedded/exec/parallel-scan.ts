@@ -5,6 +5,11 @@ import { StoreClosedError } from '../../../errors.js';
 import { CHUNK_SHIFT } from '../table/chunked-column.js';
 import type { EventTable } from '../table/event-table.js';
 import { columnsOf, type ColumnFilter, type ScanColumn } from './column-filter.js';
+import type { ChunkArray, ChunkKey } from './analytics/chunk-sources.js';
+import type { GroupPartial, GroupTask } from './analytics/group-task.js';
+import type { SequenceAnswer, SequenceLayout, SequenceTask } from './analytics/sequence-task.js';
+import type { OperatorWorkers } from './analytics/operator-workers.js';
+import { chunkColumnOf } from './analytics/table-chunks.js';
 
 /** What the pool tells a scan worker. */
 export type ToWorker =
@@ -13,16 +18,27 @@ export type ToWorker =
    * Sent again if the table replaced it, or as undefined once the table no longer holds it (cleanup
    * freed removed rows): the worker then drops its copy and reads zeros, as ChunkedColumn.get does.
    */
-  | { kind: 'chunk'; column: ScanColumn; index: number; array: Float64Array | Uint32Array | undefined }
+  | { kind: 'chunk'; column: ChunkKey; index: number; array: ChunkArray | undefined }
   /** Cleanup cut the rows below this chunk: drop every chunk below it (scans start past them). */
   | { kind: 'below'; index: number }
   /** A query's filter, and the flag that tells the worker to drop the query's remaining work. */
   | { kind: 'filter'; id: number; filter: ColumnFilter; stop: Int32Array }
   | { kind: 'scan'; task: number; filter: number; from: number; to: number }
-  | { kind: 'forget'; id: number };
+  | { kind: 'forget'; id: number }
+  /** A share of a parallel group-by (analytics/parallel-group-by.ts): fold these rows, stop when `stop` is set. */
+  | { kind: 'group'; task: number; group: GroupTask; rows: Int32Array; stop: Int32Array }
+  /** A share of a pattern's or funnel's partitions (analytics/parallel-sequences.ts). */
+  | { kind: 'sequence'; task: number; sequence: SequenceTask; layout: SequenceLayout; stop: Int32Array };
 
-/** A worker's answer to one scan task: the matching rows, ascending, or what went wrong. */
-export type FromWorker = { task: number; rows: Uint32Array<ArrayBuffer> } | { task: number; error: string };
+/**
+ * A worker's answer to one task: a scan's matching rows, ascending, a group-by share's folded
+ * state, or what went wrong.
+ */
+export type FromWorker =
+  | { task: number; rows: Uint32Array<ArrayBuffer> }
+  | { task: number; partial: GroupPartial }
+  | { task: number; answer: SequenceAnswer }
+  | { task: number; error: string };
 
 /**
  * The worker entry sits beside this module with the same extension: scan-worker.js in the build,
@@ -31,7 +47,7 @@ export type FromWorker = { task: number; rows: Uint32Array<ArrayBuffer> } | { ta
 const WORKER_ENTRY = new URL(`./scan-worker${extname(import.meta.url)}`, import.meta.url);
 
 interface Pending {
-  resolve: (rows: Uint32Array) => void;
+  resolve: (answer: FromWorker) => void;
   reject: (error: Error) => void;
 }
 
@@ -40,7 +56,7 @@ class ScanWorker {
   readonly thread = new Worker(WORKER_ENTRY);
   readonly pending = new Map<number, Pending>();
   /** The chunk arrays sent, by column and index: a chunk the table replaced or freed is sent again. */
-  readonly chunks = new Map<ScanColumn, (Float64Array | Uint32Array | undefined)[]>();
+  readonly chunks = new Map<ChunkKey, (ChunkArray | undefined)[]>();
   /** The chunks below this index were dropped (cleanup cut their rows). */
   private floor = 0;
   readonly filters = new Set<number>();
@@ -53,7 +69,7 @@ class ScanWorker {
       this.pending.delete(message.task);
       if (this.pending.size === 0) this.thread.unref();
       if ('error' in message) pending?.reject(new Error(`scan worker: ${message.error}`));
-      else pending?.resolve(message.rows);
+      else pending?.resolve(message);
     });
     this.thread.on('error', (error) => onFailure(this, error));
     this.thread.on('exit', (code) => onFailure(this, new Error(`scan worker exited with code ${code}`)));
@@ -64,7 +80,7 @@ class ScanWorker {
   }
 
   /** Sends the column's chunk unless the worker holds that very array already. */
-  send(column: ScanColumn, index: number, array: Float64Array | Uint32Array | undefined): void {
+  send(column: ChunkKey, index: number, array: ChunkArray | undefined): void {
     let sent = this.chunks.get(column);
     if (sent === undefined) this.chunks.set(column, (sent = []));
     if (index < sent.length && sent[index] === array) return;
@@ -83,10 +99,10 @@ class ScanWorker {
     this.post({ kind: 'below', index: floor });
   }
 
-  run(task: number, message: ToWorker, pending: Pending): void {
+  run(task: number, message: ToWorker, pending: Pending, transfer: ArrayBuffer[] = []): void {
     if (this.pending.size === 0) this.thread.ref();
     this.pending.set(task, pending);
-    this.post(message);
+    this.thread.postMessage(message, transfer);
   }
 
   /** Fails what waits on this worker and ends it. */
@@ -98,6 +114,9 @@ class ScanWorker {
   }
 }
 
+const leastBusy = (workers: readonly ScanWorker[]): ScanWorker =>
+  workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+
 /**
  * A small pool of worker threads that scan a table's column chunks in place. The chunks are
  * SharedArrayBuffer-backed, so each is posted to a worker once and shared, never copied; rows below
@@ -105,7 +124,7 @@ class ScanWorker {
  * them. Started on the first parallel scan, unref'd while idle so it never keeps the process alive,
  * and ended by close() (the store's close).
  */
-export class ParallelScanPool {
+export class ParallelScanPool implements OperatorWorkers {
   private workers: ScanWorker[] | undefined;
   private closed = false;
   private nextTask = 0;
@@ -120,10 +139,7 @@ export class ParallelScanPool {
   /** Starts a parallel scan with `filter`; the caller hands out row ranges and must close it. */
   open(filter: ColumnFilter): ParallelScan {
     if (this.closed) throw new StoreClosedError();
-    this.workers ??= Array.from(
-      { length: this.size },
-      () => new ScanWorker((worker, error) => this.fail(worker, error)),
-    );
+    this.workers ??= this.start();
     return new ParallelScan(this, this.nextFilter++, filter, columnsOf(filter));
   }
 
@@ -131,19 +147,71 @@ export class ParallelScanPool {
   scan(scan: ParallelScan, from: number, to: number): Promise<Uint32Array> {
     const workers = this.workers;
     if (this.closed || workers === undefined) return Promise.reject(new StoreClosedError());
-    const worker = workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const worker = leastBusy(workers);
     if (!worker.filters.has(scan.id)) {
       worker.filters.add(scan.id);
       worker.post({ kind: 'filter', id: scan.id, filter: scan.filter, stop: scan.stop });
     }
-    worker.dropBelow(this.table.firstRow >>> CHUNK_SHIFT);
-    for (const column of scan.columns) {
-      for (let index = from >>> CHUNK_SHIFT; index <= (to - 1) >>> CHUNK_SHIFT; index++)
-        worker.send(column, index, this.table[column].chunk(index));
-    }
+    this.sendChunks(worker, scan.columns, from, to);
     const task = this.nextTask++;
-    return new Promise((resolve, reject) =>
+    return new Promise<FromWorker>((resolve, reject) =>
       worker.run(task, { kind: 'scan', task, filter: scan.id, from, to }, { resolve, reject }),
+    ).then((answer) => (answer as { rows: Uint32Array }).rows);
+  }
+
+  /**
+   * Folds a share of a group-by's rows (ascending) on the least busy worker, first sending it the
+   * chunks of `keys` the rows lie in. Setting `stop` makes the worker give up at its next block.
+   */
+  group(
+    group: GroupTask,
+    keys: readonly ChunkKey[],
+    rows: Int32Array,
+    stop: Int32Array,
+  ): Promise<GroupPartial> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    this.workers ??= this.start();
+    const worker = leastBusy(this.workers);
+    if (rows.length > 0)
+      this.sendChunks(worker, keys, rows[0] as number, (rows[rows.length - 1] as number) + 1);
+    const task = this.nextTask++;
+    // The rows are the caller's copy: transferred, not copied again.
+    const message: ToWorker = { kind: 'group', task, group, rows, stop };
+    return new Promise<FromWorker>((resolve, reject) =>
+      worker.run(task, message, { resolve, reject }, [rows.buffer as ArrayBuffer]),
+    ).then((answer) => (answer as { partial: GroupPartial }).partial);
+  }
+
+  /**
+   * Runs a pattern or funnel over a share of the partitions on the least busy worker. The layout's
+   * arrays are the caller's copies: transferred, not copied again.
+   */
+  sequence(sequence: SequenceTask, layout: SequenceLayout, stop: Int32Array): Promise<SequenceAnswer> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    this.workers ??= this.start();
+    const worker = leastBusy(this.workers);
+    const task = this.nextTask++;
+    const message: ToWorker = { kind: 'sequence', task, sequence, layout, stop };
+    const transfer = [layout.ms.buffer, layout.masks.buffer, layout.bounds.buffer] as ArrayBuffer[];
+    return new Promise<FromWorker>((resolve, reject) =>
+      worker.run(task, message, { resolve, reject }, transfer),
+    ).then((answer) => (answer as { answer: SequenceAnswer }).answer);
+  }
+
+  /** Sends `worker` the chunks of `keys` holding rows [from, to) that it lacks. */
+  private sendChunks(worker: ScanWorker, keys: readonly ChunkKey[], from: number, to: number): void {
+    worker.dropBelow(this.table.firstRow >>> CHUNK_SHIFT);
+    for (const key of keys) {
+      const column = chunkColumnOf(this.table, key);
+      for (let index = from >>> CHUNK_SHIFT; index <= (to - 1) >>> CHUNK_SHIFT; index++)
+        worker.send(key, index, column.chunk(index));
+    }
+  }
+
+  private start(): ScanWorker[] {
+    return Array.from(
+      { length: this.size },
+      () => new ScanWorker((worker, error) => this.fail(worker, error)),
     );
   }
 

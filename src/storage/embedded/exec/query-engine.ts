@@ -406,6 +406,9 @@ export class QueryEngine {
       now: () => this.clock.now(),
       sources: tableSources(this.table),
       actual: new Map(),
+      pool: this.pool,
+      forceParallel: query.hints.parallel === true,
+      workers: new Map(),
     };
     const started = performance.now();
     try {
@@ -450,6 +453,7 @@ export class QueryEngine {
       table: this.table,
       planRows: (rowQuery) => this.plan(rowQuery, fresh).plan,
       hasFieldColumn: (field) => this.table.hasFieldColumn(field),
+      workers: this.pool.size,
     });
   }
 
@@ -463,6 +467,7 @@ export class QueryEngine {
     const events = rowPlansOf(root)[0] as QueryPlan;
     return explainAnalytics(run.guard.queryId, root, explainPlan(run.guard.queryId, events), {
       actual: run.actual,
+      workers: run.workers,
       rowActual: rowRun.actual,
       timeMs,
     });

@@ -4,17 +4,44 @@
  * transferring (not copying) the result.
  */
 import { parentPort } from 'node:worker_threads';
-import type { ScanColumn } from './column-filter.js';
 import { ColumnScan, zeroChunk, type ChunkSource } from './column-scan.js';
 import type { FromWorker, ToWorker } from './parallel-scan.js';
 import { assertNever } from '../../../support/assert-never.js';
+import type { ChunkArray, ChunkKey, ChunkReader } from './analytics/chunk-sources.js';
+import { runGroupTask, type GroupPartial } from './analytics/group-task.js';
+import { answerBuffers, runSequenceTask, type SequenceAnswer } from './analytics/sequence-task.js';
+import type { MessagePort } from 'node:worker_threads';
 
 const port = parentPort;
 if (port === null) throw new Error('scan-worker.js runs as a worker thread of the parallel scan pool');
 
-const chunks = new Map<ScanColumn, (Float64Array | Uint32Array | undefined)[]>();
-const chunkOf = (column: ScanColumn, index: number): Float64Array | Uint32Array | undefined =>
-  chunks.get(column)?.[index];
+const chunks = new Map<ChunkKey, (ChunkArray | undefined)[]>();
+const chunkOf = (column: ChunkKey, index: number): ChunkArray | undefined => chunks.get(column)?.[index];
+const reader: ChunkReader = { chunk: chunkOf };
+
+/** Thrown out of a task when its query stopped: the answer is ignored. */
+class Stopped extends Error {}
+
+/** A check that throws once the query's stop flag is set. */
+const stopCheck = (stop: Int32Array) => (): void => {
+  if (Atomics.load(stop, 0) !== 0) throw new Stopped('stopped');
+};
+
+type Answer = { rows: Uint32Array<ArrayBuffer> } | { partial: GroupPartial } | { answer: SequenceAnswer };
+
+/** Posts the task's answer (its arrays transferred, not copied), or what went wrong. */
+function answer(task: number, work: () => [Answer, ArrayBuffer[]]): void {
+  let reply: FromWorker;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const [done, buffers] = work();
+    reply = { task, ...done };
+    transfer = buffers;
+  } catch (error) {
+    reply = { task, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
+  }
+  (port as MessagePort).postMessage(reply, transfer);
+}
 // A chunk the table does not hold (cleanup freed those of removed rows) reads as zeros, as
 // ChunkedColumn.get does.
 const source: ChunkSource = {
@@ -46,17 +73,26 @@ port.on('message', (message: ToWorker) => {
       scans.delete(message.id);
       return;
     case 'scan': {
-      const { task, from, to } = message;
       const running = scans.get(message.filter);
-      let reply: FromWorker;
-      try {
-        // A forgotten filter's query is over: whatever is answered is ignored.
-        reply = { task, rows: running?.scan.range(from, to, running.stopped) ?? new Uint32Array(0) };
-      } catch (error) {
-        reply = { task, error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
-      }
-      port.postMessage(reply, 'rows' in reply ? [reply.rows.buffer] : []);
-      return;
+      // A forgotten filter's query is over: whatever is answered is ignored.
+      return answer(message.task, () => {
+        const rows = running?.scan.range(message.from, message.to, running.stopped) ?? new Uint32Array(0);
+        return [{ rows }, [rows.buffer]];
+      });
+    }
+    case 'group': {
+      const check = stopCheck(message.stop);
+      return answer(message.task, () => {
+        const done = runGroupTask(message.group, message.rows, reader, check);
+        return [{ partial: done.partial }, done.transfer];
+      });
+    }
+    case 'sequence': {
+      const check = stopCheck(message.stop);
+      return answer(message.task, () => {
+        const done = runSequenceTask(message.sequence, message.layout, check);
+        return [{ answer: done }, answerBuffers(done)];
+      });
     }
     default:
       return assertNever(message);

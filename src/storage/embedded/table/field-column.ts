@@ -157,6 +157,8 @@ export class FieldColumn {
     | {
         column: string;
         cardinality: number;
+        /** The code of rows with no value (NOT_CODED in `codes`). */
+        missing: number;
         codes(rows: Int32Array, out: Int32Array): void;
         valueOf(code: number): unknown;
       }
@@ -168,6 +170,7 @@ export class FieldColumn {
     return {
       column: this.field,
       cardinality: missing === size ? size + 1 : size,
+      missing,
       codes: (rows, out) => {
         gather(this.codes, rows, out);
         for (let i = 0; i < out.length && i < rows.length; i++) if (out[i] === NOT_CODED) out[i] = missing;

@@ -39,6 +39,8 @@ export interface PatternNode extends Estimated {
   readonly kind: 'Pattern';
   readonly child: AnalyticsNode;
   readonly spec: PatternQuerySpec;
+  /** Scan workers its partitions are matched on (over the filter's rows only; 0: the main thread). */
+  readonly workers: number;
 }
 
 export interface WindowNode extends Estimated {
@@ -67,6 +69,11 @@ export interface AggregateNode extends Estimated {
   readonly filled: boolean;
   /** Grouped over the table's columns by row number (true), or over records from below (false). */
   readonly overColumns: boolean;
+  /**
+   * Scan workers the rows fold on (over columns only; 0: on the main thread). The run may still
+   * fold on the main thread: fewer rows than planned, or a key or aggregate the workers cannot do.
+   */
+  readonly workers: number;
   /** Each field read and where from (columns only). */
   readonly reads: readonly { readonly field: string; readonly from: FieldRead }[];
 }
@@ -76,6 +83,8 @@ export interface FunnelNode extends Estimated {
   readonly kind: 'Funnel';
   readonly child: AnalyticsNode;
   readonly spec: FunnelQuerySpec;
+  /** Scan workers its partitions are matched on (0: the main thread). */
+  readonly workers: number;
 }
 
 /** Empty buckets across the query's time range. */

@@ -10,6 +10,8 @@ import { rowPlansOf, type AnalyticsNode } from './analytics-nodes.js';
 /** What an EXPLAIN ANALYZE run of an analytics query saw. */
 export interface AnalyticsActuals {
   readonly actual: ReadonlyMap<AnalyticsNode, number>;
+  /** Workers each Aggregate folded on (0: the main thread). */
+  readonly workers?: ReadonlyMap<AnalyticsNode, number>;
   readonly rowActual: ReadonlyMap<PlanNode, number>;
   readonly timeMs: number;
 }
@@ -94,6 +96,19 @@ const OPERATOR = {
   LimitRows: 'Limit',
 } as const;
 
+/**
+ * Where an Aggregate over columns, a Pattern or a Funnel runs: planned on the workers, and
+ * (analyzed) where it did.
+ */
+function workersOf(node: AnalyticsNode, run: AnalyticsActuals | undefined): string {
+  if (node.kind !== 'Aggregate' && node.kind !== 'Pattern' && node.kind !== 'Funnel') return '';
+  const verb = node.kind === 'Aggregate' ? 'folded' : 'matched';
+  const used = run?.workers?.get(node);
+  if (used === undefined) return node.workers > 0 ? `; parallel on ${node.workers} workers` : '';
+  if (used > 0) return `; ${verb} on ${used} workers`;
+  return node.workers > 0 ? `; ${verb} on the main thread (too few rows, or not one the workers do)` : '';
+}
+
 function explainNode(node: AnalyticsNode, queryId: string, run: AnalyticsActuals | undefined): ExplainNode {
   if (node.kind === 'Events') {
     return explainPlan(queryId, node.plan, run && { actual: run.rowActual, timeMs: 0 }).plan;
@@ -103,7 +118,7 @@ function explainNode(node: AnalyticsNode, queryId: string, run: AnalyticsActuals
     children.push(explainPlan(queryId, node.right, run && { actual: run.rowActual, timeMs: 0 }).plan);
   return {
     operator: OPERATOR[node.kind],
-    detail: detailOf(node),
+    detail: detailOf(node) + workersOf(node, run),
     estimatedRows: node.estimatedRows,
     ...(run === undefined ? {} : { actualRows: run.actual.get(node) ?? 0 }),
     children,

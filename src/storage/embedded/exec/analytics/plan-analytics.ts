@@ -10,6 +10,7 @@ import { resolveField } from '../../../../query/fields.js';
 import type { EventTable } from '../../table/event-table.js';
 import type { QueryPlan } from '../query-optimizer.js';
 import type { AggregateNode, AnalyticsNode, FieldRead } from './analytics-nodes.js';
+import { PARALLEL_FOLD_ROWS } from './parallel-group-by.js';
 
 /** What the analytics planner asks of the engine: row plans, and where a payload field lives. */
 export interface AnalyticsPlanning {
@@ -17,6 +18,18 @@ export interface AnalyticsPlanning {
   planRows(query: EventQuery): QueryPlan;
   /** Whether a field column holds this `payload.*` / `tags.*` field (read without decoding records). */
   hasFieldColumn?(field: string): boolean;
+  /** Scan worker threads the engine has (0 or absent: none). */
+  readonly workers?: number;
+}
+
+/**
+ * Workers an operator over the filter's rows (an Aggregate, Pattern or Funnel over columns) runs
+ * on: hints.parallel true forces the pool's, false forbids them; otherwise the pool's when the
+ * filter is expected to select enough rows (the operator decides again on the rows it gets).
+ */
+function operatorWorkers(query: EventQuery, estimatedRows: number, workers: number): number {
+  if (workers < 2 || query.hints.parallel === false) return 0;
+  return query.hints.parallel === true || estimatedRows >= PARALLEL_FOLD_ROWS ? workers : 0;
 }
 
 /** The event query under the analytics: the filter and hints, in sequence order, every row. */
@@ -75,7 +88,8 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
   const plan = planning.planRows(inputQuery(query));
   let node: AnalyticsNode = { kind: 'Events', plan, estimatedRows: plan.estimatedRows };
   if (spec.funnel !== undefined) {
-    node = { kind: 'Funnel', child: node, spec: spec.funnel, estimatedRows: 1 };
+    const workers = operatorWorkers(query, node.estimatedRows, planning.workers ?? 0);
+    node = { kind: 'Funnel', child: node, spec: spec.funnel, workers, estimatedRows: 1 };
   }
   if (spec.join !== undefined) {
     const right = planning.planRows({ ...spec.join.right, orderBy: [], limit: undefined, offset: undefined });
@@ -87,6 +101,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       kind: 'Pattern',
       child: node,
       spec: spec.pattern,
+      workers: node.kind === 'Events' ? operatorWorkers(query, node.estimatedRows, planning.workers ?? 0) : 0,
       estimatedRows: Math.ceil(node.estimatedRows / steps),
     };
   }
@@ -140,6 +155,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       aggregates,
       running,
       overColumns,
+      workers: overColumns ? operatorWorkers(query, input, planning.workers ?? 0) : 0,
       filled: spec.bucket?.fill !== undefined,
       reads,
       estimatedRows: groups,

@@ -5,11 +5,13 @@ import type { EventTable } from '../../table/event-table.js';
 import type { BodyReader } from '../compile-filter.js';
 import type { QueryGuard } from '../query-guard.js';
 import type { QueryPlan } from '../query-optimizer.js';
+import type { OperatorWorkers } from './operator-workers.js';
 import type { AggregateNode, AnalyticsNode } from './analytics-nodes.js';
 import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
 import { funnelOverColumns } from './funnel-over-columns.js';
 import { denseGroupBy, type DenseSources } from './dense-group-by.js';
+import type { ParallelFold } from './parallel-group-by.js';
 import { applyRunning } from '../../../../analytics/stages/running-aggregates.js';
 import { bucketRows, gridOf } from '../../../../analytics/stages/bucket-rows.js';
 import { fillBuckets } from '../../../../analytics/stages/fill-buckets.js';
@@ -38,6 +40,12 @@ export interface AnalyticsRun {
   readonly sources: DenseSources;
   /** Rows each analytics node put out. */
   readonly actual: Map<AnalyticsNode, number>;
+  /** The scan workers' pool, for Aggregates planned on workers. */
+  readonly pool: OperatorWorkers;
+  /** hints.parallel: true: fold on the workers however few the rows. */
+  readonly forceParallel: boolean;
+  /** Workers each Aggregate, Pattern and Funnel actually ran on (0: the main thread). */
+  readonly workers: Map<AnalyticsNode, number>;
 }
 
 /** What a node hands the one above: row numbers straight from the filter, or records. */
@@ -55,18 +63,29 @@ async function evaluate(node: AnalyticsNode, run: AnalyticsRun): Promise<Output>
   return output;
 }
 
+/** How an operator planned on the workers may use them. */
+function parallelOf(node: { readonly workers: number }, run: AnalyticsRun): ParallelFold {
+  return { pool: run.pool, workers: node.workers, forced: run.forceParallel };
+}
+
 /** The group rows of an Aggregate node, before a Fill and running aggregates. */
-function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Row[] {
+async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Promise<Row[]> {
   if (node.overColumns && 'rows' in input) {
     const spec = {
       ...(node.bucket === undefined ? {} : { bucket: node.bucket }),
       groupBy: node.groupBy,
       aggregates: node.aggregates,
     };
-    return (
-      denseGroupBy(input.rows, spec, run.table, run.sources, run.guard) ??
-      groupByColumns(input.rows, spec, run.table, run.body, run.guard)
+    const dense = await denseGroupBy(
+      input.rows,
+      spec,
+      run.table,
+      run.sources,
+      run.guard,
+      parallelOf(node, run),
     );
+    run.workers.set(node, dense?.workers ?? 0);
+    return dense?.rows ?? groupByColumns(input.rows, spec, run.table, run.body, run.guard);
   }
   let rows = recordsOf(input, run);
   const plain = Object.fromEntries(node.aggregates.map(({ alias, spec }) => [alias, spec]));
@@ -102,9 +121,19 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
       const input = await evaluate(node.child, run);
       const now = run.now();
       if ('rows' in input) {
-        return {
-          records: patternOverColumns(input.rows, node.spec, run.table, run.reader, run.body, run.guard, now),
-        };
+        const { table, reader, body, guard } = run;
+        const matched = await patternOverColumns(
+          input.rows,
+          node.spec,
+          table,
+          reader,
+          body,
+          guard,
+          now,
+          parallelOf(node, run),
+        );
+        run.workers.set(node, matched.workers);
+        return { records: matched.rows };
       }
       return { records: patternStage(input.records, node.spec, now) };
     }
@@ -112,14 +141,23 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
       const input = await evaluate(node.child, run);
       // The planner puts a Funnel straight over the events (analytics-nodes.ts).
       if (!('rows' in input)) throw new Error('a Funnel runs over the filter’s rows, not records');
-      return { records: [{ ...funnelOverColumns(input.rows, node.spec, run.table, run.body, run.guard) }] };
+      const { result, workers } = await funnelOverColumns(
+        input.rows,
+        node.spec,
+        run.table,
+        run.body,
+        run.guard,
+        parallelOf(node, run),
+      );
+      run.workers.set(node, workers);
+      return { records: [{ ...result }] };
     }
     case 'Window': {
       const rows = recordsOf(await evaluate(node.child, run), run);
       return { records: windowRows(rows, node.spec, node.groupBy) };
     }
     case 'Aggregate': {
-      const rows = groups(node, await evaluate(node.child, run), run);
+      const rows = await groups(node, await evaluate(node.child, run), run);
       return { records: node.filled ? rows : withRunning(node, rows) };
     }
     case 'Fill': {

@@ -1,0 +1,262 @@
+import { interpolate } from '../../../../analytics/order-accumulators.js';
+import { minFrom, selectKth } from '../../../../analytics/select-kth.js';
+
+/**
+ * The typed-array core of the dense group-by (dense-group-by.ts): group keys as integer codes,
+ * numbers as Float64Arrays, each aggregate folded per group into typed arrays by its own tight
+ * loop. It depends on no table, so a scan worker runs it too (group-task.ts) over its share of the
+ * rows, and the states it returns merge into the main thread's.
+ */
+
+/** A group key read as integer codes 0 .. cardinality-1. */
+export interface CodeSource {
+  readonly column: string;
+  readonly cardinality: number;
+  codes(rows: Int32Array, out: Int32Array): void;
+  valueOf(code: number): unknown;
+}
+
+/** A numeric field read per row; NaN where the event has no number there. */
+export interface NumberSource {
+  numbers(rows: Int32Array, out: Float64Array): void;
+}
+
+/** Rows per block: every per-row array is one block long, so memory stays flat however many rows. */
+export const BLOCK = 65_536;
+
+export function forBlocks(rows: Int32Array, each: (block: Int32Array, start: number) => void): void {
+  for (let start = 0; start < rows.length; start += BLOCK) each(rows.subarray(start, start + BLOCK), start);
+}
+
+/** One aggregate's per-group state. */
+export interface Fold {
+  add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void;
+  result(group: number): number | null;
+}
+
+/** A mergeable fold's state as a worker sends it back: plain typed arrays. */
+export type FoldState = { readonly n: Float64Array; readonly acc: Float64Array } | RunsState;
+
+/** Kinds whose per-group state is a count and one running number, merged by adding or comparing. */
+export const SIMPLE_KINDS: ReadonlySet<string> = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max']);
+
+/** count, count(field), sum, avg, min or max: a count per group and a running sum, min or max. */
+export class SimpleFold implements Fold {
+  readonly n: Float64Array;
+  readonly acc: Float64Array;
+
+  constructor(
+    readonly kind: string,
+    groups: number,
+  ) {
+    this.n = new Float64Array(groups);
+    this.acc = new Float64Array(kind === 'count' || kind === 'countField' ? 0 : groups);
+    if (kind === 'min') this.acc.fill(Infinity);
+    if (kind === 'max') this.acc.fill(-Infinity);
+  }
+
+  add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void {
+    const { n, acc } = this;
+    const v = values as Float64Array;
+    switch (this.kind) {
+      case 'count':
+        for (let i = 0; i < length; i++) n[groupOf[i] as number]! += 1;
+        return;
+      case 'countField':
+        for (let i = 0; i < length; i++) if (v[i] === v[i]) n[groupOf[i] as number]! += 1;
+        return;
+      case 'min':
+        for (let i = 0; i < length; i++) {
+          const x = v[i] as number;
+          if (x !== x) continue; // NaN: missing or not a number, skipped as SQL skips NULL
+          const g = groupOf[i] as number;
+          n[g]! += 1;
+          if (x < (acc[g] as number)) acc[g] = x;
+        }
+        return;
+      case 'max':
+        for (let i = 0; i < length; i++) {
+          const x = v[i] as number;
+          if (x !== x) continue;
+          const g = groupOf[i] as number;
+          n[g]! += 1;
+          if (x > (acc[g] as number)) acc[g] = x;
+        }
+        return;
+      default:
+        for (let i = 0; i < length; i++) {
+          const x = v[i] as number;
+          if (x !== x) continue;
+          const g = groupOf[i] as number;
+          n[g]! += 1;
+          acc[g]! += x;
+        }
+    }
+  }
+
+  /** Adds another share of the rows' state (a worker's) to this one. */
+  absorb(state: { readonly n: Float64Array; readonly acc: Float64Array }): void {
+    const { n, acc } = this;
+    for (let g = 0; g < n.length; g++) n[g]! += state.n[g] as number;
+    if (this.kind === 'min') for (let g = 0; g < acc.length; g++) acc[g] = Math.min(acc[g]!, state.acc[g]!);
+    else if (this.kind === 'max')
+      for (let g = 0; g < acc.length; g++) acc[g] = Math.max(acc[g]!, state.acc[g]!);
+    else for (let g = 0; g < acc.length; g++) acc[g]! += state.acc[g] as number;
+  }
+
+  result(g: number): number | null {
+    const count = this.n[g] as number;
+    // count(field) is null when nothing was counted, as on the general path (numeric-accumulators.ts).
+    if (this.kind === 'count') return count;
+    if (count === 0) return null;
+    if (this.kind === 'countField') return count;
+    const value = this.acc[g] as number;
+    return (this.kind === 'avg' ? value / count : value) + 0;
+  }
+}
+
+/** Each group's numbers side by side, a run per group: runs [starts[g], starts[g + 1]) of `all`. */
+export interface RunsState {
+  readonly n: Float64Array;
+  readonly starts: Float64Array;
+  readonly all: Float64Array;
+}
+
+/**
+ * An exact percentile (percentile_cont) per group on typed arrays: the first pass counts each
+ * group's numbers, the second places them in one array, a run per group; the result selects the
+ * two values around the rank in the group's run (expected linear time, where sorting the run took
+ * n·log n) and interpolates as the general path does (order-accumulators.ts). Shares of the rows
+ * placed apart (by workers) merge by putting each group's runs side by side.
+ */
+export class PercentileFold implements Fold {
+  private n: Float64Array;
+  private starts = new Float64Array(0);
+  private filled = new Float64Array(0);
+  private all = new Float64Array(0);
+
+  /** With an `owner` (an earlier percentile over the same field), this one only reads its runs. */
+  constructor(
+    groups: number,
+    private readonly p: number,
+    readonly owner?: PercentileFold,
+  ) {
+    this.n = owner?.n ?? new Float64Array(groups);
+  }
+
+  add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void {
+    if (this.owner !== undefined) return;
+    const v = values as Float64Array;
+    for (let i = 0; i < length; i++) if (v[i] === v[i]) this.n[groupOf[i] as number]! += 1;
+  }
+
+  allocate(): void {
+    const groups = this.n.length;
+    this.starts = new Float64Array(groups + 1);
+    for (let g = 0; g < groups; g++) this.starts[g + 1] = (this.starts[g] as number) + (this.n[g] as number);
+    this.filled = this.starts.slice(0, groups);
+    this.all = new Float64Array(this.starts[groups] as number);
+  }
+
+  place(groupOf: Int32Array, v: Float64Array, length: number): void {
+    for (let i = 0; i < length; i++) {
+      const x = v[i] as number;
+      if (x !== x) continue;
+      const g = groupOf[i] as number;
+      this.all[this.filled[g]!++] = x + 0;
+    }
+  }
+
+  get state(): RunsState {
+    return { n: this.n, starts: this.starts, all: this.all };
+  }
+
+  /** Takes the shares' runs as its own, each group's runs side by side. */
+  mergeRuns(shares: readonly RunsState[]): void {
+    const groups = this.n.length;
+    for (const share of shares) for (let g = 0; g < groups; g++) this.n[g]! += share.n[g] as number;
+    this.allocate();
+    for (let g = 0; g < groups; g++) {
+      let at = this.starts[g] as number;
+      for (const share of shares) {
+        const run = share.all.subarray(share.starts[g], share.starts[g + 1]);
+        this.all.set(run, at);
+        at += run.length;
+      }
+    }
+  }
+
+  result(group: number): number | null {
+    const count = this.n[group] as number;
+    if (count === 0) return null;
+    const runs = this.owner ?? this;
+    // Selection reorders the run in place, which the other percentiles over it do not mind.
+    const run = runs.all.subarray(runs.starts[group], runs.starts[group + 1]);
+    const rank = this.p * (count - 1);
+    const low = Math.floor(rank);
+    const lowValue = selectKth(run, low);
+    const highValue = low + 1 < count ? minFrom(run, low + 1) : lowValue;
+    return interpolate(lowValue, highValue, rank - low) + 0;
+  }
+}
+
+/** The keys' row codes, mixed into one group number per row (the first key most significant). */
+function groupsOf(
+  keys: readonly CodeSource[],
+  block: Int32Array,
+  codes: Int32Array,
+  groupOf: Int32Array,
+): void {
+  groupOf.fill(0);
+  for (const key of keys) {
+    key.codes(block, codes);
+    const radix = key.cardinality;
+    for (let i = 0; i < block.length; i++) groupOf[i] = (groupOf[i] as number) * radix + (codes[i] as number);
+  }
+}
+
+/**
+ * Folds the rows into `folds` (one per aggregate, fed by `numbers[a]`, or nothing for count()),
+ * a block at a time; returns which groups hold a row. Exact percentiles take a second pass that
+ * puts each group's values side by side. `check` runs once a block (a query's
+ * guard, a worker's stop flag).
+ */
+export function foldRows(
+  rows: Int32Array,
+  keys: readonly CodeSource[],
+  numbers: readonly (NumberSource | null)[],
+  folds: readonly Fold[],
+  groups: number,
+  check: () => void,
+): Uint8Array {
+  const length = Math.min(BLOCK, rows.length);
+  const groupOf = new Int32Array(length);
+  const codes = new Int32Array(length);
+  const values = new Float64Array(length);
+  const present = new Uint8Array(groups);
+  forBlocks(rows, (block) => {
+    check();
+    groupsOf(keys, block, codes, groupOf);
+    for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
+    folds.forEach((fold, a) => {
+      const source = numbers[a];
+      if (source) source.numbers(block, values);
+      fold.add(groupOf, source ? values : undefined, block.length);
+    });
+  });
+  const percentiles = folds.flatMap((fold, a) =>
+    fold instanceof PercentileFold && fold.owner === undefined ? [[fold, a] as const] : [],
+  );
+  if (percentiles.length > 0) {
+    for (const [fold] of percentiles) fold.allocate();
+    forBlocks(rows, (block) => {
+      check();
+      groupsOf(keys, block, codes, groupOf);
+      for (const [fold, a] of percentiles) {
+        (numbers[a] as NumberSource).numbers(block, values);
+        fold.place(groupOf, values, block.length);
+      }
+    });
+  }
+  return present;
+}
