@@ -209,7 +209,7 @@ export interface MonitorOptions {
   slowQueryMs?: number;
   /**
    * A query this many times its shape's p99 (and at least `outlierFloorMs`) is logged as slow too,
-   * once the shape has 100 calls. Default 10; 0 turns it off.
+   * once the shape has had 100 calls before it. Default 10; 0 turns it off.
    */
   outlierFactor?: number;
   /** Default 1 ms: below it no query counts as an outlier. */
