@@ -1,4 +1,4 @@
-export { openEventStore } from './store/open.js';
+export { openEventStore } from './live/open-live-store.js';
 /*
  * Everything a public signature mentions is exported here (as a type where it is only a type), so
  * an application names the options and reports it passes around without reaching into the package.
@@ -6,7 +6,35 @@ export { openEventStore } from './store/open.js';
  */
 export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
 export type { EmbeddedOpenOptions } from './storage/embedded/embedded-options.js';
-export type { StorePlugin, ReadCall, ReadObservation, CommitNotice, ChangeNotice } from './store/hooks.js';
+export type {
+  StorePlugin,
+  ReadCall,
+  ReadObservation,
+  WriteObservation,
+  CommitNotice,
+  ChangeNotice,
+} from './store/hooks.js';
+export type { QueryProfile, QueryObserver } from './storage/query-profile.js';
+export type {
+  StoreMonitor,
+  MonitorOptions,
+  MonitorSources,
+  LatencyWindow,
+  LatencySummary,
+  LatencyReport,
+  ShapeLatency,
+  MonitoredMethod,
+  QueryStats,
+  QueryPhases,
+  SlowQueryEntry,
+  SlowQueryFilter,
+  IndexUsageReport,
+  IndexUsageDay,
+  CleanupEffectiveness,
+  AppendThroughput,
+  CacheCounts,
+  SubscriptionLag,
+} from './store/store-monitor.js';
 export type { CommitHooks } from './store/commit-hooks.js';
 export type {
   StorageEngine,

@@ -44,3 +44,15 @@ export function timeArg(value: string): number | string {
   }
   return trimmed;
 }
+
+/** A finite number of at least `min` (e.g. milliseconds). */
+export function numberArg(min: number): (value: string) => number {
+  return (value) => {
+    const trimmed = value.trim();
+    const number = trimmed === '' ? Number.NaN : Number(trimmed);
+    if (!Number.isFinite(number) || number < min) {
+      throw new InvalidArgumentError(`expected a number of at least ${min}.`);
+    }
+    return number;
+  };
+}

@@ -8,6 +8,7 @@ import { registerIndex } from './commands/indexes.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerRepair } from './commands/repair.js';
+import { registerSlowQueries } from './commands/slow-queries.js';
 import { registerStats } from './commands/stats.js';
 import { registerVerify } from './commands/verify.js';
 import type { CliContext } from './context.js';
@@ -52,6 +53,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExport(program, ctx);
   registerIndex(program, ctx);
   registerStats(program, ctx);
+  registerSlowQueries(program, ctx);
   registerCleanup(program, ctx);
   registerVerify(program, ctx);
   registerRepair(program, ctx);

@@ -22,6 +22,7 @@ import type { CleanupOptions, CleanupReport } from '../retention/cleanup-report.
 import type { RetentionPolicy } from '../retention/policy.js';
 import type { RestoreOptions, RestoreReport } from '../retention/restore-report.js';
 import type { StoreStats } from './store-stats.js';
+import type { QueryObserver } from './query-profile.js';
 import type { WriteGate } from '../support/write-gate.js';
 
 /**
@@ -168,6 +169,12 @@ export interface StorageEngine {
   explain(query: EventQuery, analyze: boolean): Promise<Explanation>;
   /** Cancels a running query by its queryId; whether one was running. */
   cancelQuery(queryId: string): boolean;
+  /**
+   * Optional: tells the observer how each query ran (QueryProfile), for the performance monitor;
+   * `undefined` stops it. An engine without it still has per-method latency (the read hooks), not
+   * per-plan detail.
+   */
+  observeQueries?(observer: QueryObserver | undefined): void;
 
   /** User-defined indexes (capability `userIndexes`). */
   readonly indexes: Indexes;

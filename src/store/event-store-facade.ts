@@ -42,6 +42,7 @@ import type {
   ReadOptions,
 } from './event-store.js';
 import type { ReadCall } from './hooks.js';
+import type { StoreMonitor } from './store-monitor.js';
 import type { PluginHost } from './plugin-host.js';
 import type { BeforeCommitHook } from './before-commit.js';
 import { ReadRunner } from './read-runner.js';
@@ -90,6 +91,8 @@ export class EventStoreFacade implements EventStore {
     private readonly engine: StorageEngine,
     private readonly settings: FacadeSettings,
     private readonly plugins: PluginHost,
+    /** The live parts' APIs, by name (store/live-part.ts). */
+    private readonly live: { readonly monitor?: unknown } = {},
   ) {
     this.runner = new ReadRunner(plugins);
     this.writes = settings.writeGate;
@@ -128,6 +131,14 @@ export class EventStoreFacade implements EventStore {
   /** The engine's failure, as EngineContext.fail reports it. */
   engineFailed(error: Error): void {
     this.failure ??= error;
+  }
+
+  /** The performance monitor (docs/monitoring.md). */
+  get monitor(): StoreMonitor {
+    if (this.live.monitor === undefined) {
+      throw new UnsupportedError('monitor', 'this store was opened without the performance monitor');
+    }
+    return this.live.monitor as StoreMonitor;
   }
 
   /** What the engine under this store can do. */
@@ -187,18 +198,39 @@ export class EventStoreFacade implements EventStore {
     inputs: readonly unknown[],
     stream?: { aggregateId: string; expected: ExpectedVersion },
   ): Promise<StoredEvent[]> {
-    const outcome = await this.engine.append({
-      events: valid,
-      givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
-      givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
-      ...(stream === undefined ? {} : { stream }),
-      ...(this.settings.beforeCommit === undefined ? {} : { beforeCommit: this.settings.beforeCommit.call }),
-    });
+    const watched = this.plugins.watchesWrites;
+    const started = watched ? performance.now() : 0;
+    let outcome;
+    try {
+      outcome = await this.engine.append({
+        events: valid,
+        givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
+        givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
+        ...(stream === undefined ? {} : { stream }),
+        ...(this.settings.beforeCommit === undefined
+          ? {}
+          : { beforeCommit: this.settings.beforeCommit.call }),
+      });
+    } catch (error) {
+      if (watched) this.observeWrite(stream, started, 0, error);
+      throw error;
+    }
     if (outcome.written.length > 0) {
       const notified = this.plugins.afterCommit(outcome.written);
       if (notified !== undefined) await notified;
     }
+    if (watched) this.observeWrite(stream, started, outcome.written.length);
     return outcome.events;
+  }
+
+  /** Tells the plugins watching appends (the performance monitor) how one went. */
+  private observeWrite(stream: object | undefined, started: number, events: number, error?: unknown): void {
+    this.plugins.afterWrite({
+      method: stream === undefined ? 'append' : 'appendToStream',
+      durationMs: performance.now() - started,
+      events,
+      ...(error === undefined ? {} : { error }),
+    });
   }
 
   /**

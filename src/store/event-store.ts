@@ -14,6 +14,7 @@ import type { StoreStats } from '../storage/store-stats.js';
 import type { StorageCapabilities } from '../storage/storage-engine.js';
 import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import type { ExportSource } from './export-runner.js';
+import type { StoreMonitor } from './store-monitor.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -142,6 +143,15 @@ export interface EventStore {
   readonly capabilities: StorageCapabilities;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */
   readonly indexes: Indexes;
+  /**
+   * The performance monitor: latency percentiles per method and query shape, the slow-query log,
+   * index usage, cleanup effectiveness and Prometheus metrics (docs/monitoring.md).
+   *
+   * @example
+   * const { methods } = store.monitor.latency({ window: '5m' });
+   * console.log(methods.getEvents.p99, await store.monitor.metrics());
+   */
+  readonly monitor: StoreMonitor;
   /** Reads in global order. */
   read<P = unknown>(options?: ReadOptions): Promise<StoredEvent<P>[]>;
   stats(): StoreStats;

@@ -27,9 +27,22 @@ export interface ReadObservation {
   readonly call: ReadCall;
   /** Wall time, in milliseconds (for a stream: until it ended or was abandoned). */
   readonly durationMs: number;
+  /** When it started, on the `performance.now()` timeline (QueryProfile.startedAt is on it too). */
+  readonly startedAt?: number;
   /** Rows returned (events, projected rows, or a page's rows); 0 for explain. */
   readonly rows: number;
   /** Set when the read threw. */
+  readonly error?: unknown;
+}
+
+/** How one append went (the batch's way through the engine to its acknowledgement): for the monitor. */
+export interface WriteObservation {
+  readonly method: 'append' | 'appendToStream';
+  /** Wall time, in milliseconds, from the validated batch reaching the engine to the append resolving. */
+  readonly durationMs: number;
+  /** Events the call wrote (0 when it threw; retried events already stored are not counted). */
+  readonly events: number;
+  /** Set when the append threw (a concurrency conflict, a unique violation, a failed fsync …). */
   readonly error?: unknown;
 }
 
@@ -73,6 +86,8 @@ export interface StorePlugin {
   aroundRead?<R>(call: ReadCall, next: () => Promise<R>): Promise<R>;
   /** After each read, streams included, with its time and outcome. */
   afterRead?(observation: ReadObservation): void;
+  /** After each append (append, appendToStream), with its time and outcome. */
+  afterWrite?(observation: WriteObservation): void;
   /** When the store closes, after the engine closed. */
   close?(): void | Promise<void>;
 }

@@ -5,7 +5,8 @@ import { WriteGate } from '../support/write-gate.js';
 import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
-import { PluginHost } from './plugin-host.js';
+import { PluginHost, quietPlugin } from './plugin-host.js';
+import type { LivePart } from './live-part.js';
 import { BeforeCommitHook } from './before-commit.js';
 import { afterCommitPlugin } from './commit-hooks.js';
 
@@ -18,9 +19,21 @@ import { afterCommitPlugin } from './commit-hooks.js';
  * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
  * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
  */
-export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  const { resolved, engine: factory, plugins, hooks } = resolveStoreOptions(options);
-  const host = new PluginHost(plugins, afterCommitPlugin(hooks));
+export async function openEventStore(
+  options?: OpenOptions,
+  /** The parts built above the store (src/live/open-live-store.ts hands them in). */
+  parts: readonly LivePart[] = [],
+): Promise<EventStore> {
+  const { resolved, engine: factory, plugins, hooks, live } = resolveStoreOptions(options);
+  const made = parts.map((part) => ({
+    part,
+    instance: part.create(live[part.name], { clock: resolved.clock, dir: resolved.dir }),
+  }));
+  const host = new PluginHost(
+    plugins,
+    afterCommitPlugin(hooks),
+    ...made.map(({ instance }) => (instance.plugin === undefined ? undefined : quietPlugin(instance.plugin))),
+  );
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
   const opened: { facade?: EventStoreFacade; failure?: Error } = {};
@@ -58,7 +71,9 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
         : { beforeCommit: new BeforeCommitHook(hooks.beforeCommit.bind(hooks)) }),
     },
     host,
+    Object.fromEntries(made.map(({ part, instance }) => [part.name, instance.api])),
   );
+  for (const { instance } of made) instance.attach(engine);
   opened.facade = facade;
   if (opened.failure !== undefined) facade.engineFailed(opened.failure);
   return facade;

@@ -10,6 +10,7 @@ import { describe } from '../support/describe.js';
 import { requireFunction } from '../support/require-function.js';
 import type { CommitHooks } from './commit-hooks.js';
 import type { StorePlugin } from './hooks.js';
+import type { MonitorOptions } from './store-monitor.js';
 
 /**
  * openEventStore's options. Without `engine`, the store is the embedded engine's: durable files in
@@ -23,11 +24,16 @@ export interface OpenOptions extends EmbeddedOpenOptions {
   plugins?: readonly StorePlugin[];
   /** Code run with each batch written: beforeCommit may veto it, afterCommit follows it (see CommitHooks). */
   hooks?: CommitHooks;
+  /**
+   * The performance monitor (`store.monitor`): on by default; `false` turns it off, an object tunes
+   * it (slow-query threshold, log sizes; see MonitorOptions and docs/monitoring.md).
+   */
+  monitor?: MonitorOptions | boolean;
 }
 
 /** Options that mean the same for every engine; the rest of EmbeddedOpenOptions are the embedded engine's. */
 const SHARED = new Set(['clock', 'retention', 'maxEventSize', 'futureTolerance', 'onFutureEvent']);
-const FACADE = ['engine', 'plugins', 'hooks'];
+const FACADE = ['engine', 'plugins', 'hooks', 'monitor'];
 const COMMIT_HOOKS = ['beforeCommit', 'afterCommit'] as const;
 
 export interface StoreOptions {
@@ -36,6 +42,8 @@ export interface StoreOptions {
   engine: StorageEngineFactory | undefined;
   plugins: unknown;
   hooks: CommitHooks | undefined;
+  /** The live parts' options (checked by each part when the store opens). */
+  live: { monitor: unknown };
 }
 
 /** Checks every option at the door, so a typo fails loudly instead of being ignored. */
@@ -53,9 +61,10 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  const { engine, plugins, hooks: given, ...rest } = options;
+  const { engine, plugins, hooks: given, monitor, ...rest } = options;
   const hooks = checkCommitHooks(given);
-  if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins, hooks };
+  const live = { monitor };
+  if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins, hooks, live };
   if (engine === null || typeof engine !== 'object' || typeof engine.open !== 'function') {
     throw new ValidationError(
       'engine',
@@ -72,7 +81,7 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  return { resolved: resolveOptions(rest), engine, plugins, hooks };
+  return { resolved: resolveOptions(rest), engine, plugins, hooks, live };
 }
 
 /** `hooks`: an object with beforeCommit and/or afterCommit functions, and nothing else. */

@@ -3,9 +3,21 @@ import type { StoredEvent } from '../events/types.js';
 import { describe } from '../support/describe.js';
 import { isPromiseLike } from '../support/promise-like.js';
 import type { PluginStats } from '../storage/store-stats.js';
-import type { ChangeNotice, ReadCall, ReadObservation, StorePlugin } from './hooks.js';
+import type { ChangeNotice, ReadCall, ReadObservation, StorePlugin, WriteObservation } from './hooks.js';
 
-const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'close'] as const;
+const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'afterWrite', 'close'] as const;
+
+/** The store's live parts' plugins (the performance monitor): left out of `size` and `stats()`. */
+const QUIET = new WeakSet<StorePlugin>();
+
+/**
+ * Marks one of the store's own plugins as a live part: it counts its own failures, and is not one
+ * of the plugins `stats().plugins` lists (a store opened without `plugins` still reports none).
+ */
+export function quietPlugin(plugin: StorePlugin): StorePlugin {
+  QUIET.add(plugin);
+  return plugin;
+}
 
 /**
  * The store's plugins, called safely: a hook that throws is counted (stats().plugins) and skipped,
@@ -17,6 +29,10 @@ export class PluginHost {
   private readonly around: { plugin: StorePlugin; at: number }[];
   /** Whether any plugin watches reads: with none, the read runner adds nothing to a read. */
   readonly watchesReads: boolean;
+  /** Whether any plugin watches appends: with none, an append takes no clock readings for them. */
+  readonly watchesWrites: boolean;
+  /** Per plugin, whether it is a live part (quietPlugin). */
+  private readonly quiet: readonly boolean[];
 
   /** Where the store's own plugins start: their afterCommit promises are waited for. */
   private readonly firstOwn: number;
@@ -33,14 +49,17 @@ export class PluginHost {
     this.watchesReads = this.plugins.some(
       (plugin) => plugin.aroundRead !== undefined || plugin.afterRead !== undefined,
     );
+    this.watchesWrites = this.plugins.some((plugin) => plugin.afterWrite !== undefined);
+    this.quiet = this.plugins.map((plugin) => QUIET.has(plugin));
   }
 
+  /** The plugins `stats().plugins` lists: all but the live parts. */
   get size(): number {
-    return this.plugins.length;
+    return this.quiet.filter((quiet) => !quiet).length;
   }
 
   stats(): PluginStats[] {
-    return this.stats_.map((entry) => ({ ...entry }));
+    return this.stats_.filter((_, at) => !this.quiet[at]).map((entry) => ({ ...entry }));
   }
 
   /**
@@ -71,8 +90,25 @@ export class PluginHost {
     this.each((plugin) => plugin.afterChange?.(change));
   }
 
+  // The per-call hooks loop inline rather than through each(): no closure made per read or append.
   afterRead(observation: ReadObservation): void {
-    this.each((plugin) => plugin.afterRead?.(observation));
+    for (let at = 0; at < this.plugins.length; at++) {
+      try {
+        (this.plugins[at] as StorePlugin).afterRead?.(observation);
+      } catch (error) {
+        this.failed(at, error);
+      }
+    }
+  }
+
+  afterWrite(observation: WriteObservation): void {
+    for (let at = 0; at < this.plugins.length; at++) {
+      try {
+        (this.plugins[at] as StorePlugin).afterWrite?.(observation);
+      } catch (error) {
+        this.failed(at, error);
+      }
+    }
   }
 
   /**
@@ -129,6 +165,7 @@ export class PluginHost {
   }
 
   private failed(at: number, error: unknown): void {
+    if (this.quiet[at]) return; // a live part counts its own
     const entry = this.stats_[at] as PluginStats;
     entry.errors++;
     entry.lastError = error instanceof Error ? error.message : String(error);

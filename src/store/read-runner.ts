@@ -16,11 +16,22 @@ export class ReadRunner {
     const started = performance.now();
     return this.plugins.aroundRead(call, read).then(
       (result) => {
-        this.plugins.afterRead({ call, durationMs: performance.now() - started, rows: count(result) });
+        this.plugins.afterRead({
+          call,
+          durationMs: performance.now() - started,
+          startedAt: started,
+          rows: count(result),
+        });
         return result;
       },
       (error: unknown) => {
-        this.plugins.afterRead({ call, durationMs: performance.now() - started, rows: 0, error });
+        this.plugins.afterRead({
+          call,
+          durationMs: performance.now() - started,
+          startedAt: started,
+          rows: 0,
+          error,
+        });
         throw error;
       },
     );
@@ -47,6 +58,7 @@ export class ReadRunner {
           plugins.afterRead({
             call,
             durationMs: performance.now() - started,
+            startedAt: started,
             rows,
             ...(failure === undefined ? {} : { error: failure.error }),
           });

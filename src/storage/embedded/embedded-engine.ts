@@ -1,3 +1,4 @@
+import type { QueryObserver } from '../query-profile.js';
 import { StoreClosedError } from '../../errors.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { EventQuery } from '../../query/ast.js';
@@ -80,6 +81,8 @@ export class EmbeddedEngine implements StorageEngine {
   private closed = false;
   /** Set when an fsync failed: the OS may have dropped the data, so the engine refuses writes. */
   private failure: Error | undefined;
+  /** The query observer (observeQueries): handed to every query engine a swap of the parts builds. */
+  private queryObserver: QueryObserver | undefined;
   private sequenceLookups = 0;
   private sequenceHits = 0;
   readonly retention: EngineRetention;
@@ -191,6 +194,12 @@ export class EmbeddedEngine implements StorageEngine {
     });
     this.current = wired.parts;
     this.manager = wired.indexes;
+    this.current.queries.observer = this.queryObserver;
+  }
+
+  observeQueries(observer: QueryObserver | undefined): void {
+    this.queryObserver = observer;
+    this.current.queries.observer = observer;
   }
 
   get indexes(): IndexManager {

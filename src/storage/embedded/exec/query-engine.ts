@@ -35,6 +35,8 @@ import { rowPlansOf, type AnalyticsNode } from './analytics/analytics-nodes.js';
 import { explainAnalytics } from './analytics/explain-analytics.js';
 import { tableSources } from './analytics/dense-group-by.js';
 import { requireNonEmptyString } from '../../../support/require-string.js';
+import type { QueryObserver, QueryProfile } from '../../query-profile.js';
+import { AnalyticsProfile, RunProfile } from './run-profile.js';
 
 const NO_BODY: DecodedBody = Object.freeze({ id: '', tags: {}, payload: undefined, metadata: {} });
 
@@ -53,6 +55,8 @@ function seekPastCursor(query: EventQuery): EventQuery {
 }
 
 const DEFAULT_BATCH = 1000;
+/** Results of at least this many rows have their decoding timed apart in a query's profile. */
+const DECODE_TIMED_ROWS = 64;
 
 /**
  * Which rows reads may see (src/storage/embedded/retention/visibility.ts), asked afresh for each query: deadlines
@@ -72,6 +76,11 @@ export class QueryEngine {
   readonly monitor = new QueryMonitor();
   /** Called after every executed query: the advisor's auto mode hooks in here. */
   onQuery: (() => void) | undefined;
+  /**
+   * Told how each query ran (the performance monitor, through StorageEngine.observeQueries). Without
+   * one, a query takes no extra clock readings and makes no profile.
+   */
+  observer: QueryObserver | undefined;
   private sequence = 0;
   private readonly pool: ParallelScanPool;
 
@@ -227,32 +236,62 @@ export class QueryEngine {
     options: RunOptions,
     finish: (rows: number[], body: (row: number) => DecodedBody, plan: QueryPlan) => T,
   ): Promise<T> {
+    const observer = this.observer;
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const run = startRun(this.table, body, guard, this.pool);
     const started = performance.now();
     try {
       const rows = await run.rows(plan.root, Infinity);
+      // Decoding is timed apart only for results big enough for it to matter: a point query keeps
+      // its decode within the row search rather than pay one more clock reading (~0.1 µs) for it.
+      const timed = observer !== undefined && rows.length >= DECODE_TIMED_ROWS;
+      const selected = timed ? performance.now() : 0;
       const out = finish(rows, body, plan);
-      this.finished(plan, run, started, rows.length);
+      const ended = this.finished(plan, run, started, rows.length);
+      if (observer !== undefined) {
+        const searched = timed ? selected : ended;
+        const profile = new RunProfile(
+          guard.queryId,
+          query,
+          plan,
+          run,
+          started,
+          searched - started,
+          ended - searched,
+          rows.length,
+        );
+        this.observe(observer, profile);
+      }
       return out;
     } finally {
       end();
     }
   }
 
-  /** Counts a run plan: index usage, and the query statistics the advisor reads. */
-  private finished(plan: QueryPlan, run: Run, started: number, returned: number): void {
+  /** Counts a run plan: index usage, and the query statistics the advisor reads. Returns when it ended. */
+  private finished(plan: QueryPlan, run: Run, started: number, returned: number): number {
+    const ended = performance.now();
     for (const index of indexesOf(plan.root)) this.indexes.recordUse(index);
     this.monitor.record(
       plan.fingerprint ?? '',
       plan.query,
       plan.access.index,
-      performance.now() - started,
+      ended - started,
       run.actual.get(accessOf(plan.root)) ?? 0,
       returned,
     );
     this.onQuery?.();
+    return ended;
+  }
+
+  /** An observer's failure is its own: the query it watched has already answered. */
+  private observe(observer: QueryObserver, profile: QueryProfile): void {
+    try {
+      observer(profile);
+    } catch {
+      // The observer (the performance monitor) counts its own failures; a query never fails for it.
+    }
   }
 
   /**
@@ -292,7 +331,14 @@ export class QueryEngine {
       cursor?.close();
       end();
       // Time includes the consumer's: a stream's pace is set by whoever reads it.
-      this.finished(plan, run, started, returned);
+      const ended = this.finished(plan, run, started, returned);
+      const observer = this.observer;
+      if (observer !== undefined) {
+        this.observe(
+          observer,
+          new RunProfile(guard.queryId, query, plan, run, started, ended - started, 0, returned),
+        );
+      }
     }
   }
 
@@ -305,10 +351,27 @@ export class QueryEngine {
       const run = startRun(this.table, body, guard, this.pool);
       const started = performance.now();
       const rows = await run.rows(plan.root, Infinity);
+      const selected = performance.now();
       hydrateRows(plan.root, this.reader, rows);
       const timeMs = performance.now() - started;
-      // It ran: it counts for index usage and the advisor like any executed query.
-      this.finished(plan, run, started, rows.length);
+      // It ran: it counts for index usage, the advisor and the monitor like any executed query.
+      const ended = this.finished(plan, run, started, rows.length);
+      const observer = this.observer;
+      if (observer !== undefined) {
+        this.observe(
+          observer,
+          new RunProfile(
+            guard.queryId,
+            query,
+            plan,
+            run,
+            started,
+            selected - started,
+            ended - selected,
+            rows.length,
+          ),
+        );
+      }
       return explainPlan(guard.queryId, plan, { actual: run.actual, timeMs });
     } finally {
       end();
@@ -352,6 +415,31 @@ export class QueryEngine {
       const rows = await runAnalytics(root, run);
       const timeMs = performance.now() - started;
       for (const plan of rowPlansOf(root)) this.finished(plan, rowRun, started, rows.length);
+      const observer = this.observer;
+      const rowPlan = rowPlansOf(root)[0];
+      if (observer !== undefined && rowPlan !== undefined) {
+        const explain = () =>
+          explainAnalytics(guard.queryId, root, explainPlan(guard.queryId, rowPlan), {
+            actual: run.actual,
+            rowActual: rowRun.actual,
+            timeMs,
+          });
+        const shape = analyticsFingerprint(query);
+        this.observe(
+          observer,
+          new AnalyticsProfile(
+            guard.queryId,
+            shape,
+            query,
+            rowPlan,
+            rowRun,
+            started,
+            timeMs,
+            rows.length,
+            explain,
+          ),
+        );
+      }
       return { rows, root, run, rowRun, timeMs };
     } finally {
       end();
@@ -396,6 +484,18 @@ export class QueryEngine {
     controller?.abort();
     return controller !== undefined;
   }
+}
+
+/**
+ * An analytics query's shape for the monitor: which analytics parts, grouped and aggregated how,
+ * over which filter shape. Constants (bucket widths, windows, values) are left out like the filter's.
+ */
+function analyticsFingerprint(query: EventQuery): string {
+  const spec = query.analytics ?? {};
+  const parts = Object.keys(spec).sort().join('+');
+  const groups = spec.groupBy?.join(',') ?? '';
+  const aggregates = spec.aggregates === undefined ? '' : Object.keys(spec.aggregates).sort().join(',');
+  return `analytics(${parts};${groups};${aggregates})|${fingerprint(query)}`;
 }
 
 /**
