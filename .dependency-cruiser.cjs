@@ -29,11 +29,22 @@ const upward = LAYERS.slice(0, -1).map(([name, from], i) => ({
   severity: 'error',
   from: { path: from },
   to: { path: LAYERS.slice(i + 1).map(([, path]) => path) },
+  // store/open.ts is the composition root: it opens the engine and wires the live side's plugins.
+  ...(name === 'store' ? { from: { path: from, pathNot: '^src/store/open\\.ts$' } } : {}),
 }));
+const compositionRoot = {
+  name: 'open-wires-live-only',
+  comment:
+    'store/open.ts may reach up to the live side (to wire its plugins), and to nothing else above store',
+  severity: 'error',
+  from: { path: '^src/store/open\\.ts$' },
+  to: { path: LAYERS.slice(LAYERS.findIndex(([name]) => name === 'live') + 1).map(([, path]) => path) },
+};
 
 module.exports = {
   forbidden: [
     ...upward,
+    compositionRoot,
     {
       name: 'no-engine-to-engine',
       comment: 'one engine never imports another: each stands on the contract alone',

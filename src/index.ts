@@ -8,6 +8,15 @@ export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/opti
 export type { EmbeddedOpenOptions } from './storage/embedded/embedded-options.js';
 export type { StorePlugin, ReadCall, ReadObservation, CommitNotice, ChangeNotice } from './store/hooks.js';
 export type {
+  SubscribeOptions,
+  Subscription,
+  SubscriptionInfo,
+  SubscriptionLag,
+  SkippedEvents,
+  BufferedEvents,
+  WaitForOptions,
+} from './store/subscription-types.js';
+export type {
   StorageEngine,
   StorageEngineFactory,
   StorageCapabilities,

@@ -53,6 +53,13 @@ import type { ResultRow, RunOptions } from '../query/results.js';
 import { runExport, type ExportSource } from './export-runner.js';
 import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import { requireNonEmptyString } from '../support/require-string.js';
+import type {
+  SubscribeOptions,
+  Subscription,
+  SubscriptionInfo,
+  SubscriptionService,
+  WaitForOptions,
+} from './subscription-types.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
 export interface FacadeSettings {
@@ -64,6 +71,8 @@ export interface FacadeSettings {
   /** The store's directory, if it has one: archive paths in a retention policy resolve against it. */
   readonly dir: string | undefined;
   readonly writeGate: WriteGate;
+  /** subscribe, subscriptions and waitFor (the live side's subscription hub). */
+  readonly subscriptions: SubscriptionService;
 }
 
 const countRows = (rows: readonly unknown[]): number => rows.length;
@@ -362,6 +371,21 @@ export class EventStoreFacade implements EventStore {
     };
     const call: ReadCall = { kind: 'global', method: 'read', request };
     return this.runner.run(call, () => this.engine.readAll(request), countRows) as Promise<StoredEvent<P>[]>;
+  }
+
+  subscribe<P = unknown>(options?: SubscribeOptions): Subscription<P> {
+    this.assertOpen();
+    return this.settings.subscriptions.subscribe<P>(options);
+  }
+
+  subscriptions(): SubscriptionInfo[] {
+    this.assertOpen();
+    return this.settings.subscriptions.subscriptions();
+  }
+
+  async waitFor(sequence: number, options?: WaitForOptions): Promise<void> {
+    this.assertOpen();
+    return this.settings.subscriptions.waitFor(sequence, options);
   }
 
   /**

@@ -5,6 +5,8 @@ import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
 import { PluginHost } from './plugin-host.js';
+// open.ts is the composition root: it picks the engine and wires the live side's plugins.
+import { SubscriptionHub } from '../live/subscriptions/subscription-hub.js';
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
@@ -17,7 +19,8 @@ import { PluginHost } from './plugin-host.js';
  */
 export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
   const { resolved, engine: factory, plugins } = resolveStoreOptions(options);
-  const host = new PluginHost(plugins);
+  const subscriptions = new SubscriptionHub(resolved.clock);
+  const host = new PluginHost(plugins, [subscriptions]);
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
   const opened: { facade?: EventStoreFacade; failure?: Error } = {};
@@ -42,9 +45,18 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
       onFutureEvent: resolved.onFutureEvent,
       dir: resolved.dir,
       writeGate: context.writeGate,
+      subscriptions,
     },
     host,
   );
+  subscriptions.attach({
+    read: (fromSequence, limit) => facade.read({ fromSequence, limit }),
+    refresh: () => facade.refresh(),
+    lastSequence: () => engine.stats().lastSequence,
+    readOnly: engine.capabilities.readOnly,
+    dir: engine.capabilities.durable ? resolved.dir : undefined,
+    followIntervalMs: resolved.followIntervalMs,
+  });
   opened.facade = facade;
   if (opened.failure !== undefined) facade.engineFailed(opened.failure);
   return facade;

@@ -12,13 +12,18 @@ const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'close']
  */
 export class PluginHost {
   private readonly plugins: readonly StorePlugin[];
+  /** The plugins the application gave; the store's own (subscriptions) run after them, unlisted. */
+  private readonly given: number;
   private readonly stats_: PluginStats[];
   private readonly around: { plugin: StorePlugin; at: number }[];
   /** Whether any plugin watches reads: with none, the read runner adds nothing to a read. */
   readonly watchesReads: boolean;
 
-  constructor(plugins: unknown) {
-    this.plugins = checkPlugins(plugins);
+  /** `builtIn`: the store's own plugins (the live side), not listed in stats().plugins. */
+  constructor(plugins: unknown, builtIn: readonly StorePlugin[] = []) {
+    const checked = checkPlugins(plugins);
+    this.given = checked.length;
+    this.plugins = [...checked, ...builtIn];
     this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
@@ -28,12 +33,13 @@ export class PluginHost {
     );
   }
 
+  /** The application's plugins. */
   get size(): number {
-    return this.plugins.length;
+    return this.given;
   }
 
   stats(): PluginStats[] {
-    return this.stats_.map((entry) => ({ ...entry }));
+    return this.stats_.slice(0, this.given).map((entry) => ({ ...entry }));
   }
 
   afterCommit(events: readonly StoredEvent[]): void {
