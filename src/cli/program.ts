@@ -9,6 +9,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerRepair } from './commands/repair.js';
 import { registerStats } from './commands/stats.js';
+import { registerSubscribe } from './commands/subscribe.js';
 import { registerVerify } from './commands/verify.js';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
@@ -57,5 +58,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerRepair(program, ctx);
   registerArchive(program, ctx);
   registerAnalyze(program, ctx);
+  registerSubscribe(program, ctx);
   return program;
 }
