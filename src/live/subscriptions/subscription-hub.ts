@@ -14,6 +14,7 @@ import { describe } from '../../support/describe.js';
 import { CommitTimes } from './commit-times.js';
 import { estimateEventBytes } from './event-size.js';
 import { FilePositions, MemoryPositions, type PositionStore } from './position-store.js';
+import { RecentEvents } from './recent-events.js';
 import { SequenceWaiters } from './sequence-waiters.js';
 import { checkName, checkSubscribeOptions } from './subscribe-options.js';
 import { LiveSubscription, type SubscriptionHost } from './subscription.js';
@@ -54,6 +55,8 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   private readonly active = new Map<string, LiveSubscription>();
   private readonly open = new Set<LiveSubscription>();
   private readonly waiters = new SequenceWaiters();
+  /** The tail of the log in memory, while there are subscriptions: where a fallen-behind one catches up. */
+  private readonly recent = new RecentEvents();
   private poller: NodeJS.Timeout | undefined;
   private isClosed = false;
 
@@ -69,7 +72,10 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
 
   private readonly host: SubscriptionHost = {
     head: () => this.headSequence,
-    read: (fromSequence, limit) => this.attached().read(fromSequence, limit),
+    read: (fromSequence, limit) => {
+      const recent = this.recent.read(fromSequence, limit);
+      return recent === undefined ? this.attached().read(fromSequence, limit) : Promise.resolve(recent);
+    },
     now: () => this.clock.now(),
     committedAt: (sequence) => this.times.committedAt(sequence, this.clock.now()),
     committed: (name) => this.positions.get(name)?.position ?? 0,
@@ -88,6 +94,7 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
       this.live.delete(subscription);
       const name = subscription.name;
       if (name !== undefined && this.active.get(name) === subscription) this.active.delete(name);
+      if (this.open.size === 0) this.recent.clear();
     },
   };
 
@@ -198,10 +205,11 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   afterCommit(commit: CommitNotice): void {
     if (commit.lastSequence > this.headSequence) this.headSequence = commit.lastSequence;
     this.times.record(commit.lastSequence, this.clock.now());
-    if (this.live.size > 0) {
+    if (this.open.size > 0) {
       // Sizes once per commit, however many subscriptions buffer its events.
       let sizes: number[] | undefined;
       const sizeAt = (index: number) => (sizes ??= commit.events.map(estimateEventBytes))[index] as number;
+      this.recent.add(commit, sizeAt);
       for (const subscription of this.live) subscription.push(commit, sizeAt);
     }
     this.waiters.check();
@@ -216,6 +224,7 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
       // Restored events may land after the last sequence, without a commit: the head moves.
       this.headSequence = Math.max(this.headSequence, this.attached().lastSequence());
     }
+    this.recent.clear();
     // Pending events may now be hidden (a deletion, retention, cleanup), and events past the cursor
     // came without a commit (a refresh, a restore): both are the log's to answer.
     for (const subscription of this.live) {

@@ -55,8 +55,10 @@ export class LiveSubscription<P = unknown> implements Subscription<P> {
   private caughtUpAt: number | undefined;
   private waiting: (() => void) | undefined;
   private isClosed = false;
-  /** next() calls run one after the other, whatever the caller does. */
+  /** next() calls that wait run one after the other, whatever the caller does. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** next() calls under way on the chain: while any is, a new one queues behind it. */
+  private pulling = 0;
   private skippedCount = 0;
   private overflowCount = 0;
   private readonly abort: (() => void) | undefined;
@@ -159,10 +161,21 @@ export class LiveSubscription<P = unknown> implements Subscription<P> {
   }
 
   next(): Promise<IteratorResult<StoredEvent<P>, undefined>> {
+    // The hot path: an event is pending and no other next() is under way. One resolved promise per
+    // event, which is what lets a hundred subscribers keep up with 10K events/s each.
+    if (this.pulling === 0 && this.caughtUpAt === undefined) {
+      if (this.isClosed) return Promise.resolve(DONE);
+      const next = this.peek();
+      if (next !== undefined) {
+        this.take();
+        return Promise.resolve({ done: false, value: next as StoredEvent<P> });
+      }
+    }
+    this.pulling++;
     const result = this.chain.then(() => this.pull());
     this.chain = result.then(
-      () => undefined,
-      () => undefined,
+      () => this.pulling--,
+      () => this.pulling--,
     );
     return result as Promise<IteratorResult<StoredEvent<P>, undefined>>;
   }
