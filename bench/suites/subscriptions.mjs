@@ -92,12 +92,23 @@ export const tasks = {
     };
   },
 
+  /**
+   * One stalled subscriber beside one that keeps up (which keeps the shared tail of recent commits
+   * alive, as any open subscription does). What the stalled one costs: the heap freed by closing it.
+   * What the shared tail costs: the heap freed by closing the other, the last subscription.
+   */
   async stalled({ lib, events, subscribe }) {
     const { openEventStore } = await import(pathToFileURL(lib).href);
     const store = await openEventStore({});
     let sub;
     let first;
+    let witness;
+    let witnessDone;
     if (subscribe) {
+      witness = store.subscribe();
+      witnessDone = (async () => {
+        for await (const _ of witness);
+      })();
       sub = store.subscribe();
       first = sub.next();
       while (!sub.live) await sleep(1);
@@ -110,25 +121,33 @@ export const tasks = {
         batch.push({ aggregateId: `order-${(i + k) % 1000}`, type: 'ORDER.PLACED', payload });
       await store.append(batch);
       if (sub && sub.buffered.bytes > mostBuffered.bytes) mostBuffered = sub.buffered;
+      // Let the healthy subscriber keep up.
+      if (i % 10_000 === 0) await sleep(0);
     }
-    const withSubscriber = sampleMemory(events);
+    while (witness && witness.position < events) await sleep(1);
+    const held = sampleMemory(events);
     let keptBytes = null;
+    let sharedTailBytes = null;
     if (sub) {
       await first;
-      // What the stalled subscriber keeps: the heap it holds, seen by letting it go.
+      const used = (m) => m.heapUsed + m.arrayBuffers;
       await sub.close();
       gc();
-      const without = sampleMemory(events);
-      keptBytes =
-        withSubscriber.heapUsed + withSubscriber.arrayBuffers - without.heapUsed - without.arrayBuffers;
+      const withoutStalled = sampleMemory(events);
+      keptBytes = used(held) - used(withoutStalled);
+      await witness.close();
+      await witnessDone;
+      gc();
+      sharedTailBytes = used(withoutStalled) - used(sampleMemory(events));
     }
     await store.close();
     return {
       events,
       subscribed: subscribe,
-      rss: withSubscriber.rss,
+      rss: held.rss,
       mostBuffered,
       keptBytes,
+      sharedTailBytes,
       overflows: sub?.overflows ?? 0,
     };
   },
@@ -181,8 +200,9 @@ export function report(section) {
       ],
       rows,
     ),
-    `One stalled subscriber over ${fmtCount(s.events)} appended events (~0.5 KB each): live buffer at most ${fmtNum(s.mostBuffered.events)} events / ${fmtMB(s.mostBuffered.bytes)} MiB; heap it keeps ${fmtMB(s.keptBytes)} MiB; ` +
-      `RSS ${fmtMB(s.rss)} MiB vs ${fmtMB(section.baseline.rss)} MiB without a subscriber; overflows ${fmtNum(s.overflows)}.`,
+    `One stalled subscriber (beside one that keeps up) over ${fmtCount(s.events)} appended events (~0.5 KB each): its live buffer held at most ${fmtNum(s.mostBuffered.events)} events / ${fmtMB(s.mostBuffered.bytes)} MiB (estimated); ` +
+      `the heap it keeps: ${fmtMB(s.keptBytes)} MiB; the shared tail of recent commits (one per store, while any subscription is open): ${fmtMB(s.sharedTailBytes)} MiB; ` +
+      `RSS ${fmtMB(s.rss)} MiB vs ${fmtMB(section.baseline.rss)} MiB without subscribers; overflows ${fmtNum(s.overflows)}.`,
   ].join('\n');
 }
 
