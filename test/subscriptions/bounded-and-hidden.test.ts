@@ -5,6 +5,7 @@ import {
   type EventStore,
   type SkippedEvents,
   type StoredEvent,
+  type StorePlugin,
   type Subscription,
 } from '../../src/index.js';
 import { removeDir, tempDir, turnsUntil } from '../support/helpers.js';
@@ -99,6 +100,46 @@ describe('events the store no longer shows', () => {
     await store.append({ aggregateId: 'b', type: 'T' });
     expect(sequences(await next)).toEqual([7, 9]);
     expect(sub.skipped).toBe(4);
+  });
+
+  test('a deletion while catching up: neither a page read before it nor a read in flight hands the stream out', async () => {
+    // A plugin holds the answer of the next global read once asked to, until released: a deletion
+    // then lands while that read is "in flight".
+    let holdNext = false;
+    let holding = false;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const holdRead: StorePlugin = {
+      name: 'hold-read',
+      async aroundRead(call, next) {
+        const result = await next();
+        if (call.kind === 'global' && holdNext) {
+          holdNext = false;
+          holding = true;
+          await held;
+        }
+        return result;
+      },
+    };
+    store = await openEventStore({ clock: new ManualClock(T0), plugins: [holdRead] });
+    const streams = ['a', 'x', 'a', 'x', 'a', 'x', 'a', 'x', 'a', 'a', 'a', 'a'];
+    await store.append(streams.map((aggregateId) => ({ aggregateId, type: 'T' })));
+    const sub = store.subscribe({ batchSize: 4 });
+    // The first page (1-4) is read; the consumer takes one event, three wait in the page.
+    expect(sequences(await take(sub, 1))).toEqual([1]);
+    await store.deleteAggregate('x');
+    expect(sequences(await take(sub, 4))).toEqual([3, 5, 7, 9]);
+    // The next read (10-12) is held while stream a is deleted; its answer must not be used.
+    holdNext = true;
+    const rest = take(sub, 2);
+    await turnsUntil(() => holding);
+    expect(holding).toBe(true);
+    await store.append([{ aggregateId: 'b', type: 'T' }]);
+    await store.deleteAggregate('a');
+    release();
+    await store.append([{ aggregateId: 'b', type: 'T' }]);
+    expect(sequences(await rest)).toEqual([13, 14]);
+    expect(sub.skipped).toBe(4 + 3);
   });
 
   test('expired by retention: hidden events are not delivered; trailing hidden ones are skipped too', async () => {

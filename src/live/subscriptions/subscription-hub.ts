@@ -49,6 +49,8 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   readonly name = 'subscriptions';
   private store: HubStore | undefined;
   private headSequence = 0;
+  /** Changes that may hide events so far: a catch-up read that spans one is read again. */
+  private changeCount = 0;
   private times = new CommitTimes(0, 0);
   private positions: PositionStore = new MemoryPositions();
   private readonly live = new Set<LiveSubscription>();
@@ -72,6 +74,7 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
 
   private readonly host: SubscriptionHost = {
     head: () => this.headSequence,
+    changes: () => this.changeCount,
     read: (fromSequence, limit) => {
       const recent = this.recent.read(fromSequence, limit);
       return recent === undefined ? this.attached().read(fromSequence, limit) : Promise.resolve(recent);
@@ -224,11 +227,19 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
       // Restored events may land after the last sequence, without a commit: the head moves.
       this.headSequence = Math.max(this.headSequence, this.attached().lastSequence());
     }
+    // A refresh brings the writer's appends; the others may hide events.
+    const hiding = change.kind !== 'refresh';
+    if (hiding) this.changeCount++;
     this.recent.clear();
-    // Pending events may now be hidden (a deletion, retention, cleanup), and events past the cursor
-    // came without a commit (a refresh, a restore): both are the log's to answer.
-    for (const subscription of this.live) {
-      if (subscription.hasPending || subscription.behind(this.headSequence)) subscription.fallBack();
+    // Pending events may now be hidden (a deletion, retention, cleanup), whether a commit brought
+    // them or a page read before the change; and events past the cursor came without a commit (a
+    // refresh, a restore). Both are the log's to answer.
+    for (const subscription of this.open) {
+      if (
+        (hiding && subscription.hasPending) ||
+        (subscription.live && subscription.behind(this.headSequence))
+      )
+        subscription.fallBack();
     }
     this.waiters.check();
   }

@@ -9,6 +9,8 @@ import type { SubscriptionSettings } from './subscribe-options.js';
 export interface SubscriptionHost {
   /** The last sequence a commit (or a refresh) made visible: what "the end of the log" is now. */
   head(): number;
+  /** How many changes that may hide events (deletions, retention, cleanup, restore, refresh) there were. */
+  changes(): number;
   /** The store's global read (`store.read`): events from a sequence on, hidden ones left out. */
   read(fromSequence: number, limit: number): Promise<StoredEvent[]>;
   now(): number;
@@ -227,7 +229,7 @@ export class LiveSubscription<P = unknown> implements Subscription<P> {
 
   /**
    * Drops what is pending and goes back to reading the log from the position: after an overflow, a
-   * gap, or a change that may hide pending events. Nothing handed out is handed out again, nothing
+   * gap, or a change that may hide pending events (also while catching up: a page read before it). Nothing handed out is handed out again, nothing
    * pending is lost (the log has it, unless it is now hidden).
    */
   fallBack(): void {
@@ -277,8 +279,11 @@ export class LiveSubscription<P = unknown> implements Subscription<P> {
     const { batchSize, matches } = this.settings;
     // Every sequence up to here was committed, and visible to reads, before the read starts.
     const announced = this.host.head();
+    const changes = this.host.changes();
     const events = await this.host.read(from, batchSize);
     if (this.isClosed) return;
+    // A deletion or retention change while the read ran may hide some of what it returned: again.
+    if (this.host.changes() !== changes) return;
     let expected = from;
     for (const event of events) {
       if (event.sequence > expected) this.skip(expected, event.sequence - 1);
