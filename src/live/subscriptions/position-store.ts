@@ -21,6 +21,8 @@ export interface PositionStore {
   get(name: string): StoredPosition | undefined;
   /** Stores a position; resolves once it survives a crash (on a durable store). */
   save(name: string, position: StoredPosition): Promise<void>;
+  /** Resolves once no write is under way (the store is closing). */
+  settled(): Promise<void>;
 }
 
 /** For a store without a directory: positions last as long as the store handle. */
@@ -39,6 +41,10 @@ export class MemoryPositions implements PositionStore {
     this.positions.set(name, position);
     return Promise.resolve();
   }
+
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** The folder of the store directory that holds one `<name>.json` per named subscription. */
@@ -48,7 +54,8 @@ const FORMAT = 1;
 interface Writer {
   latest: StoredPosition;
   waiting: { resolve: () => void; reject: (error: unknown) => void }[];
-  running: boolean;
+  /** The write loop under way, if any. */
+  running: Promise<void> | undefined;
 }
 
 /**
@@ -107,17 +114,20 @@ export class FilePositions implements PositionStore {
   save(name: string, position: StoredPosition): Promise<void> {
     let writer = this.writers.get(name);
     if (writer === undefined) {
-      writer = { latest: position, waiting: [], running: false };
+      writer = { latest: position, waiting: [], running: undefined };
       this.writers.set(name, writer);
     }
     writer.latest = position;
     const written = new Promise<void>((resolve, reject) => writer.waiting.push({ resolve, reject }));
-    if (!writer.running) void this.drain(name, writer);
+    writer.running ??= this.drain(name, writer);
     return written;
   }
 
+  async settled(): Promise<void> {
+    await Promise.all([...this.writers.values()].map((writer) => writer.running));
+  }
+
   private async drain(name: string, writer: Writer): Promise<void> {
-    writer.running = true;
     while (writer.waiting.length > 0) {
       const waiting = writer.waiting.splice(0);
       const position = writer.latest;
@@ -131,7 +141,7 @@ export class FilePositions implements PositionStore {
         for (const waiter of waiting) waiter.reject(error);
       }
     }
-    writer.running = false;
+    writer.running = undefined;
   }
 
   private async ensureFolder(): Promise<void> {

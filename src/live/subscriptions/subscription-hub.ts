@@ -250,6 +250,8 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
     this.poller = undefined;
     for (const subscription of [...this.open]) await subscription.close();
     this.waiters.rejectAll(new StoreClosedError());
+    // No position file is written after the store's close resolves.
+    await this.positions.settled();
   }
 
   private lagOf(position: number): SubscriptionLag {
