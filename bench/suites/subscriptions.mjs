@@ -56,6 +56,7 @@ export const tasks = {
 
     const total = rate * seconds + warmup;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let appended = 0;
     while (appended < total) {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
@@ -74,6 +75,7 @@ export const tasks = {
     while (consumers.some((c) => c.last < total) && performance.now() - drainStart < DRAIN_LIMIT_MS)
       await sleep(5);
     const drainMs = performance.now() - drainStart;
+    const cpu = process.cpuUsage(cpuBefore);
     const received = consumers.reduce((sum, c) => sum + c.last, 0);
     const overflows = consumers.reduce((sum, c) => sum + c.sub.overflows, 0);
     for (const c of consumers) await c.sub.close();
@@ -89,6 +91,9 @@ export const tasks = {
       faults,
       overflows,
       drainMs,
+      // CPU time per delivered event (producer included): what the machine's load does not change.
+      cpuUsPerDelivery: (cpu.user + cpu.system) / Math.max(1, received),
+      cpuShare: (cpu.user + cpu.system) / 1000 / (performance.now() - started),
     };
   },
 
@@ -182,6 +187,8 @@ export function report(section) {
     fmtNum(r.faults),
     fmtNum(r.overflows),
     fmtNum(r.drainMs),
+    fmtNum(r.cpuUsPerDelivery, 2),
+    fmtNum(r.cpuShare * 100),
   ]);
   const s = section.stalled;
   return [
