@@ -204,6 +204,8 @@ export function report(section) {
         'out of order',
         'overflows',
         'drain ms',
+        'CPU µs/delivery',
+        'CPU %',
       ],
       rows,
     ),
