@@ -265,6 +265,33 @@ describe('subscribe', () => {
     }
   });
 
+  test("a read-only handle following a writer: waitFor (for the store, or for the writer's named projection) resolves once a refresh brings it", async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    store = await openEventStore({ dir });
+    await store.append(events(1));
+    const projection = store.subscribe({ name: 'view' });
+    await take(projection, 1);
+    await projection.commit();
+    // The reader refreshes every 5 ms while a waitFor waits (its timer, not the test, waits).
+    const reader = await openEventStore({ dir, readOnly: true, followIntervalMs: 5 });
+    try {
+      expect(reader.subscriptions()).toMatchObject([{ name: 'view', position: 1, active: false }]);
+      const waiting = reader.waitFor(3, { timeout: 10_000 });
+      // And the writer's projection, by name: its position files are read again at each refresh.
+      const projected = reader.waitFor(3, { name: 'view', timeout: 10_000 });
+      await store.append(events(2));
+      await waiting;
+      expect(reader.stats().lastSequence).toBe(3);
+      await take(projection, 2);
+      await projection.commit();
+      await projected;
+      expect(reader.subscriptions()).toMatchObject([{ name: 'view', position: 3 }]);
+    } finally {
+      await reader.close();
+    }
+  });
+
   test('bad input: coded ValidationErrors naming the value', async () => {
     store = await openEventStore({ clock: new ManualClock(T0) });
     const thrown = (fn: () => unknown): unknown => {

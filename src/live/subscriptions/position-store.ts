@@ -73,20 +73,44 @@ export class FilePositions implements PositionStore {
   private folderMade = false;
 
   /** `writable`: false for a read-only handle, which lists positions and never touches a file. */
-  constructor(dir: string, writable: boolean) {
+  constructor(
+    dir: string,
+    private readonly writable: boolean,
+  ) {
     this.folder = join(dir, POSITIONS_DIR);
+    this.load();
+  }
+
+  /**
+   * Reads every position file. A read-only handle calls it again at each refresh: the writer's
+   * process commits its subscriptions' positions, and waitFor({ name }) here waits on them.
+   */
+  load(): void {
     if (!existsSync(this.folder)) return;
     this.folderMade = true;
-    for (const file of readdirSync(this.folder)) {
+    let files: string[];
+    try {
+      files = readdirSync(this.folder);
+    } catch {
+      return; // the writer is creating it: the next load reads it
+    }
+    for (const file of files) {
       if (file.endsWith('.json.tmp')) {
         // A write a crash interrupted: the rename never happened, so the old file holds.
-        if (writable) rmSync(join(this.folder, file), { force: true });
+        if (this.writable) rmSync(join(this.folder, file), { force: true });
         continue;
       }
       if (!file.endsWith('.json')) continue;
       const name = file.slice(0, -'.json'.length);
+      let text: string;
       try {
-        this.positions.set(name, parsePosition(readFileSync(join(this.folder, file), 'utf8'), name));
+        text = readFileSync(join(this.folder, file), 'utf8');
+      } catch {
+        continue; // replaced under a reader between the listing and the read: the next load has it
+      }
+      try {
+        this.positions.set(name, parsePosition(text, name));
+        this.unreadable.delete(name);
       } catch (error) {
         this.unreadable.set(
           name,

@@ -223,6 +223,8 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
       this.times.record(change.lastSequence, this.clock.now());
       this.headSequence = change.lastSequence;
     }
+    // A read-only handle: the writer's process commits named positions; read them again.
+    if (change.kind === 'refresh' && this.positions instanceof FilePositions) this.positions.load();
     if (change.kind === 'restore') {
       // Restored events may land after the last sequence, without a commit: the head moves.
       this.headSequence = Math.max(this.headSequence, this.attached().lastSequence());
