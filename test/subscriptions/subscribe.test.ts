@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
+  CorruptionError,
   f,
   ManualClock,
   openEventStore,
@@ -290,6 +294,34 @@ describe('subscribe', () => {
     } finally {
       await reader.close();
     }
+  });
+
+  test('a damaged position file refuses that name with CORRUPTION; a temporary file a crash left is removed', async () => {
+    const dir = await tempDir();
+    dirs.push(dir);
+    store = await openEventStore({ dir });
+    const sub = store.subscribe({ name: 'good' });
+    await sub.commit();
+    await store.close();
+    await writeFile(join(dir, 'subscriptions', 'bad.json'), '{"format":1,"name":"bad","posi');
+    await writeFile(join(dir, 'subscriptions', 'good.json.tmp'), 'torn');
+    store = await openEventStore({ dir });
+    expect(existsSync(join(dir, 'subscriptions', 'good.json.tmp'))).toBe(false);
+    expectError(
+      (() => {
+        try {
+          store.subscribe({ name: 'bad' });
+        } catch (error) {
+          return error;
+        }
+      })(),
+      CorruptionError,
+      'CORRUPTION',
+      'bad.json',
+      'Delete the file',
+    );
+    expect(store.subscriptions().map((info) => info.name)).toEqual(['good']);
+    expect(store.subscribe({ name: 'good' }).committed).toBe(0);
   });
 
   test('bad input: coded ValidationErrors naming the value', async () => {

@@ -21,7 +21,7 @@ import { LiveSubscription, type SubscriptionHost } from './subscription.js';
 
 /** What the hub reads through: the store itself, once it exists (attach). */
 export interface HubStore {
-  /** The store's global read (`store.read`), so every catch-up read goes through the read runner. */
+  /** The store's global read (`store.read`): catch-up reads of the log go through the read runner. */
   read(fromSequence: number, limit: number): Promise<StoredEvent[]>;
   /** The store's refresh (a read-only handle following a writer). */
   refresh(): Promise<number>;
@@ -42,8 +42,10 @@ const MAX_TIMEOUT = 2 ** 31 - 1;
  * The store's subscriptions (store.subscribe, store.subscriptions, store.waitFor): a plugin on the
  * commit and change hooks. It knows the last sequence committed (the head), pushes each commit to
  * the subscriptions that are live, sends them back to the log when a change may hide what they
- * hold, keeps named positions, and resolves waitFor. On a read-only handle nothing commits: it
- * refreshes from the writer's files while a subscription is live or a waitFor waits.
+ * hold, keeps named positions, and resolves waitFor. While any subscription is open it keeps a
+ * bounded tail of recent commits, shared, from which a subscription that fell behind catches up
+ * without reading the log. On a read-only handle nothing commits: it refreshes from the writer's
+ * files while a subscription is live or a waitFor waits.
  */
 export class SubscriptionHub implements StorePlugin, SubscriptionService {
   readonly name = 'subscriptions';
@@ -53,9 +55,12 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   private changeCount = 0;
   private times = new CommitTimes(0, 0);
   private positions: PositionStore = new MemoryPositions();
-  private readonly live = new Set<LiveSubscription>();
-  private readonly active = new Map<string, LiveSubscription>();
+  /** Every open subscription. */
   private readonly open = new Set<LiveSubscription>();
+  /** Those taking commits now (the others are reading the log). */
+  private readonly live = new Set<LiveSubscription>();
+  /** Open named subscriptions, by name: one per name. */
+  private readonly active = new Map<string, LiveSubscription>();
   private readonly waiters = new SequenceWaiters();
   /** The tail of the log in memory, while there are subscriptions: where a fallen-behind one catches up. */
   private readonly recent = new RecentEvents();
@@ -81,7 +86,7 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
     },
     now: () => this.clock.now(),
     committedAt: (sequence) => this.times.committedAt(sequence, this.clock.now()),
-    committed: (name) => this.positions.get(name)?.position ?? 0,
+    committed: (name) => this.positions.all().get(name)?.position ?? 0,
     commit: async (name, sequence) => {
       if (this.isClosed) throw new StoreClosedError();
       await this.positions.save(name, { position: sequence, committedAt: this.clock.now() });
@@ -187,13 +192,13 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
     const reached =
       name === undefined
         ? () => this.headSequence >= sequence
-        : () => (this.positions.get(name)?.position ?? 0) >= sequence;
+        : () => (this.positions.all().get(name)?.position ?? 0) >= sequence;
     if (reached()) return;
     const waiting = this.waiters.wait(reached, timeout, () => {
       const where =
         name === undefined
           ? `the store is at sequence ${this.headSequence}`
-          : `subscription ${JSON.stringify(name)} has committed ${this.positions.get(name)?.position ?? 0}`;
+          : `subscription ${JSON.stringify(name)} has committed ${this.positions.all().get(name)?.position ?? 0}`;
       return new TammaError(
         'WAIT_TIMEOUT',
         `waitFor(${sequence}) timed out after ${timeout} ms: ${where}; raise options.timeout or check that ${
