@@ -10,16 +10,14 @@ export class CommitTimes {
   private lasts: number[] = [];
   private times: number[] = [];
 
-  /**
-   * `openedAt` and `headAtOpen`: when the handle opened and the store's last sequence then; an event
-   * committed before counts from the open time (it has waited at least that long).
-   */
-  constructor(
-    private readonly openedAt: number,
-    private readonly headAtOpen: number,
-  ) {}
+  /** The first sequence of the first commit this handle saw: events before it came before the handle. */
+  private firstSeen = Infinity;
 
-  record(lastSequence: number, at: number): void {
+  /** `openedAt`: when the handle opened; an event committed before counts from then (it has waited at least that long). */
+  constructor(private readonly openedAt: number) {}
+
+  record(firstSequence: number, lastSequence: number, at: number): void {
+    if (this.firstSeen === Infinity) this.firstSeen = firstSequence;
     const previous = this.lasts[this.lasts.length - 1];
     if (previous !== undefined && lastSequence <= previous) return;
     this.lasts.push(lastSequence);
@@ -36,7 +34,7 @@ export class CommitTimes {
    * the oldest time kept (it waited at least that long); `now` for one no commit has brought yet.
    */
   committedAt(sequence: number, now: number): number {
-    if (sequence <= this.headAtOpen) return this.openedAt;
+    if (sequence < this.firstSeen) return this.openedAt;
     let low = 0;
     let high = this.lasts.length;
     while (low < high) {

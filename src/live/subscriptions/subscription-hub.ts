@@ -50,10 +50,14 @@ const MAX_TIMEOUT = 2 ** 31 - 1;
 export class SubscriptionHub implements StorePlugin, SubscriptionService {
   readonly name = 'subscriptions';
   private store: HubStore | undefined;
-  private headSequence = 0;
+  /**
+   * The last sequence committed (or brought by a refresh): asked of the store at first need, then
+   * moved by each commit. Lazily, because the store's stats cost a scan under a retention policy.
+   */
+  private headSequence: number | undefined;
   /** Changes that may hide events so far: a catch-up read that spans one is read again. */
   private changeCount = 0;
-  private times = new CommitTimes(0, 0);
+  private times = new CommitTimes(0);
   private positions: PositionStore = new MemoryPositions();
   /** Every open subscription. */
   private readonly open = new Set<LiveSubscription>();
@@ -72,13 +76,12 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   /** Called once the store is open: where to read, and where positions live. */
   attach(store: HubStore): void {
     this.store = store;
-    this.headSequence = store.lastSequence();
-    this.times = new CommitTimes(this.clock.now(), this.headSequence);
+    this.times = new CommitTimes(this.clock.now());
     if (store.dir !== undefined) this.positions = new FilePositions(store.dir, !store.readOnly);
   }
 
   private readonly host: SubscriptionHost = {
-    head: () => this.headSequence,
+    head: () => this.head(),
     changes: () => this.changeCount,
     read: (fromSequence, limit) => {
       const recent = this.recent.read(fromSequence, limit);
@@ -110,7 +113,7 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
     if (this.isClosed) throw new StoreClosedError();
     const store = this.attached();
     const settings = checkSubscribeOptions(options);
-    let start = settings.after === 'end' ? this.headSequence : settings.after;
+    let start = settings.after === 'end' ? this.head() : settings.after;
     const name = settings.name;
     if (name !== undefined) {
       if (store.readOnly) {
@@ -191,13 +194,13 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
     }
     const reached =
       name === undefined
-        ? () => this.headSequence >= sequence
+        ? () => this.head() >= sequence
         : () => (this.positions.all().get(name)?.position ?? 0) >= sequence;
     if (reached()) return;
     const waiting = this.waiters.wait(reached, timeout, () => {
       const where =
         name === undefined
-          ? `the store is at sequence ${this.headSequence}`
+          ? `the store is at sequence ${this.head()}`
           : `subscription ${JSON.stringify(name)} has committed ${this.positions.all().get(name)?.position ?? 0}`;
       return new TammaError(
         'WAIT_TIMEOUT',
@@ -211,8 +214,9 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   }
 
   afterCommit(commit: CommitNotice): void {
-    if (commit.lastSequence > this.headSequence) this.headSequence = commit.lastSequence;
-    this.times.record(commit.lastSequence, this.clock.now());
+    if (this.headSequence !== undefined && commit.lastSequence > this.headSequence)
+      this.headSequence = commit.lastSequence;
+    this.times.record(commit.firstSequence, commit.lastSequence, this.clock.now());
     if (this.open.size > 0) {
       // Sizes once per commit, however many subscriptions buffer its events.
       let sizes: number[] | undefined;
@@ -224,15 +228,20 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   }
 
   afterChange(change: ChangeNotice): void {
-    if (change.kind === 'refresh' && change.lastSequence > this.headSequence) {
-      this.times.record(change.lastSequence, this.clock.now());
+    if (
+      change.kind === 'refresh' &&
+      this.headSequence !== undefined &&
+      change.lastSequence > this.headSequence
+    ) {
+      this.times.record(this.headSequence + 1, change.lastSequence, this.clock.now());
       this.headSequence = change.lastSequence;
     }
     // A read-only handle: the writer's process commits named positions; read them again.
     if (change.kind === 'refresh' && this.positions instanceof FilePositions) this.positions.load();
     if (change.kind === 'restore') {
       // Restored events may land after the last sequence, without a commit: the head moves.
-      this.headSequence = Math.max(this.headSequence, this.attached().lastSequence());
+      if (this.headSequence !== undefined)
+        this.headSequence = Math.max(this.headSequence, this.attached().lastSequence());
     }
     // A refresh brings the writer's appends; the others may hide events.
     const hiding = change.kind !== 'refresh';
@@ -242,10 +251,7 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
     // them or a page read before the change; and events past the cursor came without a commit (a
     // refresh, a restore). Both are the log's to answer.
     for (const subscription of this.open) {
-      if (
-        (hiding && subscription.hasPending) ||
-        (subscription.live && subscription.behind(this.headSequence))
-      )
+      if ((hiding && subscription.hasPending) || (subscription.live && subscription.behind(this.head())))
         subscription.fallBack();
     }
     this.waiters.check();
@@ -262,10 +268,11 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
   }
 
   private lagOf(position: number): SubscriptionLag {
-    if (position >= this.headSequence) return { events: 0, ms: 0 };
+    const head = this.head();
+    if (position >= head) return { events: 0, ms: 0 };
     const now = this.clock.now();
     return {
-      events: this.headSequence - position,
+      events: head - position,
       ms: Math.max(0, now - this.times.committedAt(position + 1, now)),
     };
   }
@@ -288,6 +295,16 @@ export class SubscriptionHub implements StorePlugin, SubscriptionService {
       // the store's stats report the follower's last error.
       store.refresh().catch(() => undefined);
     }, store.followIntervalMs);
+  }
+
+  /**
+   * The head, asked of the store the first time it is needed. (The store's last sequence may then
+   * include an append in flight, visible but not yet acknowledged: harmless to a subscription, which
+   * tells such events by their sequence when their commit comes.)
+   */
+  private head(): number {
+    this.headSequence ??= this.attached().lastSequence();
+    return this.headSequence;
   }
 
   private attached(): HubStore {
