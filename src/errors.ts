@@ -111,6 +111,15 @@ export const ERROR_CODES = deepFreeze({
     meaning: "the query's AbortSignal fired, or cancelQuery named it",
   },
   QUERY_TIMEOUT: { error: 'QueryTimeoutError', meaning: 'the query ran past hints.timeout' },
+  WAIT_TIMEOUT: {
+    error: 'TammaError',
+    meaning:
+      'store.waitFor: the store (or the named subscription) did not reach the sequence within the timeout',
+  },
+  SUBSCRIPTION_ACTIVE: {
+    error: 'TammaError',
+    meaning: 'subscribe({ name }) with a name an open subscription of this store is already using',
+  },
   INDEX_NOT_FOUND: { error: 'IndexNotFoundError', meaning: 'no user-defined index of that name' },
   INDEX_EXISTS: { error: 'TammaError', meaning: 'createIndex with a name an index already has' },
   INDEX_DROPPED: {

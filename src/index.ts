@@ -33,9 +33,18 @@ export type {
   CleanupEffectiveness,
   AppendThroughput,
   CacheCounts,
-  SubscriptionLag,
+  SubscriptionLagSource,
 } from './store/store-monitor.js';
 export type { CommitHooks } from './store/commit-hooks.js';
+export type {
+  SubscribeOptions,
+  Subscription,
+  SubscriptionInfo,
+  SubscriptionLag,
+  SkippedEvents,
+  BufferedEvents,
+  WaitForOptions,
+} from './store/subscription-types.js';
 export type {
   StorageEngine,
   StorageEngineFactory,

@@ -2,6 +2,7 @@
 import * as analytics from '../suites/analytics.mjs';
 import * as append from '../suites/append.mjs';
 import * as ids from '../suites/ids.mjs';
+import * as subscriptions from '../suites/subscriptions.mjs';
 import * as indexes from '../suites/indexes.mjs';
 import * as memory from '../suites/memory.mjs';
 import * as monitor from '../suites/monitor.mjs';
@@ -25,6 +26,7 @@ export const SUITES = {
   ids,
   analytics,
   monitor,
+  subscriptions,
 };
 
 export function machineLine(machine) {
@@ -47,6 +49,7 @@ const TITLES = {
   ids: 'Unique event ids: the id index in memory and append throughput',
   analytics: 'Analytics (tamma vs DuckDB on the same rows)',
   monitor: 'Performance monitor overhead (on vs off in the same process)',
+  subscriptions: 'Subscriptions: append → consumer delivery, and a stalled subscriber',
 };
 
 export function reportHeader(results) {

@@ -3,6 +3,7 @@ import { analyticsTargets } from '../suites/analytics.mjs';
 import { headline } from '../suites/indexes.mjs';
 import { rowsPerSecond } from '../suites/scan.mjs';
 import { soakTargets } from '../suites/soak.mjs';
+import { subscriptionTargets } from '../suites/subscriptions.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, ratio } from './stats.mjs';
 
 const MiB = 1024 * 1024;
@@ -149,5 +150,10 @@ export function evaluateTargets(results) {
   const analytics = ok(results.analytics);
   if (analytics)
     for (const [target, measured, at, pass] of analyticsTargets(analytics)) add(target, measured, at, pass);
+
+  const subscriptions = ok(results.subscriptions);
+  if (subscriptions)
+    for (const [target, measured, at, pass] of subscriptionTargets(subscriptions))
+      add(target, measured, at, pass);
   return out;
 }

@@ -10,6 +10,7 @@ import { registerQuery } from './commands/query.js';
 import { registerRepair } from './commands/repair.js';
 import { registerSlowQueries } from './commands/slow-queries.js';
 import { registerStats } from './commands/stats.js';
+import { registerSubscribe } from './commands/subscribe.js';
 import { registerVerify } from './commands/verify.js';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
@@ -59,5 +60,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerRepair(program, ctx);
   registerArchive(program, ctx);
   registerAnalyze(program, ctx);
+  registerSubscribe(program, ctx);
   return program;
 }

@@ -43,13 +43,13 @@ export function requireStoreOrEmptyDir(dir: string): void {
  */
 export async function openWithRecordedPolicy(
   dir: string,
-  access: { readOnly?: boolean } = {},
+  access: { readOnly?: boolean; followIntervalMs?: number } = {},
 ): Promise<{ store: EventStore; retention: RetentionOptions | undefined }> {
   requireExistingStore(dir);
   const retention = readPolicyFile(dir);
   const store =
     access.readOnly === true
-      ? await openForReading(dir, retention)
+      ? await openForReading(dir, retention, access.followIntervalMs)
       : await openEventStore({ dir, ...(retention === undefined ? {} : { retention }) });
   return { store, retention };
 }
@@ -59,12 +59,17 @@ export async function openWithRecordedPolicy(
  * read-only, so it works while the application holds the store (no STORE_LOCKED) and changes no
  * file, not even a torn tail or a checkpoint. It reads the store as it is at this moment.
  */
-export async function openForReading(dir: string, retention?: RetentionOptions): Promise<EventStore> {
+export async function openForReading(
+  dir: string,
+  retention?: RetentionOptions,
+  /** How often to look for the writer's new appends (`subscribe` follows it); 0: never. */
+  followIntervalMs = 0,
+): Promise<EventStore> {
   requireExistingStore(dir);
   return openEventStore({
     dir,
     readOnly: true,
-    followIntervalMs: 0,
+    followIntervalMs,
     ...(retention === undefined ? {} : { retention }),
   });
 }

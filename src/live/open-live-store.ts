@@ -3,19 +3,26 @@ import type { LivePart } from '../store/live-part.js';
 import { openEventStore as openStore } from '../store/open.js';
 import type { OpenOptions } from '../store/options.js';
 import { performanceMonitorPart } from './performance-monitor/monitor-part.js';
+import { subscriptionsPart } from './subscriptions/subscriptions-part.js';
 
 /** The parts built above the store, each set up from its own option (store/live-part.ts). */
-const LIVE_PARTS: readonly LivePart[] = [performanceMonitorPart];
+const LIVE_PARTS: readonly LivePart[] = [subscriptionsPart, performanceMonitorPart];
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
- * or the engine the `engine` option names; with its live parts (`store.monitor`).
+ * or the engine the `engine` option names; with its live parts (subscriptions, `store.monitor`).
  *
  * @example
  * const store = await openEventStore({ dir: './events', fsync: 'batch' });
  * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
  * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
  */
-export function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  return openStore(options, LIVE_PARTS);
+export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
+  const store = await openStore(options, LIVE_PARTS);
+  // The monitor reports the subscriptions' lag (tamma_subscription_lag_events).
+  store.monitor.setSources({
+    subscriptions: () =>
+      store.subscriptions().map((info) => ({ name: info.name, lagEvents: info.lag.events })),
+  });
+  return store;
 }

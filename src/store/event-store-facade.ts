@@ -55,6 +55,13 @@ import type { ResultRow, RunOptions } from '../query/results.js';
 import { runExport, type ExportSource } from './export-runner.js';
 import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import { requireNonEmptyString } from '../support/require-string.js';
+import type {
+  SubscribeOptions,
+  Subscription,
+  SubscriptionInfo,
+  SubscriptionService,
+  WaitForOptions,
+} from './subscription-types.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
 export interface FacadeSettings {
@@ -92,7 +99,7 @@ export class EventStoreFacade implements EventStore {
     private readonly settings: FacadeSettings,
     private readonly plugins: PluginHost,
     /** The live parts' APIs, by name (store/live-part.ts). */
-    private readonly live: { readonly monitor?: unknown } = {},
+    private readonly live: { readonly monitor?: unknown; readonly subscriptions?: unknown } = {},
   ) {
     this.runner = new ReadRunner(plugins);
     this.writes = settings.writeGate;
@@ -131,6 +138,14 @@ export class EventStoreFacade implements EventStore {
   /** The engine's failure, as EngineContext.fail reports it. */
   engineFailed(error: Error): void {
     this.failure ??= error;
+  }
+
+  /** The subscriptions' hub (a live part): subscribe, subscriptions and waitFor hand off to it. */
+  private get subscriptionService(): SubscriptionService {
+    if (this.live.subscriptions === undefined) {
+      throw new UnsupportedError('subscriptions', 'this store was opened without subscriptions');
+    }
+    return this.live.subscriptions as SubscriptionService;
   }
 
   /** The performance monitor (docs/monitoring.md). */
@@ -404,6 +419,21 @@ export class EventStoreFacade implements EventStore {
     };
     const call: ReadCall = { kind: 'global', method: 'read', request };
     return this.runner.run(call, () => this.engine.readAll(request), countRows) as Promise<StoredEvent<P>[]>;
+  }
+
+  subscribe<P = unknown>(options?: SubscribeOptions): Subscription<P> {
+    this.assertOpen();
+    return this.subscriptionService.subscribe<P>(options);
+  }
+
+  subscriptions(): SubscriptionInfo[] {
+    this.assertOpen();
+    return this.subscriptionService.subscriptions();
+  }
+
+  async waitFor(sequence: number, options?: WaitForOptions): Promise<void> {
+    this.assertOpen();
+    return this.subscriptionService.waitFor(sequence, options);
   }
 
   /**

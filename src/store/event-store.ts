@@ -15,6 +15,12 @@ import type { StorageCapabilities } from '../storage/storage-engine.js';
 import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import type { ExportSource } from './export-runner.js';
 import type { StoreMonitor } from './store-monitor.js';
+import type {
+  SubscribeOptions,
+  Subscription,
+  SubscriptionInfo,
+  WaitForOptions,
+} from './subscription-types.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -154,6 +160,28 @@ export interface EventStore {
   readonly monitor: StoreMonitor;
   /** Reads in global order. */
   read<P = unknown>(options?: ReadOptions): Promise<StoredEvent<P>[]>;
+  /**
+   * Follows the log: an async iterable of the events after `after` (default 0; `'end'`: only new
+   * ones), in sequence order, each matching event exactly once, catching up from the log and then
+   * taking events as they commit. `name` makes it durable (`commit(sequence)`, resumed by a later
+   * `subscribe({ name })`). A slow consumer costs the store a bounded buffer. See docs/subscriptions.md.
+   *
+   * @example
+   * const sub = store.subscribe({ where: { type: 'ORDER.PLACED' }, onCaughtUp: (seq) => console.log('live at', seq) });
+   * for await (const event of sub) console.log(event.sequence, event.payload);
+   */
+  subscribe<P = unknown>(options?: SubscribeOptions): Subscription<P>;
+  /** The named subscriptions: committed position, lag, and whether one is open on this handle. */
+  subscriptions(): SubscriptionInfo[];
+  /**
+   * Resolves once the store has committed `sequence` (with `name`: once that subscription has
+   * committed it): read-your-writes for read models. Rejects with WAIT_TIMEOUT after `timeout` ms.
+   *
+   * @example
+   * const [placed] = await store.append({ aggregateId: 'order-1', type: 'ORDER.PLACED' });
+   * await store.waitFor(placed.sequence, { name: 'orders-view', timeout: 5000 });
+   */
+  waitFor(sequence: number, options?: WaitForOptions): Promise<void>;
   stats(): StoreStats;
   /** Makes every acknowledged append durable on disk now (fsync), whatever the policy. */
   flush(): Promise<void>;

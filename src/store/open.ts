@@ -27,7 +27,11 @@ export async function openEventStore(
   const { resolved, engine: factory, plugins, hooks, live } = resolveStoreOptions(options);
   const made = parts.map((part) => ({
     part,
-    instance: part.create(live[part.name], { clock: resolved.clock, dir: resolved.dir }),
+    instance: part.create(live[part.name], {
+      clock: resolved.clock,
+      dir: resolved.dir,
+      followIntervalMs: resolved.followIntervalMs,
+    }),
   }));
   const host = new PluginHost(
     plugins,
@@ -73,7 +77,7 @@ export async function openEventStore(
     host,
     Object.fromEntries(made.map(({ part, instance }) => [part.name, instance.api])),
   );
-  for (const { instance } of made) instance.attach(engine);
+  for (const { instance } of made) instance.attach(engine, facade);
   opened.facade = facade;
   if (opened.failure !== undefined) facade.engineFailed(opened.failure);
   return facade;

@@ -43,7 +43,7 @@ export interface StoreOptions {
   plugins: unknown;
   hooks: CommitHooks | undefined;
   /** The live parts' options (checked by each part when the store opens). */
-  live: { monitor: unknown };
+  live: { monitor: unknown; subscriptions?: unknown };
 }
 
 /** Checks every option at the door, so a typo fails loudly instead of being ignored. */

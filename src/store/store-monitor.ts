@@ -189,7 +189,7 @@ export interface CacheCounts {
 }
 
 /** What the subscriptions report to the monitor: how far behind each one is. */
-export interface SubscriptionLag {
+export interface SubscriptionLagSource {
   name: string;
   lagEvents: number;
 }
@@ -200,7 +200,8 @@ export interface SubscriptionLag {
  */
 export interface MonitorSources {
   cache?: (() => CacheCounts | Promise<CacheCounts> | undefined) | undefined;
-  subscriptions?: (() => readonly SubscriptionLag[] | Promise<readonly SubscriptionLag[]>) | undefined;
+  subscriptions?:
+    (() => readonly SubscriptionLagSource[] | Promise<readonly SubscriptionLagSource[]>) | undefined;
 }
 
 /** openEventStore's `monitor` option; `false` turns the monitor off (its figures then stay empty). */

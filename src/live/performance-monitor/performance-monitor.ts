@@ -26,7 +26,7 @@ import type {
   SlowQueryEntry,
   SlowQueryFilter,
   StoreMonitor,
-  SubscriptionLag,
+  SubscriptionLagSource,
 } from '../../store/store-monitor.js';
 import { describe } from '../../support/describe.js';
 import { EventRate } from './event-rate.js';
@@ -607,7 +607,7 @@ export class PerformanceMonitor implements StoreMonitor {
     }
   }
 
-  private async subscriptionLags(): Promise<readonly SubscriptionLag[]> {
+  private async subscriptionLags(): Promise<readonly SubscriptionLagSource[]> {
     const source = this.sources.subscriptions;
     if (source === undefined) return [];
     try {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CacheCounts, CleanupEffectiveness, SubscriptionLag } from '../../store/store-monitor.js';
+import type { CacheCounts, CleanupEffectiveness, SubscriptionLagSource } from '../../store/store-monitor.js';
 import { DURATION_BUCKETS_SECONDS, LatencySeries } from './latency-series.js';
 
 /** Query shapes exposed one by one; the rest are summed under `shape="other"`. */
@@ -21,7 +21,7 @@ export interface MetricsSource {
   indexSizes(): Promise<ReadonlyMap<string, number>>;
   cleanup(): CleanupEffectiveness;
   cache(): Promise<CacheCounts | undefined>;
-  subscriptions(): Promise<readonly SubscriptionLag[]>;
+  subscriptions(): Promise<readonly SubscriptionLagSource[]>;
 }
 
 interface HistogramLine {
