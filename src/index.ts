@@ -1,10 +1,17 @@
-export { openEventStore } from './store/open.js';
+export { openEventStore } from './live/open-event-store.js';
 /*
  * Everything a public signature mentions is exported here (as a type where it is only a type), so
  * an application names the options and reports it passes around without reaching into the package.
  * The package is ESM-only: `require('@tamma/events')` throws, saying to use `import`.
  */
 export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
+export type {
+  IQueryCache,
+  CacheStats,
+  CacheInvalidations,
+  CacheKeyInput,
+  QueryCacheOptions,
+} from './store/query-cache-api.js';
 export type { EmbeddedOpenOptions } from './storage/embedded/embedded-options.js';
 export type { StorePlugin, ReadCall, ReadObservation, CommitNotice, ChangeNotice } from './store/hooks.js';
 export type {

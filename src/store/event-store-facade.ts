@@ -53,6 +53,8 @@ import type { ResultRow, RunOptions } from '../query/results.js';
 import { runExport, type ExportSource } from './export-runner.js';
 import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import { requireNonEmptyString } from '../support/require-string.js';
+import { observeIndexes } from './observed-indexes.js';
+import type { IQueryCache, StoreQueryCache } from './query-cache-api.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
 export interface FacadeSettings {
@@ -64,6 +66,8 @@ export interface FacadeSettings {
   /** The store's directory, if it has one: archive paths in a retention policy resolve against it. */
   readonly dir: string | undefined;
   readonly writeGate: WriteGate;
+  /** The result cache (enabled or not): `store.cache`; its plugin is among the store's plugins. */
+  readonly cache: StoreQueryCache;
 }
 
 const countRows = (rows: readonly unknown[]): number => rows.length;
@@ -94,6 +98,19 @@ export class EventStoreFacade implements EventStore {
       execute: (query) => this.builderRunner.execute(query) as Promise<PipelineRow[]>,
       now: () => settings.clock.now(),
     });
+    this.indexes = observeIndexes(engine.indexes, (change) => this.plugins.afterChange(change));
+    settings.cache.attach({
+      clock: settings.clock,
+      retentionPolicy: () => engine.retention.policy,
+      lastSequence: () => engine.stats().lastSequence,
+      executeLive: (query) => engine.execute(query, {}),
+      execute: (query) => this.builderRunner.execute(query),
+    });
+  }
+
+  /** The result cache (docs/cache.md): off unless the store was opened with `cache`. */
+  get cache(): IQueryCache {
+    return this.settings.cache;
   }
 
   /** Funnels and pipelines (docs/analytics.md). */
@@ -132,9 +149,8 @@ export class EventStoreFacade implements EventStore {
     return this.engine.capabilities;
   }
 
-  get indexes(): Indexes {
-    return this.engine.indexes;
-  }
+  /** The engine's indexes; their changes reach the plugins (an `index` ChangeNotice). */
+  readonly indexes: Indexes;
 
   async append<P = unknown>(
     events: NewEvent<NoInfer<P>> | readonly NewEvent<NoInfer<P>>[],

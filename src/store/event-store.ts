@@ -14,6 +14,7 @@ import type { StoreStats } from '../storage/store-stats.js';
 import type { StorageCapabilities } from '../storage/storage-engine.js';
 import type { ExportOptions, ExportResult } from '../analytics/export/export-options.js';
 import type { ExportSource } from './export-runner.js';
+import type { IQueryCache } from './query-cache-api.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -140,6 +141,15 @@ export interface EventStore {
   readonly capabilities: StorageCapabilities;
   /** User-defined indexes: createIndex, dropIndex, listIndexes, analyzeIndex, rebuildIndex, getIndexUsage, getIndexSize. */
   readonly indexes: Indexes;
+  /**
+   * The result cache (docs/cache.md), on when the store is opened with `cache`: stats, get/set/delete,
+   * invalidation by pattern or table, optimize, warmup.
+   *
+   * @example
+   * const store = await openEventStore({ cache: true });
+   * const { hits, misses, hitRate } = await store.cache.getCacheStats();
+   */
+  readonly cache: IQueryCache;
   /** Reads in global order. */
   read<P = unknown>(options?: ReadOptions): Promise<StoredEvent<P>[]>;
   stats(): StoreStats;

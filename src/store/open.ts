@@ -5,6 +5,13 @@ import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
 import { PluginHost } from './plugin-host.js';
+import type { StoreQueryCache } from './query-cache-api.js';
+
+/** The parts of the store built on its hooks (src/live/), made by the public openEventStore. */
+export interface LiveParts {
+  /** Makes the result cache from the `cache` option (checked there), enabled or not. */
+  queryCache(option: unknown): StoreQueryCache;
+}
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
@@ -15,9 +22,12 @@ import { PluginHost } from './plugin-host.js';
  * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
  * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
  */
-export async function openEventStore(options?: OpenOptions): Promise<EventStore> {
-  const { resolved, engine: factory, plugins } = resolveStoreOptions(options);
-  const host = new PluginHost(plugins);
+export async function openStore(options: OpenOptions | undefined, live: LiveParts): Promise<EventStore> {
+  const { resolved, engine: factory, plugins, cache: cacheOption } = resolveStoreOptions(options);
+  const cache = live.queryCache(cacheOption);
+  // The cache's plugin first: it drops what a commit changed before any other plugin (a user's
+  // afterCommit that queries) can read it, and a hit answers before the others' aroundRead.
+  const host = new PluginHost(plugins, cache.enabled ? [cache.plugin] : []);
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
   const opened: { facade?: EventStoreFacade; failure?: Error } = {};
@@ -30,6 +40,7 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
       opened.failure ??= error;
       opened.facade?.engineFailed(error);
     },
+    cleaned: (report) => host.afterChange({ kind: 'cleanup', report }),
   };
   const engine =
     factory === undefined ? await openEmbeddedEngine(resolved, context) : await factory.open(context);
@@ -42,6 +53,7 @@ export async function openEventStore(options?: OpenOptions): Promise<EventStore>
       onFutureEvent: resolved.onFutureEvent,
       dir: resolved.dir,
       writeGate: context.writeGate,
+      cache,
     },
     host,
   );

@@ -8,6 +8,7 @@ import {
 import type { StorageEngineFactory } from '../storage/storage-engine.js';
 import { describe } from '../support/describe.js';
 import type { StorePlugin } from './hooks.js';
+import type { QueryCacheOptions } from './query-cache-api.js';
 
 /**
  * openEventStore's options. Without `engine`, the store is the embedded engine's: durable files in
@@ -19,17 +20,24 @@ export interface OpenOptions extends EmbeddedOpenOptions {
   engine?: StorageEngineFactory;
   /** Plugins on the store's hooks: after each commit or change, around each read (see StorePlugin). */
   plugins?: readonly StorePlugin[];
+  /**
+   * The result cache (docs/cache.md): `true` for the defaults, or `{ maxBytes, ttl }`. Off by
+   * default. Cached answers are never stale: every change drops the entries it could alter.
+   */
+  cache?: boolean | QueryCacheOptions;
 }
 
 /** Options that mean the same for every engine; the rest of EmbeddedOpenOptions are the embedded engine's. */
 const SHARED = new Set(['clock', 'retention', 'maxEventSize', 'futureTolerance', 'onFutureEvent']);
-const FACADE = ['engine', 'plugins'];
+const FACADE = ['engine', 'plugins', 'cache'];
 
 export interface StoreOptions {
   /** Every option checked; for the embedded engine, all of them. */
   resolved: ResolvedOptions;
   engine: StorageEngineFactory | undefined;
   plugins: unknown;
+  /** As given: the result cache checks it (live/query-cache/cache-options.ts). */
+  cache: unknown;
 }
 
 /** Checks every option at the door, so a typo fails loudly instead of being ignored. */
@@ -47,8 +55,8 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  const { engine, plugins, ...rest } = options;
-  if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins };
+  const { engine, plugins, cache, ...rest } = options;
+  if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins, cache };
   if (engine === null || typeof engine !== 'object' || typeof engine.open !== 'function') {
     throw new ValidationError(
       'engine',
@@ -65,5 +73,5 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  return { resolved: resolveOptions(rest), engine, plugins };
+  return { resolved: resolveOptions(rest), engine, plugins, cache };
 }

@@ -17,8 +17,9 @@ export class PluginHost {
   /** Whether any plugin watches reads: with none, the read runner adds nothing to a read. */
   readonly watchesReads: boolean;
 
-  constructor(plugins: unknown) {
-    this.plugins = checkPlugins(plugins);
+  /** `own`: the store's own plugins (the result cache), run before the caller's. */
+  constructor(plugins: unknown, own: readonly StorePlugin[] = []) {
+    this.plugins = [...own, ...checkPlugins(plugins)];
     this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
