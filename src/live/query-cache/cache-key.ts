@@ -72,6 +72,15 @@ function answerHints(hints: QueryHints): Record<string, unknown> {
   return kept;
 }
 
+/**
+ * A pattern whose last step is `absent` matches once its window has closed by the store's clock:
+ * its answer changes with time alone, at moments no notice reports, so it is never cached.
+ */
+function readsTheClock(query: EventQuery): boolean {
+  const steps = query?.analytics?.pattern?.steps;
+  return Array.isArray(steps) && steps.some((step) => step?.absent === true);
+}
+
 /** The key of a query read with this shape, or undefined when the query cannot be keyed. */
 export function keyOfQuery(
   query: EventQuery,
@@ -90,7 +99,7 @@ export function keyOfQuery(
  */
 export function keyOfCall(call: ReadCall): KeyedRead | undefined {
   if (call.kind !== 'query' || call.method === 'stream') return undefined;
-  if (call.query?.hints?.cache === false) return undefined;
+  if (call.query?.hints?.cache === false || readsTheClock(call.query)) return undefined;
   return keyOfQuery(call.query, call.method === 'page' ? 'page' : 'rows', call.archiveDir);
 }
 
@@ -127,6 +136,13 @@ export function keyOfInput(input: CacheKeyInput, validate: (query: EventQuery) =
       ? input.toQuery()
       : (input as EventQuery);
   validate(query);
+  if (readsTheClock(query)) {
+    throw new ValidationError(
+      'query',
+      'has a pattern with an absent step: its answer changes with the clock alone, so it is never cached',
+      'INVALID_CACHE_KEY',
+    );
+  }
   const keyed = keyOfQuery(query, 'rows');
   if (keyed === undefined) {
     throw new ValidationError(
