@@ -154,7 +154,7 @@ export class QueryCache implements StoreQueryCache {
     const now = this.store.clock.now();
     const entry = this.lru.get(read.key);
     if (entry !== undefined) {
-      const stale = this.staleReason(entry, now);
+      const stale = this.staleReason(entry, now, this.hintedTtl(read.query));
       if (stale === undefined) {
         this.hits++;
         return Promise.resolve(entry.value);
@@ -239,16 +239,23 @@ export class QueryCache implements StoreQueryCache {
     return { value, shareable: true };
   }
 
-  private ttlOf(query: EventQuery): number {
+  /** The query's own ttl (`.cache(ttl)`), or Infinity. */
+  private hintedTtl(query: EventQuery): number {
     const hint = query.hints?.cache;
-    return typeof hint === 'object' && hint !== null
-      ? optionalTtl(hint.ttl, 'hints.cache.ttl')
-      : this.settings.ttl;
+    return typeof hint === 'object' && hint !== null ? optionalTtl(hint.ttl, 'hints.cache.ttl') : Infinity;
   }
 
-  /** Why an entry may not answer now, or undefined when it may. */
-  private staleReason(entry: Entry, now: number): Reason | undefined {
-    if (now >= entry.expiresAt) return 'ttl';
+  private ttlOf(query: EventQuery): number {
+    const hinted = this.hintedTtl(query);
+    return hinted === Infinity ? this.settings.ttl : hinted;
+  }
+
+  /**
+   * Why an entry may not answer now, or undefined when it may. `ttl`: the asking query's own, so
+   * a query with `.cache('10s')` takes no answer older than that, whoever cached it.
+   */
+  private staleReason(entry: Entry, now: number, ttl = Infinity): Reason | undefined {
+    if (now >= entry.expiresAt || now - entry.computedAt >= ttl) return 'ttl';
     if (now > entry.validUntil || now < entry.computedAt) return 'expiry';
     return undefined;
   }
