@@ -346,18 +346,19 @@ describe('the result cache', () => {
 
   it("lets a user's afterCommit read its own write", async () => {
     const seen: number[] = [];
-    let store: EventStore | undefined;
+    const opened: { store?: EventStore } = {};
     const watcher: StorePlugin = {
       name: 'watcher',
       afterCommit: () => {
-        void store
+        void opened.store
           ?.query()
           .where('type', 'eq', 'ORDER.PLACED')
           .execute()
           .then((rows) => seen.push(rows.length));
       },
     };
-    ({ store } = await open({ plugins: [watcher] }));
+    const { store } = await open({ plugins: [watcher] });
+    opened.store = store;
     await orders(store).execute();
     await store.append({ aggregateId: 'o1', type: 'ORDER.PLACED' });
     await store.append({ aggregateId: 'o2', type: 'ORDER.PLACED' });

@@ -117,11 +117,11 @@ export class QueryCache implements StoreQueryCache {
         if (reason === 'evict') this.evictions++;
       },
     });
-    const cache = this;
+    const around = (call: ReadCall, next: () => Promise<unknown>) => this.around(call, next);
     this.plugin = {
       name: 'query-cache',
       aroundRead<R>(call: ReadCall, next: () => Promise<R>): Promise<R> {
-        return cache.around(call, next) as Promise<R>;
+        return around(call, next) as Promise<R>;
       },
       afterCommit: (commit) => this.committed(commit),
       afterChange: (change) => this.changed(change),
