@@ -99,9 +99,24 @@ export function keyOfQuery(
  */
 export function keyOfCall(call: ReadCall): KeyedRead | undefined {
   if (call.kind !== 'query' || call.method === 'stream') return undefined;
-  if (call.query?.hints?.cache === false || readsTheClock(call.query)) return undefined;
-  return keyOfQuery(call.query, call.method === 'page' ? 'page' : 'rows', call.archiveDir);
+  const { query } = call;
+  if (query?.hints?.cache === false || readsTheClock(query)) return undefined;
+  const shape = call.method === 'page' ? 'page' : 'rows';
+  // A builder hands the same frozen query to every run: its key is made once (a hit's main cost).
+  const variant = `${shape}|${call.archiveDir ?? ''}`;
+  let known = keyed.get(query);
+  const found = known?.get(variant);
+  if (found !== undefined) return found ?? undefined;
+  const made = keyOfQuery(query, shape, call.archiveDir);
+  if (Object.isFrozen(query) && Object.isFrozen(query.filter) && Object.isFrozen(query.hints)) {
+    if (known === undefined) keyed.set(query, (known = new Map()));
+    known.set(variant, made ?? null);
+  }
+  return made;
 }
+
+/** Keys made for frozen queries, by shape and archive: a query object never changes, nor its key. */
+const keyed = new WeakMap<EventQuery, Map<string, KeyedRead | null>>();
 
 /** What a key stands for, from its text (keys are canonical JSON after a prefix). */
 export function parseKey(key: string): KeyedRead {
