@@ -1,6 +1,7 @@
 // Puts the suites' tables together: the console report and the Markdown headline for the README.
 import * as analytics from '../suites/analytics.mjs';
 import * as append from '../suites/append.mjs';
+import * as cache from '../suites/cache.mjs';
 import * as ids from '../suites/ids.mjs';
 import * as indexes from '../suites/indexes.mjs';
 import * as memory from '../suites/memory.mjs';
@@ -12,7 +13,19 @@ import * as soak from '../suites/soak.mjs';
 import { fmtCount, fmtMB, fmtNum, fmtRatio, fmtUs, markdownTable, ratio, textTable } from './stats.mjs';
 import { evaluateTargets } from './targets.mjs';
 
-export const SUITES = { append, queries, memory, reopen, indexes, scan, soak, restore, ids, analytics };
+export const SUITES = {
+  append,
+  queries,
+  memory,
+  reopen,
+  indexes,
+  scan,
+  soak,
+  restore,
+  ids,
+  analytics,
+  cache,
+};
 
 export function machineLine(machine) {
   return (
@@ -33,6 +46,7 @@ const TITLES = {
   restore: 'Restore from the archive into a live store (tamma vs sqlite vs PostgreSQL vs DuckDB)',
   ids: 'Unique event ids: the id index in memory and append throughput',
   analytics: 'Analytics (tamma vs DuckDB on the same rows)',
+  cache: 'Result cache: hit rate, speed-up and overhead (cache on vs off)',
 };
 
 export function reportHeader(results) {

@@ -86,6 +86,8 @@ export class EventStoreFacade implements EventStore {
   private restores: Promise<void> = Promise.resolve();
   private readonly runner: ReadRunner;
   private readonly writes: WriteGate;
+  /** Commits begun, and those not yet through their notice: QueryCacheAccess.commits. */
+  private readonly commits = { started: 0, inFlight: 0 };
 
   constructor(
     private readonly engine: StorageEngine,
@@ -105,6 +107,7 @@ export class EventStoreFacade implements EventStore {
       lastSequence: () => engine.stats().lastSequence,
       executeLive: (query) => engine.execute(query, {}),
       execute: (query) => this.builderRunner.execute(query),
+      commits: this.commits,
     });
   }
 
@@ -197,14 +200,22 @@ export class EventStoreFacade implements EventStore {
     inputs: readonly unknown[],
     stream?: { aggregateId: string; expected: ExpectedVersion },
   ): Promise<StoredEvent[]> {
-    const outcome = await this.engine.append({
-      events: valid,
-      givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
-      givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
-      ...(stream === undefined ? {} : { stream }),
-    });
-    if (outcome.written.length > 0) this.plugins.afterCommit(outcome.written);
-    return outcome.events;
+    // Reads may see a batch before its notice (the engine writes, then waits for fsync): the
+    // result cache folds new events into an answer only if no commit was under way as it was read.
+    this.commits.started++;
+    this.commits.inFlight++;
+    try {
+      const outcome = await this.engine.append({
+        events: valid,
+        givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
+        givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
+        ...(stream === undefined ? {} : { stream }),
+      });
+      if (outcome.written.length > 0) this.plugins.afterCommit(outcome.written);
+      return outcome.events;
+    } finally {
+      this.commits.inFlight--;
+    }
   }
 
   /**

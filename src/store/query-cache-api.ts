@@ -54,6 +54,8 @@ export interface CacheStats {
   bypassed: number;
   /** Results not kept because a change arrived while they were being read. */
   discarded: number;
+  /** Entries brought up to date from a commit's events instead of dropped (count, sum, min, max, event lists). */
+  refreshed: number;
   entries: number;
   /** Estimated bytes of the cached results. */
   bytes: number;
@@ -107,6 +109,12 @@ export interface QueryCacheAccess {
   executeLive(query: EventQuery): Promise<ResultRow[]>;
   /** Runs a query as a caller's would run (through the plugins, so the cache keeps it): warmup. */
   execute(query: EventQuery): Promise<ResultRow[]>;
+  /**
+   * Commits begun, and those whose notice has not run yet. A read with none under way from its start
+   * to its end saw exactly the commits notified so far (an engine may show a batch before it is
+   * acknowledged).
+   */
+  readonly commits: { readonly started: number; readonly inFlight: number };
 }
 
 /** The result cache as the store holds it: the public calls, its plugin, and its way into the store. */

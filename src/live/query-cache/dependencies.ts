@@ -14,6 +14,8 @@ export interface Dependencies {
   readonly touches: (event: StoredEvent) => boolean;
   /** The event types the answer can hold; undefined: any. The cache indexes entries by it. */
   readonly types: ReadonlySet<string> | undefined;
+  /** The streams the answer can hold; undefined: any. The cache indexes entries by it when types say nothing. */
+  readonly aggregates: ReadonlySet<string> | undefined;
   /** Whether deleting this stream could change the answer. */
   readonly touchesStream: (aggregateId: string) => boolean;
   /** Reads live events (retention hides them as the clock moves; commits add to them). */
@@ -139,6 +141,7 @@ export function dependenciesOf(read: KeyedRead): Dependencies {
   return {
     touches,
     types,
+    aggregates,
     touchesStream: aggregates === undefined ? () => true : (aggregateId) => aggregates.has(aggregateId),
     live,
     archive,

@@ -19,6 +19,7 @@ import { keyOfCall, keyOfInput, type KeyedRead } from './cache-key.js';
 import { optionalTtl, type CacheSettings } from './cache-options.js';
 import { dependenciesOf, type Dependencies } from './dependencies.js';
 import { freezeAndMeasure } from './frozen-result.js';
+import { refresherFor, type Refresher } from './incremental-refresh.js';
 import { deadlineFromRows, planDeadline, probeDeadline } from './retention-deadline.js';
 
 type Reason = keyof CacheInvalidations;
@@ -38,6 +39,8 @@ interface Entry {
   readonly validUntil: number;
   /** ttl deadline. */
   readonly expiresAt: number;
+  /** Folds newly committed events into the answer, where that is exact (incremental-refresh.ts). */
+  readonly refresh?: Refresher;
 }
 
 /**
@@ -48,6 +51,8 @@ interface Pending {
   readonly read: KeyedRead;
   readonly deps: Dependencies;
   tainted: boolean;
+  /** false: answers the cache did not read itself (set) are never refreshed, only dropped. */
+  readonly refreshable?: boolean;
   /** Resolves with the answer and whether a joiner may take it (untainted, still within its deadline). */
   outcome?: Promise<{ value: unknown; shareable: boolean }>;
 }
@@ -92,9 +97,13 @@ function rowsOf(value: unknown): readonly ResultRow[] {
 export class QueryCache implements StoreQueryCache {
   private access: QueryCacheAccess | undefined;
   private readonly lru: LRUCache<string, Entry>;
-  /** Entries by the event types they can hold, and those that can hold any: a commit checks only its types'. */
+  /**
+   * Entries by the event types they can hold, else by the streams they can hold, else among those
+   * that can hold anything: a committed event is checked only against the entries it could touch.
+   */
   private readonly byType = new Map<string, Set<Entry>>();
-  private readonly anyType = new Set<Entry>();
+  private readonly byStream = new Map<string, Set<Entry>>();
+  private readonly anyEvent = new Set<Entry>();
   private readonly inFlight = new Map<string, Pending>();
   private readonly running = new Set<Pending>();
   private lastSequence = 0;
@@ -103,6 +112,7 @@ export class QueryCache implements StoreQueryCache {
   private coalesced = 0;
   private bypassed = 0;
   private discarded = 0;
+  private refreshed = 0;
   private evictions = 0;
   private readonly invalidations = noInvalidations();
 
@@ -196,6 +206,8 @@ export class QueryCache implements StoreQueryCache {
     const { clock } = this.store;
     const policy = this.store.retentionPolicy();
     const sequence = this.lastSequence;
+    const { commits } = this.store;
+    const commitsBefore = commits.inFlight === 0 ? commits.started : undefined;
     const startedAt = clock.now();
     const plan = planDeadline(read, deps, policy);
     let deadline = Infinity;
@@ -226,7 +238,12 @@ export class QueryCache implements StoreQueryCache {
       return { value, shareable: false };
     }
     const ttl = this.ttlOf(read.query);
+    // Only an answer that saw exactly the notified commits can take the next ones' events.
+    const exact =
+      commitsBefore === commits.started && commits.inFlight === 0 && pending.refreshable !== false;
+    const refresh = exact && plan.kind === 'none' ? refresherFor(read) : undefined;
     this.keep({
+      ...(refresh === undefined ? {} : { refresh }),
       read,
       deps,
       value,
@@ -265,28 +282,39 @@ export class QueryCache implements StoreQueryCache {
     this.lru.set(entry.read.key, entry);
     // lru-cache refuses an entry over maxSize without a word: only a kept entry is indexed.
     if (this.lru.peek(entry.read.key) !== entry) return;
-    const types = entry.deps.types;
-    if (types === undefined) {
-      this.anyType.add(entry);
+    this.index(entry);
+  }
+
+  private index(entry: Entry): void {
+    const { index, keys } = this.indexOf(entry);
+    if (index === undefined) {
+      this.anyEvent.add(entry);
       return;
     }
-    for (const type of types) {
-      let set = this.byType.get(type);
-      if (set === undefined) this.byType.set(type, (set = new Set()));
+    for (const key of keys) {
+      let set = index.get(key);
+      if (set === undefined) index.set(key, (set = new Set()));
       set.add(entry);
     }
   }
 
+  private indexOf(entry: Entry): { index?: Map<string, Set<Entry>>; keys: ReadonlySet<string> } {
+    const { types, aggregates } = entry.deps;
+    if (types !== undefined) return { index: this.byType, keys: types };
+    if (aggregates !== undefined) return { index: this.byStream, keys: aggregates };
+    return { keys: new Set() };
+  }
+
   private unindex(entry: Entry): void {
-    const types = entry.deps.types;
-    if (types === undefined) {
-      this.anyType.delete(entry);
+    const { index, keys } = this.indexOf(entry);
+    if (index === undefined) {
+      this.anyEvent.delete(entry);
       return;
     }
-    for (const type of types) {
-      const set = this.byType.get(type);
+    for (const key of keys) {
+      const set = index.get(key);
       set?.delete(entry);
-      if (set?.size === 0) this.byType.delete(type);
+      if (set?.size === 0) index.delete(key);
     }
   }
 
@@ -307,21 +335,48 @@ export class QueryCache implements StoreQueryCache {
       this.dropWhere((deps) => deps.live, 'commit');
       return;
     }
+    const touched = new Map<Entry, StoredEvent[]>();
     for (const event of commit.events) {
       const typed = this.byType.get(event.type);
-      if (typed !== undefined) this.dropTouched(typed, event);
-      this.dropTouched(this.anyType, event);
+      if (typed !== undefined) this.collectTouched(typed, event, touched);
+      const streamed = this.byStream.get(event.aggregateId);
+      if (streamed !== undefined) this.collectTouched(streamed, event, touched);
+      if (this.anyEvent.size > 0) this.collectTouched(this.anyEvent, event, touched);
     }
+    for (const [entry, events] of touched) this.refreshOrDrop(entry, events, commit.lastSequence);
     for (const pending of this.running) {
       if (pending.tainted || !pending.deps.live) continue;
       if (commit.events.some((event: StoredEvent) => pending.deps.touches(event))) this.taint(pending);
     }
   }
 
-  private dropTouched(entries: Set<Entry>, event: StoredEvent): void {
+  private collectTouched(entries: Set<Entry>, event: StoredEvent, touched: Map<Entry, StoredEvent[]>): void {
     for (const entry of entries) {
-      if (entry.deps.live && entry.deps.touches(event)) this.drop(entry, 'commit');
+      if (!entry.deps.live || !entry.deps.touches(event)) continue;
+      const list = touched.get(entry);
+      if (list === undefined) touched.set(entry, [event]);
+      else list.push(event);
     }
+  }
+
+  /** Folds the events into the entry's answer when its refresher can, else drops it. */
+  private refreshOrDrop(entry: Entry, events: StoredEvent[], sequence: number): void {
+    if (this.lru.peek(entry.read.key) !== entry) return; // Evicted meanwhile.
+    let rows: unknown[] | undefined;
+    try {
+      rows = entry.refresh?.(entry.value as readonly unknown[], events);
+    } catch {
+      rows = undefined;
+    }
+    if (rows === undefined) {
+      this.drop(entry, 'commit');
+      return;
+    }
+    if (rows === entry.value) return; // The events were not the query's after all.
+    this.refreshed++;
+    this.lru.set(entry.read.key, { ...entry, value: rows, bytes: freezeAndMeasure(rows), sequence });
+    const kept = this.lru.peek(entry.read.key);
+    if (kept !== undefined && kept !== entry) this.index(kept);
   }
 
   private changed(change: ChangeNotice): void {
@@ -403,7 +458,7 @@ export class QueryCache implements StoreQueryCache {
     const hints = ttl === undefined ? read.query.hints : { ...read.query.hints, cache: { ttl: ttlMs } };
     const keyed: KeyedRead = { ...read, query: { ...read.query, hints } };
     // As a read would, so a change while the deadline probe runs leaves the rows out.
-    const pending: Pending = { read: keyed, deps: dependenciesOf(keyed), tainted: false };
+    const pending: Pending = { read: keyed, deps: dependenciesOf(keyed), tainted: false, refreshable: false };
     this.running.add(pending);
     try {
       await this.run(pending, () => Promise.resolve(rows));
@@ -463,6 +518,7 @@ export class QueryCache implements StoreQueryCache {
       coalesced: this.coalesced,
       bypassed: this.bypassed,
       discarded: this.discarded,
+      refreshed: this.refreshed,
       entries: this.lru.size,
       bytes: this.lru.calculatedSize,
       maxBytes: this.settings.maxBytes,
