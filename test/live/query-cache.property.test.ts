@@ -51,6 +51,7 @@ type QuerySpec =
   | { kind: 'funnel'; first: string; second: string }
   | { kind: 'pattern'; first: string; second: string; absent: boolean }
   | { kind: 'join' }
+  | { kind: 'tagged'; region: string }
   | { kind: 'fromAll'; type: string };
 
 type Op =
@@ -111,6 +112,7 @@ const querySpec: fc.Arbitrary<QuerySpec> = fc.oneof(
   fc.record({ kind: fc.constant('funnel' as const), first: type, second: type }),
   fc.record({ kind: fc.constant('pattern' as const), first: type, second: type, absent: fc.boolean() }),
   fc.record({ kind: fc.constant('join' as const) }),
+  fc.record({ kind: fc.constant('tagged' as const), region }),
   fc.record({ kind: fc.constant('fromAll' as const), type }),
 );
 
@@ -165,6 +167,7 @@ const CANARIES: QuerySpec[] = [
   { kind: 'list', type: 'B', order: 'timestampDesc' },
   { kind: 'list', type: 'C', order: 'sequenceDesc', limit: 3 },
   { kind: 'list', type: 'A', order: 'sequence' },
+  { kind: 'tagged', region: 'eu' },
 ];
 
 function policies(archiveDir: string): (RetentionOptions | undefined)[] {
@@ -266,6 +269,8 @@ async function ask(store: EventStore, query: QuerySpec, now: number): Promise<st
           .where('type', 'eq', 'A')
           .join(store.query().where('type', 'eq', 'B'), { on: 'aggregateId', as: 'b', within: '1h' })
           .execute();
+      case 'tagged':
+        return store.query().where('tags.region', 'eq', query.region).groupBy('type').count().execute();
       case 'fromAll':
         return store.query().from('all').where('type', 'eq', query.type).execute();
     }

@@ -16,6 +16,8 @@ export interface Dependencies {
   readonly types: ReadonlySet<string> | undefined;
   /** The streams the answer can hold; undefined: any. The cache indexes entries by it when types say nothing. */
   readonly aggregates: ReadonlySet<string> | undefined;
+  /** One tag the answer's events must hold, with its possible values (`key=value` texts); undefined: none. */
+  readonly tagValues: ReadonlySet<string> | undefined;
   /** Whether deleting this stream could change the answer. */
   readonly touchesStream: (aggregateId: string) => boolean;
   /** Reads live events (retention hides them as the clock moves; commits add to them). */
@@ -72,6 +74,25 @@ function looseFilter(node: FilterNode): Predicate {
       if (!EXACT_FIELDS.has(node.field)) return ALWAYS;
       return compileRowFilter(node) as Predicate;
   }
+}
+
+/** The first tag the filter pins to text values (eq / in at its top, or under and): `key=value` texts. */
+function pinnedTag(node: FilterNode): Set<string> | undefined {
+  if (node.kind === 'and') {
+    for (const child of node.filters) {
+      const found = pinnedTag(child);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  let values: readonly Scalar[];
+  if (node.kind === 'eq') values = [node.value];
+  else if (node.kind === 'in') values = node.values;
+  else return undefined;
+  if (!node.field.startsWith('tags.')) return undefined;
+  const key = node.field.slice('tags.'.length);
+  // Loosened as looseTagTest is: an event's tag is looked up by its text.
+  return new Set(values.map((value) => `${key}=${String(value)}`));
 }
 
 /** The values of `field` the filter can select (eq / in under and / or); undefined: any. */
@@ -133,6 +154,8 @@ export function dependenciesOf(read: KeyedRead): Dependencies {
     types = union(types, valuesOf(query.filter, 'type'));
     aggregates = union(aggregates, valuesOf(query.filter, 'aggregateId'));
   }
+  // A join reads two filters: no one tag pins both.
+  const tagValues = reads.length === 1 ? pinnedTag(reads[0]!.filter) : undefined;
   const indexes = new Set<string>();
   for (const query of reads) {
     for (const name of [...(query.hints?.useIndex ?? []), ...(query.hints?.forceIndex ?? [])])
@@ -142,6 +165,7 @@ export function dependenciesOf(read: KeyedRead): Dependencies {
     touches,
     types,
     aggregates,
+    tagValues,
     touchesStream: aggregates === undefined ? () => true : (aggregateId) => aggregates.has(aggregateId),
     live,
     archive,

@@ -181,10 +181,14 @@ function listRefresher(query: EventQuery): Refresher | undefined {
     const selected = select(events);
     if (selected === undefined) return undefined;
     if (selected.length === 0) return rows as unknown[];
-    // The appender holds the committed events: the cache keeps copies of its own.
-    const copies = selected.map((event) => structuredClone(event));
-    if (descending) return [...copies.reverse(), ...rows].slice(0, limit);
-    return rows.length >= limit ? (rows as unknown[]) : [...rows, ...copies].slice(0, limit);
+    // The appender holds the committed events: the cache keeps copies of its own, of those it keeps.
+    const copy = (events: readonly StoredEvent[]) => events.map((event) => structuredClone(event));
+    if (descending) {
+      const newest = copy(selected.slice(-Math.min(limit, selected.length))).reverse();
+      return [...newest, ...rows].slice(0, limit);
+    }
+    if (rows.length >= limit) return rows as unknown[];
+    return [...rows, ...copy(selected.slice(0, limit - rows.length))];
   };
 }
 

@@ -103,6 +103,7 @@ export class QueryCache implements StoreQueryCache {
    */
   private readonly byType = new Map<string, Set<Entry>>();
   private readonly byStream = new Map<string, Set<Entry>>();
+  private readonly byTag = new Map<string, Set<Entry>>();
   private readonly anyEvent = new Set<Entry>();
   private readonly inFlight = new Map<string, Pending>();
   private readonly running = new Set<Pending>();
@@ -302,6 +303,7 @@ export class QueryCache implements StoreQueryCache {
     const { types, aggregates } = entry.deps;
     if (types !== undefined) return { index: this.byType, keys: types };
     if (aggregates !== undefined) return { index: this.byStream, keys: aggregates };
+    if (entry.deps.tagValues !== undefined) return { index: this.byTag, keys: entry.deps.tagValues };
     return { keys: new Set() };
   }
 
@@ -341,6 +343,12 @@ export class QueryCache implements StoreQueryCache {
       if (typed !== undefined) this.collectTouched(typed, event, touched);
       const streamed = this.byStream.get(event.aggregateId);
       if (streamed !== undefined) this.collectTouched(streamed, event, touched);
+      if (this.byTag.size > 0) {
+        for (const key in event.tags) {
+          const tagged = this.byTag.get(`${key}=${String(event.tags[key])}`);
+          if (tagged !== undefined) this.collectTouched(tagged, event, touched);
+        }
+      }
       if (this.anyEvent.size > 0) this.collectTouched(this.anyEvent, event, touched);
     }
     for (const [entry, events] of touched) this.refreshOrDrop(entry, events, commit.lastSequence);
