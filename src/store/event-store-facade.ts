@@ -100,7 +100,10 @@ export class EventStoreFacade implements EventStore {
       execute: (query) => this.builderRunner.execute(query) as Promise<PipelineRow[]>,
       now: () => settings.clock.now(),
     });
-    this.indexes = observeIndexes(engine.indexes, (change) => this.plugins.afterChange(change));
+    this.indexes = observeIndexes(
+      () => engine.indexes,
+      (change) => this.plugins.afterChange(change),
+    );
     settings.cache.attach({
       clock: settings.clock,
       retentionPolicy: () => engine.retention.policy,
