@@ -15,12 +15,8 @@ export interface LiveParts {
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
- * or the engine the `engine` option names.
- *
- * @example
- * const store = await openEventStore({ dir: './events', fsync: 'batch' });
- * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
- * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
+ * or the engine the `engine` option names, with the parts `live` makes. The public openEventStore
+ * (live/open-event-store.ts) calls it: the store layer cannot import the parts built on its hooks.
  */
 export async function openStore(options: OpenOptions | undefined, live: LiveParts): Promise<EventStore> {
   const { resolved, engine: factory, plugins, cache: cacheOption } = resolveStoreOptions(options);
