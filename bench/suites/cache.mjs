@@ -162,6 +162,9 @@ async function dashboardRun(lib, stores, plan, workload) {
       const hits = after.hits - statsBefore.hits;
       const misses = after.misses - statsBefore.misses;
       out[name].hitRate = hits / (hits + misses);
+      out[name].hits = hits;
+      out[name].misses = misses;
+      out[name].refreshed = after.refreshed - statsBefore.refreshed;
       out[name].invalidations = after.invalidations.commit - statsBefore.invalidations.commit;
     }
   }
@@ -393,11 +396,15 @@ export function report(section) {
         fmtNum(d[name].appendedPerSec),
         fmtUs(d[name].refreshP50Us),
         fmtUs(d[name].refreshP99Us),
-        d[name].hitRate === undefined ? '—' : `${fmtNum(d[name].hitRate * 100, 1)}%`,
+        d[name].hitRate === undefined ? '—' : `${fmtNum(d[name].hitRate * 100, 2)}%`,
       ]),
     ),
   );
-  out.push(`Dashboard speed-up (mean refresh, uncached / cached): ${fmtRatio(d.speedup)}`);
+  out.push(
+    `Dashboard speed-up (mean refresh, uncached / cached): ${fmtRatio(d.speedup)}; cached: ${fmtNum(d.cached.hits)} hits, ` +
+      `${fmtNum(d.cached.misses)} misses, ${fmtNum(d.cached.refreshed)} answers refreshed from new events, ` +
+      `${fmtNum(d.cached.invalidations)} dropped by commits`,
+  );
   out.push(`Zipf (s = 1) over ${z.keys} distinct queries, same appends:`);
   out.push(
     textTable(

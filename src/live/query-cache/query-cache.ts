@@ -39,8 +39,12 @@ interface Entry {
   readonly validUntil: number;
   /** ttl deadline. */
   readonly expiresAt: number;
-  /** Folds newly committed events into the answer, where that is exact (incremental-refresh.ts). */
-  readonly refresh?: Refresher;
+  /**
+   * Whether newly committed events may be folded into the answer (incremental-refresh.ts): the
+   * refresher itself is made at the first commit that touches the entry (most never see one).
+   */
+  readonly refreshable: boolean;
+  refresher?: Refresher | null;
 }
 
 /**
@@ -242,9 +246,8 @@ export class QueryCache implements StoreQueryCache {
     // Only an answer that saw exactly the notified commits can take the next ones' events.
     const exact =
       commitsBefore === commits.started && commits.inFlight === 0 && pending.refreshable !== false;
-    const refresh = exact && plan.kind === 'none' ? refresherFor(read) : undefined;
     this.keep({
-      ...(refresh === undefined ? {} : { refresh }),
+      refreshable: exact && plan.kind === 'none',
       read,
       deps,
       value,
@@ -372,7 +375,9 @@ export class QueryCache implements StoreQueryCache {
     if (this.lru.peek(entry.read.key) !== entry) return; // Evicted meanwhile.
     let rows: unknown[] | undefined;
     try {
-      rows = entry.refresh?.(entry.value as readonly unknown[], events);
+      if (entry.refreshable && entry.refresher === undefined)
+        entry.refresher = refresherFor(entry.read) ?? null;
+      rows = entry.refresher?.(entry.value as readonly unknown[], events) ?? undefined;
     } catch {
       rows = undefined;
     }
