@@ -1,4 +1,4 @@
-// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics,monitor,subscriptions] [--keep]`.
+// The benchmark runner: `node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics,monitor,subscriptions,cache] [--keep]`.
 // Prints a table and writes bench/results/<timestamp>-<mode>.json, latest-<mode>.json and latest-<mode>.md.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,7 +16,7 @@ const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const PEERS = join(BENCH, 'peers');
 const RESULTS = join(BENCH, 'results');
 /** Suites that run tamma alone: no peer engines to install. */
-const TAMMA_ONLY = new Set(['memory', 'reopen', 'soak', 'ids', 'monitor', 'subscriptions']);
+const TAMMA_ONLY = new Set(['memory', 'reopen', 'soak', 'ids', 'monitor', 'subscriptions', 'cache']);
 
 function usage(message) {
   console.error(`bench: ${message}`);
@@ -68,7 +68,7 @@ function parseArgs(argv) {
     else if (a.startsWith('--analytics-events=')) args.analyticsEvents = eventCounts(a.slice(19));
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics,monitor,subscriptions] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--analytics-events=N,...] [--seed=42] [--keep]',
+        'usage: node bench/run.mjs [--quick | --long[=hour]] [--only=append,queries,memory,reopen,indexes,scan,soak,restore,ids,analytics,monitor,subscriptions,cache] [--soak=compressed,realtime] [--soak-heap=MiB|default] [--analytics-events=N,...] [--seed=42] [--keep]',
       );
       process.exit(0);
     } else usage(`unknown argument ${a}; try --help`);

@@ -35,6 +35,15 @@ export const ERROR_CODES = deepFreeze({
     error: 'ValidationError',
     meaning: 'no index a forceIndex hint names can serve the query',
   },
+  INVALID_CACHE_KEY: {
+    error: 'ValidationError',
+    meaning:
+      'store.cache was given a key it did not make (keyOf), or a query it cannot key (one holding a function)',
+  },
+  CACHE_DISABLED: {
+    error: 'ValidationError',
+    meaning: 'store.cache.set or warmup on a store opened without the cache option',
+  },
   EXPORT_SCHEMA_MISMATCH: {
     error: 'ValidationError',
     meaning:

@@ -5,6 +5,13 @@ export { openEventStore } from './live/open-live-store.js';
  * The package is ESM-only: `require('@tamma/events')` throws, saying to use `import`.
  */
 export type { OpenOptions, OpenOptions as EventStoreOptions } from './store/options.js';
+export type {
+  IQueryCache,
+  CacheStats,
+  CacheInvalidations,
+  CacheKeyInput,
+  QueryCacheOptions,
+} from './store/query-cache-api.js';
 export type { EmbeddedOpenOptions } from './storage/embedded/embedded-options.js';
 export type {
   StorePlugin,

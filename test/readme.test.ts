@@ -43,6 +43,26 @@ describe('README', () => {
     expect(logged.length).toBe(2);
   });
 
+  it('runs the result cache example as written and prints what its comments say', async () => {
+    const code = sectionCode('Result cache');
+    const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) =>
+      JSON.parse(m[1] as string),
+    );
+    expect(promised.length).toBe(4);
+    const runnable = transformSync(code, { loader: 'ts' }).code.replace(
+      /^import \{([^}]*)\} from "@tamma\/events";$/m,
+      'const {$1} = library;',
+    );
+    expect(runnable).not.toContain('@tamma/events');
+    const logged: unknown[] = [];
+    const console = { log: (text: string) => logged.push(JSON.parse(text)) };
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
+      ...args: string[]
+    ) => (...values: unknown[]) => Promise<void>;
+    await new AsyncFunction('library', 'console', runnable)(library, console);
+    expect(logged).toEqual(promised);
+  });
+
   it('runs the analytics example as written and prints what its comments say', async () => {
     const code = sectionCode('Analytics');
     // Each `console.log(JSON.stringify(x)); // <json>` promises that JSON.

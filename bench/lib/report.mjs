@@ -1,6 +1,7 @@
 // Puts the suites' tables together: the console report and the Markdown headline for the README.
 import * as analytics from '../suites/analytics.mjs';
 import * as append from '../suites/append.mjs';
+import * as cache from '../suites/cache.mjs';
 import * as ids from '../suites/ids.mjs';
 import * as subscriptions from '../suites/subscriptions.mjs';
 import * as indexes from '../suites/indexes.mjs';
@@ -27,6 +28,7 @@ export const SUITES = {
   analytics,
   monitor,
   subscriptions,
+  cache,
 };
 
 export function machineLine(machine) {
@@ -50,6 +52,7 @@ const TITLES = {
   analytics: 'Analytics (tamma vs DuckDB on the same rows)',
   monitor: 'Performance monitor overhead (on vs off in the same process)',
   subscriptions: 'Subscriptions: append → consumer delivery, and a stalled subscriber',
+  cache: 'Result cache: hit rate, speed-up and overhead (cache on vs off)',
 };
 
 export function reportHeader(results) {

@@ -1,5 +1,6 @@
 // The performance targets, judged PASS / MISS from the results.
 import { analyticsTargets } from '../suites/analytics.mjs';
+import { cacheTargets } from '../suites/cache.mjs';
 import { headline } from '../suites/indexes.mjs';
 import { rowsPerSecond } from '../suites/scan.mjs';
 import { soakTargets } from '../suites/soak.mjs';
@@ -155,5 +156,7 @@ export function evaluateTargets(results) {
   if (subscriptions)
     for (const [target, measured, at, pass] of subscriptionTargets(subscriptions))
       add(target, measured, at, pass);
+  const cache = ok(results.cache);
+  if (cache) for (const [target, measured, at, pass] of cacheTargets(cache)) add(target, measured, at, pass);
   return out;
 }

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { parseDuration } from '../events/duration.js';
 import { requireDense } from '../events/dense-list.js';
 import { assertNever } from '../support/assert-never.js';
 import { describe } from '../support/describe.js';
@@ -268,6 +269,19 @@ export class AdvancedQueryBuilder<R = ResultRow> {
       }
     }
     return this.with({ hints: Object.freeze(merged) as QueryHints });
+  }
+
+  /**
+   * Caches this query's answer (a store opened with `cache`; elsewhere it changes nothing), at most
+   * `ttl` long (`'30s'`, ms) when given. The answer is never stale: changes drop it first. Use
+   * `hint({ cache: false })` to read past the cache.
+   *
+   * @example
+   * const perHour = await store.query().where('type', 'eq', 'ORDER.PLACED').timeBucket('1h').count().cache('1m').execute();
+   */
+  cache(ttl?: Duration): AdvancedQueryBuilder<R> {
+    if (ttl !== undefined) parseDuration(ttl, 'cache.ttl');
+    return this.hint({ cache: ttl === undefined ? true : Object.freeze({ ttl }) });
   }
 
   // ---- Analytics (docs/analytics.md). Each method checks its own arguments; how the parts fit

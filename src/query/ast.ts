@@ -51,6 +51,11 @@ export interface QueryHints {
   readonly timeout?: number;
   /** Rows per page when streaming. */
   readonly batchSize?: number;
+  /**
+   * The result cache (a store opened with `cache`): `false` reads past it; `{ ttl }` keeps this
+   * query's answer at most that long (`'30s'`, ms). Absent or `true`: the store's default.
+   */
+  readonly cache?: boolean | { readonly ttl: number | string };
 }
 
 /**

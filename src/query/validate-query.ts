@@ -1,3 +1,4 @@
+import { parseDuration } from '../events/duration.js';
 import { ValidationError } from '../errors.js';
 import { requireDense } from '../events/dense-list.js';
 import { assertNever } from '../support/assert-never.js';
@@ -177,6 +178,18 @@ function validateHints(hints: QueryHints): void {
   }
   optionalCount(hints.timeout, 'hints.timeout', 0);
   optionalCount(hints.batchSize, 'hints.batchSize', 1);
+  validateCacheHint(hints.cache);
+}
+
+function validateCacheHint(cache: unknown): void {
+  if (cache === undefined || typeof cache === 'boolean') return;
+  if (cache === null || typeof cache !== 'object' || Array.isArray(cache)) {
+    throw new ValidationError('hints.cache', `must be true, false or { ttl }, got ${describe(cache)}`);
+  }
+  for (const key of Object.keys(cache)) {
+    if (key !== 'ttl') throw new ValidationError(`hints.cache.${key}`, 'unknown hint; expected ttl');
+  }
+  parseDuration((cache as { ttl?: unknown }).ttl, 'hints.cache.ttl');
 }
 
 /**

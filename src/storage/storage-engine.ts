@@ -212,6 +212,11 @@ export interface EngineContext {
    * that do not come through the facade (scheduled cleanup, checkpoints, index builds) respect it too.
    */
   readonly writeGate: WriteGate;
+  /**
+   * Called after a cleanup the engine ran on its own (its schedule), as the facade reports the ones
+   * it was asked for: what reads of the archive return changed (the result cache listens).
+   */
+  cleaned?(report: CleanupReport): void;
 }
 
 /**

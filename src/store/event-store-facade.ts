@@ -62,6 +62,8 @@ import type {
   SubscriptionService,
   WaitForOptions,
 } from './subscription-types.js';
+import { observeIndexes } from './observed-indexes.js';
+import type { IQueryCache, QueryCacheAccess } from './query-cache-api.js';
 
 /** What the facade needs besides the engine: the options every engine shares. */
 export interface FacadeSettings {
@@ -93,13 +95,19 @@ export class EventStoreFacade implements EventStore {
   private restores: Promise<void> = Promise.resolve();
   private readonly runner: ReadRunner;
   private readonly writes: WriteGate;
+  /** Commits begun, and those not yet through their notice: QueryCacheAccess.commits. */
+  private readonly commits = { started: 0, inFlight: 0 };
 
   constructor(
     private readonly engine: StorageEngine,
     private readonly settings: FacadeSettings,
     private readonly plugins: PluginHost,
     /** The live parts' APIs, by name (store/live-part.ts). */
-    private readonly live: { readonly monitor?: unknown; readonly subscriptions?: unknown } = {},
+    private readonly live: {
+      readonly monitor?: unknown;
+      readonly subscriptions?: unknown;
+      readonly cache?: unknown;
+    } = {},
   ) {
     this.runner = new ReadRunner(plugins);
     this.writes = settings.writeGate;
@@ -107,6 +115,31 @@ export class EventStoreFacade implements EventStore {
       execute: (query) => this.builderRunner.execute(query) as Promise<PipelineRow[]>,
       now: () => settings.clock.now(),
     });
+    this.indexes = observeIndexes(
+      () => engine.indexes,
+      (change) => this.plugins.afterChange(change),
+    );
+  }
+
+  /** What the result cache (a live part) reads of the store, handed to it once the store is open. */
+  queryCacheAccess(): QueryCacheAccess {
+    const engine = this.engine;
+    return {
+      clock: this.settings.clock,
+      retentionPolicy: () => engine.retention.policy,
+      lastSequence: () => engine.stats().lastSequence,
+      executeLive: (query) => engine.execute(query, {}),
+      execute: (query) => this.builderRunner.execute(query),
+      commits: this.commits,
+    };
+  }
+
+  /** The result cache (docs/cache.md): off unless the store was opened with `cache`. */
+  get cache(): IQueryCache {
+    if (this.live.cache === undefined) {
+      throw new UnsupportedError('cache', 'this store was opened without the result cache part');
+    }
+    return this.live.cache as IQueryCache;
   }
 
   /** Funnels and pipelines (docs/analytics.md). */
@@ -161,9 +194,8 @@ export class EventStoreFacade implements EventStore {
     return this.engine.capabilities;
   }
 
-  get indexes(): Indexes {
-    return this.engine.indexes;
-  }
+  /** The engine's indexes; their changes reach the plugins (an `index` ChangeNotice). */
+  readonly indexes: Indexes;
 
   async append<P = unknown>(
     events: NewEvent<NoInfer<P>> | readonly NewEvent<NoInfer<P>>[],
@@ -215,24 +247,32 @@ export class EventStoreFacade implements EventStore {
   ): Promise<StoredEvent[]> {
     const watched = this.plugins.watchesWrites;
     const started = watched ? performance.now() : 0;
+    // Reads may see a batch before its notice (the engine writes, then waits for fsync): the
+    // result cache folds new events into an answer only if no commit was under way as it was read.
+    this.commits.started++;
+    this.commits.inFlight++;
     let outcome;
     try {
-      outcome = await this.engine.append({
-        events: valid,
-        givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
-        givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
-        ...(stream === undefined ? {} : { stream }),
-        ...(this.settings.beforeCommit === undefined
-          ? {}
-          : { beforeCommit: this.settings.beforeCommit.call }),
-      });
-    } catch (error) {
-      if (watched) this.observeWrite(stream, started, 0, error);
-      throw error;
-    }
-    if (outcome.written.length > 0) {
-      const notified = this.plugins.afterCommit(outcome.written);
-      if (notified !== undefined) await notified;
+      try {
+        outcome = await this.engine.append({
+          events: valid,
+          givenIds: inputs.map((input) => (input as Partial<NewEvent>).id !== undefined),
+          givenTimestamps: inputs.map((input) => (input as Partial<NewEvent>).timestamp !== undefined),
+          ...(stream === undefined ? {} : { stream }),
+          ...(this.settings.beforeCommit === undefined
+            ? {}
+            : { beforeCommit: this.settings.beforeCommit.call }),
+        });
+      } catch (error) {
+        if (watched) this.observeWrite(stream, started, 0, error);
+        throw error;
+      }
+      if (outcome.written.length > 0) {
+        const notified = this.plugins.afterCommit(outcome.written);
+        if (notified !== undefined) await notified;
+      }
+    } finally {
+      this.commits.inFlight--;
     }
     if (watched) this.observeWrite(stream, started, outcome.written.length);
     return outcome.events;

@@ -21,6 +21,7 @@ import type {
   SubscriptionInfo,
   WaitForOptions,
 } from './subscription-types.js';
+import type { IQueryCache } from './query-cache-api.js';
 
 export interface GetEventsOptions {
   /** First version to return (inclusive). */
@@ -158,6 +159,15 @@ export interface EventStore {
    * console.log(methods.getEvents.p99, await store.monitor.metrics());
    */
   readonly monitor: StoreMonitor;
+  /**
+   * The result cache (docs/cache.md), on when the store is opened with `cache`: stats, get/set/delete,
+   * invalidation by pattern or table, optimize, warmup.
+   *
+   * @example
+   * const store = await openEventStore({ cache: true });
+   * const { hits, misses, hitRate } = await store.cache.getCacheStats();
+   */
+  readonly cache: IQueryCache;
   /** Reads in global order. */
   read<P = unknown>(options?: ReadOptions): Promise<StoredEvent<P>[]>;
   /**

@@ -59,7 +59,9 @@ export type ChangeNotice =
   | { readonly kind: 'cleanup'; readonly report: CleanupReport }
   | { readonly kind: 'restore'; readonly report: RestoreReport }
   | { readonly kind: 'retention' }
-  | { readonly kind: 'refresh'; readonly lastSequence: number };
+  | { readonly kind: 'refresh'; readonly lastSequence: number }
+  /** An index was created, dropped or rebuilt: a query whose hints name it may now answer otherwise (or fail). */
+  | { readonly kind: 'index'; readonly change: 'create' | 'drop' | 'rebuild'; readonly name: string };
 
 /**
  * A plugin: what subscriptions, the result cache and metrics hang on (openEventStore's `plugins`).
@@ -77,7 +79,7 @@ export interface StorePlugin {
   readonly name: string;
   /** After a batch commits and is acknowledged, before the append that wrote it resolves. */
   afterCommit?(commit: CommitNotice): void;
-  /** After a deletion, cleanup, restore, retention change or refresh, before the call resolves. */
+  /** After a deletion, cleanup, restore, retention change, index change or refresh, before the call resolves. */
   afterChange?(change: ChangeNotice): void;
   /**
    * Around each read that returns a whole result (every read but a stream): call `next()` for the

@@ -5,19 +5,16 @@ import { WriteGate } from '../support/write-gate.js';
 import type { EventStore } from './event-store.js';
 import { EventStoreFacade } from './event-store-facade.js';
 import { resolveStoreOptions, type OpenOptions } from './options.js';
-import { PluginHost, quietPlugin } from './plugin-host.js';
+import { leadingPlugin, PluginHost, quietPlugin } from './plugin-host.js';
 import type { LivePart } from './live-part.js';
 import { BeforeCommitHook } from './before-commit.js';
 import { afterCommitPlugin } from './commit-hooks.js';
 
 /**
  * Opens an event store: the embedded engine, durable in `dir` when given and in memory otherwise,
- * or the engine the `engine` option names.
- *
- * @example
- * const store = await openEventStore({ dir: './events', fsync: 'batch' });
- * await store.append({ aggregateId: 'issue-42', type: 'WORKFLOW.STARTED', tags: { provider: 'openai' } });
- * const started = await store.getEventsByType('WORKFLOW.STARTED', { limit: 100 });
+ * or the engine the `engine` option names, with the live parts `parts` makes. The public
+ * openEventStore (live/open-live-store.ts) calls it: the store layer cannot import the parts built
+ * on its hooks.
  */
 export async function openEventStore(
   options?: OpenOptions,
@@ -36,7 +33,11 @@ export async function openEventStore(
   const host = new PluginHost(
     plugins,
     afterCommitPlugin(hooks),
-    ...made.map(({ instance }) => (instance.plugin === undefined ? undefined : quietPlugin(instance.plugin))),
+    ...made.map(({ instance }) => {
+      const plugin = instance.plugin;
+      if (plugin === undefined) return undefined;
+      return quietPlugin(instance.leading === true ? leadingPlugin(plugin) : plugin);
+    }),
   );
   // The engine reports a lost durability guarantee through the context, possibly before the
   // facade exists (an open that fails): held here until it does.
@@ -50,6 +51,7 @@ export async function openEventStore(
       opened.failure ??= error;
       opened.facade?.engineFailed(error);
     },
+    cleaned: (report) => host.afterChange({ kind: 'cleanup', report }),
   };
   const engine =
     factory === undefined ? await openEmbeddedEngine(resolved, context) : await factory.open(context);

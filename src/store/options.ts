@@ -11,6 +11,7 @@ import { requireFunction } from '../support/require-function.js';
 import type { CommitHooks } from './commit-hooks.js';
 import type { StorePlugin } from './hooks.js';
 import type { MonitorOptions } from './store-monitor.js';
+import type { QueryCacheOptions } from './query-cache-api.js';
 
 /**
  * openEventStore's options. Without `engine`, the store is the embedded engine's: durable files in
@@ -29,11 +30,16 @@ export interface OpenOptions extends EmbeddedOpenOptions {
    * it (slow-query threshold, log sizes; see MonitorOptions and docs/monitoring.md).
    */
   monitor?: MonitorOptions | boolean;
+  /**
+   * The result cache (docs/cache.md): `true` for the defaults, or `{ maxBytes, ttl }`. Off by
+   * default. Cached answers are never stale: every change drops the entries it could alter.
+   */
+  cache?: boolean | QueryCacheOptions;
 }
 
 /** Options that mean the same for every engine; the rest of EmbeddedOpenOptions are the embedded engine's. */
 const SHARED = new Set(['clock', 'retention', 'maxEventSize', 'futureTolerance', 'onFutureEvent']);
-const FACADE = ['engine', 'plugins', 'hooks', 'monitor'];
+const FACADE = ['engine', 'plugins', 'hooks', 'monitor', 'cache'];
 const COMMIT_HOOKS = ['beforeCommit', 'afterCommit'] as const;
 
 export interface StoreOptions {
@@ -43,7 +49,7 @@ export interface StoreOptions {
   plugins: unknown;
   hooks: CommitHooks | undefined;
   /** The live parts' options (checked by each part when the store opens). */
-  live: { monitor: unknown; subscriptions?: unknown };
+  live: { monitor: unknown; cache: unknown; subscriptions?: unknown };
 }
 
 /** Checks every option at the door, so a typo fails loudly instead of being ignored. */
@@ -61,9 +67,9 @@ export function resolveStoreOptions(options: OpenOptions = {}): StoreOptions {
       );
     }
   }
-  const { engine, plugins, hooks: given, monitor, ...rest } = options;
+  const { engine, plugins, hooks: given, monitor, cache, ...rest } = options;
   const hooks = checkCommitHooks(given);
-  const live = { monitor };
+  const live = { monitor, cache };
   if (engine === undefined) return { resolved: resolveOptions(rest), engine, plugins, hooks, live };
   if (engine === null || typeof engine !== 'object' || typeof engine.open !== 'function') {
     throw new ValidationError(

@@ -9,6 +9,18 @@ const HOOKS = ['afterCommit', 'afterChange', 'aroundRead', 'afterRead', 'afterWr
 
 /** The store's live parts' plugins (the performance monitor): left out of `size` and `stats()`. */
 const QUIET = new WeakSet<StorePlugin>();
+/** The store's own plugins that run before the application's (the result cache). */
+const LEADING = new WeakSet<StorePlugin>();
+
+/**
+ * Marks one of the store's own plugins to run before the application's plugins: the result cache
+ * drops what a commit changed before any other plugin (a user's afterCommit that queries) can read
+ * it, and a hit answers before the others' aroundRead.
+ */
+export function leadingPlugin(plugin: StorePlugin): StorePlugin {
+  LEADING.add(plugin);
+  return plugin;
+}
 
 /**
  * Marks one of the store's own plugins as a live part: it counts its own failures, and is not one
@@ -34,14 +46,22 @@ export class PluginHost {
   /** Per plugin, whether it is a live part (quietPlugin). */
   private readonly quiet: readonly boolean[];
 
-  /** Where the store's own plugins start: their afterCommit promises are waited for. */
-  private readonly firstOwn: number;
+  /** Per plugin, whether it is one of the store's own: their afterCommit promises are waited for. */
+  private readonly own: readonly boolean[];
 
-  /** `own`: the store's own plugins (e.g. hooks.afterCommit), checked already, run after the user's. */
+  /**
+   * `own`: the store's own plugins (e.g. hooks.afterCommit), checked already, run after the user's
+   * (those marked leadingPlugin before them).
+   */
   constructor(plugins: unknown, ...own: (StorePlugin | undefined)[]) {
     const given = checkPlugins(plugins);
-    this.firstOwn = given.length;
-    this.plugins = [...given, ...own.filter((plugin) => plugin !== undefined)];
+    const mine = own.filter((plugin) => plugin !== undefined);
+    this.plugins = [
+      ...mine.filter((plugin) => LEADING.has(plugin)),
+      ...given,
+      ...mine.filter((plugin) => !LEADING.has(plugin)),
+    ];
+    this.own = this.plugins.map((plugin) => mine.includes(plugin));
     this.stats_ = this.plugins.map((plugin) => ({ name: plugin.name, errors: 0, lastError: null }));
     this.around = this.plugins.flatMap((plugin, at) =>
       plugin.aroundRead === undefined ? [] : [{ plugin, at }],
@@ -81,7 +101,7 @@ export class PluginHost {
         () => undefined,
         (error: unknown) => this.failed(at, error),
       );
-      if (at >= this.firstOwn) (waits ??= []).push(settled);
+      if (this.own[at]) (waits ??= []).push(settled);
     });
     return waits === undefined ? undefined : Promise.all(waits).then(() => undefined);
   }

@@ -156,6 +156,7 @@ export class EmbeddedEngine implements StorageEngine {
         return engine.closed || engine.failure !== undefined;
       },
       assertWritable: () => this.assertWritable(),
+      cleaned: (report) => this.context.cleaned?.(report),
     });
     this.retention = this.retentionHooks();
     if (disk?.readOnly !== undefined) {

@@ -30,6 +30,8 @@ export interface MaintenanceHost {
   readonly stopped: boolean;
   /** Throws StoreClosedError when the engine is closed or failed. */
   assertWritable(): void;
+  /** After a scheduled cleanup ran (EngineContext.cleaned). */
+  cleaned?(report: CleanupReport): void;
 }
 
 /**
@@ -120,8 +122,9 @@ export class Maintenance {
   private async scheduled(): Promise<void> {
     if (this.host.stopped || this.host.writes.isHeld) return;
     try {
-      await this.run({ threshold: this.host.parts().visibility.policy.cleanupThreshold });
+      const report = await this.run({ threshold: this.host.parts().visibility.policy.cleanupThreshold });
       this.lastError = null;
+      this.host.cleaned?.(report);
     } catch (error) {
       this.lastError = (error as Error).message;
     }
