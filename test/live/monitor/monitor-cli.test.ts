@@ -44,6 +44,17 @@ describe('tamma-events stats: the monitor section', () => {
     expect(json.monitor.latency.all.methods.append!.count).toBe(1);
   });
 
+  test('shows the result cache of a process that used one: its hits and misses', async () => {
+    dir = await tempDir();
+    const store = await openEventStore({ dir, clock: new ManualClock(T0), cache: true });
+    await store.append([{ aggregateId: 'a', type: 'T' }]);
+    for (let i = 0; i < 3; i++) await store.queryEvents({ type: 'T' });
+    await store.close();
+    const result = await cli(['stats', '--dir', dir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^cache\s+2 hits, 1 misses, hit rate 66.7%$/m);
+  });
+
   test('says there are no figures yet for a store no monitored process has used', async () => {
     dir = await usedStore();
     await removeDir(`${dir}/monitor`);
