@@ -292,3 +292,31 @@ export function recordLengthsConsistent(record: Buffer): boolean {
     record.readUInt32LE(22);
   return total === record.length;
 }
+
+/** Where the parts of one record lie in the buffer read (absolute offsets), for readRecordParts. */
+export class RecordParts {
+  idStart = 0;
+  idEnd = 0;
+  tagsStart = 0;
+  tagsEnd = 0;
+  bodyStart = 0;
+  bodyEnd = 0;
+  /** The body holds a `__proto__` key: only the full decoder (decodeBody) reads it right. */
+  protoKeys = false;
+}
+
+/**
+ * Locates the id, tags and body of the record at `buffer[start..]` into `into` (reused: nothing is
+ * allocated), for a reader that copies or transcodes the bytes instead of decoding them.
+ */
+export function readRecordParts(buffer: Buffer, start: number, into: RecordParts): void {
+  let at = start + RECORD_HEADER;
+  into.idStart = at;
+  into.idEnd = at += buffer.readUInt16LE(start + 12);
+  at += buffer.readUInt16LE(start + 14) + buffer.readUInt16LE(start + 16);
+  into.tagsStart = at;
+  into.tagsEnd = at += buffer.readUInt32LE(start + 18);
+  into.bodyStart = at;
+  into.bodyEnd = at + buffer.readUInt32LE(start + 22);
+  into.protoKeys = ((buffer[start + 26] as number) & PROTO_KEYS) !== 0;
+}

@@ -349,6 +349,21 @@ export class EventStoreFacade implements EventStore {
       this.assertOpen();
       return this.explainQuery(query, requireObject(options, 'options').analyze === true);
     },
+    exportEvents: (query, request) => {
+      this.assertOpen();
+      const engine = this.engine;
+      const wholeLiveEvents =
+        query?.select === undefined &&
+        query?.analytics === undefined &&
+        (query?.source === undefined || query.source === 'events');
+      if (engine.exportEvents === undefined || !wholeLiveEvents) return undefined;
+      // A read the plugins see as the stream it replaces: afterRead counts rows, not batches.
+      return this.runner.stream(
+        { kind: 'query', method: 'stream', query },
+        () => engine.exportEvents!(query, request),
+        (batch) => batch.length,
+      );
+    },
   };
 
   /**
@@ -359,6 +374,7 @@ export class EventStoreFacade implements EventStore {
     this.assertOpen();
     return runExport(source, options, {
       stream: (query) => this.builderRunner.stream(query),
+      exportEvents: (query, request) => this.builderRunner.exportEvents?.(query, request),
       analytics: this.analytics,
     });
   }
