@@ -64,14 +64,14 @@ export class TextColumnBuilder {
     this.length = this.offsets[this.count] as number;
   }
 
-  /** Appends bytes as they are. */
-  bytes(source: Uint8Array, start: number, end: number): void {
+  /** Appends bytes as they are: a short run byte by byte, a long one with one native copy. */
+  bytes(source: Buffer, start: number, end: number): void {
     const n = end - start;
     const b = this.reserve(n);
-    if (n < 32) {
+    if (n < 64) {
       let at = this.length;
       for (let i = start; i < end; i++) b[at++] = source[i] as number;
-    } else b.set(source.subarray(start, end), this.length);
+    } else source.copy(b, this.length, start, end);
     this.length += n;
   }
 
@@ -212,6 +212,37 @@ function writeAscii(out: TextColumnBuilder, text: string): void {
   out.length = at;
 }
 
+/*
+ * Big-endian reads (msgpack's order) and the tags' little-endian ones, by hand: Buffer's readers
+ * check their arguments on every call, which costs more than the read for values this small.
+ * The transcoder reads only within the bounds it checked.
+ */
+function u16be(source: Buffer, at: number): number {
+  return ((source[at] as number) << 8) | (source[at + 1] as number);
+}
+
+function u32be(source: Buffer, at: number): number {
+  return (
+    (source[at] as number) * 0x1000000 +
+    (((source[at + 1] as number) << 16) | ((source[at + 2] as number) << 8) | (source[at + 3] as number))
+  );
+}
+
+function u32le(source: Buffer, at: number): number {
+  return (
+    (source[at + 3] as number) * 0x1000000 +
+    (((source[at + 2] as number) << 16) | ((source[at + 1] as number) << 8) | (source[at] as number))
+  );
+}
+
+const SCRATCH = new Uint8Array(8);
+const SCRATCH_VIEW = new DataView(SCRATCH.buffer);
+
+function float64(source: Buffer, at: number, littleEndian: boolean): number {
+  for (let i = 0; i < 8; i++) SCRATCH[i] = source[at + i] as number;
+  return SCRATCH_VIEW.getFloat64(0, littleEndian);
+}
+
 /** Where the transcoder stopped: -1 when it met something it leaves to the full decoder. */
 const GIVE_UP = -1;
 
@@ -245,56 +276,56 @@ function transcode(source: Buffer, at: number, end: number, out: TextColumnBuild
       return at + 1;
     case 0xcb: {
       if (at + 9 > end) return GIVE_UP;
-      const value = source.readDoubleBE(at + 1);
+      const value = float64(source, at + 1, false);
       if (!Number.isFinite(value)) return GIVE_UP;
       writeNumber(out, value);
       return at + 9;
     }
     case 0xcc:
       if (at + 2 > end) return GIVE_UP;
-      writeNumber(out, source.readUInt8(at + 1));
+      writeNumber(out, source[at + 1] as number);
       return at + 2;
     case 0xcd:
       if (at + 3 > end) return GIVE_UP;
-      writeNumber(out, source.readUInt16BE(at + 1));
+      writeNumber(out, u16be(source, at + 1));
       return at + 3;
     case 0xce:
       if (at + 5 > end) return GIVE_UP;
-      writeNumber(out, source.readUInt32BE(at + 1));
+      writeNumber(out, u32be(source, at + 1));
       return at + 5;
     case 0xd0:
       if (at + 2 > end) return GIVE_UP;
-      writeNumber(out, source.readInt8(at + 1));
+      writeNumber(out, ((source[at + 1] as number) << 24) >> 24);
       return at + 2;
     case 0xd1:
       if (at + 3 > end) return GIVE_UP;
-      writeNumber(out, source.readInt16BE(at + 1));
+      writeNumber(out, (u16be(source, at + 1) << 16) >> 16);
       return at + 3;
     case 0xd2:
       if (at + 5 > end) return GIVE_UP;
-      writeNumber(out, source.readInt32BE(at + 1));
+      writeNumber(out, u32be(source, at + 1) | 0);
       return at + 5;
     case 0xd9:
       if (at + 2 > end) return GIVE_UP;
-      return transcodeString(source, at + 2, at + 2 + source.readUInt8(at + 1), end, out);
+      return transcodeString(source, at + 2, at + 2 + (source[at + 1] as number), end, out);
     case 0xda:
       if (at + 3 > end) return GIVE_UP;
-      return transcodeString(source, at + 3, at + 3 + source.readUInt16BE(at + 1), end, out);
+      return transcodeString(source, at + 3, at + 3 + u16be(source, at + 1), end, out);
     case 0xdb:
       if (at + 5 > end) return GIVE_UP;
-      return transcodeString(source, at + 5, at + 5 + source.readUInt32BE(at + 1), end, out);
+      return transcodeString(source, at + 5, at + 5 + u32be(source, at + 1), end, out);
     case 0xdc:
       if (at + 3 > end) return GIVE_UP;
-      return transcodeArray(source, at + 3, source.readUInt16BE(at + 1), end, out, depth);
+      return transcodeArray(source, at + 3, u16be(source, at + 1), end, out, depth);
     case 0xdd:
       if (at + 5 > end) return GIVE_UP;
-      return transcodeArray(source, at + 5, source.readUInt32BE(at + 1), end, out, depth);
+      return transcodeArray(source, at + 5, u32be(source, at + 1), end, out, depth);
     case 0xde:
       if (at + 3 > end) return GIVE_UP;
-      return transcodeMap(source, at + 3, source.readUInt16BE(at + 1), end, out, depth);
+      return transcodeMap(source, at + 3, u16be(source, at + 1), end, out, depth);
     case 0xdf:
       if (at + 5 > end) return GIVE_UP;
-      return transcodeMap(source, at + 5, source.readUInt32BE(at + 1), end, out, depth);
+      return transcodeMap(source, at + 5, u32be(source, at + 1), end, out, depth);
     default:
       // float32, 64-bit integers, bin, ext (Dates, undefined, records): the full decoder's.
       return GIVE_UP;
@@ -356,10 +387,10 @@ function transcodeMap(
       stop = start + (c & 0x1f);
     } else if (c === 0xd9 && at + 2 <= end) {
       start = at + 2;
-      stop = start + source.readUInt8(at + 1);
+      stop = start + (source[at + 1] as number);
     } else if (c === 0xda && at + 3 <= end) {
       start = at + 3;
-      stop = start + source.readUInt16BE(at + 1);
+      stop = start + u16be(source, at + 1);
     } else return GIVE_UP;
     if (stop > end || reorderedKey(source, start, stop)) return GIVE_UP;
     if (i > 0) out.reserve(1)[out.length++] = 0x2c; // ,
@@ -392,7 +423,7 @@ export function tagsToJson(source: Buffer, start: number, end: number, out: Text
   let first = true;
   while (at < end) {
     const keyStart = at + 2;
-    const keyEnd = keyStart + source.readUInt16LE(at);
+    const keyEnd = keyStart + ((source[at] as number) | ((source[at + 1] as number) << 8));
     if (reorderedKey(source, keyStart, keyEnd)) return false;
     if (!first) out.reserve(1)[out.length++] = 0x2c;
     first = false;
@@ -401,11 +432,11 @@ export function tagsToJson(source: Buffer, start: number, end: number, out: Text
     at = keyEnd;
     const kind = source[at];
     if (kind === TAG_STRING) {
-      const length = source.readUInt32LE(at + 1);
+      const length = u32le(source, at + 1);
       writeJsonString(out, source, at + 5, at + 5 + length);
       at += 5 + length;
     } else if (kind === TAG_NUMBER) {
-      const value = source.readDoubleLE(at + 1);
+      const value = float64(source, at + 1, true);
       if (!Number.isFinite(value)) return false;
       writeNumber(out, value);
       at += 9;

@@ -63,10 +63,9 @@ export class EventColumnsReader {
         readRecordParts(span, at, parts);
         id.bytes(span, parts.idStart, parts.idEnd);
         id.end();
-        aggregateId.bytes(span, parts.idEnd, parts.idEnd + span.readUInt16LE(at + 14));
+        aggregateId.bytes(span, parts.idEnd, parts.aggregateEnd);
         aggregateId.end();
-        const typeStart = parts.idEnd + span.readUInt16LE(at + 14);
-        type.bytes(span, typeStart, typeStart + span.readUInt16LE(at + 16));
+        type.bytes(span, parts.aggregateEnd, parts.typeEnd);
         type.end();
         this.json(span, at, recordLength, offset + k, tags, payload, metadata);
       } catch (error) {
