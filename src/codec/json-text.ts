@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { ValidationError } from '../errors.js';
 import { TAG_NUMBER, TAG_STRING, TAG_TRUE } from './tag-codec.js';
 
 /**
@@ -14,6 +15,11 @@ import { TAG_NUMBER, TAG_STRING, TAG_TRUE } from './tag-codec.js';
  * object lists integer keys first, whatever the order they were written in) or `__proto__`.
  */
 
+/** Arrow Utf8 offsets are 32-bit: one column of one batch holds at most 2 GiB of text. */
+const MAX_TEXT_BYTES = 2 ** 31 - 1;
+/** A column starts at its estimated size, but no larger: a huge batchRows grows it as it fills. */
+const INITIAL_BYTES_LIMIT = 16 * 1024 * 1024;
+
 /** UTF-8 bytes and the offsets where each value ends: one Arrow Utf8 column, built value by value. */
 export class TextColumnBuilder {
   private buffer: Buffer;
@@ -25,8 +31,13 @@ export class TextColumnBuilder {
   nulls = 0;
   private count = 0;
 
-  constructor(values: number, bytesPerValue: number) {
-    this.buffer = Buffer.allocUnsafe(Math.max(1024, values * bytesPerValue));
+  /** `name` is the column's, for the error of a batch too large. */
+  constructor(
+    private readonly name: string,
+    values: number,
+    bytesPerValue: number,
+  ) {
+    this.buffer = Buffer.allocUnsafe(Math.min(Math.max(1024, values * bytesPerValue), INITIAL_BYTES_LIMIT));
     this.offsets = new Int32Array(values + 1);
     this.validity = new Uint8Array((values + 7) >> 3);
   }
@@ -35,8 +46,16 @@ export class TextColumnBuilder {
   reserve(extra: number): Buffer {
     const needed = this.length + extra;
     if (needed > this.buffer.length) {
+      if (needed > MAX_TEXT_BYTES) {
+        throw new ValidationError(
+          'batchRows',
+          `column ${this.name} holds over 2 GiB of text in one batch of ${this.offsets.length - 1} rows; export with a smaller batchRows`,
+          'INVALID_OPTION',
+        );
+      }
       let size = this.buffer.length * 2;
       while (size < needed) size *= 2;
+      size = Math.min(size, MAX_TEXT_BYTES);
       const grown = Buffer.allocUnsafe(size);
       this.buffer.copy(grown, 0, 0, this.length);
       this.buffer = grown;

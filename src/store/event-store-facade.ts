@@ -352,15 +352,16 @@ export class EventStoreFacade implements EventStore {
     exportEvents: (query, request) => {
       this.assertOpen();
       const engine = this.engine;
+      const exportEvents = engine.exportEvents;
       const wholeLiveEvents =
         query?.select === undefined &&
         query?.analytics === undefined &&
         (query?.source === undefined || query.source === 'events');
-      if (engine.exportEvents === undefined || !wholeLiveEvents) return undefined;
+      if (exportEvents === undefined || !wholeLiveEvents) return undefined;
       // A read the plugins see as the stream it replaces: afterRead counts rows, not batches.
       return this.runner.stream(
         { kind: 'query', method: 'stream', query },
-        () => engine.exportEvents!(query, request),
+        () => exportEvents.call(engine, query, request),
         (batch) => batch.length,
       );
     },

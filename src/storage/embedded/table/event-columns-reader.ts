@@ -34,12 +34,12 @@ export class EventColumnsReader {
     const sequence32 = new Int32Array(sequence.buffer);
     const version32 = new Int32Array(version.buffer);
     const timestamp32 = new Int32Array(timestamp.buffer);
-    const id = new TextColumnBuilder(length, 40);
-    const aggregateId = new TextColumnBuilder(length, 16);
-    const type = new TextColumnBuilder(length, 24);
-    const tags = new TextColumnBuilder(length, 24);
-    const payload = new TextColumnBuilder(length, 96);
-    const metadata = new TextColumnBuilder(length, 4);
+    const id = new TextColumnBuilder('id', length, 40);
+    const aggregateId = new TextColumnBuilder('aggregateId', length, 16);
+    const type = new TextColumnBuilder('type', length, 24);
+    const tags = new TextColumnBuilder('tags', length, 24);
+    const payload = new TextColumnBuilder('payload', length, 96);
+    const metadata = new TextColumnBuilder('metadata', length, 4);
     // Values are appended in log order, which is the rows' order unless they descend.
     const order: number[] = [];
     const table = this.table;
