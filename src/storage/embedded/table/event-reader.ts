@@ -67,11 +67,33 @@ export class EventReader {
 
   /** The events of `rows`, in the order given. */
   events(rows: readonly number[]): StoredEvent[] {
-    const out = new Array<StoredEvent>(rows.length);
-    this.records(rows, (k, row, span, at, length) => {
-      out[k] = this.decode(row, () => span.subarray(at, at + length));
-    });
-    return out;
+    // The same walk as `records`, inlined: this is every read's hot path, and a callback per
+    // record measured ~1.6x slower here.
+    const descending = rows.length > 1 && (rows[0] as number) > (rows[rows.length - 1] as number);
+    const ordered = descending ? [...rows].reverse() : rows;
+    const out = new Array<StoredEvent>(ordered.length);
+    const { recordOffset, recordLength } = this.table;
+    let i = 0;
+    while (i < ordered.length) {
+      const start = recordOffset.get(ordered[i] as number);
+      const limit = Math.min(this.log.spanEnd(start), start + MAX_SPAN);
+      let end = start + recordLength.get(ordered[i] as number);
+      let j = i + 1;
+      for (; j < ordered.length; j++) {
+        const offset = recordOffset.get(ordered[j] as number);
+        const next = offset + recordLength.get(ordered[j] as number);
+        if (offset < end || offset - end > MAX_GAP || next > limit) break;
+        end = next;
+      }
+      const span = this.log.read(start, end - start);
+      for (let k = i; k < j; k++) {
+        const row = ordered[k] as number;
+        const at = recordOffset.get(row) - start;
+        out[k] = this.decode(row, () => span.subarray(at, at + recordLength.get(row)));
+      }
+      i = j;
+    }
+    return descending ? out.reverse() : out;
   }
 
   /**
