@@ -48,11 +48,11 @@ function columnsOf(
 /**
  * Whether an export can take whole events as columns from the engine (StorageEngine.exportEvents)
  * instead of flattening StoredEvents: whole events (no select, no analytics), the nine event
- * columns (no `columns` of the caller's), to Arrow or Parquet (CSV and NDJSON read records).
+ * columns (no `columns` of the caller's), to Parquet, Arrow or NDJSON (CSV reads records).
  */
 function takesEventColumns(query: EventQuery, checked: CheckedExportOptions): boolean {
   return (
-    (checked.format === 'parquet' || checked.format === 'arrow') &&
+    checked.format !== 'csv' &&
     checked.columns === undefined &&
     query.select === undefined &&
     query.analytics === undefined

@@ -73,18 +73,18 @@ export async function exportRows(
 
 /**
  * Writes whole events that come as columns (StorageEngine.exportEvents) under EVENT_COLUMNS, as
- * exportRows writes them as records: the same file, without a StoredEvent per row. Arrow and
- * Parquet only (the other writers read records).
+ * exportRows writes them as records: the same file, without a StoredEvent per row. Parquet, Arrow
+ * and NDJSON (the CSV writer reads records).
  */
 export async function exportEventColumns(
   events: AsyncIterable<EventColumns>,
   options: ExportOptions,
 ): Promise<ExportResult> {
   const checked = checkExportOptions(options);
-  if (checked.format !== 'parquet' && checked.format !== 'arrow') {
+  if (checked.format === 'csv') {
     throw new ValidationError(
       'format',
-      `event columns are written as parquet or arrow, not ${checked.format}`,
+      'event columns are written as parquet, arrow or ndjson, not csv',
       'INVALID_OPTION',
     );
   }

@@ -8,7 +8,9 @@ import {
   textCell,
   timestampCell,
 } from './cells.js';
-import type { ExportColumn } from './column-spec.js';
+import { TextColumnBuilder, writeJsonString } from '../../codec/json-text.js';
+import { EVENT_COLUMNS, type ExportColumn } from './column-spec.js';
+import type { EventColumns, TextVector } from './event-columns.js';
 import type { FormatWriter } from './format-writer.js';
 
 /**
@@ -51,9 +53,65 @@ function jsonText(spec: ExportColumn, value: unknown, row: number, column: strin
   }
 }
 
+/** The keys of an event line, each with what precedes it: `{"sequence":`, `,"id":`, … */
+const EVENT_KEYS = EVENT_COLUMNS.map((column, i) =>
+  Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(column.name)}:`),
+);
+const NULL = Buffer.from('null');
+const LINE_END = Buffer.from('}\n');
+
+/**
+ * Whole events that come as columns (StorageEngine.exportEvents) as lines, byte for byte what
+ * jsonText writes for the same events: integers as digits, text as JSON strings (the UTF-8 escaped
+ * as JSON.stringify escapes it), the timestamp as an ISO-8601 string, JSON columns as their text.
+ */
+function eventLines(events: EventColumns): Uint8Array {
+  const out = new TextColumnBuilder('line', events.length, 256);
+  const text = (vector: TextVector, i: number, quoted: boolean): void => {
+    if (((vector.validity[i >> 3] as number) & (1 << (i & 7))) === 0) out.bytes(NULL, 0, 4);
+    else {
+      const data = Buffer.from(vector.data.buffer, vector.data.byteOffset, vector.data.byteLength);
+      const start = vector.offsets[i] as number;
+      const end = vector.offsets[i + 1] as number;
+      if (quoted) writeJsonString(out, data, start, end);
+      else out.bytes(data, start, end);
+    }
+  };
+  const key = (c: number): void => {
+    const bytes = EVENT_KEYS[c] as Buffer;
+    out.bytes(bytes, 0, bytes.length);
+  };
+  for (let i = 0; i < events.length; i++) {
+    key(0);
+    out.text(String(events.sequence[i]));
+    key(1);
+    text(events.id, i, true);
+    key(2);
+    text(events.aggregateId, i, true);
+    key(3);
+    out.text(String(events.version[i]));
+    key(4);
+    text(events.type, i, true);
+    key(5);
+    out.text(`"${new Date(Number(events.timestamp[i])).toISOString()}"`);
+    key(6);
+    text(events.tags, i, false);
+    key(7);
+    text(events.payload, i, false);
+    key(8);
+    text(events.metadata, i, false);
+    out.bytes(LINE_END, 0, 2);
+  }
+  return out.data();
+}
+
 /** One JSON object per line, keys in column order; a missing value is null. */
 export const writeNdjson: FormatWriter = async (batches, sink) => {
-  for await (const { columns, rows, offset } of batches) {
+  for await (const { columns, rows, offset, events } of batches) {
+    if (events !== undefined) {
+      if (events.length > 0) await sink.write(eventLines(events));
+      continue;
+    }
     const keys = columns.map((column, i) => `${i === 0 ? '{' : ','}${JSON.stringify(column.name)}:`);
     let text = '';
     for (let i = 0; i < rows.length; i++) {

@@ -15,7 +15,8 @@ export interface RowBatch {
   readonly offset: number;
   /**
    * Whole events already in columns (StorageEngine.exportEvents), instead of `rows`, under
-   * EVENT_COLUMNS. Only the Arrow and Parquet writers take them (see export-runner.ts).
+   * EVENT_COLUMNS. The Parquet, Arrow and NDJSON writers take them; CSV never gets them (see
+   * export-runner.ts).
    */
   readonly events?: EventColumns;
 }

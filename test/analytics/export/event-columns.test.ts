@@ -14,7 +14,7 @@ import {
 } from '../../../src/index.js';
 
 /**
- * An export of whole events to Arrow or Parquet takes the events as columns from the engine
+ * An export of whole events to Parquet, Arrow or NDJSON takes the events as columns from the engine
  * (StorageEngine.exportEvents: tags and payloads transcoded from their stored bytes to JSON text).
  * Declaring the nine event columns in `columns` takes the other path (every StoredEvent flattened,
  * JSON.stringify), so the two files of one query must hold the very same values, text for text.
@@ -22,7 +22,7 @@ import {
 
 let root: string;
 let counter = 0;
-const file = (): string => join(root, `events-${++counter}.arrow`);
+const file = (): string => join(root, `events-${++counter}`);
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'tamma-event-columns-'));
@@ -39,7 +39,10 @@ function arrowRows(path: string): unknown[] {
     .map((row) => JSON.stringify(row.toJSON(), (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));
 }
 
-/** Exports `query` both ways and returns the two files' rows. */
+/**
+ * Exports `query` both ways, as Arrow and as NDJSON, and returns the two Arrow files' rows; the two
+ * NDJSON files must be the same bytes.
+ */
 async function bothWays(
   store: EventStore,
   query: AdvancedQueryBuilder,
@@ -50,6 +53,12 @@ async function bothWays(
   const options = batchRows === undefined ? {} : { batchRows };
   const result = await store.export(query, { format: 'arrow', to: fastPath, ...options });
   await store.export(query, { format: 'arrow', to: objectPath, columns: EVENT_COLUMNS, ...options });
+  const fastLines = file();
+  const objectLines = file();
+  const lines = await store.export(query, { format: 'ndjson', to: fastLines, ...options });
+  await store.export(query, { format: 'ndjson', to: objectLines, columns: EVENT_COLUMNS, ...options });
+  expect(lines.rows).toBe(result.rows);
+  expect(readFileSync(fastLines, 'utf8')).toBe(readFileSync(objectLines, 'utf8'));
   return { fast: arrowRows(fastPath), objects: arrowRows(objectPath), rows: result.rows };
 }
 
