@@ -162,9 +162,9 @@ function reorderedKey(source: Buffer, start: number, end: number): boolean {
 }
 
 /** A finite number as JSON.stringify writes it (-0 as 0). */
-function writeNumber(out: TextColumnBuilder, value: number): void {
+export function writeJsonNumber(out: TextColumnBuilder, value: number): void {
   if (Number.isInteger(value) && Math.abs(value) < EXACT_DIGITS) writeInteger(out, value);
-  else if (!writeShortDecimal(out, value)) writeAscii(out, String(value));
+  else if (!writeShortDecimal(out, value)) writeJsonAscii(out, String(value));
 }
 
 const DECIMAL_SCALES = [10, 100, 1000, 10_000, 100_000, 1_000_000];
@@ -223,8 +223,8 @@ function writeInteger(out: TextColumnBuilder, value: number): void {
   out.length = at + digits;
 }
 
-/** A string of ASCII characters (a number's text), char by char: cheaper than an encoder call for a few bytes. */
-function writeAscii(out: TextColumnBuilder, text: string): void {
+/** A string of ASCII characters (a number's or a date's text), char by char: cheaper than an encoder call for a few bytes. */
+export function writeJsonAscii(out: TextColumnBuilder, text: string): void {
   const b = out.reserve(text.length);
   let at = out.length;
   for (let i = 0; i < text.length; i++) b[at++] = text.charCodeAt(i);
@@ -273,11 +273,11 @@ function transcode(source: Buffer, at: number, end: number, out: TextColumnBuild
   if (at >= end || depth > 64) return GIVE_UP;
   const c = source[at] as number;
   if (c < 0x80) {
-    writeNumber(out, c);
+    writeJsonNumber(out, c);
     return at + 1;
   }
   if (c >= 0xe0) {
-    writeNumber(out, c - 0x100);
+    writeJsonNumber(out, c - 0x100);
     return at + 1;
   }
   if (c >= 0xa0 && c <= 0xbf) return transcodeString(source, at + 1, at + 1 + (c & 0x1f), end, out);
@@ -297,32 +297,32 @@ function transcode(source: Buffer, at: number, end: number, out: TextColumnBuild
       if (at + 9 > end) return GIVE_UP;
       const value = float64(source, at + 1, false);
       if (!Number.isFinite(value)) return GIVE_UP;
-      writeNumber(out, value);
+      writeJsonNumber(out, value);
       return at + 9;
     }
     case 0xcc:
       if (at + 2 > end) return GIVE_UP;
-      writeNumber(out, source[at + 1] as number);
+      writeJsonNumber(out, source[at + 1] as number);
       return at + 2;
     case 0xcd:
       if (at + 3 > end) return GIVE_UP;
-      writeNumber(out, u16be(source, at + 1));
+      writeJsonNumber(out, u16be(source, at + 1));
       return at + 3;
     case 0xce:
       if (at + 5 > end) return GIVE_UP;
-      writeNumber(out, u32be(source, at + 1));
+      writeJsonNumber(out, u32be(source, at + 1));
       return at + 5;
     case 0xd0:
       if (at + 2 > end) return GIVE_UP;
-      writeNumber(out, ((source[at + 1] as number) << 24) >> 24);
+      writeJsonNumber(out, ((source[at + 1] as number) << 24) >> 24);
       return at + 2;
     case 0xd1:
       if (at + 3 > end) return GIVE_UP;
-      writeNumber(out, (u16be(source, at + 1) << 16) >> 16);
+      writeJsonNumber(out, (u16be(source, at + 1) << 16) >> 16);
       return at + 3;
     case 0xd2:
       if (at + 5 > end) return GIVE_UP;
-      writeNumber(out, u32be(source, at + 1) | 0);
+      writeJsonNumber(out, u32be(source, at + 1) | 0);
       return at + 5;
     case 0xd9:
       if (at + 2 > end) return GIVE_UP;
@@ -457,7 +457,7 @@ export function tagsToJson(source: Buffer, start: number, end: number, out: Text
     } else if (kind === TAG_NUMBER) {
       const value = float64(source, at + 1, true);
       if (!Number.isFinite(value)) return false;
-      writeNumber(out, value);
+      writeJsonNumber(out, value);
       at += 9;
     } else {
       if (kind === TAG_TRUE) out.bytes(TRUE_TEXT, 0, 4);
