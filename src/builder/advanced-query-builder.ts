@@ -13,6 +13,7 @@ import {
   type Scalar,
 } from '../query/ast.js';
 import type { Explanation } from '../query/explanation.js';
+import type { EventColumns, EventColumnsRequest } from '../analytics/export/event-columns.js';
 import type {
   AggregateMap,
   AnalyticsSpec,
@@ -43,7 +44,18 @@ export interface QueryRunner {
   page(query: EventQuery, options?: RunOptions): Promise<ResultPage>;
   stream(query: EventQuery, options?: RunOptions): AsyncIterable<ResultRow>;
   explain(query: EventQuery, options?: { analyze?: boolean }): Promise<Explanation>;
+  /**
+   * Optional: a query of whole events as export columns (StorageEngine.exportEvents), for
+   * `store.export`; undefined when the store's engine has no such path or the query is not one.
+   */
+  exportEvents?(query: EventQuery, request: EventColumnsRequest): AsyncIterable<EventColumns> | undefined;
 }
+
+/**
+ * The key of a builder's export fast path (see QueryRunner.exportEvents): a symbol, so it is no
+ * method of the public builder; `store.export` asks the builder's own runner through it.
+ */
+export const EXPORT_EVENTS: unique symbol = Symbol('tamma-events.exportEvents');
 
 export type WhereOperator =
   'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in' | 'between' | 'exists' | 'prefix';
@@ -444,6 +456,11 @@ export class AdvancedQueryBuilder<R = ResultRow> {
   /** An async iterable with backpressure: pages are read only as the consumer asks. */
   executeStream(options?: RunOptions): AsyncIterable<R> {
     return this.runner.stream(this.state, options) as AsyncIterable<R>;
+  }
+
+  /** For `store.export`: the query's event columns when its runner has that path (QueryRunner.exportEvents). */
+  [EXPORT_EVENTS](request: EventColumnsRequest): AsyncIterable<EventColumns> | undefined {
+    return this.runner.exportEvents?.(this.state, request);
   }
 
   explain(options?: { analyze?: boolean }): Promise<Explanation> {

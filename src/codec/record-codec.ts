@@ -292,3 +292,38 @@ export function recordLengthsConsistent(record: Buffer): boolean {
     record.readUInt32LE(22);
   return total === record.length;
 }
+
+/** Where the parts of one record lie in the buffer read (absolute offsets), for readRecordParts. */
+export class RecordParts {
+  idStart = 0;
+  idEnd = 0;
+  /** The aggregate id follows the id, the type the aggregate id. */
+  aggregateEnd = 0;
+  typeEnd = 0;
+  tagsStart = 0;
+  tagsEnd = 0;
+  bodyStart = 0;
+  bodyEnd = 0;
+  /** The body holds a `__proto__` key: only the full decoder (decodeBody) reads it right. */
+  protoKeys = false;
+}
+
+/**
+ * Locates the id, tags and body of the record at `buffer[start..]` into `into` (reused: nothing is
+ * allocated), for a reader that copies or transcodes the bytes instead of decoding them.
+ */
+export function readRecordParts(buffer: Buffer, start: number, into: RecordParts): void {
+  // Little-endian lengths read by hand: Buffer's readers check their arguments on every call.
+  const u16 = (at: number): number => (buffer[at] as number) | ((buffer[at + 1] as number) << 8);
+  const u32 = (at: number): number => u16(at) + u16(at + 2) * 0x10000;
+  let at = start + RECORD_HEADER;
+  into.idStart = at;
+  into.idEnd = at += u16(start + 12);
+  into.aggregateEnd = at += u16(start + 14);
+  into.typeEnd = at += u16(start + 16);
+  into.tagsStart = at;
+  into.tagsEnd = at += u32(start + 18);
+  into.bodyStart = at;
+  into.bodyEnd = at + u32(start + 22);
+  into.protoKeys = ((buffer[start + 26] as number) & PROTO_KEYS) !== 0;
+}

@@ -9,6 +9,7 @@
  * `StorageEngineFactory` the user builds (with the pool or client they pass it), in the manner of
  * Kysely's `PostgresDialect`; nothing here or in the facade imports one.
  */
+import type { EventColumns, EventColumnsRequest } from '../analytics/export/event-columns.js';
 import type { ExpectedVersion } from '../errors.js';
 import type { Clock } from '../events/clock.js';
 import type { StoredEvent } from '../events/types.js';
@@ -165,6 +166,13 @@ export interface StorageEngine {
   page(query: EventQuery, options: RunOptions): Promise<ResultPage>;
   /** A query's rows as they are found, in batches, bounded in memory. */
   stream(query: EventQuery, options: RunOptions): AsyncIterable<ResultRow>;
+  /**
+   * Optional: a query of whole events (no select, no analytics, live events) as the nine export
+   * columns, `batchRows` rows a batch, bounded in memory like stream: what `store.export` writes to
+   * Parquet and Arrow without a StoredEvent per row. The values must be exactly those the export
+   * of `stream`'s events would write. Absent: the export flattens `stream`'s events.
+   */
+  exportEvents?(query: EventQuery, request: EventColumnsRequest): AsyncIterable<EventColumns>;
   /** The plan, as an operator tree; with `analyze`, also runs it (capability `explainAnalyze`). */
   explain(query: EventQuery, analyze: boolean): Promise<Explanation>;
   /** Cancels a running query by its queryId; whether one was running. */

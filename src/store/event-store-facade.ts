@@ -436,6 +436,22 @@ export class EventStoreFacade implements EventStore {
       this.assertOpen();
       return this.explainQuery(query, requireObject(options, 'options').analyze === true);
     },
+    exportEvents: (query, request) => {
+      this.assertOpen();
+      const engine = this.engine;
+      const exportEvents = engine.exportEvents;
+      const wholeLiveEvents =
+        query?.select === undefined &&
+        query?.analytics === undefined &&
+        (query?.source === undefined || query.source === 'events');
+      if (exportEvents === undefined || !wholeLiveEvents) return undefined;
+      // A read the plugins see as the stream it replaces: afterRead counts rows, not batches.
+      return this.runner.stream(
+        { kind: 'query', method: 'stream', query },
+        () => exportEvents.call(engine, query, request),
+        (batch) => batch.length,
+      );
+    },
   };
 
   /**
@@ -446,6 +462,7 @@ export class EventStoreFacade implements EventStore {
     this.assertOpen();
     return runExport(source, options, {
       stream: (query) => this.builderRunner.stream(query),
+      exportEvents: (query, request) => this.builderRunner.exportEvents?.(query, request),
       analytics: this.analytics,
     });
   }

@@ -1,12 +1,14 @@
 import { UnsupportedError, ValidationError } from '../errors.js';
 import { EVENT_COLUMNS, selectColumns, type ColumnSpec } from '../analytics/export/column-spec.js';
+import type { EventColumns, EventColumnsRequest } from '../analytics/export/event-columns.js';
 import {
   checkExportOptions,
+  type CheckedExportOptions,
   type ExportOptions,
   type ExportResult,
 } from '../analytics/export/export-options.js';
-import { exportRows } from '../analytics/export/export-rows.js';
-import { AdvancedQueryBuilder } from '../builder/advanced-query-builder.js';
+import { exportEventColumns, exportRows } from '../analytics/export/export-rows.js';
+import { AdvancedQueryBuilder, EXPORT_EVENTS } from '../builder/advanced-query-builder.js';
 import type { PipelineRow, PipelineStage } from '../query/analytics-ast.js';
 import type { EventQuery } from '../query/ast.js';
 import type { ResultRow } from '../query/results.js';
@@ -24,6 +26,8 @@ export interface PipelineRunner {
 /** The store's side of an export: its stream of a query's rows, and its analytics when it has them. */
 export interface ExportReads {
   stream(query: EventQuery): AsyncIterable<ResultRow>;
+  /** Whole events as columns, when the store's engine has that path (StorageEngine.exportEvents). */
+  exportEvents?(query: EventQuery, request: EventColumnsRequest): AsyncIterable<EventColumns> | undefined;
   readonly analytics: PipelineRunner | undefined;
 }
 
@@ -42,6 +46,20 @@ function columnsOf(
 }
 
 /**
+ * Whether an export can take whole events as columns from the engine (StorageEngine.exportEvents)
+ * instead of flattening StoredEvents: whole events (no select, no analytics), the nine event
+ * columns (no `columns` of the caller's), to Parquet, Arrow or NDJSON (CSV reads records).
+ */
+function takesEventColumns(query: EventQuery, checked: CheckedExportOptions): boolean {
+  return (
+    checked.format !== 'csv' &&
+    checked.columns === undefined &&
+    query.select === undefined &&
+    query.analytics === undefined
+  );
+}
+
+/**
  * `store.export(source, options)`. Queries (a builder or an AST) are streamed as the store streams
  * any query (executeStream: pages read as the writer asks), so an export of any size holds one
  * batch. A pipeline runs first (`store.analytics.pipeline` returns its rows as an array) and its
@@ -54,8 +72,11 @@ export async function runExport(
   reads: ExportReads,
 ): Promise<ExportResult> {
   const checked = checkExportOptions(options);
+  const request = { batchRows: checked.batchRows };
   if (source instanceof AdvancedQueryBuilder) {
     const query = source.toQuery();
+    const events = takesEventColumns(query, checked) ? source[EXPORT_EVENTS](request) : undefined;
+    if (events !== undefined) return exportEventColumns(events, options);
     return exportRows(source.executeStream() as AsyncIterable<Record<string, unknown>>, {
       ...options,
       columns: columnsOf(query, checked.columns),
@@ -76,6 +97,8 @@ export async function runExport(
   if (source !== null && typeof source === 'object' && (source as { kind?: unknown }).kind === 'query') {
     const query = source as EventQuery;
     validateQuery(query);
+    const events = takesEventColumns(query, checked) ? reads.exportEvents?.(query, request) : undefined;
+    if (events !== undefined) return exportEventColumns(events, options);
     return exportRows(reads.stream(query) as AsyncIterable<Record<string, unknown>>, {
       ...options,
       columns: columnsOf(query, checked.columns),

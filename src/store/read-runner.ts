@@ -38,7 +38,11 @@ export class ReadRunner {
   }
 
   /** A streamed read: observed when it ends, however it ends (done, thrown, or abandoned by the consumer). */
-  stream<R>(call: ReadCall, read: () => AsyncIterable<R>): AsyncIterable<R> {
+  stream<R>(
+    call: ReadCall,
+    read: () => AsyncIterable<R>,
+    count: (item: R) => number = one,
+  ): AsyncIterable<R> {
     if (!this.plugins.watchesReads) return read();
     const plugins = this.plugins;
     return {
@@ -48,7 +52,7 @@ export class ReadRunner {
         let failure: { error: unknown } | undefined;
         try {
           for await (const row of read()) {
-            rows++;
+            rows += count(row);
             yield row;
           }
         } catch (error) {
@@ -67,3 +71,6 @@ export class ReadRunner {
     };
   }
 }
+
+/** A streamed item is one row, unless the stream yields batches (an export's event columns). */
+const one = (): number => 1;

@@ -15,6 +15,7 @@ import {
 import { ValidationError } from '../../errors.js';
 import { boolCell, int64Cell, jsonCell, numberCell, textCell, timestampCell } from './cells.js';
 import type { ColumnType, ExportColumn } from './column-spec.js';
+import type { EventColumns, TextVector } from './event-columns.js';
 import type { RowBatch } from './row-batches.js';
 
 /**
@@ -182,14 +183,38 @@ function columnData(batch: RowBatch, column: ExportColumn, type: DataType): Data
   }
 }
 
+/** A column of event columns (StorageEngine.exportEvents) as Arrow data: its buffers as they are. */
+function eventColumnData(events: EventColumns, name: string, type: DataType): Data {
+  const length = events.length;
+  const values = events[name as keyof EventColumns];
+  if (values instanceof BigInt64Array) {
+    return type instanceof Int64
+      ? makeData({ type, length, nullCount: 0, data: values })
+      : makeData({ type: type as TimestampMillisecond, length, nullCount: 0, data: values });
+  }
+  const text = values as TextVector;
+  return makeData({
+    type: type as Utf8,
+    length,
+    nullCount: text.nulls,
+    nullBitmap: text.validity,
+    valueOffsets: text.offsets,
+    data: text.data,
+  });
+}
+
 /** One record batch of the batch's rows, under `schema` (arrowSchema of the batch's columns). */
 export function toRecordBatch(batch: RowBatch, schema: Schema): RecordBatch {
-  const children = batch.columns.map((column, i) =>
-    columnData(batch, column, (schema.fields[i] as Field).type),
-  );
+  const events = batch.events;
+  const children = batch.columns.map((column, i) => {
+    const type = (schema.fields[i] as Field).type;
+    return events === undefined
+      ? columnData(batch, column, type)
+      : eventColumnData(events, column.name, type);
+  });
   const struct = makeData({
     type: new Struct(schema.fields),
-    length: batch.rows.length,
+    length: batch.length,
     nullCount: 0,
     children,
   });

@@ -37,7 +37,7 @@ export const writeArrow: FormatWriter = async (batches, sink) => {
       schema = arrowSchema(batch.columns);
       writer.reset(pending, schema);
     }
-    if (batch.rows.length > 0) writer.write(toRecordBatch(batch, schema));
+    if (batch.length > 0) writer.write(toRecordBatch(batch, schema));
     await flush();
   }
   // The footer: where each batch starts.

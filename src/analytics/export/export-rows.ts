@@ -1,8 +1,11 @@
 import { ValidationError } from '../../errors.js';
 import { describe } from '../../support/describe.js';
 import { fileSink, streamSink } from './byte-sink.js';
+import { EVENT_COLUMNS } from './column-spec.js';
+import type { EventColumns } from './event-columns.js';
 import {
   checkExportOptions,
+  type CheckedExportOptions,
   type ExportFormat,
   type ExportOptions,
   type ExportResult,
@@ -38,7 +41,7 @@ async function* counted(
 ): AsyncGenerator<RowBatch> {
   for await (const batch of batches) {
     if (count.rows > 0) report();
-    count.rows += batch.rows.length;
+    count.rows += batch.length;
     yield batch;
   }
 }
@@ -65,12 +68,47 @@ export async function exportRows(
       `must be an iterable or async iterable of records, got ${describe(rows)}`,
     );
   }
+  return writeBatches(rowBatches(rows, checked.columns, checked.batchRows), checked);
+}
+
+/**
+ * Writes whole events that come as columns (StorageEngine.exportEvents) under EVENT_COLUMNS, as
+ * exportRows writes them as records: the same file, without a StoredEvent per row. Parquet, Arrow
+ * and NDJSON (the CSV writer reads records).
+ */
+export async function exportEventColumns(
+  events: AsyncIterable<EventColumns>,
+  options: ExportOptions,
+): Promise<ExportResult> {
+  const checked = checkExportOptions(options);
+  if (checked.format === 'csv') {
+    throw new ValidationError(
+      'format',
+      'event columns are written as parquet, arrow or ndjson, not csv',
+      'INVALID_OPTION',
+    );
+  }
+  return writeBatches(eventBatches(events), checked);
+}
+
+async function* eventBatches(events: AsyncIterable<EventColumns>): AsyncGenerator<RowBatch> {
+  let offset = 0;
+  for await (const batch of events) {
+    yield { columns: EVENT_COLUMNS, rows: [], length: batch.length, offset, events: batch };
+    offset += batch.length;
+  }
+}
+
+async function writeBatches(
+  source: AsyncIterable<RowBatch>,
+  checked: CheckedExportOptions,
+): Promise<ExportResult> {
   const write = await WRITERS[checked.format]();
   const sink = typeof checked.to === 'string' ? await fileSink(checked.to) : streamSink(checked.to);
   const count = { rows: 0 };
   try {
     const report = (): void => checked.onProgress?.({ rows: count.rows, bytes: sink.bytes });
-    const batches = counted(rowBatches(rows, checked.columns, checked.batchRows), count, report);
+    const batches = counted(source, count, report);
     await write(batches, sink, { batchRows: checked.batchRows });
     await sink.close();
     report();

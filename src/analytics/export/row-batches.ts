@@ -1,14 +1,24 @@
 import { ValidationError } from '../../errors.js';
 import { describe } from '../../support/describe.js';
 import type { ColumnSpec, ExportColumn } from './column-spec.js';
+import type { EventColumns } from './event-columns.js';
 import { decideColumns } from './infer-columns.js';
 
 /** Rows the writers take at a time: one Arrow record batch, one Parquet row group, one write. */
 export interface RowBatch {
   readonly columns: readonly ExportColumn[];
+  /** The rows, as records; empty when the batch comes as `events`. */
   readonly rows: readonly Record<string, unknown>[];
+  /** How many rows the batch holds. */
+  readonly length: number;
   /** The index of the batch's first row in the whole export, for error paths (`rows[70000].type`). */
   readonly offset: number;
+  /**
+   * Whole events already in columns (StorageEngine.exportEvents), instead of `rows`, under
+   * EVENT_COLUMNS. The Parquet, Arrow and NDJSON writers take them; CSV never gets them (see
+   * export-runner.ts).
+   */
+  readonly events?: EventColumns;
 }
 
 function requireRow(row: unknown, index: number): Record<string, unknown> {
@@ -41,7 +51,7 @@ export async function* rowBatches(
     }
     // Later batches of inferred columns: a key the first batch lacked has no column to go to.
     if (known !== undefined && offset > 0) refuseNewKeys(rows, known, offset);
-    const batch: RowBatch = { columns, rows, offset };
+    const batch: RowBatch = { columns, rows, length: rows.length, offset };
     offset += rows.length;
     rows = [];
     return batch;

@@ -1,4 +1,5 @@
 import type { QueryObserver } from '../query-profile.js';
+import type { EventColumns, EventColumnsRequest } from '../../analytics/export/event-columns.js';
 import { StoreClosedError } from '../../errors.js';
 import type { StoredEvent } from '../../events/types.js';
 import type { EventQuery } from '../../query/ast.js';
@@ -309,6 +310,10 @@ export class EmbeddedEngine implements StorageEngine {
 
   stream(query: EventQuery, options: RunOptions): AsyncIterable<ResultRow> {
     return this.current.queries.stream(query, options);
+  }
+
+  exportEvents(query: EventQuery, request: EventColumnsRequest): AsyncIterable<EventColumns> {
+    return this.current.queries.eventColumns(query, request);
   }
 
   explain(query: EventQuery, analyze: boolean): Promise<Explanation> {

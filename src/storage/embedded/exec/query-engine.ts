@@ -1,6 +1,8 @@
 import { ValidationError } from '../../../errors.js';
 import { decodeBody, type DecodedBody } from '../../../codec/record-codec.js';
 import type { EventReader } from '../table/event-reader.js';
+import { EventColumnsReader } from '../table/event-columns-reader.js';
+import type { EventColumns, EventColumnsRequest } from '../../../analytics/export/event-columns.js';
 import type { EventTable } from '../table/event-table.js';
 import type { IndexManager } from '../indexes/index-manager.js';
 import type { Statistics } from '../indexes/statistics.js';
@@ -83,6 +85,7 @@ export class QueryEngine {
   observer: QueryObserver | undefined;
   private sequence = 0;
   private readonly pool: ParallelScanPool;
+  private columnsReader: EventColumnsReader | undefined;
 
   constructor(
     private readonly table: EventTable,
@@ -339,6 +342,55 @@ export class QueryEngine {
           new RunProfile(guard.queryId, query, plan, run, started, ended - started, 0, returned),
         );
       }
+    }
+  }
+
+  /**
+   * A query of whole events (no select, no analytics) as export columns, `request.batchRows` rows a
+   * batch, read as the consumer asks: the stream above without a StoredEvent per row (see
+   * EventColumnsReader). Memory holds one batch of row numbers and its columns.
+   */
+  async *eventColumns(
+    query: EventQuery,
+    request: EventColumnsRequest,
+    options: RunOptions = {},
+  ): AsyncGenerator<EventColumns, void, undefined> {
+    if (query?.analytics !== undefined || query?.select !== undefined) {
+      throw new ValidationError(
+        'query',
+        'event columns are for queries of whole events (no select, no analytics)',
+      );
+    }
+    const { plan, body } = this.plan(query);
+    const { guard, end } = this.begin(query, options);
+    const started = performance.now();
+    const run = startRun(this.table, body, guard, this.pool);
+    const columns = (this.columnsReader ??= new EventColumnsReader(this.table, this.reader));
+    let returned = 0;
+    let cursor: RowCursor | undefined;
+    try {
+      cursor = await run.open(plan.root, Infinity);
+      let page: number[] = [];
+      for (let row = cursor.next(); row !== DONE; row = cursor.next()) {
+        page.push(row);
+        if (page.length >= request.batchRows) {
+          const batch = columns.columns(page, returned);
+          returned += page.length;
+          page = [];
+          yield batch;
+          await turn();
+          guard.check();
+        }
+      }
+      if (page.length > 0 || returned === 0) {
+        const batch = columns.columns(page, returned);
+        returned += page.length;
+        yield batch;
+      }
+    } finally {
+      cursor?.close();
+      end();
+      this.finished(plan, run, started, returned);
     }
   }
 

@@ -67,6 +67,8 @@ export class EventReader {
 
   /** The events of `rows`, in the order given. */
   events(rows: readonly number[]): StoredEvent[] {
+    // The same walk as `records`, inlined: this is every read's hot path, and a callback per
+    // record measured ~1.6x slower here.
     const descending = rows.length > 1 && (rows[0] as number) > (rows[rows.length - 1] as number);
     const ordered = descending ? [...rows].reverse() : rows;
     const out = new Array<StoredEvent>(ordered.length);
@@ -92,6 +94,43 @@ export class EventReader {
       i = j;
     }
     return descending ? out.reverse() : out;
+  }
+
+  /**
+   * Calls `visit(k, row, span, at, length)` for the record of each of `rows` (k its index in `rows`):
+   * the record is `span[at, at + length)`. Records are visited in log order (ascending rows, or
+   * descending ones reversed), reading nearby records in one span.
+   */
+  records(
+    rows: readonly number[],
+    visit: (k: number, row: number, span: Buffer, at: number, length: number) => void,
+  ): void {
+    const count = rows.length;
+    const descending = count > 1 && (rows[0] as number) > (rows[count - 1] as number);
+    const position = descending ? (i: number): number => count - 1 - i : (i: number): number => i;
+    const { recordOffset, recordLength } = this.table;
+    let i = 0;
+    while (i < count) {
+      const first = rows[position(i)] as number;
+      const start = recordOffset.get(first);
+      const limit = Math.min(this.log.spanEnd(start), start + MAX_SPAN);
+      let end = start + recordLength.get(first);
+      let j = i + 1;
+      for (; j < count; j++) {
+        const row = rows[position(j)] as number;
+        const offset = recordOffset.get(row);
+        const next = offset + recordLength.get(row);
+        if (offset < end || offset - end > MAX_GAP || next > limit) break;
+        end = next;
+      }
+      const span = this.log.read(start, end - start);
+      for (let k = i; k < j; k++) {
+        const at = position(k);
+        const row = rows[at] as number;
+        visit(at, row, span, recordOffset.get(row) - start, recordLength.get(row));
+      }
+      i = j;
+    }
   }
 
   event(row: number): StoredEvent {
@@ -128,7 +167,8 @@ export class EventReader {
     }
   }
 
-  private corruption(row: number, error: unknown): Error {
+  /** The error for a record of `row` that failed to decode: a CorruptionError naming file and offset. */
+  corruption(row: number, error: unknown): Error {
     if (error instanceof TammaError) return error;
     // Bytes that no longer decode were damaged after the store checked them (or verifyOnOpen is off).
     const where = this.log.locate(this.table.recordOffset.get(row));
