@@ -44,44 +44,21 @@ describe('README', () => {
   });
 
   it('runs the result cache example as written and prints what its comments say', async () => {
-    const code = sectionCode('Result cache');
-    const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) =>
-      JSON.parse(m[1] as string),
-    );
+    const { promised, logged } = await runPromising(sectionCode('Result cache'));
     expect(promised.length).toBe(4);
-    const runnable = transformSync(code, { loader: 'ts' }).code.replace(
-      /^import \{([^}]*)\} from "@tamma\/events";$/m,
-      'const {$1} = library;',
-    );
-    expect(runnable).not.toContain('@tamma/events');
-    const logged: unknown[] = [];
-    const console = { log: (text: string) => logged.push(JSON.parse(text)) };
-    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
-      ...args: string[]
-    ) => (...values: unknown[]) => Promise<void>;
-    await new AsyncFunction('library', 'console', runnable)(library, console);
+    expect(logged).toEqual(promised);
+  });
+
+  it('runs the subscriptions example as written and prints what its comments say', async () => {
+    const { promised, logged } = await runPromising(sectionCode('Subscriptions'));
+    expect(promised.length).toBe(3);
     expect(logged).toEqual(promised);
   });
 
   it('runs the analytics example as written and prints what its comments say', async () => {
-    const code = sectionCode('Analytics');
     // Each `console.log(JSON.stringify(x)); // <json>` promises that JSON.
-    const promised = [...code.matchAll(/console\.log\(.*\); \/\/ (.+)$/gm)].map((m) =>
-      JSON.parse(m[1] as string),
-    );
+    const { promised, logged } = await runPromising(sectionCode('Analytics'));
     expect(promised.length).toBe(3);
-    // esbuild strips the types; the import becomes the library's exports.
-    const runnable = transformSync(code, { loader: 'ts' }).code.replace(
-      /^import \{([^}]*)\} from "@tamma\/events";$/m,
-      'const {$1} = library;',
-    );
-    expect(runnable).not.toContain('@tamma/events');
-    const logged: unknown[] = [];
-    const console = { log: (text: string) => logged.push(JSON.parse(text)) };
-    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (
-      ...args: string[]
-    ) => (...values: unknown[]) => Promise<void>;
-    await new AsyncFunction('library', 'console', runnable)(library, console);
     expect(logged).toEqual(promised);
   });
 
