@@ -152,7 +152,7 @@ export class StoreAnalytics {
   }
 }
 
-function validateFunnel(spec: unknown): { within: number } {
+function validateFunnel(spec: unknown): void {
   if (!isObject(spec)) throw new ValidationError('funnel', `must be an object, got ${describe(spec)}`);
   resolveField(spec.partitionBy, 'funnel.partitionBy');
   const steps = spec.steps;
@@ -178,5 +178,5 @@ function validateFunnel(spec: unknown): { within: number } {
     }
     validateFilter(exclusion.where, `funnel.exclusions[${i}].where`);
   });
-  return { within: windowMs(spec.within, 'funnel.within') };
+  windowMs(spec.within, 'funnel.within');
 }

@@ -52,6 +52,8 @@ class PartitionCursor implements StepPartition {
   length = 0;
   base = 0;
   readonly start: Int32Array;
+  /** Where each test's next position goes while a partition loads (kept, so a load allocates nothing). */
+  private readonly filled: Int32Array;
   pos = new Int32Array(1024);
 
   constructor(
@@ -59,6 +61,7 @@ class PartitionCursor implements StepPartition {
     private readonly tests: number,
   ) {
     this.start = new Int32Array(tests + 1);
+    this.filled = new Int32Array(tests);
   }
 
   get ms(): Float64Array {
@@ -79,7 +82,8 @@ class PartitionCursor implements StepPartition {
     }
     for (let t = 0; t < tests; t++) start[t + 1]! += start[t] as number;
     if (this.pos.length < (start[tests] as number)) this.pos = new Int32Array(2 * (start[tests] as number));
-    const filled = start.slice(0, tests);
+    const filled = this.filled;
+    filled.set(start.subarray(0, tests));
     for (let i = from; i < to; i++) {
       for (let t = 0; t < tests; t++) {
         if ((masks[i * words + (t >>> 5)]! >>> (t & 31)) & 1) this.pos[filled[t]!++] = i - from;
