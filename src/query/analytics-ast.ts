@@ -36,8 +36,13 @@ export interface TimeBucketSpec {
  * Hopping windows (`size`, `every`: an event counts in every window holding it; keys `windowStart`,
  * `windowEnd`) or session windows per group (`gap`: a window ends after `gap` with no event).
  */
-export type TimeWindowSpec =
-  { readonly size: Duration; readonly every: Duration } | { readonly gap: Duration };
+/** Hopping windows: `size` long, one starting every `every` (tumbling when they are equal). */
+export interface HoppingWindow {
+  readonly size: Duration;
+  readonly every: Duration;
+}
+
+export type TimeWindowSpec = HoppingWindow | { readonly gap: Duration };
 
 /**
  * A running aggregate over the ordered buckets (or windows) of each group, computed from the

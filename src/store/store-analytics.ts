@@ -50,7 +50,7 @@ const eventQuery = (filter: FilterNode): EventQuery => ({ kind: 'query', filter,
 /**
  * The pipeline's leading stages that one analytics query does in the engine (its filter through
  * the indexes, the group over columns): an optional match, then a group (after an optional time
- * bucket), a pattern or a join. Undefined when the pipeline does not start so.
+ * bucket or window), a pattern or a join. Undefined when the pipeline does not start so.
  */
 function pushdown(stages: readonly PipelineStage[]): { query: EventQuery; used: number } | undefined {
   let i = 0;
@@ -67,6 +67,14 @@ function pushdown(stages: readonly PipelineStage[]): { query: EventQuery; used: 
     const { group } = stages[i + 1] as Extract<PipelineStage, { group: unknown }>;
     const analytics = { bucket: next.timeBucket, groupBy: group.by ?? [], aggregates: group.aggregates };
     return { query: { ...base, analytics }, used: i + 2 };
+  }
+  if ('window' in next && stages[i + 1] !== undefined && 'group' in (stages[i + 1] as object)) {
+    const { group } = stages[i + 1] as Extract<PipelineStage, { group: unknown }>;
+    const by = group.by ?? [];
+    if (!by.includes('windowStart') && !by.includes('windowEnd')) {
+      const analytics = { window: next.window, groupBy: by, aggregates: group.aggregates };
+      return { query: { ...base, analytics }, used: i + 2 };
+    }
   }
   if ('group' in next) {
     return {

@@ -191,6 +191,50 @@ describe('a group-by folded on the scan workers', () => {
   );
 
   test.skipIf(WORKERS < 2)(
+    'hopping windows: each event in every window holding it, on the workers as on the main thread',
+    async () => {
+      const [size, every] = [90 * 60_000, HOUR];
+      const windowed = (parallel: boolean) =>
+        store
+          .query()
+          .where(f.eq('type', 'T1'))
+          .timeWindow({ size: '90m', every: '1h' })
+          .groupBy(['tags.region'])
+          .aggregate({ n: agg.count(), max: agg.max('payload.ms'), p90: agg.percentile('payload.ms', 0.9) })
+          .hint({ parallel });
+      const expected = new Map<string, { key: Row; values: number[]; n: number }>();
+      for (const spec of specs) {
+        if (spec.type !== 'T1') continue;
+        const t = spec.timestamp;
+        for (let start = Math.floor(t / every) * every; start > t - size; start -= every) {
+          const key = { windowStart: start, windowEnd: start + size, 'tags.region': spec.region ?? null };
+          const group = expected.get(JSON.stringify(key)) ?? { key, values: [] as number[], n: 0 };
+          group.n += 1;
+          if (typeof spec.ms === 'number') group.values.push(spec.ms);
+          expected.set(JSON.stringify(key), group);
+        }
+      }
+      const oracleRows = [...expected.values()].map(({ key, values, n }) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        return { ...key, n, max: sorted.at(-1) ?? null, p90: percentileCont(sorted, 0.9) };
+      });
+      const order = (rows: Row[]) =>
+        [...rows].sort(
+          (a, b) =>
+            (a.windowStart as number) - (b.windowStart as number) ||
+            String(a['tags.region']).localeCompare(String(b['tags.region'])),
+        );
+      const serial = (await windowed(false).execute()) as Row[];
+      expect(order(serial)).toEqual(order(oracleRows));
+      expect(order((await windowed(true).execute()) as Row[])).toEqual(order(serial));
+      const analyzed = await store.explain(windowed(true), { analyze: true });
+      expect(analyzed.text).toContain('group by window(90m every 1h), tags.region');
+      expect(analyzed.text).toContain(`folded on ${WORKERS} workers`);
+      expect(analyzed.text).not.toContain('Window');
+    },
+  );
+
+  test.skipIf(WORKERS < 2)(
     'calendar buckets and stddev fold on the main thread, and EXPLAIN ANALYZE says so',
     async () => {
       for (const query of [

@@ -138,6 +138,14 @@ export function analyticsSuite(factory: StoreFactory): void {
         { windowStart: T0, windowEnd: T0 + 20 * MIN, n: 30 },
         { windowStart: T0 + 10 * MIN, windowEnd: T0 + 30 * MIN, n: 15 },
       ]);
+      // The same windows as pipeline stages (run in the engine as one query), and with a
+      // function stage in between (run over records by the pipeline itself).
+      const window = { window: { size: '20m', every: '10m' } } as const;
+      const group = { group: { aggregates: { n: agg.count() } } };
+      const sort = { sort: [{ field: 'windowStart', direction: 'asc' as const }] };
+      expect(await store.analytics.pipeline([window, group, sort])).toEqual(rows);
+      const overRecords = await store.analytics.pipeline([{ stage: (input) => input }, window, group, sort]);
+      expect(overRecords).toEqual(rows);
     });
 
     test('a sequence finds each start with its completion; an absent step finds the others once the window closed', async () => {

@@ -2,7 +2,8 @@
  * Group-by queries through store.query() against a plain JavaScript oracle over the appended
  * events: random events (out-of-order timestamps, missing and non-numeric payload fields, a tag on
  * some events only), a random filter, random group keys (core fields, a tag, a payload field, a
- * time bucket of random width, some in a time zone) and random aggregates; every output row must
+ * time bucket of random width, some in a time zone, or hopping windows of random size and hop) and
+ * random aggregates; every output row must
  * equal the oracle's. Both the typed-array group-by (buckets, type, aggregateId with
  * count/sum/avg/min/max over numeric columns), its fold on the scan workers (hints.parallel: true)
  * and the general one are reached.
@@ -84,16 +85,27 @@ const aggregateArb: fc.Arbitrary<[string, AggregateSpec]> = fc.oneof(
   ),
 );
 
-const queryArb = fc.record({
-  types: fc.option(fc.subarray(TYPES, { minLength: 1 }), { nil: undefined }),
-  keys: fc.subarray([...KEYS]),
-  bucket: fc.option(fc.record({ width: fc.constantFrom(...WIDTHS), timezone: fc.constantFrom(...ZONES) }), {
-    nil: undefined,
-  }),
-  aggregates: fc.uniqueArray(aggregateArb, { minLength: 1, maxLength: 4, selector: ([alias]) => alias }),
-  // hints.parallel: true folds on the scan workers however few the rows (parallel-group-by.ts).
-  parallel: fc.constantFrom(false, false, false, true),
+const MINUTE = 60_000;
+/** Hopping windows: tumbling, overlapping (size a multiple of the hop or not), and gapped (hop > size). */
+const windowArb = fc.record({
+  size: fc.constantFrom(10, 60, 90, 24 * 60).map((minutes) => minutes * MINUTE),
+  every: fc.constantFrom(10, 25, 60, 120).map((minutes) => minutes * MINUTE),
 });
+
+const queryArb = fc
+  .record({
+    types: fc.option(fc.subarray(TYPES, { minLength: 1 }), { nil: undefined }),
+    keys: fc.subarray([...KEYS]),
+    bucket: fc.option(fc.record({ width: fc.constantFrom(...WIDTHS), timezone: fc.constantFrom(...ZONES) }), {
+      nil: undefined,
+    }),
+    window: fc.option(windowArb, { nil: undefined, freq: 3 }),
+    aggregates: fc.uniqueArray(aggregateArb, { minLength: 1, maxLength: 4, selector: ([alias]) => alias }),
+    // hints.parallel: true folds on the scan workers however few the rows (parallel-group-by.ts).
+    parallel: fc.constantFrom(false, false, false, true),
+  })
+  // A query takes a time bucket or a window, not both.
+  .map((query) => (query.bucket === undefined ? query : { ...query, window: undefined }));
 type Query = typeof queryArb extends fc.Arbitrary<infer Q> ? Q : never;
 
 /** A field of a stored event as the query model reads it: timestamp as epoch ms, undefined when missing. */
@@ -172,19 +184,29 @@ function oracle(all: StoredEvent[], query: Query): Record<string, unknown>[] {
   const events = all.filter((e) => query.types === undefined || query.types.includes(e.type));
   const groups = new Map<string, { key: Record<string, unknown>; events: StoredEvent[] }>();
   for (const event of events) {
-    const key: Record<string, unknown> = {};
-    if (query.bucket) {
-      key.bucket = bucketStart(event.timestamp.getTime(), query.bucket.width, {
-        ...(query.bucket.timezone === undefined ? {} : { timezone: query.bucket.timezone }),
-      });
+    const t = event.timestamp.getTime();
+    // Every window [start, start + size) with start a multiple of the hop that holds the event.
+    const windows: Record<string, unknown>[] = [];
+    if (query.window) {
+      const { size, every } = query.window;
+      for (let start = Math.floor(t / every) * every; start > t - size; start -= every)
+        windows.push({ windowStart: start, windowEnd: start + size });
+    } else windows.push({});
+    for (const window of windows) {
+      const key: Record<string, unknown> = { ...window };
+      if (query.bucket) {
+        key.bucket = bucketStart(t, query.bucket.width, {
+          ...(query.bucket.timezone === undefined ? {} : { timezone: query.bucket.timezone }),
+        });
+      }
+      for (const field of query.keys) key[field] = read(event, field) ?? null;
+      const text = JSON.stringify(key);
+      const group = groups.get(text) ?? { key, events: [] };
+      group.events.push(event);
+      groups.set(text, group);
     }
-    for (const field of query.keys) key[field] = read(event, field) ?? null;
-    const text = JSON.stringify(key);
-    const group = groups.get(text) ?? { key, events: [] };
-    group.events.push(event);
-    groups.set(text, group);
   }
-  if (groups.size === 0 && query.keys.length === 0 && !query.bucket)
+  if (groups.size === 0 && query.keys.length === 0 && !query.bucket && !query.window)
     groups.set('{}', { key: {}, events: [] });
   return [...groups.values()].map(({ key, events: members }) => ({
     ...key,
@@ -200,7 +222,9 @@ function run(store: EventStore, query: Query): Promise<Record<string, unknown>[]
         query.bucket.width,
         query.bucket.timezone === undefined ? {} : { timezone: query.bucket.timezone },
       )
-    : builder;
+    : query.window
+      ? builder.timeWindow(query.window)
+      : builder;
   if (query.keys.length > 0) grouped = grouped.groupBy(query.keys);
   return grouped.aggregate(Object.fromEntries(query.aggregates)).execute() as Promise<
     Record<string, unknown>[]
@@ -214,7 +238,11 @@ function expectSameRows(
   expected: Record<string, unknown>[],
   query: Query,
 ): void {
-  const keys = [...(query.bucket ? ['bucket'] : []), ...query.keys];
+  const keys = [
+    ...(query.bucket ? ['bucket'] : []),
+    ...(query.window ? ['windowStart', 'windowEnd'] : []),
+    ...query.keys,
+  ];
   const order = (rows: Record<string, unknown>[]) =>
     [...rows].sort((a, b) => sortKey(a, keys).localeCompare(sortKey(b, keys)));
   const [got, want] = [order(actual), order(expected)];

@@ -8,6 +8,7 @@
 import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
 import type {
   FunnelQuerySpec,
+  HoppingWindow,
   JoinSpec,
   PatternQuerySpec,
   RunningSpec,
@@ -61,6 +62,11 @@ export interface AggregateNode extends Estimated {
   readonly kind: 'Aggregate';
   readonly child: AnalyticsNode;
   readonly bucket?: TimeBucketSpec;
+  /**
+   * Hopping windows as the first key (`windowStart`, `windowEnd`), when they come straight over the
+   * events: each event folds into every window that holds it, with no Window node below.
+   */
+  readonly window?: HoppingWindow;
   readonly groupBy: readonly string[];
   readonly aggregates: readonly { readonly alias: string; readonly spec: AggregateSpec }[];
   /** Running aggregates over the output rows, in bucket (or window) order per group. */

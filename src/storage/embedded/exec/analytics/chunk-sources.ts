@@ -45,6 +45,20 @@ export type CodeSpec =
       /** The first bucket's number on the grid: codes count from it. */
       readonly first: number;
       readonly cardinality: number;
+    }
+  | {
+      /**
+       * Hopping windows `[k·every, k·every + size)`: in pass j a row at time t takes window
+       * k = ⌊t / every⌋ − j when that window still holds t, else the discard code (the last one).
+       * Codes count from window `first`; `passes` = ⌈size / every⌉ passes give a row every window.
+       */
+      readonly kind: 'window';
+      readonly every: number;
+      readonly size: number;
+      readonly first: number;
+      /** Windows plus the discard code. */
+      readonly cardinality: number;
+      readonly passes: number;
     };
 
 /** A number per row as data: a column's value, or the row's sequence (row + 1). */
@@ -88,7 +102,7 @@ export function gatherChunks(
 /** The chunk keys a spec reads. */
 export function keysOf(spec: CodeSpec | NumberSpec): ChunkKey[] {
   if (spec.kind === 'codes' || spec.kind === 'column') return [spec.key];
-  return spec.kind === 'bucket' ? ['timestamp'] : [];
+  return spec.kind === 'bucket' || spec.kind === 'window' ? ['timestamp'] : [];
 }
 
 /** A group key read from chunks (valueOf is the main thread's: a worker only makes codes). */
@@ -105,8 +119,9 @@ export function codeSourceOf(spec: CodeSpec, reader: ChunkReader, blockRows: num
       valueOf: (code) => code,
     };
   }
-  const { origin, width, first } = spec;
   const times = new Float64Array(blockRows);
+  if (spec.kind === 'window') return windowSource(spec, reader, times);
+  const { origin, width, first } = spec;
   return {
     column: 'bucket',
     cardinality: spec.cardinality,
@@ -116,6 +131,32 @@ export function codeSourceOf(spec: CodeSpec, reader: ChunkReader, blockRows: num
         out[i] = Math.floor(((times[i] as number) - origin) / width) - first;
     },
     valueOf: (code) => origin + (code + first) * width,
+  };
+}
+
+function windowSource(
+  spec: Extract<CodeSpec, { kind: 'window' }>,
+  reader: ChunkReader,
+  times: Float64Array,
+): CodeSource {
+  const { every, size, first, passes } = spec;
+  const discard = spec.cardinality - 1;
+  const startOf = (code: number) => (code + first) * every;
+  return {
+    column: 'windowStart',
+    cardinality: spec.cardinality,
+    passes,
+    discard,
+    codes(rows, out, pass) {
+      gatherChunks(reader, 'timestamp', rows, times);
+      for (let i = 0; i < rows.length; i++) {
+        const t = times[i] as number;
+        const k = Math.floor(t / every) - pass;
+        out[i] = k * every + size > t ? k - first : discard;
+      }
+    },
+    valueOf: startOf,
+    columnsOf: (code) => ({ windowStart: startOf(code), windowEnd: startOf(code) + size }),
   };
 }
 

@@ -8,12 +8,26 @@ import { minFrom, selectKth } from '../../../../analytics/select-kth.js';
  * rows, and the states it returns merge into the main thread's.
  */
 
-/** A group key read as integer codes 0 .. cardinality-1. */
+/**
+ * A group key read as integer codes 0 .. cardinality-1. A key that puts a row in several groups
+ * (hopping windows: an event counts in every window that holds it) is read in `passes` passes,
+ * `pass` 0 .. passes-1, each giving every row at most one code; a row with no group in a pass gets
+ * the `discard` code, whose groups the output leaves out.
+ */
 export interface CodeSource {
   readonly column: string;
   readonly cardinality: number;
-  codes(rows: Int32Array, out: Int32Array): void;
+  codes(rows: Int32Array, out: Int32Array, pass: number): void;
   valueOf(code: number): unknown;
+  readonly passes?: number;
+  readonly discard?: number;
+  /** The output columns of a code, where the key makes more than one (a window's start and end). */
+  columnsOf?(code: number): Record<string, unknown>;
+}
+
+/** How many passes the keys take: the most any key takes. */
+export function passesOf(keys: readonly CodeSource[]): number {
+  return keys.reduce((most, key) => Math.max(most, key.passes ?? 1), 1);
 }
 
 /** A numeric field read per row; NaN where the event has no number there. */
@@ -206,10 +220,11 @@ function groupsOf(
   block: Int32Array,
   codes: Int32Array,
   groupOf: Int32Array,
+  pass: number,
 ): void {
   groupOf.fill(0);
   for (const key of keys) {
-    key.codes(block, codes);
+    key.codes(block, codes, pass);
     const radix = key.cardinality;
     for (let i = 0; i < block.length; i++) groupOf[i] = (groupOf[i] as number) * radix + (codes[i] as number);
   }
@@ -234,15 +249,18 @@ export function foldRows(
   const codes = new Int32Array(length);
   const values = new Float64Array(length);
   const present = new Uint8Array(groups);
+  const passes = passesOf(keys);
   forBlocks(rows, (block) => {
     check();
-    groupsOf(keys, block, codes, groupOf);
-    for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
-    folds.forEach((fold, a) => {
-      const source = numbers[a];
-      if (source) source.numbers(block, values);
-      fold.add(groupOf, source ? values : undefined, block.length);
-    });
+    for (let pass = 0; pass < passes; pass++) {
+      groupsOf(keys, block, codes, groupOf, pass);
+      for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
+      folds.forEach((fold, a) => {
+        const source = numbers[a];
+        if (source) source.numbers(block, values);
+        fold.add(groupOf, source ? values : undefined, block.length);
+      });
+    }
   });
   const percentiles = folds.flatMap((fold, a) =>
     fold instanceof PercentileFold && fold.owner === undefined ? [[fold, a] as const] : [],
@@ -251,10 +269,12 @@ export function foldRows(
     for (const [fold] of percentiles) fold.allocate();
     forBlocks(rows, (block) => {
       check();
-      groupsOf(keys, block, codes, groupOf);
-      for (const [fold, a] of percentiles) {
-        (numbers[a] as NumberSource).numbers(block, values);
-        fold.place(groupOf, values, block.length);
+      for (let pass = 0; pass < passes; pass++) {
+        groupsOf(keys, block, codes, groupOf, pass);
+        for (const [fold, a] of percentiles) {
+          (numbers[a] as NumberSource).numbers(block, values);
+          fold.place(groupOf, values, block.length);
+        }
       }
     });
   }

@@ -30,6 +30,8 @@ import {
 } from './chunk-sources.js';
 import { tableChunks } from './table-chunks.js';
 import { foldOnWorkers, type ParallelFold } from './parallel-group-by.js';
+import { positiveDurationMs } from '../../../../analytics/stages/stage-duration.js';
+import type { HoppingWindow } from '../../../../query/analytics-ast.js';
 
 /**
  * The group-by the hot analytics queries take: every group key an integer code from a column
@@ -125,6 +127,48 @@ export function tableSources(table: EventTable): DenseSources {
   };
 }
 
+/** The earliest and latest timestamp of the rows (Infinity and -Infinity for none). */
+function timeSpan(
+  rows: Int32Array,
+  chunks: ReturnType<typeof tableChunks>,
+  times: Float64Array,
+): { low: number; high: number } {
+  let low = Infinity;
+  let high = -Infinity;
+  forBlocks(rows, (block) => {
+    gatherChunks(chunks, 'timestamp', block, times);
+    for (let i = 0; i < block.length; i++) {
+      const t = times[i] as number;
+      if (t < low) low = t;
+      if (t > high) high = t;
+    }
+  });
+  return { low, high };
+}
+
+/**
+ * Hopping windows as a key of codes over the windows the rows fall in, plus a discard code
+ * (chunk-sources.ts): each row is read once per pass, and counts in every window that holds it.
+ */
+function windowCodes(window: HoppingWindow, table: EventTable, rows: Int32Array): DenseCodeSource {
+  const size = positiveDurationMs(window.size, 'window.size');
+  const every = positiveDurationMs(window.every, 'window.every');
+  const chunks = tableChunks(table);
+  const times = new Float64Array(Math.min(BLOCK, rows.length));
+  const { low, high } = timeSpan(rows, chunks, times);
+  const first = rows.length === 0 ? 0 : Math.floor((low - size) / every) + 1;
+  const windows = rows.length === 0 ? 0 : Math.floor(high / every) - first + 1;
+  const spec: CodeSpec = {
+    kind: 'window',
+    every,
+    size,
+    first,
+    cardinality: windows + 1,
+    passes: Math.ceil(size / every),
+  };
+  return { ...codeSourceOf(spec, chunks, times.length), spec };
+}
+
 /**
  * The bucket of each row as codes 0 .. n-1 over the buckets the rows span (fixed widths in UTC by
  * arithmetic; months, years and time zones through the grid, one call per row). Reads the rows'
@@ -145,16 +189,7 @@ function bucketCodes(
   const fixed = grid.width.fixedMs !== null && spec.timezone === undefined ? grid.width.fixedMs : null;
   const origin = spec.origin ?? (grid.width.unit === 'w' ? WEEK_ORIGIN : 0);
   if (fixed !== null) {
-    let low = Infinity;
-    let high = -Infinity;
-    forBlocks(rows, (block) => {
-      gatherChunks(chunks, 'timestamp', block, times);
-      for (let i = 0; i < block.length; i++) {
-        const t = times[i] as number;
-        if (t < low) low = t;
-        if (t > high) high = t;
-      }
-    });
+    const { low, high } = timeSpan(rows, chunks, times);
     const first = rows.length === 0 ? 0 : Math.floor((low - origin) / fixed);
     const cardinality = rows.length === 0 ? 1 : Math.floor((high - origin) / fixed) - first + 1;
     const bucket: CodeSpec = { kind: 'bucket', origin, width: fixed, first, cardinality };
@@ -268,6 +303,7 @@ export async function denseGroupBy(
     if (bucket === undefined) return undefined;
     keys.unshift(bucket);
   }
+  if (spec.window !== undefined) keys.unshift(windowCodes(spec.window, table, rows));
   const groups = keys.reduce((product, key) => product * key.cardinality, 1);
   if (groups > MAX_DENSE_GROUPS) return undefined;
   // approxPercentile aggregates over one field share its sketches, exact ones its runs:
@@ -300,17 +336,24 @@ export async function denseGroupBy(
   const out: Record<string, unknown>[] = [];
   // With no key, SQL's one row of an aggregate over no rows: count 0, the others null.
   if (keys.length === 0) present[0] = 1;
-  const digits = new Array<unknown>(keys.length);
-  for (let g = 0; g < groups; g++) {
+  const digits = new Array<number>(keys.length);
+  groups: for (let g = 0; g < groups; g++) {
     if (present[g] === 0) continue;
     let rest = g;
     for (let k = keys.length - 1; k >= 0; k--) {
       const key = keys[k] as CodeSource;
-      digits[k] = key.valueOf(rest % key.cardinality);
+      const code = rest % key.cardinality;
+      // A group of rows a window pass discarded is no group.
+      if (code === key.discard) continue groups;
+      digits[k] = code;
       rest = Math.floor(rest / key.cardinality);
     }
     const row: Record<string, unknown> = {};
-    keys.forEach((key, k) => (row[key.column] = digits[k]));
+    keys.forEach((key, k) => {
+      const code = digits[k] as number;
+      if (key.columnsOf === undefined) row[key.column] = key.valueOf(code);
+      else Object.assign(row, key.columnsOf(code));
+    });
     spec.aggregates.forEach(({ alias }, a) => (row[alias] = (folds[a] as Fold).result(g)));
     out.push(row);
   }

@@ -56,6 +56,7 @@ function detailOf(node: Exclude<AnalyticsNode, { kind: 'Events' }>): string {
         : `hopping windows of ${node.spec.size} every ${node.spec.every}`;
     case 'Aggregate': {
       const keys = [
+        ...(node.window === undefined ? [] : [`window(${node.window.size} every ${node.window.every})`]),
         ...(node.bucket === undefined
           ? []
           : [

@@ -2,7 +2,7 @@ import { accumulatorFor } from '../../../../analytics/accumulator-for.js';
 import type { Accumulator } from '../../../../analytics/accumulator.js';
 import { bucketGrid, type BucketGrid } from '../../../../analytics/time-bucket.js';
 import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
-import type { TimeBucketSpec } from '../../../../query/analytics-ast.js';
+import type { HoppingWindow, TimeBucketSpec } from '../../../../query/analytics-ast.js';
 import { canonicalJson } from '../../../../query/canonical.js';
 import { resolveField } from '../../../../query/fields.js';
 import type { EventTable } from '../../table/event-table.js';
@@ -12,6 +12,8 @@ import type { QueryGuard } from '../query-guard.js';
 /** What the column group-by computes: groups by bucket and fields, aggregates over events. */
 export interface ColumnGroupSpec {
   readonly bucket?: TimeBucketSpec;
+  /** Hopping windows as the first key (`windowStart`, `windowEnd`): the dense group-by's only. */
+  readonly window?: HoppingWindow;
   readonly groupBy: readonly string[];
   readonly aggregates: readonly { readonly alias: string; readonly spec: AggregateSpec }[];
 }

@@ -4,7 +4,7 @@ import { filterTimeRange } from '../../../../analytics/stages/filter-time-range.
 import { windowMs } from '../../../../analytics/partition-events.js';
 import { parseBucketWidth } from '../../../../analytics/bucket-width.js';
 import type { AggregateSpec } from '../../../../query/aggregate-spec.js';
-import type { RunningSpec } from '../../../../query/analytics-ast.js';
+import type { HoppingWindow, RunningSpec } from '../../../../query/analytics-ast.js';
 import { f, type EventQuery, type FilterNode } from '../../../../query/ast.js';
 import { resolveField } from '../../../../query/fields.js';
 import type { EventTable } from '../../table/event-table.js';
@@ -77,6 +77,13 @@ function bucketGuess(query: EventQuery, table: EventTable): number {
   return Math.max(1, Math.ceil(Math.abs(span) / Math.max(1, width.fixedMs ?? 30 * 86_400_000)));
 }
 
+/** Windows the table's time span holds (every window is one `every` after the last). */
+function windowGuess(window: HoppingWindow | undefined, table: EventTable): number {
+  if (window === undefined) return 1;
+  const span = table.rows === 0 ? 0 : table.timestamp.get(table.rows - 1) - table.timestamp.get(0);
+  return Math.max(1, Math.ceil(Math.abs(span) / windowMs(window.every, 'every')));
+}
+
 /**
  * Plans a query's analytics as a chain of operators over its row plan. Groups over the table's
  * columns by row number when the events come straight from the filter (no join, pattern or window
@@ -105,7 +112,14 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       estimatedRows: Math.ceil(node.estimatedRows / steps),
     };
   }
-  if (spec.window !== undefined) {
+  const grouped = spec.aggregates !== undefined || spec.groupBy !== undefined;
+  // Hopping windows straight over the events are a key of the Aggregate over columns (each event
+  // folded into every window that holds it), not records copied once per window.
+  const hopping =
+    spec.window !== undefined && !('gap' in spec.window) && grouped && node.kind === 'Events'
+      ? spec.window
+      : undefined;
+  if (spec.window !== undefined && hopping === undefined) {
     const copies =
       'gap' in spec.window
         ? 1
@@ -118,7 +132,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       estimatedRows: node.estimatedRows * copies,
     };
   }
-  if (spec.aggregates !== undefined || spec.groupBy !== undefined) {
+  if (grouped) {
     const entries = Object.entries(spec.aggregates ?? {});
     const aggregates = entries
       .filter((entry): entry is [string, AggregateSpec] => !isRunning(entry[1]))
@@ -130,6 +144,7 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
     const groupBy = spec.groupBy ?? [];
     const fields = [
       ...(spec.bucket === undefined ? [] : [spec.bucket.field ?? 'timestamp']),
+      ...(hopping === undefined ? [] : ['timestamp']),
       ...groupBy,
       ...aggregates.flatMap(({ spec: aggregate }) => aggregateFields(aggregate)),
     ];
@@ -138,19 +153,20 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
       : [];
     const input = node.estimatedRows;
     const groups =
-      groupBy.length === 0 && spec.bucket === undefined
+      groupBy.length === 0 && spec.bucket === undefined && hopping === undefined
         ? 1
         : Math.min(
             Math.max(1, input),
             groupBy.reduce(
               (product, field) => product * distinctGuess(field, table, input),
-              bucketGuess(query, table),
+              bucketGuess(query, table) * windowGuess(hopping, table),
             ),
           );
     const aggregate: AggregateNode = {
       kind: 'Aggregate',
       child: node,
       ...(spec.bucket === undefined ? {} : { bucket: spec.bucket }),
+      ...(hopping === undefined ? {} : { window: hopping }),
       groupBy,
       aggregates,
       running,

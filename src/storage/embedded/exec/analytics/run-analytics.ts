@@ -21,7 +21,7 @@ import { patternStage } from '../../../../analytics/stages/pattern-stage.js';
 import { compileRowFilter } from '../../../../analytics/stages/row-filter.js';
 import { dataRange } from '../../../../analytics/stages/run-pipeline.js';
 import { sortRows } from '../../../../analytics/stages/sort-rows.js';
-import { windowRows } from '../../../../analytics/stages/time-windows.js';
+import { hoppingWindows, windowRows } from '../../../../analytics/stages/time-windows.js';
 import type { TimeBucketSpec } from '../../../../query/analytics-ast.js';
 
 type Row = Record<string, unknown>;
@@ -73,6 +73,7 @@ async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Pr
   if (node.overColumns && 'rows' in input) {
     const spec = {
       ...(node.bucket === undefined ? {} : { bucket: node.bucket }),
+      ...(node.window === undefined ? {} : { window: node.window }),
       groupBy: node.groupBy,
       aggregates: node.aggregates,
     };
@@ -85,7 +86,10 @@ async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Pr
       parallelOf(node, run),
     );
     run.workers.set(node, dense?.workers ?? 0);
-    return dense?.rows ?? groupByColumns(input.rows, spec, run.table, run.body, run.guard);
+    if (dense !== undefined) return dense.rows;
+    // Windows the dense fold cannot take (an aggregate it has no fold for, too many groups) are
+    // copied per window as records below.
+    if (node.window === undefined) return groupByColumns(input.rows, spec, run.table, run.body, run.guard);
   }
   let rows = recordsOf(input, run);
   const plain = Object.fromEntries(node.aggregates.map(({ alias, spec }) => [alias, spec]));
@@ -93,6 +97,9 @@ async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Pr
   if (node.bucket !== undefined) {
     rows = bucketRows(rows, node.bucket);
     keys.unshift('bucket');
+  } else if (node.window !== undefined) {
+    rows = hoppingWindows(rows, node.window);
+    keys.unshift('windowStart', 'windowEnd');
   } else if (node.child.kind === 'Window') keys.unshift('windowStart', 'windowEnd');
   return groupRows(rows, { by: [...new Set(keys)], aggregates: plain });
 }
@@ -100,8 +107,8 @@ async function groups(node: AggregateNode, input: Output, run: AnalyticsRun): Pr
 /** Adds a node's running aggregates, each group's series in bucket (or window) order. */
 function withRunning(node: AggregateNode, rows: Row[]): Row[] {
   if (node.running.length === 0) return rows;
-  const order =
-    node.bucket !== undefined ? 'bucket' : node.child.kind === 'Window' ? 'windowStart' : undefined;
+  const windowed = node.window !== undefined || node.child.kind === 'Window';
+  const order = node.bucket !== undefined ? 'bucket' : windowed ? 'windowStart' : undefined;
   return applyRunning(rows, Object.fromEntries(node.running.map(({ alias, spec }) => [alias, spec])), {
     ...(order === undefined ? {} : { order }),
     partitionBy: node.groupBy,
