@@ -142,17 +142,22 @@ function windowSource(
   const { every, size, first, passes } = spec;
   const discard = spec.cardinality - 1;
   const startOf = (code: number) => (code + first) * every;
+  // The block's times and latest windows, from pass 0 (a block's passes come in order, 0 first):
+  // a later pass only steps back from them.
+  const latest = new Float64Array(times.length);
   return {
     column: 'windowStart',
     cardinality: spec.cardinality,
     passes,
     discard,
     codes(rows, out, pass) {
-      gatherChunks(reader, 'timestamp', rows, times);
+      if (pass === 0) {
+        gatherChunks(reader, 'timestamp', rows, times);
+        for (let i = 0; i < rows.length; i++) latest[i] = Math.floor((times[i] as number) / every);
+      }
       for (let i = 0; i < rows.length; i++) {
-        const t = times[i] as number;
-        const k = Math.floor(t / every) - pass;
-        out[i] = k * every + size > t ? k - first : discard;
+        const k = (latest[i] as number) - pass;
+        out[i] = k * every + size > (times[i] as number) ? k - first : discard;
       }
     },
     valueOf: startOf,

@@ -214,26 +214,32 @@ export class PercentileFold implements Fold {
   }
 }
 
-/** The keys' row codes, mixed into one group number per row (the first key most significant). */
+/**
+ * The keys' row codes, mixed into one group number per row (the first key most significant). Each
+ * key's codes are kept in its own array: in a later pass only a key read in passes (a window) is
+ * read again.
+ */
 function groupsOf(
   keys: readonly CodeSource[],
   block: Int32Array,
-  codes: Int32Array,
+  codes: readonly Int32Array[],
   groupOf: Int32Array,
   pass: number,
 ): void {
   groupOf.fill(0);
-  for (const key of keys) {
-    key.codes(block, codes, pass);
+  keys.forEach((key, k) => {
+    const own = codes[k] as Int32Array;
+    if (pass === 0 || key.passes !== undefined) key.codes(block, own, pass);
     const radix = key.cardinality;
-    for (let i = 0; i < block.length; i++) groupOf[i] = (groupOf[i] as number) * radix + (codes[i] as number);
-  }
+    for (let i = 0; i < block.length; i++) groupOf[i] = (groupOf[i] as number) * radix + (own[i] as number);
+  });
 }
 
 /**
  * Folds the rows into `folds` (one per aggregate, fed by `numbers[a]`, or nothing for count()),
- * a block at a time; returns which groups hold a row. Exact percentiles take a second pass that
- * puts each group's values side by side. `check` runs once a block (a query's
+ * a block at a time; returns which groups hold a row. A key read in passes (hopping windows) folds
+ * each block once per pass, the block's numbers read once. Exact percentiles take a second pass
+ * over the rows that puts each group's values side by side. `check` runs once a block (a query's
  * guard, a worker's stop flag).
  */
 export function foldRows(
@@ -246,20 +252,17 @@ export function foldRows(
 ): Uint8Array {
   const length = Math.min(BLOCK, rows.length);
   const groupOf = new Int32Array(length);
-  const codes = new Int32Array(length);
-  const values = new Float64Array(length);
+  const codes = keys.map(() => new Int32Array(length));
+  const values = numbers.map((source) => (source ? new Float64Array(length) : undefined));
   const present = new Uint8Array(groups);
   const passes = passesOf(keys);
   forBlocks(rows, (block) => {
     check();
+    numbers.forEach((source, a) => source?.numbers(block, values[a] as Float64Array));
     for (let pass = 0; pass < passes; pass++) {
       groupsOf(keys, block, codes, groupOf, pass);
       for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
-      folds.forEach((fold, a) => {
-        const source = numbers[a];
-        if (source) source.numbers(block, values);
-        fold.add(groupOf, source ? values : undefined, block.length);
-      });
+      folds.forEach((fold, a) => fold.add(groupOf, values[a], block.length));
     }
   });
   const percentiles = folds.flatMap((fold, a) =>
@@ -269,12 +272,10 @@ export function foldRows(
     for (const [fold] of percentiles) fold.allocate();
     forBlocks(rows, (block) => {
       check();
+      for (const [, a] of percentiles) (numbers[a] as NumberSource).numbers(block, values[a] as Float64Array);
       for (let pass = 0; pass < passes; pass++) {
         groupsOf(keys, block, codes, groupOf, pass);
-        for (const [fold, a] of percentiles) {
-          (numbers[a] as NumberSource).numbers(block, values);
-          fold.place(groupOf, values, block.length);
-        }
+        for (const [fold, a] of percentiles) fold.place(groupOf, values[a] as Float64Array, block.length);
       }
     });
   }
