@@ -200,6 +200,22 @@ export class PercentileFold implements Fold {
     }
   }
 
+  /** Per group, the rank of the run's last selection (-1: none): it bounds the next one. */
+  private pivots: Int32Array | undefined;
+
+  /**
+   * The part of a group's run the rank-th value is in. After a selection at rank q, every value
+   * before q is no larger and every one after it no smaller, so a later percentile over the same run
+   * (p95 after p50) selects only on its side of q.
+   */
+  private sideOf(group: number, rank: number, count: number): [number, number] {
+    const pivots = (this.pivots ??= new Int32Array(this.n.length).fill(-1));
+    const pivot = pivots[group] as number;
+    pivots[group] = rank;
+    if (pivot < 0 || pivot === rank) return [0, count];
+    return rank > pivot ? [pivot + 1, count] : [0, pivot];
+  }
+
   result(group: number): number | null {
     const count = this.n[group] as number;
     if (count === 0) return null;
@@ -208,7 +224,8 @@ export class PercentileFold implements Fold {
     const run = runs.all.subarray(runs.starts[group], runs.starts[group + 1]);
     const rank = this.p * (count - 1);
     const low = Math.floor(rank);
-    const lowValue = selectKth(run, low);
+    const [from, to] = runs.sideOf(group, low, count);
+    const lowValue = selectKth(run.subarray(from, to), low - from);
     const highValue = low + 1 < count ? minFrom(run, low + 1) : lowValue;
     return interpolate(lowValue, highValue, rank - low) + 0;
   }
@@ -226,6 +243,8 @@ function groupsOf(
   groupOf: Int32Array,
   pass: number,
 ): void {
+  // One key: its codes are the groups.
+  if (keys.length === 1) return (keys[0] as CodeSource).codes(block, groupOf, pass);
   groupOf.fill(0);
   keys.forEach((key, k) => {
     const own = codes[k] as Int32Array;
@@ -256,7 +275,13 @@ export function foldRows(
   const values = numbers.map((source) => (source ? new Float64Array(length) : undefined));
   const present = new Uint8Array(groups);
   const passes = passesOf(keys);
-  forBlocks(rows, (block) => {
+  const percentiles = folds.flatMap((fold, a) =>
+    fold instanceof PercentileFold && fold.owner === undefined ? [[fold, a] as const] : [],
+  );
+  // Exact percentiles read the rows twice; with one pass per block, the second reuses the first's
+  // groups (4 bytes a row) instead of reading and mixing the keys again.
+  const kept = percentiles.length > 0 && passes === 1 ? new Int32Array(rows.length) : undefined;
+  forBlocks(rows, (block, start) => {
     check();
     numbers.forEach((source, a) => source?.numbers(block, values[a] as Float64Array));
     for (let pass = 0; pass < passes; pass++) {
@@ -264,18 +289,17 @@ export function foldRows(
       for (let i = 0; i < block.length; i++) present[groupOf[i] as number] = 1;
       folds.forEach((fold, a) => fold.add(groupOf, values[a], block.length));
     }
+    kept?.set(groupOf.subarray(0, block.length), start);
   });
-  const percentiles = folds.flatMap((fold, a) =>
-    fold instanceof PercentileFold && fold.owner === undefined ? [[fold, a] as const] : [],
-  );
   if (percentiles.length > 0) {
     for (const [fold] of percentiles) fold.allocate();
-    forBlocks(rows, (block) => {
+    forBlocks(rows, (block, start) => {
       check();
       for (const [, a] of percentiles) (numbers[a] as NumberSource).numbers(block, values[a] as Float64Array);
       for (let pass = 0; pass < passes; pass++) {
-        groupsOf(keys, block, codes, groupOf, pass);
-        for (const [fold, a] of percentiles) fold.place(groupOf, values[a] as Float64Array, block.length);
+        const blockGroups = kept?.subarray(start, start + block.length) ?? groupOf;
+        if (kept === undefined) groupsOf(keys, block, codes, groupOf, pass);
+        for (const [fold, a] of percentiles) fold.place(blockGroups, values[a] as Float64Array, block.length);
       }
     });
   }
