@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openEventStore, type EventStore, type NewEvent, type StoredEvent } from '../../src/index.js';
+import { f, openEventStore, type EventStore, type NewEvent, type StoredEvent } from '../../src/index.js';
+import { MATCH_ALL } from '../../src/query/ast.js';
 import { removeDir, tempDir } from '../support/helpers.js';
 
 // The embedded engine's join over row numbers (join-over-rows.ts: key codes from columns and field
@@ -166,7 +167,23 @@ async function check(open: () => Promise<EventStore>, c: Case): Promise<void> {
         ...(c.within === undefined ? {} : { within: c.within as string }),
       })
       .execute();
-    expect(joined).toEqual(oracle(left, right, c));
+    const expected = oracle(left, right, c);
+    expect(joined).toEqual(expected);
+    // The pipeline's leading match and join run as one engine query: the same Join operator.
+    const filter = (type: string | undefined) => (type === undefined ? MATCH_ALL : f.eq('type', type));
+    const piped = await store.analytics.pipeline([
+      { match: filter(c.left) },
+      {
+        join: {
+          right: filter(c.right),
+          on: c.on as string,
+          as: 'done',
+          ...(c.type === undefined ? {} : { type: c.type }),
+          ...(c.within === undefined ? {} : { within: c.within as string }),
+        },
+      },
+    ]);
+    expect(piped).toEqual(expected);
   } finally {
     await store.close();
   }

@@ -125,6 +125,8 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
     case 'Join': {
       const input = await evaluate(node.child, run);
       const rightRows = await run.selectRows(node.right);
+      // Over row numbers the join reads keys from the columns and decodes only paired events;
+      // over records (a Funnel's row), or rows out of order, the row stage joins the records.
       if ('rows' in input) {
         const joined = joinOverRows(input.rows, rightRows, node.spec, run);
         if (joined !== undefined) {
