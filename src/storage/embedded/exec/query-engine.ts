@@ -461,6 +461,7 @@ export class QueryEngine {
       pool: this.pool,
       forceParallel: query.hints.parallel === true,
       workers: new Map(),
+      joinReads: new Map(),
     };
     const started = performance.now();
     try {
@@ -520,6 +521,7 @@ export class QueryEngine {
     return explainAnalytics(run.guard.queryId, root, explainPlan(run.guard.queryId, events), {
       actual: run.actual,
       workers: run.workers,
+      ...(run.joinReads === undefined ? {} : { joinReads: run.joinReads }),
       rowActual: rowRun.actual,
       timeMs,
     });

@@ -28,12 +28,29 @@ export interface EventsNode extends Estimated {
   readonly plan: QueryPlan;
 }
 
+/**
+ * Where a join reads a side's key from without decoding records: a column (`type` and
+ * `aggregateId` as dictionary ids; `timestamp`, `version`, `sequence`), a field column (a
+ * `tags.*` / `payload.*` field's codes or numbers), or values (`id`, from the record; or a field
+ * column that mixes kinds, keyed by canonical JSON so 1 never meets "1").
+ */
+export type JoinKeyRead = 'column' | 'field column' | 'values';
+
+/**
+ * An equi-join of the rows below (left) with the right side's row plan. Over the filter's row
+ * numbers (`overRows`), it is a hash join over row ids and key codes that decodes only the events
+ * of output pairs (join-over-rows.ts); over records from below (a Funnel's row), joinRows.
+ */
 export interface JoinNode extends Estimated {
   readonly kind: 'Join';
   readonly child: AnalyticsNode;
   /** The right side's own row plan. */
   readonly right: QueryPlan;
   readonly spec: JoinSpec;
+  /** The left rows are the filter's row numbers (true), or records from below (false). */
+  readonly overRows: boolean;
+  /** Where each side's key is expected to be read from (over rows; the run may fall back to values). */
+  readonly reads: readonly [JoinKeyRead, JoinKeyRead];
 }
 
 export interface PatternNode extends Estimated {

@@ -5,13 +5,15 @@ import type { Explanation, ExplainNode } from '../../../../query/explanation.js'
 import { assertNever } from '../../../../support/assert-never.js';
 import { explainPlan, renderTree } from '../explain.js';
 import { indexesOf, type PlanNode } from '../plan-nodes.js';
-import { rowPlansOf, type AnalyticsNode } from './analytics-nodes.js';
+import { rowPlansOf, type AnalyticsNode, type JoinKeyRead, type JoinNode } from './analytics-nodes.js';
 
 /** What an EXPLAIN ANALYZE run of an analytics query saw. */
 export interface AnalyticsActuals {
   readonly actual: ReadonlyMap<AnalyticsNode, number>;
   /** Workers each Aggregate folded on (0: the main thread). */
   readonly workers?: ReadonlyMap<AnalyticsNode, number>;
+  /** Where each Join over row numbers read its keys from. */
+  readonly joinReads?: ReadonlyMap<AnalyticsNode, readonly [JoinKeyRead, JoinKeyRead]>;
   readonly rowActual: ReadonlyMap<PlanNode, number>;
   readonly timeMs: number;
 }
@@ -40,11 +42,26 @@ function aggregateText(spec: AggregateSpec | RunningSpec): string {
   }
 }
 
-function detailOf(node: Exclude<AnalyticsNode, { kind: 'Events' }>): string {
+/**
+ * How a Join runs: a hash join over row ids with its keys' source (analyzed: the source it used;
+ * one name when both sides read alike), or over the records below.
+ */
+function joinMethod(node: JoinNode, run: AnalyticsActuals | undefined): string {
+  if (!node.overRows) return 'hash join over the rows below';
+  const reads = run === undefined ? node.reads : run.joinReads?.get(node);
+  if (reads === undefined) return 'hash join over decoded events';
+  const [left, right] = reads;
+  return `hash join over row ids: key codes from ${left === right ? left : `${left} = ${right}`}`;
+}
+
+function detailOf(
+  node: Exclude<AnalyticsNode, { kind: 'Events' }>,
+  run: AnalyticsActuals | undefined,
+): string {
   switch (node.kind) {
     case 'Join': {
       const on = typeof node.spec.on === 'string' ? node.spec.on : node.spec.on.join(' = ');
-      return `${node.spec.type ?? 'inner'} join on ${on} as ${node.spec.as}${node.spec.within === undefined ? '' : ` within ${node.spec.within}`}`;
+      return `${node.spec.type ?? 'inner'} join on ${on} as ${node.spec.as}${node.spec.within === undefined ? '' : ` within ${node.spec.within}`}; ${joinMethod(node, run)}`;
     }
     case 'Pattern':
       return `${node.spec.steps.map((step) => `${step.absent ? 'not ' : ''}${step.name}`).join(' -> ')} per ${node.spec.partitionBy} within ${node.spec.within}${node.spec.contiguity === 'strict' ? ', strict' : ''}`;
@@ -119,7 +136,7 @@ function explainNode(node: AnalyticsNode, queryId: string, run: AnalyticsActuals
     children.push(explainPlan(queryId, node.right, run && { actual: run.rowActual, timeMs: 0 }).plan);
   return {
     operator: OPERATOR[node.kind],
-    detail: detailOf(node) + workersOf(node, run),
+    detail: detailOf(node, run) + workersOf(node, run),
     estimatedRows: node.estimatedRows,
     ...(run === undefined ? {} : { actualRows: run.actual.get(node) ?? 0 }),
     children,

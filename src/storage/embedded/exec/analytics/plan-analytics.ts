@@ -9,7 +9,7 @@ import { f, type EventQuery, type FilterNode } from '../../../../query/ast.js';
 import { resolveField } from '../../../../query/fields.js';
 import type { EventTable } from '../../table/event-table.js';
 import type { QueryPlan } from '../query-optimizer.js';
-import type { AggregateNode, AnalyticsNode, FieldRead } from './analytics-nodes.js';
+import type { AggregateNode, AnalyticsNode, FieldRead, JoinKeyRead } from './analytics-nodes.js';
 import { PARALLEL_FOLD_ROWS } from './parallel-group-by.js';
 
 /** What the analytics planner asks of the engine: row plans, and where a payload field lives. */
@@ -62,6 +62,13 @@ function fieldRead(field: string, planning: AnalyticsPlanning): FieldRead {
   return planning.hasFieldColumn?.(field) === true ? 'field column' : 'field column, extracted now';
 }
 
+/** Where a join reads a key, as planned: a field column may turn out to mix kinds (then values). */
+function joinKeyRead(field: string): JoinKeyRead {
+  const ref = resolveField(field, 'join.on');
+  if (ref.kind !== 'core') return 'field column';
+  return ref.name === 'id' ? 'values' : 'column';
+}
+
 /** Groups a key can take, guessed from what the table knows: dictionary sizes, the time span. */
 function distinctGuess(field: string, table: EventTable, input: number): number {
   if (field === 'type') return Math.max(1, table.types.count);
@@ -100,7 +107,17 @@ export function planAnalytics(query: EventQuery, planning: AnalyticsPlanning): A
   }
   if (spec.join !== undefined) {
     const right = planning.planRows({ ...spec.join.right, orderBy: [], limit: undefined, offset: undefined });
-    node = { kind: 'Join', child: node, right, spec: spec.join, estimatedRows: node.estimatedRows };
+    const [leftField, rightField] =
+      typeof spec.join.on === 'string' ? [spec.join.on, spec.join.on] : spec.join.on;
+    node = {
+      kind: 'Join',
+      child: node,
+      right,
+      spec: spec.join,
+      overRows: node.kind === 'Events',
+      reads: [joinKeyRead(leftField), joinKeyRead(rightField)],
+      estimatedRows: node.estimatedRows,
+    };
   }
   if (spec.pattern !== undefined) {
     const steps = spec.pattern.steps.length;

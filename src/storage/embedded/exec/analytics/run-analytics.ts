@@ -6,7 +6,8 @@ import type { BodyReader } from '../compile-filter.js';
 import type { QueryGuard } from '../query-guard.js';
 import type { QueryPlan } from '../query-optimizer.js';
 import type { OperatorWorkers } from './operator-workers.js';
-import type { AggregateNode, AnalyticsNode } from './analytics-nodes.js';
+import type { AggregateNode, AnalyticsNode, JoinKeyRead } from './analytics-nodes.js';
+import { joinOverRows } from './join-over-rows.js';
 import { groupByColumns } from './group-by-columns.js';
 import { patternOverColumns } from './pattern-over-columns.js';
 import { funnelOverColumns } from './funnel-over-columns.js';
@@ -46,6 +47,8 @@ export interface AnalyticsRun {
   readonly forceParallel: boolean;
   /** Workers each Aggregate, Pattern and Funnel actually ran on (0: the main thread). */
   readonly workers: Map<AnalyticsNode, number>;
+  /** Where each Join over row numbers read its keys from (absent: it joined records). */
+  readonly joinReads?: Map<AnalyticsNode, readonly [JoinKeyRead, JoinKeyRead]>;
 }
 
 /** What a node hands the one above: row numbers straight from the filter, or records. */
@@ -120,9 +123,19 @@ async function produce(node: AnalyticsNode, run: AnalyticsRun): Promise<Output> 
     case 'Events':
       return { rows: await run.selectRows(node.plan) };
     case 'Join': {
-      const left = recordsOf(await evaluate(node.child, run), run);
-      const right = run.reader.events(Array.from(await run.selectRows(node.right)));
-      return { records: joinRows(left, right, node.spec) };
+      const input = await evaluate(node.child, run);
+      const rightRows = await run.selectRows(node.right);
+      // Over row numbers the join reads keys from the columns and decodes only paired events;
+      // over records (a Funnel's row), or rows out of order, the row stage joins the records.
+      if ('rows' in input) {
+        const joined = joinOverRows(input.rows, rightRows, node.spec, run);
+        if (joined !== undefined) {
+          run.joinReads?.set(node, joined.reads);
+          return { records: joined.rows };
+        }
+      }
+      const right = run.reader.events(Array.from(rightRows));
+      return { records: joinRows(recordsOf(input, run), right, node.spec) };
     }
     case 'Pattern': {
       const input = await evaluate(node.child, run);
