@@ -58,7 +58,7 @@ describe('README', () => {
   it('runs the analytics example as written and prints what its comments say', async () => {
     // Each `console.log(JSON.stringify(x)); // <json>` promises that JSON.
     const { promised, logged } = await runPromising(sectionCode('Analytics'));
-    expect(promised.length).toBe(3);
+    expect(promised.length).toBe(4);
     expect(logged).toEqual(promised);
   });
 
