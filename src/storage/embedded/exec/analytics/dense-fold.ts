@@ -48,6 +48,18 @@ export interface Fold {
   result(group: number): number | null;
 }
 
+/**
+ * A fold that reads the rows twice: the first pass (add) sizes its state, `allocate` makes it, the
+ * second (place) fills it. One with an `owner` reads the owner's state and takes neither pass.
+ */
+export interface TwoPassFold extends Fold {
+  readonly owner?: TwoPassFold;
+  allocate(): void;
+  place(groupOf: Int32Array, values: Float64Array, length: number): void;
+}
+
+const isTwoPass = (fold: Fold): fold is TwoPassFold => 'place' in fold;
+
 /** A mergeable fold's state as a worker sends it back: plain typed arrays. */
 export type FoldState = { readonly n: Float64Array; readonly acc: Float64Array } | RunsState;
 
@@ -143,7 +155,7 @@ export interface RunsState {
  * n·log n) and interpolates as the general path does (order-accumulators.ts). Shares of the rows
  * placed apart (by workers) merge by putting each group's runs side by side.
  */
-export class PercentileFold implements Fold {
+export class PercentileFold implements TwoPassFold {
   private n: Float64Array;
   private starts = new Float64Array(0);
   private filled = new Float64Array(0);
@@ -276,9 +288,9 @@ export function foldRows(
   const present = new Uint8Array(groups);
   const passes = passesOf(keys);
   const percentiles = folds.flatMap((fold, a) =>
-    fold instanceof PercentileFold && fold.owner === undefined ? [[fold, a] as const] : [],
+    isTwoPass(fold) && fold.owner === undefined ? [[fold, a] as const] : [],
   );
-  // Exact percentiles read the rows twice; with one pass per block, the second reuses the first's
+  // Percentiles read the rows twice; with one pass per block, the second reuses the first's
   // groups (4 bytes a row) instead of reading and mixing the keys again.
   const kept = percentiles.length > 0 && passes === 1 ? new Int32Array(rows.length) : undefined;
   forBlocks(rows, (block, start) => {

@@ -5,8 +5,8 @@ import type { EventTable } from '../../table/event-table.js';
 import type { QueryGuard } from '../query-guard.js';
 import { accumulatorFor } from '../../../../analytics/accumulator-for.js';
 import type { Accumulator } from '../../../../analytics/accumulator.js';
-import { DDSketch } from '@datadog/sketches-js';
-import { RELATIVE_ACCURACY, sketchPercentile } from '../../../../analytics/approx-percentile.js';
+import { sketchMapping } from '../../../../analytics/approx-percentile.js';
+import { SketchFold } from './sketch-fold.js';
 import type { ColumnGroupSpec } from './group-by-columns.js';
 import {
   BLOCK,
@@ -243,30 +243,6 @@ function accumulatedFold(accumulator: Accumulator, groups: number): Fold {
   };
 }
 
-/**
- * approxPercentile by DDSketch per group (approx-percentile.ts: the general path's sketch and
- * reading, so the results are the same). The first such aggregate over a field fills the field's
- * sketches; the others over it only read them.
- */
-function sketchFold(shared: Map<string, DDSketch[]>, field: string, p: number, groups: number): Fold {
-  const existing = shared.get(field);
-  const sketches = existing ?? new Array<DDSketch>(groups);
-  if (existing === undefined) shared.set(field, sketches);
-  const sketch = (g: number): DDSketch =>
-    (sketches[g] ??= new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }));
-  return {
-    add(groupOf, values, length) {
-      if (existing !== undefined) return;
-      const v = values as Float64Array;
-      for (let i = 0; i < length; i++) {
-        const x = v[i] as number;
-        if (x === x) sketch(groupOf[i] as number).accept(x);
-      }
-    },
-    result: (g) => (sketches[g] === undefined ? null : sketchPercentile(sketches[g], p)),
-  };
-}
-
 function fieldOf(spec: AggregateSpec): string | undefined {
   return 'field' in spec ? spec.field : undefined;
 }
@@ -308,7 +284,14 @@ export async function denseGroupBy(
   if (groups > MAX_DENSE_GROUPS) return undefined;
   // approxPercentile aggregates over one field share its sketches, exact ones its runs:
   // p50, p95 and p99 sketch, or place, the field's values once.
-  const sketches = new Map<string, DDSketch[]>();
+  const sketches = new Map<string, SketchFold>();
+  const mapping = sketchMapping();
+  const sketchFold = (field: string, p: number): SketchFold => {
+    const owner = sketches.get(field);
+    const fold = new SketchFold(groups, p, mapping, owner);
+    if (owner === undefined) sketches.set(field, fold);
+    return fold;
+  };
   const runs = new Map<string, PercentileFold>();
   const percentileFold = (field: string, p: number): PercentileFold => {
     const owner = runs.get(field);
@@ -322,7 +305,7 @@ export async function denseGroupBy(
       : a.kind === 'median'
         ? percentileFold(a.field, 0.5)
         : a.kind === 'approxPercentile'
-          ? sketchFold(sketches, a.field, a.p, groups)
+          ? sketchFold(a.field, a.p)
           : ACCUMULATED.has(a.kind)
             ? accumulatedFold(accumulatorFor(a), groups)
             : new SimpleFold(a.kind, groups),

@@ -1,0 +1,117 @@
+import {
+  sketchOrdinal,
+  sketchPercentile,
+  type SketchMapping,
+} from '../../../../analytics/approx-percentile.js';
+import type { TwoPassFold } from './dense-fold.js';
+
+/**
+ * approxPercentile per group with the answers of the general path's sketch (approx-percentile.ts),
+ * its bins for every group in one typed array. Each value becomes its bin's ordinal (an integer
+ * that sorts the bins in value order). The first pass counts each group's values and finds the
+ * ordinals' span; the second counts ordinals per (group, ordinal) in a dense array (a sparse map
+ * per group when the span is too wide for one); a percentile reads the two ranks around p·(n−1) by
+ * a walk over the group's bins. p50, p95 and p99 over one field share one fold's bins.
+ */
+
+/** Most (group, ordinal) cells held densely (8 bytes each). */
+const MAX_DENSE_CELLS = 1 << 22;
+
+export class SketchFold implements TwoPassFold {
+  private readonly n: Float64Array;
+  private low = Infinity;
+  private high = -Infinity;
+  private span = 0;
+  private dense: Float64Array | undefined;
+  private sparse: Map<number, number>[] | undefined;
+  /**
+   * The first pass's ordinals in the order it saw them: the second pass sees the same values in the
+   * same order (foldRows), so it reads them back instead of taking a logarithm again.
+   */
+  private ordinals = new Int32Array(1024);
+  private written = 0;
+  private consumed = 0;
+  /** Per group, its sparse bins sorted by ordinal (made on first read). */
+  private sorted: (readonly [number, number][])[] = [];
+
+  /** With an `owner` (an earlier approxPercentile over the same field), this one only reads its bins. */
+  constructor(
+    groups: number,
+    private readonly p: number,
+    private readonly mapping: SketchMapping,
+    readonly owner?: SketchFold,
+    private readonly maxDenseCells = MAX_DENSE_CELLS,
+  ) {
+    this.n = owner?.n ?? new Float64Array(groups);
+  }
+
+  add(groupOf: Int32Array, values: Float64Array | undefined, length: number): void {
+    if (this.owner !== undefined) return;
+    const v = values as Float64Array;
+    for (let i = 0; i < length; i++) {
+      const x = v[i] as number;
+      // Finite numbers only (NaN: missing or not a number; ±Infinity the sketch skips too).
+      if (x - x !== 0) continue;
+      this.n[groupOf[i] as number]! += 1;
+      const t = sketchOrdinal(this.mapping, x);
+      if (t < this.low) this.low = t;
+      if (t > this.high) this.high = t;
+      if (this.written === this.ordinals.length) {
+        const grown = new Int32Array(this.written * 2);
+        grown.set(this.ordinals);
+        this.ordinals = grown;
+      }
+      this.ordinals[this.written++] = t;
+    }
+  }
+
+  allocate(): void {
+    const groups = this.n.length;
+    this.span = this.high < this.low ? 0 : this.high - this.low + 1;
+    if (groups * this.span <= this.maxDenseCells) this.dense = new Float64Array(groups * this.span);
+    else this.sparse = Array.from({ length: groups }, () => new Map<number, number>());
+  }
+
+  place(groupOf: Int32Array, values: Float64Array, length: number): void {
+    const { dense, sparse, span, low, ordinals } = this;
+    for (let i = 0; i < length; i++) {
+      const x = values[i] as number;
+      if (x - x !== 0) continue;
+      const g = groupOf[i] as number;
+      const t = ordinals[this.consumed++] as number;
+      if (dense !== undefined) dense[g * span + t - low]! += 1;
+      else {
+        const bins = (sparse as Map<number, number>[])[g] as Map<number, number>;
+        bins.set(t, (bins.get(t) ?? 0) + 1);
+      }
+    }
+  }
+
+  /** The ordinal of the group's value at 0-based rank r: the first bin whose running count passes r. */
+  private ordinalAt(group: number, rank: number): number {
+    let running = 0;
+    if (this.dense !== undefined) {
+      const start = group * this.span;
+      for (let c = 0; c < this.span; c++) {
+        running += this.dense[start + c] as number;
+        if (running > rank) return this.low + c;
+      }
+      return this.high;
+    }
+    const bins = (this.sorted[group] ??= [...(this.sparse as Map<number, number>[])[group]!].sort(
+      (a, b) => a[0] - b[0],
+    ));
+    for (const [t, count] of bins) {
+      running += count;
+      if (running > rank) return t;
+    }
+    return this.high;
+  }
+
+  result(group: number): number | null {
+    const bins = this.owner ?? this;
+    return sketchPercentile(this.mapping, this.n[group] as number, this.p, (rank) =>
+      bins.ordinalAt(group, rank),
+    );
+  }
+}
