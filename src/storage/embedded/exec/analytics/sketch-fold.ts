@@ -9,7 +9,7 @@ import type { TwoPassFold } from './dense-fold.js';
  * approxPercentile per group with the answers of the general path's sketch (approx-percentile.ts),
  * its bins for every group in one typed array. Each value becomes its bin's ordinal (an integer
  * that sorts the bins in value order). The first pass counts each group's values and finds the
- * ordinals' span; the second counts ordinals per (group, ordinal) in a dense array (a sparse map
+ * ordinals' spans; the second counts ordinals per (group, ordinal) in a dense array (a sparse map
  * per group when the span is too wide for one); a percentile reads the two ranks around p·(n−1) by
  * a walk over the group's bins. p50, p95 and p99 over one field share one fold's bins.
  */
@@ -19,8 +19,13 @@ const MAX_DENSE_CELLS = 1 << 22;
 
 export class SketchFold implements TwoPassFold {
   private readonly n: Float64Array;
-  private low = Infinity;
+  /** The ordinals seen: overall, and the negative and positive ones apart (see cellOf). */
   private high = -Infinity;
+  private lowNegative = Infinity;
+  private highNegative = -Infinity;
+  private lowPositive = Infinity;
+  private highPositive = -Infinity;
+  private negativeCells = 0;
   private span = 0;
   private dense: Float64Array | undefined;
   private sparse: Map<number, number>[] | undefined;
@@ -54,8 +59,14 @@ export class SketchFold implements TwoPassFold {
       if (x - x !== 0) continue;
       this.n[groupOf[i] as number]! += 1;
       const t = sketchOrdinal(this.mapping, x);
-      if (t < this.low) this.low = t;
       if (t > this.high) this.high = t;
+      if (t < 0) {
+        if (t < this.lowNegative) this.lowNegative = t;
+        if (t > this.highNegative) this.highNegative = t;
+      } else if (t > 0) {
+        if (t < this.lowPositive) this.lowPositive = t;
+        if (t > this.highPositive) this.highPositive = t;
+      }
       if (this.written === this.ordinals.length) {
         const grown = new Int32Array(this.written * 2);
         grown.set(this.ordinals);
@@ -67,24 +78,41 @@ export class SketchFold implements TwoPassFold {
 
   allocate(): void {
     const groups = this.n.length;
-    this.span = this.high < this.low ? 0 : this.high - this.low + 1;
+    // Negative ordinals, zero and positive ones lie ±2^20 apart (approx-percentile.ts): each side
+    // gets the cells of its own span, zero one cell between them.
+    const cells = (low: number, high: number) => (high < low ? 0 : high - low + 1);
+    this.negativeCells = cells(this.lowNegative, this.highNegative);
+    this.span = this.negativeCells + 1 + cells(this.lowPositive, this.highPositive);
     if (groups * this.span <= this.maxDenseCells) this.dense = new Float64Array(groups * this.span);
     else this.sparse = Array.from({ length: groups }, () => new Map<number, number>());
   }
 
   place(groupOf: Int32Array, values: Float64Array, length: number): void {
-    const { dense, sparse, span, low, ordinals } = this;
+    const { dense, sparse, span, ordinals } = this;
     for (let i = 0; i < length; i++) {
       const x = values[i] as number;
       if (x - x !== 0) continue;
       const g = groupOf[i] as number;
       const t = ordinals[this.consumed++] as number;
-      if (dense !== undefined) dense[g * span + t - low]! += 1;
+      if (dense !== undefined) dense[g * span + this.cellOf(t)]! += 1;
       else {
         const bins = (sparse as Map<number, number>[])[g] as Map<number, number>;
         bins.set(t, (bins.get(t) ?? 0) + 1);
       }
     }
+  }
+
+  /** A dense cell of an ordinal: the negatives' cells, zero's, then the positives'. */
+  private cellOf(t: number): number {
+    if (t < 0) return t - this.lowNegative;
+    if (t === 0) return this.negativeCells;
+    return this.negativeCells + 1 + t - this.lowPositive;
+  }
+
+  private ordinalOf(cell: number): number {
+    if (cell < this.negativeCells) return this.lowNegative + cell;
+    if (cell === this.negativeCells) return 0;
+    return this.lowPositive + cell - this.negativeCells - 1;
   }
 
   /** The ordinal of the group's value at 0-based rank r: the first bin whose running count passes r. */
@@ -94,7 +122,7 @@ export class SketchFold implements TwoPassFold {
       const start = group * this.span;
       for (let c = 0; c < this.span; c++) {
         running += this.dense[start + c] as number;
-        if (running > rank) return this.low + c;
+        if (running > rank) return this.ordinalOf(c);
       }
       return this.high;
     }
