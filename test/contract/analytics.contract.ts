@@ -275,6 +275,20 @@ export function analyticsSuite(factory: StoreFactory): void {
         'timeBucket',
         '1 hour',
       );
+      // A window that would put each event in more than 10,000 windows is refused before any read.
+      expectError(
+        thrownBy(() => store.query().timeWindow({ size: '1d', every: '1s' })),
+        ValidationError,
+        'INVALID_OPTION',
+        'timeWindow',
+        '"1d"',
+      );
+      await expect(
+        store.analytics.pipeline([
+          { window: { size: '1d', every: '1s' } },
+          { group: { aggregates: { n: agg.count() } } },
+        ]),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
       const gap = thrownBy(() => store.query().timeWindow({ gap: -1 }));
       expect(gap).toBeInstanceOf(ValidationError);
       expect((gap as ValidationError).path).toBe('timeWindow.gap');

@@ -23,6 +23,26 @@ export interface SessionOptions {
   readonly field?: Field;
 }
 
+/**
+ * A hopping window's size and hop in ms. Every engine reads an event once per window holding it,
+ * so more than MAX_WINDOWS_PER_ROW windows an event is refused up front, before any read.
+ */
+function hoppingMs(
+  options: { size?: unknown; every?: unknown },
+  path: string,
+): { size: number; every: number } {
+  const size = positiveDurationMs(options.size, `${path}.size`);
+  const every = positiveDurationMs(options.every, `${path}.every`);
+  if (size / every > MAX_WINDOWS_PER_ROW) {
+    throw new ValidationError(
+      path,
+      `size ${describe(options.size)} over every ${describe(options.every)} puts each event in more than ${MAX_WINDOWS_PER_ROW} windows`,
+      'INVALID_OPTION',
+    );
+  }
+  return { size, every };
+}
+
 function timeOf(row: object, field: string): number | null {
   const ms = readRowField(row, field);
   return typeof ms === 'number' && Number.isFinite(ms) ? ms : null;
@@ -37,15 +57,7 @@ function timeOf(row: object, field: string): number | null {
  * input order, each row's windows in ascending order.
  */
 export function hoppingWindows(rows: readonly object[], options: HoppingOptions): PipelineRow[] {
-  const size = positiveDurationMs(options?.size, 'window.size');
-  const every = positiveDurationMs(options?.every, 'window.every');
-  if (size / every > MAX_WINDOWS_PER_ROW) {
-    throw new ValidationError(
-      'window',
-      `size ${describe(options.size)} over every ${describe(options.every)} puts each event in more than ${MAX_WINDOWS_PER_ROW} windows`,
-      'INVALID_OPTION',
-    );
-  }
+  const { size, every } = hoppingMs(options ?? {}, 'window');
   const field = options.field ?? 'timestamp';
   const out: PipelineRow[] = [];
   for (const row of rows) {
@@ -104,10 +116,8 @@ export function validateWindowSpec(spec: unknown, path: string): asserts spec is
   }
   const keys = Object.keys(spec).sort().join(',');
   const s = spec as Record<string, unknown>;
-  if (keys === 'every,size') {
-    positiveDurationMs(s.size, `${path}.size`);
-    positiveDurationMs(s.every, `${path}.every`);
-  } else if (keys === 'gap') positiveDurationMs(s.gap, `${path}.gap`);
+  if (keys === 'every,size') hoppingMs(s, path);
+  else if (keys === 'gap') positiveDurationMs(s.gap, `${path}.gap`);
   else
     throw new ValidationError(
       path,
