@@ -141,6 +141,11 @@ export const ERROR_CODES = deepFreeze({
       "a write (append, appendToStream, deleteAggregate, …) made from inside the same store's beforeCommit hook; nothing was written",
   },
   TOO_MANY_TYPES: { error: 'TammaError', meaning: 'more than 2^21 distinct event types in one store' },
+  RESULT_TOO_LARGE: {
+    error: 'TammaError',
+    meaning:
+      'an analytics operator would put out more rows than one in-memory result holds (a join over 2^25 pairs); narrow the filter, add within, or aggregate',
+  },
   UNSUPPORTED: {
     error: 'UnsupportedError',
     meaning:

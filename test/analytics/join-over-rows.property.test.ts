@@ -272,3 +272,28 @@ describe('join over row numbers', () => {
     }
   });
 });
+
+describe('a join too large to hold', () => {
+  it('is refused with RESULT_TOO_LARGE before any event is read, and the store answers after it', async () => {
+    const store = await openEventStore();
+    try {
+      // 5,800 × 5,800 pairs on one key: past MAX_JOIN_PAIRS (2^25).
+      const side = (type: string) =>
+        Array.from({ length: 5_800 }, (_, i) => ({ aggregateId: `${type}-${i}`, type, tags: { k: 'same' } }));
+      await store.append([...side('L'), ...side('R')]);
+      const join = store
+        .query()
+        .where(f.eq('type', 'L'))
+        .join(store.query().where(f.eq('type', 'R')), { on: 'tags.k', as: 'r' });
+      await expect(join.execute()).rejects.toMatchObject({ code: 'RESULT_TOO_LARGE' });
+      const narrow = store
+        .query()
+        .where(f.eq('type', 'L'))
+        .limit(1)
+        .join(store.query().where(f.eq('aggregateId', 'R-0')), { on: 'tags.k', as: 'r' });
+      expect(await narrow.execute()).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});

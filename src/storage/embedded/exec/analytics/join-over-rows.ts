@@ -1,3 +1,4 @@
+import { TammaError } from '../../../../errors.js';
 import type { StoredEvent } from '../../../../events/types.js';
 import type { JoinSpec, PipelineRow } from '../../../../query/analytics-ast.js';
 import { resolveField } from '../../../../query/fields.js';
@@ -331,6 +332,12 @@ function buildRight(codes: Int32Array, times: Float64Array, size: number): Right
   return { offsets, matches, times: matchTimes };
 }
 
+/**
+ * Most pairs a join puts out: each becomes a row object in memory holding two events, so past this
+ * the result cannot be held (gigabytes), and the typed arrays below would pass their own bounds.
+ */
+export const MAX_JOIN_PAIRS = 1 << 25;
+
 /** Pairs of positions (left, right or -1), in output order, in typed arrays that grow by doubling. */
 class Pairs {
   left: Int32Array;
@@ -338,14 +345,21 @@ class Pairs {
   length = 0;
 
   constructor(capacity: number) {
-    this.left = new Int32Array(Math.max(16, capacity));
+    this.left = new Int32Array(Math.min(MAX_JOIN_PAIRS, Math.max(16, capacity)));
     this.right = new Int32Array(this.left.length);
   }
 
   push(left: number, right: number): void {
     if (this.length === this.left.length) {
-      const left = new Int32Array(this.length * 2);
-      const right = new Int32Array(this.length * 2);
+      if (this.length >= MAX_JOIN_PAIRS) {
+        throw new TammaError(
+          'RESULT_TOO_LARGE',
+          `the join puts out more than ${MAX_JOIN_PAIRS} rows (a key shared by many events on both sides); narrow either side's filter, add within, or aggregate the join's output`,
+        );
+      }
+      const capacity = Math.min(this.length * 2, MAX_JOIN_PAIRS);
+      const left = new Int32Array(capacity);
+      const right = new Int32Array(capacity);
       left.set(this.left);
       right.set(this.right);
       this.left = left;
