@@ -1,4 +1,4 @@
-import { ValidationError } from '../../errors.js';
+import { TammaError, ValidationError } from '../../errors.js';
 import type { Field } from '../../query/ast.js';
 import type { Duration, PipelineRow } from '../../query/analytics-ast.js';
 import { describe } from '../../support/describe.js';
@@ -53,6 +53,20 @@ export function validateJoinOptions(options: unknown, path: string): asserts opt
   if (within !== undefined) durationMs(within, `${path}.within`);
 }
 
+/**
+ * Most rows a join puts out: each is an object in memory holding two events, so past this the
+ * result cannot be held (gigabytes); the engines' typed arrays of pairs stay within their bounds.
+ */
+export const MAX_JOIN_ROWS = 1 << 25;
+
+/** The error of a join past MAX_JOIN_ROWS: refused before its rows are built. */
+export function joinTooLarge(): TammaError {
+  return new TammaError(
+    'RESULT_TOO_LARGE',
+    `the join puts out more than ${MAX_JOIN_ROWS} rows (a key shared by many events on both sides); narrow either side's filter, add within, or aggregate the join's output`,
+  );
+}
+
 const timeOf = (row: object) => {
   const ms = readRowField(row, 'timestamp');
   return typeof ms === 'number' && Number.isFinite(ms) ? ms : null;
@@ -61,7 +75,8 @@ const timeOf = (row: object) => {
 /**
  * A hash equi-join: one output row `{ ...leftRow, [as]: rightRow }` per matching pair, in left order,
  * each left row's matches in the right rows' (timestamp, sequence) order. Keys equal by canonical
- * JSON (`1` and `"1"` differ); a null or missing key never matches (SQL). With `within`, a pair
+ * JSON (`1` and `"1"` differ); a null or missing key never matches (SQL). More than MAX_JOIN_ROWS
+ * rows is refused (RESULT_TOO_LARGE). With `within`, a pair
  * matches only when `0 <= right.timestamp − left.timestamp <= within` (a row without a timestamp
  * then matches nothing). A `left` join keeps a left row without matches as `{ ...leftRow, [as]: null }`.
  */
@@ -88,14 +103,22 @@ export function joinRows(
     if (bucket === undefined) table.set(text, [{ row, t }]);
     else bucket.push({ row, t });
   }
+  const matchesOf = (row: object): { row: object; t: number }[] => {
+    const key = readRowField(row, leftField);
+    const matches = key === undefined || key === null ? [] : (table.get(groupKeyText([key])) ?? []);
+    if (withinMs === null) return matches;
+    const t = timeOf(row);
+    return t === null ? [] : matches.filter((m) => m.t - t >= 0 && m.t - t <= withinMs);
+  };
+  // Counted before any row is built: a join too large to hold is refused, not run out of memory.
+  let total = 0;
+  for (const row of left) {
+    total += Math.max(matchesOf(row).length, options.type === 'left' ? 1 : 0);
+    if (total > MAX_JOIN_ROWS) throw joinTooLarge();
+  }
   const out: PipelineRow[] = [];
   for (const row of left) {
-    const key = readRowField(row, leftField);
-    let matches = key === undefined || key === null ? [] : (table.get(groupKeyText([key])) ?? []);
-    if (withinMs !== null) {
-      const t = timeOf(row);
-      matches = t === null ? [] : matches.filter((m) => m.t - t >= 0 && m.t - t <= withinMs);
-    }
+    const matches = matchesOf(row);
     for (const match of matches) out.push({ ...row, [options.as]: match.row });
     if (matches.length === 0 && options.type === 'left') out.push({ ...row, [options.as]: null });
   }

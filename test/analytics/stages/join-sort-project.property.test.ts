@@ -142,3 +142,14 @@ describe('projectRows', () => {
     expect(() => validateExpression({ pow: [1, 2] }, 'p')).toThrow(ValidationError);
   });
 });
+
+describe('joinRows on a join too large to hold', () => {
+  it('refuses it with RESULT_TOO_LARGE before building a row', () => {
+    // 5,800 × 5,800 pairs on one key: past MAX_JOIN_ROWS (2^25).
+    const side = Array.from({ length: 5_800 }, (_, i) => ({ sequence: i + 1, timestamp: i, k: 'same' }));
+    expect(() => joinRows(side, side, { on: 'k', as: 'r' })).toThrow(
+      expect.objectContaining({ code: 'RESULT_TOO_LARGE' }),
+    );
+    expect(joinRows(side.slice(0, 3), side.slice(0, 2), { on: 'k', as: 'r' })).toHaveLength(6);
+  });
+});

@@ -1,8 +1,8 @@
-import { TammaError } from '../../../../errors.js';
 import type { StoredEvent } from '../../../../events/types.js';
 import type { JoinSpec, PipelineRow } from '../../../../query/analytics-ast.js';
 import { resolveField } from '../../../../query/fields.js';
 import { groupKeyText } from '../../../../analytics/stages/group-key.js';
+import { joinTooLarge, MAX_JOIN_ROWS } from '../../../../analytics/stages/join-rows.js';
 import { durationMs } from '../../../../analytics/stages/stage-duration.js';
 import type { EventReader } from '../../table/event-reader.js';
 import type { EventTable } from '../../table/event-table.js';
@@ -332,12 +332,6 @@ function buildRight(codes: Int32Array, times: Float64Array, size: number): Right
   return { offsets, matches, times: matchTimes };
 }
 
-/**
- * Most pairs a join puts out: each becomes a row object in memory holding two events, so past this
- * the result cannot be held (gigabytes), and the typed arrays below would pass their own bounds.
- */
-export const MAX_JOIN_PAIRS = 1 << 25;
-
 /** Pairs of positions (left, right or -1), in output order, in typed arrays that grow by doubling. */
 class Pairs {
   left: Int32Array;
@@ -345,19 +339,14 @@ class Pairs {
   length = 0;
 
   constructor(capacity: number) {
-    this.left = new Int32Array(Math.min(MAX_JOIN_PAIRS, Math.max(16, capacity)));
+    this.left = new Int32Array(Math.min(MAX_JOIN_ROWS, Math.max(16, capacity)));
     this.right = new Int32Array(this.left.length);
   }
 
   push(left: number, right: number): void {
     if (this.length === this.left.length) {
-      if (this.length >= MAX_JOIN_PAIRS) {
-        throw new TammaError(
-          'RESULT_TOO_LARGE',
-          `the join puts out more than ${MAX_JOIN_PAIRS} rows (a key shared by many events on both sides); narrow either side's filter, add within, or aggregate the join's output`,
-        );
-      }
-      const capacity = Math.min(this.length * 2, MAX_JOIN_PAIRS);
+      if (this.length >= MAX_JOIN_ROWS) throw joinTooLarge();
+      const capacity = Math.min(this.length * 2, MAX_JOIN_ROWS);
       const left = new Int32Array(capacity);
       const right = new Int32Array(capacity);
       left.set(this.left);
