@@ -178,6 +178,8 @@ describe('a group-by folded on the scan workers', () => {
               lo: agg.min(field),
               hi: agg.max(field),
               p: agg.percentile(field, 0.9),
+              ap: agg.approxPercentile(field, 0.9),
+              ap5: agg.approxPercentile(field, 0.5),
             })
             .hint({ parallel });
         const serial = (await query(false).execute()) as Row[];

@@ -51,4 +51,35 @@ describe('SketchFold', () => {
       { numRuns: 300 },
     );
   });
+
+  it('merges shares folded apart (as the workers fold them) into the one-fold answer', () => {
+    fc.assert(
+      fc.property(input, fc.nat(), fc.boolean(), ({ groups, rows, ps, dense }, cut, mergedDense) => {
+        const mapping = sketchMapping();
+        const cells = dense ? undefined : 0;
+        // Shares kept densely or in maps, merged into dense cells or maps: every pairing.
+        const mergedCells = mergedDense ? undefined : 0;
+        const fold = (part: typeof rows): SketchFold[] => {
+          const groupOf = Int32Array.from(part, ([g]) => g % groups);
+          const values = Float64Array.from(part, ([, v]) => v);
+          const folds: SketchFold[] = [];
+          for (const p of ps) folds.push(new SketchFold(groups, p, mapping, folds[0], cells));
+          for (const f of folds) f.add(groupOf, values, part.length);
+          (folds[0] as SketchFold).allocate();
+          (folds[0] as SketchFold).place(groupOf, values, part.length);
+          return folds;
+        };
+        const at = rows.length === 0 ? 0 : cut % (rows.length + 1);
+        const shares = [rows.slice(0, at), rows.slice(at)].map((part) => (fold(part)[0] as SketchFold).state);
+        const merged: SketchFold[] = [];
+        for (const p of ps) merged.push(new SketchFold(groups, p, mapping, merged[0], mergedCells));
+        (merged[0] as SketchFold).mergeShares(shares);
+        const whole = fold(rows);
+        for (let k = 0; k < ps.length; k++)
+          for (let g = 0; g < groups; g++)
+            expect((merged[k] as SketchFold).result(g)).toBe((whole[k] as SketchFold).result(g));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

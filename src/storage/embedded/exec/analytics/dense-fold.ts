@@ -60,9 +60,6 @@ export interface TwoPassFold extends Fold {
 
 const isTwoPass = (fold: Fold): fold is TwoPassFold => 'place' in fold;
 
-/** A mergeable fold's state as a worker sends it back: plain typed arrays. */
-export type FoldState = { readonly n: Float64Array; readonly acc: Float64Array } | RunsState;
-
 /** Kinds whose per-group state is a count and one running number, merged by adding or comparing. */
 export const SIMPLE_KINDS: ReadonlySet<string> = new Set(['count', 'countField', 'sum', 'avg', 'min', 'max']);
 

@@ -10,6 +10,7 @@ import {
   type RunsState,
 } from './dense-fold.js';
 import type { GroupPartial, GroupTask, GroupTaskAggregate } from './group-task.js';
+import { SketchFold, type SketchState } from './sketch-fold.js';
 
 /** How a dense group-by may use the scan workers. */
 export interface ParallelFold {
@@ -31,7 +32,7 @@ export const PARALLEL_FOLD_ROWS = 1 << 19;
  * `folds`; returns which groups hold a row, or undefined (nothing done) when the fold is not one
  * the workers can do: a key or number the workers cannot read from chunks (calendar buckets, which
  * number buckets as first seen), an aggregate whose state does not merge as typed arrays
- * (stddev, variance and approxPercentile fold here), or too few rows.
+ * (stddev and variance fold here), or too few rows.
  *
  * The shares are merged in row order, so counts, minima, maxima and percentiles are those of the
  * serial fold exactly; sums (and averages) add the shares' sums, which can differ from the serial
@@ -93,9 +94,10 @@ function groupTask(
     if (source !== null && source.spec === undefined) return undefined;
     const spec = source === null ? null : (source.spec as NumberSpec);
     if (fold instanceof SimpleFold) aggregates.push({ kind: 'simple', fold: fold.kind, numbers: spec });
-    else if (fold instanceof PercentileFold && spec !== null) {
+    else if ((fold instanceof PercentileFold || fold instanceof SketchFold) && spec !== null) {
       const owner = fold.owner === undefined ? undefined : folds.indexOf(fold.owner);
-      aggregates.push({ kind: 'runs', numbers: spec, ...(owner === undefined ? {} : { owner }) });
+      const kind = fold instanceof PercentileFold ? 'runs' : 'sketch';
+      aggregates.push({ kind, numbers: spec, ...(owner === undefined ? {} : { owner }) });
     } else return undefined;
   }
   return { keys: codeSpecs, aggregates, groups };
@@ -112,6 +114,8 @@ function merge(partials: readonly GroupPartial[], folds: readonly Fold[], groups
       for (const state of states) fold.absorb(state as { n: Float64Array; acc: Float64Array });
     } else if (fold instanceof PercentileFold && fold.owner === undefined) {
       fold.mergeRuns(states as RunsState[]);
+    } else if (fold instanceof SketchFold && fold.owner === undefined) {
+      fold.mergeShares(states as SketchState[]);
     }
   });
   return present;

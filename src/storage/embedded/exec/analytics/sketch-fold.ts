@@ -17,6 +17,22 @@ import type { TwoPassFold } from './dense-fold.js';
 /** Most (group, ordinal) cells held densely (8 bytes each). */
 const MAX_DENSE_CELLS = 1 << 22;
 
+/**
+ * A share's bins as a worker sends them back: counts per group, the ordinals' spans (`spans`:
+ * lowest and highest negative, lowest and highest positive, highest), and the bins: the dense
+ * cells as they are (cellOf's layout), or, from a share that kept maps, ordinal and count pairs
+ * (group g's are pairs[2·starts[g] .. 2·starts[g + 1])).
+ */
+export interface SketchState {
+  readonly n: Float64Array;
+  readonly spans: Float64Array;
+  readonly cells?: Float64Array;
+  readonly starts?: Float64Array;
+  readonly pairs?: Float64Array;
+}
+
+const cellsOf = (low: number, high: number) => (high < low ? 0 : high - low + 1);
+
 export class SketchFold implements TwoPassFold {
   private readonly n: Float64Array;
   /** The ordinals seen: overall, and the negative and positive ones apart (see cellOf). */
@@ -59,14 +75,7 @@ export class SketchFold implements TwoPassFold {
       if (x - x !== 0) continue;
       this.n[groupOf[i] as number]! += 1;
       const t = sketchOrdinal(this.mapping, x);
-      if (t > this.high) this.high = t;
-      if (t < 0) {
-        if (t < this.lowNegative) this.lowNegative = t;
-        if (t > this.highNegative) this.highNegative = t;
-      } else if (t > 0) {
-        if (t < this.lowPositive) this.lowPositive = t;
-        if (t > this.highPositive) this.highPositive = t;
-      }
+      this.see(t);
       if (this.written === this.ordinals.length) {
         const grown = new Int32Array(this.written * 2);
         grown.set(this.ordinals);
@@ -76,29 +85,46 @@ export class SketchFold implements TwoPassFold {
     }
   }
 
+  /** Widens the spans to hold ordinal t. */
+  private see(t: number): void {
+    if (t > this.high) this.high = t;
+    if (t < 0) {
+      if (t < this.lowNegative) this.lowNegative = t;
+      if (t > this.highNegative) this.highNegative = t;
+    } else if (t > 0) {
+      if (t < this.lowPositive) this.lowPositive = t;
+      if (t > this.highPositive) this.highPositive = t;
+    }
+  }
+
+  /** Adds `count` values of ordinal t to group g's bins. */
+  private count(g: number, t: number, count: number): void {
+    if (this.dense !== undefined) this.dense[g * this.span + this.cellOf(t)]! += count;
+    else {
+      const bins = (this.sparse as Map<number, number>[])[g] as Map<number, number>;
+      bins.set(t, (bins.get(t) ?? 0) + count);
+    }
+  }
+
   allocate(): void {
     const groups = this.n.length;
     // Negative ordinals, zero and positive ones lie ±2^20 apart (approx-percentile.ts): each side
     // gets the cells of its own span, zero one cell between them.
-    const cells = (low: number, high: number) => (high < low ? 0 : high - low + 1);
-    this.negativeCells = cells(this.lowNegative, this.highNegative);
-    this.span = this.negativeCells + 1 + cells(this.lowPositive, this.highPositive);
+    this.negativeCells = cellsOf(this.lowNegative, this.highNegative);
+    this.span = this.negativeCells + 1 + cellsOf(this.lowPositive, this.highPositive);
     if (groups * this.span <= this.maxDenseCells) this.dense = new Float64Array(groups * this.span);
     else this.sparse = Array.from({ length: groups }, () => new Map<number, number>());
   }
 
   place(groupOf: Int32Array, values: Float64Array, length: number): void {
-    const { dense, sparse, span, ordinals } = this;
+    const { dense, span, ordinals } = this;
     for (let i = 0; i < length; i++) {
       const x = values[i] as number;
       if (x - x !== 0) continue;
       const g = groupOf[i] as number;
       const t = ordinals[this.consumed++] as number;
       if (dense !== undefined) dense[g * span + this.cellOf(t)]! += 1;
-      else {
-        const bins = (sparse as Map<number, number>[])[g] as Map<number, number>;
-        bins.set(t, (bins.get(t) ?? 0) + 1);
-      }
+      else this.count(g, t, 1);
     }
   }
 
@@ -113,6 +139,93 @@ export class SketchFold implements TwoPassFold {
     if (cell < this.negativeCells) return this.lowNegative + cell;
     if (cell === this.negativeCells) return 0;
     return this.lowPositive + cell - this.negativeCells - 1;
+  }
+
+  /** This share's bins (for the main thread to merge): its dense cells, or pairs from its maps. */
+  get state(): SketchState {
+    const spans = Float64Array.of(
+      this.lowNegative,
+      this.highNegative,
+      this.lowPositive,
+      this.highPositive,
+      this.high,
+    );
+    if (this.dense !== undefined) return { n: this.n, spans, cells: this.dense };
+    const groups = this.n.length;
+    const starts = new Float64Array(groups + 1);
+    const pairs: number[] = [];
+    for (let g = 0; g < groups; g++) {
+      const bins = [...(this.sparse as Map<number, number>[])[g]!].sort((a, b) => a[0] - b[0]);
+      for (const [t, count] of bins) pairs.push(t, count);
+      starts[g + 1] = pairs.length / 2;
+    }
+    return { n: this.n, spans, starts, pairs: Float64Array.from(pairs) };
+  }
+
+  /**
+   * Takes the shares' bins as its own (the rows were folded on the workers): their spans joined,
+   * then their counts added. Bins add, so the answer is the one-thread fold's exactly. Dense cells
+   * add as three runs a group (negatives, zero, positives) at the offset of the share's span.
+   */
+  mergeShares(shares: readonly SketchState[]): void {
+    const groups = this.n.length;
+    for (const { n, spans } of shares) {
+      for (let g = 0; g < groups; g++) this.n[g]! += n[g] as number;
+      this.lowNegative = Math.min(this.lowNegative, spans[0] as number);
+      this.highNegative = Math.max(this.highNegative, spans[1] as number);
+      this.lowPositive = Math.min(this.lowPositive, spans[2] as number);
+      this.highPositive = Math.max(this.highPositive, spans[3] as number);
+      this.high = Math.max(this.high, spans[4] as number);
+    }
+    this.allocate();
+    for (const share of shares) {
+      if (share.cells !== undefined && this.dense !== undefined) this.addCells(share.spans, share.cells);
+      else if (share.cells !== undefined) this.addCellsOneByOne(share.spans, share.cells);
+      else {
+        const starts = share.starts as Float64Array;
+        const pairs = share.pairs as Float64Array;
+        for (let g = 0; g < groups; g++)
+          for (let k = 2 * (starts[g] as number); k < 2 * (starts[g + 1] as number); k += 2)
+            this.count(g, pairs[k] as number, pairs[k + 1] as number);
+      }
+    }
+  }
+
+  /** A share's dense cells added to this fold's dense cells: each of its three runs at an offset. */
+  private addCells(spans: Float64Array, cells: Float64Array): void {
+    const dense = this.dense as Float64Array;
+    const negative = cellsOf(spans[0] as number, spans[1] as number);
+    const positive = cellsOf(spans[2] as number, spans[3] as number);
+    const span = negative + 1 + positive;
+    const negativeAt = negative === 0 ? 0 : (spans[0] as number) - this.lowNegative;
+    const positiveAt = positive === 0 ? 0 : this.negativeCells + 1 + (spans[2] as number) - this.lowPositive;
+    for (let g = 0; g < this.n.length; g++) {
+      const from = g * span;
+      const to = g * this.span;
+      for (let c = 0; c < negative; c++) dense[to + negativeAt + c]! += cells[from + c] as number;
+      dense[to + this.negativeCells]! += cells[from + negative] as number;
+      for (let c = 0; c < positive; c++)
+        dense[to + positiveAt + c]! += cells[from + negative + 1 + c] as number;
+    }
+  }
+
+  /** A share's dense cells added one by one (this fold's joined spans were too wide to be dense). */
+  private addCellsOneByOne(spans: Float64Array, cells: Float64Array): void {
+    const negative = cellsOf(spans[0] as number, spans[1] as number);
+    const span = negative + 1 + cellsOf(spans[2] as number, spans[3] as number);
+    for (let g = 0; g < this.n.length; g++) {
+      for (let c = 0; c < span; c++) {
+        const count = cells[g * span + c] as number;
+        if (count === 0) continue;
+        const t =
+          c < negative
+            ? (spans[0] as number) + c
+            : c === negative
+              ? 0
+              : (spans[2] as number) + c - negative - 1;
+        this.count(g, t, count);
+      }
+    }
   }
 
   /** The ordinal of the group's value at 0-based rank r: the first bin whose running count passes r. */
