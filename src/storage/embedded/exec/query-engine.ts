@@ -308,41 +308,9 @@ export class QueryEngine {
       yield* (await this.analyze(query, options)).rows;
       return;
     }
-    const { plan, body } = this.plan(query);
-    const { guard, end } = this.begin(query, options);
-    const batch = query.hints.batchSize ?? DEFAULT_BATCH;
-    const started = performance.now();
-    const run = startRun(this.table, body, guard, this.pool);
-    let returned = 0;
-    let cursor: RowCursor | undefined;
-    try {
-      cursor = await run.open(plan.root, Infinity);
-      let page: number[] = [];
-      for (let row = cursor.next(); row !== DONE; row = cursor.next()) {
-        page.push(row);
-        if (page.length >= batch) {
-          returned += page.length;
-          yield* hydrateRows(plan.root, this.reader, page);
-          page = [];
-          await turn();
-          guard.check();
-        }
-      }
-      returned += page.length;
-      if (page.length > 0) yield* hydrateRows(plan.root, this.reader, page);
-    } finally {
-      cursor?.close();
-      end();
-      // Time includes the consumer's: a stream's pace is set by whoever reads it.
-      const ended = this.finished(plan, run, started, returned);
-      const observer = this.observer;
-      if (observer !== undefined) {
-        this.observe(
-          observer,
-          new RunProfile(guard.queryId, query, plan, run, started, ended - started, 0, returned),
-        );
-      }
-    }
+    const pageRows = query.hints.batchSize ?? DEFAULT_BATCH;
+    for await (const { root, rows } of this.rowPages(query, options, pageRows, true))
+      yield* hydrateRows(root, this.reader, rows);
   }
 
   /**
@@ -361,11 +329,31 @@ export class QueryEngine {
         'event columns are for queries of whole events (no select, no analytics)',
       );
     }
+    const columns = (this.columnsReader ??= new EventColumnsReader(this.table, this.reader));
+    let returned = 0;
+    for await (const { rows } of this.rowPages(query, options, request.batchRows, false)) {
+      // An empty last page is a batch only when there was no other: an export always has one.
+      if (rows.length > 0 || returned === 0) yield columns.columns(rows, returned);
+      returned += rows.length;
+    }
+  }
+
+  /**
+   * A query's row numbers, `pageRows` a page, as the consumer asks for them: the run is planned and
+   * guarded, the next page read only after the consumer took the last one (then the event loop gets
+   * a turn and the guard its check), and the run is timed (and, with `observe`, shown to the
+   * performance monitor) when the consumer stops. The last page may be empty.
+   */
+  private async *rowPages(
+    query: EventQuery,
+    options: RunOptions,
+    pageRows: number,
+    observe: boolean,
+  ): AsyncGenerator<{ root: QueryPlan['root']; rows: number[] }, void, undefined> {
     const { plan, body } = this.plan(query);
     const { guard, end } = this.begin(query, options);
     const started = performance.now();
     const run = startRun(this.table, body, guard, this.pool);
-    const columns = (this.columnsReader ??= new EventColumnsReader(this.table, this.reader));
     let returned = 0;
     let cursor: RowCursor | undefined;
     try {
@@ -373,24 +361,28 @@ export class QueryEngine {
       let page: number[] = [];
       for (let row = cursor.next(); row !== DONE; row = cursor.next()) {
         page.push(row);
-        if (page.length >= request.batchRows) {
-          const batch = columns.columns(page, returned);
+        if (page.length >= pageRows) {
           returned += page.length;
+          yield { root: plan.root, rows: page };
           page = [];
-          yield batch;
           await turn();
           guard.check();
         }
       }
-      if (page.length > 0 || returned === 0) {
-        const batch = columns.columns(page, returned);
-        returned += page.length;
-        yield batch;
-      }
+      returned += page.length;
+      yield { root: plan.root, rows: page };
     } finally {
       cursor?.close();
       end();
-      this.finished(plan, run, started, returned);
+      // Time includes the consumer's: a stream's pace is set by whoever reads it.
+      const ended = this.finished(plan, run, started, returned);
+      const observer = this.observer;
+      if (observe && observer !== undefined) {
+        this.observe(
+          observer,
+          new RunProfile(guard.queryId, query, plan, run, started, ended - started, 0, returned),
+        );
+      }
     }
   }
 
