@@ -225,8 +225,8 @@ describe('a pending async beforeCommit (embedded engine)', () => {
     const { promise, open } = gate();
     return { entered: promise, enter: open };
   }
-
-  test('a stream deleted while its batch waits for approval refuses the batch: nothing written', async () => {
+  /** An in-memory store whose hook holds each batch that starts with a `Held` event until `held` opens. */
+  async function storeHoldingBatches() {
     const held = gate();
     const waiting = signal();
     const store = await openEventStore({
@@ -239,6 +239,11 @@ describe('a pending async beforeCommit (embedded engine)', () => {
         },
       },
     });
+    return { store, held, waiting };
+  }
+
+  test('a stream deleted while its batch waits for approval refuses the batch: nothing written', async () => {
+    const { store, held, waiting } = await storeHoldingBatches();
     try {
       await store.append({ aggregateId: 'victim', type: 'T' });
       const pending = store.append([
@@ -257,18 +262,7 @@ describe('a pending async beforeCommit (embedded engine)', () => {
   });
 
   test('an index made ready while a batch waits for approval indexes it; its unique keys are checked then', async () => {
-    const held = gate();
-    const waiting = signal();
-    const store = await openEventStore({
-      clock: new ManualClock(T0),
-      hooks: {
-        beforeCommit(events) {
-          if (events[0]?.type !== 'Held') return;
-          waiting.enter();
-          return held.promise;
-        },
-      },
-    });
+    const { store, held, waiting } = await storeHoldingBatches();
     try {
       await store.append({ aggregateId: 'a', type: 'Order', payload: { number: 1 } });
       const pending = store.append({ aggregateId: 'b', type: 'Held', payload: { number: 2 } });
